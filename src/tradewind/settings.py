@@ -1,0 +1,208 @@
+"""One frozen Settings object: built-in defaults < tradewind.toml < TRADEWIND__SECTION__KEY.
+
+This is the only module of tradewind that reads ``os.environ``. Entry points call
+:func:`load_settings` once and pass the result (or objects built from it) down.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+ENV_PREFIX = "TRADEWIND__"
+HOME_ENV = "TRADEWIND_HOME"
+CONFIG_FILE = "tradewind.toml"
+
+
+class SettingsError(Exception):
+    """A setting is unknown or has a bad value; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CoreSettings(_Section):
+    dags_folder: Path
+    executor: Literal["sequential", "local", "celery", "kubernetes"] = "local"
+    parallelism: int = 32
+    load_examples: bool = True
+    default_timezone: str = "UTC"
+    fernet_key: str = ""
+
+    @field_validator("parallelism")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: str
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_recycle: int = 1800
+    pool_pre_ping: bool = True
+    connect_timeout: int = 10
+    sqlite_busy_timeout: float = 30.0
+    echo: bool = False
+
+
+class DagProcessorSettings(_Section):
+    refresh_interval: float = 5.0
+    parsing_processes: int = 2
+    file_parse_timeout: float = 30.0
+    max_file_size_mb: float = 50.0
+
+    @field_validator("parsing_processes")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("refresh_interval", "file_parse_timeout")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
+
+class LoggingSettings(_Section):
+    base_log_folder: Path
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    """Everything tradewind can be configured with, frozen."""
+
+    home: Path
+    core: CoreSettings
+    database: DatabaseSettings
+    dag_processor: DagProcessorSettings
+    logging: LoggingSettings
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        """The settings as section -> key -> plain value (for ``config list``)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in SECTIONS:
+            section: BaseModel = getattr(self, name)
+            out[name] = {
+                key: str(value) if isinstance(value, Path) else value
+                for key, value in section.model_dump().items()
+            }
+        return out
+
+    def get(self, section: str, key: str) -> Any:
+        sections = self.sections()
+        if section not in sections:
+            raise SettingsError(f"unknown section {section!r}; known: {', '.join(sections)}")
+        if key not in sections[section]:
+            raise SettingsError(f"unknown key {section}.{key}")
+        return sections[section][key]
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "core": CoreSettings,
+    "database": DatabaseSettings,
+    "dag_processor": DagProcessorSettings,
+    "logging": LoggingSettings,
+}
+
+
+def default_home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(HOME_ENV) or Path.home() / "tradewind").expanduser()
+
+
+def _defaults(home: Path) -> dict[str, dict[str, Any]]:
+    return {
+        "core": {"dags_folder": str(home / "dags")},
+        "database": {"url": f"sqlite:///{home / 'tradewind.db'}"},
+        "dag_processor": {},
+        "logging": {"base_log_folder": str(home / "logs")},
+    }
+
+
+def _merge(target: dict[str, dict[str, Any]], source: Mapping[str, Any], origin: str) -> None:
+    for section, values in source.items():
+        if section not in SECTIONS:
+            raise SettingsError(f"{origin}: unknown section [{section}]")
+        if not isinstance(values, Mapping):
+            raise SettingsError(f"{origin}: [{section}] must be a table of keys")
+        fields = SECTIONS[section].model_fields
+        for key, value in values.items():
+            if key not in fields:
+                raise SettingsError(f"{origin}: unknown key {section}.{key}")
+            target[section][key] = value
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) != 2 or not all(parts):
+            raise SettingsError(f"{name}: expected {ENV_PREFIX}SECTION__KEY")
+        found.setdefault(parts[0], {})[parts[1]] = value
+    return found
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Build the Settings from defaults, ``$TRADEWIND_HOME/tradewind.toml`` and the environment.
+
+    ``overrides`` (section -> key -> value) win over everything; the CLI uses them for flags.
+    """
+    env = os.environ if environ is None else environ
+    home = (home or default_home(env)).resolve()
+    merged = _defaults(home)
+    config_file = home / CONFIG_FILE
+    if config_file.is_file():
+        try:
+            data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{config_file}: {exc}") from exc
+        _merge(merged, data, str(config_file))
+    _merge(merged, _from_env(env), "environment")
+    if overrides:
+        _merge(merged, overrides, "command line")
+    try:
+        return Settings.model_validate({"home": home, **merged})
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, env)) from None
+
+
+def _describe(exc: ValidationError, environ: Mapping[str, str]) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc)
+        if len(loc) == 2:
+            env_name = f"{ENV_PREFIX}{loc[0].upper()}__{loc[1].upper()}"
+            if env_name in environ:
+                key = f"{key} ({env_name})"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{key}: {message} (got {error.get('input')!r})")
+    return "bad setting: " + "; ".join(problems)
