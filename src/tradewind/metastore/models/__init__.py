@@ -1,0 +1,61 @@
+"""The metastore's tables as SQLAlchemy models; ``metadata`` holds them all."""
+
+from __future__ import annotations
+
+from tradewind.metastore.models.auth import AuditLog, User
+from tradewind.metastore.models.base import (
+    ID_LENGTH,
+    NAMING_CONVENTION,
+    VERSION_TABLE,
+    Base,
+    metadata,
+)
+from tradewind.metastore.models.dag import (
+    DagCode,
+    DagFile,
+    DagModel,
+    DagTag,
+    ParseImportError,
+    SerializedDagModel,
+)
+from tradewind.metastore.models.dagrun import DagRun
+from tradewind.metastore.models.job import Job
+from tradewind.metastore.models.resources import Connection, Pool, Variable
+from tradewind.metastore.models.taskinstance import (
+    DEFAULT_POOL,
+    DEFAULT_QUEUE,
+    NO_MAP_INDEX,
+    TaskInstance,
+    TaskInstanceHistory,
+    TaskReschedule,
+)
+from tradewind.metastore.models.xcom import RETURN_VALUE_KEY, XCom
+
+__all__ = [
+    "DEFAULT_POOL",
+    "DEFAULT_QUEUE",
+    "ID_LENGTH",
+    "NAMING_CONVENTION",
+    "NO_MAP_INDEX",
+    "RETURN_VALUE_KEY",
+    "VERSION_TABLE",
+    "AuditLog",
+    "Base",
+    "Connection",
+    "DagCode",
+    "DagFile",
+    "DagModel",
+    "DagRun",
+    "DagTag",
+    "Job",
+    "ParseImportError",
+    "Pool",
+    "SerializedDagModel",
+    "TaskInstance",
+    "TaskInstanceHistory",
+    "TaskReschedule",
+    "User",
+    "Variable",
+    "XCom",
+    "metadata",
+]

@@ -1,0 +1,138 @@
+"""Task instances (one task in one DAG run), their finished tries and their reschedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Double,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tradewind.metastore.models.base import ID_LENGTH, Base, updated_at_column
+from tradewind.metastore.types import BigId, UtcDateTime
+
+DEFAULT_POOL = "default_pool"
+DEFAULT_QUEUE = "default"
+NO_MAP_INDEX = -1  # the map_index of a task that is not mapped
+
+
+def _dag_run_fk() -> ForeignKeyConstraint:
+    # Deleting a DAG run deletes everything recorded about its tasks.
+    return ForeignKeyConstraint(
+        ["dag_id", "run_id"], ["dag_run.dag_id", "dag_run.run_id"], ondelete="CASCADE"
+    )
+
+
+class TaskInstance(Base):
+    """The current state of one task (or one mapped copy of it) in one DAG run."""
+
+    __tablename__ = "task_instance"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", "task_id", "map_index"),
+        _dag_run_fk(),
+        Index("ix_task_instance_state_pool", "state", "pool"),
+        Index("ix_task_instance_dag_id_run_id_state", "dag_id", "run_id", "state"),
+        Index("ix_task_instance_state_next_try_at", "state", "next_try_at"),
+        Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    map_index: Mapped[int] = mapped_column(Integer, nullable=False, default=NO_MAP_INDEX)
+    # NULL is "none": not yet considered by the scheduler.
+    state: Mapped[str | None] = mapped_column(String(20))
+    try_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    max_tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    duration: Mapped[float | None] = mapped_column(Double)
+    hostname: Mapped[str | None] = mapped_column(String(1000))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pool: Mapped[str] = mapped_column(String(256), nullable=False, default=DEFAULT_POOL)
+    pool_slots: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    queue: Mapped[str] = mapped_column(String(256), nullable=False, default=DEFAULT_QUEUE)
+    priority_weight: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    operator: Mapped[str | None] = mapped_column(String(1000))
+    queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    scheduled_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When an up_for_retry or up_for_reschedule instance is due to be scheduled again.
+    next_try_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The scheduler job that queued the try, so a dead scheduler's work can be adopted.
+    queued_by_job_id: Mapped[int | None] = mapped_column(Integer)
+    external_executor_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    executor_config: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class TaskInstanceHistory(Base):
+    """One finished try of a task instance, kept when the instance moves on to its next try."""
+
+    __tablename__ = "task_instance_history"
+    __table_args__ = (
+        # The name the convention would give is longer than PostgreSQL's 63 characters.
+        UniqueConstraint(
+            "dag_id",
+            "run_id",
+            "task_id",
+            "map_index",
+            "try_number",
+            name="uq_task_instance_history_try",
+        ),
+        _dag_run_fk(),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    map_index: Mapped[int] = mapped_column(Integer, nullable=False, default=NO_MAP_INDEX)
+    try_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str | None] = mapped_column(String(20))
+    max_tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    duration: Mapped[float | None] = mapped_column(Double)
+    hostname: Mapped[str | None] = mapped_column(String(1000))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pool: Mapped[str] = mapped_column(String(256), nullable=False, default=DEFAULT_POOL)
+    pool_slots: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    queue: Mapped[str] = mapped_column(String(256), nullable=False, default=DEFAULT_QUEUE)
+    priority_weight: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    operator: Mapped[str | None] = mapped_column(String(1000))
+    queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    scheduled_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    external_executor_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class TaskReschedule(Base):
+    """A sensor in reschedule mode gave up its slot until ``reschedule_date``."""
+
+    __tablename__ = "task_reschedule"
+    __table_args__ = (
+        _dag_run_fk(),
+        Index(
+            "ix_task_reschedule_ti_try", "dag_id", "run_id", "task_id", "map_index", "try_number"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    map_index: Mapped[int] = mapped_column(Integer, nullable=False, default=NO_MAP_INDEX)
+    try_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    start_date: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    end_date: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    reschedule_date: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
