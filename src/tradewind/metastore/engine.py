@@ -199,16 +199,23 @@ def check_server_version(engine: Engine) -> None:
     """Raise :class:`UnsupportedServer` if the server lacks what tradewind relies on."""
     with connect(engine) as connection:
         dialect = connection.dialect
-        version = dialect.server_version_info or ()
+        version = tuple(dialect.server_version_info or ())
     name = dialect.name
     if name == "mysql" and getattr(dialect, "is_mariadb", False):
         name = "mariadb"
+    problem = server_version_problem(name, version)
+    if problem is not None:
+        raise UnsupportedServer(f"{problem} (at {mask_url(engine.url)})")
+
+
+def server_version_problem(name: str, version: tuple[Any, ...]) -> str | None:
+    """Why server ``name`` at ``version`` cannot run tradewind, or None if it can."""
     minimum = MINIMUM_SERVER_VERSIONS.get(name)
-    if minimum is None or tuple(version[: len(minimum)]) >= minimum:
-        return
+    if minimum is None or version[: len(minimum)] >= minimum:
+        return None
     shown = ".".join(str(part) for part in version)
     wanted = ".".join(str(part) for part in minimum)
-    raise UnsupportedServer(
-        f"{name} {shown} at {mask_url(engine.url)} is too old: tradewind needs {name} {wanted} "
-        "or newer (for SELECT ... FOR UPDATE SKIP LOCKED)"
+    return (
+        f"{name} {shown} is too old: tradewind needs {name} {wanted} or newer "
+        "(for SELECT ... FOR UPDATE SKIP LOCKED)"
     )

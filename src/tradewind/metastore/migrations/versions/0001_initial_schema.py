@@ -23,6 +23,9 @@ LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 ID = sa.String(250)
 HASH = sa.String(64)
+# Whatever the database's defaults, MySQL tables hold any Unicode text and compare ids
+# exactly (case and accents matter), as they do on PostgreSQL and SQLite.
+MYSQL_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 
 def _ts(name: str, *, nullable: bool = True) -> sa.Column[object]:
@@ -99,6 +102,7 @@ def _create_dag_tables() -> None:
         _ts("next_dagrun_create_after"),
         _ts("created_at", nullable=False),
         sa.PrimaryKeyConstraint("dag_id", name="pk_dag"),
+        **MYSQL_OPTIONS,
     )
     op.create_index("ix_dag_fileloc_hash", "dag", ["fileloc_hash"])
     op.create_index("ix_dag_next_dagrun_create_after", "dag", ["next_dagrun_create_after"])
@@ -111,6 +115,7 @@ def _create_dag_tables() -> None:
             ["dag_id"], ["dag.dag_id"], name="fk_dag_tag_dag_id_dag", ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("dag_id", "name", name="pk_dag_tag"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -126,6 +131,7 @@ def _create_dag_tables() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_serialized_dag"),
         sa.UniqueConstraint("dag_id", "version", name="uq_serialized_dag_dag_id_version"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -136,6 +142,7 @@ def _create_dag_tables() -> None:
         sa.Column("source_hash", HASH, nullable=False),
         _ts("last_updated", nullable=False),
         sa.PrimaryKeyConstraint("fileloc_hash", name="pk_dag_code"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -150,6 +157,7 @@ def _create_dag_tables() -> None:
         sa.Column("dag_ids", sa.JSON(), nullable=False),
         sa.Column("is_present", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("fileloc_hash", name="pk_dag_file"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -160,6 +168,7 @@ def _create_dag_tables() -> None:
         _ts("timestamp", nullable=False),
         sa.Column("stacktrace", LONG_TEXT, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_import_error"),
+        **MYSQL_OPTIONS,
     )
     op.create_index("ix_import_error_fileloc_hash", "import_error", ["fileloc_hash"])
 
@@ -195,6 +204,7 @@ def _create_run_tables() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_dag_run"),
         sa.UniqueConstraint("dag_id", "run_id", name="uq_dag_run_dag_id_run_id"),
+        **MYSQL_OPTIONS,
     )
     op.create_index("ix_dag_run_dag_id_logical_date", "dag_run", ["dag_id", "logical_date"])
     op.create_index("ix_dag_run_serialized_dag_id", "dag_run", ["serialized_dag_id"])
@@ -220,6 +230,7 @@ def _create_run_tables() -> None:
             "map_index",
             name="uq_task_instance_dag_id_run_id_task_id_map_index",
         ),
+        **MYSQL_OPTIONS,
     )
     for name, columns in {
         "ix_task_instance_state_pool": ["state", "pool"],
@@ -245,6 +256,7 @@ def _create_run_tables() -> None:
             "try_number",
             name="uq_task_instance_history_try",
         ),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -256,6 +268,7 @@ def _create_run_tables() -> None:
         _ts("reschedule_date", nullable=False),
         _run_fk("task_reschedule"),
         sa.PrimaryKeyConstraint("id", name="pk_task_reschedule"),
+        **MYSQL_OPTIONS,
     )
     op.create_index(
         "ix_task_reschedule_ti_try",
@@ -282,6 +295,7 @@ def _create_run_tables() -> None:
             "key",
             name="uq_xcom_dag_run_id_task_id_map_index_key",
         ),
+        **MYSQL_OPTIONS,
     )
 
 
@@ -295,6 +309,7 @@ def _create_other_tables() -> None:
         sa.Column("is_encrypted", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_variable"),
         sa.UniqueConstraint("key", name="uq_variable_key"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -313,6 +328,7 @@ def _create_other_tables() -> None:
         sa.Column("is_extra_encrypted", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_connection"),
         sa.UniqueConstraint("conn_id", name="uq_connection_conn_id"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -324,6 +340,7 @@ def _create_other_tables() -> None:
         sa.Column("include_deferred", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_slot_pool"),
         sa.UniqueConstraint("pool", name="uq_slot_pool_pool"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -338,6 +355,7 @@ def _create_other_tables() -> None:
         _ts("end_date"),
         _ts("latest_heartbeat", nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_job"),
+        **MYSQL_OPTIONS,
     )
     op.create_index(
         "ix_job_job_type_state_latest_heartbeat", "job", ["job_type", "state", "latest_heartbeat"]
@@ -355,6 +373,7 @@ def _create_other_tables() -> None:
         _ts("last_login"),
         sa.PrimaryKeyConstraint("id", name="pk_user_account"),
         sa.UniqueConstraint("username", name="uq_user_account_username"),
+        **MYSQL_OPTIONS,
     )
 
     op.create_table(
@@ -368,6 +387,7 @@ def _create_other_tables() -> None:
         sa.Column("run_id", ID, nullable=True),
         sa.Column("extra", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
+        **MYSQL_OPTIONS,
     )
     op.create_index("ix_audit_log_dttm", "audit_log", ["dttm"])
 
