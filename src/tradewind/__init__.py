@@ -1,0 +1,66 @@
+"""tradewind: a fast, light workflow orchestrator with Airflow's concepts.
+
+DAG files import their building blocks from here::
+
+    from tradewind import DAG, dag, task, task_group, TaskGroup, Param, chain, cross_downstream
+
+Names load on first use, so commands that never touch DAGs (``tradewind db ...``) do not pay
+for importing the authoring layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from tradewind.version import __version__
+
+if TYPE_CHECKING:
+    from tradewind.authoring.dag import DAG
+    from tradewind.authoring.dag_decorator import dag
+    from tradewind.authoring.dependencies import chain, cross_downstream
+    from tradewind.authoring.params import Param
+    from tradewind.authoring.rules import TriggerRule
+    from tradewind.authoring.task_group import TaskGroup, task_group
+    from tradewind.authoring.xcom_arg import XComArg
+    from tradewind.operators.taskflow import task
+
+__all__ = [
+    "DAG",
+    "Param",
+    "TaskGroup",
+    "TriggerRule",
+    "XComArg",
+    "__version__",
+    "chain",
+    "cross_downstream",
+    "dag",
+    "task",
+    "task_group",
+]
+
+_LAZY = {
+    "DAG": "tradewind.authoring.dag",
+    "Param": "tradewind.authoring.params",
+    "TaskGroup": "tradewind.authoring.task_group",
+    "TriggerRule": "tradewind.authoring.rules",
+    "XComArg": "tradewind.authoring.xcom_arg",
+    "chain": "tradewind.authoring.dependencies",
+    "cross_downstream": "tradewind.authoring.dependencies",
+    "dag": "tradewind.authoring.dag_decorator",
+    "task": "tradewind.operators.taskflow",
+    "task_group": "tradewind.authoring.task_group",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'tradewind' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,1 @@
+"""DAG authoring: DAG, BaseOperator, task groups, params, trigger rules, dependencies, capture."""

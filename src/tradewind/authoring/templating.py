@@ -1,0 +1,99 @@
+"""Rendering a task's template fields with Jinja before it runs.
+
+Imported by the task runner, not by DAG files: Jinja is only needed when a task runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import jinja2.nativetypes
+
+from tradewind.authoring.xcom_arg import Resolvable
+
+if TYPE_CHECKING:
+    from tradewind.authoring.baseoperator import BaseOperator
+    from tradewind.authoring.dag import DAG
+
+
+def _ds(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
+def _ds_nodash(value: datetime) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def _ts(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _ts_nodash(value: datetime) -> str:
+    return value.strftime("%Y%m%dT%H%M%S")
+
+
+FILTERS = {"ds": _ds, "ds_nodash": _ds_nodash, "ts": _ts, "ts_nodash": _ts_nodash}
+
+
+def template_environment(dag: DAG | None) -> jinja2.Environment:
+    """The Jinja environment for a DAG's tasks: its search path, macros and filters.
+
+    Templates are looked up in ``template_searchpath`` and then in the DAG file's folder.
+    Undefined names are errors, so a typo fails the task instead of rendering as empty.
+    """
+    searchpath: list[str] = []
+    native = False
+    if dag is not None:
+        searchpath = [*dag.template_searchpath, os.path.dirname(dag.fileloc)]
+        native = dag.render_template_as_native_obj
+    env_class = jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment
+    env = env_class(
+        loader=jinja2.FileSystemLoader(searchpath),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(FILTERS)
+    if dag is not None:
+        env.globals.update(dag.user_defined_macros)
+        env.filters.update(dag.user_defined_filters)
+    return env
+
+
+def render_value(
+    value: Any,
+    context: Mapping[str, Any],
+    env: jinja2.Environment,
+    template_ext: tuple[str, ...] = (),
+) -> Any:
+    """Render strings, resolve XComArgs and recurse into lists, tuples, sets and dicts."""
+    if isinstance(value, str):
+        if template_ext and value.endswith(template_ext):
+            return env.get_template(value).render(context)
+        return env.from_string(value).render(context)
+    if isinstance(value, Resolvable):
+        return value.resolve(context)
+    if isinstance(value, list):
+        return [render_value(item, context, env, template_ext) for item in value]
+    if isinstance(value, tuple):
+        return tuple(render_value(item, context, env, template_ext) for item in value)
+    if isinstance(value, set | frozenset):
+        return {render_value(item, context, env, template_ext) for item in value}
+    if isinstance(value, dict):
+        return {key: render_value(item, context, env, template_ext) for key, item in value.items()}
+    return value
+
+
+def render_template_fields(
+    task: BaseOperator, context: Mapping[str, Any], env: jinja2.Environment | None = None
+) -> None:
+    """Replace each of the task's template fields by its rendered value (in place)."""
+    if env is None:
+        env = template_environment(task.dag)
+    for name in task.template_fields:
+        rendered = render_value(getattr(task, name), context, env, tuple(task.template_ext))
+        setattr(task, name, rendered)

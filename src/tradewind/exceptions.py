@@ -1,0 +1,91 @@
+"""Errors raised while defining DAGs, and signals a task raises to steer its own outcome.
+
+Definition errors (:class:`DagDefinitionError`, :class:`ParamValidationError`) say what is wrong
+with a DAG file. The task signals are raised from ``execute()`` (or a callable it runs):
+
+- :class:`SkipTask`: mark this task instance skipped.
+- :class:`FailTask`: fail this try and do not retry it, whatever ``retries`` says.
+- :class:`TaskError`: an ordinary failure; ``retries`` apply.
+- :class:`RescheduleTask`: a sensor in ``reschedule`` mode gives back its slot until a given time.
+- :class:`SkipDownstream`: the task succeeded and these downstream tasks must be skipped
+  (branching and short-circuiting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+
+class TradewindError(Exception):
+    """Base class of every error tradewind raises on purpose."""
+
+
+class DagDefinitionError(TradewindError):
+    """A DAG file defines something invalid; the message starts with ``file:line:`` when known."""
+
+    def __init__(self, message: str, *, fileloc: str | None = None, lineno: int | None = None):
+        self.message = message
+        self.fileloc = fileloc
+        self.lineno = lineno
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        if self.fileloc is None:
+            return self.message
+        if self.lineno is None:
+            return f"{self.fileloc}: {self.message}"
+        return f"{self.fileloc}:{self.lineno}: {self.message}"
+
+
+class ParamValidationError(TradewindError, ValueError):
+    """A DAG param's value (from its default or from a run's conf) does not fit its schema."""
+
+
+class TaskNotFound(TradewindError, KeyError):
+    """A task id that is not in the DAG."""
+
+    def __str__(self) -> str:
+        # KeyError would wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class SkipTask(TradewindError):
+    """Raise in a task to mark this task instance skipped instead of failed."""
+
+
+class FailTask(TradewindError):
+    """Raise in a task to fail it at once, without using its remaining retries."""
+
+
+class TaskError(TradewindError):
+    """A task failed in an ordinary way (a command exited non-zero, ...); retries apply."""
+
+
+class SensorTimeout(FailTask):
+    """A sensor waited longer than its ``timeout``; sensors that time out are not retried."""
+
+
+class RescheduleTask(TradewindError):
+    """A sensor in reschedule mode asks to be run again at ``reschedule_date`` (aware UTC)."""
+
+    def __init__(self, reschedule_date: datetime):
+        self.reschedule_date = reschedule_date
+        super().__init__(f"reschedule at {reschedule_date.isoformat()}")
+
+
+class SkipDownstream(TradewindError):
+    """The task succeeded and the listed downstream tasks must be skipped.
+
+    ``xcom_value`` is the task's return value, to be pushed as its XCom like any other.
+    """
+
+    def __init__(self, task_ids: Iterable[str], xcom_value: Any = None):
+        self.task_ids = frozenset(task_ids)
+        self.xcom_value = xcom_value
+        super().__init__(f"skip downstream tasks: {', '.join(sorted(self.task_ids))}")
+
+
+class SerializationError(TradewindError, ValueError):
+    """Serialized DAG data is malformed or of an unknown format version."""
