@@ -1,0 +1,31 @@
+"""TimeDeltaSensor: waits until a time span after the end of the run's data interval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from tradewind.authoring import values
+from tradewind.exceptions import TaskError
+from tradewind.sensors.base import BaseSensorOperator
+
+
+class TimeDeltaSensor(BaseSensorOperator):
+    """Done once ``data_interval_end + delta`` has passed (``logical_date`` if no interval)."""
+
+    def __init__(self, *, delta: dt.timedelta, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        try:
+            self.delta = values.as_timedelta("delta", delta)
+        except ValueError as exc:
+            raise self._error(f"task {self.task_id!r}: {exc}") from None
+
+    def poke(self, context: Mapping[str, Any]) -> bool:
+        base = context.get("data_interval_end") or context.get("logical_date")
+        if not isinstance(base, dt.datetime) or base.tzinfo is None:
+            raise TaskError(
+                f"task {self.task_id!r} needs an aware data_interval_end or logical_date "
+                "in its context"
+            )
+        return dt.datetime.now(dt.UTC) >= base + self.delta
