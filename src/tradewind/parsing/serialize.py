@@ -1,0 +1,411 @@
+"""DAGs as plain JSON, and the frozen objects that the scheduler, web server and CLI use.
+
+``serialize_dag`` runs where user code is imported (the DAG processor). ``deserialize_dag``
+gives a :class:`SerializedDag` that carries everything needed to schedule and show the DAG
+without importing the DAG file. The JSON keys of a task are the field names of
+:class:`SerializedTask`; those of a DAG are the field names of :class:`SerializedDag`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tradewind import timetables
+from tradewind.authoring import graph
+from tradewind.authoring.baseoperator import BaseOperator
+from tradewind.authoring.dag import DAG
+from tradewind.authoring.params import Param, resolve_params
+from tradewind.authoring.rules import TriggerRule, WeightRule
+from tradewind.exceptions import SerializationError, TaskNotFound
+from tradewind.operators.empty import EmptyOperator
+
+FORMAT_VERSION = 1
+ROOT_GROUP_ID = ""
+"""The key of a DAG's top-level task group in ``task_groups``."""
+
+_CALLBACKS = ("execute", "success", "failure", "retry", "skipped")
+# Default reprs embed memory addresses, which differ on every parse; they must not reach the hash.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class SerializedTask:
+    """One task of a serialized DAG; ``template_values`` hold the unrendered field values."""
+
+    task_id: str
+    operator: str
+    operator_module: str
+    custom_operator_name: str | None
+    upstream_task_ids: frozenset[str]
+    downstream_task_ids: frozenset[str]
+    trigger_rule: TriggerRule
+    retries: int
+    retry_delay: float
+    retry_exponential_backoff: bool
+    max_retry_delay: float | None
+    execution_timeout: float | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    pool: str
+    pool_slots: int
+    priority_weight: int
+    weight_rule: WeightRule
+    priority_weight_total: int
+    queue: str
+    executor_config: Mapping[str, Any] | None
+    owner: str
+    do_xcom_push: bool
+    multiple_outputs: bool
+    template_fields: tuple[str, ...]
+    template_values: Mapping[str, Any]
+    is_sensor: bool
+    sensor_mode: str | None
+    poke_interval: float | None
+    sensor_timeout: float | None
+    soft_fail: bool
+    has_on_execute_callback: bool
+    has_on_success_callback: bool
+    has_on_failure_callback: bool
+    has_on_retry_callback: bool
+    has_on_skipped_callback: bool
+    ignore_downstream_trigger_rules: bool
+    is_empty: bool
+    doc_md: str | None
+    task_group_id: str | None
+    callable_name: str | None
+    params: Mapping[str, Mapping[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SerializedTaskGroup:
+    """A task group for the graph view: its direct child tasks and groups."""
+
+    group_id: str
+    parent_id: str | None
+    tooltip: str
+    prefix_group_id: bool
+    task_ids: tuple[str, ...]
+    group_ids: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class SerializedDag:
+    """A DAG as the scheduler, web server and CLI see it, without the DAG file's code."""
+
+    dag_id: str
+    fileloc: str
+    lineno: int
+    description: str | None
+    doc_md: str | None
+    owners: tuple[str, ...]
+    tags: tuple[str, ...]
+    schedule: str
+    timetable: timetables.Timetable
+    timezone: str
+    start_date: dt.datetime | None
+    end_date: dt.datetime | None
+    catchup: bool
+    max_active_runs: int
+    max_active_tasks: int
+    dagrun_timeout: float | None
+    params: Mapping[str, Mapping[str, Any]]
+    is_paused_upon_creation: bool | None
+    has_on_success_callback: bool
+    has_on_failure_callback: bool
+    render_template_as_native_obj: bool
+    task_groups: Mapping[str, SerializedTaskGroup]
+    tasks: Mapping[str, SerializedTask]
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.tasks)
+
+    def get_task(self, task_id: str) -> SerializedTask:
+        """The task with this id; TaskNotFound otherwise."""
+        try:
+            return self.tasks[task_id]
+        except KeyError:
+            raise TaskNotFound(f"DAG {self.dag_id!r} has no task {task_id!r}") from None
+
+    @property
+    def roots(self) -> list[SerializedTask]:
+        return [task for task in self.tasks.values() if not task.upstream_task_ids]
+
+    @property
+    def leaves(self) -> list[SerializedTask]:
+        return [task for task in self.tasks.values() if not task.downstream_task_ids]
+
+    def topological_order(self) -> list[str]:
+        """Task ids, each after its upstream tasks (ties by task id)."""
+        return graph.topological_order(
+            {task_id: sorted(task.downstream_task_ids) for task_id, task in self.tasks.items()}
+        )
+
+    def relatives(self, task_id: str, *, upstream: bool = False) -> set[str]:
+        """Ids of every task downstream (or upstream) of ``task_id``, however far."""
+        self.get_task(task_id)
+        side = "upstream_task_ids" if upstream else "downstream_task_ids"
+        return graph.flat_relatives(
+            {tid: getattr(task, side) for tid, task in self.tasks.items()}, task_id
+        )
+
+    def next_dagrun_info(
+        self,
+        last_automated_data_interval: timetables.DataInterval | None,
+        now: dt.datetime | None = None,
+    ) -> timetables.DagRunInfo | None:
+        """The next scheduled run after the last one, as ``DAG.next_dagrun_info`` computes it."""
+        restriction = timetables.TimeRestriction(self.start_date, self.end_date, self.catchup)
+        return self.timetable.next_dagrun_info(
+            last_automated_data_interval=last_automated_data_interval,
+            restriction=restriction,
+            now=now or dt.datetime.now(dt.UTC),
+        )
+
+    def infer_manual_data_interval(self, run_after: dt.datetime) -> timetables.DataInterval:
+        """The data interval of a run triggered by hand at ``run_after``."""
+        return self.timetable.infer_manual_data_interval(run_after=run_after)
+
+    def resolve_params(self, conf: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Validated params for a run with this conf; ParamValidationError names a bad one."""
+        specs = {name: Param.deserialize(spec) for name, spec in self.params.items()}
+        return resolve_params(specs, conf)
+
+
+# -- serializing --------------------------------------------------------------------------
+
+
+def serialize_dag(dag: DAG) -> dict[str, Any]:
+    """The DAG as plain JSON-able data: fixed key order, tasks sorted by id."""
+    totals = _priority_weight_totals(dag)
+    tasks = sorted(dag.tasks, key=lambda task: task.task_id)
+    return {
+        "format_version": FORMAT_VERSION,
+        "dag_id": dag.dag_id,
+        "fileloc": dag.fileloc,
+        "lineno": dag.lineno,
+        "description": dag.description,
+        "doc_md": dag.doc_md,
+        "owners": sorted({task.owner for task in tasks}),
+        "tags": sorted(dag.tags),
+        "schedule": dag.timetable.summary,
+        "timetable": dag.timetable.serialize(),
+        "timezone": dag.timezone_name,
+        "start_date": _iso(dag.start_date),
+        "end_date": _iso(dag.end_date),
+        "catchup": dag.catchup,
+        "max_active_runs": dag.max_active_runs,
+        "max_active_tasks": dag.max_active_tasks,
+        "dagrun_timeout": _seconds(dag.dagrun_timeout),
+        "params": {name: _jsonable(dag.params[name].serialize()) for name in sorted(dag.params)},
+        "is_paused_upon_creation": dag.is_paused_upon_creation,
+        "has_on_success_callback": bool(dag.on_success_callback),
+        "has_on_failure_callback": bool(dag.on_failure_callback),
+        "render_template_as_native_obj": dag.render_template_as_native_obj,
+        "task_groups": _serialize_groups(dag),
+        "tasks": [_serialize_task(task, totals[task.task_id]) for task in tasks],
+    }
+
+
+def _serialize_task(task: BaseOperator, priority_weight_total: int) -> dict[str, Any]:
+    is_sensor = bool(task.is_sensor)
+    data: dict[str, Any] = {
+        "task_id": task.task_id,
+        "operator": type(task).__name__,
+        "operator_module": type(task).__module__,
+        "custom_operator_name": task.custom_operator_name,
+        "upstream_task_ids": sorted(task.upstream_task_ids),
+        "downstream_task_ids": sorted(task.downstream_task_ids),
+        "trigger_rule": str(task.trigger_rule),
+        "retries": task.retries,
+        "retry_delay": _seconds(task.retry_delay),
+        "retry_exponential_backoff": task.retry_exponential_backoff,
+        "max_retry_delay": _seconds(task.max_retry_delay),
+        "execution_timeout": _seconds(task.execution_timeout),
+        "depends_on_past": task.depends_on_past,
+        "wait_for_downstream": task.wait_for_downstream,
+        "pool": task.pool,
+        "pool_slots": task.pool_slots,
+        "priority_weight": task.priority_weight,
+        "weight_rule": str(task.weight_rule),
+        "priority_weight_total": priority_weight_total,
+        "queue": task.queue,
+        "executor_config": _jsonable(task.executor_config),
+        "owner": task.owner,
+        "do_xcom_push": task.do_xcom_push,
+        "multiple_outputs": task.multiple_outputs,
+        "template_fields": list(task.template_fields),
+        "template_values": {name: _jsonable(getattr(task, name)) for name in task.template_fields},
+        "is_sensor": is_sensor,
+        "sensor_mode": getattr(task, "mode", None) if is_sensor else None,
+        "poke_interval": getattr(task, "poke_interval", None) if is_sensor else None,
+        "sensor_timeout": getattr(task, "timeout", None) if is_sensor else None,
+        "soft_fail": bool(getattr(task, "soft_fail", False)) if is_sensor else False,
+    }
+    for kind in _CALLBACKS:
+        data[f"has_on_{kind}_callback"] = bool(getattr(task, f"on_{kind}_callback"))
+    data["ignore_downstream_trigger_rules"] = bool(
+        getattr(task, "ignore_downstream_trigger_rules", False)
+    )
+    data["is_empty"] = isinstance(task, EmptyOperator)
+    data["doc_md"] = task.doc_md
+    group = task.task_group
+    data["task_group_id"] = group.group_id if group is not None else None
+    function = getattr(task, "python_callable", None)
+    data["callable_name"] = _callable_name(function) if callable(function) else None
+    data["params"] = {
+        name: _jsonable(task.params[name].serialize()) for name in sorted(task.params)
+    }
+    return data
+
+
+def _serialize_groups(dag: DAG) -> dict[str, Any]:
+    groups: dict[str, Any] = {}
+    for group in dag.task_group.iter_groups():
+        children = group.children.values()
+        parent = group.parent_group
+        groups[group.group_id or ROOT_GROUP_ID] = {
+            "group_id": group.group_id or ROOT_GROUP_ID,
+            "parent_id": None if parent is None else (parent.group_id or ROOT_GROUP_ID),
+            "tooltip": group.tooltip,
+            "prefix_group_id": group.prefix_group_id,
+            "task_ids": sorted(c.task_id for c in children if isinstance(c, BaseOperator)),
+            "group_ids": sorted(
+                c.group_id for c in children if not isinstance(c, BaseOperator) and c.group_id
+            ),
+        }
+    return dict(sorted(groups.items()))
+
+
+def _priority_weight_totals(dag: DAG) -> dict[str, int]:
+    downstream = {tid: task.downstream_task_ids for tid, task in dag.task_dict.items()}
+    upstream = {tid: task.upstream_task_ids for tid, task in dag.task_dict.items()}
+    totals: dict[str, int] = {}
+    for task_id, task in dag.task_dict.items():
+        if task.weight_rule is WeightRule.ABSOLUTE:
+            totals[task_id] = task.priority_weight
+            continue
+        side = upstream if task.weight_rule is WeightRule.UPSTREAM else downstream
+        relatives = graph.flat_relatives(side, task_id)
+        weights = (dag.task_dict[other].priority_weight for other in relatives)
+        totals[task_id] = task.priority_weight + sum(weights)
+    return totals
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+def _seconds(value: dt.timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _callable_name(function: Callable[..., Any]) -> str:
+    # No module: the loader's module name for a DAG file is its own business, not the DAG's.
+    name = getattr(function, "__qualname__", None)
+    return name if isinstance(name, str) else type(function).__qualname__
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON values as they are; callables by name; anything else by its repr (no addresses)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value.value if isinstance(value, enum.Enum) else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_jsonable(item) for item in value), key=repr)
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, enum.Enum):
+        return _jsonable(value.value)
+    if callable(value) and hasattr(value, "__qualname__"):
+        return _callable_name(value)
+    return _ADDRESS.sub("", repr(value))
+
+
+def dag_hash(data: Mapping[str, Any]) -> str:
+    """SHA-256 hex digest of the canonical JSON of serialized DAG data."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# -- deserializing ------------------------------------------------------------------------
+
+_TASK_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "upstream_task_ids": frozenset,
+    "downstream_task_ids": frozenset,
+    "trigger_rule": TriggerRule,
+    "weight_rule": WeightRule,
+    "template_fields": tuple,
+}
+_DAG_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "owners": tuple,
+    "tags": tuple,
+    "timetable": timetables.deserialize_timetable,
+    "start_date": lambda value: None if value is None else dt.datetime.fromisoformat(value),
+    "end_date": lambda value: None if value is None else dt.datetime.fromisoformat(value),
+}
+
+
+def _build(
+    cls: type[Any], data: Mapping[str, Any], converters: Mapping[str, Any], what: str
+) -> Any:
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in data:
+            raise SerializationError(f"{what}: missing key {field.name!r}")
+        convert = converters.get(field.name)
+        try:
+            values[field.name] = convert(data[field.name]) if convert else data[field.name]
+        except (TypeError, ValueError) as exc:
+            raise SerializationError(f"{what}: bad {field.name!r}: {exc}") from None
+    return cls(**values)
+
+
+def deserialize_dag(data: Mapping[str, Any]) -> SerializedDag:
+    """Rebuild a SerializedDag from ``serialize_dag`` output (after a JSON round trip too)."""
+    if not isinstance(data, Mapping):
+        raise SerializationError(f"serialized DAG must be a mapping, not {type(data).__name__}")
+    what = f"serialized DAG {data.get('dag_id')!r}"
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise SerializationError(f"{what}: unsupported format version {version!r}")
+    raw_tasks = data.get("tasks")
+    raw_groups = data.get("task_groups")
+    if not isinstance(raw_tasks, list) or not isinstance(raw_groups, Mapping):
+        raise SerializationError(f"{what}: 'tasks' must be a list and 'task_groups' a mapping")
+    tasks: dict[str, SerializedTask] = {}
+    for raw in raw_tasks:
+        if not isinstance(raw, Mapping):
+            raise SerializationError(f"{what}: each task must be a mapping")
+        task = _build(SerializedTask, raw, _TASK_CONVERTERS, f"{what} task {raw.get('task_id')!r}")
+        tasks[task.task_id] = task
+    groups = {
+        group_id: _build(
+            SerializedTaskGroup,
+            raw,
+            {"task_ids": tuple, "group_ids": tuple},
+            f"{what} group {group_id!r}",
+        )
+        for group_id, raw in raw_groups.items()
+    }
+    converters = {**_DAG_CONVERTERS, "tasks": lambda _: tasks, "task_groups": lambda _: groups}
+    try:
+        dag: SerializedDag = _build(SerializedDag, data, converters, what)
+    except timetables.InvalidSchedule as exc:
+        raise SerializationError(f"{what}: {exc}") from None
+    return dag
