@@ -1,0 +1,1 @@
+"""Example DAGs shipped with tradewind (loaded when ``core.load_examples`` is on)."""
