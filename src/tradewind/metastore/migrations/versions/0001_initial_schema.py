@@ -7,6 +7,8 @@ Create Date: 2025-01-01 00:00:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -25,7 +27,7 @@ ID = sa.String(250)
 HASH = sa.String(64)
 # Whatever the database's defaults, MySQL tables hold any Unicode text and compare ids
 # exactly (case and accents matter), as they do on PostgreSQL and SQLite.
-MYSQL_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+MYSQL_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 
 def _ts(name: str, *, nullable: bool = True) -> sa.Column[object]:
