@@ -59,6 +59,15 @@ def test_sqlite_engine_creates_the_folder_and_sets_the_pragmas(tmp_path: Path) -
         engine.dispose()
 
 
+def test_sqlite_paths_may_start_at_the_home_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    engine = engine_module.create_engine(DatabaseSettings(url="sqlite:///~/tw/tradewind.db"))
+    assert engine.url.database == str(tmp_path / "tw" / "tradewind.db")
+    assert (tmp_path / "tw").is_dir()
+
+
 def test_sqlite_writers_take_the_lock_when_the_transaction_begins(tmp_path: Path) -> None:
     settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'tw.db'}", sqlite_busy_timeout=0.05)
     engine = engine_module.create_engine(settings)

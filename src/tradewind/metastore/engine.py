@@ -121,12 +121,13 @@ def create_engine(settings: DatabaseSettings) -> Engine:
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        folder = Path(database).expanduser().parent
+        path = Path(database).expanduser()
+        url = url.set(database=str(path))
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise DatabaseUnreachable(
-                f"cannot create the folder {folder} for SQLite: {error}"
+                f"cannot create the folder {path.parent} for SQLite: {error}"
             ) from None
     engine = sa.create_engine(
         url, echo=settings.echo, connect_args={"timeout": settings.sqlite_busy_timeout}

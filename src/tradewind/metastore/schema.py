@@ -319,10 +319,20 @@ def _some(names: tuple[str, ...]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _migrate(connection: Connection, direction: str, target: str) -> None:
+def alembic_config(connection: Connection) -> Config:
+    """An Alembic Config that runs tradewind's migrations on ``connection``.
+
+    Also the way to write a new revision: ``command.revision(alembic_config(conn),
+    message=..., autogenerate=True)`` against a database at head.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
+    return config
+
+
+def _migrate(connection: Connection, direction: str, target: str) -> None:
+    config = alembic_config(connection)
     try:
         if direction == "upgrade":
             command.upgrade(config, target)

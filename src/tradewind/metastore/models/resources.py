@@ -31,7 +31,8 @@ class Connection(Base):
     conn_type: Mapped[str] = mapped_column(String(500), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(500))
-    # "schema" would shadow the declarative machinery's names; the column keeps Airflow's name.
+    # The column keeps Airflow's name; the attribute is schema_ so it never reads like
+    # SQLAlchemy's own `schema` arguments (a database schema, not this connection's).
     schema_: Mapped[str | None] = mapped_column("schema", String(500))
     login: Mapped[str | None] = mapped_column(Text)
     password: Mapped[str | None] = mapped_column(Text)

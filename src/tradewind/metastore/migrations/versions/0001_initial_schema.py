@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2025-01-01 00:00:00
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
