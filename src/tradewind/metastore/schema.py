@@ -135,8 +135,7 @@ def init_db(engine: Engine) -> InitResult:
         if survey.current is not None:
             return InitResult(created=False, revision=survey.current, head=head)
         _refuse_unless_empty(survey, engine)
-        _migrate(connection, "upgrade", head)
-        _seed(connection)
+        _upgrade_to_head(connection)
     return InitResult(created=True, revision=head, head=head)
 
 
@@ -149,8 +148,7 @@ def upgrade_db(engine: Engine) -> UpgradeResult:
             return UpgradeResult(from_revision=head, to_revision=head)
         if survey.current is None:
             _refuse_unless_empty(survey, engine)
-        _migrate(connection, "upgrade", head)
-        _seed(connection)
+        _upgrade_to_head(connection)
     return UpgradeResult(from_revision=survey.current, to_revision=head)
 
 
@@ -166,8 +164,7 @@ def reset_db(engine: Engine) -> ResetResult:
             reflected = sa.MetaData()
             reflected.reflect(connection, only=doomed)
             reflected.drop_all(connection)
-        _migrate(connection, "upgrade", head)
-        _seed(connection)
+        _upgrade_to_head(connection)
     return ResetResult(dropped=survey.ours, revision=head)
 
 
@@ -340,6 +337,11 @@ def _migrate(connection: Connection, direction: str, target: str) -> None:
             command.downgrade(config, target)
     except CommandError as error:
         raise MigrationError(f"cannot {direction} to {target}: {first_line(str(error))}") from error
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    _migrate(connection, "upgrade", "head")
+    _seed(connection)
 
 
 def _seed(connection: Connection) -> None:
