@@ -31,27 +31,21 @@ def _dag_run_fk() -> ForeignKeyConstraint:
     )
 
 
-class TaskInstance(Base):
-    """The current state of one task (or one mapped copy of it) in one DAG run."""
-
-    __tablename__ = "task_instance"
-    __table_args__ = (
-        UniqueConstraint("dag_id", "run_id", "task_id", "map_index"),
-        _dag_run_fk(),
-        Index("ix_task_instance_state_pool", "state", "pool"),
-        Index("ix_task_instance_dag_id_run_id_state", "dag_id", "run_id", "state"),
-        Index("ix_task_instance_state_next_try_at", "state", "next_try_at"),
-        Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
-    )
+class _TaskKey:
+    """Which task instance a row is about: columns shared by the tables below."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
     run_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
     task_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
     map_index: Mapped[int] = mapped_column(Integer, nullable=False, default=NO_MAP_INDEX)
+
+
+class _TryRecord(_TaskKey):
+    """What is recorded about a try, both while it is current and once it is history."""
+
     # NULL is "none": not yet considered by the scheduler.
     state: Mapped[str | None] = mapped_column(String(20))
-    try_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     max_tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -65,17 +59,33 @@ class TaskInstance(Base):
     operator: Mapped[str | None] = mapped_column(String(1000))
     queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
     scheduled_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    external_executor_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class TaskInstance(_TryRecord, Base):
+    """The current state of one task (or one mapped copy of it) in one DAG run."""
+
+    __tablename__ = "task_instance"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", "task_id", "map_index"),
+        _dag_run_fk(),
+        Index("ix_task_instance_state_pool", "state", "pool"),
+        Index("ix_task_instance_dag_id_run_id_state", "dag_id", "run_id", "state"),
+        Index("ix_task_instance_state_next_try_at", "state", "next_try_at"),
+        Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
+    )
+
+    try_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # When an up_for_retry or up_for_reschedule instance is due to be scheduled again.
     next_try_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # The scheduler job that queued the try, so a dead scheduler's work can be adopted.
     queued_by_job_id: Mapped[int | None] = mapped_column(Integer)
-    external_executor_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     executor_config: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    updated_at: Mapped[datetime] = updated_at_column()
 
 
-class TaskInstanceHistory(Base):
+class TaskInstanceHistory(_TryRecord, Base):
     """One finished try of a task instance, kept when the instance moves on to its next try."""
 
     __tablename__ = "task_instance_history"
@@ -92,31 +102,10 @@ class TaskInstanceHistory(Base):
         _dag_run_fk(),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
-    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
-    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
-    map_index: Mapped[int] = mapped_column(Integer, nullable=False, default=NO_MAP_INDEX)
     try_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    state: Mapped[str | None] = mapped_column(String(20))
-    max_tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    duration: Mapped[float | None] = mapped_column(Double)
-    hostname: Mapped[str | None] = mapped_column(String(1000))
-    pid: Mapped[int | None] = mapped_column(Integer)
-    pool: Mapped[str] = mapped_column(String(256), nullable=False, default=DEFAULT_POOL)
-    pool_slots: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    queue: Mapped[str] = mapped_column(String(256), nullable=False, default=DEFAULT_QUEUE)
-    priority_weight: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    operator: Mapped[str | None] = mapped_column(String(1000))
-    queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    scheduled_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    external_executor_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    updated_at: Mapped[datetime] = updated_at_column()
 
 
-class TaskReschedule(Base):
+class TaskReschedule(_TaskKey, Base):
     """A sensor in reschedule mode gave up its slot until ``reschedule_date``."""
 
     __tablename__ = "task_reschedule"
@@ -127,11 +116,6 @@ class TaskReschedule(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
-    run_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
-    task_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
-    map_index: Mapped[int] = mapped_column(Integer, nullable=False, default=NO_MAP_INDEX)
     try_number: Mapped[int] = mapped_column(Integer, nullable=False)
     start_date: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     end_date: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
