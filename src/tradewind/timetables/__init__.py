@@ -1,0 +1,34 @@
+"""Timetables: when a DAG runs on its own and which data interval each run covers.
+
+``create_timetable`` turns a DAG's ``schedule`` into a Timetable; the scheduler
+rebuilds it from ``Timetable.serialize()`` with ``deserialize_timetable``
+without importing user code.
+"""
+
+from tradewind.timetables.base import (
+    DagRunInfo,
+    DataInterval,
+    InvalidSchedule,
+    TimeRestriction,
+    Timetable,
+)
+from tradewind.timetables.cron import PRESETS, CronTimetable
+from tradewind.timetables.factory import Schedule, create_timetable, deserialize_timetable
+from tradewind.timetables.interval import DeltaTimetable
+from tradewind.timetables.simple import NullTimetable, OnceTimetable
+
+__all__ = [
+    "PRESETS",
+    "CronTimetable",
+    "DagRunInfo",
+    "DataInterval",
+    "DeltaTimetable",
+    "InvalidSchedule",
+    "NullTimetable",
+    "OnceTimetable",
+    "Schedule",
+    "TimeRestriction",
+    "Timetable",
+    "create_timetable",
+    "deserialize_timetable",
+]
