@@ -206,3 +206,12 @@ def test_task_group_decorator_creates_a_group_per_call() -> None:
     assert start.downstream_task_ids == {"section.extract"}
     assert isinstance(returned, XComArg)
     assert returned.operator.task_id == "custom.extract"
+
+
+def test_group_passed_explicitly_brings_its_dag_and_default_args() -> None:
+    dag = DAG("x", default_args={"retries": 2})
+    group = TaskGroup("g", dag=dag, default_args={"queue": "fast"})
+    task_ = EmptyOperator(task_id="t", task_group=group)
+    assert task_.dag is dag
+    assert task_.task_id == "g.t"
+    assert (task_.retries, task_.queue) == (2, "fast")

@@ -224,6 +224,17 @@ def test_hash_changes_with_dependencies_and_retries(tmp_path: Path) -> None:
     assert len({base, more_retries, new_edge}) == 3
 
 
+def test_hash_ignores_a_dag_that_only_moved_lines(tmp_path: Path) -> None:
+    path = tmp_path / "hashed.py"
+    before = serialize_dag(load_file(path))
+    path.write_text("# a new comment\n" + DAG_FILE.format(retries=1, extra=""))
+    with capture() as captured:
+        runpy.run_path(str(path))
+    after = serialize_dag(captured.dags[0])
+    assert after["lineno"] == before["lineno"] + 1
+    assert dag_hash(after) == dag_hash(before)
+
+
 def test_hash_ignores_key_order() -> None:
     data = serialize_dag(rich_dag())
     reordered = dict(reversed(list(data.items())))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -34,8 +33,8 @@ class _OperatorMeta(abc.ABCMeta):
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        dag = kwargs.get("dag") or scope.current_dag()
         group = kwargs.get("task_group")
+        dag = kwargs.get("dag") or (group.dag if group is not None else scope.current_dag())
         if group is None and dag is not None:
             group = scope.current_group(dag)
         defaults: dict[str, Any] = dict(dag.default_args) if dag is not None else {}
@@ -52,8 +51,12 @@ class _OperatorMeta(abc.ABCMeta):
         return operator
 
 
-@functools.cache
 def _accepted_arguments(cls: type) -> frozenset[str]:
+    # Kept on the class itself rather than in a module-level cache, so classes defined in DAG
+    # files are not kept alive after every re-parse.
+    cached = cls.__dict__.get("_accepted_arguments")
+    if isinstance(cached, frozenset):
+        return cached
     names: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
@@ -63,7 +66,9 @@ def _accepted_arguments(cls: type) -> frozenset[str]:
             if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
                 names.add(parameter.name)
     names.discard("self")
-    return frozenset(names)
+    accepted = frozenset(names)
+    type.__setattr__(cls, "_accepted_arguments", accepted)
+    return accepted
 
 
 class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):

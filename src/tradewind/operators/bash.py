@@ -106,7 +106,7 @@ class BashOperator(BaseOperator):
         # Inherit the task process's environment and add to it; env(1) does the merge, so
         # the operator itself never reads os.environ.
         assignments = [f"{key}={value}" for key, value in extra.items()]
-        return ["env", *assignments, "bash", "-c", command], None
+        return ["env", "--", *assignments, "bash", "-c", command], None
 
     def on_kill(self) -> None:
         process = self._process

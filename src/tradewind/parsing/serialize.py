@@ -337,9 +337,19 @@ def _jsonable(value: Any) -> Any:
     return _ADDRESS.sub("", repr(value))
 
 
+# Not part of the hash: a DAG that merely moved down its file (a new import, a comment) is
+# not a new version of the DAG.
+_UNHASHED_KEYS = frozenset({"lineno"})
+
+
 def dag_hash(data: Mapping[str, Any]) -> str:
-    """SHA-256 hex digest of the canonical JSON of serialized DAG data."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """SHA-256 hex digest of the canonical JSON of serialized DAG data.
+
+    It changes when the DAG's structure or any attribute changes, not when only the line on
+    which the DAG is defined moves.
+    """
+    hashed = {key: value for key, value in data.items() if key not in _UNHASHED_KEYS}
+    canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
