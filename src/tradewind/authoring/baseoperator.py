@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -25,6 +26,10 @@ DEFAULT_QUEUE = "default"
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 
 
+# Identity and membership are per task; DAG-level params already include default_args["params"].
+_NOT_DEFAULTABLE = frozenset({"task_id", "dag", "task_group", "params"})
+
+
 class _OperatorMeta(abc.ABCMeta):
     """Applies the DAG's and task group's default_args before ``__init__`` runs.
 
@@ -40,12 +45,11 @@ class _OperatorMeta(abc.ABCMeta):
         defaults: dict[str, Any] = dict(dag.default_args) if dag is not None else {}
         if group is not None:
             defaults.update(group.default_args)
-        # DAG-level params already include default_args["params"].
-        defaults.pop("params", None)
-        accepted = _accepted_arguments(cls)
+        accepted = _accepted_arguments(cls) - _NOT_DEFAULTABLE
         for key, value in defaults.items():
             if key in accepted and key not in kwargs:
-                kwargs[key] = value
+                # A shallow copy, so tasks do not share one mutable default (executor_config...).
+                kwargs[key] = copy.copy(value) if isinstance(value, dict | list | set) else value
         operator = super().__call__(*args, **kwargs)
         operator._finish_init()
         return operator
