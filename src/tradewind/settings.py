@@ -32,6 +32,7 @@ class CoreSettings(_Section):
     executor: Literal["sequential", "local", "celery", "kubernetes"] = "local"
     parallelism: int = 32
     load_examples: bool = True
+    dags_are_paused_at_creation: bool = True
     default_timezone: str = "UTC"
     fernet_key: str = ""
 
@@ -69,7 +70,8 @@ class DagProcessorSettings(_Section):
     refresh_interval: float = 5.0
     parsing_processes: int = 2
     file_parse_timeout: float = 30.0
-    max_file_size_mb: float = 50.0
+    max_file_size_mb: float = 5.0
+    safe_mode: bool = True
 
     @field_validator("parsing_processes")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 
-class TaskState(str, enum.Enum):
+class TaskState(enum.StrEnum):
     """The state of one task instance (one task in one DAG run)."""
 
     NONE = "none"
@@ -20,9 +20,6 @@ class TaskState(str, enum.Enum):
     UPSTREAM_FAILED = "upstream_failed"
     REMOVED = "removed"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 FINISHED_TASK_STATES = frozenset(
     {
@@ -36,7 +33,7 @@ FINISHED_TASK_STATES = frozenset(
 UNFINISHED_TASK_STATES = frozenset(set(TaskState) - FINISHED_TASK_STATES)
 
 
-class DagRunState(str, enum.Enum):
+class DagRunState(enum.StrEnum):
     """The state of one DAG run."""
 
     QUEUED = "queued"
@@ -44,16 +41,10 @@ class DagRunState(str, enum.Enum):
     SUCCESS = "success"
     FAILED = "failed"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class DagRunType(str, enum.Enum):
+class DagRunType(enum.StrEnum):
     """How a DAG run came to be; the prefix of its run_id."""
 
     SCHEDULED = "scheduled"
     MANUAL = "manual"
     BACKFILL = "backfill"
-
-    def __str__(self) -> str:
-        return self.value

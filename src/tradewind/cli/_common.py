@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -10,7 +12,12 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore import schema
+from tradewind.metastore.errors import DatabaseError
 from tradewind.settings import Settings, SettingsError, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,7 +61,11 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: str) ->
     table = Table(*columns, show_lines=False)
     for row in rows:
         table.add_row(*(_plain(row.get(col)) for col in columns))
-    Console(soft_wrap=True).print(table)
+    console = Console()
+    if not console.is_terminal:
+        # Piped output is for grep and friends: never cut a value short.
+        console = Console(width=max(200, console.width))
+    console.print(table)
 
 
 def _plain(value: Any) -> str:
@@ -72,3 +83,47 @@ def user_errors(*kinds: type[Exception]) -> Iterator[None]:
         yield
     except kinds as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def open_engine() -> Iterator[Engine]:
+    """The configured engine; database errors become a one-line message and exit code 1."""
+    settings = get_settings()
+    with user_errors(DatabaseError):
+        engine = engine_module.create_engine(settings.database)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def open_metastore() -> Iterator[sessionmaker[Session]]:
+    """Sessions on a reachable metastore at head, or a one-line error saying what to do."""
+    with open_engine() as engine:
+        status = schema.check_db(engine)
+        if status.problem:
+            raise click.ClickException(status.problem)
+        if status.current is None:
+            raise click.ClickException(
+                f"the metastore at {engine_module.mask_url(engine.url)} is not initialised; "
+                "run `tradewind db init`"
+            )
+        if not status.up_to_date:
+            raise click.ClickException(
+                f"the metastore is at revision {status.current}, this tradewind needs "
+                f"{status.head}; run `tradewind db upgrade`"
+            )
+        with user_errors(DatabaseError):
+            yield engine_module.session_factory(engine)
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log lines to stderr at the configured level (commands that run loops call this)."""
+    logging.basicConfig(
+        level=settings.logging.level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Alembic reports every schema check at INFO; that is noise in a long-running process.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 from sqlalchemy.engine import Engine
 
-from tradewind.cli._common import get_settings, user_errors
+from tradewind.cli._common import open_engine
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import schema
-from tradewind.metastore.errors import DatabaseError
-
-
-@contextmanager
-def _open_engine() -> Iterator[Engine]:
-    """The configured engine; library errors become a one-line message and exit code 1."""
-    settings = get_settings()
-    with user_errors(DatabaseError):
-        engine = engine_module.create_engine(settings.database)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _where(engine: Engine) -> str:
@@ -47,7 +32,7 @@ def db() -> None:
 @db.command()
 def init() -> None:
     """Create the schema on an empty database (does nothing if it exists)."""
-    with _open_engine() as engine:
+    with open_engine() as engine:
         result = schema.init_db(engine)
     if result.created:
         click.echo(f"Initialised the metastore at {_where(engine)} (revision {result.revision}).")
@@ -73,7 +58,7 @@ def migrate() -> None:
 
 
 def _upgrade() -> None:
-    with _open_engine() as engine:
+    with open_engine() as engine:
         result = schema.upgrade_db(engine)
     if not result.changed:
         click.echo(f"Already at head revision {result.to_revision}; nothing to do.")
@@ -86,7 +71,7 @@ def _upgrade() -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def reset(yes: bool) -> None:
     """Drop every tradewind table and create the schema again (all data is lost)."""
-    with _open_engine() as engine:
+    with open_engine() as engine:
         _confirm(f"Drop every tradewind table at {_where(engine)} and all their data?", yes)
         result = schema.reset_db(engine)
     click.echo(
@@ -98,7 +83,7 @@ def reset(yes: bool) -> None:
 @db.command()
 def check() -> None:
     """Exit 0 if the database is reachable and at head, 1 otherwise."""
-    with _open_engine() as engine:
+    with open_engine() as engine:
         status = schema.check_db(engine)
     if status.problem is not None:
         raise click.ClickException(status.problem)
@@ -118,7 +103,7 @@ def check() -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def downgrade(to_revision: str, yes: bool) -> None:
     """Undo migrations down to a revision (data in dropped tables is lost)."""
-    with _open_engine() as engine:
+    with open_engine() as engine:
         _confirm(f"Downgrade the metastore at {_where(engine)} to {to_revision}?", yes)
         result = schema.downgrade_db(engine, to_revision)
     target = result.to_revision or "base (no tradewind tables left)"

@@ -1,0 +1,380 @@
+"""Queries about DAGs, their files, serialized versions and import errors."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.models import (
+    DagCode,
+    DagFile,
+    DagModel,
+    DagRun,
+    DagTag,
+    ParseImportError,
+    SerializedDagModel,
+)
+from tradewind.states import DagRunType
+
+
+def fileloc_hash(fileloc: str) -> str:
+    return hashlib.sha256(fileloc.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the metastore remembers of a DAG file from its last parse."""
+
+    fileloc: str
+    mtime: float
+    size: int
+    content_hash: str
+    dag_ids: tuple[str, ...]
+    is_present: bool
+
+
+@dataclass(frozen=True)
+class DagRecord:
+    """One DAG found in a file: its serialized form and the columns of the ``dag`` table."""
+
+    dag_id: str
+    data: dict[str, Any]
+    hash: str
+    description: str | None
+    owners: str | None
+    schedule_description: str
+    timezone: str
+    max_active_runs: int
+    max_active_tasks: int
+    tags: tuple[str, ...]
+    is_paused_upon_creation: bool | None
+    next_dagrun: datetime | None = None
+    next_dagrun_data_interval: tuple[datetime, datetime] | None = None
+    next_dagrun_create_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FileParse:
+    """The outcome of parsing one file, ready to store."""
+
+    fileloc: str
+    mtime: float
+    size: int
+    content_hash: str
+    source: str
+    duration: float
+    dags: Sequence[DagRecord] = ()
+    errors: Sequence[str] = ()
+
+
+@dataclass
+class SaveReport:
+    stored: list[str] = field(default_factory=list)
+    new_dags: list[str] = field(default_factory=list)
+    new_versions: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def file_states(session: Session) -> dict[str, FileState]:
+    rows = session.scalars(select(DagFile)).all()
+    return {
+        row.fileloc: FileState(
+            row.fileloc, row.mtime, row.size, row.content_hash, tuple(row.dag_ids), row.is_present
+        )
+        for row in rows
+    }
+
+
+def touch_file(session: Session, fileloc: str, mtime: float, size: int) -> None:
+    """Remember a new mtime for a file whose content did not change."""
+    session.execute(
+        update(DagFile)
+        .where(DagFile.fileloc_hash == fileloc_hash(fileloc))
+        .values(mtime=mtime, size=size, is_present=True)
+    )
+
+
+def _owners_elsewhere(session: Session, dag_ids: Iterable[str], fileloc: str) -> dict[str, str]:
+    """Active DAGs with these ids that live in another file that is still present."""
+    ids = list(dag_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(DagModel.dag_id, DagModel.fileloc)
+        .join(DagFile, DagFile.fileloc_hash == DagModel.fileloc_hash)
+        .where(
+            DagModel.dag_id.in_(ids),
+            DagModel.is_active.is_(True),
+            DagModel.fileloc != fileloc,
+            DagFile.is_present.is_(True),
+        )
+    ).all()
+    return dict(rows)
+
+
+def save_file_parse(
+    session: Session, parse: FileParse, *, paused_at_creation: bool, now: datetime
+) -> SaveReport:
+    """Store a file's DAGs, source and import errors; deactivate DAGs the file no longer has."""
+    report = SaveReport()
+    loc_hash = fileloc_hash(parse.fileloc)
+    errors = list(parse.errors)
+    taken = _owners_elsewhere(session, (d.dag_id for d in parse.dags), parse.fileloc)
+    kept: list[DagRecord] = []
+    for record in parse.dags:
+        if record.dag_id in taken:
+            errors.append(
+                f"{parse.fileloc}: dag_id {record.dag_id!r} is already defined in "
+                f"{taken[record.dag_id]}; this definition is ignored"
+            )
+        else:
+            kept.append(record)
+
+    for record in kept:
+        _save_dag(
+            session,
+            record,
+            fileloc=parse.fileloc,
+            loc_hash=loc_hash,
+            has_errors=bool(errors),
+            now=now,
+            paused_at_creation=paused_at_creation,
+            report=report,
+        )
+
+    previous = session.get(DagFile, loc_hash)
+    kept_ids = [r.dag_id for r in kept]
+    report.stored = kept_ids
+    if previous is not None:
+        gone = sorted(set(previous.dag_ids) - set(kept_ids))
+        report.deactivated.extend(_deactivate(session, gone, parse.fileloc))
+    _save_file_row(session, row=previous, parse=parse, loc_hash=loc_hash, dag_ids=kept_ids, now=now)
+    if parse.source:
+        _save_code(session, parse, loc_hash, now)
+
+    session.execute(delete(ParseImportError).where(ParseImportError.fileloc_hash == loc_hash))
+    if errors:
+        session.add(
+            ParseImportError(
+                filename=parse.fileloc,
+                fileloc_hash=loc_hash,
+                timestamp=now,
+                stacktrace="\n\n".join(errors),
+            )
+        )
+    report.errors = errors
+    return report
+
+
+def _save_dag(
+    session: Session,
+    record: DagRecord,
+    *,
+    fileloc: str,
+    loc_hash: str,
+    has_errors: bool,
+    now: datetime,
+    paused_at_creation: bool,
+    report: SaveReport,
+) -> None:
+    row = session.get(DagModel, record.dag_id)
+    if row is None:
+        paused = record.is_paused_upon_creation
+        row = DagModel(
+            dag_id=record.dag_id,
+            is_paused=paused_at_creation if paused is None else paused,
+            created_at=now,
+        )
+        session.add(row)
+        report.new_dags.append(record.dag_id)
+    row.fileloc = fileloc
+    row.fileloc_hash = loc_hash
+    row.is_active = True
+    row.description = record.description
+    row.owners = record.owners
+    row.schedule_description = record.schedule_description
+    row.timezone = record.timezone
+    row.max_active_runs = record.max_active_runs
+    row.max_active_tasks = record.max_active_tasks
+    row.has_import_errors = has_errors
+    row.last_parsed_at = now
+    if record.dag_id in report.new_dags or row.next_dagrun_create_after is None:
+        row.next_dagrun = record.next_dagrun
+        interval = record.next_dagrun_data_interval
+        row.next_dagrun_data_interval_start = interval[0] if interval else None
+        row.next_dagrun_data_interval_end = interval[1] if interval else None
+        row.next_dagrun_create_after = record.next_dagrun_create_after
+    wanted = set(record.tags)
+    row.tags = [tag for tag in row.tags if tag.name in wanted]
+    have = {tag.name for tag in row.tags}
+    row.tags.extend(DagTag(dag_id=record.dag_id, name=name) for name in sorted(wanted - have))
+    session.flush()
+
+    latest = session.execute(
+        select(SerializedDagModel.version, SerializedDagModel.dag_hash)
+        .where(SerializedDagModel.dag_id == record.dag_id)
+        .order_by(SerializedDagModel.version.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.dag_hash != record.hash:
+        session.add(
+            SerializedDagModel(
+                dag_id=record.dag_id,
+                version=(latest.version + 1) if latest else 1,
+                dag_hash=record.hash,
+                data=record.data,
+                created_at=now,
+            )
+        )
+        report.new_versions.append(record.dag_id)
+
+
+def _save_file_row(
+    session: Session,
+    *,
+    row: DagFile | None,
+    parse: FileParse,
+    loc_hash: str,
+    dag_ids: list[str],
+    now: datetime,
+) -> None:
+    if row is None:
+        row = DagFile(fileloc_hash=loc_hash, fileloc=parse.fileloc)
+        session.add(row)
+    row.mtime = parse.mtime
+    row.size = parse.size
+    row.content_hash = parse.content_hash
+    row.last_parsed_at = now
+    row.parse_duration = parse.duration
+    row.dag_ids = dag_ids
+    row.is_present = True
+
+
+def _save_code(session: Session, parse: FileParse, loc_hash: str, now: datetime) -> None:
+    code = session.get(DagCode, loc_hash)
+    if code is None:
+        session.add(
+            DagCode(
+                fileloc_hash=loc_hash,
+                fileloc=parse.fileloc,
+                source=parse.source,
+                source_hash=parse.content_hash,
+                last_updated=now,
+            )
+        )
+    elif code.source_hash != parse.content_hash:
+        code.source = parse.source
+        code.source_hash = parse.content_hash
+
+
+def _deactivate(session: Session, dag_ids: Sequence[str], fileloc: str) -> list[str]:
+    if not dag_ids:
+        return []
+    session.execute(
+        update(DagModel)
+        .where(DagModel.dag_id.in_(dag_ids), DagModel.fileloc == fileloc)
+        .values(is_active=False)
+    )
+    return list(dag_ids)
+
+
+def forget_files(session: Session, filelocs: Iterable[str]) -> list[str]:
+    """Files that disappeared: their DAGs become inactive and their import errors go."""
+    deactivated: list[str] = []
+    for fileloc in filelocs:
+        loc_hash = fileloc_hash(fileloc)
+        row = session.get(DagFile, loc_hash)
+        if row is None:
+            continue
+        deactivated.extend(_deactivate(session, row.dag_ids, fileloc))
+        row.is_present = False
+        row.dag_ids = []
+        session.execute(delete(ParseImportError).where(ParseImportError.fileloc_hash == loc_hash))
+    return deactivated
+
+
+# ---- reads for the CLI, the web server and the scheduler -------------------------------------
+
+
+def list_dags(
+    session: Session,
+    *,
+    include_inactive: bool = False,
+    tags: Sequence[str] = (),
+    dag_id_contains: str | None = None,
+) -> list[DagModel]:
+    query = select(DagModel).order_by(DagModel.dag_id)
+    if not include_inactive:
+        query = query.where(DagModel.is_active.is_(True))
+    if tags:
+        query = query.where(
+            DagModel.dag_id.in_(select(DagTag.dag_id).where(DagTag.name.in_(list(tags))))
+        )
+    if dag_id_contains:
+        query = query.where(DagModel.dag_id.contains(dag_id_contains, autoescape=True))
+    return list(session.scalars(query).all())
+
+
+def get_dag(session: Session, dag_id: str) -> DagModel | None:
+    return session.get(DagModel, dag_id)
+
+
+def latest_serialized(session: Session, dag_id: str) -> SerializedDagModel | None:
+    return session.scalars(
+        select(SerializedDagModel)
+        .where(SerializedDagModel.dag_id == dag_id)
+        .order_by(SerializedDagModel.version.desc())
+        .limit(1)
+    ).first()
+
+
+def count_versions(session: Session, dag_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SerializedDagModel)
+            .where(SerializedDagModel.dag_id == dag_id)
+        )
+        or 0
+    )
+
+
+def set_paused(session: Session, dag_id: str, paused: bool) -> bool:
+    """Pause or unpause a DAG; False when there is no such DAG."""
+    result = session.execute(
+        update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=paused)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_import_errors(session: Session) -> list[ParseImportError]:
+    return list(session.scalars(select(ParseImportError).order_by(ParseImportError.filename)))
+
+
+def get_code(session: Session, fileloc: str) -> str | None:
+    row = session.get(DagCode, fileloc_hash(fileloc))
+    return row.source if row else None
+
+
+def last_automated_interval(session: Session, dag_id: str) -> tuple[datetime, datetime] | None:
+    """The data interval of the DAG's latest scheduled (or backfilled) run, if any."""
+    row = session.execute(
+        select(DagRun.data_interval_start, DagRun.data_interval_end)
+        .where(
+            DagRun.dag_id == dag_id,
+            DagRun.run_type.in_([DagRunType.SCHEDULED.value, DagRunType.BACKFILL.value]),
+            DagRun.data_interval_start.is_not(None),
+        )
+        .order_by(DagRun.logical_date.desc())
+        .limit(1)
+    ).first()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return row[0], row[1]

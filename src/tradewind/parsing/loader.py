@@ -1,0 +1,180 @@
+"""Import one DAG file and turn what it defines into serialized DAGs and import errors.
+
+:func:`import_dags` runs in the process that calls it and returns the DAG objects (the task
+runner and ``dags test`` need those). :func:`load_file` wraps it for the DAG processor: it
+validates and serializes, so that only plain JSON leaves the child process that parsed the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tradewind.authoring import capture
+from tradewind.authoring.dag import DAG
+from tradewind.exceptions import DagDefinitionError
+from tradewind.parsing import serialize
+
+MAX_OUTPUT_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class FileError:
+    """Why (part of) a file could not be loaded: a one-line message and the full text."""
+
+    message: str
+    stacktrace: str
+
+
+@dataclass
+class ImportedFile:
+    """The DAG objects a file defined, and the errors met while importing it."""
+
+    fileloc: str
+    dags: list[DAG] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+
+
+@dataclass
+class ParsedDag:
+    dag_id: str
+    data: dict[str, Any]
+    hash: str
+
+
+@dataclass
+class ParsedFile:
+    """What the DAG processor stores for one file: plain data only."""
+
+    fileloc: str
+    dags: list[ParsedDag] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    output: str = ""
+    duration: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fileloc": self.fileloc,
+            "dags": [{"dag_id": d.dag_id, "data": d.data, "hash": d.hash} for d in self.dags],
+            "errors": [{"message": e.message, "stacktrace": e.stacktrace} for e in self.errors],
+            "output": self.output,
+            "duration": self.duration,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ParsedFile:
+        return cls(
+            fileloc=raw["fileloc"],
+            dags=[ParsedDag(d["dag_id"], d["data"], d["hash"]) for d in raw["dags"]],
+            errors=[FileError(e["message"], e["stacktrace"]) for e in raw["errors"]],
+            output=raw.get("output", ""),
+            duration=raw.get("duration", 0.0),
+        )
+
+
+def module_name_for(path: Path) -> str:
+    """A module name that is unique per file path, so two ``etl.py`` files never collide."""
+    digest = hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"tradewind_dag_{digest}_{path.stem}"
+
+
+def _error_from(exc: BaseException, path: Path) -> FileError:
+    if isinstance(exc, DagDefinitionError):
+        return FileError(str(exc), str(exc))
+    if isinstance(exc, SystemExit):
+        message = f"{path}: the file called sys.exit({exc.code!r}) while being imported"
+        return FileError(message, message)
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith("<frozen importlib") and frame.filename != __file__
+    ]
+    text = "Traceback (most recent call last):\n" if frames else ""
+    text += "".join(traceback.format_list(frames))
+    text += "".join(traceback.format_exception_only(type(exc), exc))
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(path)
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+    return FileError(f"{where}: {summary}", text)
+
+
+def import_dags(path: Path) -> ImportedFile:
+    """Import ``path`` as a fresh module and return the valid DAGs it defines and its errors."""
+    result = ImportedFile(str(path))
+    name = module_name_for(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        result.errors.append(FileError(f"{path}: not a Python module", ""))
+        return result
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    with capture.capture() as captured:
+        try:
+            spec.loader.exec_module(module)
+        except BaseException as exc:  # a DAG file may raise anything, SystemExit included
+            sys.modules.pop(name, None)
+            result.errors.append(_error_from(exc, path))
+            return result
+    dags = list(captured.dags)
+    dags.extend(v for v in vars(module).values() if isinstance(v, DAG) and v not in dags)
+    seen: dict[str, DAG] = {}
+    for dag in dags:
+        if dag.dag_id in seen:
+            first = seen[dag.dag_id]
+            result.errors.append(
+                _error_from(
+                    DagDefinitionError(
+                        f"dag_id {dag.dag_id!r} is defined twice in this file "
+                        f"(first at line {first.lineno})",
+                        fileloc=dag.fileloc,
+                        lineno=dag.lineno,
+                    ),
+                    path,
+                )
+            )
+            continue
+        try:
+            dag.validate()
+        except DagDefinitionError as exc:
+            result.errors.append(_error_from(exc, path))
+            continue
+        seen[dag.dag_id] = dag
+        result.dags.append(dag)
+    try:
+        captured.check_orphans()
+    except DagDefinitionError as exc:
+        result.errors.append(_error_from(exc, path))
+    return result
+
+
+@contextmanager
+def _captured_output() -> Iterator[io.StringIO]:
+    buffer = io.StringIO()
+    with redirect_stdout(buffer), redirect_stderr(buffer):
+        yield buffer
+
+
+def load_file(path: Path) -> ParsedFile:
+    """Import, validate and serialize one DAG file; print()s during import are captured."""
+    started = time.perf_counter()
+    with _captured_output() as output:
+        imported = import_dags(path)
+        parsed = ParsedFile(str(path), errors=list(imported.errors))
+        for dag in imported.dags:
+            try:
+                data = serialize.serialize_dag(dag)
+            except Exception as exc:
+                parsed.errors.append(_error_from(exc, path))
+                continue
+            parsed.dags.append(ParsedDag(dag.dag_id, data, serialize.dag_hash(data)))
+    parsed.output = output.getvalue()[-MAX_OUTPUT_CHARS:]
+    parsed.duration = time.perf_counter() - started
+    return parsed

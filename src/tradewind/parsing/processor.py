@@ -1,0 +1,283 @@
+"""The DAG processor: find DAG files, parse the changed ones in children, store the results.
+
+A file is re-executed only when its content changed: a scan stats every file, reads and hashes
+only those whose mtime or size moved, and parses only those whose hash differs from the one in
+the metastore. The metastore keeps that state, so a restart does not re-parse everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.types import utcnow
+from tradewind.parsing import children, discover, loader, serialize
+from tradewind.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 25  # files per metastore transaction: short transactions, few commits
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    files: int
+    parsed: int
+    unchanged: int
+    with_errors: int
+    dags: int
+    removed_files: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path
+    mtime: float
+    size: int
+    content: bytes
+    content_hash: str
+
+
+def example_dags_folder() -> Path:
+    return Path(str(importlib.resources.files("tradewind") / "example_dags"))
+
+
+class DagProcessor:
+    """Keeps the metastore's DAGs in line with the files under the DAGs folder."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._clock = clock
+        self._known: dict[str, dag_store.FileState] | None = None
+
+    def folders(self) -> list[Path]:
+        folders = [self._settings.core.dags_folder]
+        if self._settings.core.load_examples:
+            folders.append(example_dags_folder())
+        return folders
+
+    def list_files(self) -> list[Path]:
+        return [path for folder in self.folders() for path in discover.iter_python_files(folder)]
+
+    def scan(self, *, force: bool = False) -> ScanReport:
+        """One pass: parse what changed, forget what disappeared. ``force`` re-parses everything."""
+        started = time.perf_counter()
+        if self._known is None:
+            with self._sessions() as session:
+                self._known = dag_store.file_states(session)
+        known = self._known
+        paths = self.list_files()
+        candidates, unchanged = self._changed(paths, known, force)
+        parsed = with_errors = dags = 0
+        results = self._parse(candidates)
+        for batch in _batches(results, WRITE_BATCH):
+            with self._sessions.begin() as session:
+                for parse in batch:
+                    report = dag_store.save_file_parse(
+                        session,
+                        parse,
+                        paused_at_creation=self._settings.core.dags_are_paused_at_creation,
+                        now=self._clock(),
+                    )
+                    parsed += 1
+                    dags += len(report.stored)
+                    with_errors += bool(report.errors)
+                    for error in report.errors:
+                        log.warning("import error: %s", error.splitlines()[-1])
+                    known[parse.fileloc] = dag_store.FileState(
+                        parse.fileloc,
+                        parse.mtime,
+                        parse.size,
+                        parse.content_hash,
+                        tuple(d.dag_id for d in parse.dags),
+                        True,
+                    )
+        present = {str(p) for p in paths}
+        gone = [loc for loc, state in known.items() if state.is_present and loc not in present]
+        if gone:
+            with self._sessions.begin() as session:
+                deactivated = dag_store.forget_files(session, gone)
+            for loc in gone:
+                state = known[loc]
+                known[loc] = dag_store.FileState(loc, state.mtime, state.size, "", (), False)
+            log.info("files removed: %d; DAGs deactivated: %s", len(gone), deactivated)
+        return ScanReport(
+            files=len(paths),
+            parsed=parsed,
+            unchanged=unchanged,
+            with_errors=with_errors,
+            dags=dags,
+            removed_files=len(gone),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _changed(
+        self, paths: list[Path], known: dict[str, dag_store.FileState], force: bool
+    ) -> tuple[list[_Candidate], int]:
+        candidates: list[_Candidate] = []
+        unchanged = 0
+        touched: list[tuple[str, float, int]] = []
+        for path in paths:
+            try:
+                stat = path.stat()
+                state = known.get(str(path))
+                fresh = state is not None and state.is_present and not force
+                if fresh and state and state.mtime == stat.st_mtime and state.size == stat.st_size:
+                    unchanged += 1
+                    continue
+                content = path.read_bytes()
+            except OSError as exc:
+                log.warning("cannot read %s: %s", path, exc)
+                continue
+            digest = hashlib.sha256(content).hexdigest()
+            if fresh and state and state.content_hash == digest:
+                unchanged += 1
+                touched.append((str(path), stat.st_mtime, stat.st_size))
+                known[str(path)] = dag_store.FileState(
+                    str(path), stat.st_mtime, stat.st_size, digest, state.dag_ids, True
+                )
+                continue
+            candidates.append(_Candidate(path, stat.st_mtime, stat.st_size, content, digest))
+        if touched:
+            with self._sessions.begin() as session:
+                for fileloc, mtime, size in touched:
+                    dag_store.touch_file(session, fileloc, mtime, size)
+        return candidates, unchanged
+
+    def _parse(self, candidates: list[_Candidate]) -> Iterator[dag_store.FileParse]:
+        """Parse candidates in children; files that need no import are answered directly."""
+        settings = self._settings.dag_processor
+        limit = int(settings.max_file_size_mb * 1024 * 1024)
+        to_import: dict[str, _Candidate] = {}
+        for cand in candidates:
+            if cand.size > limit:
+                message = (
+                    f"{cand.path}: the file is {cand.size / 1048576:.1f} MB, over the "
+                    f"{settings.max_file_size_mb:g} MB limit (dag_processor.max_file_size_mb)"
+                )
+                yield _file_parse(cand, [], [message], 0.0, keep_source=False)
+            elif settings.safe_mode and not discover.might_contain_dag(cand.path, cand.content):
+                yield _file_parse(cand, [], [], 0.0, keep_source=False)
+            else:
+                to_import[str(cand.path)] = cand
+        if not to_import:
+            return
+        results = children.parse_files(
+            [c.path for c in to_import.values()],
+            processes=settings.parsing_processes,
+            timeout=settings.file_parse_timeout,
+            sys_path=[str(self._settings.core.dags_folder)],
+        )
+        now = self._clock()
+        for result in results:
+            cand = to_import[result.fileloc]
+            records, errors = _records(result, now)
+            yield _file_parse(cand, records, errors, result.duration, keep_source=True)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Scan every ``dag_processor.refresh_interval`` seconds until ``stop`` is set."""
+        interval = self._settings.dag_processor.refresh_interval
+        while not stop.is_set():
+            report = self.scan()
+            if report.parsed or report.removed_files:
+                log.info(
+                    "parsed %d of %d files in %.2fs (%d DAGs, %d files with errors)",
+                    report.parsed,
+                    report.files,
+                    report.seconds,
+                    report.dags,
+                    report.with_errors,
+                )
+            stop.wait(interval)
+
+
+def _records(
+    result: loader.ParsedFile, now: datetime
+) -> tuple[list[dag_store.DagRecord], list[str]]:
+    errors = [e.stacktrace or e.message for e in result.errors]
+    records = []
+    for parsed in result.dags:
+        try:
+            dag = serialize.deserialize_dag(parsed.data)
+        except Exception as exc:  # a serializer bug must not stop the other files
+            errors.append(f"{result.fileloc}: DAG {parsed.dag_id!r} cannot be stored: {exc}")
+            continue
+        info = dag.next_dagrun_info(None, now)
+        records.append(
+            dag_store.DagRecord(
+                dag_id=dag.dag_id,
+                data=parsed.data,
+                hash=parsed.hash,
+                description=dag.description,
+                owners=", ".join(dag.owners) or None,
+                schedule_description=dag.schedule,
+                timezone=dag.timezone,
+                max_active_runs=dag.max_active_runs,
+                max_active_tasks=dag.max_active_tasks,
+                tags=tuple(dag.tags),
+                is_paused_upon_creation=dag.is_paused_upon_creation,
+                next_dagrun=info.logical_date if info else None,
+                next_dagrun_data_interval=(
+                    (info.data_interval.start, info.data_interval.end) if info else None
+                ),
+                next_dagrun_create_after=info.run_after if info else None,
+            )
+        )
+    return records, errors
+
+
+def _file_parse(
+    cand: _Candidate,
+    records: list[dag_store.DagRecord],
+    errors: list[str],
+    duration: float,
+    *,
+    keep_source: bool,
+) -> dag_store.FileParse:
+    source = cand.content.decode("utf-8", errors="replace") if keep_source else ""
+    return dag_store.FileParse(
+        fileloc=str(cand.path),
+        mtime=cand.mtime,
+        size=cand.size,
+        content_hash=cand.content_hash,
+        source=source,
+        duration=duration,
+        dags=records,
+        errors=errors,
+    )
+
+
+def _batches(
+    items: Iterable[dag_store.FileParse], size: int
+) -> Iterator[list[dag_store.FileParse]]:
+    batch: list[dag_store.FileParse] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def reserialize(settings: Settings, sessions: sessionmaker[Session]) -> ScanReport:
+    """Parse every file once, changed or not (``tradewind dags reserialize``)."""
+    return DagProcessor(settings, sessions).scan(force=True)
