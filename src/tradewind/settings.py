@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 ENV_PREFIX = "TRADEWIND__"
 HOME_ENV = "TRADEWIND_HOME"
+# Internal: a process started by tradewind (a task try, a fork server) gets its parent's exact
+# Settings through this variable, so it never re-reads files or an environment that may differ.
+SETTINGS_JSON_ENV = "TRADEWIND_SETTINGS_JSON"
 CONFIG_FILE = "tradewind.toml"
 
 
@@ -113,6 +116,10 @@ class Settings(_Section):
             }
         return out
 
+    def to_env(self) -> dict[str, str]:
+        """Environment for a child process that must use exactly these settings."""
+        return {SETTINGS_JSON_ENV: self.model_dump_json()}
+
     def get(self, section: str, key: str) -> Any:
         sections = self.sections()
         if section not in sections:
@@ -178,6 +185,12 @@ def load_settings(
     ``overrides`` (section -> key -> value) win over everything; the CLI uses them for flags.
     """
     env = os.environ if environ is None else environ
+    inherited = env.get(SETTINGS_JSON_ENV)
+    if inherited and home is None and not overrides:
+        try:
+            return Settings.model_validate_json(inherited)
+        except ValidationError as exc:
+            raise SettingsError(f"{SETTINGS_JSON_ENV}: {exc}") from None
     home = (home or default_home(env)).resolve()
     merged = _defaults(home)
     config_file = home / CONFIG_FILE
