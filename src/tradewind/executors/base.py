@@ -1,0 +1,234 @@
+"""The executor interface and the plain values it trades in.
+
+The scheduler hands an executor a :class:`Workload` (one task try) and gets :class:`TaskEvent`
+values back. Executors know nothing of the scheduler, the metastore or DAG files; a task try
+reports what happens to it through a :class:`Channel` (one JSON message per line), which the
+executor turns into events. The scheduler stays the only writer of task state.
+
+Messages a try sends, in order (see :class:`MessageType`)::
+
+    {"type": "running", "pid": 123, "hostname": "h", "at": "2026-...Z"}
+    {"type": "finished", "state": "success", "at": "...", "error": null, "retryable": true,
+     "xcoms": [["return_value", 42]], "skip": ["t2"], "reschedule_date": null}
+
+A try whose process ends without a ``finished`` message is reported failed by the executor
+(``lost`` in the payload), so a crash is noticed the moment the process is gone.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+from tradewind.states import TaskState
+
+
+@dataclass(frozen=True, order=True)
+class TaskKey:
+    """Which try of which task instance."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+    try_number: int = 1
+
+    def __str__(self) -> str:
+        mapped = f"[{self.map_index}]" if self.map_index >= 0 else ""
+        return f"{self.dag_id}.{self.task_id}{mapped} {self.run_id} try {self.try_number}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "map_index": self.map_index,
+            "try_number": self.try_number,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> TaskKey:
+        return cls(
+            raw["dag_id"], raw["run_id"], raw["task_id"], raw["map_index"], raw["try_number"]
+        )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One task try to run: everything an executor needs, nothing it must look up."""
+
+    key: TaskKey
+    dag_file: str
+    priority_weight: int = 1
+    queue: str = "default"
+    execution_timeout: float | None = None
+    executor_config: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    def command(self) -> list[str]:
+        """The command line that runs this try anywhere tradewind is installed."""
+        key = self.key
+        return [
+            "tradewind",
+            "tasks",
+            "run",
+            key.dag_id,
+            key.task_id,
+            key.run_id,
+            "--try-number",
+            str(key.try_number),
+            "--map-index",
+            str(key.map_index),
+            "--dag-file",
+            self.dag_file,
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key.to_json(),
+            "dag_file": self.dag_file,
+            "priority_weight": self.priority_weight,
+            "queue": self.queue,
+            "execution_timeout": self.execution_timeout,
+            "executor_config": dict(self.executor_config) if self.executor_config else None,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Workload:
+        return cls(
+            key=TaskKey.from_json(raw["key"]),
+            dag_file=raw["dag_file"],
+            priority_weight=raw.get("priority_weight", 1),
+            queue=raw.get("queue", "default"),
+            execution_timeout=raw.get("execution_timeout"),
+            executor_config=raw.get("executor_config"),
+        )
+
+
+class MessageType(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+class EventKind(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """Something that happened to a try.
+
+    For FINISHED, ``state`` is one of success, failed, skipped, up_for_reschedule; ``payload``
+    carries ``retryable`` (bool), ``xcoms`` (list of [key, value]), ``skip`` (downstream task ids
+    to skip), ``reschedule_date`` (ISO text), and ``lost`` (True when the process died without
+    reporting) or ``timed_out`` (True when the executor stopped it at its execution_timeout).
+    """
+
+    key: TaskKey
+    kind: EventKind
+    at: datetime
+    state: TaskState | None = None
+    pid: int | None = None
+    hostname: str | None = None
+    info: str = ""
+    payload: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+class Channel(Protocol):
+    """Where a running try sends its messages."""
+
+    def send(self, message: Mapping[str, Any]) -> None: ...
+
+
+class LineChannel:
+    """A channel writing one JSON document per line to a binary file descriptor."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        data = (json.dumps(message, default=str) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+
+def event_from_message(key: TaskKey, message: Mapping[str, Any]) -> TaskEvent:
+    """Turn one message of a try into an event (unknown types are an error of the runner)."""
+    at = _parse_time(message.get("at"))
+    kind = message.get("type")
+    if kind == MessageType.RUNNING:
+        return TaskEvent(
+            key, EventKind.RUNNING, at, pid=message.get("pid"), hostname=message.get("hostname")
+        )
+    if kind == MessageType.FINISHED:
+        payload = {k: v for k, v in message.items() if k not in {"type", "at", "state", "error"}}
+        return TaskEvent(
+            key,
+            EventKind.FINISHED,
+            at,
+            state=TaskState(message["state"]),
+            info=message.get("error") or "",
+            payload=payload,
+        )
+    raise ValueError(f"unknown message type {kind!r} from {key}")
+
+
+def lost_event(key: TaskKey, info: str, *, timed_out: bool = False) -> TaskEvent:
+    """The try's process is gone without a word: it failed (and may be retried)."""
+    payload: dict[str, Any] = {"retryable": True, "lost": not timed_out, "timed_out": timed_out}
+    return TaskEvent(
+        key, EventKind.FINISHED, now(), state=TaskState.FAILED, info=info, payload=payload
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_time(raw: Any) -> datetime:
+    if isinstance(raw, str):
+        return datetime.fromisoformat(raw)
+    return now()
+
+
+class BaseExecutor(abc.ABC):
+    """Runs workloads somewhere and reports what happened.
+
+    The scheduler calls :meth:`submit` for each try it queues and :meth:`poll` to wait for
+    events: ``poll(timeout)`` blocks up to ``timeout`` seconds, returning as soon as anything
+    happened, so an idle scheduler sleeps inside it. :meth:`wakeup` may be called from any
+    thread to end a poll early.
+    """
+
+    name: ClassVar[str]
+    supports_adoption: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def start(self) -> None: ...
+
+    @abc.abstractmethod
+    def submit(self, workload: Workload) -> None: ...
+
+    @abc.abstractmethod
+    def poll(self, timeout: float | None = 0.0) -> list[TaskEvent]: ...
+
+    @abc.abstractmethod
+    def cancel(self, key: TaskKey) -> None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def wakeup(self) -> None: ...
+
+    @property
+    @abc.abstractmethod
+    def free_slots(self) -> int:
+        """How many more workloads it would start now (the scheduler queues no more than this)."""
