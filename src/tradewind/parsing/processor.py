@@ -220,7 +220,6 @@ def _records(
         except Exception as exc:  # a serializer bug must not stop the other files
             errors.append(f"{result.fileloc}: DAG {parsed.dag_id!r} cannot be stored: {exc}")
             continue
-        info = dag.next_dagrun_info(None, now)
         records.append(
             dag_store.DagRecord(
                 dag_id=dag.dag_id,
@@ -234,11 +233,7 @@ def _records(
                 max_active_tasks=dag.max_active_tasks,
                 tags=tuple(dag.tags),
                 is_paused_upon_creation=dag.is_paused_upon_creation,
-                next_dagrun=info.logical_date if info else None,
-                next_dagrun_data_interval=(
-                    (info.data_interval.start, info.data_interval.end) if info else None
-                ),
-                next_dagrun_create_after=info.run_after if info else None,
+                scheduling=dag,
             )
         )
     return records, errors

@@ -6,11 +6,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from tradewind import timetables
 from tradewind.metastore.models import (
     DagCode,
     DagFile,
@@ -39,6 +40,14 @@ class FileState:
     is_present: bool
 
 
+class Schedulable(Protocol):
+    """What the store needs of a DAG to compute its next scheduled run."""
+
+    def next_dagrun_info(
+        self, last_automated_data_interval: timetables.DataInterval | None, now: datetime | None
+    ) -> timetables.DagRunInfo | None: ...
+
+
 @dataclass(frozen=True)
 class DagRecord:
     """One DAG found in a file: its serialized form and the columns of the ``dag`` table."""
@@ -54,9 +63,7 @@ class DagRecord:
     max_active_tasks: int
     tags: tuple[str, ...]
     is_paused_upon_creation: bool | None
-    next_dagrun: datetime | None = None
-    next_dagrun_data_interval: tuple[datetime, datetime] | None = None
-    next_dagrun_create_after: datetime | None = None
+    scheduling: Schedulable
 
 
 @dataclass(frozen=True)
@@ -205,12 +212,6 @@ def _save_dag(
     row.max_active_tasks = record.max_active_tasks
     row.has_import_errors = has_errors
     row.last_parsed_at = now
-    if record.dag_id in report.new_dags or row.next_dagrun_create_after is None:
-        row.next_dagrun = record.next_dagrun
-        interval = record.next_dagrun_data_interval
-        row.next_dagrun_data_interval_start = interval[0] if interval else None
-        row.next_dagrun_data_interval_end = interval[1] if interval else None
-        row.next_dagrun_create_after = record.next_dagrun_create_after
     wanted = set(record.tags)
     row.tags = [tag for tag in row.tags if tag.name in wanted]
     have = {tag.name for tag in row.tags}
@@ -234,6 +235,17 @@ def _save_dag(
             )
         )
         report.new_versions.append(record.dag_id)
+        _plan_next_run(session, row, record, now)
+
+
+def _plan_next_run(session: Session, row: DagModel, record: DagRecord, now: datetime) -> None:
+    """A new DAG or a new version of one (its schedule may have changed): plan its next run."""
+    last = last_automated_interval(session, record.dag_id)
+    info = record.scheduling.next_dagrun_info(timetables.DataInterval(*last) if last else None, now)
+    row.next_dagrun = info.logical_date if info else None
+    row.next_dagrun_data_interval_start = info.data_interval.start if info else None
+    row.next_dagrun_data_interval_end = info.data_interval.end if info else None
+    row.next_dagrun_create_after = info.run_after if info else None
 
 
 def _save_file_row(
