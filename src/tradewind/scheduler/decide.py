@@ -1,0 +1,197 @@
+"""The scheduler's decisions as pure functions: states in, decisions out. No I/O here."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tradewind.authoring.rules import TriggerRule
+from tradewind.parsing.serialize import SerializedDag, SerializedTask
+from tradewind.states import DagRunState, TaskState
+
+FINISHED = frozenset(
+    {TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED, TaskState.UPSTREAM_FAILED}
+)
+# States from which the scheduler may still decide what a task does next.
+UNDECIDED = frozenset({TaskState.NONE, TaskState.SCHEDULED})
+
+
+class Readiness(enum.Enum):
+    WAIT = "wait"
+    READY = "ready"
+    SKIP = "skip"
+    UPSTREAM_FAILED = "upstream_failed"
+
+
+@dataclass(frozen=True)
+class UpstreamCounts:
+    total: int
+    success: int = 0
+    skipped: int = 0
+    failed: int = 0
+    upstream_failed: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.success + self.skipped + self.failed + self.upstream_failed
+
+    @property
+    def all_done(self) -> bool:
+        return self.done >= self.total
+
+    @property
+    def any_failed(self) -> bool:
+        return self.failed + self.upstream_failed > 0
+
+    @classmethod
+    def of(cls, states: Iterable[TaskState]) -> UpstreamCounts:
+        counts = Counter(s for s in states if s is not TaskState.REMOVED)
+        return cls(
+            total=sum(counts.values()),
+            success=counts[TaskState.SUCCESS],
+            skipped=counts[TaskState.SKIPPED],
+            failed=counts[TaskState.FAILED],
+            upstream_failed=counts[TaskState.UPSTREAM_FAILED],
+        )
+
+
+def _when_all_done(up: UpstreamCounts, outcome: Readiness) -> Readiness:
+    return outcome if up.all_done else Readiness.WAIT
+
+
+def evaluate_trigger_rule(rule: TriggerRule, up: UpstreamCounts) -> Readiness:
+    """What a task whose upstream tasks are in ``up`` should do now, by its trigger rule."""
+    r = Readiness
+    if up.total == 0 or rule is TriggerRule.ALWAYS:
+        return r.READY
+    if rule is TriggerRule.ALL_SUCCESS:
+        if up.any_failed:
+            return r.UPSTREAM_FAILED
+        if up.skipped:
+            return r.SKIP
+        return _when_all_done(up, r.READY)
+    if rule is TriggerRule.ALL_FAILED:
+        if up.success or up.skipped:
+            return r.SKIP
+        return _when_all_done(up, r.READY)
+    if rule is TriggerRule.ALL_DONE:
+        return _when_all_done(up, r.READY)
+    if rule is TriggerRule.ALL_DONE_MIN_ONE_SUCCESS:
+        return _when_all_done(up, r.READY if up.success else r.SKIP)
+    if rule is TriggerRule.ALL_SKIPPED:
+        if up.success or up.failed or up.upstream_failed:
+            return r.SKIP
+        return _when_all_done(up, r.READY)
+    if rule is TriggerRule.ONE_SUCCESS:
+        if up.success:
+            return r.READY
+        if not up.all_done:
+            return r.WAIT
+        return r.SKIP if up.skipped == up.total else r.UPSTREAM_FAILED
+    if rule is TriggerRule.ONE_FAILED:
+        if up.any_failed:
+            return r.READY
+        return _when_all_done(up, r.SKIP)
+    if rule is TriggerRule.ONE_DONE:
+        if up.success or up.failed:
+            return r.READY
+        return _when_all_done(up, r.SKIP)
+    if rule is TriggerRule.NONE_FAILED:
+        if up.any_failed:
+            return r.UPSTREAM_FAILED
+        return _when_all_done(up, r.READY)
+    if rule is TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS:
+        if up.any_failed:
+            return r.UPSTREAM_FAILED
+        return _when_all_done(up, r.READY if up.success else r.SKIP)
+    if rule is TriggerRule.NONE_SKIPPED:
+        if up.skipped:
+            return r.SKIP
+        return _when_all_done(up, r.READY)
+    raise ValueError(f"unknown trigger rule {rule!r}")
+
+
+READINESS_STATE = {
+    Readiness.SKIP: TaskState.SKIPPED,
+    Readiness.UPSTREAM_FAILED: TaskState.UPSTREAM_FAILED,
+    Readiness.READY: TaskState.SCHEDULED,
+}
+
+
+def decide_tasks(
+    dag: SerializedDag,
+    states: Mapping[str, TaskState],
+    candidates: Iterable[str],
+    *,
+    past_ok: Mapping[str, bool] | None = None,
+) -> dict[str, TaskState]:
+    """New states for candidate tasks whose trigger rule can now be decided.
+
+    Decisions cascade: a task skipped or failed here is seen by its downstream tasks in the same
+    call, so a whole branch is settled at once. ``past_ok`` holds, for tasks with
+    depends_on_past, whether the previous run allows them to start (absent means allowed).
+    """
+    current = dict(states)
+    changes: dict[str, TaskState] = {}
+    pending = sorted(set(candidates))
+    seen_rounds = 0
+    while pending and seen_rounds <= len(dag.tasks):
+        seen_rounds += 1
+        next_round: set[str] = set()
+        for task_id in pending:
+            if current.get(task_id, TaskState.NONE) not in UNDECIDED:
+                continue
+            task = dag.tasks.get(task_id)
+            if task is None:
+                continue
+            up = UpstreamCounts.of(current.get(u, TaskState.NONE) for u in task.upstream_task_ids)
+            readiness = evaluate_trigger_rule(task.trigger_rule, up)
+            if readiness is Readiness.READY and past_ok and not past_ok.get(task_id, True):
+                readiness = Readiness.WAIT
+            new = READINESS_STATE.get(readiness)
+            if new is None or new is current.get(task_id):
+                continue
+            current[task_id] = new
+            changes[task_id] = new
+            if new is not TaskState.SCHEDULED:
+                next_round.update(task.downstream_task_ids)
+        pending = sorted(next_round)
+    return changes
+
+
+def run_outcome(dag: SerializedDag, states: Mapping[str, TaskState]) -> DagRunState | None:
+    """The run's final state once every task is finished, else None (still running).
+
+    As in Airflow, a run fails when any leaf task failed or could not run for an upstream
+    failure; it succeeds when every leaf succeeded or was skipped.
+    """
+    relevant = {t: s for t, s in states.items() if t in dag.tasks and s is not TaskState.REMOVED}
+    if any(s not in FINISHED for s in relevant.values()):
+        return None
+    leaves = [t.task_id for t in dag.leaves]
+    bad = {TaskState.FAILED, TaskState.UPSTREAM_FAILED}
+    if any(relevant.get(leaf) in bad for leaf in leaves):
+        return DagRunState.FAILED
+    return DagRunState.SUCCESS
+
+
+def retry_delay(task: SerializedTask, try_number: int) -> timedelta:
+    """How long to wait before the next try after try ``try_number`` failed."""
+    delay = task.retry_delay
+    if task.retry_exponential_backoff:
+        delay = delay * (2 ** max(0, try_number - 1))
+    if task.max_retry_delay is not None:
+        delay = min(delay, task.max_retry_delay)
+    return timedelta(seconds=max(0.0, delay))
+
+
+def after_failure(
+    task: SerializedTask, try_number: int, max_tries: int, *, retryable: bool, now: datetime
+) -> tuple[TaskState, datetime | None]:
+    """Failed for good, or up for retry at a given time."""
+    if retryable and try_number <= max_tries:
+        return TaskState.UP_FOR_RETRY, now + retry_delay(task, try_number)
+    return TaskState.FAILED, None
