@@ -102,6 +102,9 @@ def _error_from(exc: BaseException, path: Path) -> FileError:
     text += "".join(traceback.format_list(frames))
     text += "".join(traceback.format_exception_only(type(exc), exc))
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else str(path)
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        # The compiler raises before any frame of the file exists: the line is on the error.
+        where = f"{exc.filename or path}:{exc.lineno}"
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
     return FileError(f"{where}: {summary}", text)
 

@@ -1,0 +1,4 @@
+"""Never finishes importing (tradewind DAG file)."""
+
+while True:
+    pass
