@@ -7,6 +7,7 @@ the metastore. The metastore keeps that state, so a restart does not re-parse ev
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.resources
 import logging
@@ -85,6 +86,9 @@ class DagProcessor:
                 self._known = dag_store.file_states(session)
         known = self._known
         paths = self.list_files()
+        # Forget vanished files first: a DAG moved to a new file (a rename) then finds its
+        # dag_id free instead of clashing with the file it left.
+        removed = self._forget_missing(paths, known)
         candidates, unchanged = self._changed(paths, known, force)
         parsed = with_errors = dags = 0
         results = self._parse(candidates)
@@ -101,7 +105,7 @@ class DagProcessor:
                     dags += len(report.stored)
                     with_errors += bool(report.errors)
                     for error in report.errors:
-                        log.warning("import error: %s", error.splitlines()[-1])
+                        log.warning("import error: %s", _summary(parse.fileloc, error))
                     known[parse.fileloc] = dag_store.FileState(
                         parse.fileloc,
                         parse.mtime,
@@ -110,6 +114,17 @@ class DagProcessor:
                         tuple(d.dag_id for d in parse.dags),
                         True,
                     )
+        return ScanReport(
+            files=len(paths),
+            parsed=parsed,
+            unchanged=unchanged,
+            with_errors=with_errors,
+            dags=dags,
+            removed_files=removed,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _forget_missing(self, paths: list[Path], known: dict[str, dag_store.FileState]) -> int:
         present = {str(p) for p in paths}
         gone = [loc for loc, state in known.items() if state.is_present and loc not in present]
         if gone:
@@ -119,15 +134,16 @@ class DagProcessor:
                 state = known[loc]
                 known[loc] = dag_store.FileState(loc, state.mtime, state.size, "", (), False)
             log.info("files removed: %d; DAGs deactivated: %s", len(gone), deactivated)
-        return ScanReport(
-            files=len(paths),
-            parsed=parsed,
-            unchanged=unchanged,
-            with_errors=with_errors,
-            dags=dags,
-            removed_files=len(gone),
-            seconds=time.perf_counter() - started,
-        )
+            if deactivated:
+                self._retry_files_with_errors(known)
+        return len(gone)
+
+    def _retry_files_with_errors(self, known: dict[str, dag_store.FileState]) -> None:
+        """A file refused for a dag_id that a vanished file held may own it now: parse again."""
+        with self._sessions() as session:
+            failed = {error.filename for error in dag_store.list_import_errors(session)}
+        for loc in failed & set(known):
+            known[loc] = dataclasses.replace(known[loc], mtime=-1.0, content_hash="")
 
     def _changed(
         self, paths: list[Path], known: dict[str, dag_store.FileState], force: bool
@@ -237,6 +253,13 @@ def _records(
             )
         )
     return records, errors
+
+
+def _summary(fileloc: str, error: str) -> str:
+    """One line for the log; a traceback's last line names the exception but not the file."""
+    lines = error.strip().splitlines()
+    last = lines[-1] if lines else "unknown error"
+    return last if fileloc in last else f"{fileloc}: {last}"
 
 
 def _file_parse(
