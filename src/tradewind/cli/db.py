@@ -7,9 +7,10 @@ import sys
 import click
 from sqlalchemy.engine import Engine
 
-from tradewind.cli._common import open_engine
+from tradewind.cli._common import get_settings, open_engine, user_errors
+from tradewind.metastore import crypto, schema
 from tradewind.metastore import engine as engine_module
-from tradewind.metastore import schema
+from tradewind.settings import CONFIG_FILE
 
 
 def _where(engine: Engine) -> str:
@@ -43,6 +44,11 @@ def init() -> None:
             f"Already initialised at {result.revision} (head is {result.head}); "
             "run `tradewind db upgrade` to migrate."
         )
+    settings = get_settings()
+    if not settings.core.fernet_key:
+        with user_errors(crypto.CryptoError, OSError):
+            crypto.ensure_fernet_key(settings.home)
+        click.echo(f"Generated core.fernet_key in {settings.home / CONFIG_FILE} (keep it safe).")
 
 
 @db.command()

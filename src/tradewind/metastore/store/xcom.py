@@ -1,0 +1,142 @@
+"""Queries about XComs: the small JSON values task instances hand to each other.
+
+The scheduler stores what a finished try pushed (:func:`set_xcoms`) and clears a task
+instance's values when it runs again (:func:`delete_xcoms`); the task runner reads them
+(:func:`get_xcom`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.models import NO_MAP_INDEX, RETURN_VALUE_KEY, DagRun, XCom
+from tradewind.metastore.types import utcnow
+
+
+@dataclass(frozen=True)
+class XComEntry:
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    key: str
+    value: Any
+    timestamp: datetime
+
+
+def set_xcoms(
+    session: Session,
+    dag_run_id: int,
+    task_id: str,
+    map_index: int,
+    items: Iterable[tuple[str, Any]],
+) -> None:
+    """Store ``(key, value)`` pairs pushed by one task instance, replacing equal keys.
+
+    Values must be JSON-serializable (the task runner checks this before sending them).
+    """
+    values = dict(items)
+    if not values:
+        return
+    run = session.execute(
+        select(DagRun.dag_id, DagRun.run_id).where(DagRun.id == dag_run_id)
+    ).one_or_none()
+    if run is None:
+        raise LookupError(f"no DAG run with id {dag_run_id}")
+    # Delete then insert keeps this one portable statement pair on every dialect; only the
+    # scheduler writes a task instance's XComs, so nothing races between the two.
+    session.execute(
+        delete(XCom).where(
+            XCom.dag_run_id == dag_run_id,
+            XCom.task_id == task_id,
+            XCom.map_index == map_index,
+            XCom.key.in_(list(values)),
+        )
+    )
+    now = utcnow()
+    session.add_all(
+        XCom(
+            dag_run_id=dag_run_id,
+            dag_id=run.dag_id,
+            run_id=run.run_id,
+            task_id=task_id,
+            map_index=map_index,
+            key=key,
+            value=value,
+            timestamp=now,
+        )
+        for key, value in values.items()
+    )
+    session.flush()
+
+
+def get_xcom(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str | None,
+    key: str = RETURN_VALUE_KEY,
+    *,
+    map_index: int = NO_MAP_INDEX,
+) -> Any:
+    """The value ``task_id`` pushed under ``key`` in the run, or None.
+
+    With ``task_id`` None, the latest value pushed under ``key`` by any task of the run.
+    """
+    query = (
+        select(XCom.value)
+        .join(DagRun, DagRun.id == XCom.dag_run_id)
+        .where(
+            DagRun.dag_id == dag_id,
+            DagRun.run_id == run_id,
+            XCom.key == key,
+            XCom.map_index == map_index,
+        )
+        .order_by(XCom.timestamp.desc(), XCom.id.desc())
+        .limit(1)
+    )
+    if task_id is not None:
+        query = query.where(XCom.task_id == task_id)
+    return session.scalar(query)
+
+
+def list_xcoms(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    *,
+    task_id: str | None = None,
+    map_index: int | None = None,
+) -> list[XComEntry]:
+    """The XComs of a run (optionally of one task instance), by task, map index and key."""
+    query = (
+        select(XCom)
+        .join(DagRun, DagRun.id == XCom.dag_run_id)
+        .where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+        .order_by(XCom.task_id, XCom.map_index, XCom.key)
+    )
+    if task_id is not None:
+        query = query.where(XCom.task_id == task_id)
+    if map_index is not None:
+        query = query.where(XCom.map_index == map_index)
+    return [
+        XComEntry(x.dag_id, x.run_id, x.task_id, x.map_index, x.key, x.value, x.timestamp)
+        for x in session.scalars(query)
+    ]
+
+
+def delete_xcoms(
+    session: Session, dag_run_id: int, task_id: str, map_index: int | None = None
+) -> int:
+    """Delete what a task instance pushed (all map indexes when None); how many rows went."""
+    query = delete(XCom).where(XCom.dag_run_id == dag_run_id, XCom.task_id == task_id)
+    if map_index is not None:
+        query = query.where(XCom.map_index == map_index)
+    result = session.execute(query)
+    return int(result.rowcount)  # type: ignore[attr-defined]
