@@ -221,3 +221,12 @@ def _describe(exc: ValidationError, environ: Mapping[str, str]) -> str:
         message = error["msg"].removeprefix("Value error, ")
         problems.append(f"{key}: {message} (got {error.get('input')!r})")
     return "bad setting: " + "; ".join(problems)
+
+
+def child_environ(settings: Settings) -> dict[str, str]:
+    """This process's environment plus ``settings.to_env()``.
+
+    For a child process (a task try, a fork server) that needs the usual PATH, locale and the
+    like, and must use exactly ``settings``.
+    """
+    return {**os.environ, **settings.to_env()}
