@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
+from tradewind.exceptions import TradewindError
 from tradewind.states import TaskState
+
+
+class ExecutorError(TradewindError):
+    """An executor cannot be built or started (unknown name, missing extra, runner not found)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -127,7 +132,8 @@ class TaskEvent:
     For FINISHED, ``state`` is one of success, failed, skipped, up_for_reschedule; ``payload``
     carries ``retryable`` (bool), ``xcoms`` (list of [key, value]), ``skip`` (downstream task ids
     to skip), ``reschedule_date`` (ISO text), and ``lost`` (True when the process died without
-    reporting) or ``timed_out`` (True when the executor stopped it at its execution_timeout).
+    reporting), ``timed_out`` (True when the executor stopped it at its execution_timeout) or
+    ``cancelled`` (True when it was stopped because :meth:`BaseExecutor.cancel` asked for it).
     """
 
     key: TaskKey
@@ -185,6 +191,14 @@ def lost_event(key: TaskKey, info: str, *, timed_out: bool = False) -> TaskEvent
     payload: dict[str, Any] = {"retryable": True, "lost": not timed_out, "timed_out": timed_out}
     return TaskEvent(
         key, EventKind.FINISHED, now(), state=TaskState.FAILED, info=info, payload=payload
+    )
+
+
+def cancelled_event(key: TaskKey) -> TaskEvent:
+    """The try was stopped (or dropped from the queue) because the scheduler asked for it."""
+    payload: dict[str, Any] = {"retryable": False, "cancelled": True}
+    return TaskEvent(
+        key, EventKind.FINISHED, now(), state=TaskState.FAILED, info="cancelled", payload=payload
     )
 
 
