@@ -1,0 +1,96 @@
+"""The sequential executor: one try at a time, each in a fresh child process.
+
+Meant for debugging and the smallest setups. The child is ``tradewind tasks run ...
+--report-fd FD`` (or, with another runner, :mod:`tradewind.executors.runchild`), started in a
+session and process group of its own with the executor's exact Settings in its environment.
+It reports on the pipe FD; the executor learns that it ended through a pidfd, so nothing waits
+on a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import ClassVar
+
+from tradewind.executors.base import ExecutorError, Workload
+from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
+from tradewind.executors.tries import ProcessExecutor, RunningTry
+from tradewind.settings import Settings, child_environ
+
+
+class SequentialExecutor(ProcessExecutor):
+    """Runs one try at a time in a child process; the others wait in priority order."""
+
+    name: ClassVar[str] = "sequential"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runner: str = DEFAULT_RUNNER,
+        grace_period: float = GRACE_PERIOD,
+    ) -> None:
+        super().__init__(settings, runner=runner, grace_period=grace_period)
+        self._children: dict[int, tuple[subprocess.Popen[bytes], int]] = {}
+
+    @property
+    def capacity(self) -> int:
+        return 1
+
+    def command(self, workload: Workload, report_fd: int) -> list[str]:
+        """The child's command line for ``workload``, reporting on ``report_fd``."""
+        if self.runner == DEFAULT_RUNNER:
+            args = workload.command()[1:]
+            return [sys.executable, "-m", "tradewind", *args, "--report-fd", str(report_fd)]
+        payload = json.dumps(workload.to_json())
+        module = "tradewind.executors.runchild"
+        return [sys.executable, "-m", module, self.runner, str(report_fd), payload]
+
+    def _launch(self, attempt: RunningTry) -> None:
+        read_fd, write_fd = os.pipe()
+        command = self.command(attempt.workload, write_fd)
+        try:
+            child = subprocess.Popen(
+                command,
+                pass_fds=(write_fd,),
+                env=child_environ(self.settings),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            raise ExecutorError(f"cannot run {command[0]}: {exc}") from exc
+        finally:
+            os.close(write_fd)
+        self._watch_output(attempt, read_fd)
+        self._on_pid(attempt, child.pid)
+        # The child is not reaped until we wait for it, so the pidfd cannot refer to another
+        # process even if the child has already ended.
+        pidfd = os.pidfd_open(child.pid)
+        self._children[attempt.ident] = (child, pidfd)
+        self._register(pidfd, functools.partial(self._on_child_exit, attempt))
+
+    def _on_child_exit(self, attempt: RunningTry) -> None:
+        entry = self._children.pop(attempt.ident, None)
+        if entry is None:
+            return
+        child, pidfd = entry
+        self._unregister(pidfd)
+        os.close(pidfd)
+        # Kill what the try left running in its group while the ended child, not yet reaped,
+        # still holds the group id.
+        signal_group(child.pid, signal.SIGKILL)
+        self._on_exit(attempt, child.wait())
+
+    def _stop_backend(self) -> None:
+        for child, pidfd in self._children.values():
+            self._unregister(pidfd)
+            os.close(pidfd)
+            signal_group(child.pid, signal.SIGKILL)
+            child.wait()
+        self._children.clear()
