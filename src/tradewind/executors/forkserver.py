@@ -1,0 +1,325 @@
+"""The local executor's fork server: a warm interpreter that forks one child per task try.
+
+The executor starts it as ``python -m tradewind.executors.forkserver RUNNER FD`` with its
+Settings in the environment. It imports the runner once, freezes the garbage collector (so
+the forked children share its pages instead of copying them) and then only forks: it holds no
+database engine, no thread and no socket but its control socket, so a child inherits nothing
+it must not use.
+
+Control socket protocol (a Unix SOCK_SEQPACKET pair, one JSON document per packet)::
+
+    executor -> server  {"id": 7, "workload": {...}}  + the write end of the try's report pipe
+    server -> executor  {"event": "ready", "pid": 12}              once, when it can fork
+                        {"event": "error", "message": "..."}       instead of ready; it exits
+                        {"event": "started", "id": 7, "pid": 345}
+                        {"event": "exited", "id": 7, "code": 0}     negative: killed by signal
+                        {"event": "failed", "id": 7, "message": "..."}  could not fork
+
+Each child puts itself in a process group of its own, closes everything of the server's,
+restores default signal handling and calls the runner with a LineChannel on the report pipe.
+When a child ends, the server kills whatever is left in its process group and reaps it. When
+the executor closes its end (or dies), the server kills every try's group and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from types import FrameType
+from typing import Any
+
+from tradewind.executors import process
+from tradewind.executors.base import ExecutorError, LineChannel, Workload
+from tradewind.settings import Settings, child_environ, load_settings
+
+MAX_MESSAGE = 1 << 20
+START_TIMEOUT = 60.0
+# On shutdown, how long the server waits for killed tries to be reaped.
+_REAP_WAIT = 5.0
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+class ForkServer:
+    """The executor's handle on a running fork server."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], sock: socket.socket) -> None:
+        self.process = proc
+        self.sock = sock
+
+    @classmethod
+    def launch(
+        cls, runner: str, settings: Settings, *, timeout: float = START_TIMEOUT
+    ) -> ForkServer:
+        """Start a fork server for ``runner`` and wait until it is ready to fork."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-m", __name__, runner, str(theirs.fileno())]
+        try:
+            proc = subprocess.Popen(
+                command,
+                pass_fds=(theirs.fileno(),),
+                env=child_environ(settings),
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            ours.close()
+            raise ExecutorError(f"cannot start the fork server: {exc}") from exc
+        finally:
+            theirs.close()
+        server = cls(proc, ours)
+        try:
+            server._handshake(timeout)
+        except BaseException:
+            server.stop(timeout=0)
+            raise
+        return server
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def run(self, ident: int, workload: Workload, fd: int) -> None:
+        """Ask for a child running ``workload`` that reports on ``fd`` (an OSError if gone)."""
+        data = json.dumps({"id": ident, "workload": workload.to_json()}).encode()
+        socket.send_fds(self.sock, [data], [fd])
+
+    def receive(self) -> tuple[list[dict[str, Any]], bool]:
+        """The messages waiting on the control socket, and whether the server is still there."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            try:
+                data = self.sock.recv(MAX_MESSAGE, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return messages, True
+            except OSError:
+                return messages, False
+            if not data:
+                return messages, False
+            messages.append(json.loads(data))
+
+    def stop(self, timeout: float = _REAP_WAIT + 5.0) -> None:
+        """Close the control socket (the server then kills its tries and exits) and reap it."""
+        self.sock.close()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _handshake(self, timeout: float) -> None:
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(MAX_MESSAGE)
+        except TimeoutError:
+            raise ExecutorError(f"the fork server did not start within {timeout:g} s") from None
+        finally:
+            self.sock.settimeout(None)
+        if not data:
+            code = self.process.wait()
+            raise ExecutorError(f"the fork server exited with code {code} while starting")
+        message = json.loads(data)
+        if message.get("event") != "ready":
+            raise ExecutorError(f"the fork server cannot start: {message.get('message')}")
+
+
+class _Server:
+    """The fork server's side: a loop over the control socket and SIGCHLD."""
+
+    def __init__(self, control: socket.socket, runner: process.Runner, settings: Settings):
+        self.control = control
+        self.runner = runner
+        self.settings = settings
+        self.children: dict[int, int] = {}  # pid -> try id
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.selector.register(self.control, selectors.EVENT_READ)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+        # SIGCHLD wakes the select through the pipe; Ctrl-C in a terminal reaches the
+        # executor, which closes the control socket: that is how the server is stopped.
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, _ignore)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+
+    def serve(self) -> int:
+        self._send({"event": "ready", "pid": os.getpid()})
+        gc.freeze()
+        try:
+            while True:
+                for key, _ in self.selector.select():
+                    if key.fileobj is self.control and not self._receive():
+                        return 0
+                    if key.fileobj == self.wake_r:
+                        self._drain_wake()
+                self._reap()
+        finally:
+            self._shutdown()
+
+    def _receive(self) -> bool:
+        try:
+            data, fds, flags, _ = socket.recv_fds(self.control, MAX_MESSAGE, 1)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        if not data and not fds:
+            return False
+        try:
+            message = json.loads(data)
+            ident = int(message["id"])
+        except (ValueError, KeyError, TypeError):
+            for fd in fds:
+                os.close(fd)
+            return True
+        if len(fds) != 1 or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            for fd in fds:
+                os.close(fd)
+            self._send({"event": "failed", "id": ident, "message": "malformed request"})
+            return True
+        try:
+            workload = Workload.from_json(message["workload"])
+        except (KeyError, TypeError, ValueError) as exc:
+            os.close(fds[0])
+            self._send({"event": "failed", "id": ident, "message": f"bad workload: {exc}"})
+            return True
+        self._spawn(ident, workload, fds[0])
+        return True
+
+    def _spawn(self, ident: int, workload: Workload, fd: int) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(fd)
+            self._send({"event": "failed", "id": ident, "message": f"fork failed: {exc}"})
+            return
+        if pid == 0:
+            self._child(workload, fd)
+        os.close(fd)
+        # Set the group from both sides: whichever runs first wins, so the executor never
+        # learns a pid whose group does not exist yet.
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        self.children[pid] = ident
+        self._send({"event": "started", "id": ident, "pid": pid})
+
+    def _child(self, workload: Workload, fd: int) -> None:
+        """The try's process. Never returns."""
+        code = 70
+        try:
+            os.setpgid(0, 0)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self.selector.close()
+            self.control.close()
+            os.close(self.wake_r)
+            os.close(self.wake_w)
+            # Programs the task starts must not hold the report pipe open.
+            os.set_inheritable(fd, False)
+            code = process.run_try(self.runner, workload, LineChannel(fd), self.settings)
+        finally:
+            os._exit(code)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                # WNOWAIT: the ended child stays a zombie for a moment, so its process group
+                # id cannot be reused while we kill what it left behind.
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None:
+                return
+            pid = info.si_pid
+            ident = self.children.pop(pid, None)
+            if ident is not None:
+                process.signal_group(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            if ident is not None:
+                code = os.waitstatus_to_exitcode(status)
+                self._send({"event": "exited", "id": ident, "code": code})
+
+    def _shutdown(self) -> None:
+        groups = list(self.children)
+        for pgid in groups:
+            process.signal_group(pgid, signal.SIGKILL)
+        end = time.monotonic() + _REAP_WAIT
+        while time.monotonic() < end:
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0]:
+                    pass
+            if not any(_group_exists(pgid) for pgid in groups):
+                break
+            self.selector.select(max(0.0, end - time.monotonic()))
+            self._drain_wake()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):
+            self.control.send(json.dumps(message).encode())
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(OSError):
+            while os.read(self.wake_r, 512):
+                pass
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    pass
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _become_subreaper() -> None:
+    # Grandchildren a try leaves behind are re-parented here rather than to PID 1 (which in a
+    # container may never reap them), so the server reaps them and no zombie is left.
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m tradewind.executors.forkserver RUNNER FD", file=sys.stderr)
+        return 2
+    runner_path, fd_text = argv
+    control = socket.socket(fileno=int(fd_text))
+    control.set_inheritable(False)
+    try:
+        settings = load_settings()
+        runner = process.load_runner(runner_path)
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            control.send(json.dumps({"event": "error", "message": str(exc)}).encode())
+        return 1
+    _become_subreaper()
+    return _Server(control, runner, settings).serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
