@@ -1,0 +1,372 @@
+"""The contract every executor keeps, run against each of them with the scripted runner.
+
+What a try does is chosen by its task id (see ``tradewind.testing.scripted_runner``). Tests
+wait for events with a generous limit that only guards against a hang; nothing asserts how
+long anything took.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tradewind.executors import load_executor
+from tradewind.executors.base import BaseExecutor, EventKind, ExecutorError, TaskEvent, TaskKey
+from tradewind.executors.local import LocalExecutor
+from tradewind.settings import Settings
+from tradewind.states import TaskState
+from tradewind.testing import (
+    SCRIPTED_RUNNER,
+    make_workload,
+    open_gate,
+    spawned_pid_file,
+)
+
+KINDS = ["sequential", "local"]
+GRACE = 0.5
+HANG_GUARD = 60.0
+
+CRASHES = {
+    "raise": "process exited with code 1",
+    "exit": "process exited with code 3",
+    "osexit": "process exited with code 4",
+    "segv": "killed by SIGSEGV",
+    "kill": "killed by SIGKILL (out of memory?)",
+    "oom": "process exited with code 1",
+}
+
+
+class Recorder:
+    """Polls an executor and keeps every event it returned, in order."""
+
+    def __init__(self, executor: BaseExecutor) -> None:
+        self.executor = executor
+        self.events: list[TaskEvent] = []
+
+    def poll_until(self, done: Callable[[], bool]) -> None:
+        limit = time.monotonic() + HANG_GUARD
+        while not done():
+            if time.monotonic() > limit:
+                pytest.fail(f"no progress; events so far: {self.events}")
+            self.events.extend(self.executor.poll(1.0))
+
+    def of(self, key: TaskKey, kind: EventKind) -> list[TaskEvent]:
+        return [e for e in self.events if e.key == key and e.kind == kind]
+
+    def finished(self, *keys: TaskKey) -> dict[TaskKey, TaskEvent]:
+        self.poll_until(lambda: all(self.of(k, EventKind.FINISHED) for k in keys))
+        return {k: self.of(k, EventKind.FINISHED)[0] for k in keys}
+
+    def running(self, *keys: TaskKey) -> dict[TaskKey, TaskEvent]:
+        self.poll_until(lambda: all(self.of(k, EventKind.RUNNING) for k in keys))
+        return {k: self.of(k, EventKind.RUNNING)[0] for k in keys}
+
+    def of_kind(self, kind: EventKind) -> list[TaskEvent]:
+        return [e for e in self.events if e.kind == kind]
+
+    def most_running_at_once(self) -> int:
+        running: set[TaskKey] = set()
+        most = 0
+        for event in self.events:
+            if event.kind == EventKind.RUNNING:
+                running.add(event.key)
+                most = max(most, len(running))
+            else:
+                running.discard(event.key)
+        return most
+
+    def started_order(self) -> list[str]:
+        return [e.key.task_id for e in self.events if e.kind == EventKind.RUNNING]
+
+
+def gone(pid: int) -> bool:
+    """The process no longer runs (it does not exist, or only as a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def wait_gone(pid: int) -> bool:
+    # A killed process needs a moment to die; this only waits, it measures nothing.
+    limit = time.monotonic() + 10
+    while not gone(pid) and time.monotonic() < limit:
+        time.sleep(0.01)
+    return gone(pid)
+
+
+def open_fds() -> set[int]:
+    return {int(name) for name in os.listdir("/proc/self/fd")}
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def make_executor(
+    kind: str, tmp_path: Path, make_settings: Callable[..., Settings]
+) -> Iterator[Callable[..., tuple[BaseExecutor, Recorder, Settings]]]:
+    """Build and start an executor of this kind; ``core`` settings may be overridden."""
+    built: list[BaseExecutor] = []
+
+    def make(**core: Any) -> tuple[BaseExecutor, Recorder, Settings]:
+        settings = make_settings(tmp_path, core=core)
+        factory: Any = load_executor(kind)
+        executor: BaseExecutor = factory(settings, runner=SCRIPTED_RUNNER, grace_period=GRACE)
+        executor.start()
+        built.append(executor)
+        return executor, Recorder(executor), settings
+
+    yield make
+    for executor in built:
+        executor.close()
+
+
+class TestExecutorContract:
+    def test_a_try_succeeds_and_its_xcom_arrives(self, make_executor: Any) -> None:
+        executor, recorder, _ = make_executor()
+        workload = make_workload("ok_1")
+        executor.submit(workload)
+
+        done = recorder.finished(workload.key)[workload.key]
+
+        running = recorder.running(workload.key)[workload.key]
+        assert isinstance(running.pid, int)
+        assert recorder.events.index(running) < recorder.events.index(done)
+        assert done.state == TaskState.SUCCESS
+        assert done.payload["xcoms"] == [["return_value", "ok_1"]]
+
+    def test_a_failure_is_reported_by_the_try(self, make_executor: Any) -> None:
+        executor, recorder, _ = make_executor()
+        workload = make_workload("fail_1")
+        executor.submit(workload)
+
+        done = recorder.finished(workload.key)[workload.key]
+
+        assert done.state == TaskState.FAILED
+        assert done.info == "the scripted task failed"
+        assert done.payload["retryable"] is True
+        assert "lost" not in done.payload
+
+    def test_each_crash_fails_only_its_own_try(self, make_executor: Any) -> None:
+        executor, recorder, _ = make_executor()
+        crashes = [make_workload(f"{name}_1") for name in CRASHES]
+        healthy = [make_workload("sleep0.3_a"), make_workload("ok_a"), make_workload("ok_b")]
+        for workload in [healthy[0], *crashes, *healthy[1:]]:
+            executor.submit(workload)
+
+        done = recorder.finished(*(w.key for w in crashes + healthy))
+
+        for workload, info in zip(crashes, CRASHES.values(), strict=True):
+            event = done[workload.key]
+            assert (event.state, event.info) == (TaskState.FAILED, info), workload.key.task_id
+            assert event.payload["lost"] is True
+        assert all(done[w.key].state == TaskState.SUCCESS for w in healthy)
+
+    def test_a_timeout_kills_the_whole_process_group(self, make_executor: Any) -> None:
+        executor, recorder, settings = make_executor()
+        workload = make_workload("spawn_1", execution_timeout=0.5)
+        executor.submit(workload)
+        pid = recorder.running(workload.key)[workload.key].pid
+        grandchild = int(spawned_pid_file(settings, workload.key).read_text())
+
+        done = recorder.finished(workload.key)[workload.key]
+
+        assert done.state == TaskState.FAILED
+        assert done.info == "timed out after 0.5 s"
+        assert done.payload["timed_out"] is True
+        assert pid is not None
+        assert wait_gone(pid)
+        assert wait_gone(grandchild)
+
+    def test_cancel_stops_a_running_try_and_its_children(self, make_executor: Any) -> None:
+        executor, recorder, settings = make_executor()
+        workload = make_workload("spawn_1")
+        executor.submit(workload)
+        recorder.running(workload.key)
+        grandchild = int(spawned_pid_file(settings, workload.key).read_text())
+
+        executor.cancel(workload.key)
+        done = recorder.finished(workload.key)[workload.key]
+
+        assert (done.state, done.info) == (TaskState.FAILED, "cancelled")
+        assert done.payload["cancelled"] is True
+        assert wait_gone(grandchild)
+
+    def test_a_try_that_ignores_sigterm_is_killed_after_the_grace_period(
+        self, make_executor: Any
+    ) -> None:
+        executor, recorder, _ = make_executor()
+        workload = make_workload("stubborn_1")
+        executor.submit(workload)
+        pid = recorder.running(workload.key)[workload.key].pid
+
+        executor.cancel(workload.key)
+        done = recorder.finished(workload.key)[workload.key]
+
+        assert done.info == "cancelled"
+        assert pid is not None
+        assert wait_gone(pid)
+
+    def test_cancel_drops_a_queued_try_without_running_it(self, make_executor: Any) -> None:
+        executor, recorder, settings = make_executor(parallelism=1)
+        blocker, queued = make_workload("gate_1"), make_workload("ok_queued")
+        executor.submit(blocker)
+        executor.submit(queued)
+        recorder.running(blocker.key)
+
+        executor.cancel(queued.key)
+        cancelled = recorder.finished(queued.key)[queued.key]
+        open_gate(settings)
+        recorder.finished(blocker.key)
+
+        assert (cancelled.state, cancelled.info) == (TaskState.FAILED, "cancelled")
+        assert not recorder.of(queued.key, EventKind.RUNNING)
+
+    def test_no_more_tries_run_at_once_than_there_are_slots(
+        self, kind: str, make_executor: Any
+    ) -> None:
+        executor, recorder, settings = make_executor(parallelism=3)
+        slots = 1 if kind == "sequential" else 3
+        workloads = [make_workload(f"gate_{i}") for i in range(6)]
+        for workload in workloads:
+            executor.submit(workload)
+        recorder.running(*(w.key for w in workloads[:slots]))
+        recorder.events.extend(executor.poll(0.5))
+
+        started_while_closed = len(recorder.of_kind(EventKind.RUNNING))
+        free_while_full = executor.free_slots
+        open_gate(settings)
+        done = recorder.finished(*(w.key for w in workloads))
+
+        assert started_while_closed == slots
+        assert free_while_full == 0
+        assert recorder.most_running_at_once() == slots
+        assert all(event.state == TaskState.SUCCESS for event in done.values())
+
+    def test_higher_priority_starts_first_and_equal_ones_in_order(self, make_executor: Any) -> None:
+        executor, recorder, settings = make_executor(parallelism=1)
+        blocker = make_workload("gate_0")
+        executor.submit(blocker)
+        recorder.running(blocker.key)
+        weights = {"ok_low1": 1, "ok_high1": 5, "ok_high2": 5, "ok_low2": 1, "ok_top": 9}
+        workloads = [make_workload(t, priority_weight=w) for t, w in weights.items()]
+        for workload in workloads:
+            executor.submit(workload)
+
+        open_gate(settings)
+        recorder.finished(*(w.key for w in workloads))
+
+        assert recorder.started_order() == [
+            "gate_0",
+            "ok_top",
+            "ok_high1",
+            "ok_high2",
+            "ok_low1",
+            "ok_low2",
+        ]
+
+    def test_free_slots_count_running_and_waiting_tries(
+        self, kind: str, make_executor: Any
+    ) -> None:
+        executor, _, settings = make_executor(parallelism=2)
+        capacity = 1 if kind == "sequential" else 2
+        seen = [executor.free_slots]
+        for i in range(capacity):
+            executor.submit(make_workload(f"gate_{i}"))
+            seen.append(executor.free_slots)
+        executor.submit(make_workload("gate_extra"))
+        seen.append(executor.free_slots)
+        open_gate(settings)
+
+        assert seen == [*range(capacity, -1, -1), 0]
+
+    def test_close_leaves_no_process_and_no_open_file(self, kind: str, make_executor: Any) -> None:
+        before = open_fds()
+        executor, recorder, settings = make_executor(parallelism=3)
+        server = executor.server_pid if isinstance(executor, LocalExecutor) else None
+        workloads = [make_workload("spawn_1"), make_workload("stubborn_1"), make_workload("ok_1")]
+        for workload in workloads:
+            executor.submit(workload)
+        recorder.running(*(w.key for w in workloads[: 1 if kind == "sequential" else 2]))
+        grandchild = int(spawned_pid_file(settings, workloads[0].key).read_text())
+        pids = [e.pid for e in recorder.of_kind(EventKind.RUNNING) if e.pid is not None]
+
+        executor.close()
+
+        for pid in [*pids, grandchild, *([server] if server else [])]:
+            assert wait_gone(pid), pid
+        assert open_fds() == before
+
+    def test_poll_returns_as_soon_as_an_event_arrives(self, make_executor: Any) -> None:
+        executor, _, _ = make_executor()
+        workload = make_workload("sleep30_1")
+        executor.submit(workload)
+
+        # Were poll to wait for its whole timeout, the test's own time limit would end it.
+        events = executor.poll(240)
+
+        assert [(e.key, e.kind) for e in events] == [(workload.key, EventKind.RUNNING)]
+        executor.cancel(workload.key)
+
+    @pytest.mark.timeout(60)
+    def test_wakeup_ends_a_poll_from_another_thread(self, make_executor: Any) -> None:
+        executor, _, _ = make_executor()
+        waker = threading.Timer(0.2, executor.wakeup)
+        waker.start()
+
+        events = executor.poll(None)
+
+        waker.join()
+        assert events == []
+
+
+class TestLocalExecutor:
+    @pytest.fixture
+    def kind(self) -> str:
+        return "local"
+
+    def test_a_dead_fork_server_loses_its_tries_and_a_new_one_starts(
+        self, make_executor: Any
+    ) -> None:
+        executor, recorder, _ = make_executor()
+        sleeper = make_workload("sleep30_1")
+        executor.submit(sleeper)
+        pid = recorder.running(sleeper.key)[sleeper.key].pid
+        old_server = executor.server_pid
+
+        os.kill(old_server, signal.SIGKILL)
+        lost = recorder.finished(sleeper.key)[sleeper.key]
+        after = make_workload("ok_after")
+        executor.submit(after)
+        done = recorder.finished(after.key)[after.key]
+
+        assert lost.state == TaskState.FAILED
+        assert "fork server" in lost.info
+        assert lost.payload["lost"] is True
+        assert wait_gone(pid)
+        assert done.state == TaskState.SUCCESS
+        assert executor.server_pid not in (None, old_server)
+
+    def test_a_runner_that_cannot_be_imported_is_a_clear_error_at_start(
+        self, make_settings: Callable[..., Settings], tmp_path: Path
+    ) -> None:
+        executor = LocalExecutor(make_settings(tmp_path), runner="tradewind.no_such_module:run")
+
+        with pytest.raises(ExecutorError, match="cannot import the runner module"):
+            executor.start()
