@@ -1,0 +1,251 @@
+"""Running one task with its context: templates, ``execute()``, timeout, outcome, callbacks.
+
+:func:`execute_task` turns whatever the task does (a return value, a signal from
+:mod:`tradewind.exceptions`, any other exception, a timeout, SIGTERM) into an :class:`Outcome`;
+:func:`run_callbacks` then calls the task's callbacks for that outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from tradewind.authoring import templating
+from tradewind.exceptions import (
+    FailTask,
+    RescheduleTask,
+    SkipDownstream,
+    SkipTask,
+    TaskError,
+    TradewindError,
+)
+from tradewind.executors.base import MessageType
+from tradewind.runtime.context import (
+    RETURN_VALUE_KEY,
+    TaskInstanceView,
+    XComValueError,
+    ensure_json,
+)
+from tradewind.runtime.masking import SecretsMasker
+from tradewind.states import TaskState
+
+if TYPE_CHECKING:
+    from tradewind.authoring.baseoperator import BaseOperator
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 2000
+
+
+class ExecutionTimeout(TradewindError):
+    """The task ran past its execution_timeout."""
+
+
+class TaskTerminated(TradewindError):
+    """The try's process was asked to stop (SIGTERM)."""
+
+
+@dataclass
+class Outcome:
+    """How a try ended: what the FINISHED message carries."""
+
+    state: TaskState
+    error: str | None = None
+    retryable: bool = True
+    xcoms: list[tuple[str, Any]] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    reschedule_date: datetime | None = None
+    exception: BaseException | None = None
+
+    @property
+    def return_value(self) -> Any:
+        return dict(self.xcoms).get(RETURN_VALUE_KEY)
+
+    def message(self, masker: SecretsMasker | None = None) -> dict[str, Any]:
+        """The FINISHED message (see :mod:`tradewind.executors.base`)."""
+        error = self.error
+        if error is not None and masker is not None:
+            error = masker.mask(error)
+        return {
+            "type": MessageType.FINISHED.value,
+            "state": self.state.value,
+            "at": datetime.now(UTC).isoformat(),
+            "error": error,
+            "retryable": self.retryable,
+            "xcoms": [[key, value] for key, value in self.xcoms],
+            "skip": self.skip,
+            "reschedule_date": self.reschedule_date.isoformat() if self.reschedule_date else None,
+        }
+
+
+def failed(error: str, *, retryable: bool, exception: BaseException | None = None) -> Outcome:
+    return Outcome(TaskState.FAILED, error=error, retryable=retryable, exception=exception)
+
+
+def summary(exc: BaseException) -> str:
+    """One line for an exception: our own errors by message, others with their type."""
+    if isinstance(exc, TradewindError) and str(exc):
+        text = str(exc)
+    else:
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def _return_xcoms(task: BaseOperator, value: Any) -> list[tuple[str, Any]]:
+    if not task.do_xcom_push or value is None:
+        return []
+    items = [(RETURN_VALUE_KEY, value)]
+    if task.multiple_outputs:
+        if not isinstance(value, dict):
+            raise TaskError(
+                f"task {task.task_id!r} has multiple_outputs but returned a "
+                f"{type(value).__name__}, not a dict"
+            )
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TaskError(
+                    f"task {task.task_id!r} has multiple_outputs: its keys must be strings, "
+                    f"not {key!r}"
+                )
+            items.append((key, item))
+    ensure_json(value, f"the return value of task {task.task_id!r}")
+    return items
+
+
+@contextmanager
+def _guard(timeout: float | None, elapsed: float) -> Iterator[None]:
+    """Raise ExecutionTimeout when ``timeout`` runs out and TaskTerminated on SIGTERM.
+
+    ``elapsed`` seconds of the timeout were used before (importing the DAG file...). Signals
+    reach only the main thread; elsewhere the executor's own timeout applies.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        raise ExecutionTimeout(f"execution_timeout of {timeout:g} s exceeded")
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise TaskTerminated("the task was stopped (SIGTERM)")
+
+    old_alarm = signal.signal(signal.SIGALRM, on_alarm)
+    old_term = signal.signal(signal.SIGTERM, on_term)
+    started = time.monotonic()
+    old_timer = None
+    if timeout is not None:
+        old_timer = signal.setitimer(signal.ITIMER_REAL, max(timeout - elapsed, 0.001))
+    try:
+        yield
+    finally:
+        if old_timer is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_alarm)
+        signal.signal(signal.SIGTERM, old_term)
+        if old_timer is not None and old_timer[0] > 0:
+            # Someone else's alarm (a test harness, an embedding process) keeps running.
+            left = max(old_timer[0] - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, old_timer[1])
+
+
+def execute_task(
+    task: BaseOperator,
+    context: Mapping[str, Any],
+    ti: TaskInstanceView,
+    timeout: float | None,
+    *,
+    elapsed: float = 0.0,
+) -> Outcome:
+    """Render the task's templates and run it, within ``timeout`` seconds if given.
+
+    ``elapsed`` is how much of the timeout the try has used already.
+    """
+    outcome = _execute(task, context, timeout, elapsed)
+    # Values pushed by hand come first; the return value wins a clash on its key.
+    outcome.xcoms = [*ti.pushed.items(), *outcome.xcoms]
+    if outcome.state is TaskState.FAILED:
+        log.error("Task failed: %s", outcome.error)
+    log.info("Outcome: %s", outcome.state.value.upper())
+    return outcome
+
+
+def _execute(
+    task: BaseOperator, context: Mapping[str, Any], timeout: float | None, elapsed: float
+) -> Outcome:
+    try:
+        with _guard(timeout, elapsed):
+            templating.render_template_fields(task, context)
+            _call_all(task.on_execute_callback, context, "on_execute_callback")
+            log.info("Running %r", task)
+            result = task.execute(context)
+    except SkipDownstream as exc:
+        log.info("Skipping downstream tasks: %s", ", ".join(sorted(exc.task_ids)))
+        return _success(task, exc.xcom_value, sorted(exc.task_ids))
+    except SkipTask as exc:
+        log.info("Skipping the task: %s", exc)
+        return Outcome(TaskState.SKIPPED, exception=exc)
+    except RescheduleTask as exc:
+        log.info("Rescheduled: the next poke is at %s", exc.reschedule_date.isoformat())
+        return Outcome(TaskState.UP_FOR_RESCHEDULE, reschedule_date=exc.reschedule_date)
+    except FailTask as exc:
+        log.error("The task failed without retries", exc_info=exc)
+        return failed(summary(exc), retryable=False, exception=exc)
+    except (ExecutionTimeout, TaskTerminated) as exc:
+        log.error("%s", exc)
+        _kill(task)
+        return failed(str(exc), retryable=True, exception=exc)
+    except BaseException as exc:  # any failure of user code, SystemExit included
+        log.error("The task raised an exception", exc_info=exc)
+        return failed(summary(exc), retryable=True, exception=exc)
+    return _success(task, result, [])
+
+
+def _success(task: BaseOperator, value: Any, skip: list[str]) -> Outcome:
+    try:
+        xcoms = _return_xcoms(task, value)
+    except (TaskError, XComValueError) as exc:
+        log.error("%s", exc)
+        return failed(summary(exc), retryable=True, exception=exc)
+    return Outcome(TaskState.SUCCESS, xcoms=xcoms, skip=skip)
+
+
+def _kill(task: BaseOperator) -> None:
+    try:
+        task.on_kill()
+    except Exception:
+        log.exception("on_kill of task %r raised", task.task_id)
+
+
+def _call_all(callbacks: list[Callable[..., Any]], context: Mapping[str, Any], name: str) -> None:
+    for callback in callbacks:
+        try:
+            callback(context)
+        except Exception:
+            # A callback reports on the outcome; it never changes it.
+            log.exception("%s %r raised; the task's outcome stands", name, callback)
+
+
+def run_callbacks(
+    task: BaseOperator, context: Mapping[str, Any], outcome: Outcome, try_number: int
+) -> None:
+    """Call the callbacks for ``outcome``: success, skipped, retry (a retry remains) or failure."""
+    if outcome.state is TaskState.SUCCESS:
+        _call_all(task.on_success_callback, context, "on_success_callback")
+    elif outcome.state is TaskState.SKIPPED:
+        _call_all(task.on_skipped_callback, context, "on_skipped_callback")
+    elif outcome.state is TaskState.FAILED:
+        context = {**context, "exception": outcome.exception or outcome.error}
+        if outcome.retryable and try_number <= task.retries:
+            _call_all(task.on_retry_callback, context, "on_retry_callback")
+        else:
+            _call_all(task.on_failure_callback, context, "on_failure_callback")

@@ -1,0 +1,61 @@
+"""Running one task in the calling process without recording anything (``tasks test``).
+
+The run is transient: no DAG run row is needed, nothing is written to the metastore, and the
+log goes to the terminal. Variables, connections and XComs are read from the metastore when
+one is given.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from tradewind.executors.base import TaskKey
+from tradewind.runtime import execute, logs
+from tradewind.runtime.context import DagRunView, TaskInstanceView, build_context, sensor_state
+from tradewind.runtime.reader import MetastoreReader
+
+if TYPE_CHECKING:
+    from tradewind.authoring.baseoperator import BaseOperator
+    from tradewind.authoring.dag import DAG
+
+
+def transient_run(
+    dag: DAG, logical_date: datetime, conf: Mapping[str, Any] | None = None
+) -> DagRunView:
+    """A manual run of ``dag`` at ``logical_date`` that exists only in memory."""
+    interval = dag.timetable.infer_manual_data_interval(run_after=logical_date)
+    return DagRunView(
+        dag_id=dag.dag_id,
+        run_id=f"test__{logical_date.isoformat()}",
+        logical_date=logical_date,
+        data_interval_start=interval.start,
+        data_interval_end=interval.end,
+        run_type="manual",
+        conf=dict(conf or {}),
+        start_date=datetime.now(UTC),
+        external_trigger=True,
+    )
+
+
+def run_in_process(
+    dag: DAG, task: BaseOperator, run: DagRunView, reader: MetastoreReader, *, level: str = "INFO"
+) -> execute.Outcome:
+    """Run ``task`` for ``run`` here, logging to stderr (masked); nothing is recorded.
+
+    Raises ParamValidationError when the run's conf does not fit the DAG's params.
+    """
+    key = TaskKey(dag.dag_id, run.run_id, task.task_id)
+    with logs.TerminalLog(reader.masker, level):
+        ti = TaskInstanceView(key, task, reader, hostname=socket.gethostname(), pid=os.getpid())
+        context = build_context(dag, task, run, ti, reader, test_mode=True)
+        context.update(sensor_state(task, None, 0))
+        timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
+        outcome = execute.execute_task(task, context, ti, timeout)
+        execute.run_callbacks(task, context, outcome, key.try_number)
+    if outcome.error is not None:
+        outcome.error = reader.masker.mask(outcome.error)
+    return outcome

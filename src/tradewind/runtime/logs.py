@@ -1,0 +1,147 @@
+"""Where a try's log goes, and sending everything the try prints or logs there, masked.
+
+One file per try::
+
+    {base_log_folder}/dag_id=<d>/run_id=<r>/task_id=<t>/[map_index=<m>/]attempt=<n>.log
+
+:class:`TryLog` points file descriptors 1 and 2 at that file (so subprocesses write there too),
+replaces ``sys.stdout``/``sys.stderr`` with masking streams and logs through them; on exit it
+puts everything back, so it can also run inside a longer-lived process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
+
+from tradewind.executors.base import TaskKey
+from tradewind.runtime.masking import MaskingStream, SecretsMasker
+
+LOG_FORMAT = "[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s"
+
+
+def _component(name: str, value: str) -> str:
+    # Ids cannot hold "/", but a hand-made run id might: keep it one folder level.
+    return f"{name}={value.replace('/', '%2F')}"
+
+
+def log_path(base_log_folder: Path, key: TaskKey) -> Path:
+    """The log file of one try."""
+    path = (
+        Path(base_log_folder)
+        / _component("dag_id", key.dag_id)
+        / _component("run_id", key.run_id)
+        / _component("task_id", key.task_id)
+    )
+    if key.map_index >= 0:
+        path = path / f"map_index={key.map_index}"
+    return path / f"attempt={key.try_number}.log"
+
+
+def _formatter() -> logging.Formatter:
+    formatter = logging.Formatter(LOG_FORMAT)
+    formatter.converter = time.gmtime
+    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
+    formatter.default_msec_format = "%s.%03dZ"
+    return formatter
+
+
+class _Capture:
+    """Routes the root logger (and optionally the process's output) to a masking stream."""
+
+    def __init__(self, masker: SecretsMasker, level: str) -> None:
+        self.masker = masker
+        self.level = level
+        self._saved_streams: tuple[TextIO, TextIO] | None = None
+        self._handler: logging.Handler | None = None
+        self._saved_level = logging.NOTSET
+
+    def _install(self, stdout: MaskingStream, stderr: MaskingStream) -> None:
+        """Log to ``stderr``; ``print()`` goes to ``stdout``."""
+        self._saved_streams = (sys.stdout, sys.stderr)
+        sys.stdout, sys.stderr = stdout, stderr
+        root = logging.getLogger()
+        self._saved_level = root.level
+        self._handler = logging.StreamHandler(stderr)
+        self._handler.setFormatter(_formatter())
+        root.addHandler(self._handler)
+        root.setLevel(self.level)
+
+    def _uninstall(self) -> None:
+        if self._saved_streams is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = self._saved_streams
+            self._saved_streams = None
+        root = logging.getLogger()
+        if self._handler is not None:
+            self._handler.flush()
+            root.removeHandler(self._handler)
+            self._handler = None
+        root.setLevel(self._saved_level)
+
+
+class TryLog(_Capture):
+    """The log file of a try, receiving fds 1 and 2, ``print()`` and logging, masked."""
+
+    def __init__(self, path: Path, masker: SecretsMasker, level: str = "INFO") -> None:
+        super().__init__(masker, level)
+        self.path = path
+        self._file: TextIO | None = None
+        self._saved_fds: list[int] = []
+
+    def __enter__(self) -> TryLog:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        # Save the current fds 1 and 2 to put them back afterwards; then the file is both.
+        self._saved_fds = [os.dup(1), os.dup(2)]
+        os.dup2(self._file.fileno(), 1)
+        os.dup2(self._file.fileno(), 2)
+        stream = MaskingStream(self._file, self.masker)
+        self._install(stream, stream)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._uninstall()
+        for target, saved in zip((1, 2), self._saved_fds, strict=True):
+            os.dup2(saved, target)
+            os.close(saved)
+        self._saved_fds = []
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class TerminalLog(_Capture):
+    """The log and ``print()`` on this process's own stderr and stdout, masked.
+
+    ``tasks test`` shows a try's log as it runs instead of writing a file.
+    """
+
+    def __enter__(self) -> TerminalLog:
+        self._install(
+            MaskingStream(sys.stdout, self.masker), MaskingStream(sys.stderr, self.masker)
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._uninstall()

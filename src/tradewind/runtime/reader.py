@@ -1,0 +1,115 @@
+"""What one try reads from the metastore: its DAG run, XComs, variables and connections.
+
+The try opens an engine of its own and only reads (on SQLite without taking the write lock);
+each read is a short transaction. Variables and connections are cached for the try, and each
+secret read is handed to the masker before the task can see it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradewind.executors.base import TaskKey
+from tradewind.metastore import crypto
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore.models import DagRun, TaskReschedule
+from tradewind.metastore.store import connections as connection_store
+from tradewind.metastore.store import variables as variable_store
+from tradewind.metastore.store import xcom as xcom_store
+from tradewind.runtime.context import DagRunView
+from tradewind.runtime.masking import SecretsMasker
+
+
+class MetastoreUnavailable(Exception):
+    """A task asked for metastore data where there is no metastore (``tasks test``)."""
+
+
+class MetastoreReader:
+    """A :class:`~tradewind.runtime.context.Source` on the metastore; ``engine`` None = none."""
+
+    def __init__(self, engine: Engine | None, cipher: crypto.Cipher, masker: SecretsMasker):
+        self._engine = engine
+        self._sessions: sessionmaker[Session] | None = None
+        if engine is not None:
+            reader = engine.execution_options(**{engine_module.READ_ONLY: True})
+            self._sessions = sessionmaker(bind=reader, expire_on_commit=False)
+        self._cipher = cipher
+        self.masker = masker
+        self._variables: dict[str, str | None] = {}
+        self._connections: dict[str, connection_store.Connection | None] = {}
+
+    def close(self) -> None:
+        """Close the engine's connections (the reader is not used afterwards)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _session(self, what: str) -> Session:
+        if self._sessions is None:
+            raise MetastoreUnavailable(
+                f"cannot read {what}: no metastore (run `tradewind db init` first)"
+            )
+        return self._sessions()
+
+    def dag_run(self, dag_id: str, run_id: str) -> DagRunView | None:
+        with self._session(f"DAG run {run_id!r}") as session:
+            row = session.scalar(
+                select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+            )
+        if row is None:
+            return None
+        return DagRunView(
+            dag_id=row.dag_id,
+            run_id=row.run_id,
+            logical_date=row.logical_date,
+            data_interval_start=row.data_interval_start or row.logical_date,
+            data_interval_end=row.data_interval_end or row.logical_date,
+            run_type=row.run_type,
+            conf=dict(row.conf or {}),
+            start_date=row.start_date,
+            external_trigger=row.external_trigger,
+            id=row.id,
+        )
+
+    def reschedules(self, key: TaskKey) -> tuple[datetime | None, int]:
+        """When this try's first reschedule started, and how many reschedules it had."""
+        with self._session("sensor reschedules") as session:
+            first, count = session.execute(
+                select(func.min(TaskReschedule.start_date), func.count()).where(
+                    TaskReschedule.dag_id == key.dag_id,
+                    TaskReschedule.run_id == key.run_id,
+                    TaskReschedule.task_id == key.task_id,
+                    TaskReschedule.map_index == key.map_index,
+                    TaskReschedule.try_number == key.try_number,
+                )
+            ).one()
+        return first, int(count)
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str | None, key: str, map_index: int) -> Any:
+        if self._sessions is None:
+            return None
+        with self._sessions() as session:
+            return xcom_store.get_xcom(session, dag_id, run_id, task_id, key, map_index=map_index)
+
+    def variable(self, key: str) -> str | None:
+        if key not in self._variables:
+            with self._session(f"variable {key!r}") as session:
+                value = variable_store.get_variable(session, key, self._cipher)
+            if value is not None and crypto.looks_secret(key):
+                self.masker.add_json_text(value)
+            self._variables[key] = value
+        return self._variables[key]
+
+    def connection(self, conn_id: str) -> connection_store.Connection | None:
+        if conn_id not in self._connections:
+            with self._session(f"connection {conn_id!r}") as session:
+                found = connection_store.get_connection(session, conn_id, self._cipher)
+            if found is not None:
+                for secret in found.secrets():
+                    self.masker.add(secret)
+            self._connections[conn_id] = found
+        return self._connections[conn_id]

@@ -1,0 +1,140 @@
+"""The task runner: one try of one task, in a process of its own.
+
+:func:`run_workload` is what an executor runs for each try (in a fork-server child, or through
+``tradewind tasks run``). It writes the try's log, reads what it needs from the metastore, runs
+the task and reports through the channel: a RUNNING message at once, a FINISHED message at the
+end. It never writes to the metastore; the scheduler applies the messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from tradewind.exceptions import ParamValidationError, TaskNotFound
+from tradewind.executors.base import Channel, MessageType, Workload
+from tradewind.metastore import crypto
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore.errors import DatabaseError
+from tradewind.runtime import dagfile, execute, logs
+from tradewind.runtime.context import TaskInstanceView, build_context, sensor_state
+from tradewind.runtime.masking import SecretsMasker
+from tradewind.runtime.reader import MetastoreReader
+from tradewind.settings import Settings
+
+if TYPE_CHECKING:
+    from tradewind.authoring.baseoperator import BaseOperator
+
+log = logging.getLogger(__name__)
+
+
+class _CannotRun(Exception):
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass
+class _Prepared:
+    task: BaseOperator
+    ti: TaskInstanceView
+    context: dict[str, Any]
+    reader: MetastoreReader
+
+
+def run_workload(workload: Workload, channel: Channel, settings: Settings) -> None:
+    """Run one try: log to its file, send RUNNING, run the task, send FINISHED."""
+    started = time.monotonic()
+    key = workload.key
+    masker = SecretsMasker()
+    path = logs.log_path(settings.logging.base_log_folder, key)
+    with logs.TryLog(path, masker, settings.logging.level):
+        hostname, pid = socket.gethostname(), os.getpid()
+        log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, path)
+        channel.send(
+            {
+                "type": MessageType.RUNNING.value,
+                "pid": pid,
+                "hostname": hostname,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
+        try:
+            prepared = _prepare(workload, settings, masker, hostname, pid)
+        except _CannotRun as exc:
+            log.error("The task cannot run: %s", exc)
+            channel.send(execute.failed(str(exc), retryable=exc.retryable).message(masker))
+            return
+        except Exception as exc:
+            log.exception("The task runner failed")
+            error = f"the task runner failed: {execute.summary(exc)}"
+            channel.send(execute.failed(error, retryable=True).message(masker))
+            return
+        try:
+            outcome = execute.execute_task(
+                prepared.task,
+                prepared.context,
+                prepared.ti,
+                _timeout(workload, prepared.task),
+                elapsed=time.monotonic() - started,
+            )
+            # The scheduler moves on as soon as it knows; callbacks cannot change the outcome.
+            channel.send(outcome.message(masker))
+            execute.run_callbacks(prepared.task, prepared.context, outcome, key.try_number)
+        finally:
+            prepared.reader.close()
+
+
+def _timeout(workload: Workload, task: BaseOperator) -> float | None:
+    """The try's execution_timeout in seconds: the scheduler's, else the task's own."""
+    if workload.execution_timeout is not None:
+        return workload.execution_timeout
+    if task.execution_timeout is not None:
+        return task.execution_timeout.total_seconds()
+    return None
+
+
+def _prepare(
+    workload: Workload, settings: Settings, masker: SecretsMasker, hostname: str, pid: int
+) -> _Prepared:
+    key = workload.key
+    try:
+        dag, task = dagfile.load_task(Path(workload.dag_file), key.dag_id, key.task_id)
+        cipher = crypto.Cipher(settings.core.fernet_key)
+    except (dagfile.DagLoadError, TaskNotFound, crypto.CryptoError) as exc:
+        raise _CannotRun(str(exc), retryable=False) from None
+    try:
+        engine = engine_module.create_engine(settings.database)
+    except DatabaseError as exc:
+        raise _CannotRun(str(exc), retryable=True) from None
+    reader = MetastoreReader(engine, cipher, masker)
+    try:
+        run = reader.dag_run(key.dag_id, key.run_id)
+        if run is None:
+            raise _CannotRun(
+                f"DAG {key.dag_id!r} has no run {key.run_id!r} in the metastore", retryable=False
+            )
+        ti = TaskInstanceView(key, task, reader, hostname=hostname, pid=pid)
+        try:
+            context = build_context(dag, task, run, ti, reader)
+        except ParamValidationError as exc:
+            raise _CannotRun(str(exc), retryable=False) from None
+        if sensor_state(task, None, 0):
+            context.update(sensor_state(task, *reader.reschedules(key)))
+    except (SQLAlchemyError, DatabaseError) as exc:
+        reader.close()
+        raise _CannotRun(
+            f"cannot read the metastore: {execute.summary(exc)}", retryable=True
+        ) from None
+    except BaseException:
+        reader.close()
+        raise
+    return _Prepared(task, ti, context, reader)
