@@ -20,6 +20,9 @@ COMMANDS: dict[str, str] = {
     "db": "db:db",
     "dags": "dags:dags",
     "dag-processor": "processor:dag_processor",
+    "tasks": "tasks:tasks",
+    "variables": "variables:variables",
+    "connections": "connections:connections",
 }
 
 

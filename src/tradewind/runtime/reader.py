@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind.exceptions import TradewindError
 from tradewind.executors.base import TaskKey
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
@@ -25,7 +26,7 @@ from tradewind.runtime.context import DagRunView
 from tradewind.runtime.masking import SecretsMasker
 
 
-class MetastoreUnavailable(Exception):
+class MetastoreUnavailable(TradewindError):
     """A task asked for metastore data where there is no metastore (``tasks test``)."""
 
 
