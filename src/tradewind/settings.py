@@ -91,6 +91,22 @@ class DagProcessorSettings(_Section):
         return value
 
 
+class SchedulerSettings(_Section):
+    run_dag_processor: bool = True
+    heartbeat_interval: float = 2.0
+    job_timeout: float = 10.0
+    wake_interval: float = 0.5
+    max_dagruns_per_loop: int = 20
+    max_tis_per_query: int = 512
+
+    @field_validator("heartbeat_interval", "job_timeout", "wake_interval")
+    @classmethod
+    def _positive_interval(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
+
 class LoggingSettings(_Section):
     base_log_folder: Path
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -103,6 +119,7 @@ class Settings(_Section):
     core: CoreSettings
     database: DatabaseSettings
     dag_processor: DagProcessorSettings
+    scheduler: SchedulerSettings
     logging: LoggingSettings
 
     def sections(self) -> dict[str, dict[str, Any]]:
@@ -133,6 +150,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "core": CoreSettings,
     "database": DatabaseSettings,
     "dag_processor": DagProcessorSettings,
+    "scheduler": SchedulerSettings,
     "logging": LoggingSettings,
 }
 
@@ -146,6 +164,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "core": {"dags_folder": str(home / "dags")},
         "database": {"url": f"sqlite:///{home / 'tradewind.db'}"},
         "dag_processor": {},
+        "scheduler": {},
         "logging": {"base_log_folder": str(home / "logs")},
     }
 

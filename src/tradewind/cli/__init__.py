@@ -18,8 +18,10 @@ from tradewind.version import __version__
 COMMANDS: dict[str, str] = {
     "config": "config:config",
     "db": "db:db",
-    "dags": "dags:dags",
+    "dags": "dagruns:dags",
     "dag-processor": "processor:dag_processor",
+    "scheduler": "scheduler:scheduler",
+    "standalone": "standalone:standalone",
     "tasks": "tasks:tasks",
     "variables": "variables:variables",
     "connections": "connections:connections",

@@ -1,0 +1,33 @@
+"""``tradewind standalone``: the whole system in one command, on the embedded default."""
+
+from __future__ import annotations
+
+import click
+
+from tradewind.cli._common import get_settings, open_engine, open_metastore, setup_logging
+from tradewind.cli.scheduler import stop_on_signals
+from tradewind.metastore import engine as engine_module
+from tradewind.scheduler.service import run_scheduler
+from tradewind.standalone import prepare
+
+
+@click.command()
+def standalone() -> None:
+    """Initialise if needed, create the admin user, run the scheduler; Ctrl-C stops all."""
+    settings = get_settings()
+    setup_logging(settings)
+    stop = stop_on_signals()
+    with open_engine() as engine:
+        prepared = prepare(settings, engine)
+        where = engine_module.mask_url(engine.url)
+    click.echo(f"tradewind standalone: metastore {where}")
+    click.echo(f"  DAGs folder: {settings.core.dags_folder}")
+    click.echo(f"  executor: {settings.core.executor} (parallelism {settings.core.parallelism})")
+    if prepared.admin_password:
+        click.echo(f"  login: admin  password: {prepared.admin_password}")
+        click.echo(f"  (also saved in {prepared.password_file})")
+    else:
+        click.echo(f"  login: admin (password in {prepared.password_file})")
+    click.echo("  Ctrl-C stops everything.")
+    with open_metastore() as sessions:
+        run_scheduler(settings, sessions, stop)

@@ -1,0 +1,252 @@
+"""Queries about DAG runs: create them, claim them for scheduling, finish them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tradewind.exceptions import TradewindError
+from tradewind.metastore.models import DagModel, DagRun, SerializedDagModel
+from tradewind.states import DagRunState, DagRunType
+
+T = TypeVar("T")
+
+ACTIVE_RUN_STATES = (DagRunState.QUEUED.value, DagRunState.RUNNING.value)
+
+
+class RunExists(TradewindError):
+    """A run with that run_id already exists for the DAG."""
+
+
+def lock_skip(session: Session, query: Select[T]) -> Select[T]:
+    """Row locks that other schedulers skip; SQLite has one scheduler (a lease) and no row locks."""
+    if session.get_bind().dialect.name == "sqlite":
+        return query
+    return query.with_for_update(skip_locked=True)
+
+
+def run_id_for(run_type: DagRunType, logical_date: datetime) -> str:
+    return f"{run_type.value}__{logical_date.isoformat()}"
+
+
+def create_dag_run(
+    session: Session,
+    *,
+    dag_id: str,
+    run_id: str,
+    logical_date: datetime,
+    data_interval: tuple[datetime, datetime] | None,
+    run_type: DagRunType,
+    conf: dict[str, Any] | None,
+    now: datetime,
+    external_trigger: bool = False,
+) -> DagRun:
+    """A new queued run of the newest version of the DAG; RunExists if the run_id is taken."""
+    version = session.scalar(
+        select(SerializedDagModel.id)
+        .where(SerializedDagModel.dag_id == dag_id)
+        .order_by(SerializedDagModel.version.desc())
+        .limit(1)
+    )
+    run = DagRun(
+        dag_id=dag_id,
+        run_id=run_id,
+        logical_date=logical_date,
+        data_interval_start=data_interval[0] if data_interval else None,
+        data_interval_end=data_interval[1] if data_interval else None,
+        run_type=run_type.value,
+        state=DagRunState.QUEUED.value,
+        conf=conf,
+        queued_at=now,
+        external_trigger=external_trigger,
+        serialized_dag_id=version,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        raise RunExists(f"DAG {dag_id!r} already has a run {run_id!r}") from None
+    return run
+
+
+def dags_due(session: Session, now: datetime, limit: int) -> list[DagModel]:
+    """Unpaused, active DAGs whose next scheduled run may be created now (locked, skip-locked)."""
+    query = (
+        select(DagModel)
+        .where(
+            DagModel.is_active.is_(True),
+            DagModel.is_paused.is_(False),
+            DagModel.next_dagrun_create_after <= now,
+        )
+        .order_by(DagModel.next_dagrun_create_after)
+        .limit(limit)
+    )
+    return list(session.scalars(lock_skip(session, query)).all())
+
+
+def next_due_time(session: Session) -> datetime | None:
+    return session.scalar(
+        select(func.min(DagModel.next_dagrun_create_after)).where(
+            DagModel.is_active.is_(True), DagModel.is_paused.is_(False)
+        )
+    )
+
+
+def active_run_counts(session: Session, dag_ids: Sequence[str]) -> dict[str, int]:
+    if not dag_ids:
+        return {}
+    rows = session.execute(
+        select(DagRun.dag_id, func.count())
+        .where(DagRun.dag_id.in_(list(dag_ids)), DagRun.state == DagRunState.RUNNING.value)
+        .group_by(DagRun.dag_id)
+    ).all()
+    return dict(rows)
+
+
+def queued_runs(session: Session, limit: int) -> list[DagRun]:
+    """Queued runs of unpaused DAGs, oldest first, locked for this scheduler."""
+    query = (
+        select(DagRun)
+        .join(DagModel, DagModel.dag_id == DagRun.dag_id)
+        .where(DagRun.state == DagRunState.QUEUED.value, DagModel.is_paused.is_(False))
+        .order_by(DagRun.logical_date, DagRun.id)
+        .limit(limit)
+    )
+    return list(session.scalars(lock_skip(session, query)).all())
+
+
+def runs_needing_decision(session: Session, limit: int) -> list[DagRun]:
+    """Running runs that something changed in since the scheduler last looked."""
+    query = (
+        select(DagRun)
+        .where(
+            DagRun.state == DagRunState.RUNNING.value,
+            DagRun.last_scheduling_decision.is_(None),
+        )
+        .order_by(DagRun.id)
+        .limit(limit)
+    )
+    return list(session.scalars(lock_skip(session, query)).all())
+
+
+def running_runs(session: Session) -> list[DagRun]:
+    return list(
+        session.scalars(select(DagRun).where(DagRun.state == DagRunState.RUNNING.value)).all()
+    )
+
+
+def request_decision(session: Session, run_ids: Sequence[int]) -> None:
+    """Ask the scheduler to look at these runs again (after a clear, a mark, a trigger)."""
+    if run_ids:
+        session.execute(
+            update(DagRun).where(DagRun.id.in_(list(run_ids))).values(last_scheduling_decision=None)
+        )
+
+
+def mark_decided(session: Session, run_id: int, now: datetime) -> None:
+    session.execute(update(DagRun).where(DagRun.id == run_id).values(last_scheduling_decision=now))
+
+
+def start_run(session: Session, run: DagRun, now: datetime) -> bool:
+    """queued -> running; False when someone else moved it first."""
+    result = session.execute(
+        update(DagRun)
+        .where(DagRun.id == run.id, DagRun.state == DagRunState.QUEUED.value)
+        .values(state=DagRunState.RUNNING.value, start_date=now, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_run(session: Session, run_id: int, state: DagRunState, now: datetime) -> bool:
+    """running -> success | failed, once."""
+    result = session.execute(
+        update(DagRun)
+        .where(DagRun.id == run_id, DagRun.state == DagRunState.RUNNING.value)
+        .values(state=state.value, end_date=now, updated_at=now, last_scheduling_decision=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def serialized_data(session: Session, serialized_dag_id: int) -> dict[str, Any] | None:
+    return session.scalar(
+        select(SerializedDagModel.data).where(SerializedDagModel.id == serialized_dag_id)
+    )
+
+
+def get_run(session: Session, dag_id: str, run_id: str) -> DagRun | None:
+    return session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+
+
+def list_runs(session: Session, dag_id: str, *, limit: int = 100) -> list[DagRun]:
+    return list(
+        session.scalars(
+            select(DagRun)
+            .where(DagRun.dag_id == dag_id)
+            .order_by(DagRun.logical_date.desc(), DagRun.id.desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def previous_run(session: Session, run: DagRun) -> DagRun | None:
+    """The run of the same DAG just before this one by logical date (for depends_on_past)."""
+    return session.scalar(
+        select(DagRun)
+        .where(DagRun.dag_id == run.dag_id, DagRun.logical_date < run.logical_date)
+        .order_by(DagRun.logical_date.desc())
+        .limit(1)
+    )
+
+
+def set_next_dagrun(
+    session: Session,
+    dag_id: str,
+    *,
+    logical_date: datetime | None,
+    data_interval: tuple[datetime, datetime] | None,
+    create_after: datetime | None,
+) -> None:
+    session.execute(
+        update(DagModel)
+        .where(DagModel.dag_id == dag_id)
+        .values(
+            next_dagrun=logical_date,
+            next_dagrun_data_interval_start=data_interval[0] if data_interval else None,
+            next_dagrun_data_interval_end=data_interval[1] if data_interval else None,
+            next_dagrun_create_after=create_after,
+        )
+    )
+
+
+def request_decision_for_later_runs(session: Session, run: DagRun) -> None:
+    """Later running runs of the DAG may wait on this one (depends_on_past): look again."""
+    session.execute(
+        update(DagRun)
+        .where(
+            DagRun.dag_id == run.dag_id,
+            DagRun.state == DagRunState.RUNNING.value,
+            DagRun.logical_date > run.logical_date,
+        )
+        .values(last_scheduling_decision=None)
+    )
+
+
+def reopen_run(session: Session, run_id: int, now: datetime) -> None:
+    """A finished run whose tasks were cleared runs again (and the scheduler looks at it)."""
+    session.execute(
+        update(DagRun)
+        .where(DagRun.id == run_id)
+        .values(
+            state=DagRunState.RUNNING.value,
+            end_date=None,
+            last_scheduling_decision=None,
+            updated_at=now,
+        )
+    )

@@ -1,0 +1,501 @@
+"""Queries about task instances. Every state change is one guarded UPDATE (WHERE state = ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.models import (
+    DagModel,
+    DagRun,
+    Pool,
+    TaskInstance,
+    TaskInstanceHistory,
+    TaskReschedule,
+)
+from tradewind.states import DagRunState, TaskState
+
+ACTIVE = (TaskState.QUEUED.value, TaskState.RUNNING.value)
+_HISTORY_COLUMNS = (
+    "dag_id",
+    "run_id",
+    "task_id",
+    "map_index",
+    "try_number",
+    "state",
+    "max_tries",
+    "start_date",
+    "end_date",
+    "duration",
+    "hostname",
+    "pid",
+    "pool",
+    "pool_slots",
+    "queue",
+    "priority_weight",
+    "operator",
+    "queued_dttm",
+    "scheduled_dttm",
+    "external_executor_id",
+)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """The columns of a task instance that come from the task's definition."""
+
+    task_id: str
+    max_tries: int
+    pool: str
+    pool_slots: int
+    queue: str
+    priority_weight: int
+    operator: str
+    executor_config: Mapping[str, Any] | None
+
+
+def _state(value: TaskState | str | None) -> str | None:
+    if value is None or value == TaskState.NONE:
+        return None
+    return value.value if isinstance(value, TaskState) else value
+
+
+def _state_filter(states: Collection[TaskState]) -> Any:
+    values = [s.value for s in states if s is not TaskState.NONE]
+    conditions = [TaskInstance.state.in_(values)] if values else []
+    if TaskState.NONE in states:
+        conditions.append(TaskInstance.state.is_(None))
+    return or_(*conditions)
+
+
+def create_task_instances(session: Session, run: DagRun, tasks: Iterable[NewTask]) -> int:
+    """Rows in state none for the tasks of a run that has none yet (idempotent per task)."""
+    existing = set(
+        session.scalars(
+            select(TaskInstance.task_id).where(
+                TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id
+            )
+        )
+    )
+    rows = [
+        {
+            "dag_id": run.dag_id,
+            "run_id": run.run_id,
+            "task_id": t.task_id,
+            "map_index": -1,
+            "state": None,
+            "try_number": 0,
+            "max_tries": t.max_tries,
+            "pool": t.pool,
+            "pool_slots": t.pool_slots,
+            "queue": t.queue,
+            "priority_weight": t.priority_weight,
+            "operator": t.operator,
+            "executor_config": dict(t.executor_config) if t.executor_config else None,
+        }
+        for t in tasks
+        if t.task_id not in existing
+    ]
+    if rows:
+        session.execute(insert(TaskInstance), rows)
+    return len(rows)
+
+
+def states_of_run(session: Session, dag_id: str, run_id: str) -> dict[str, TaskState]:
+    rows = session.execute(
+        select(TaskInstance.task_id, TaskInstance.state).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+        )
+    ).all()
+    return {task_id: TaskState(state or TaskState.NONE) for task_id, state in rows}
+
+
+def instances_of_run(session: Session, dag_id: str, run_id: str) -> list[TaskInstance]:
+    return list(
+        session.scalars(
+            select(TaskInstance)
+            .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+            .order_by(TaskInstance.task_id)
+        ).all()
+    )
+
+
+def get_instance(
+    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> TaskInstance | None:
+    return session.scalar(
+        select(TaskInstance).where(
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.run_id == run_id,
+            TaskInstance.task_id == task_id,
+            TaskInstance.map_index == map_index,
+        )
+    )
+
+
+def set_states(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    changes: Mapping[str, TaskState],
+    *,
+    expected: Collection[TaskState],
+    now: datetime,
+) -> list[str]:
+    """Apply decided states to tasks still in an ``expected`` state; returns those changed.
+
+    Moving to scheduled starts a new try (try_number + 1), except after a reschedule, which
+    continues the same try.
+    """
+    changed: list[str] = []
+    by_state: dict[TaskState, list[str]] = {}
+    for task_id, state in changes.items():
+        by_state.setdefault(state, []).append(task_id)
+    for state, task_ids in by_state.items():
+        where = and_(
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.run_id == run_id,
+            TaskInstance.task_id.in_(task_ids),
+            _state_filter(expected),
+        )
+        values: dict[str, Any] = {"state": _state(state), "updated_at": now}
+        if state is TaskState.SCHEDULED:
+            values["scheduled_dttm"] = now
+            new_try = and_(where, TaskInstance.state.is_distinct_from("up_for_reschedule"))
+            ids = session.scalars(select(TaskInstance.task_id).where(where)).all()
+            session.execute(
+                update(TaskInstance)
+                .where(new_try)
+                .values(**values, try_number=TaskInstance.try_number + 1, next_try_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(TaskInstance)
+                .where(where)
+                .values(**values, next_try_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            changed.extend(ids)
+            continue
+        if state in (TaskState.SKIPPED, TaskState.UPSTREAM_FAILED):
+            values["end_date"] = now
+            values["start_date"] = func.coalesce(TaskInstance.start_date, now)
+            values["duration"] = 0.0
+        ids = session.scalars(select(TaskInstance.task_id).where(where)).all()
+        session.execute(
+            update(TaskInstance)
+            .where(where)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        changed.extend(ids)
+    return changed
+
+
+@dataclass(frozen=True)
+class Queueable:
+    id: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    pool: str
+    pool_slots: int
+    queue: str
+    priority_weight: int
+
+
+def scheduled_instances(session: Session, limit: int) -> list[Queueable]:
+    """Scheduled tries of running runs of unpaused DAGs: highest priority first, then oldest."""
+    rows = session.execute(
+        select(
+            TaskInstance.id,
+            TaskInstance.dag_id,
+            TaskInstance.run_id,
+            TaskInstance.task_id,
+            TaskInstance.map_index,
+            TaskInstance.try_number,
+            TaskInstance.pool,
+            TaskInstance.pool_slots,
+            TaskInstance.queue,
+            TaskInstance.priority_weight,
+        )
+        .join(
+            DagRun,
+            and_(DagRun.dag_id == TaskInstance.dag_id, DagRun.run_id == TaskInstance.run_id),
+        )
+        .join(DagModel, DagModel.dag_id == TaskInstance.dag_id)
+        .where(
+            TaskInstance.state == TaskState.SCHEDULED.value,
+            DagRun.state == DagRunState.RUNNING.value,
+            DagModel.is_paused.is_(False),
+        )
+        .order_by(TaskInstance.priority_weight.desc(), TaskInstance.scheduled_dttm, TaskInstance.id)
+        .limit(limit)
+    ).all()
+    return [Queueable(**row._mapping) for row in rows]
+
+
+def pool_room(session: Session, *, lock: bool) -> dict[str, int]:
+    """Free slots per pool (slots minus the slots of queued and running tries).
+
+    With ``lock`` the pool rows are locked until commit, so schedulers sharing a database
+    queue against pools one at a time and never overfill them.
+    """
+    query = select(Pool.pool, Pool.slots)
+    if lock and session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    slots: dict[str, int] = {name: int(count) for name, count in session.execute(query).all()}
+    used: dict[str, int] = {
+        name: int(total or 0)
+        for name, total in session.execute(
+            select(TaskInstance.pool, func.sum(TaskInstance.pool_slots))
+            .where(TaskInstance.state.in_(ACTIVE))
+            .group_by(TaskInstance.pool)
+        ).all()
+    }
+    return {pool: total - used.get(pool, 0) for pool, total in slots.items()}
+
+
+def active_counts_by_dag(session: Session, dag_ids: Sequence[str]) -> dict[str, int]:
+    if not dag_ids:
+        return {}
+    rows = session.execute(
+        select(TaskInstance.dag_id, func.count())
+        .where(TaskInstance.dag_id.in_(list(dag_ids)), TaskInstance.state.in_(ACTIVE))
+        .group_by(TaskInstance.dag_id)
+    ).all()
+    return {dag_id: int(count) for dag_id, count in rows}
+
+
+def mark_queued(session: Session, ti_id: int, *, job_id: int | None, now: datetime) -> bool:
+    result = session.execute(
+        update(TaskInstance)
+        .where(TaskInstance.id == ti_id, TaskInstance.state == TaskState.SCHEDULED.value)
+        .values(
+            state=TaskState.QUEUED.value, queued_dttm=now, queued_by_job_id=job_id, updated_at=now
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _try_filter(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> Any:
+    return and_(
+        TaskInstance.dag_id == dag_id,
+        TaskInstance.run_id == run_id,
+        TaskInstance.task_id == task_id,
+        TaskInstance.map_index == map_index,
+        TaskInstance.try_number == try_number,
+    )
+
+
+def mark_running(
+    session: Session,
+    key: tuple[str, str, str, int, int],
+    *,
+    pid: int | None,
+    hostname: str | None,
+    now: datetime,
+) -> bool:
+    """queued -> running for exactly this try; a late or duplicate message changes nothing."""
+    result = session.execute(
+        update(TaskInstance)
+        .where(_try_filter(*key), TaskInstance.state == TaskState.QUEUED.value)
+        .values(
+            state=TaskState.RUNNING.value,
+            start_date=func.coalesce(TaskInstance.start_date, now),
+            pid=pid,
+            hostname=hostname,
+            last_heartbeat_at=now,
+            updated_at=now,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_finished(
+    session: Session,
+    key: tuple[str, str, str, int, int],
+    state: TaskState,
+    *,
+    now: datetime,
+    next_try_at: datetime | None = None,
+) -> TaskInstance | None:
+    """queued|running -> a finished (or waiting) state for exactly this try; None if too late."""
+    ti = session.scalar(
+        select(TaskInstance).where(_try_filter(*key), TaskInstance.state.in_(ACTIVE))
+    )
+    if ti is None:
+        return None
+    started = ti.start_date or now
+    result = session.execute(
+        update(TaskInstance)
+        .where(TaskInstance.id == ti.id, TaskInstance.state.in_(ACTIVE))
+        .values(
+            state=state.value,
+            start_date=started,
+            end_date=now,
+            duration=(now - started).total_seconds(),
+            next_try_at=next_try_at,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    session.refresh(ti)
+    if state is not TaskState.UP_FOR_RESCHEDULE:
+        session.execute(
+            insert(TaskInstanceHistory).values(
+                {column: getattr(ti, column) for column in _HISTORY_COLUMNS}
+            )
+        )
+    return ti
+
+
+def add_reschedule(
+    session: Session, ti: TaskInstance, *, start: datetime, end: datetime, until: datetime
+) -> None:
+    session.add(
+        TaskReschedule(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
+            start_date=start,
+            end_date=end,
+            reschedule_date=until,
+        )
+    )
+
+
+def due_waiting(session: Session, now: datetime, limit: int) -> list[TaskInstance]:
+    """up_for_retry / up_for_reschedule tries whose wait is over."""
+    return list(
+        session.scalars(
+            select(TaskInstance)
+            .where(
+                TaskInstance.state.in_(
+                    [TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]
+                ),
+                TaskInstance.next_try_at <= now,
+            )
+            .limit(limit)
+        ).all()
+    )
+
+
+def next_waiting_time(session: Session) -> datetime | None:
+    return session.scalar(
+        select(func.min(TaskInstance.next_try_at)).where(
+            TaskInstance.state.in_(
+                [TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]
+            )
+        )
+    )
+
+
+def active_of_jobs(session: Session, *, alive_job_ids: Collection[int]) -> list[TaskInstance]:
+    """Queued or running tries whose scheduler is not among the live ones (orphans)."""
+    query = select(TaskInstance).where(TaskInstance.state.in_(ACTIVE))
+    if alive_job_ids:
+        query = query.where(
+            or_(
+                TaskInstance.queued_by_job_id.is_(None),
+                TaskInstance.queued_by_job_id.not_in(list(alive_job_ids)),
+            )
+        )
+    return list(session.scalars(query).all())
+
+
+def reset_orphan(session: Session, ti: TaskInstance, *, now: datetime) -> bool:
+    """Put an orphaned try back to scheduled; a try that was running does not use up a retry."""
+    was_running = ti.state == TaskState.RUNNING.value
+    values: dict[str, Any] = {
+        "state": TaskState.SCHEDULED.value,
+        "scheduled_dttm": now,
+        "queued_by_job_id": None,
+        "updated_at": now,
+    }
+    if was_running:
+        session.execute(
+            insert(TaskInstanceHistory).values(
+                {
+                    **{column: getattr(ti, column) for column in _HISTORY_COLUMNS},
+                    "state": TaskState.FAILED.value,
+                    "end_date": now,
+                }
+            )
+        )
+        values["try_number"] = TaskInstance.try_number + 1
+        values["max_tries"] = TaskInstance.max_tries + 1
+        values["start_date"] = None
+        values["end_date"] = None
+    result = session.execute(
+        update(TaskInstance)
+        .where(TaskInstance.id == ti.id, TaskInstance.state == ti.state)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def past_states(
+    session: Session, dag_id: str, run_id: str, task_ids: Collection[str]
+) -> dict[str, TaskState]:
+    if not task_ids:
+        return {}
+    rows = session.execute(
+        select(TaskInstance.task_id, TaskInstance.state).where(
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.run_id == run_id,
+            TaskInstance.task_id.in_(list(task_ids)),
+        )
+    ).all()
+    return {task_id: TaskState(state or TaskState.NONE) for task_id, state in rows}
+
+
+def clear(
+    session: Session, dag_id: str, run_id: str, task_ids: Collection[str], *, now: datetime
+) -> list[TaskInstance]:
+    """Clear task instances so they run again (a running one is returned for the caller to stop).
+
+    Each gets its retries afresh, as in Airflow: max_tries becomes try_number + retries.
+    """
+    if not task_ids:
+        return []
+    rows = list(
+        session.scalars(
+            select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id.in_(list(task_ids)),
+            )
+        ).all()
+    )
+    running = [ti for ti in rows if ti.state in ACTIVE]
+    for ti in rows:
+        retries = max(0, ti.max_tries - max(0, ti.try_number - 1))
+        session.execute(
+            update(TaskInstance)
+            .where(TaskInstance.id == ti.id)
+            .values(
+                state=None,
+                max_tries=ti.try_number + retries,
+                next_try_at=None,
+                end_date=None,
+                start_date=None,
+                duration=None,
+                queued_by_job_id=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return running

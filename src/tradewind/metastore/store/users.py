@@ -1,0 +1,53 @@
+"""Queries about users (the web server's accounts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tradewind.exceptions import TradewindError
+from tradewind.metastore.models import User
+
+ROLES = ("admin", "op", "user", "viewer")
+
+
+class UserError(TradewindError):
+    """A user cannot be created or changed as asked."""
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password_hash: str,
+    role: str,
+    email: str | None,
+    now: datetime,
+) -> User:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    user = User(
+        username=username, password_hash=password_hash, role=role, email=email, created_at=now
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise UserError(f"user {username!r} exists already") from None
+    return user
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)).all())
+
+
+def delete_user(session: Session, username: str) -> bool:
+    result = session.execute(delete(User).where(User.username == username))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

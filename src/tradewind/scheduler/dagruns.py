@@ -1,0 +1,205 @@
+"""Create, start, advance and finish DAG runs (inside the caller's transaction)."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from tradewind import timetables
+from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import tasks as task_store
+from tradewind.parsing.serialize import SerializedDag, deserialize_dag
+from tradewind.scheduler import decide
+from tradewind.states import DagRunState, DagRunType, TaskState
+
+log = logging.getLogger(__name__)
+
+
+class DagCache:
+    """Deserialized DAG versions by serialized_dag id; a run keeps the version it started with."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[int, SerializedDag] = OrderedDict()
+
+    def get(self, session: Session, serialized_dag_id: int | None) -> SerializedDag | None:
+        if serialized_dag_id is None:
+            return None
+        found = self._items.get(serialized_dag_id)
+        if found is not None:
+            self._items.move_to_end(serialized_dag_id)
+            return found
+        data = run_store.serialized_data(session, serialized_dag_id)
+        if data is None:
+            return None
+        dag = deserialize_dag(data)
+        self._items[serialized_dag_id] = dag
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return dag
+
+    def latest(self, session: Session, dag_id: str) -> tuple[int, SerializedDag] | None:
+        row = dag_store.latest_serialized(session, dag_id)
+        if row is None:
+            return None
+        dag = self.get(session, row.id)
+        return (row.id, dag) if dag else None
+
+
+def create_scheduled_runs(session: Session, cache: DagCache, now: datetime, limit: int) -> int:
+    """A run for every DAG whose next interval is due, within max_active_runs."""
+    due = run_store.dags_due(session, now, limit)
+    if not due:
+        return 0
+    active = run_store.active_run_counts(session, [d.dag_id for d in due])
+    created = 0
+    for dag_row in due:
+        if active.get(dag_row.dag_id, 0) >= dag_row.max_active_runs:
+            continue
+        latest = cache.latest(session, dag_row.dag_id)
+        if latest is None or dag_row.next_dagrun is None:
+            continue
+        _, dag = latest
+        interval = None
+        if dag_row.next_dagrun_data_interval_start and dag_row.next_dagrun_data_interval_end:
+            interval = (
+                dag_row.next_dagrun_data_interval_start,
+                dag_row.next_dagrun_data_interval_end,
+            )
+        try:
+            run_store.create_dag_run(
+                session,
+                dag_id=dag_row.dag_id,
+                run_id=run_store.run_id_for(DagRunType.SCHEDULED, dag_row.next_dagrun),
+                logical_date=dag_row.next_dagrun,
+                data_interval=interval,
+                run_type=DagRunType.SCHEDULED,
+                conf=None,
+                now=now,
+            )
+            created += 1
+        except run_store.RunExists:
+            log.info("run of %s at %s exists already", dag_row.dag_id, dag_row.next_dagrun)
+        following = dag.next_dagrun_info(
+            timetables.DataInterval(*interval) if interval else None, now
+        )
+        run_store.set_next_dagrun(
+            session,
+            dag_row.dag_id,
+            logical_date=following.logical_date if following else None,
+            data_interval=(
+                (following.data_interval.start, following.data_interval.end) if following else None
+            ),
+            create_after=following.run_after if following else None,
+        )
+    return created
+
+
+def start_queued_runs(session: Session, cache: DagCache, now: datetime, limit: int) -> int:
+    """queued -> running within max_active_runs; creates task instances, settles the roots."""
+    queued = run_store.queued_runs(session, limit)
+    if not queued:
+        return 0
+    running = run_store.active_run_counts(session, sorted({r.dag_id for r in queued}))
+    started = 0
+    for run in queued:
+        dag = cache.get(session, run.serialized_dag_id)
+        if dag is None:
+            latest = cache.latest(session, run.dag_id)
+            if latest is None:
+                continue
+            run.serialized_dag_id, dag = latest
+        if running.get(run.dag_id, 0) >= dag.max_active_runs:
+            continue
+        if not run_store.start_run(session, run, now):
+            continue
+        running[run.dag_id] = running.get(run.dag_id, 0) + 1
+        started += 1
+        task_store.create_task_instances(session, run, _new_tasks(dag))
+        advance_run(session, cache, run, dag.task_ids, now)
+    return started
+
+
+def _new_tasks(dag: SerializedDag) -> list[task_store.NewTask]:
+    return [
+        task_store.NewTask(
+            task_id=t.task_id,
+            max_tries=t.retries,
+            pool=t.pool,
+            pool_slots=t.pool_slots,
+            queue=t.queue,
+            priority_weight=t.priority_weight_total,
+            operator=t.custom_operator_name or t.operator,
+            executor_config=t.executor_config,
+        )
+        for t in dag.tasks.values()
+    ]
+
+
+@dataclass
+class Advance:
+    changed: list[str]
+    outcome: DagRunState | None
+
+
+def advance_run(
+    session: Session,
+    cache: DagCache,
+    run: DagRun,
+    candidates: Collection[str] | None,
+    now: datetime,
+) -> Advance:
+    """Settle what can be settled among ``candidates`` (all undecided tasks when None)."""
+    dag = cache.get(session, run.serialized_dag_id)
+    if dag is None:
+        return Advance([], None)
+    states = task_store.states_of_run(session, run.dag_id, run.run_id)
+    if candidates is None:
+        candidates = [t for t, s in states.items() if s in decide.UNDECIDED]
+    past_ok = _past_ok(session, dag, run, candidates)
+    changes = decide.decide_tasks(dag, states, candidates, past_ok=past_ok)
+    changed = task_store.set_states(
+        session, run.dag_id, run.run_id, changes, expected=decide.UNDECIDED, now=now
+    )
+    states.update({t: changes[t] for t in changed})
+    outcome = decide.run_outcome(dag, states)
+    if outcome is not None and run_store.finish_run(session, run.id, outcome, now):
+        log.info("run %s of %s finished: %s", run.run_id, run.dag_id, outcome.value)
+        run_store.request_decision_for_later_runs(session, run)
+    else:
+        outcome = None
+    run_store.mark_decided(session, run.id, now)
+    return Advance(changed, outcome)
+
+
+def _past_ok(
+    session: Session, dag: SerializedDag, run: DagRun, candidates: Collection[str]
+) -> dict[str, bool] | None:
+    needy = [t for t in candidates if t in dag.tasks and dag.tasks[t].depends_on_past]
+    if not needy:
+        return None
+    previous = run_store.previous_run(session, run)
+    if previous is None:
+        return None
+    past = task_store.past_states(session, previous.dag_id, previous.run_id, needy)
+    good = {TaskState.SUCCESS, TaskState.SKIPPED}
+    return {t: (t not in past or past[t] in good) for t in needy}
+
+
+def timed_out_runs(session: Session, cache: DagCache, now: datetime) -> list[DagRun]:
+    """Running runs past their DAG's dagrun_timeout."""
+    out = []
+    for run in run_store.running_runs(session):
+        dag = cache.get(session, run.serialized_dag_id)
+        if dag is None or dag.dagrun_timeout is None or run.start_date is None:
+            continue
+        if run.start_date + timedelta(seconds=dag.dagrun_timeout) <= now:
+            out.append(run)
+    return out

@@ -1,0 +1,99 @@
+"""Apply what the executor reports: each event is a guarded state change, then the
+downstream tasks of a finished one are settled at once (event-driven readiness)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tradewind.executors.base import EventKind, TaskEvent, TaskKey
+from tradewind.metastore.models import TaskInstance
+from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import xcom as xcom_store
+from tradewind.scheduler import decide
+from tradewind.scheduler.dagruns import DagCache, advance_run
+from tradewind.states import TaskState
+
+log = logging.getLogger(__name__)
+
+
+def key_of(ti: TaskInstance) -> TaskKey:
+    return TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+
+
+def _key_tuple(key: TaskKey) -> tuple[str, str, str, int, int]:
+    return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
+
+
+def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: datetime) -> int:
+    """Apply events in order; returns how many changed something."""
+    applied = 0
+    for event in events:
+        if event.kind is EventKind.RUNNING:
+            applied += task_store.mark_running(
+                session, _key_tuple(event.key), pid=event.pid, hostname=event.hostname, now=now
+            )
+        elif event.kind is EventKind.FINISHED:
+            applied += _finished(session, cache, event, now)
+    return applied
+
+
+def _finished(session: Session, cache: DagCache, event: TaskEvent, now: datetime) -> bool:
+    key = event.key
+    run = run_store.get_run(session, key.dag_id, key.run_id)
+    if run is None:
+        return False
+    dag = cache.get(session, run.serialized_dag_id)
+    task = dag.tasks.get(key.task_id) if dag else None
+    payload: dict[str, Any] = dict(event.payload)
+    state = event.state or TaskState.FAILED
+    next_try_at = None
+    if state is TaskState.FAILED:
+        ti = task_store.get_instance(session, key.dag_id, key.run_id, key.task_id, key.map_index)
+        if ti is not None and task is not None:
+            state, next_try_at = decide.after_failure(
+                task,
+                key.try_number,
+                ti.max_tries,
+                retryable=bool(payload.get("retryable", True)),
+                now=now,
+            )
+    elif state is TaskState.UP_FOR_RESCHEDULE:
+        raw = payload.get("reschedule_date")
+        next_try_at = datetime.fromisoformat(raw) if isinstance(raw, str) else now
+    ti = task_store.mark_finished(session, _key_tuple(key), state, now=now, next_try_at=next_try_at)
+    if ti is None:
+        log.info("dropped a late or duplicate report for %s", key)
+        return False
+    if event.info:
+        log.info("%s: %s (%s)", key, state.value, event.info)
+    xcoms = payload.get("xcoms") or []
+    if xcoms:
+        xcom_store.set_xcoms(session, run.id, key.task_id, key.map_index, [tuple(x) for x in xcoms])
+    if state is TaskState.UP_FOR_RESCHEDULE and next_try_at is not None:
+        task_store.add_reschedule(
+            session, ti, start=ti.start_date or now, end=now, until=next_try_at
+        )
+        return True
+    if state not in decide.FINISHED or dag is None or task is None:
+        return True
+    skip = [t for t in payload.get("skip") or [] if t in dag.tasks]
+    if skip:
+        task_store.set_states(
+            session,
+            key.dag_id,
+            key.run_id,
+            dict.fromkeys(skip, TaskState.SKIPPED),
+            expected=decide.UNDECIDED,
+            now=now,
+        )
+    candidates = set(task.downstream_task_ids)
+    for skipped in skip:
+        candidates.update(dag.tasks[skipped].downstream_task_ids)
+    advance_run(session, cache, run, candidates, now)
+    return True

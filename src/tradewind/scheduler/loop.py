@@ -1,0 +1,224 @@
+"""The scheduler loop: metastore <-> decisions <-> executor.
+
+One pass (:meth:`Scheduler.step`) applies the executor's events, creates and starts runs,
+settles the runs something changed in, and queues what is ready. Between passes the loop
+sleeps inside ``executor.poll``: it wakes the moment a try reports, at the next due time, or
+after ``scheduler.wake_interval`` to notice work that other processes added (a trigger from
+the CLI or the web server), with a few cheap indexed queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradewind.executors.base import BaseExecutor, TaskEvent, Workload
+from tradewind.metastore.store import jobs as job_store
+from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.types import utcnow
+from tradewind.scheduler import dagruns, events, queueing
+from tradewind.settings import Settings
+from tradewind.states import DagRunState, TaskState
+
+log = logging.getLogger(__name__)
+
+JOB_TYPE = "scheduler"
+
+
+class LeaseHeld(Exception):
+    """Another scheduler runs against this SQLite metastore."""
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        executor: BaseExecutor,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.executor = executor
+        self.clock = clock
+        self.cache = dagruns.DagCache()
+        self.job_id: int | None = None
+        self._last_heartbeat = 0.0
+        self._last_sweep = 0.0
+        self._file_of: dict[str, str] = {}
+
+    # ---- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Register this scheduler (on SQLite: only if no other one is alive) and its executor."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            if session.get_bind().dialect.name == "sqlite":
+                others = job_store.alive_jobs(
+                    session, JOB_TYPE, now=now, timeout=self.settings.scheduler.job_timeout
+                )
+                if others:
+                    other = others[0]
+                    raise LeaseHeld(
+                        f"another scheduler (pid {other.pid} on {other.hostname}) is running "
+                        "on this SQLite metastore; only one may run at a time"
+                    )
+            self.job_id = job_store.start_job(
+                session,
+                JOB_TYPE,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                executor=type(self.executor).__name__,
+                now=now,
+            )
+        self.executor.start()
+        self._adopt_or_reset_orphans()
+
+    def stop(self) -> None:
+        self.executor.close()
+        if self.job_id is not None:
+            with self.sessions.begin() as session:
+                job_store.end_job(session, self.job_id, self.clock())
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set (set it, then call ``executor.wakeup()``, to stop fast)."""
+        pending: list[TaskEvent] = []
+        while not stop.is_set():
+            busy = self.step(pending)
+            pending = self.executor.poll(0.0 if busy else self._idle_wait())
+
+    def run_until(self, done: Callable[[], bool], *, timeout: float) -> None:
+        """Loop until ``done()`` is true or ``timeout`` seconds pass (tests, ``dags test``)."""
+        deadline = time.monotonic() + timeout
+        pending: list[TaskEvent] = []
+        while not done() and time.monotonic() < deadline:
+            busy = self.step(pending)
+            pending = self.executor.poll(0.0 if busy else min(0.05, self._idle_wait()))
+
+    # ---- one pass --------------------------------------------------------------------------
+
+    def step(self, pending: list[TaskEvent]) -> bool:
+        """One pass; True when it did something (so the next pass should come at once)."""
+        now = self.clock()
+        limit = self.settings.scheduler.max_dagruns_per_loop
+        with self.sessions.begin() as session:
+            applied = events.apply(session, self.cache, pending, now) if pending else 0
+            created = dagruns.create_scheduled_runs(session, self.cache, now, limit)
+            started = dagruns.start_queued_runs(session, self.cache, now, limit)
+            decided = 0
+            for run in run_store.runs_needing_decision(session, limit):
+                dagruns.advance_run(session, self.cache, run, None, now)
+                decided += 1
+            due = task_store.due_waiting(session, now, self.settings.scheduler.max_tis_per_query)
+            for ti in due:
+                task_store.set_states(
+                    session,
+                    ti.dag_id,
+                    ti.run_id,
+                    {ti.task_id: TaskState.SCHEDULED},
+                    expected={TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE},
+                    now=now,
+                )
+        workloads = self._queue(now)
+        for workload in workloads:
+            self.executor.submit(workload)
+        self._housekeeping(now)
+        return bool(applied or created or started or decided or due or workloads)
+
+    def _queue(self, now: datetime) -> list[Workload]:
+        room = self.executor.free_slots
+        if room <= 0:
+            return []
+        with self.sessions.begin() as session:
+            return queueing.queue_ready(
+                session,
+                self.cache,
+                room=room,
+                job_id=self.job_id,
+                now=now,
+                fetch=self.settings.scheduler.max_tis_per_query,
+            )
+
+    def _idle_wait(self) -> float:
+        cap = self.settings.scheduler.wake_interval
+        now = self.clock()
+        with self.sessions() as session:
+            times = [run_store.next_due_time(session), task_store.next_waiting_time(session)]
+        soonest = min((t for t in times if t is not None), default=None)
+        if soonest is None:
+            return cap
+        return max(0.0, min(cap, (soonest - now).total_seconds()))
+
+    # ---- housekeeping ----------------------------------------------------------------------
+
+    def _housekeeping(self, now: datetime) -> None:
+        tick = time.monotonic()
+        settings = self.settings.scheduler
+        if tick - self._last_heartbeat >= settings.heartbeat_interval:
+            self._last_heartbeat = tick
+            if self.job_id is not None:
+                with self.sessions.begin() as session:
+                    job_store.heartbeat(session, self.job_id, now)
+        if tick - self._last_sweep >= settings.job_timeout / 2:
+            self._last_sweep = tick
+            self._adopt_or_reset_orphans()
+            self._time_out_runs(now)
+
+    def _adopt_or_reset_orphans(self) -> None:
+        """Queued or running tries of schedulers that are gone go back to scheduled."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            alive = [
+                job.id
+                for job in job_store.alive_jobs(
+                    session, JOB_TYPE, now=now, timeout=self.settings.scheduler.job_timeout
+                )
+            ]
+            if self.job_id is not None and self.job_id not in alive:
+                alive.append(self.job_id)
+            orphans = task_store.active_of_jobs(session, alive_job_ids=alive)
+            for ti in orphans:
+                if task_store.reset_orphan(session, ti, now=now):
+                    log.warning(
+                        "reset %s.%s (%s, try %d): its scheduler is gone",
+                        ti.dag_id,
+                        ti.task_id,
+                        ti.run_id,
+                        ti.try_number,
+                    )
+
+    def _time_out_runs(self, now: datetime) -> None:
+        with self.sessions.begin() as session:
+            for run in dagruns.timed_out_runs(session, self.cache, now):
+                if not run_store.finish_run(session, run.id, DagRunState.FAILED, now):
+                    continue
+                log.warning("run %s of %s failed: dagrun_timeout exceeded", run.run_id, run.dag_id)
+                for ti in task_store.instances_of_run(session, run.dag_id, run.run_id):
+                    state = TaskState(ti.state or TaskState.NONE)
+                    if state in (TaskState.QUEUED, TaskState.RUNNING):
+                        self.executor.cancel(events.key_of(ti))
+                task_store.set_states(
+                    session,
+                    run.dag_id,
+                    run.run_id,
+                    {
+                        ti.task_id: TaskState.SKIPPED
+                        for ti in task_store.instances_of_run(session, run.dag_id, run.run_id)
+                    },
+                    expected={
+                        TaskState.NONE,
+                        TaskState.SCHEDULED,
+                        TaskState.UP_FOR_RETRY,
+                        TaskState.UP_FOR_RESCHEDULE,
+                    },
+                    now=now,
+                )

@@ -1,0 +1,87 @@
+"""Pick the scheduled tries to queue now: priority across the whole queue, pools, limits."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tradewind.executors.base import TaskKey, Workload
+from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import tasks as task_store
+from tradewind.scheduler.dagruns import DagCache
+
+log = logging.getLogger(__name__)
+
+
+def queue_ready(
+    session: Session,
+    cache: DagCache,
+    *,
+    room: int,
+    job_id: int | None,
+    now: datetime,
+    fetch: int,
+) -> list[Workload]:
+    """Move up to ``room`` scheduled tries to queued and return their workloads.
+
+    Candidates come highest priority_weight first (then oldest), over all DAGs at once, so
+    priority holds across the whole queue. A try is skipped for now when its pool has no free
+    slots or its DAG is at max_active_tasks; lower-priority tries that fit may go ahead.
+    """
+    candidates = task_store.scheduled_instances(session, max(room, fetch))
+    if not candidates:
+        return []
+    pools = task_store.pool_room(session, lock=True)
+    dag_ids = sorted({c.dag_id for c in candidates})
+    active = task_store.active_counts_by_dag(session, dag_ids)
+    limits = {d: _max_active_tasks(session, d) for d in dag_ids}
+    workloads: list[Workload] = []
+    runs: dict[tuple[str, str], int | None] = {}
+    for ti in candidates:
+        if len(workloads) >= room:
+            break
+        free = pools.get(ti.pool)
+        if free is None:
+            log.warning("%s.%s waits: pool %r does not exist", ti.dag_id, ti.task_id, ti.pool)
+            continue
+        if free < ti.pool_slots or active.get(ti.dag_id, 0) >= limits[ti.dag_id]:
+            continue
+        workload = _workload(session, cache, ti, runs)
+        if workload is None or not task_store.mark_queued(session, ti.id, job_id=job_id, now=now):
+            continue
+        pools[ti.pool] = free - ti.pool_slots
+        active[ti.dag_id] = active.get(ti.dag_id, 0) + 1
+        workloads.append(workload)
+    return workloads
+
+
+def _max_active_tasks(session: Session, dag_id: str) -> int:
+    row = dag_store.get_dag(session, dag_id)
+    return row.max_active_tasks if row else 16
+
+
+def _workload(
+    session: Session,
+    cache: DagCache,
+    ti: task_store.Queueable,
+    runs: dict[tuple[str, str], int | None],
+) -> Workload | None:
+    """The workload of a try; ``runs`` memoises each run's DAG version for this pass."""
+    if (ti.dag_id, ti.run_id) not in runs:
+        run = run_store.get_run(session, ti.dag_id, ti.run_id)
+        runs[(ti.dag_id, ti.run_id)] = run.serialized_dag_id if run else None
+    dag = cache.get(session, runs[(ti.dag_id, ti.run_id)])
+    if dag is None or ti.task_id not in dag.tasks:
+        return None
+    task = dag.tasks[ti.task_id]
+    return Workload(
+        key=TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number),
+        dag_file=dag.fileloc,
+        priority_weight=ti.priority_weight,
+        queue=ti.queue,
+        execution_timeout=task.execution_timeout,
+        executor_config=task.executor_config,
+    )
