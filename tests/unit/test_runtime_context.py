@@ -160,23 +160,24 @@ def test_templates_render_with_the_context() -> None:
     assert outcome.return_value == {"day": "20240309", "ts": ["2024-03-09T06:30:00+00:00"]}
 
 
-def test_sensor_state_only_for_reschedule_sensors() -> None:
+def test_sensor_state_of_reschedule_sensors() -> None:
     with DAG("etl") as dag:
         poke = PythonSensor(task_id="poke", python_callable=lambda: False)
         resched = PythonSensor(task_id="resched", python_callable=lambda: False, mode="reschedule")
-    assert context_module.sensor_state(poke, None, 0) == {}
+    assert not context_module.is_rescheduling_sensor(poke)
+    assert context_module.is_rescheduling_sensor(resched)
     started = datetime(2024, 1, 1, tzinfo=UTC)
-    assert context_module.sensor_state(resched, started, 4) == {
+    assert context_module.sensor_state(started, 4) == {
         "sensor_started_at": started,
         "sensor_poke_count": 4,
     }
     context, ti = _context(dag, "resched", FakeSource())
-    context.update(context_module.sensor_state(resched, datetime.now(UTC), 4))
+    context.update(context_module.sensor_state(datetime.now(UTC), 4))
     outcome = execute.execute_task(resched, context, ti, None)
     assert outcome.state is TaskState.UP_FOR_RESCHEDULE
     assert outcome.reschedule_date is not None
     # A sensor that started longer ago than its timeout fails instead.
-    context.update(context_module.sensor_state(resched, started, 4))
+    context.update(context_module.sensor_state(started, 4))
     outcome = execute.execute_task(resched, context, ti, None)
     assert outcome.state is TaskState.FAILED
     assert not outcome.retryable

@@ -246,15 +246,16 @@ def build_context(
     }
 
 
-def sensor_state(
-    task: BaseOperator, started_at: datetime | None, poke_count: int
-) -> dict[str, Any]:
-    """Context entries a sensor in reschedule mode needs (none for other tasks).
+def is_rescheduling_sensor(task: BaseOperator) -> bool:
+    """Whether ``task`` is a sensor in reschedule mode (it needs :func:`sensor_state`)."""
+    return isinstance(task, sensor_base.BaseSensorOperator) and task.mode == "reschedule"
+
+
+def sensor_state(started_at: datetime | None, poke_count: int) -> dict[str, Any]:
+    """Context entries of a sensor in reschedule mode.
 
     ``started_at`` is when its first poke of this try started (None: now).
     """
-    if not isinstance(task, sensor_base.BaseSensorOperator) or task.mode != "reschedule":
-        return {}
     return {
         sensor_base.STARTED_AT_KEY: started_at or datetime.now(UTC),
         sensor_base.POKE_COUNT_KEY: poke_count,

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from tradewind.executors.base import TaskKey
 from tradewind.runtime import execute, logs
-from tradewind.runtime.context import DagRunView, TaskInstanceView, build_context, sensor_state
+from tradewind.runtime.context import (
+    DagRunView,
+    TaskInstanceView,
+    build_context,
+    is_rescheduling_sensor,
+    sensor_state,
+)
 from tradewind.runtime.reader import MetastoreReader
 
 if TYPE_CHECKING:
@@ -52,7 +58,8 @@ def run_in_process(
     with logs.TerminalLog(reader.masker, level):
         ti = TaskInstanceView(key, task, reader, hostname=socket.gethostname(), pid=os.getpid())
         context = build_context(dag, task, run, ti, reader, test_mode=True)
-        context.update(sensor_state(task, None, 0))
+        if is_rescheduling_sensor(task):
+            context.update(sensor_state(None, 0))
         timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
         outcome = execute.execute_task(task, context, ti, timeout)
         execute.run_callbacks(task, context, outcome, key.try_number)

@@ -25,7 +25,12 @@ from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
 from tradewind.runtime import dagfile, execute, logs
-from tradewind.runtime.context import TaskInstanceView, build_context, sensor_state
+from tradewind.runtime.context import (
+    TaskInstanceView,
+    build_context,
+    is_rescheduling_sensor,
+    sensor_state,
+)
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings
@@ -127,8 +132,8 @@ def _prepare(
             context = build_context(dag, task, run, ti, reader)
         except ParamValidationError as exc:
             raise _CannotRun(str(exc), retryable=False) from None
-        if sensor_state(task, None, 0):
-            context.update(sensor_state(task, *reader.reschedules(key)))
+        if is_rescheduling_sensor(task):
+            context.update(sensor_state(*reader.reschedules(key)))
     except (SQLAlchemyError, DatabaseError) as exc:
         reader.close()
         raise _CannotRun(
