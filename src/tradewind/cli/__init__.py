@@ -22,7 +22,8 @@ COMMANDS: dict[str, str] = {
     "dag-processor": "processor:dag_processor",
     "scheduler": "scheduler:scheduler",
     "standalone": "standalone:standalone",
-    "tasks": "tasks:tasks",
+    "tasks": "taskstates:tasks",
+    "pools": "pools:pools",
     "variables": "variables:variables",
     "connections": "connections:connections",
 }
