@@ -44,6 +44,13 @@ def log_path(base_log_folder: Path, key: TaskKey) -> Path:
     return path / f"attempt={key.try_number}.log"
 
 
+def _dup(fd: int) -> int | None:
+    try:
+        return os.dup(fd)
+    except OSError:  # not open: a daemon may run without stdout
+        return None
+
+
 def _formatter() -> logging.Formatter:
     formatter = logging.Formatter(LOG_FORMAT)
     formatter.converter = time.gmtime
@@ -94,7 +101,7 @@ class TryLog(_Capture):
         super().__init__(masker, level)
         self.path = path
         self._file: TextIO | None = None
-        self._saved_fds: list[int] = []
+        self._saved_fds: list[int | None] = []
 
     def __enter__(self) -> TryLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +110,7 @@ class TryLog(_Capture):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         # Save the current fds 1 and 2 to put them back afterwards; then the file is both.
-        self._saved_fds = [os.dup(1), os.dup(2)]
+        self._saved_fds = [_dup(1), _dup(2)]
         os.dup2(self._file.fileno(), 1)
         os.dup2(self._file.fileno(), 2)
         stream = MaskingStream(self._file, self.masker)
@@ -118,6 +125,9 @@ class TryLog(_Capture):
     ) -> None:
         self._uninstall()
         for target, saved in zip((1, 2), self._saved_fds, strict=True):
+            if saved is None:
+                os.close(target)  # it was closed before
+                continue
             os.dup2(saved, target)
             os.close(saved)
         self._saved_fds = []
