@@ -98,6 +98,16 @@ def run_workload(workload: Workload, channel: Channel, settings: Settings) -> No
             prepared.reader.close()
 
 
+def warm_up(settings: Settings) -> None:
+    """Import what every try needs, once, in a process that forks tries (a fork server).
+
+    The database dialect and driver are imported when an engine is created; doing it here
+    spares each forked try that cost. Nothing connects and nothing stays open, so forking
+    afterwards is safe.
+    """
+    engine_module.create_engine(settings.database).dispose()
+
+
 def _timeout(workload: Workload, task: BaseOperator) -> float | None:
     """The try's execution_timeout in seconds: the scheduler's, else the task's own."""
     if workload.execution_timeout is not None:
