@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 from typing import Any, TextIO
 
 MASK = "***"
@@ -75,24 +76,28 @@ class MaskingStream(io.TextIOBase):
         self._target = target
         self._masker = masker
         self._pending = ""
+        # Tasks may print from several threads; each line must still be masked whole.
+        self._lock = threading.Lock()
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        data = self._pending + text
-        cut = data.rfind("\n") + 1
-        self._pending = data[cut:]
-        if cut:
-            self._target.write(self._masker.mask(data[:cut]))
-            self._target.flush()
+        with self._lock:
+            data = self._pending + text
+            cut = data.rfind("\n") + 1
+            self._pending = data[cut:]
+            if cut:
+                self._target.write(self._masker.mask(data[:cut]))
+                self._target.flush()
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            self._target.write(self._masker.mask(self._pending))
-            self._pending = ""
-        self._target.flush()
+        with self._lock:
+            if self._pending:
+                self._target.write(self._masker.mask(self._pending))
+                self._pending = ""
+            self._target.flush()
 
     def fileno(self) -> int:
         return self._target.fileno()
