@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from tradewind import passwords
+from tradewind.metastore import crypto, schema
 from tradewind.metastore import engine as engine_module
-from tradewind.metastore import schema
 from tradewind.metastore.store import users as user_store
 from tradewind.metastore.types import utcnow
 from tradewind.settings import Settings
@@ -31,6 +31,8 @@ def prepare(settings: Settings, engine: Engine) -> Prepared:
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.core.dags_folder.mkdir(parents=True, exist_ok=True)
     result = schema.init_db(engine)
+    if not settings.core.fernet_key:
+        crypto.ensure_fernet_key(settings.home)
     password_file = settings.home / PASSWORD_FILE
     sessions = engine_module.session_factory(engine)
     with sessions.begin() as session:

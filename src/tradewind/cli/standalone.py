@@ -8,6 +8,7 @@ from tradewind.cli._common import get_settings, open_engine, open_metastore, set
 from tradewind.cli.scheduler import stop_on_signals
 from tradewind.metastore import engine as engine_module
 from tradewind.scheduler.service import run_scheduler
+from tradewind.settings import load_settings
 from tradewind.standalone import prepare
 
 
@@ -29,5 +30,7 @@ def standalone() -> None:
     else:
         click.echo(f"  login: admin (password in {prepared.password_file})")
     click.echo("  Ctrl-C stops everything.")
+    # Settings again: the first start may have written a fresh fernet_key to tradewind.toml.
+    settings = load_settings()
     with open_metastore() as sessions:
         run_scheduler(settings, sessions, stop)

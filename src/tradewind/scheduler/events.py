@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tradewind.executors.base import EventKind, TaskEvent, TaskKey
-from tradewind.metastore.models import TaskInstance
+from tradewind.metastore.models import DagRun, TaskInstance
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
@@ -31,23 +31,40 @@ def _key_tuple(key: TaskKey) -> tuple[str, str, str, int, int]:
 
 
 def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: datetime) -> int:
-    """Apply events in order; returns how many changed something."""
+    """Apply events in order; returns how many changed something.
+
+    Each run whose tasks finished is then settled once for the whole batch, not once per
+    event: under load, batches grow and the cost per task falls.
+    """
     applied = 0
+    touched: dict[tuple[str, str], tuple[DagRun, set[str]]] = {}
     for event in events:
         if event.kind is EventKind.RUNNING:
             applied += task_store.mark_running(
                 session, _key_tuple(event.key), pid=event.pid, hostname=event.hostname, now=now
             )
         elif event.kind is EventKind.FINISHED:
-            applied += _finished(session, cache, event, now)
+            applied += _finished(session, cache, event, now, touched)
+    for run, candidates in touched.values():
+        advance_run(session, cache, run, candidates, now)
     return applied
 
 
-def _finished(session: Session, cache: DagCache, event: TaskEvent, now: datetime) -> bool:
+def _finished(
+    session: Session,
+    cache: DagCache,
+    event: TaskEvent,
+    now: datetime,
+    touched: dict[tuple[str, str], tuple[DagRun, set[str]]],
+) -> bool:
     key = event.key
-    run = run_store.get_run(session, key.dag_id, key.run_id)
-    if run is None:
-        return False
+    if (key.dag_id, key.run_id) in touched:
+        run = touched[(key.dag_id, key.run_id)][0]
+    else:
+        found = run_store.get_run(session, key.dag_id, key.run_id)
+        if found is None:
+            return False
+        run = found
     dag = cache.get(session, run.serialized_dag_id)
     task = dag.tasks.get(key.task_id) if dag else None
     payload: dict[str, Any] = dict(event.payload)
@@ -92,8 +109,8 @@ def _finished(session: Session, cache: DagCache, event: TaskEvent, now: datetime
             expected=decide.UNDECIDED,
             now=now,
         )
-    candidates = set(task.downstream_task_ids)
+    candidates = touched.setdefault((key.dag_id, key.run_id), (run, set()))[1]
+    candidates.update(task.downstream_task_ids)
     for skipped in skip:
         candidates.update(dag.tasks[skipped].downstream_task_ids)
-    advance_run(session, cache, run, candidates, now)
     return True

@@ -23,6 +23,7 @@ from tradewind.executors.base import BaseExecutor, TaskEvent, Workload
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import xcom as xcom_store
 from tradewind.metastore.types import utcnow
 from tradewind.scheduler import dagruns, events, queueing
 from tradewind.settings import Settings
@@ -120,6 +121,11 @@ class Scheduler:
                 decided += 1
             due = task_store.due_waiting(session, now, self.settings.scheduler.max_tis_per_query)
             for ti in due:
+                if ti.state == TaskState.UP_FOR_RETRY.value:
+                    # A new try starts clean: what the failed one pushed is gone.
+                    retried = run_store.get_run(session, ti.dag_id, ti.run_id)
+                    if retried is not None:
+                        xcom_store.delete_xcoms(session, retried.id, ti.task_id, ti.map_index)
                 task_store.set_states(
                     session,
                     ti.dag_id,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing.serialize import deserialize_dag
 
 
@@ -47,5 +48,7 @@ def clear_tasks(
         if downstream:
             chosen |= dag.relatives(task_id)
     task_store.clear(session, dag_id, run_id, chosen, now=now)
+    for task_id in chosen:
+        xcom_store.delete_xcoms(session, run.id, task_id)
     run_store.reopen_run(session, run.id, now)
     return sorted(chosen)

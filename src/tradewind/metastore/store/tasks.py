@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tradewind.metastore.models import (
     DagModel,
@@ -349,11 +350,20 @@ def mark_finished(
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
-    session.refresh(ti)
+    # Keep the loaded object in line with the row without making it dirty (no second UPDATE).
+    for name, value in (
+        ("state", state.value),
+        ("start_date", started),
+        ("end_date", now),
+        ("next_try_at", next_try_at),
+        ("duration", (now - started).total_seconds()),
+    ):
+        set_committed_value(ti, name, value)
     if state is not TaskState.UP_FOR_RESCHEDULE:
+        columns = [getattr(TaskInstance, c) for c in _HISTORY_COLUMNS]
         session.execute(
-            insert(TaskInstanceHistory).values(
-                {column: getattr(ti, column) for column in _HISTORY_COLUMNS}
+            insert(TaskInstanceHistory).from_select(
+                list(_HISTORY_COLUMNS), select(*columns).where(TaskInstance.id == ti.id)
             )
         )
     return ti
