@@ -4,96 +4,13 @@ on SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 import itertools
-import textwrap
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
 
-from tradewind.executors import create_executor
-from tradewind.metastore import engine as engine_module
-from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
-from tradewind.metastore.store import xcom as xcom_store
-from tradewind.parsing.processor import DagProcessor
-from tradewind.scheduler.loop import Scheduler
-from tradewind.scheduler.trigger import trigger_dag
-from tradewind.settings import Settings
-from tradewind.states import DagRunState, TaskState
-
-HEADER = """
-from datetime import datetime, timedelta, timezone
-from tradewind import DAG, task
-from tradewind.operators import (
-    BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator, ShortCircuitOperator,
-)
-"""
-
-
-@dataclass
-class System:
-    settings: Settings
-    sessions: sessionmaker[Session]
-    dags: Path
-    scheduler: Scheduler
-
-    def add_dag(self, name: str, body: str) -> None:
-        (self.dags / f"{name}.py").write_text(HEADER + textwrap.dedent(body))
-        DagProcessor(self.settings, self.sessions).scan()
-
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        with self.sessions.begin() as session:
-            dag_store.set_paused(session, dag_id, False)
-            run = trigger_dag(session, dag_id, now=datetime.now(UTC), conf=conf)
-            return run.run_id
-
-    def run_state(self, dag_id: str, run_id: str) -> str | None:
-        with self.sessions() as session:
-            run = run_store.get_run(session, dag_id, run_id)
-            return run.state if run else None
-
-    def wait(self, dag_id: str, run_id: str, timeout: float = 60) -> str | None:
-        finished = {DagRunState.SUCCESS.value, DagRunState.FAILED.value}
-        self.scheduler.run_until(
-            lambda: self.run_state(dag_id, run_id) in finished, timeout=timeout
-        )
-        return self.run_state(dag_id, run_id)
-
-    def states(self, dag_id: str, run_id: str) -> dict[str, TaskState]:
-        with self.sessions() as session:
-            return task_store.states_of_run(session, dag_id, run_id)
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
-        with self.sessions() as session:
-            return xcom_store.get_xcom(session, dag_id, run_id, task_id, "return_value")
-
-
-@pytest.fixture
-def system(
-    migrated_db_url: str, tmp_path: Path, make_settings: Callable[..., Settings]
-) -> Iterator[System]:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    settings = make_settings(
-        tmp_path,
-        migrated_db_url,
-        core={"dags_folder": str(dags), "load_examples": False, "parallelism": 8},
-        scheduler={"run_dag_processor": False},
-    )
-    engine = engine_module.create_engine(settings.database)
-    sessions = engine_module.session_factory(engine)
-    scheduler = Scheduler(settings, sessions, create_executor(settings))
-    scheduler.start()
-    try:
-        yield System(settings, sessions, dags, scheduler)
-    finally:
-        scheduler.stop()
-        engine.dispose()
+from tradewind.states import TaskState
 
 
 def test_taskflow_chain_passes_xcoms_and_succeeds(system: System) -> None:
