@@ -21,6 +21,7 @@ def build_report(ds: str, **context: Any) -> dict[str, Any]:
 with DAG(
     "example_bash_python",
     schedule="0 6 * * *",
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     timezone="Europe/Amsterdam",
     catchup=False,

@@ -20,6 +20,7 @@ def choose_path(logical_date: datetime, **context: Any) -> str:
 with DAG(
     "example_branching",
     schedule="@daily",
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     tags=["example", "branching"],

@@ -20,6 +20,7 @@ def export(params: dict[str, Any]) -> str:
 with DAG(
     "example_params",
     schedule=None,
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     tags=["example", "params"],
     params={

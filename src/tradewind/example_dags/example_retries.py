@@ -19,6 +19,7 @@ def call_flaky_service() -> str:
 with DAG(
     "example_retries",
     schedule=timedelta(hours=6),
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     dagrun_timeout=timedelta(hours=2),

@@ -1,6 +1,7 @@
-"""Sensors: wait a while after the data interval ends, then wait for a marker file.
+"""Sensors: wait a while after the data interval ends, then for a marker file to appear.
 
-Both sensors run in ``reschedule`` mode, so they give their worker slot back between pokes.
+The sensors run in ``reschedule`` mode, so they give their worker slot back between pokes.
+``produce`` writes the marker beside them, so the example finishes on its own.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def marker_exists() -> bool:
 with DAG(
     "example_sensors",
     schedule="@daily",
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     tags=["example", "sensors"],
@@ -36,7 +38,7 @@ with DAG(
         task_id="wait_for_marker",
         python_callable=marker_exists,
         mode="reschedule",
-        poke_interval=60,
+        poke_interval=5,
         timeout=timedelta(hours=6),
         soft_fail=True,
     )
@@ -46,6 +48,8 @@ with DAG(
         size = os.path.getsize(MARKER) if os.path.exists(MARKER) else 0
         return PokeReturnValue(is_done=size > 0, xcom_value=size)
 
+    produce = BashOperator(task_id="produce", bash_command=f"sleep 2 && date > {MARKER}")
     process = BashOperator(task_id="process", bash_command=f"cat {MARKER}")
 
-    settle >> wait_for_marker >> wait_for_size() >> process
+    settle >> [produce, wait_for_marker]
+    wait_for_marker >> wait_for_size() >> process

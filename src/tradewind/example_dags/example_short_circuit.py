@@ -10,6 +10,7 @@ from tradewind.operators import EmptyOperator, ShortCircuitOperator
 with DAG(
     "example_short_circuit",
     schedule="*/30 * * * *",
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     tags=["example", "short_circuit"],

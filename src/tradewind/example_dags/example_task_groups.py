@@ -27,6 +27,7 @@ def ingest(source: str) -> None:
 with DAG(
     "example_task_groups",
     schedule="@hourly",
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     tags=["example", "task_groups"],

@@ -10,6 +10,7 @@ from tradewind import dag, task
 
 @dag(
     schedule="@daily",
+    is_paused_upon_creation=False,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     tags=["example", "taskflow"],

@@ -172,7 +172,14 @@ def set_states(
             session.execute(
                 update(TaskInstance)
                 .where(new_try)
-                .values(**values, try_number=TaskInstance.try_number + 1, next_try_at=None)
+                .values(
+                    **values,
+                    try_number=TaskInstance.try_number + 1,
+                    next_try_at=None,
+                    start_date=None,
+                    end_date=None,
+                    duration=None,
+                )
                 .execution_options(synchronize_session=False)
             )
             session.execute(
