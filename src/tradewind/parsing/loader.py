@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ class ParsedDag:
     dag_id: str
     data: dict[str, Any]
     hash: str
+    # ISO texts: logical date, interval start, interval end, run after; None: never scheduled.
+    first_run: list[str] | None = None
 
 
 @dataclass
@@ -64,7 +67,10 @@ class ParsedFile:
     def to_json(self) -> dict[str, Any]:
         return {
             "fileloc": self.fileloc,
-            "dags": [{"dag_id": d.dag_id, "data": d.data, "hash": d.hash} for d in self.dags],
+            "dags": [
+                {"dag_id": d.dag_id, "data": d.data, "hash": d.hash, "first_run": d.first_run}
+                for d in self.dags
+            ],
             "errors": [{"message": e.message, "stacktrace": e.stacktrace} for e in self.errors],
             "output": self.output,
             "duration": self.duration,
@@ -74,7 +80,10 @@ class ParsedFile:
     def from_json(cls, raw: dict[str, Any]) -> ParsedFile:
         return cls(
             fileloc=raw["fileloc"],
-            dags=[ParsedDag(d["dag_id"], d["data"], d["hash"]) for d in raw["dags"]],
+            dags=[
+                ParsedDag(d["dag_id"], d["data"], d["hash"], d.get("first_run"))
+                for d in raw["dags"]
+            ],
             errors=[FileError(e["message"], e["stacktrace"]) for e in raw["errors"]],
             output=raw.get("output", ""),
             duration=raw.get("duration", 0.0),
@@ -168,16 +177,27 @@ def _captured_output() -> Iterator[io.StringIO]:
 def load_file(path: Path) -> ParsedFile:
     """Import, validate and serialize one DAG file; print()s during import are captured."""
     started = time.perf_counter()
+    now = datetime.now(UTC)
     with _captured_output() as output:
         imported = import_dags(path)
         parsed = ParsedFile(str(path), errors=list(imported.errors))
         for dag in imported.dags:
             try:
                 data = serialize.serialize_dag(dag)
+                # What the scheduler will read back must load: check it here, in the child.
+                info = serialize.deserialize_dag(data).next_dagrun_info(None, now)
             except Exception as exc:
                 parsed.errors.append(_error_from(exc, path))
                 continue
-            parsed.dags.append(ParsedDag(dag.dag_id, data, serialize.dag_hash(data)))
+            first_run = None
+            if info is not None:
+                first_run = [
+                    info.logical_date.isoformat(),
+                    info.data_interval.start.isoformat(),
+                    info.data_interval.end.isoformat(),
+                    info.run_after.isoformat(),
+                ]
+            parsed.dags.append(ParsedDag(dag.dag_id, data, serialize.dag_hash(data), first_run))
     parsed.output = output.getvalue()[-MAX_OUTPUT_CHARS:]
     parsed.duration = time.perf_counter() - started
     return parsed

@@ -8,6 +8,7 @@ the metastore. The metastore keeps that state, so a restart does not re-parse ev
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.resources
 import logging
@@ -93,13 +94,15 @@ class DagProcessor:
         parsed = with_errors = dags = 0
         results = self._parse(candidates)
         for batch in _batches(results, WRITE_BATCH):
-            with self._sessions.begin() as session:
+            with self._sessions.begin() as session, session.no_autoflush:
+                known_rows = dag_store.prefetch(session, batch)
                 for parse in batch:
                     report = dag_store.save_file_parse(
                         session,
                         parse,
                         paused_at_creation=self._settings.core.dags_are_paused_at_creation,
                         now=self._clock(),
+                        known=known_rows,
                     )
                     parsed += 1
                     dags += len(report.stored)
@@ -228,28 +231,36 @@ class DagProcessor:
 def _records(
     result: loader.ParsedFile, now: datetime
 ) -> tuple[list[dag_store.DagRecord], list[str]]:
+    """Rows for the ``dag`` table from the serialized form (checked in the child already)."""
     errors = [e.stacktrace or e.message for e in result.errors]
     records = []
     for parsed in result.dags:
-        try:
-            dag = serialize.deserialize_dag(parsed.data)
-        except Exception as exc:  # a serializer bug must not stop the other files
-            errors.append(f"{result.fileloc}: DAG {parsed.dag_id!r} cannot be stored: {exc}")
-            continue
+        data = parsed.data
+        first = parsed.first_run
         records.append(
             dag_store.DagRecord(
-                dag_id=dag.dag_id,
-                data=parsed.data,
+                dag_id=parsed.dag_id,
+                data=data,
                 hash=parsed.hash,
-                description=dag.description,
-                owners=", ".join(dag.owners) or None,
-                schedule_description=dag.schedule,
-                timezone=dag.timezone,
-                max_active_runs=dag.max_active_runs,
-                max_active_tasks=dag.max_active_tasks,
-                tags=tuple(dag.tags),
-                is_paused_upon_creation=dag.is_paused_upon_creation,
-                scheduling=dag,
+                description=data.get("description"),
+                owners=", ".join(data.get("owners") or ()) or None,
+                schedule_description=str(data.get("schedule")),
+                timezone=str(data.get("timezone") or "UTC"),
+                max_active_runs=int(data.get("max_active_runs") or 16),
+                max_active_tasks=int(data.get("max_active_tasks") or 16),
+                tags=tuple(data.get("tags") or ()),
+                is_paused_upon_creation=data.get("is_paused_upon_creation"),
+                first_run=(
+                    (
+                        datetime.fromisoformat(first[0]),
+                        datetime.fromisoformat(first[1]),
+                        datetime.fromisoformat(first[2]),
+                        datetime.fromisoformat(first[3]),
+                    )
+                    if first
+                    else None
+                ),
+                scheduling=functools.partial(serialize.deserialize_dag, data),
             )
         )
     return records, errors

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -63,7 +63,11 @@ class DagRecord:
     max_active_tasks: int
     tags: tuple[str, ...]
     is_paused_upon_creation: bool | None
-    scheduling: Schedulable
+    # The first run's plan (logical date, interval start, interval end, run after) for a DAG
+    # with no scheduled run yet, computed where the DAG was parsed.
+    first_run: tuple[datetime, datetime, datetime, datetime] | None
+    # Only called when the DAG already has scheduled runs (deserializing costs time).
+    scheduling: Callable[[], Schedulable]
 
 
 @dataclass(frozen=True)
@@ -108,32 +112,89 @@ def touch_file(session: Session, fileloc: str, mtime: float, size: int) -> None:
     )
 
 
-def _owners_elsewhere(session: Session, dag_ids: Iterable[str], fileloc: str) -> dict[str, str]:
-    """Active DAGs with these ids that live in another file that is still present."""
-    ids = list(dag_ids)
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(DagModel.dag_id, DagModel.fileloc)
-        .join(DagFile, DagFile.fileloc_hash == DagModel.fileloc_hash)
-        .where(
-            DagModel.dag_id.in_(ids),
-            DagModel.is_active.is_(True),
-            DagModel.fileloc != fileloc,
-            DagFile.is_present.is_(True),
+@dataclass
+class Prefetched:
+    """What saving a batch of files needs to know, read with a few queries for the batch."""
+
+    latest: dict[str, tuple[int, str]]  # dag_id -> (version, hash)
+    owners: dict[str, str]  # dag_id -> fileloc, for active DAGs of present files
+    with_runs: set[str]  # DAGs that have scheduled runs already
+
+
+def prefetch(session: Session, parses: Sequence[FileParse]) -> Prefetched:
+    """Load the rows a batch touches into the session, and the facts it needs."""
+    dag_ids = sorted({d.dag_id for p in parses for d in p.dags})
+    hashes = [fileloc_hash(p.fileloc) for p in parses]
+    if dag_ids:
+        session.scalars(select(DagModel).where(DagModel.dag_id.in_(dag_ids))).all()
+    session.scalars(select(DagFile).where(DagFile.fileloc_hash.in_(hashes))).all()
+    session.scalars(select(DagCode).where(DagCode.fileloc_hash.in_(hashes))).all()
+    latest: dict[str, tuple[int, str]] = {}
+    owners: dict[str, str] = {}
+    with_runs: set[str] = set()
+    if dag_ids:
+        newest = (
+            select(SerializedDagModel.dag_id, func.max(SerializedDagModel.version).label("v"))
+            .where(SerializedDagModel.dag_id.in_(dag_ids))
+            .group_by(SerializedDagModel.dag_id)
+            .subquery()
         )
-    ).all()
-    return dict(rows)
+        for dag_id, version, digest in session.execute(
+            select(
+                SerializedDagModel.dag_id, SerializedDagModel.version, SerializedDagModel.dag_hash
+            ).join(
+                newest,
+                (newest.c.dag_id == SerializedDagModel.dag_id)
+                & (newest.c.v == SerializedDagModel.version),
+            )
+        ).all():
+            latest[dag_id] = (version, digest)
+        owners = dict(
+            session.execute(
+                select(DagModel.dag_id, DagModel.fileloc)
+                .join(DagFile, DagFile.fileloc_hash == DagModel.fileloc_hash)
+                .where(
+                    DagModel.dag_id.in_(dag_ids),
+                    DagModel.is_active.is_(True),
+                    DagFile.is_present.is_(True),
+                )
+            ).all()
+        )
+        with_runs = set(
+            session.scalars(
+                select(DagRun.dag_id)
+                .where(
+                    DagRun.dag_id.in_(dag_ids),
+                    DagRun.run_type.in_([DagRunType.SCHEDULED.value, DagRunType.BACKFILL.value]),
+                )
+                .distinct()
+            ).all()
+        )
+    return Prefetched(latest, owners, with_runs)
 
 
 def save_file_parse(
-    session: Session, parse: FileParse, *, paused_at_creation: bool, now: datetime
+    session: Session,
+    parse: FileParse,
+    *,
+    paused_at_creation: bool,
+    now: datetime,
+    known: Prefetched | None = None,
 ) -> SaveReport:
-    """Store a file's DAGs, source and import errors; deactivate DAGs the file no longer has."""
+    """Store a file's DAGs, source and import errors; deactivate DAGs the file no longer has.
+
+    ``known`` (from :func:`prefetch`) saves the queries when files are stored in batches.
+    """
     report = SaveReport()
     loc_hash = fileloc_hash(parse.fileloc)
     errors = list(parse.errors)
-    taken = _owners_elsewhere(session, (d.dag_id for d in parse.dags), parse.fileloc)
+    if known is None:
+        known = prefetch(session, [parse])
+    taken = {
+        dag_id: where
+        for dag_id, where in known.owners.items()
+        if where != parse.fileloc and dag_id in {d.dag_id for d in parse.dags}
+    }
     kept: list[DagRecord] = []
     for record in parse.dags:
         if record.dag_id in taken:
@@ -154,6 +215,7 @@ def save_file_parse(
             now=now,
             paused_at_creation=paused_at_creation,
             report=report,
+            known=known,
         )
 
     previous = session.get(DagFile, loc_hash)
@@ -190,6 +252,7 @@ def _save_dag(
     now: datetime,
     paused_at_creation: bool,
     report: SaveReport,
+    known: Prefetched,
 ) -> None:
     row = session.get(DagModel, record.dag_id)
     if row is None:
@@ -216,36 +279,42 @@ def _save_dag(
     row.tags = [tag for tag in row.tags if tag.name in wanted]
     have = {tag.name for tag in row.tags}
     row.tags.extend(DagTag(dag_id=record.dag_id, name=name) for name in sorted(wanted - have))
-    session.flush()
 
-    latest = session.execute(
-        select(SerializedDagModel.version, SerializedDagModel.dag_hash)
-        .where(SerializedDagModel.dag_id == record.dag_id)
-        .order_by(SerializedDagModel.version.desc())
-        .limit(1)
-    ).first()
-    if latest is None or latest.dag_hash != record.hash:
+    latest = known.latest.get(record.dag_id)
+    if latest is None or latest[1] != record.hash:
+        version = latest[0] + 1 if latest else 1
         session.add(
             SerializedDagModel(
                 dag_id=record.dag_id,
-                version=(latest.version + 1) if latest else 1,
+                version=version,
                 dag_hash=record.hash,
                 data=record.data,
                 created_at=now,
             )
         )
+        known.latest[record.dag_id] = (version, record.hash)
         report.new_versions.append(record.dag_id)
-        _plan_next_run(session, row, record, now)
+        _plan_next_run(session, row, record, now, has_runs=record.dag_id in known.with_runs)
+    known.owners[record.dag_id] = fileloc
 
 
-def _plan_next_run(session: Session, row: DagModel, record: DagRecord, now: datetime) -> None:
+def _plan_next_run(
+    session: Session, row: DagModel, record: DagRecord, now: datetime, *, has_runs: bool
+) -> None:
     """A new DAG or a new version of one (its schedule may have changed): plan its next run."""
-    last = last_automated_interval(session, record.dag_id)
-    info = record.scheduling.next_dagrun_info(timetables.DataInterval(*last) if last else None, now)
-    row.next_dagrun = info.logical_date if info else None
-    row.next_dagrun_data_interval_start = info.data_interval.start if info else None
-    row.next_dagrun_data_interval_end = info.data_interval.end if info else None
-    row.next_dagrun_create_after = info.run_after if info else None
+    plan: tuple[datetime, datetime, datetime, datetime] | None = record.first_run
+    last = last_automated_interval(session, record.dag_id) if has_runs else None
+    if last is not None:
+        info = record.scheduling().next_dagrun_info(timetables.DataInterval(*last), now)
+        plan = (
+            (info.logical_date, info.data_interval.start, info.data_interval.end, info.run_after)
+            if info
+            else None
+        )
+    row.next_dagrun = plan[0] if plan else None
+    row.next_dagrun_data_interval_start = plan[1] if plan else None
+    row.next_dagrun_data_interval_end = plan[2] if plan else None
+    row.next_dagrun_create_after = plan[3] if plan else None
 
 
 def _save_file_row(
