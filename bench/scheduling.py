@@ -14,6 +14,7 @@ Writes bench/results/scheduling-<db>-<time>.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -54,14 +55,16 @@ def noop():
 
 with DAG("bench_fanout", schedule=None, is_paused_upon_creation=False, max_active_tasks=1000):
     start, end = EmptyOperator(task_id="start"), EmptyOperator(task_id="end")
-    start >> [PythonOperator(task_id=f"t{{i:03d}}", python_callable=noop) for i in range({n})] >> end
+    middle = [PythonOperator(task_id=f"t{{i:03d}}", python_callable=noop) for i in range({n})]
+    start >> middle >> end
 """
 
 
 def postgres_url() -> tuple[str, str]:
     name = f"tw_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -69,8 +72,9 @@ def postgres_url() -> tuple[str, str]:
 
 
 def drop_postgres(name: str) -> None:
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -92,7 +96,10 @@ class Env:
     def cli(self, *args: str) -> str:
         out = subprocess.run(
             [sys.executable, "-m", "tradewind", *args],
-            env=self.env, check=True, capture_output=True, text=True,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return out.stdout.strip()
 
@@ -115,7 +122,9 @@ def run_once(env: Env, dag_id: str) -> dict[str, Any]:
     run_id = env.cli("dags", "trigger", dag_id)
 
     def finished() -> bool:
-        rows = env.query("SELECT state FROM dag_run WHERE dag_id=:d AND run_id=:r", d=dag_id, r=run_id)
+        rows = env.query(
+            "SELECT state FROM dag_run WHERE dag_id=:d AND run_id=:r", d=dag_id, r=run_id
+        )
         return bool(rows) and rows[0][0] in ("success", "failed")
 
     wait_for(finished, 600, f"{dag_id} {run_id}")
@@ -124,9 +133,17 @@ def run_once(env: Env, dag_id: str) -> dict[str, Any]:
     )[0]
     tis = env.query(
         "SELECT task_id, start_date, end_date FROM task_instance WHERE dag_id=:d AND run_id=:r "
-        "ORDER BY task_id", d=dag_id, r=run_id,
+        "ORDER BY task_id",
+        d=dag_id,
+        r=run_id,
     )
-    return {"run_id": run_id, "state": state, "triggered": triggered, "end": _aware(end), "tis": tis}
+    return {
+        "run_id": run_id,
+        "state": state,
+        "triggered": triggered,
+        "end": _aware(end),
+        "tis": tis,
+    }
 
 
 def _aware(value: Any) -> datetime:
@@ -139,11 +156,14 @@ def chain_figures(result: dict[str, Any]) -> dict[str, float]:
     tis = sorted(result["tis"], key=lambda r: r[0])
     ends = [_aware(r[2]) for r in tis]
     starts = [_aware(r[1]) for r in tis]
-    hops = [(b - a).total_seconds() * 1000 for a, b in zip(ends, ends[1:], strict=False)]
+    hops = [(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(ends)]
     gaps = [(s - e).total_seconds() * 1000 for e, s in zip(ends, starts[1:], strict=False)]
     total = (result["end"] - result["triggered"]).total_seconds()
-    return {"hop_ms_median": statistics.median(hops), "gap_ms_median": statistics.median(gaps),
-            "total_s": total}
+    return {
+        "hop_ms_median": statistics.median(hops),
+        "gap_ms_median": statistics.median(gaps),
+        "total_s": total,
+    }
 
 
 def fanout_figures(result: dict[str, Any], n: int) -> dict[str, float]:
@@ -175,8 +195,10 @@ def main() -> None:
         env = Env(home, url)
         env.cli("db", "init")
         scheduler = subprocess.Popen(
-            [sys.executable, "-m", "tradewind", "scheduler"], env=env.env,
-            stdout=subprocess.DEVNULL, stderr=open(home / "scheduler.log", "w"),  # noqa: SIM115
+            [sys.executable, "-m", "tradewind", "scheduler"],
+            env=env.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(home / "scheduler.log", "w"),  # noqa: SIM115
         )
         try:
             wait_for(lambda: len(env.query("SELECT dag_id FROM dag")) == 2, 60, "DAG registration")
@@ -189,9 +211,15 @@ def main() -> None:
             if pg_name:
                 drop_postgres(pg_name)
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
-        "db": args.db, "chain_tasks": chain_n, "fanout_tasks": fan_n, "repeat": repeat,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "db": args.db,
+        "chain_tasks": chain_n,
+        "fanout_tasks": fan_n,
+        "repeat": repeat,
         "chain_hop_ms": summarise([c["hop_ms_median"] for c in chain]),
         "chain_gap_ms": summarise([c["gap_ms_median"] for c in chain]),
         "chain_total_s": summarise([c["total_s"] for c in chain]),
