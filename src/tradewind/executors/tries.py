@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 CANCELLED = "cancelled"
 TIMED_OUT = "timed_out"
+# execution_timeout is about the task, not about starting an interpreter or loading the
+# runner: its clock starts when the try reports running. Until then a try has this much longer.
+START_ALLOWANCE = 30.0
 # After close() has killed everything, how long it waits for the processes to be reaped.
 _REAP_WAIT = 5.0
 _READ_SIZE = 1 << 16
@@ -104,6 +107,7 @@ class RunningTry:
     pid: int | None = None
     fd: int | None = None
     buffer: bytearray = field(default_factory=bytearray)
+    running: bool = False
     reported: bool = False
     exit_code: int | None = None
     failure: str | None = None
@@ -296,7 +300,7 @@ class ProcessExecutor(BaseExecutor):
         while self._queue and len(self._running) < self.capacity:
             workload = self._queue.pop()
             timeout = workload.execution_timeout
-            deadline = None if timeout is None else time.monotonic() + timeout
+            deadline = None if timeout is None else time.monotonic() + timeout + START_ALLOWANCE
             attempt = RunningTry(workload, next(self._idents), deadline)
             self._running[workload.key] = attempt
             try:
@@ -406,10 +410,13 @@ class ProcessExecutor(BaseExecutor):
             return
         if event.kind == EventKind.FINISHED:
             attempt.reported = True
-        elif attempt.deadline is not None and attempt.stop_reason is None:
-            # execution_timeout is about the task, not about starting an interpreter or
-            # loading the DAG file: the clock starts again when the try says it runs.
-            attempt.deadline = time.monotonic() + (attempt.workload.execution_timeout or 0.0)
+        else:
+            attempt.running = True
+            if attempt.pid is None and isinstance(event.pid, int):
+                # The try can say it runs before its parent has said it started it.
+                self._on_pid(attempt, event.pid)
+            if attempt.deadline is not None and attempt.stop_reason is None:
+                attempt.deadline = time.monotonic() + (attempt.workload.execution_timeout or 0.0)
         self._events.append(event)
 
     def _finish(self, attempt: RunningTry) -> None:
@@ -426,6 +433,9 @@ class ProcessExecutor(BaseExecutor):
             return cancelled_event(key)
         if attempt.stop_reason == TIMED_OUT:
             timeout = attempt.workload.execution_timeout or 0.0
+            if not attempt.running:
+                waited = timeout + START_ALLOWANCE
+                return lost_event(key, f"did not start within {waited:g} s", timed_out=True)
             return lost_event(key, f"timed out after {timeout:g} s", timed_out=True)
         if attempt.failure is not None:
             return lost_event(key, attempt.failure)
