@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files, repeats = (5, 1) if args.smoke else (args.files, args.repeats)
 
+    load_before = os.getloadavg()
     home = Path(tempfile.mkdtemp(prefix="tradewind-bench-parse-"))
     try:
         with database(args.db, home, args.server_url) as url:
@@ -286,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         f"parse: {files} DAG files x {TASKS} tasks, {args.db}, "
         f"{processes} parsing processes, {os.cpu_count()} CPUs"
     )
+    # Other work on the machine skews every figure: the load average says how much there was.
+    load = {"before": load_before[0], "after": os.getloadavg()[0]}
+    title += f", load average {load['before']:.1f} before, {load['after']:.1f} after"
     report(results, title, print)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(exist_ok=True)
@@ -299,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": repeats,
         "parsing_processes": processes,
         "machine": machine(),
+        "load_average_1min": load,
         "seconds": dict(results),
         "median_seconds": {name: statistics.median(v) for name, v in results.items()},
     }
