@@ -313,6 +313,7 @@ def main(argv: list[str]) -> int:
     try:
         settings = load_settings()
         runner = process.load_runner(runner_path)
+        process.warm_up(runner_path, settings)
     except Exception as exc:
         with contextlib.suppress(OSError):
             control.send(json.dumps({"event": "error", "message": str(exc)}).encode())

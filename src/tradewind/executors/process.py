@@ -96,3 +96,20 @@ def signal_group(pgid: int, sig: int) -> None:
     """Send ``sig`` to a process group that may already be gone."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def warm_up(path: str, settings: Settings) -> None:
+    """Call the runner module's ``warm_up(settings)``, if it has one, before any fork.
+
+    What it imports (a database driver, say) is then shared by every forked try instead of
+    being imported again by each. A failure here only costs speed, so it is reported and
+    ignored.
+    """
+    module = importlib.import_module(path.partition(":")[0])
+    hook = getattr(module, "warm_up", None)
+    if not callable(hook):
+        return
+    try:
+        hook(settings)
+    except Exception as exc:
+        print(f"tradewind fork server: warm-up failed, going on without it: {exc}", file=sys.stderr)

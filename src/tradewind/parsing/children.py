@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import json
 import os
 import selectors
@@ -23,17 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradewind.parsing import loader
-
-# What DAG files import. The parent loads these once before its first fork, so each child
-# starts warm instead of importing them again for every file it parses.
-WARM_MODULES = (
-    "tradewind",
-    "tradewind.authoring.dag_decorator",
-    "tradewind.operators",
-    "tradewind.operators.taskflow",
-    "tradewind.sensors",
-    "jsonschema",  # for Param schemas; a fifth of a second per child otherwise
-)
 
 
 @dataclass
@@ -100,8 +88,7 @@ def parse_files(
     running: dict[int, _Child] = {}
     selector = selectors.DefaultSelector()
     extra_path = list(sys_path or [])
-    for name in WARM_MODULES:
-        importlib.import_module(name)
+    loader.warm_imports()
     # Objects that exist before the fork are never collected in the child, so their pages
     # stay shared with the parent instead of being copied when the collector touches them.
     gc.freeze()

@@ -24,6 +24,7 @@ from tradewind.executors.base import Channel, MessageType, Workload
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
+from tradewind.parsing import loader
 from tradewind.runtime import dagfile, execute, logs
 from tradewind.runtime.context import (
     TaskInstanceView,
@@ -106,6 +107,7 @@ def warm_up(settings: Settings) -> None:
     afterwards is safe.
     """
     engine_module.create_engine(settings.database).dispose()
+    loader.warm_imports()
 
 
 def _timeout(workload: Workload, task: BaseOperator) -> float | None:
