@@ -56,6 +56,8 @@ class Scheduler:
         self._last_heartbeat = 0.0
         self._last_sweep = 0.0
         self._file_of: dict[str, str] = {}
+        # Events polled but not yet applied: kept across run/run_until calls, never dropped.
+        self._pending: list[TaskEvent] = []
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -85,25 +87,30 @@ class Scheduler:
         self._adopt_or_reset_orphans()
 
     def stop(self) -> None:
-        self.executor.close()
+        try:
+            if self._pending:
+                # What finished before the stop is recorded; a restart must not run it again.
+                with self.sessions.begin() as session:
+                    events.apply(session, self.cache, self._pending, self.clock())
+                self._pending = []
+        finally:
+            self.executor.close()
         if self.job_id is not None:
             with self.sessions.begin() as session:
                 job_store.end_job(session, self.job_id, self.clock())
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set (set it, then call ``executor.wakeup()``, to stop fast)."""
-        pending: list[TaskEvent] = []
         while not stop.is_set():
-            busy = self.step(pending)
-            pending = self.executor.poll(0.0 if busy else self._idle_wait())
+            busy = self.step(self._pending)
+            self._pending = self.executor.poll(0.0 if busy else self._idle_wait())
 
     def run_until(self, done: Callable[[], bool], *, timeout: float) -> None:
         """Loop until ``done()`` is true or ``timeout`` seconds pass (tests, ``dags test``)."""
         deadline = time.monotonic() + timeout
-        pending: list[TaskEvent] = []
         while not done() and time.monotonic() < deadline:
-            busy = self.step(pending)
-            pending = self.executor.poll(0.0 if busy else min(0.05, self._idle_wait()))
+            busy = self.step(self._pending)
+            self._pending = self.executor.poll(0.0 if busy else min(0.05, self._idle_wait()))
 
     # ---- one pass --------------------------------------------------------------------------
 
