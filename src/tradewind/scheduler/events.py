@@ -99,6 +99,9 @@ def _finished(
         return True
     if state not in decide.FINISHED or dag is None or task is None:
         return True
+    if task.depends_on_past:
+        # The same task in later runs waits on this try, not on the end of this whole run.
+        run_store.request_decision_for_later_runs(session, run)
     skip = [t for t in payload.get("skip") or [] if t in dag.tasks]
     if skip:
         task_store.set_states(
