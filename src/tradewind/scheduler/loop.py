@@ -227,9 +227,13 @@ class Scheduler:
                         ti.task_id: TaskState.SKIPPED
                         for ti in task_store.instances_of_run(session, run.dag_id, run.run_id)
                     },
+                    # Running tries too, as in Airflow: the stopped try's own report then
+                    # comes too late to count, so it cannot be retried in a finished run.
                     expected={
                         TaskState.NONE,
                         TaskState.SCHEDULED,
+                        TaskState.QUEUED,
+                        TaskState.RUNNING,
                         TaskState.UP_FOR_RETRY,
                         TaskState.UP_FOR_RESCHEDULE,
                     },
