@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tradewind.cli._common import emit, open_metastore, output_option, user_errors
+from tradewind.cli._common import emit, get_settings, open_metastore, output_option, user_errors
 from tradewind.cli.dags import dags
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import tasks as task_store
+from tradewind.parsing.processor import DagProcessor
+from tradewind.scheduler.backfill import FINISHED_RUN_STATES, create_backfill_runs, drive_runs
 from tradewind.scheduler.trigger import trigger_dag
+from tradewind.states import DagRunState
 
 
 def parse_when(value: str | None, what: str = "logical date") -> datetime | None:
@@ -93,3 +100,88 @@ def list_runs(dag_id: str, limit: int, output: str) -> None:
     with open_metastore() as sessions, sessions() as session:
         rows = [run_row(r) for r in run_store.list_runs(session, dag_id, limit=limit)]
     emit(rows, ["dag_id", "run_id", "state", "run_type", "logical_date", "end_date"], output)
+
+
+def _progress_bar(total: int) -> tuple[Progress, Callable[[dict[str, str]], None]]:
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    )
+    task_id = bar.add_task("runs finished", total=total)
+
+    def update(states: dict[str, str]) -> None:
+        bar.update(task_id, completed=sum(s in FINISHED_RUN_STATES for s in states.values()))
+
+    return bar, update
+
+
+@dags.command()
+@click.argument("dag_id")
+@click.option("-s", "--start-date", required=True, help="First logical date (ISO 8601).")
+@click.option("-e", "--end-date", required=True, help="Last logical date (ISO 8601).")
+@click.option("--no-wait", is_flag=True, help="Create the runs and return at once.")
+def backfill(dag_id: str, start_date: str, end_date: str, no_wait: bool) -> None:
+    """Create runs for every scheduled interval in a date range and run them."""
+    settings = get_settings()
+    start = parse_when(start_date, "start date") or datetime.now(UTC)
+    end = parse_when(end_date, "end date") or datetime.now(UTC)
+    with open_metastore() as sessions:
+        with sessions.begin() as session, user_errors(TradewindError):
+            created, existing = create_backfill_runs(
+                session, dag_id, start, end, now=datetime.now(UTC)
+            )
+            run_ids = [r.run_id for r in created]
+        click.echo(f"Created {len(run_ids)} backfill runs of {dag_id}.")
+        if existing:
+            click.echo(f"{len(existing)} runs existed already and were left alone.")
+        if no_wait or not run_ids:
+            return
+        bar, update = _progress_bar(len(run_ids))
+        with bar:
+            states = drive_runs(settings, sessions, dag_id, run_ids, progress=update)
+    failed = sorted(r for r, s in states.items() if s != DagRunState.SUCCESS.value)
+    if failed:
+        raise click.ClickException(f"{len(failed)} runs did not succeed: {', '.join(failed)}")
+    click.echo("All backfill runs succeeded.")
+
+
+@dags.command("test")
+@click.argument("dag_id")
+@click.argument("logical_date", required=False)
+@click.option("-c", "--conf", help="The run's conf, a JSON object.")
+def test_(dag_id: str, logical_date: str | None, conf: str | None) -> None:
+    """Run one whole DAG run now and print each task's outcome (for DAG authors)."""
+    settings = get_settings()
+    parsed_conf = json.loads(conf) if conf else None
+    when = parse_when(logical_date) or datetime.now(UTC)
+    with open_metastore() as sessions:
+        DagProcessor(settings, sessions).scan()
+        with sessions.begin() as session, user_errors(TradewindError):
+            run = trigger_dag(
+                session,
+                dag_id,
+                now=datetime.now(UTC),
+                run_id=f"test__{when.isoformat()}",
+                conf=parsed_conf,
+                logical_date=when,
+            )
+            dag_store.set_paused(session, dag_id, False)
+            run_id = run.run_id
+        states = drive_runs(settings, sessions, dag_id, [run_id])
+        with sessions() as session:
+            rows = [
+                {
+                    "task_id": ti.task_id,
+                    "state": ti.state or "none",
+                    "try_number": ti.try_number,
+                    "duration": f"{ti.duration:.3f}s" if ti.duration is not None else "",
+                }
+                for ti in task_store.instances_of_run(session, dag_id, run_id)
+            ]
+    emit(rows, ["task_id", "state", "try_number", "duration"], "table")
+    click.echo(f"Run {run_id}: {states.get(run_id)}")
+    if states.get(run_id) != DagRunState.SUCCESS.value:
+        raise SystemExit(1)

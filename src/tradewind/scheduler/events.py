@@ -41,7 +41,11 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     for event in events:
         if event.kind is EventKind.RUNNING:
             applied += task_store.mark_running(
-                session, _key_tuple(event.key), pid=event.pid, hostname=event.hostname, now=now
+                session,
+                _key_tuple(event.key),
+                pid=event.pid,
+                hostname=event.hostname,
+                now=min(event.at, now),
             )
         elif event.kind is EventKind.FINISHED:
             applied += _finished(session, cache, event, now, touched)
@@ -83,7 +87,11 @@ def _finished(
     elif state is TaskState.UP_FOR_RESCHEDULE:
         raw = payload.get("reschedule_date")
         next_try_at = datetime.fromisoformat(raw) if isinstance(raw, str) else now
-    ti = task_store.mark_finished(session, _key_tuple(key), state, now=now, next_try_at=next_try_at)
+    # The try's own clock for its end (bounded by ours), so durations are what the task took.
+    ended = min(event.at, now)
+    ti = task_store.mark_finished(
+        session, _key_tuple(key), state, now=ended, next_try_at=next_try_at
+    )
     if ti is None:
         log.info("dropped a late or duplicate report for %s", key)
         return False

@@ -55,7 +55,6 @@ class Scheduler:
         self.job_id: int | None = None
         self._last_heartbeat = 0.0
         self._last_sweep = 0.0
-        self._file_of: dict[str, str] = {}
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
 

@@ -1,0 +1,131 @@
+"""Backfill: runs for every scheduled interval of a date range; and running runs to the end
+in this process when no scheduler is around (``dags backfill``, ``dags test``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradewind import timetables
+from tradewind.exceptions import TradewindError
+from tradewind.executors import create_executor
+from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import jobs as job_store
+from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.types import utcnow
+from tradewind.parsing import registry
+from tradewind.parsing.serialize import SerializedDag
+from tradewind.scheduler import loop
+from tradewind.settings import Settings
+from tradewind.states import DagRunState, DagRunType
+
+FINISHED_RUN_STATES = frozenset({DagRunState.SUCCESS.value, DagRunState.FAILED.value})
+MAX_BACKFILL_RUNS = 10_000
+
+
+class BackfillError(TradewindError):
+    """The backfill cannot be made as asked."""
+
+
+def intervals(
+    dag_schedule: SerializedDag, start: datetime, end: datetime
+) -> list[timetables.DagRunInfo]:
+    """The scheduled runs whose logical date falls in [start, end], oldest first."""
+    if not dag_schedule.timetable.can_be_scheduled:
+        raise BackfillError(f"DAG {dag_schedule.dag_id!r} has no schedule to backfill")
+    earliest = max(start, dag_schedule.start_date) if dag_schedule.start_date else start
+    restriction = timetables.TimeRestriction(earliest, end, catchup=True)
+    found: list[timetables.DagRunInfo] = []
+    last: timetables.DataInterval | None = None
+    while len(found) < MAX_BACKFILL_RUNS:
+        info = dag_schedule.timetable.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction, now=end
+        )
+        if info is None or info.logical_date > end:
+            break
+        found.append(info)
+        last = info.data_interval
+    return found
+
+
+def create_backfill_runs(
+    session: Session, dag_id: str, start: datetime, end: datetime, *, now: datetime
+) -> tuple[list[DagRun], list[str]]:
+    """Queued backfill runs for the range; returns them and the run ids that existed already."""
+    if start > end:
+        raise BackfillError("the start date is after the end date")
+    dag = registry.load_serialized(session, dag_id)
+    created: list[DagRun] = []
+    existing: list[str] = []
+    for info in intervals(dag, start, end):
+        run_id = run_store.run_id_for(DagRunType.BACKFILL, info.logical_date)
+        try:
+            created.append(
+                run_store.create_dag_run(
+                    session,
+                    dag_id=dag_id,
+                    run_id=run_id,
+                    logical_date=info.logical_date,
+                    data_interval=(info.data_interval.start, info.data_interval.end),
+                    run_type=DagRunType.BACKFILL,
+                    conf=None,
+                    now=now,
+                )
+            )
+        except run_store.RunExists:
+            existing.append(run_id)
+    return created, existing
+
+
+def scheduler_alive(settings: Settings, sessions: sessionmaker[Session]) -> bool:
+    with sessions() as session:
+        return bool(
+            job_store.alive_jobs(
+                session, loop.JOB_TYPE, now=utcnow(), timeout=settings.scheduler.job_timeout
+            )
+        )
+
+
+def run_states(
+    sessions: sessionmaker[Session], dag_id: str, run_ids: Sequence[str]
+) -> dict[str, str]:
+    with sessions() as session:
+        return {
+            run_id: run.state
+            for run_id in run_ids
+            if (run := run_store.get_run(session, dag_id, run_id)) is not None
+        }
+
+
+def drive_runs(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    dag_id: str,
+    run_ids: Sequence[str],
+    *,
+    progress: Callable[[dict[str, str]], None] = lambda states: None,
+    stop: threading.Event | None = None,
+) -> dict[str, str]:
+    """Wait until the runs finish: with the running scheduler, or with one in this process."""
+    stop = stop or threading.Event()
+
+    def done() -> bool:
+        states = run_states(sessions, dag_id, run_ids)
+        progress(states)
+        return stop.is_set() or all(s in FINISHED_RUN_STATES for s in states.values())
+
+    if scheduler_alive(settings, sessions):
+        while not done():
+            stop.wait(0.2)
+        return run_states(sessions, dag_id, run_ids)
+    scheduler = loop.Scheduler(settings, sessions, create_executor(settings))
+    scheduler.start()
+    try:
+        while not done():
+            scheduler.run_until(done, timeout=1.0)
+    finally:
+        scheduler.stop()
+    return run_states(sessions, dag_id, run_ids)
