@@ -15,6 +15,8 @@ from tradewind.states import DagRunState, TaskState
 FINISHED = frozenset(
     {TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED, TaskState.UPSTREAM_FAILED}
 )
+# Done for good: downstream tasks can be decided (removed ones count as absent).
+SETTLED = FINISHED | {TaskState.REMOVED}
 # States from which the scheduler may still decide what a task does next.
 UNDECIDED = frozenset({TaskState.NONE, TaskState.SCHEDULED})
 

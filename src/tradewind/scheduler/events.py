@@ -74,7 +74,10 @@ def _finished(
     payload: dict[str, Any] = dict(event.payload)
     state = event.state or TaskState.FAILED
     next_try_at = None
-    if state is TaskState.FAILED:
+    if state is TaskState.FAILED and _gone_from_dag(session, cache, key):
+        # Deleted from the DAG file since the run started: its code cannot run any more.
+        state = TaskState.REMOVED
+    elif state is TaskState.FAILED:
         ti = task_store.get_instance(session, key.dag_id, key.run_id, key.task_id, key.map_index)
         if ti is not None and task is not None:
             state, next_try_at = decide.after_failure(
@@ -105,7 +108,7 @@ def _finished(
             session, ti, start=ti.start_date or now, end=now, until=next_try_at
         )
         return True
-    if state not in decide.FINISHED or dag is None or task is None:
+    if state not in decide.SETTLED or dag is None or task is None:
         return True
     if task.depends_on_past:
         # The same task in later runs waits on this try, not on the end of this whole run.
@@ -125,3 +128,9 @@ def _finished(
     for skipped in skip:
         candidates.update(dag.tasks[skipped].downstream_task_ids)
     return True
+
+
+def _gone_from_dag(session: Session, cache: DagCache, key: TaskKey) -> bool:
+    """Whether the newest version of the DAG no longer has the task (only asked on failure)."""
+    latest = cache.latest(session, key.dag_id)
+    return latest is not None and key.task_id not in latest[1].tasks
