@@ -215,3 +215,26 @@ def test_catchup_creates_a_run_per_missed_interval(system: System) -> None:
 def _finished_runs(system: System, dag_id: str) -> int:
     with system.sessions() as session:
         return sum(1 for r in run_store.list_runs(session, dag_id) if r.state == "success")
+
+
+def test_dag_callbacks_run_when_a_run_ends(system: System, tmp_path: Path) -> None:
+    record = tmp_path / "callbacks.txt"
+    system.add_dag(
+        "callbacks",
+        f"""
+        def remember(context):
+            with open({str(record)!r}, "a") as out:
+                out.write(context["reason"] + " " + context["run_id"] + "\\n")
+
+        def boom():
+            raise RuntimeError("no")
+
+        with DAG("callbacks", schedule=None, on_success_callback=remember,
+                 on_failure_callback=remember):
+            PythonOperator(task_id="work", python_callable=boom)
+        """,
+    )
+    run_id = system.trigger("callbacks")
+    assert system.wait("callbacks", run_id) == "failed"
+    system.scheduler.run_until(lambda: record.exists(), timeout=30)
+    assert record.read_text().split() == ["failed", run_id]

@@ -28,6 +28,9 @@ class DagCache:
     def __init__(self, size: int = 256) -> None:
         self._size = size
         self._items: OrderedDict[int, SerializedDag] = OrderedDict()
+        # Runs finished in the current pass whose DAG has a callback for the outcome; the
+        # loop starts the callbacks once the pass is committed.
+        self.callbacks_due: list[tuple[str, str, str, DagRunState]] = []
 
     def get(self, session: Session, serialized_dag_id: int | None) -> SerializedDag | None:
         if serialized_dag_id is None:
@@ -172,6 +175,13 @@ def advance_run(
     outcome = decide.run_outcome(dag, states)
     if outcome is not None and run_store.finish_run(session, run.id, outcome, now):
         log.info("run %s of %s finished: %s", run.run_id, run.dag_id, outcome.value)
+        wanted = (
+            dag.has_on_success_callback
+            if outcome is DagRunState.SUCCESS
+            else dag.has_on_failure_callback
+        )
+        if wanted:
+            cache.callbacks_due.append((dag.fileloc, run.dag_id, run.run_id, outcome))
         run_store.request_decision_for_later_runs(session, run)
     else:
         outcome = None

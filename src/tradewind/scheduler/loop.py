@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.metastore.types import utcnow
 from tradewind.scheduler import dagruns, events, queueing
-from tradewind.settings import Settings
+from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState, TaskState
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class Scheduler:
         self.job_id: int | None = None
         self._last_heartbeat = 0.0
         self._last_sweep = 0.0
+        self._callbacks: list[subprocess.Popen[bytes]] = []
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
 
@@ -140,11 +143,34 @@ class Scheduler:
                     expected={TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE},
                     now=now,
                 )
+        self._start_dag_callbacks()
         workloads = self._queue(now)
         for workload in workloads:
             self.executor.submit(workload)
         self._housekeeping(now)
         return bool(applied or created or started or decided or due or workloads)
+
+    def _start_dag_callbacks(self) -> None:
+        """DAG callbacks are user code: each runs in a process of its own, never waited on."""
+        due, self.cache.callbacks_due = self.cache.callbacks_due, []
+        for fileloc, dag_id, run_id, outcome in due:
+            command = [sys.executable, "-m", "tradewind.runtime.dag_callbacks"]
+            command += [fileloc, dag_id, run_id, outcome.value]
+            try:
+                self._callbacks.append(
+                    subprocess.Popen(
+                        command,
+                        env=child_environ(self.settings),
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
+            except OSError as exc:
+                log.error("cannot start the %s callback of %s: %s", outcome.value, dag_id, exc)
+        # Reap the ones that ended, so none lingers as a zombie.
+        self._callbacks = [proc for proc in self._callbacks if proc.poll() is None]
 
     def _queue(self, now: datetime) -> list[Workload]:
         room = self.executor.free_slots
