@@ -236,5 +236,5 @@ def test_dag_callbacks_run_when_a_run_ends(system: System, tmp_path: Path) -> No
     )
     run_id = system.trigger("callbacks")
     assert system.wait("callbacks", run_id) == "failed"
-    system.scheduler.run_until(lambda: record.exists(), timeout=30)
+    system.scheduler.run_until(record.exists, timeout=30)
     assert record.read_text().split() == ["failed", run_id]
