@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +22,9 @@ from tradewind.metastore.models import (
 from tradewind.states import DagRunState, TaskState
 
 ACTIVE = (TaskState.QUEUED.value, TaskState.RUNNING.value)
+# Updates go through the table, not the ORM entity: the scheduler issues them on its hot path,
+# and Core statements skip the ORM's per-statement bookkeeping (several times cheaper).
+_TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _HISTORY_COLUMNS = (
     "dag_id",
     "run_id",
@@ -170,7 +173,7 @@ def set_states(
             new_try = and_(where, TaskInstance.state.is_distinct_from("up_for_reschedule"))
             ids = session.scalars(select(TaskInstance.task_id).where(where)).all()
             session.execute(
-                update(TaskInstance)
+                update(_TI)
                 .where(new_try)
                 .values(
                     **values,
@@ -183,7 +186,7 @@ def set_states(
                 .execution_options(synchronize_session=False)
             )
             session.execute(
-                update(TaskInstance)
+                update(_TI)
                 .where(where)
                 .values(**values, next_try_at=None)
                 .execution_options(synchronize_session=False)
@@ -196,10 +199,7 @@ def set_states(
             values["duration"] = 0.0
         ids = session.scalars(select(TaskInstance.task_id).where(where)).all()
         session.execute(
-            update(TaskInstance)
-            .where(where)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            update(_TI).where(where).values(**values).execution_options(synchronize_session=False)
         )
         changed.extend(ids)
     return changed
@@ -284,7 +284,7 @@ def active_counts_by_dag(session: Session, dag_ids: Sequence[str]) -> dict[str, 
 
 def mark_queued(session: Session, ti_id: int, *, job_id: int | None, now: datetime) -> bool:
     result = session.execute(
-        update(TaskInstance)
+        update(_TI)
         .where(TaskInstance.id == ti_id, TaskInstance.state == TaskState.SCHEDULED.value)
         .values(
             state=TaskState.QUEUED.value, queued_dttm=now, queued_by_job_id=job_id, updated_at=now
@@ -313,7 +313,7 @@ def mark_running(
 ) -> bool:
     """queued -> running for exactly this try; a late or duplicate message changes nothing."""
     result = session.execute(
-        update(TaskInstance)
+        update(_TI)
         .where(_try_filter(*key), TaskInstance.state == TaskState.QUEUED.value)
         .values(
             state=TaskState.RUNNING.value,
@@ -343,7 +343,7 @@ def mark_finished(
         return None
     started = ti.start_date or now
     result = session.execute(
-        update(TaskInstance)
+        update(_TI)
         .where(TaskInstance.id == ti.id, TaskInstance.state.in_(ACTIVE))
         .values(
             state=state.value,
@@ -456,7 +456,7 @@ def reset_orphan(session: Session, ti: TaskInstance, *, now: datetime) -> bool:
         values["start_date"] = None
         values["end_date"] = None
     result = session.execute(
-        update(TaskInstance)
+        update(_TI)
         .where(TaskInstance.id == ti.id, TaskInstance.state == ti.state)
         .values(**values)
         .execution_options(synchronize_session=False)
@@ -501,7 +501,7 @@ def clear(
     for ti in rows:
         retries = max(0, ti.max_tries - max(0, ti.try_number - 1))
         session.execute(
-            update(TaskInstance)
+            update(_TI)
             .where(TaskInstance.id == ti.id)
             .values(
                 state=None,
