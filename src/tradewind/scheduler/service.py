@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +20,8 @@ from tradewind.scheduler.loop import LeaseHeld, Scheduler
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
@@ -31,6 +35,9 @@ def dag_processor_process(settings: Settings) -> Iterator[subprocess.Popen[bytes
         [sys.executable, "-m", "tradewind", "dag-processor"],
         env=env,
         stdin=subprocess.DEVNULL,
+        # Only a prctl system call runs between fork and exec (libc is resolved before),
+        # which is safe even if another thread holds a lock at the fork.
+        preexec_fn=_die_with_parent(),  # noqa: PLW1509
     )
     try:
         yield proc
@@ -41,6 +48,27 @@ def dag_processor_process(settings: Settings) -> Iterator[subprocess.Popen[bytes
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """What a child runs before exec so that it gets SIGTERM when this process dies.
+
+    A scheduler killed with SIGKILL cannot stop its DAG processor, which would otherwise
+    run on forever. Linux only (elsewhere None); libc is looked up here, before forking.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            # The parent died before the request was in place.
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
 
 
 def run_scheduler(
