@@ -38,7 +38,9 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     """
     applied = 0
     touched: dict[tuple[str, str], tuple[DagRun, set[str]]] = {}
-    for event in events:
+    # Runs are locked as their first finished try comes up: in one order for every
+    # scheduler, so that two of them never wait on each other's locks.
+    for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
         if event.kind is EventKind.RUNNING:
             applied += task_store.mark_running(
                 session,
@@ -65,7 +67,7 @@ def _finished(
     if (key.dag_id, key.run_id) in touched:
         run = touched[(key.dag_id, key.run_id)][0]
     else:
-        found = run_store.get_run(session, key.dag_id, key.run_id)
+        found = run_store.lock_run(session, key.dag_id, key.run_id)
         if found is None:
             return False
         run = found

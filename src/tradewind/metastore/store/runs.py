@@ -184,6 +184,19 @@ def get_run(session: Session, dag_id: str, run_id: str) -> DagRun | None:
     return session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
 
 
+def lock_run(session: Session, dag_id: str, run_id: str) -> DagRun | None:
+    """The run with its row locked until commit, waiting while another scheduler holds it.
+
+    Schedulers that settle the same run then take turns, and each sees the task states the
+    other committed: without it, two tasks finishing at once under two schedulers each see
+    the other still running, and nobody finishes the run.
+    """
+    query = select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
 def list_runs(session: Session, dag_id: str, *, limit: int = 100) -> list[DagRun]:
     return list(
         session.scalars(
