@@ -46,6 +46,7 @@ START_TIMEOUT = 60.0
 # On shutdown, how long the server waits for killed tries to be reaped.
 _REAP_WAIT = 5.0
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_PDEATHSIG = 1
 
 
 class ForkServer:
@@ -141,6 +142,7 @@ class _Server:
         self.runner = runner
         self.settings = settings
         self.children: dict[int, int] = {}  # pid -> try id
+        self.pid = os.getpid()
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -222,6 +224,7 @@ class _Server:
         code = 70
         try:
             os.setpgid(0, 0)
+            _die_with_parent(self.pid)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -301,6 +304,16 @@ def _become_subreaper() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _die_with_parent(parent: int) -> None:
+    # A server killed outright (SIGKILL, with its scheduler) cannot kill its tries; each then
+    # gets SIGKILL from the kernel, so none runs on beside the try a new scheduler starts.
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(70)  # the server died before the request was in place
 
 
 def main(argv: list[str]) -> int:
