@@ -76,52 +76,80 @@ def scheduler_process(settings: Settings, log: Path) -> Iterator[subprocess.Pope
                 proc.wait()
 
 
-def test_a_killed_scheduler_is_replaced_and_its_runs_complete(
+SLEEPERS = """
+with DAG("sleepers", schedule=None):
+    sleepers = [
+        PythonOperator(task_id=f"s{{i}}", python_callable=work, op_args=[{journal!r}, {seconds}])
+        for i in range(4)
+    ]
+    sleepers >> EmptyOperator(task_id="after")
+"""
+
+
+@pytest.fixture
+def sleepers(
     migrated_db_url: str, tmp_path: Path, make_settings: Callable[..., Settings]
-) -> None:
-    dags, journal, log = tmp_path / "dags", tmp_path / "journal", tmp_path / "scheduler.log"
+) -> Iterator[tuple[System, str]]:
+    """A triggered run of four parallel sleeping tasks, and no scheduler running yet."""
+    dags = tmp_path / "dags"
     dags.mkdir()
     sections = system_sections(
         core={"dags_folder": str(dags)},
-        # The real command runs its DAG processor beside it; a short job_timeout lets the
-        # new scheduler see quickly that the old one is gone.
+        # The real command runs its DAG processor beside it; a short job_timeout lets a new
+        # scheduler see quickly that the old one is gone.
         scheduler={"run_dag_processor": True, "job_timeout": 2.0, "heartbeat_interval": 0.3},
     )
     settings = make_settings(tmp_path, migrated_db_url, **sections)
     with running_system(settings, dags, start=False) as system:
-        system.add_dag(
-            "sleepers",
-            f"""
-            with DAG("sleepers", schedule=None):
-                sleepers = [
-                    PythonOperator(task_id=f"s{{i}}", python_callable=work,
-                                   op_args=[{str(journal)!r}, 1.5])
-                    for i in range(4)
-                ]
-                sleepers >> EmptyOperator(task_id="after")
-            """,
-        )
-        run_id = system.trigger("sleepers")
-        with scheduler_process(settings, log) as first:
-            assert _wait(lambda: len(read_journal(journal)) == 4), log.read_text()
-            helpers = _children(first.pid)
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-        interrupted = read_journal(journal)
-        assert [e.end for e in interrupted] == [None] * 4
-        # The tries (and the fork server, and the DAG processor) die with their scheduler.
-        assert wait_gone([e.pid for e in interrupted] + helpers) == []
-        assert {ti.state for ti in system.instances("sleepers", run_id)} <= {"running", None}
-        with scheduler_process(settings, log):
-            finished = {DagRunState.SUCCESS.value, DagRunState.FAILED.value}
-            assert _wait(lambda: system.run_state("sleepers", run_id) in finished), log.read_text()
-        assert system.run_state("sleepers", run_id) == DagRunState.SUCCESS.value
-        assert set(system.states("sleepers", run_id).values()) == {TaskState.SUCCESS}
+        system.add_dag("sleepers", SLEEPERS.format(journal=str(tmp_path / "journal"), seconds=1.5))
+        yield system, system.trigger("sleepers")
+
+
+def _kill_while_running(system: System, journal: Path, log: Path, *, helpers: bool) -> list[int]:
+    """Start a scheduler, SIGKILL it (and its child processes) once the four tries run;
+    returns the pids of the tries and of the processes it had started."""
+    with scheduler_process(system.settings, log) as proc:
+        assert _wait(lambda: len(read_journal(journal)) == 4), log.read_text()
+        children = _children(proc.pid)
+        for pid in children if helpers else []:
+            os.kill(pid, signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    interrupted = read_journal(journal)
+    assert [e.end for e in interrupted] == [None] * 4
+    return [e.pid for e in interrupted] + children
+
+
+def test_a_killed_scheduler_is_replaced_and_its_runs_complete(
+    sleepers: tuple[System, str], tmp_path: Path
+) -> None:
+    system, run_id = sleepers
+    journal, log = tmp_path / "journal", tmp_path / "scheduler.log"
+    pids = _kill_while_running(system, journal, log, helpers=False)
+    # The tries (and the fork server, and the DAG processor) die with their scheduler.
+    assert wait_gone(pids) == []
+    assert {ti.state for ti in system.instances("sleepers", run_id)} <= {"running", None}
+    with scheduler_process(system.settings, log):
+        finished = {DagRunState.SUCCESS.value, DagRunState.FAILED.value}
+        assert _wait(lambda: system.run_state("sleepers", run_id) in finished), log.read_text()
+    assert system.run_state("sleepers", run_id) == DagRunState.SUCCESS.value
+    assert set(system.states("sleepers", run_id).values()) == {TaskState.SUCCESS}
     entries = read_journal(journal)
     for task_id in ("s0", "s1", "s2", "s3"):
         tries = [e for e in entries if e.task_id == task_id]
         # The killed try, then one complete try that started after it was gone.
         assert [(e.try_number, e.end is not None) for e in tries] == [(1, False), (2, True)]
+
+
+@sqlite_only  # about processes only
+def test_tries_die_when_their_fork_server_is_killed_with_the_scheduler(
+    sleepers: tuple[System, str], tmp_path: Path
+) -> None:
+    system, _ = sleepers
+    journal = tmp_path / "journal"
+    pids = _kill_while_running(system, journal, tmp_path / "scheduler.log", helpers=True)
+    assert wait_gone(pids) == []
+    assert all(e.end is None for e in read_journal(journal))
 
 
 @servers_only
