@@ -263,11 +263,13 @@ class DAG:
         now: dt.datetime | None = None,
     ) -> timetables.DagRunInfo | None:
         """The next scheduled run after the last one, within start_date/end_date/catchup."""
-        restriction = timetables.TimeRestriction(self.start_date, self.end_date, self.catchup)
-        return self.timetable.next_dagrun_info(
+        return timetables.next_run_within(
+            self.timetable,
+            start_date=self.start_date,
+            end_date=self.end_date,
+            catchup=self.catchup,
             last_automated_data_interval=last_automated_data_interval,
-            restriction=restriction,
-            now=now or dt.datetime.now(dt.UTC),
+            now=now,
         )
 
     def resolve_params(self, conf: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -13,7 +13,12 @@ from tradewind.timetables.base import (
     Timetable,
 )
 from tradewind.timetables.cron import PRESETS, CronTimetable
-from tradewind.timetables.factory import Schedule, create_timetable, deserialize_timetable
+from tradewind.timetables.factory import (
+    Schedule,
+    create_timetable,
+    deserialize_timetable,
+    next_run_within,
+)
 from tradewind.timetables.interval import DeltaTimetable
 from tradewind.timetables.simple import NullTimetable, OnceTimetable
 
@@ -31,4 +36,5 @@ __all__ = [
     "Timetable",
     "create_timetable",
     "deserialize_timetable",
+    "next_run_within",
 ]

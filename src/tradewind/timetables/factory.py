@@ -7,7 +7,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tradewind.timetables import zones
-from tradewind.timetables.base import InvalidSchedule, Timetable
+from tradewind.timetables.base import (
+    DagRunInfo,
+    DataInterval,
+    InvalidSchedule,
+    TimeRestriction,
+    Timetable,
+)
 from tradewind.timetables.cron import CronTimetable
 from tradewind.timetables.interval import DeltaTimetable
 from tradewind.timetables.simple import NullTimetable, OnceTimetable
@@ -83,3 +89,20 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Timetable]] = {
     "once": lambda data: OnceTimetable(),
     "none": lambda data: NullTimetable(),
 }
+
+
+def next_run_within(
+    timetable: Timetable,
+    *,
+    start_date: dt.datetime | None,
+    end_date: dt.datetime | None,
+    catchup: bool,
+    last_automated_data_interval: DataInterval | None,
+    now: dt.datetime | None = None,
+) -> DagRunInfo | None:
+    """The next scheduled run of a DAG with these dates, after its last scheduled one."""
+    return timetable.next_dagrun_info(
+        last_automated_data_interval=last_automated_data_interval,
+        restriction=TimeRestriction(start_date, end_date, catchup),
+        now=now or dt.datetime.now(dt.UTC),
+    )
