@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 from scheduling import (  # noqa: F401
-    ACTIVE_TASK,
     System,
     make_system_fixture,
-    pid_alive,
     read_journal,
     running_system,
     servers_only,

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from scheduling import (  # noqa: F401
-    ACTIVE_TASK,
     System,
     make_system_fixture,
     pid_alive,
