@@ -433,35 +433,40 @@ def active_of_jobs(session: Session, *, alive_job_ids: Collection[int]) -> list[
 
 
 def reset_orphan(session: Session, ti: TaskInstance, *, now: datetime) -> bool:
-    """Put an orphaned try back to scheduled; a try that was running does not use up a retry."""
-    was_running = ti.state == TaskState.RUNNING.value
-    values: dict[str, Any] = {
-        "state": TaskState.SCHEDULED.value,
-        "scheduled_dttm": now,
-        "queued_by_job_id": None,
-        "updated_at": now,
-    }
-    if was_running:
-        session.execute(
-            insert(TaskInstanceHistory).values(
-                {
-                    **{column: getattr(ti, column) for column in _HISTORY_COLUMNS},
-                    "state": TaskState.FAILED.value,
-                    "end_date": now,
-                }
-            )
-        )
-        values["try_number"] = TaskInstance.try_number + 1
-        values["max_tries"] = TaskInstance.max_tries + 1
-        values["start_date"] = None
-        values["end_date"] = None
+    """Put an orphaned try back to scheduled, as a new try that does not use up a retry.
+
+    A queued try may have started too (its running report not yet applied when its scheduler
+    died), so the old try's number is never used again: a late report of it is then dropped,
+    and its log is not mixed with the next one's. The old try goes to the history as failed.
+    """
     result = session.execute(
         update(_TI)
         .where(TaskInstance.id == ti.id, TaskInstance.state == ti.state)
-        .values(**values)
+        .values(
+            state=TaskState.SCHEDULED.value,
+            scheduled_dttm=now,
+            queued_by_job_id=None,
+            updated_at=now,
+            try_number=TaskInstance.try_number + 1,
+            max_tries=TaskInstance.max_tries + 1,
+            start_date=None,
+            end_date=None,
+        )
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False  # another scheduler reset it first
+    # ``ti`` still holds the old try's values (the update did not synchronise it).
+    session.execute(
+        insert(TaskInstanceHistory).values(
+            {
+                **{column: getattr(ti, column) for column in _HISTORY_COLUMNS},
+                "state": TaskState.FAILED.value,
+                "end_date": now,
+            }
+        )
+    )
+    return True
 
 
 def past_states(
