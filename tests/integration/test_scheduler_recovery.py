@@ -132,12 +132,18 @@ def test_a_killed_scheduler_is_replaced_and_its_runs_complete(
     pids = _kill_while_running(system, journal, log, helpers=False)
     # The tries (and the fork server, and the DAG processor) die with their scheduler.
     assert wait_gone(pids) == []
-    assert {ti.state for ti in system.instances("sleepers", run_id)} <= {"running", None}
+    # Queued when the scheduler had not yet applied their running reports.
+    assert {ti.state for ti in system.instances("sleepers", run_id)} <= {"queued", "running", None}
     with scheduler_process(system.settings, log):
         finished = {DagRunState.SUCCESS.value, DagRunState.FAILED.value}
         assert _wait(lambda: system.run_state("sleepers", run_id) in finished), log.read_text()
     assert system.run_state("sleepers", run_id) == DagRunState.SUCCESS.value
     assert set(system.states("sleepers", run_id).values()) == {TaskState.SUCCESS}
+    # The killed tries are history; each retry was given back, so no retry was used up.
+    for task_id in ("s0", "s1", "s2", "s3"):
+        history = system.history("sleepers", run_id, task_id)
+        assert [(h.try_number, h.state) for h in history] == [(1, "failed"), (2, "success")]
+        assert system.instance("sleepers", run_id, task_id).max_tries == 1
     entries = read_journal(journal)
     for task_id in ("s0", "s1", "s2", "s3"):
         tries = [e for e in entries if e.task_id == task_id]
