@@ -126,8 +126,6 @@ def test_a_rescheduling_sensor_gives_its_slot_back_and_keeps_its_try(
     assert system.wait("sensing", run_id) == "success"
     reschedules = _reschedules(system, run_id)
     assert {r.try_number for r in reschedules} == {1}
-    for r in reschedules:
-        assert r.reschedule_date > r.end_date
     ti = system.instance("sensing", run_id, "wait")
     assert ti.try_number == 1
     # Each poke was a short try of its own process; the task's history has the one try.
