@@ -85,7 +85,7 @@ def test_depends_on_past_holds_the_task_after_a_failed_previous_try(
 SENSOR_DAG = """
 def arrived():
     found = os.path.exists({flag!r})
-    note({journal!r}, "poke", found)
+    note({journal!r}, found, os.getpid())
     return found
 
 with DAG("sensing", schedule=None):
@@ -94,8 +94,10 @@ with DAG("sensing", schedule=None):
 """
 
 
-def _pokes(journal: Path) -> list[str]:
-    return journal.read_text().split("\n")[:-1] if journal.exists() else []
+def _pokes(journal: Path) -> list[tuple[str, int]]:
+    """(whether the flag was there, the pid of the poking process) for each poke."""
+    lines = journal.read_text().splitlines() if journal.exists() else []
+    return [(found, int(pid)) for found, pid in (line.split() for line in lines)]
 
 
 @sqlite_only  # one long try: nothing of it depends on the database
@@ -108,8 +110,10 @@ def test_a_poking_sensor_succeeds_once_the_file_appears(system: System, tmp_path
     flag.touch()
     assert system.wait("sensing", run_id) == "success"
     pokes = _pokes(journal)
-    assert pokes[0] == "poke False"
-    assert pokes[-1] == "poke True"
+    assert pokes[0][0] == "False"
+    assert pokes[-1][0] == "True"
+    # One try poked all along in one process.
+    assert len({pid for _, pid in pokes}) == 1
     assert system.instance("sensing", run_id, "wait").try_number == 1
 
 
@@ -128,11 +132,14 @@ def test_a_rescheduling_sensor_gives_its_slot_back_and_keeps_its_try(
     assert {r.try_number for r in reschedules} == {1}
     ti = system.instance("sensing", run_id, "wait")
     assert ti.try_number == 1
-    # Each poke was a short try of its own process; the task's history has the one try.
+    # The history has the one try, finished once.
     assert [(h.try_number, h.state) for h in system.history("sensing", run_id, "wait")] == [
         (1, "success")
     ]
-    assert len(_pokes(journal)) == len(reschedules) + 1
+    # Each poke was a process of its own, which gave its slot back until the next one.
+    pokes = _pokes(journal)
+    assert len(pokes) == len(reschedules) + 1
+    assert len({pid for _, pid in pokes}) == len(pokes)
 
 
 def _reschedules(system: System, run_id: str) -> list[TaskReschedule]:
