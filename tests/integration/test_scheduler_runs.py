@@ -4,12 +4,16 @@ on SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 import itertools
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
 
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
+from tradewind.scheduler.operations import clear_tasks
 from tradewind.states import TaskState
 
 
@@ -238,3 +242,40 @@ def test_dag_callbacks_run_when_a_run_ends(system: System, tmp_path: Path) -> No
     assert system.wait("callbacks", run_id) == "failed"
     system.scheduler.run_until(record.exists, timeout=30)
     assert record.read_text().split() == ["failed", run_id]
+
+
+def test_clearing_a_running_task_stops_its_try_and_runs_it_again(
+    make_system: Callable[..., System], tmp_path: Path
+) -> None:
+    system = make_system(scheduler={"job_timeout": 2})
+    first = tmp_path / "first_try_pid"
+    system.add_dag(
+        "clear_running",
+        f"""
+        def work():
+            marker = Path({str(first)!r})
+            if not marker.exists():
+                marker.write_text(str(os.getpid()))
+                time.sleep(120)
+            return "second"
+
+        with DAG("clear_running", schedule=None):
+            PythonOperator(task_id="work", python_callable=work)
+        """,
+    )
+    run_id = system.trigger("clear_running")
+    assert system.run_until(first.exists)
+    with system.sessions.begin() as session:
+        clear_tasks(session, "clear_running", run_id, ["work"], now=datetime.now(UTC))
+    assert system.wait("clear_running", run_id) == "success"
+    assert system.xcom("clear_running", run_id, "work") == "second"
+    pid = int(first.read_text())
+    assert system.run_until(lambda: not _alive(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -242,6 +242,10 @@ class BaseExecutor(abc.ABC):
     @abc.abstractmethod
     def wakeup(self) -> None: ...
 
+    def active_keys(self) -> set[TaskKey]:
+        """Tries this executor holds (waiting or running); empty if it cannot tell."""
+        return set()
+
     @property
     @abc.abstractmethod
     def free_slots(self) -> int:

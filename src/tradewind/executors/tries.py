@@ -73,6 +73,9 @@ class WorkQueue:
     def __contains__(self, key: object) -> bool:
         return key in self._keys
 
+    def keys(self) -> set[TaskKey]:
+        return set(self._keys)
+
     def push(self, workload: Workload) -> None:
         heapq.heappush(self._heap, (-workload.priority_weight, next(self._order), workload))
         self._keys.add(workload.key)
@@ -245,6 +248,9 @@ class ProcessExecutor(BaseExecutor):
             if self._wake_w >= 0:
                 with contextlib.suppress(OSError):
                     os.write(self._wake_w, b"\0")
+
+    def active_keys(self) -> set[TaskKey]:
+        return set(self._running) | self._queue.keys()
 
     @property
     def free_slots(self) -> int:

@@ -210,6 +210,26 @@ class Scheduler:
             self._last_sweep = tick
             self._adopt_or_reset_orphans()
             self._time_out_runs(now)
+            self._stop_abandoned_tries()
+
+    def _stop_abandoned_tries(self) -> None:
+        """Stop tries the metastore no longer expects (cleared, marked, or their run ended)."""
+        keys = self.executor.active_keys()
+        if not keys:
+            return
+        with self.sessions() as session:
+            for key in keys:
+                ti = task_store.get_instance(
+                    session, key.dag_id, key.run_id, key.task_id, key.map_index
+                )
+                expected = (
+                    ti is not None
+                    and ti.try_number == key.try_number
+                    and ti.state in task_store.ACTIVE
+                )
+                if not expected:
+                    log.warning("stopping %s: the metastore no longer expects it", key)
+                    self.executor.cancel(key)
 
     def _adopt_or_reset_orphans(self) -> None:
         """Queued or running tries of schedulers that are gone go back to scheduled."""
