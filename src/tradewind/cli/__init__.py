@@ -29,9 +29,29 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# What `tradewind --help` lists, so that listing the commands imports none of them.
+SUMMARIES: dict[str, str] = {
+    "config": "Show the effective settings.",
+    "connections": "Manage connections (how tasks reach external systems).",
+    "dag-processor": "Parse DAG files as they appear and change.",
+    "dags": "List, inspect, trigger, test, backfill and pause DAGs.",
+    "db": "Create, upgrade, check and reset the metastore.",
+    "pools": "Create, show and delete pools.",
+    "scheduler": "Run the scheduler (with the DAG processor beside it).",
+    "standalone": "Run everything in one command on the embedded default.",
+    "tasks": "List, inspect, clear, run and test task instances.",
+    "variables": "Manage variables (key/value settings that DAGs read).",
+}
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
