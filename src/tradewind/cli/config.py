@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
 
 from tradewind.cli._common import get_settings, user_errors
 from tradewind.settings import SettingsError
@@ -17,9 +19,12 @@ def config() -> None:
 
 @config.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML-like text.")
-def list_(as_json: bool) -> None:
-    """Print every setting with its effective value."""
+@click.option("--show-secrets", is_flag=True, help="Print secret values in clear.")
+def list_(as_json: bool, show_secrets: bool) -> None:
+    """Print every setting with its effective value (secrets as *** unless asked)."""
     sections = get_settings().sections()
+    if not show_secrets:
+        sections = hide_secrets(sections)
     if as_json:
         click.echo(json.dumps(sections, indent=2))
         return
@@ -28,6 +33,17 @@ def list_(as_json: bool) -> None:
         for key, value in values.items():
             click.echo(f"{key} = {json.dumps(value)}")
         click.echo()
+
+
+def hide_secrets(sections: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The Fernet key and the database password replaced by ***."""
+    out = {name: dict(values) for name, values in sections.items()}
+    if out["core"].get("fernet_key"):
+        out["core"]["fernet_key"] = "***"
+    url = make_url(out["database"]["url"])
+    if url.password:
+        out["database"]["url"] = url.render_as_string(hide_password=True)
+    return out
 
 
 @config.command("get")

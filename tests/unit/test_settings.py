@@ -1,0 +1,94 @@
+"""Settings: defaults < tradewind.toml < TRADEWIND__SECTION__KEY, one error per bad key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tradewind.cli import cli
+from tradewind.settings import SettingsError, load_settings
+
+
+def test_defaults_live_under_the_home(tmp_path: Path) -> None:
+    settings = load_settings(environ={"TRADEWIND_HOME": str(tmp_path)})
+    assert settings.home == tmp_path.resolve()
+    assert settings.core.dags_folder == tmp_path.resolve() / "dags"
+    assert settings.database.url == f"sqlite:///{tmp_path.resolve() / 'tradewind.db'}"
+    assert settings.core.executor == "local"
+    assert settings.core.parallelism == 32
+
+
+def test_the_file_overrides_defaults_and_the_environment_overrides_the_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "tradewind.toml").write_text(
+        '[core]\nparallelism = 8\nexecutor = "sequential"\n[dag_processor]\nrefresh_interval = 2\n'
+    )
+    env = {"TRADEWIND_HOME": str(tmp_path), "TRADEWIND__CORE__PARALLELISM": "4"}
+    settings = load_settings(environ=env)
+    assert settings.core.parallelism == 4
+    assert settings.core.executor == "sequential"
+    assert settings.dag_processor.refresh_interval == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"TRADEWIND__CORE__PARALLELISM": "many"}, "TRADEWIND__CORE__PARALLELISM"),
+        ({"TRADEWIND__CORE__EXECUTOR": "threads"}, "core.executor"),
+        ({"TRADEWIND__CORE__NOPE": "1"}, "core.nope"),
+        ({"TRADEWIND__NOPE__KEY": "1"}, "[nope]"),
+        ({"TRADEWIND__CORE__DEFAULT_TIMEZONE": "Mars/Base"}, "core.default_timezone"),
+        ({"TRADEWIND__CORE": "1"}, "TRADEWIND__CORE"),
+    ],
+)
+def test_bad_settings_name_the_key(tmp_path: Path, env: dict[str, str], names: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"TRADEWIND_HOME": str(tmp_path), **env})
+    assert names in str(caught.value)
+
+
+def test_an_unknown_key_in_the_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "tradewind.toml").write_text("[core]\nparalelism = 8\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"TRADEWIND_HOME": str(tmp_path)})
+    assert "tradewind.toml" in str(caught.value)
+    assert "core.paralelism" in str(caught.value)
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings(environ={"TRADEWIND_HOME": str(tmp_path)})
+    with pytest.raises(ValueError, match="frozen"):
+        settings.core.parallelism = 1  # type: ignore[misc]
+
+
+def test_a_child_gets_exactly_its_parents_settings(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, home=tmp_path, overrides={"core": {"parallelism": 3}})
+    assert load_settings(environ=settings.to_env()) == settings
+
+
+def test_config_get_and_list(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={},
+        home=tmp_path,
+        overrides={
+            "database": {"url": "postgresql://me:secret@db/tw"},
+            "core": {"fernet_key": "k"},
+        },
+    )
+    runner = CliRunner()
+    got = runner.invoke(cli, ["config", "get", "core", "parallelism"], obj=settings)
+    assert got.exit_code == 0
+    assert got.output.strip() == "32"
+    listed = runner.invoke(cli, ["config", "list", "--json"], obj=settings)
+    sections = json.loads(listed.output)
+    assert sections["core"]["fernet_key"] == "***"
+    assert "secret" not in listed.output
+    shown = runner.invoke(cli, ["config", "list", "--json", "--show-secrets"], obj=settings)
+    assert "secret" in shown.output
+    unknown = runner.invoke(cli, ["config", "get", "core", "nope"], obj=settings)
+    assert unknown.exit_code == 1
+    assert "core.nope" in unknown.output
