@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,6 +19,7 @@ from tradewind.metastore.models import (
     TaskInstanceHistory,
     TaskReschedule,
 )
+from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, TaskState
 
 ACTIVE = (TaskState.QUEUED.value, TaskState.RUNNING.value)
@@ -293,14 +294,56 @@ def mark_queued(session: Session, ti_id: int, *, job_id: int | None, now: dateti
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _try_filter(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> Any:
-    return and_(
-        TaskInstance.dag_id == dag_id,
-        TaskInstance.run_id == run_id,
-        TaskInstance.task_id == task_id,
-        TaskInstance.map_index == map_index,
-        TaskInstance.try_number == try_number,
+# The hot path's statements are built once, with bound parameters: building a statement costs
+# more than running it on SQLite, and the scheduler runs these for every try it hears from.
+_TRY_KEY = and_(
+    _TI.c.dag_id == bindparam("k_dag_id"),
+    _TI.c.run_id == bindparam("k_run_id"),
+    _TI.c.task_id == bindparam("k_task_id"),
+    _TI.c.map_index == bindparam("k_map_index"),
+    _TI.c.try_number == bindparam("k_try_number"),
+)
+_MARK_RUNNING = (
+    update(_TI)
+    .where(_TRY_KEY, _TI.c.state == TaskState.QUEUED.value)
+    .values(
+        state=TaskState.RUNNING.value,
+        start_date=func.coalesce(_TI.c.start_date, bindparam("v_now", type_=UtcDateTime())),
+        pid=bindparam("v_pid"),
+        hostname=bindparam("v_hostname"),
+        last_heartbeat_at=bindparam("v_now", type_=UtcDateTime()),
+        updated_at=bindparam("v_now", type_=UtcDateTime()),
     )
+)
+_ACTIVE_TRY = select(TaskInstance).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
+_MARK_FINISHED = (
+    update(_TI)
+    .where(_TI.c.id == bindparam("k_id"), _TI.c.state.in_(ACTIVE))
+    .values(
+        state=bindparam("v_state"),
+        start_date=bindparam("v_start", type_=UtcDateTime()),
+        end_date=bindparam("v_end", type_=UtcDateTime()),
+        duration=bindparam("v_duration"),
+        next_try_at=bindparam("v_next", type_=UtcDateTime()),
+        updated_at=bindparam("v_end", type_=UtcDateTime()),
+    )
+)
+_HISTORY: Table = TaskInstanceHistory.__table__  # type: ignore[assignment]
+_TO_HISTORY = insert(_HISTORY).from_select(
+    list(_HISTORY_COLUMNS),
+    select(*(_TI.c[c] for c in _HISTORY_COLUMNS)).where(_TI.c.id == bindparam("k_id")),
+)
+
+
+def _key_params(key: tuple[str, str, str, int, int]) -> dict[str, Any]:
+    dag_id, run_id, task_id, map_index, try_number = key
+    return {
+        "k_dag_id": dag_id,
+        "k_run_id": run_id,
+        "k_task_id": task_id,
+        "k_map_index": map_index,
+        "k_try_number": try_number,
+    }
 
 
 def mark_running(
@@ -313,16 +356,7 @@ def mark_running(
 ) -> bool:
     """queued -> running for exactly this try; a late or duplicate message changes nothing."""
     result = session.execute(
-        update(_TI)
-        .where(_try_filter(*key), TaskInstance.state == TaskState.QUEUED.value)
-        .values(
-            state=TaskState.RUNNING.value,
-            start_date=func.coalesce(TaskInstance.start_date, now),
-            pid=pid,
-            hostname=hostname,
-            last_heartbeat_at=now,
-            updated_at=now,
-        )
+        _MARK_RUNNING, {**_key_params(key), "v_now": now, "v_pid": pid, "v_hostname": hostname}
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -336,24 +370,21 @@ def mark_finished(
     next_try_at: datetime | None = None,
 ) -> TaskInstance | None:
     """queued|running -> a finished (or waiting) state for exactly this try; None if too late."""
-    ti = session.scalar(
-        select(TaskInstance).where(_try_filter(*key), TaskInstance.state.in_(ACTIVE))
-    )
+    ti = session.scalar(_ACTIVE_TRY, _key_params(key))
     if ti is None:
         return None
     started = ti.start_date or now
+    duration = (now - started).total_seconds()
     result = session.execute(
-        update(_TI)
-        .where(TaskInstance.id == ti.id, TaskInstance.state.in_(ACTIVE))
-        .values(
-            state=state.value,
-            start_date=started,
-            end_date=now,
-            duration=(now - started).total_seconds(),
-            next_try_at=next_try_at,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+        _MARK_FINISHED,
+        {
+            "k_id": ti.id,
+            "v_state": state.value,
+            "v_start": started,
+            "v_end": now,
+            "v_duration": duration,
+            "v_next": next_try_at,
+        },
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
@@ -363,16 +394,11 @@ def mark_finished(
         ("start_date", started),
         ("end_date", now),
         ("next_try_at", next_try_at),
-        ("duration", (now - started).total_seconds()),
+        ("duration", duration),
     ):
         set_committed_value(ti, name, value)
     if state is not TaskState.UP_FOR_RESCHEDULE:
-        columns = [getattr(TaskInstance, c) for c in _HISTORY_COLUMNS]
-        session.execute(
-            insert(TaskInstanceHistory).from_select(
-                list(_HISTORY_COLUMNS), select(*columns).where(TaskInstance.id == ti.id)
-            )
-        )
+        session.execute(_TO_HISTORY, {"k_id": ti.id})
     return ti
 
 
