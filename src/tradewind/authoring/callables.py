@@ -34,3 +34,29 @@ def call_with_context(
         if wanted:
             extra[key] = value
     return function(*args, **kwargs, **extra)
+
+
+def bind_python_callable(
+    op: Any,
+    python_callable: Callable[..., Any],
+    op_args: Sequence[Any] | None,
+    op_kwargs: Mapping[str, Any] | None,
+    templates_dict: Mapping[str, Any] | None,
+) -> None:
+    """Check and store the arguments of an operator that calls a Python function.
+
+    ``op`` is the operator being built (it provides ``task_id`` and ``_error``); shared by
+    PythonOperator and PythonSensor so both refuse the same bad input the same way.
+    """
+    if not callable(python_callable):
+        raise op._error(
+            f"task {op.task_id!r}: python_callable must be callable, not {python_callable!r}"
+        )
+    if op_args is not None and not isinstance(op_args, list | tuple):
+        raise op._error(f"task {op.task_id!r}: op_args must be a list, not {op_args!r}")
+    if op_kwargs is not None and not isinstance(op_kwargs, Mapping):
+        raise op._error(f"task {op.task_id!r}: op_kwargs must be a dict, not {op_kwargs!r}")
+    op.python_callable = python_callable
+    op.op_args = list(op_args or [])
+    op.op_kwargs = dict(op_kwargs or {})
+    op.templates_dict = dict(templates_dict) if templates_dict is not None else None

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from tradewind.authoring.baseoperator import BaseOperator
-from tradewind.authoring.callables import call_with_context
+from tradewind.authoring.callables import bind_python_callable, call_with_context
 from tradewind.exceptions import SkipDownstream, TaskError
 
 
@@ -31,20 +31,11 @@ class PythonOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not callable(python_callable):
-            raise self._error(
-                f"task {self.task_id!r}: python_callable must be callable, not {python_callable!r}"
-            )
-        if op_args is not None and not isinstance(op_args, list | tuple):
-            raise self._error(f"task {self.task_id!r}: op_args must be a list, not {op_args!r}")
-        if op_kwargs is not None and not isinstance(op_kwargs, Mapping):
-            raise self._error(f"task {self.task_id!r}: op_kwargs must be a dict, not {op_kwargs!r}")
-        self.python_callable = python_callable
-        self.op_args: list[Any] = list(op_args or [])
-        self.op_kwargs: dict[str, Any] = dict(op_kwargs or {})
-        self.templates_dict: dict[str, Any] | None = (
-            dict(templates_dict) if templates_dict is not None else None
-        )
+        self.python_callable: Callable[..., Any]
+        self.op_args: list[Any]
+        self.op_kwargs: dict[str, Any]
+        self.templates_dict: dict[str, Any] | None
+        bind_python_callable(self, python_callable, op_args, op_kwargs, templates_dict)
 
     def execute(self, context: Mapping[str, Any]) -> Any:
         context = {**context, "templates_dict": self.templates_dict}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from tradewind.authoring.callables import call_with_context
+from tradewind.authoring.callables import bind_python_callable, call_with_context
 from tradewind.sensors.base import BaseSensorOperator, PokeReturnValue
 
 
@@ -27,16 +27,11 @@ class PythonSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not callable(python_callable):
-            raise self._error(
-                f"task {self.task_id!r}: python_callable must be callable, not {python_callable!r}"
-            )
-        self.python_callable = python_callable
-        self.op_args: list[Any] = list(op_args or [])
-        self.op_kwargs: dict[str, Any] = dict(op_kwargs or {})
-        self.templates_dict: dict[str, Any] | None = (
-            dict(templates_dict) if templates_dict is not None else None
-        )
+        self.python_callable: Callable[..., Any]
+        self.op_args: list[Any]
+        self.op_kwargs: dict[str, Any]
+        self.templates_dict: dict[str, Any] | None
+        bind_python_callable(self, python_callable, op_args, op_kwargs, templates_dict)
 
     def poke(self, context: Mapping[str, Any]) -> bool | PokeReturnValue:
         context = {**context, "templates_dict": self.templates_dict}
