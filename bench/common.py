@@ -1,0 +1,315 @@
+"""What every side of the benchmark suite shares: sizes, databases, timings, process sampling.
+
+A *side* is a system under test (``tradewind`` or ``airflow``): a module with::
+
+    def measure(workload: str, *, db: str, repeat: int, smoke: bool, workdir: Path)
+        -> list[dict[str, float]]
+
+that runs ``workload`` ``repeat`` times as a user would (its own home folder under ``workdir``,
+its own fresh database, its own processes, all stopped before it returns) and returns one dict
+of figures per repetition. The figure names are in :data:`FIGURES`; both sides return the same
+names so that the harness (``bench/run.py``) can put them side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import psutil
+import sqlalchemy as sa
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+WORKLOADS = ("chain", "fanout", "light", "heavy", "parse", "idle", "startup")
+RUN_WORKLOADS = ("chain", "fanout", "light", "heavy")
+
+# Figure name -> (unit, "higher" or "lower" is better, what it is).
+FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
+    "chain": {
+        "hop_ms": ("ms", "lower", "median time from the end of one task to the end of the next"),
+        "gap_ms": ("ms", "lower", "median time from the end of one task to the start of the next"),
+    },
+    "fanout": {"tasks_per_s": ("tasks/s", "higher", "tasks over trigger -> run end")},
+    "light": {"total_s": ("s", "lower", "trigger -> run end, 40 x fib(10) in a chain")},
+    "heavy": {
+        "total_s": ("s", "lower", "trigger -> run end, 10 x fib(33) in a chain"),
+        "compute_s": ("s", "lower", "the same 10 x fib(33) in one plain process"),
+        "overhead_pct": ("%", "lower", "how much longer than the pure compute"),
+    },
+    "parse": {
+        "cold_s": ("s", "lower", "cold start until all DAGs are registered"),
+        "rescan_s": ("s", "lower", "one refresh of the DAGs folder with nothing changed"),
+    },
+    "idle": {
+        "cpu_s": ("CPU-s", "lower", "CPU of all processes over the idle window"),
+        "peak_rss_mb": ("MB", "lower", "peak of the summed RSS of all processes"),
+    },
+    "startup": {"healthy_s": ("s", "lower", "start command -> health check answers")},
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    chain: int = 30
+    fanout: int = 200
+    light: int = 40
+    light_fib: int = 10
+    heavy: int = 10
+    heavy_fib: int = 33
+    parse_files: int = 200
+    parse_tasks: int = 20
+    idle_seconds: float = 60.0
+
+
+FULL = Sizes()
+SMOKE = Sizes(
+    chain=5,
+    fanout=10,
+    light=5,
+    heavy=2,
+    heavy_fib=20,
+    parse_files=5,
+    idle_seconds=3.0,
+)
+
+
+def sizes(smoke: bool) -> Sizes:
+    return SMOKE if smoke else FULL
+
+
+def fib(n: int) -> int:
+    """The work of the light and heavy tasks (recursive on purpose: it is CPU work)."""
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+# ---- databases -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """The SQLAlchemy URL of an empty database: a file in ``folder`` or a new PostgreSQL
+    database on the local server (dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'metastore.db'}"
+        return
+    if kind != "postgres":
+        raise ValueError(f"unknown database kind {kind!r}")
+    admin = sa.create_engine(
+        POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+    )
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def aware(value: Any) -> datetime:
+    """A timestamp read from either system's metastore, as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a timestamp: {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RunTimes:
+    """A finished DAG run as its metastore recorded it."""
+
+    state: str
+    queued_at: datetime
+    end: datetime
+    tasks: list[tuple[str, datetime, datetime]]  # (task_id, start, end), sorted by task_id
+
+
+def read_run(engine: sa.Engine, dag_id: str, run_id: str) -> RunTimes | None:
+    """The run's times, or None while it is not finished (same tables in both systems)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.text(
+                "SELECT state, queued_at, start_date, end_date FROM dag_run "
+                "WHERE dag_id = :d AND run_id = :r"
+            ),
+            {"d": dag_id, "r": run_id},
+        ).first()
+        if row is None or row[0] not in ("success", "failed") or row[3] is None:
+            return None
+        tis = connection.execute(
+            sa.text(
+                "SELECT task_id, start_date, end_date FROM task_instance "
+                "WHERE dag_id = :d AND run_id = :r ORDER BY task_id"
+            ),
+            {"d": dag_id, "r": run_id},
+        ).all()
+    queued = row[1] if row[1] is not None else row[2]
+    tasks = [(t, aware(s), aware(e)) for t, s, e in tis if s is not None and e is not None]
+    return RunTimes(row[0], aware(queued), aware(row[3]), tasks)
+
+
+def wait_for_run(engine: sa.Engine, dag_id: str, run_id: str, timeout: float) -> RunTimes:
+    found: list[RunTimes] = []
+
+    def done() -> bool:
+        times = read_run(engine, dag_id, run_id)
+        if times is not None:
+            found.append(times)
+        return times is not None
+
+    wait_until(done, timeout, f"run {run_id} of {dag_id} to finish", interval=0.05)
+    if found[0].state != "success":
+        raise SystemExit(f"run {run_id} of {dag_id} ended {found[0].state}")
+    return found[0]
+
+
+# ---- figures from run times ----------------------------------------------------------------
+
+
+def chain_figures(times: RunTimes) -> dict[str, float]:
+    """Task ids must sort in chain order (t000, t001, ...)."""
+    ends = [end for _, _, end in times.tasks]
+    starts = [start for _, start, _ in times.tasks]
+    hops = [(b - a).total_seconds() * 1000 for a, b in pairwise(ends)]
+    gaps = [(s - e).total_seconds() * 1000 for e, s in zip(ends, starts[1:], strict=False)]
+    return {"hop_ms": statistics.median(hops), "gap_ms": statistics.median(gaps)}
+
+
+def total_seconds(times: RunTimes) -> float:
+    return (times.end - times.queued_at).total_seconds()
+
+
+def fanout_figures(times: RunTimes) -> dict[str, float]:
+    return {"tasks_per_s": len(times.tasks) / total_seconds(times)}
+
+
+def pure_compute_seconds(python: str, n: int, count: int) -> float:
+    """``count`` x fib(``n``) in one fresh process of ``python`` (the interpreter the tasks use)."""
+    code = (
+        "import time\n"
+        "def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        f"t = time.perf_counter()\nfor _ in range({count}): fib({n})\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
+
+
+def heavy_figures(times: RunTimes, compute: float) -> dict[str, float]:
+    total = total_seconds(times)
+    return {"total_s": total, "compute_s": compute, "overhead_pct": 100 * (total / compute - 1)}
+
+
+# ---- processes -----------------------------------------------------------------------------
+
+
+class TreeSampler:
+    """CPU seconds and peak summed RSS of a process and all its descendants over a window.
+
+    CPU counts live processes (their own time) and reaped ones (through their parents'
+    children times), from the first sample to the last.
+    """
+
+    def __init__(self, root_pids: list[int]) -> None:
+        self.roots = [psutil.Process(pid) for pid in root_pids]
+        self._start = self._cpu()
+        self.peak_rss = self._rss()
+
+    def _tree(self) -> list[psutil.Process]:
+        found: dict[int, psutil.Process] = {}
+        for root in self.roots:
+            with contextlib.suppress(psutil.Error):
+                found[root.pid] = root
+                for child in root.children(recursive=True):
+                    found[child.pid] = child
+        return list(found.values())
+
+    def _cpu(self) -> dict[int, float]:
+        totals: dict[int, float] = {}
+        for proc in self._tree():
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                totals[proc.pid] = t.user + t.system + t.children_user + t.children_system
+        return totals
+
+    def _rss(self) -> int:
+        total = 0
+        for proc in self._tree():
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total
+
+    def sample(self) -> None:
+        self.peak_rss = max(self.peak_rss, self._rss())
+
+    def watch(self, seconds: float, interval: float = 0.5) -> dict[str, float]:
+        """Sample for ``seconds``; the CPU seconds used and the peak RSS in MB."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(interval, left))
+            self.sample()
+        finish = self._cpu()
+        cpu = sum(value - self._start.get(pid, 0.0) for pid, value in finish.items())
+        return {"cpu_s": max(cpu, 0.0), "peak_rss_mb": self.peak_rss / 2**20}
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``; also kills what is left of its tree."""
+    leftovers: list[psutil.Process] = []
+    with contextlib.suppress(psutil.Error):
+        leftovers = psutil.Process(proc.pid).children(recursive=True)
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for child in leftovers:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise SystemExit(f"timed out after {timeout:g} s waiting for {what}")
+
+
+# ---- reporting -----------------------------------------------------------------------------
+
+
+def summarise(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "load_average_1min": os.getloadavg()[0],
+        "executable": sys.executable,
+    }

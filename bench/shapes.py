@@ -1,0 +1,170 @@
+"""The DAG files of the benchmark, written once for both systems.
+
+Each shape is the body of a DAG file; a system's header supplies the imports. The bodies are
+the same text for tradewind and for Airflow: only the import lines differ, which is also all a
+user changes to move such a file over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import Sizes
+
+HEADERS = {
+    "tradewind": """\
+from datetime import datetime, timedelta
+
+from tradewind import DAG, task
+from tradewind.operators import EmptyOperator, PythonOperator
+""",
+    "airflow": """\
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.python import PythonOperator
+""",
+}
+
+COMMON = """
+
+def noop(**context):
+    return None
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def work(n):
+    fib(n)
+"""
+
+# Runs measured one at a time: unpaused, no schedule, triggered by the bench.
+RUN_SHAPES = {
+    "chain": """
+with DAG("bench_chain", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+    previous = None
+    for n in range({tasks}):
+        current = PythonOperator(task_id=f"t{{n:03d}}", python_callable=noop)
+        if previous is not None:
+            previous >> current
+        previous = current
+""",
+    "fanout": """
+with DAG("bench_fanout", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+    start = EmptyOperator(task_id="start")
+    end = EmptyOperator(task_id="end")
+    middle = [PythonOperator(task_id=f"t{{n:03d}}", python_callable=noop) for n in range({tasks})]
+    start >> middle >> end
+""",
+    "light": """
+with DAG("bench_light", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False):
+    previous = None
+    for n in range({tasks}):
+        current = PythonOperator(
+            task_id=f"t{{n:03d}}", python_callable=work, op_args=[{fib}]
+        )
+        if previous is not None:
+            previous >> current
+        previous = current
+""",
+    "heavy": """
+with DAG("bench_heavy", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False):
+    previous = None
+    for n in range({tasks}):
+        current = PythonOperator(
+            task_id=f"t{{n:03d}}", python_callable=work, op_args=[{fib}]
+        )
+        if previous is not None:
+            previous >> current
+        previous = current
+""",
+}
+
+# The parse set: four shapes of 20 tasks taken in turn, so that it mixes long chains, wide
+# fan-outs, classic operators and TaskFlow functions passing XComs. Paused (the default).
+PARSE_SHAPES = {
+    "chain": """
+with DAG("{dag_id}", schedule="@daily", start_date=datetime(2024, 1, 1), tags=["bench"]):
+    previous = None
+    for n in range({tasks}):
+        step = PythonOperator(task_id=f"step_{{n}}", python_callable=noop)
+        if previous is not None:
+            previous >> step
+        previous = step
+""",
+    "fanout": """
+with DAG("{dag_id}", schedule=timedelta(hours=1), start_date=datetime(2024, 1, 1)):
+    start = EmptyOperator(task_id="start")
+    end = EmptyOperator(task_id="end")
+    for n in range({tasks} - 2):
+        start >> PythonOperator(task_id=f"work_{{n}}", python_callable=noop) >> end
+""",
+    "taskflow_chain": """
+with DAG("{dag_id}", schedule=None, start_date=datetime(2024, 1, 1), tags=["bench"]):
+
+    @task
+    def step(value: int) -> int:
+        return value + 1
+
+    value = 0
+    for n in range({tasks}):
+        value = step.override(task_id=f"step_{{n}}")(value)
+""",
+    "taskflow_fanout": """
+with DAG("{dag_id}", schedule="0 3 * * *", start_date=datetime(2024, 1, 1)):
+
+    @task
+    def source() -> int:
+        return 1
+
+    @task
+    def branch(value: int, n: int) -> int:
+        return value * n
+
+    @task
+    def collect(*values: int) -> int:
+        return sum(values)
+
+    first = source()
+    collect(*[branch.override(task_id=f"branch_{{n}}")(first, n) for n in range({tasks} - 2)])
+""",
+}
+
+
+def run_dag_id(workload: str) -> str:
+    return f"bench_{workload}"
+
+
+def write_run_dag(system: str, workload: str, folder: Path, sizes: Sizes) -> str:
+    """Write the DAG file of a run workload (chain, fanout, light, heavy); its dag_id."""
+    tasks, fib_n = {
+        "chain": (sizes.chain, 0),
+        "fanout": (sizes.fanout, 0),
+        "light": (sizes.light, sizes.light_fib),
+        "heavy": (sizes.heavy, sizes.heavy_fib),
+    }[workload]
+    body = RUN_SHAPES[workload].format(tasks=tasks, fib=fib_n)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"bench_{workload}.py").write_text(HEADERS[system] + COMMON + body)
+    return run_dag_id(workload)
+
+
+def write_parse_set(system: str, folder: Path, sizes: Sizes) -> list[str]:
+    """Write the parse set (``sizes.parse_files`` files); the dag_ids."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = list(PARSE_SHAPES)
+    dag_ids = []
+    for i in range(sizes.parse_files):
+        shape = names[i % len(names)]
+        dag_id = f"bench_{i:03d}_{shape}"
+        body = PARSE_SHAPES[shape].format(dag_id=dag_id, tasks=sizes.parse_tasks)
+        (folder / f"{dag_id}.py").write_text(HEADERS[system] + COMMON + body)
+        dag_ids.append(dag_id)
+    return dag_ids
