@@ -1,0 +1,249 @@
+"""The tradewind side of the benchmark suite: each workload run with real ``tradewind`` processes.
+
+Every measurement gets its own ``TRADEWIND_HOME`` under the work dir, a fresh database
+(:func:`common.fresh_database`) initialised with ``tradewind db init`` before any clock starts,
+and an environment that holds no ``TRADEWIND_*`` variable but the four below. Commands come
+from the harness's own venv, so the tradewind measured is the checkout the harness runs from.
+Every process started here is stopped before the measurement returns, on errors too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import IO, Any
+
+import common
+import shapes
+import sqlalchemy as sa
+
+SYSTEM = "tradewind"
+COMMAND = Path(sys.executable).with_name("tradewind")
+REPO = Path(__file__).resolve().parent.parent
+
+REFRESH_INTERVAL_S = 5.0  # dag_processor.refresh_interval's default, which the bench keeps
+RESCAN_CYCLES = 4  # refresh cycles in the re-scan window (1 with --smoke)
+IDLE_SETTLE_S = 10.0  # after the parse set is registered, before the idle window opens
+HEALTH_POLL_S = 0.02
+RUN_TIMEOUT_S = 600.0
+START_TIMEOUT_S = 300.0
+
+
+def version() -> str:
+    """The package version and the commit of the checkout (its speed changes between commits)."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    dirty = "+changes" if _git("status", "--porcelain", "--", "src") else ""
+    return f"{metadata.version('tradewind')} ({commit}{dirty})"
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+def settings() -> dict[str, str]:
+    """Every setting the bench changes from tradewind's defaults."""
+    return {
+        "core.dags_folder": "<fresh home>/dags",
+        "database.url": "a fresh database per measurement",
+        "core.load_examples": "false",
+    }
+
+
+def measure(
+    workload: str, *, db: str, repeat: int, smoke: bool, workdir: Path
+) -> list[dict[str, float]]:
+    """``repeat`` figures of ``workload``: run workloads share one home and scheduler, the
+    others (parse, idle, startup) measure a cold start and get a fresh home each time."""
+    sizes = common.sizes(smoke)
+    if workload in common.RUN_WORKLOADS:
+        with fresh_home(workdir, db) as home:
+            return run_workload(home, workload, sizes=sizes, repeat=repeat)
+    once = {"parse": parse_once, "idle": idle_once, "startup": startup_once}[workload]
+    figures = []
+    for _ in range(repeat):
+        with fresh_home(workdir, db) as home:
+            figures.append(once(home, sizes, smoke))
+    return figures
+
+
+# ---- the home, its database and its processes ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    path: Path
+    dags: Path
+    env: dict[str, str]
+    engine: sa.Engine
+
+    def cli(self, *args: str) -> str:
+        """Run ``tradewind ARGS`` to its end; its stdout. A failure stops the bench."""
+        done = subprocess.run(
+            [str(COMMAND), *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"`tradewind {' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
+        return done.stdout.strip()
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(sa.text(sql), params).all())
+
+
+@contextlib.contextmanager
+def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
+    """A new TRADEWIND_HOME with an empty DAGs folder and an initialised, empty metastore."""
+    path = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))
+    dags = path / "dags"
+    dags.mkdir()
+    with common.fresh_database(db, path) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")}
+        env |= {
+            "TRADEWIND_HOME": str(path),
+            "TRADEWIND__DATABASE__URL": url,
+            "TRADEWIND__CORE__DAGS_FOLDER": str(dags),
+            "TRADEWIND__CORE__LOAD_EXAMPLES": "false",
+        }
+        home = Home(path, dags, env, sa.create_engine(url))
+        try:
+            home.cli("db", "init")
+            yield home
+        finally:
+            home.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Running:
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_for(self, check: Callable[[], bool], what: str, *, interval: float = 0.05) -> None:
+        """Poll ``check`` until it holds; stop at once (with the log) if the process died."""
+
+        def done() -> bool:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-3000:]
+                raise SystemExit(f"tradewind exited with {self.proc.returncode}:\n{tail}")
+            return check()
+
+        common.wait_until(done, START_TIMEOUT_S, what, interval=interval)
+
+
+@contextlib.contextmanager
+def running(home: Home, *args: str) -> Iterator[Running]:
+    """``tradewind ARGS`` as a long-running process (output to a log in the home)."""
+    log = home.path / f"{args[0]}.log"
+    with log.open("wb") as output:
+        proc = _start(home, args, output)
+        try:
+            yield Running(proc, log)
+        finally:
+            common.stop_process(proc)
+
+
+def _start(home: Home, args: tuple[str, ...], output: IO[bytes]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(COMMAND), *args],
+        env=home.env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def registered(home: Home, *, unpaused: bool = False) -> int:
+    """How many DAGs are active and serialized (and unpaused if asked)."""
+    sql = (
+        "SELECT count(*) FROM dag WHERE is_active = :yes"
+        " AND dag_id IN (SELECT dag_id FROM serialized_dag)"
+    )
+    if unpaused:
+        sql += " AND is_paused = :no"
+    return int(home.rows(sql, yes=True, no=False)[0][0])
+
+
+def healthy(home: Home) -> bool:
+    """The health check of ``startup``: the one function to change for an HTTP check once
+    tradewind has a web server. Today: the scheduler's job row says running and heartbeats."""
+    return bool(
+        home.rows(
+            "SELECT 1 FROM job WHERE job_type = 'scheduler' AND state = 'running'"
+            " AND latest_heartbeat IS NOT NULL"
+        )
+    )
+
+
+# ---- workloads -----------------------------------------------------------------------------
+
+
+def run_workload(
+    home: Home, workload: str, *, sizes: common.Sizes, repeat: int
+) -> list[dict[str, float]]:
+    """One scheduler; ``repeat`` runs triggered one after another through the CLI."""
+    dag_id = shapes.write_run_dag(SYSTEM, workload, home.dags, sizes)
+    figures = []
+    with running(home, "scheduler") as scheduler:
+        scheduler.wait_for(lambda: registered(home, unpaused=True) == 1, f"{dag_id} registered")
+        for _ in range(repeat):
+            compute = 0.0
+            if workload == "heavy":  # measured beside each run: the machine's speed drifts
+                compute = common.pure_compute_seconds(sys.executable, sizes.heavy_fib, sizes.heavy)
+            run_id = home.cli("dags", "trigger", dag_id)
+            if not run_id or len(run_id.split()) != 1:
+                raise SystemExit(f"`tradewind dags trigger {dag_id}` printed {run_id!r}")
+            times = common.wait_for_run(home.engine, dag_id, run_id, RUN_TIMEOUT_S)
+            figures.append(_run_figures(workload, times, compute))
+    return figures
+
+
+def _run_figures(workload: str, times: common.RunTimes, compute: float) -> dict[str, float]:
+    if workload == "chain":
+        return common.chain_figures(times)
+    if workload == "fanout":
+        return common.fanout_figures(times)
+    if workload == "heavy":
+        return common.heavy_figures(times, compute)
+    return {"total_s": common.total_seconds(times)}
+
+
+def parse_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
+    """Cold: wall clock from launching the DAG processor until the metastore holds every DAG.
+    Re-scan: CPU of its process tree over whole refresh cycles of the unchanged folder."""
+    expected = len(shapes.write_parse_set(SYSTEM, home.dags, sizes))
+    started = time.perf_counter()
+    with running(home, "dag-processor") as processor:
+        processor.wait_for(lambda: registered(home) == expected, f"{expected} DAGs registered")
+        cold = time.perf_counter() - started
+        cycles = 1 if smoke else RESCAN_CYCLES
+        if not smoke:  # the first cycle after the cold scan: what is left of it is not re-scan
+            time.sleep(REFRESH_INTERVAL_S)
+        window = common.TreeSampler([processor.proc.pid]).watch(cycles * REFRESH_INTERVAL_S)
+    return {"cold_s": cold, "rescan_s": window["cpu_s"] / cycles}
+
+
+def idle_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
+    """``tradewind standalone`` with the parse set registered, left alone: CPU and peak RSS."""
+    expected = len(shapes.write_parse_set(SYSTEM, home.dags, sizes))
+    with running(home, "standalone") as standalone:
+        standalone.wait_for(lambda: registered(home) == expected, f"{expected} DAGs registered")
+        time.sleep(1.0 if smoke else IDLE_SETTLE_S)
+        return common.TreeSampler([standalone.proc.pid]).watch(sizes.idle_seconds)
+
+
+def startup_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
+    """Wall clock from launching ``tradewind standalone`` (no DAG files) until it is healthy."""
+    started = time.perf_counter()
+    with running(home, "standalone") as standalone:
+        standalone.wait_for(lambda: healthy(home), "a healthy standalone", interval=HEALTH_POLL_S)
+        return {"healthy_s": time.perf_counter() - started}
