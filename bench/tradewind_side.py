@@ -133,8 +133,7 @@ class Running:
 
         def done() -> bool:
             if self.proc.poll() is not None:
-                tail = self.log.read_text(errors="replace")[-3000:]
-                raise SystemExit(f"tradewind exited with {self.proc.returncode}:\n{tail}")
+                raise SystemExit(f"it exited with code {self.proc.returncode}")
             return check()
 
         common.wait_until(done, START_TIMEOUT_S, what, interval=interval)
@@ -142,12 +141,17 @@ class Running:
 
 @contextlib.contextmanager
 def running(home: Home, *args: str) -> Iterator[Running]:
-    """``tradewind ARGS`` as a long-running process (output to a log in the home)."""
+    """``tradewind ARGS`` as a long-running process (output to a log in the home); a failure
+    while it runs is reported with the end of its log."""
     log = home.path / f"{args[0]}.log"
     with log.open("wb") as output:
         proc = _start(home, args, output)
         try:
             yield Running(proc, log)
+        except SystemExit as failure:
+            tail = log.read_text(errors="replace")[-3000:]
+            command = f"tradewind {' '.join(args)}"
+            raise SystemExit(f"`{command}`: {failure}\n--- end of its log:\n{tail}") from None
         finally:
             common.stop_process(proc)
 
