@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,19 +31,34 @@ def _key_tuple(key: TaskKey) -> tuple[str, str, str, int, int]:
     return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
 
 
-def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: datetime) -> int:
-    """Apply events in order; returns how many changed something.
+@dataclass
+class Applied:
+    """What applying a batch of events did."""
+
+    changed: int = 0
+    # A run finished: queued runs of its DAG may start, later runs may be decided.
+    finished_runs: int = 0
+    # The earliest moment a try of this batch waits for (a retry or a reschedule).
+    wait_until: datetime | None = None
+
+    def waits(self, moment: datetime | None) -> None:
+        if moment is not None and (self.wait_until is None or moment < self.wait_until):
+            self.wait_until = moment
+
+
+def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: datetime) -> Applied:
+    """Apply events in order.
 
     Each run whose tasks finished is then settled once for the whole batch, not once per
     event: under load, batches grow and the cost per task falls.
     """
-    applied = 0
+    result = Applied()
     touched: dict[tuple[str, str], tuple[DagRun, set[str]]] = {}
     # Runs are locked as their first finished try comes up: in one order for every
     # scheduler, so that two of them never wait on each other's locks.
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
         if event.kind is EventKind.RUNNING:
-            applied += task_store.mark_running(
+            result.changed += task_store.mark_running(
                 session,
                 _key_tuple(event.key),
                 pid=event.pid,
@@ -50,10 +66,11 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
                 now=min(event.at, now),
             )
         elif event.kind is EventKind.FINISHED:
-            applied += _finished(session, cache, event, now, touched)
+            result.changed += _finished(session, cache, event, now, touched, result=result)
     for run, candidates in touched.values():
-        advance_run(session, cache, run, candidates, now)
-    return applied
+        if advance_run(session, cache, run, candidates, now).outcome is not None:
+            result.finished_runs += 1
+    return result
 
 
 def _finished(
@@ -62,6 +79,8 @@ def _finished(
     event: TaskEvent,
     now: datetime,
     touched: dict[tuple[str, str], tuple[DagRun, set[str]]],
+    *,
+    result: Applied,
 ) -> bool:
     key = event.key
     if (key.dag_id, key.run_id) in touched:
@@ -102,6 +121,7 @@ def _finished(
         return False
     if event.info:
         log.info("%s: %s (%s)", key, state.value, event.info)
+    result.waits(next_try_at)
     xcoms = payload.get("xcoms") or []
     if xcoms:
         xcom_store.set_xcoms(session, run.id, key.task_id, key.map_index, [tuple(x) for x in xcoms])

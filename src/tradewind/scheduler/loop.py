@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind.executors.base import BaseExecutor, TaskEvent, Workload
+from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, Workload
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -34,6 +34,11 @@ from tradewind.states import DagRunState, TaskState
 log = logging.getLogger(__name__)
 
 JOB_TYPE = "scheduler"
+# How long a try's running report may wait for its finished report, to be applied together.
+RUNNING_REPORT_DELAY = 0.05
+# The shortest wait between two full passes that found nothing to do (something overdue but
+# blocked, such as a run beyond max_active_runs, must not make the loop spin).
+MIN_FULL_GAP = 0.05
 
 
 class LeaseHeld(Exception):
@@ -60,6 +65,8 @@ class Scheduler:
         self._callbacks: list[subprocess.Popen[bytes]] = []
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
+        # When the next full pass is due (time.monotonic()); 0: at the next pass.
+        self._full_at = 0.0
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -105,50 +112,101 @@ class Scheduler:
         """Loop until ``stop`` is set (set it, then call ``executor.wakeup()``, to stop fast)."""
         while not stop.is_set():
             busy = self.step(self._pending)
-            self._pending = self.executor.poll(0.0 if busy else self._idle_wait())
+            self._pending = self._wait(0.0 if busy else self._idle_wait())
 
     def run_until(self, done: Callable[[], bool], *, timeout: float) -> None:
         """Loop until ``done()`` is true or ``timeout`` seconds pass (tests, ``dags test``)."""
         deadline = time.monotonic() + timeout
+        # The caller may have changed the metastore since the last call: look at everything.
+        self._full_at = 0.0
         while not done() and time.monotonic() < deadline:
             busy = self.step(self._pending)
-            self._pending = self.executor.poll(0.0 if busy else min(0.05, self._idle_wait()))
+            self._pending = self._wait(0.0 if busy else min(0.05, self._idle_wait()))
+
+    def _wait(self, timeout: float) -> list[TaskEvent]:
+        """The executor's next events; a lone running report waits a moment for company.
+
+        A no-op try reports running and finished within milliseconds: applying both in one
+        pass is one write instead of two, and the pass that queues the next task comes no
+        later (it waits on the finished report anyway).
+        """
+        pending = self.executor.poll(timeout)
+        if pending and all(e.kind is EventKind.RUNNING for e in pending):
+            pending += self.executor.poll(RUNNING_REPORT_DELAY)
+        return pending
 
     # ---- one pass --------------------------------------------------------------------------
 
     def step(self, pending: list[TaskEvent]) -> bool:
-        """One pass; True when it did something (so the next pass should come at once)."""
+        """One pass; True when it did something (so the next pass should come at once).
+
+        Every pass applies the events and queues what is ready, in one transaction. The
+        *full* pass also creates and starts runs, settles runs changed by other processes and
+        wakes waiting tries; it comes every ``scheduler.wake_interval``, at the next due time,
+        and right after a run finished (which may let a queued run start).
+        """
         now = self.clock()
-        limit = self.settings.scheduler.max_dagruns_per_loop
+        tick = time.monotonic()
+        full = tick >= self._full_at
         with self.sessions.begin() as session:
-            applied = events.apply(session, self.cache, pending, now) if pending else 0
-            created = dagruns.create_scheduled_runs(session, self.cache, now, limit)
-            started = dagruns.start_queued_runs(session, self.cache, now, limit)
-            decided = 0
-            for run in run_store.runs_needing_decision(session, limit):
-                dagruns.advance_run(session, self.cache, run, None, now)
-                decided += 1
-            due = task_store.due_waiting(session, now, self.settings.scheduler.max_tis_per_query)
-            for ti in due:
-                if ti.state == TaskState.UP_FOR_RETRY.value:
-                    # A new try starts clean: what the failed one pushed is gone.
-                    retried = run_store.get_run(session, ti.dag_id, ti.run_id)
-                    if retried is not None:
-                        xcom_store.delete_xcoms(session, retried.id, ti.task_id, ti.map_index)
-                task_store.set_states(
-                    session,
-                    ti.dag_id,
-                    ti.run_id,
-                    {ti.task_id: TaskState.SCHEDULED},
-                    expected={TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE},
-                    now=now,
-                )
+            applied = events.apply(session, self.cache, pending, now) if pending else None
+            busy = bool(applied and applied.changed)
+            if full:
+                # After a pass that did something, another one at once (more may be due);
+                # else not before the next due time, and never in a tight loop.
+                did = self._full_pass(session, now)
+                wait = 0.0 if did else max(MIN_FULL_GAP, self._seconds_until_due(session, now))
+                self._full_at = tick + wait
+                busy = busy or did
+            if applied is not None:
+                if applied.finished_runs:
+                    self._full_at = 0.0
+                if applied.wait_until is not None:
+                    wait = (applied.wait_until - now).total_seconds()
+                    self._full_at = min(self._full_at, tick + max(0.0, wait))
+            workloads = self._queue(session, now)
         self._start_dag_callbacks()
-        workloads = self._queue(now)
         for workload in workloads:
             self.executor.submit(workload)
         self._housekeeping(now)
-        return bool(applied or created or started or decided or due or workloads)
+        return busy or bool(workloads) or self._full_at <= time.monotonic()
+
+    def _full_pass(self, session: Session, now: datetime) -> bool:
+        limit = self.settings.scheduler.max_dagruns_per_loop
+        created = dagruns.create_scheduled_runs(session, self.cache, now, limit)
+        started = dagruns.start_queued_runs(session, self.cache, now, limit)
+        decided = 0
+        for run in run_store.runs_needing_decision(session, limit):
+            dagruns.advance_run(session, self.cache, run, None, now)
+            decided += 1
+        due = task_store.due_waiting(session, now, self.settings.scheduler.max_tis_per_query)
+        for ti in due:
+            if ti.state == TaskState.UP_FOR_RETRY.value:
+                # A new try starts clean: what the failed one pushed is gone.
+                retried = run_store.get_run(session, ti.dag_id, ti.run_id)
+                if retried is not None:
+                    xcom_store.delete_xcoms(session, retried.id, ti.task_id, ti.map_index)
+            task_store.set_states(
+                session,
+                ti.dag_id,
+                ti.run_id,
+                {ti.task_id: TaskState.SCHEDULED},
+                expected={TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE},
+                now=now,
+            )
+        return bool(created or started or decided or due)
+
+    def _seconds_until_due(self, session: Session, now: datetime) -> float:
+        """Until the next full pass: the wake interval, or sooner if a run or a try is due."""
+        cap = self.settings.scheduler.wake_interval
+        times = [run_store.next_due_time(session), task_store.next_waiting_time(session)]
+        soonest = min((t for t in times if t is not None), default=None)
+        if soonest is None:
+            return cap
+        return max(0.0, min(cap, (soonest - now).total_seconds()))
+
+    def _idle_wait(self) -> float:
+        return max(0.0, self._full_at - time.monotonic())
 
     def _start_dag_callbacks(self) -> None:
         """DAG callbacks are user code: each runs in a process of its own, never waited on."""
@@ -172,29 +230,18 @@ class Scheduler:
         # Reap the ones that ended, so none lingers as a zombie.
         self._callbacks = [proc for proc in self._callbacks if proc.poll() is None]
 
-    def _queue(self, now: datetime) -> list[Workload]:
+    def _queue(self, session: Session, now: datetime) -> list[Workload]:
         room = self.executor.free_slots
         if room <= 0:
             return []
-        with self.sessions.begin() as session:
-            return queueing.queue_ready(
-                session,
-                self.cache,
-                room=room,
-                job_id=self.job_id,
-                now=now,
-                fetch=self.settings.scheduler.max_tis_per_query,
-            )
-
-    def _idle_wait(self) -> float:
-        cap = self.settings.scheduler.wake_interval
-        now = self.clock()
-        with self.sessions() as session:
-            times = [run_store.next_due_time(session), task_store.next_waiting_time(session)]
-        soonest = min((t for t in times if t is not None), default=None)
-        if soonest is None:
-            return cap
-        return max(0.0, min(cap, (soonest - now).total_seconds()))
+        return queueing.queue_ready(
+            session,
+            self.cache,
+            room=room,
+            job_id=self.job_id,
+            now=now,
+            fetch=self.settings.scheduler.max_tis_per_query,
+        )
 
     # ---- housekeeping ----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tradewind.executors.base import TaskKey, Workload
-from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.scheduler.dagruns import DagCache
@@ -37,7 +36,6 @@ def queue_ready(
     pools = task_store.pool_room(session, lock=True)
     dag_ids = sorted({c.dag_id for c in candidates})
     active = task_store.active_counts_by_dag(session, dag_ids)
-    limits = {d: _max_active_tasks(session, d) for d in dag_ids}
     workloads: list[Workload] = []
     runs: dict[tuple[str, str], int | None] = {}
     for ti in candidates:
@@ -47,7 +45,7 @@ def queue_ready(
         if free is None:
             log.warning("%s.%s waits: pool %r does not exist", ti.dag_id, ti.task_id, ti.pool)
             continue
-        if free < ti.pool_slots or active.get(ti.dag_id, 0) >= limits[ti.dag_id]:
+        if free < ti.pool_slots or active.get(ti.dag_id, 0) >= ti.max_active_tasks:
             continue
         workload = _workload(session, cache, ti, runs)
         if workload is None or not task_store.mark_queued(session, ti.id, job_id=job_id, now=now):
@@ -56,11 +54,6 @@ def queue_ready(
         active[ti.dag_id] = active.get(ti.dag_id, 0) + 1
         workloads.append(workload)
     return workloads
-
-
-def _max_active_tasks(session: Session, dag_id: str) -> int:
-    row = dag_store.get_dag(session, dag_id)
-    return row.max_active_tasks if row else 16
 
 
 def _workload(

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import DagModel, DagRun, SerializedDagModel
+from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, DagRunType
 
 T = TypeVar("T")
@@ -28,6 +29,17 @@ def lock_skip(session: Session, query: Select[T]) -> Select[T]:
     if session.get_bind().dialect.name == "sqlite":
         return query
     return query.with_for_update(skip_locked=True)
+
+
+class _Locking:
+    """A query built once, with and without skip-locked row locks (see :func:`lock_skip`)."""
+
+    def __init__(self, query: Select[Any]) -> None:
+        self.plain = query
+        self.locked = query.with_for_update(skip_locked=True)
+
+    def get(self, session: Session) -> Select[Any]:
+        return self.plain if session.get_bind().dialect.name == "sqlite" else self.locked
 
 
 def run_id_for(run_type: DagRunType, logical_date: datetime) -> str:
@@ -78,25 +90,23 @@ def create_dag_run(
 
 def dags_due(session: Session, now: datetime, limit: int) -> list[DagModel]:
     """Unpaused, active DAGs whose next scheduled run may be created now (locked, skip-locked)."""
-    query = (
-        select(DagModel)
-        .where(
-            DagModel.is_active.is_(True),
-            DagModel.is_paused.is_(False),
-            DagModel.next_dagrun_create_after <= now,
-        )
-        .order_by(DagModel.next_dagrun_create_after)
-        .limit(limit)
-    )
-    return list(session.scalars(lock_skip(session, query)).all())
+    query = _DAGS_DUE.get(session)
+    return list(session.scalars(query, {"now": now, "limit": limit}).all())
+
+
+# The scheduler runs these every pass: built once (building costs more than running them).
+_SCHEDULABLE = and_(DagModel.is_active.is_(True), DagModel.is_paused.is_(False))
+_DAGS_DUE = _Locking(
+    select(DagModel)
+    .where(_SCHEDULABLE, DagModel.next_dagrun_create_after <= bindparam("now"))
+    .order_by(DagModel.next_dagrun_create_after)
+    .limit(bindparam("limit"))
+)
+_NEXT_DUE = select(func.min(DagModel.next_dagrun_create_after)).where(_SCHEDULABLE)
 
 
 def next_due_time(session: Session) -> datetime | None:
-    return session.scalar(
-        select(func.min(DagModel.next_dagrun_create_after)).where(
-            DagModel.is_active.is_(True), DagModel.is_paused.is_(False)
-        )
-    )
+    return session.scalar(_NEXT_DUE)
 
 
 def active_run_counts(session: Session, dag_ids: Sequence[str]) -> dict[str, int]:
@@ -112,28 +122,30 @@ def active_run_counts(session: Session, dag_ids: Sequence[str]) -> dict[str, int
 
 def queued_runs(session: Session, limit: int) -> list[DagRun]:
     """Queued runs of unpaused DAGs, oldest first, locked for this scheduler."""
-    query = (
-        select(DagRun)
-        .join(DagModel, DagModel.dag_id == DagRun.dag_id)
-        .where(DagRun.state == DagRunState.QUEUED.value, DagModel.is_paused.is_(False))
-        .order_by(DagRun.logical_date, DagRun.id)
-        .limit(limit)
+    return list(session.scalars(_QUEUED_RUNS.get(session), {"limit": limit}).all())
+
+
+_QUEUED_RUNS = _Locking(
+    select(DagRun)
+    .join(DagModel, DagModel.dag_id == DagRun.dag_id)
+    .where(DagRun.state == DagRunState.QUEUED.value, DagModel.is_paused.is_(False))
+    .order_by(DagRun.logical_date, DagRun.id)
+    .limit(bindparam("limit"))
+)
+_NEEDING_DECISION = _Locking(
+    select(DagRun)
+    .where(
+        DagRun.state == DagRunState.RUNNING.value,
+        DagRun.last_scheduling_decision.is_(None),
     )
-    return list(session.scalars(lock_skip(session, query)).all())
+    .order_by(DagRun.id)
+    .limit(bindparam("limit"))
+)
 
 
 def runs_needing_decision(session: Session, limit: int) -> list[DagRun]:
     """Running runs that something changed in since the scheduler last looked."""
-    query = (
-        select(DagRun)
-        .where(
-            DagRun.state == DagRunState.RUNNING.value,
-            DagRun.last_scheduling_decision.is_(None),
-        )
-        .order_by(DagRun.id)
-        .limit(limit)
-    )
-    return list(session.scalars(lock_skip(session, query)).all())
+    return list(session.scalars(_NEEDING_DECISION.get(session), {"limit": limit}).all())
 
 
 def running_runs(session: Session) -> list[DagRun]:
@@ -150,8 +162,16 @@ def request_decision(session: Session, run_ids: Sequence[int]) -> None:
         )
 
 
+_DR: Table = DagRun.__table__  # type: ignore[assignment]
+_MARK_DECIDED = (
+    update(_DR)
+    .where(_DR.c.id == bindparam("k_id"))
+    .values(last_scheduling_decision=bindparam("now", type_=UtcDateTime()))
+)
+
+
 def mark_decided(session: Session, run_id: int, now: datetime) -> None:
-    session.execute(update(DagRun).where(DagRun.id == run_id).values(last_scheduling_decision=now))
+    session.execute(_MARK_DECIDED, {"k_id": run_id, "now": now})
 
 
 def start_run(session: Session, run: DagRun, now: datetime) -> bool:
@@ -164,13 +184,21 @@ def start_run(session: Session, run: DagRun, now: datetime) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+_FINISH_RUN = (
+    update(_DR)
+    .where(_DR.c.id == bindparam("k_id"), _DR.c.state == DagRunState.RUNNING.value)
+    .values(
+        state=bindparam("v_state"),
+        end_date=bindparam("now", type_=UtcDateTime()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        last_scheduling_decision=bindparam("now", type_=UtcDateTime()),
+    )
+)
+
+
 def finish_run(session: Session, run_id: int, state: DagRunState, now: datetime) -> bool:
     """running -> success | failed, once."""
-    result = session.execute(
-        update(DagRun)
-        .where(DagRun.id == run_id, DagRun.state == DagRunState.RUNNING.value)
-        .values(state=state.value, end_date=now, updated_at=now, last_scheduling_decision=now)
-    )
+    result = session.execute(_FINISH_RUN, {"k_id": run_id, "v_state": state.value, "now": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -180,8 +208,15 @@ def serialized_data(session: Session, serialized_dag_id: int) -> dict[str, Any] 
     )
 
 
+_GET_RUN = select(DagRun).where(
+    DagRun.dag_id == bindparam("dag_id"), DagRun.run_id == bindparam("run_id")
+)
+_LOCK_RUN = _GET_RUN.with_for_update().execution_options(populate_existing=True)
+_RELOAD_RUN = _GET_RUN.execution_options(populate_existing=True)
+
+
 def get_run(session: Session, dag_id: str, run_id: str) -> DagRun | None:
-    return session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    return session.scalar(_GET_RUN, {"dag_id": dag_id, "run_id": run_id})
 
 
 def lock_run(session: Session, dag_id: str, run_id: str) -> DagRun | None:
@@ -191,10 +226,8 @@ def lock_run(session: Session, dag_id: str, run_id: str) -> DagRun | None:
     other committed: without it, two tasks finishing at once under two schedulers each see
     the other still running, and nobody finishes the run.
     """
-    query = select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-    if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    return session.scalar(query.execution_options(populate_existing=True))
+    query = _RELOAD_RUN if session.get_bind().dialect.name == "sqlite" else _LOCK_RUN
+    return session.scalar(query, {"dag_id": dag_id, "run_id": run_id})
 
 
 def list_runs(session: Session, dag_id: str, *, limit: int = 100) -> list[DagRun]:

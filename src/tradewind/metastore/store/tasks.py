@@ -70,14 +70,6 @@ def _state(value: TaskState | str | None) -> str | None:
     return value.value if isinstance(value, TaskState) else value
 
 
-def _state_filter(states: Collection[TaskState]) -> Any:
-    values = [s.value for s in states if s is not TaskState.NONE]
-    conditions = [TaskInstance.state.in_(values)] if values else []
-    if TaskState.NONE in states:
-        conditions.append(TaskInstance.state.is_(None))
-    return or_(*conditions)
-
-
 def create_task_instances(session: Session, run: DagRun, tasks: Iterable[NewTask]) -> int:
     """Rows in state none for the tasks of a run that has none yet (idempotent per task)."""
     existing = set(
@@ -111,12 +103,12 @@ def create_task_instances(session: Session, run: DagRun, tasks: Iterable[NewTask
     return len(rows)
 
 
+_RUN_KEY = and_(_TI.c.dag_id == bindparam("r_dag_id"), _TI.c.run_id == bindparam("r_run_id"))
+_STATES_OF_RUN = select(_TI.c.task_id, _TI.c.state).where(_RUN_KEY)
+
+
 def states_of_run(session: Session, dag_id: str, run_id: str) -> dict[str, TaskState]:
-    rows = session.execute(
-        select(TaskInstance.task_id, TaskInstance.state).where(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
-        )
-    ).all()
+    rows = session.execute(_STATES_OF_RUN, {"r_dag_id": dag_id, "r_run_id": run_id}).all()
     return {task_id: TaskState(state or TaskState.NONE) for task_id, state in rows}
 
 
@@ -143,6 +135,56 @@ def get_instance(
     )
 
 
+# set_states' statements: the tasks of one run among ``task_ids`` still in an ``expected``
+# state (NULL is spelled "none" there, so that one expanding list says it all).
+_UNDECIDED_WHERE = and_(
+    _RUN_KEY,
+    _TI.c.task_id.in_(bindparam("task_ids", expanding=True)),
+    func.coalesce(_TI.c.state, TaskState.NONE.value).in_(bindparam("expected", expanding=True)),
+)
+_SELECT_CHANGING = select(_TI.c.task_id).where(_UNDECIDED_WHERE)
+_NEW_TRY = (
+    update(_TI)
+    .where(_UNDECIDED_WHERE, _TI.c.state.is_distinct_from(TaskState.UP_FOR_RESCHEDULE.value))
+    .values(
+        state=TaskState.SCHEDULED.value,
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        scheduled_dttm=bindparam("now", type_=UtcDateTime()),
+        try_number=_TI.c.try_number + 1,
+        next_try_at=None,
+        start_date=None,
+        end_date=None,
+        duration=None,
+    )
+)
+_SAME_TRY = (
+    update(_TI)
+    .where(_UNDECIDED_WHERE)
+    .values(
+        state=TaskState.SCHEDULED.value,
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        scheduled_dttm=bindparam("now", type_=UtcDateTime()),
+        next_try_at=None,
+    )
+)
+_TO_DONE_UNRUN = (
+    update(_TI)
+    .where(_UNDECIDED_WHERE)
+    .values(
+        state=bindparam("v_state"),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        end_date=bindparam("now", type_=UtcDateTime()),
+        start_date=func.coalesce(_TI.c.start_date, bindparam("now", type_=UtcDateTime())),
+        duration=0.0,
+    )
+)
+_TO_STATE = (
+    update(_TI)
+    .where(_UNDECIDED_WHERE)
+    .values(state=bindparam("v_state"), updated_at=bindparam("now", type_=UtcDateTime()))
+)
+
+
 def set_states(
     session: Session,
     dag_id: str,
@@ -162,46 +204,24 @@ def set_states(
     for task_id, state in changes.items():
         by_state.setdefault(state, []).append(task_id)
     for state, task_ids in by_state.items():
-        where = and_(
-            TaskInstance.dag_id == dag_id,
-            TaskInstance.run_id == run_id,
-            TaskInstance.task_id.in_(task_ids),
-            _state_filter(expected),
-        )
-        values: dict[str, Any] = {"state": _state(state), "updated_at": now}
-        if state is TaskState.SCHEDULED:
-            values["scheduled_dttm"] = now
-            new_try = and_(where, TaskInstance.state.is_distinct_from("up_for_reschedule"))
-            ids = session.scalars(select(TaskInstance.task_id).where(where)).all()
-            session.execute(
-                update(_TI)
-                .where(new_try)
-                .values(
-                    **values,
-                    try_number=TaskInstance.try_number + 1,
-                    next_try_at=None,
-                    start_date=None,
-                    end_date=None,
-                    duration=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(_TI)
-                .where(where)
-                .values(**values, next_try_at=None)
-                .execution_options(synchronize_session=False)
-            )
-            changed.extend(ids)
+        params: dict[str, Any] = {
+            "r_dag_id": dag_id,
+            "r_run_id": run_id,
+            "task_ids": task_ids,
+            "expected": [s.value for s in expected],
+            "now": now,
+            "v_state": _state(state),
+        }
+        ids = session.scalars(_SELECT_CHANGING, params).all()
+        if not ids:
             continue
-        if state in (TaskState.SKIPPED, TaskState.UPSTREAM_FAILED):
-            values["end_date"] = now
-            values["start_date"] = func.coalesce(TaskInstance.start_date, now)
-            values["duration"] = 0.0
-        ids = session.scalars(select(TaskInstance.task_id).where(where)).all()
-        session.execute(
-            update(_TI).where(where).values(**values).execution_options(synchronize_session=False)
-        )
+        if state is TaskState.SCHEDULED:
+            session.execute(_NEW_TRY, params)
+            session.execute(_SAME_TRY, params)
+        elif state in (TaskState.SKIPPED, TaskState.UPSTREAM_FAILED):
+            session.execute(_TO_DONE_UNRUN, params)
+        else:
+            session.execute(_TO_STATE, params)
         changed.extend(ids)
     return changed
 
@@ -218,37 +238,51 @@ class Queueable:
     pool_slots: int
     queue: str
     priority_weight: int
+    max_active_tasks: int
+
+
+_DR: Table = DagRun.__table__  # type: ignore[assignment]
+_DAG: Table = DagModel.__table__  # type: ignore[assignment]
+_POOL: Table = Pool.__table__  # type: ignore[assignment]
+_SCHEDULED = (
+    select(
+        _TI.c.id,
+        _TI.c.dag_id,
+        _TI.c.run_id,
+        _TI.c.task_id,
+        _TI.c.map_index,
+        _TI.c.try_number,
+        _TI.c.pool,
+        _TI.c.pool_slots,
+        _TI.c.queue,
+        _TI.c.priority_weight,
+        _DAG.c.max_active_tasks,
+    )
+    .join(_DR, and_(_DR.c.dag_id == _TI.c.dag_id, _DR.c.run_id == _TI.c.run_id))
+    .join(_DAG, _DAG.c.dag_id == _TI.c.dag_id)
+    .where(
+        _TI.c.state == TaskState.SCHEDULED.value,
+        _DR.c.state == DagRunState.RUNNING.value,
+        _DAG.c.is_paused.is_(False),
+    )
+    .order_by(_TI.c.priority_weight.desc(), _TI.c.scheduled_dttm, _TI.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 def scheduled_instances(session: Session, limit: int) -> list[Queueable]:
     """Scheduled tries of running runs of unpaused DAGs: highest priority first, then oldest."""
-    rows = session.execute(
-        select(
-            TaskInstance.id,
-            TaskInstance.dag_id,
-            TaskInstance.run_id,
-            TaskInstance.task_id,
-            TaskInstance.map_index,
-            TaskInstance.try_number,
-            TaskInstance.pool,
-            TaskInstance.pool_slots,
-            TaskInstance.queue,
-            TaskInstance.priority_weight,
-        )
-        .join(
-            DagRun,
-            and_(DagRun.dag_id == TaskInstance.dag_id, DagRun.run_id == TaskInstance.run_id),
-        )
-        .join(DagModel, DagModel.dag_id == TaskInstance.dag_id)
-        .where(
-            TaskInstance.state == TaskState.SCHEDULED.value,
-            DagRun.state == DagRunState.RUNNING.value,
-            DagModel.is_paused.is_(False),
-        )
-        .order_by(TaskInstance.priority_weight.desc(), TaskInstance.scheduled_dttm, TaskInstance.id)
-        .limit(limit)
-    ).all()
-    return [Queueable(**row._mapping) for row in rows]
+    rows = session.execute(_SCHEDULED, {"limit": limit}).all()
+    return [Queueable(*row) for row in rows]
+
+
+_POOL_SLOTS = select(_POOL.c.pool, _POOL.c.slots)
+_POOL_SLOTS_LOCKED = _POOL_SLOTS.with_for_update()
+_POOL_USED = (
+    select(_TI.c.pool, func.sum(_TI.c.pool_slots))
+    .where(_TI.c.state.in_(ACTIVE))
+    .group_by(_TI.c.pool)
+)
 
 
 def pool_room(session: Session, *, lock: bool) -> dict[str, int]:
@@ -257,40 +291,41 @@ def pool_room(session: Session, *, lock: bool) -> dict[str, int]:
     With ``lock`` the pool rows are locked until commit, so schedulers sharing a database
     queue against pools one at a time and never overfill them.
     """
-    query = select(Pool.pool, Pool.slots)
-    if lock and session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    slots: dict[str, int] = {name: int(count) for name, count in session.execute(query).all()}
-    used: dict[str, int] = {
-        name: int(total or 0)
-        for name, total in session.execute(
-            select(TaskInstance.pool, func.sum(TaskInstance.pool_slots))
-            .where(TaskInstance.state.in_(ACTIVE))
-            .group_by(TaskInstance.pool)
-        ).all()
-    }
+    locking = lock and session.get_bind().dialect.name != "sqlite"
+    rows = session.execute(_POOL_SLOTS_LOCKED if locking else _POOL_SLOTS).all()
+    slots: dict[str, int] = {name: int(count) for name, count in rows}
+    used = {name: int(total or 0) for name, total in session.execute(_POOL_USED).all()}
     return {pool: total - used.get(pool, 0) for pool, total in slots.items()}
+
+
+_ACTIVE_BY_DAG = (
+    select(_TI.c.dag_id, func.count())
+    .where(_TI.c.dag_id.in_(bindparam("dag_ids", expanding=True)), _TI.c.state.in_(ACTIVE))
+    .group_by(_TI.c.dag_id)
+)
 
 
 def active_counts_by_dag(session: Session, dag_ids: Sequence[str]) -> dict[str, int]:
     if not dag_ids:
         return {}
-    rows = session.execute(
-        select(TaskInstance.dag_id, func.count())
-        .where(TaskInstance.dag_id.in_(list(dag_ids)), TaskInstance.state.in_(ACTIVE))
-        .group_by(TaskInstance.dag_id)
-    ).all()
+    rows = session.execute(_ACTIVE_BY_DAG, {"dag_ids": list(dag_ids)}).all()
     return {dag_id: int(count) for dag_id, count in rows}
 
 
-def mark_queued(session: Session, ti_id: int, *, job_id: int | None, now: datetime) -> bool:
-    result = session.execute(
-        update(_TI)
-        .where(TaskInstance.id == ti_id, TaskInstance.state == TaskState.SCHEDULED.value)
-        .values(
-            state=TaskState.QUEUED.value, queued_dttm=now, queued_by_job_id=job_id, updated_at=now
-        )
+_MARK_QUEUED = (
+    update(_TI)
+    .where(_TI.c.id == bindparam("k_id"), _TI.c.state == TaskState.SCHEDULED.value)
+    .values(
+        state=TaskState.QUEUED.value,
+        queued_dttm=bindparam("now", type_=UtcDateTime()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        queued_by_job_id=bindparam("job_id"),
     )
+)
+
+
+def mark_queued(session: Session, ti_id: int, *, job_id: int | None, now: datetime) -> bool:
+    result = session.execute(_MARK_QUEUED, {"k_id": ti_id, "now": now, "job_id": job_id})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -419,30 +454,22 @@ def add_reschedule(
     )
 
 
+_WAITING = TaskInstance.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value])
+_DUE_WAITING = (
+    select(TaskInstance)
+    .where(_WAITING, TaskInstance.next_try_at <= bindparam("now"))
+    .limit(bindparam("limit"))
+)
+_NEXT_WAITING = select(func.min(TaskInstance.next_try_at)).where(_WAITING)
+
+
 def due_waiting(session: Session, now: datetime, limit: int) -> list[TaskInstance]:
     """up_for_retry / up_for_reschedule tries whose wait is over."""
-    return list(
-        session.scalars(
-            select(TaskInstance)
-            .where(
-                TaskInstance.state.in_(
-                    [TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]
-                ),
-                TaskInstance.next_try_at <= now,
-            )
-            .limit(limit)
-        ).all()
-    )
+    return list(session.scalars(_DUE_WAITING, {"now": now, "limit": limit}).all())
 
 
 def next_waiting_time(session: Session) -> datetime | None:
-    return session.scalar(
-        select(func.min(TaskInstance.next_try_at)).where(
-            TaskInstance.state.in_(
-                [TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value]
-            )
-        )
-    )
+    return session.scalar(_NEXT_WAITING)
 
 
 def active_of_jobs(session: Session, *, alive_job_ids: Collection[int]) -> list[TaskInstance]:
