@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from tradewind.executors.process import (
 )
 from tradewind.executors.sequential import SequentialExecutor
 from tradewind.executors.tries import WorkQueue
+from tradewind.runtime.context import DagRunView
 from tradewind.settings import Settings
 from tradewind.testing import SCRIPTED_RUNNER, make_workload, scripted_runner
 
@@ -148,3 +150,30 @@ def test_the_sequential_child_names_any_other_runner(
         "9",
     ]
     assert Workload.from_json(json.loads(command[5])) == make_workload("t1")
+
+
+def test_a_workload_carries_its_run_so_the_try_needs_no_metastore_read() -> None:
+    run = {
+        "dag_id": "d",
+        "run_id": "manual__2026-01-02T03:04:05+00:00",
+        "logical_date": "2026-01-02T03:04:05+00:00",
+        "data_interval_start": "2026-01-01T03:04:05+00:00",
+        "data_interval_end": "2026-01-02T03:04:05+00:00",
+        "run_type": "manual",
+        "conf": {"x": [1, 2]},
+        "start_date": None,
+        "external_trigger": True,
+        "id": 7,
+    }
+    workload = Workload(key=make_workload("t1").key, dag_file="/dags/d.py", run=run)
+    back = Workload.from_json(json.loads(json.dumps(workload.to_json())))
+    assert back.run == run
+    view = DagRunView.from_json(back.run or {})
+    assert view.logical_date == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert view.data_interval_start == datetime(2026, 1, 1, 3, 4, 5, tzinfo=UTC)
+    assert (view.conf, view.start_date, view.external_trigger, view.id) == (
+        {"x": [1, 2]},
+        None,
+        True,
+        7,
+    )

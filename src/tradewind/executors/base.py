@@ -66,7 +66,12 @@ class TaskKey:
 
 @dataclass(frozen=True)
 class Workload:
-    """One task try to run: everything an executor needs, nothing it must look up."""
+    """One task try to run: everything an executor needs, nothing it must look up.
+
+    ``run`` is the DAG run the try belongs to, as plain JSON (the fields of
+    :class:`tradewind.runtime.context.DagRunView`, timestamps as ISO text): with it the try
+    needs no metastore read to start. Without it the runner reads the run itself.
+    """
 
     key: TaskKey
     dag_file: str
@@ -74,6 +79,7 @@ class Workload:
     queue: str = "default"
     execution_timeout: float | None = None
     executor_config: Mapping[str, Any] | None = field(default=None, compare=False)
+    run: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def command(self) -> list[str]:
         """The command line that runs this try anywhere tradewind is installed."""
@@ -101,6 +107,7 @@ class Workload:
             "queue": self.queue,
             "execution_timeout": self.execution_timeout,
             "executor_config": dict(self.executor_config) if self.executor_config else None,
+            "run": dict(self.run) if self.run else None,
         }
 
     @classmethod
@@ -112,6 +119,7 @@ class Workload:
             queue=raw.get("queue", "default"),
             execution_timeout=raw.get("execution_timeout"),
             executor_config=raw.get("executor_config"),
+            run=raw.get("run"),
         )
 
 

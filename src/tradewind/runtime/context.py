@@ -8,8 +8,8 @@ scheduler is the only writer of the metastore.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -84,10 +84,22 @@ class DagRunView:
     external_trigger: bool = False
     id: int | None = None
 
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> DagRunView:
+        """From a workload's ``run`` (the same fields, timestamps as ISO text)."""
+        data: dict[str, Any] = {name: raw[name] for name in _RUN_FIELDS if name in raw}
+        for name in ("logical_date", "data_interval_start", "data_interval_end", "start_date"):
+            value = data.get(name)
+            data[name] = datetime.fromisoformat(value) if isinstance(value, str) else None
+        return cls(**data)
+
     @property
     def execution_date(self) -> datetime:
         """Airflow 1's name of ``logical_date``."""
         return self.logical_date
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(DagRunView))
 
 
 class TaskInstanceView:

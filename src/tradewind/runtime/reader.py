@@ -7,6 +7,7 @@ secret read is handed to the masker before the task can see it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,18 +32,39 @@ class MetastoreUnavailable(TradewindError):
 
 
 class MetastoreReader:
-    """A :class:`~tradewind.runtime.context.Source` on the metastore; ``engine`` None = none."""
+    """A :class:`~tradewind.runtime.context.Source` on the metastore; ``engine`` None = none.
 
-    def __init__(self, engine: Engine | None, cipher: crypto.Cipher, masker: SecretsMasker):
-        self._engine = engine
-        self._sessions: sessionmaker[Session] | None = None
-        if engine is not None:
-            reader = engine.execution_options(**{engine_module.READ_ONLY: True})
-            self._sessions = sessionmaker(bind=reader, expire_on_commit=False)
+    ``engine`` may be a function that makes one: it is then called on the first read, so a
+    try that reads nothing (most tries: the scheduler hands them their run) opens nothing.
+    """
+
+    def __init__(
+        self,
+        engine: Engine | Callable[[], Engine] | None,
+        cipher: crypto.Cipher,
+        masker: SecretsMasker,
+    ):
+        self._engine: Engine | None = None
+        self._make_engine = engine if callable(engine) else None
+        self._session_factory: sessionmaker[Session] | None = None
+        if isinstance(engine, Engine):
+            self._bind(engine)
         self._cipher = cipher
         self.masker = masker
         self._variables: dict[str, str | None] = {}
         self._connections: dict[str, connection_store.Connection | None] = {}
+
+    def _bind(self, engine: Engine) -> None:
+        self._engine = engine
+        reader = engine.execution_options(**{engine_module.READ_ONLY: True})
+        self._session_factory = sessionmaker(bind=reader, expire_on_commit=False)
+
+    @property
+    def _sessions(self) -> sessionmaker[Session] | None:
+        if self._session_factory is None and self._make_engine is not None:
+            make, self._make_engine = self._make_engine, None
+            self._bind(make())
+        return self._session_factory
 
     def close(self) -> None:
         """Close the engine's connections (the reader is not used afterwards)."""

@@ -8,6 +8,7 @@ end. It never writes to the metastore; the scheduler applies the messages.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -27,6 +28,7 @@ from tradewind.metastore.errors import DatabaseError
 from tradewind.parsing import loader
 from tradewind.runtime import dagfile, execute, logs
 from tradewind.runtime.context import (
+    DagRunView,
     TaskInstanceView,
     build_context,
     is_rescheduling_sensor,
@@ -128,13 +130,15 @@ def _prepare(
         cipher = crypto.Cipher(settings.core.fernet_key)
     except (dagfile.DagLoadError, TaskNotFound, crypto.CryptoError) as exc:
         raise _CannotRun(str(exc), retryable=False) from None
+    reader = MetastoreReader(
+        functools.partial(engine_module.create_engine, settings.database), cipher, masker
+    )
     try:
-        engine = engine_module.create_engine(settings.database)
-    except DatabaseError as exc:
-        raise _CannotRun(str(exc), retryable=True) from None
-    reader = MetastoreReader(engine, cipher, masker)
-    try:
-        run = reader.dag_run(key.dag_id, key.run_id)
+        run = (
+            DagRunView.from_json(workload.run)
+            if workload.run is not None
+            else reader.dag_run(key.dag_id, key.run_id)
+        )
         if run is None:
             raise _CannotRun(
                 f"DAG {key.dag_id!r} has no run {key.run_id!r} in the metastore", retryable=False

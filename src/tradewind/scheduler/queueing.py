@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tradewind.executors.base import TaskKey, Workload
+from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.scheduler.dagruns import DagCache
@@ -37,7 +39,7 @@ def queue_ready(
     dag_ids = sorted({c.dag_id for c in candidates})
     active = task_store.active_counts_by_dag(session, dag_ids)
     workloads: list[Workload] = []
-    runs: dict[tuple[str, str], int | None] = {}
+    runs: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]] = {}
     for ti in candidates:
         if len(workloads) >= room:
             break
@@ -60,13 +62,16 @@ def _workload(
     session: Session,
     cache: DagCache,
     ti: task_store.Queueable,
-    runs: dict[tuple[str, str], int | None],
+    runs: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]],
 ) -> Workload | None:
-    """The workload of a try; ``runs`` memoises each run's DAG version for this pass."""
+    """The workload of a try; ``runs`` memoises each run's DAG version and data for this pass."""
     if (ti.dag_id, ti.run_id) not in runs:
         run = run_store.get_run(session, ti.dag_id, ti.run_id)
-        runs[(ti.dag_id, ti.run_id)] = run.serialized_dag_id if run else None
-    dag = cache.get(session, runs[(ti.dag_id, ti.run_id)])
+        runs[(ti.dag_id, ti.run_id)] = (
+            (run.serialized_dag_id, _run_data(run)) if run else (None, None)
+        )
+    version, run_data = runs[(ti.dag_id, ti.run_id)]
+    dag = cache.get(session, version)
     if dag is None or ti.task_id not in dag.tasks:
         return None
     task = dag.tasks[ti.task_id]
@@ -77,4 +82,22 @@ def _workload(
         queue=ti.queue,
         execution_timeout=task.execution_timeout,
         executor_config=task.executor_config,
+        run=run_data,
     )
+
+
+def _run_data(run: DagRun) -> dict[str, Any]:
+    """What the try needs of its run, so that it does not have to read it (Workload.run)."""
+    logical = run.logical_date
+    return {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "logical_date": logical.isoformat(),
+        "data_interval_start": (run.data_interval_start or logical).isoformat(),
+        "data_interval_end": (run.data_interval_end or logical).isoformat(),
+        "run_type": run.run_type,
+        "conf": dict(run.conf or {}),
+        "start_date": run.start_date.isoformat() if run.start_date else None,
+        "external_trigger": run.external_trigger,
+        "id": run.id,
+    }
