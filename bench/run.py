@@ -121,6 +121,8 @@ def run(args: argparse.Namespace, sides: dict[str, ModuleType]) -> dict[str, Any
     """Measure everything asked for; the JSON document of the results."""
     started = datetime.now(UTC)
     load_before = os.getloadavg()[0]
+    # Before the runs: src/ may change under a long run; this is what the first one started.
+    versions = {name: module.version() for name, module in sides.items()}
     values: dict[str, dict[str, list[dict[str, float]]]] = {side: {} for side in sides}
     with tempfile.TemporaryDirectory(prefix="tradewind-bench-") as tmp:
         for workload, side in plan(args.workloads, list(sides)):
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace, sides: dict[str, ModuleType]) -> dict[str, Any
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine,
-        "versions": {name: module.version() for name, module in sides.items()},
+        "versions": versions,
         "settings": {name: module.settings() for name, module in sides.items()},
         "sizes": dataclasses.asdict(common.sizes(args.smoke)),
         "results": {side: summarise(found) for side, found in values.items()},
