@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import tempfile
+import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], usage=__doc__.split("\n\n")[1]
+        description=__doc__.split("\n\n")[0], usage=textwrap.dedent(__doc__.split("\n\n")[1])
     )
     parser.add_argument("workloads", nargs="+", metavar="WORKLOAD")
     parser.add_argument("--db", choices=["sqlite", "postgres"], required=True)
