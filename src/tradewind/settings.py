@@ -34,6 +34,9 @@ class CoreSettings(_Section):
     dags_folder: Path
     executor: Literal["sequential", "local", "celery", "kubernetes"] = "local"
     parallelism: int = 32
+    # How many DAG files the local executor keeps imported in warm processes, so that their
+    # tries start without importing them again (0: every try imports its file).
+    warm_dag_files: int = 8
     load_examples: bool = True
     dags_are_paused_at_creation: bool = True
     default_timezone: str = "UTC"
@@ -44,6 +47,13 @@ class CoreSettings(_Section):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("warm_dag_files")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 or more")
         return value
 
     @field_validator("default_timezone")

@@ -37,7 +37,7 @@ import time
 from types import FrameType
 from typing import Any
 
-from tradewind.executors import process
+from tradewind.executors import process, warm
 from tradewind.executors.base import ExecutorError, LineChannel, Workload
 from tradewind.settings import Settings, child_environ, load_settings
 
@@ -135,14 +135,37 @@ class ForkServer:
 
 
 class _Server:
-    """The fork server's side: a loop over the control socket and SIGCHLD."""
+    """The fork server's side: a loop over the control socket and SIGCHLD.
 
-    def __init__(self, control: socket.socket, runner: process.Runner, settings: Settings):
+    The same loop runs in each warm process (see :mod:`tradewind.executors.warm`), on the
+    socket its fork server gave it, without a pool of its own (``warm_file`` None).
+    """
+
+    def __init__(
+        self,
+        control: socket.socket,
+        runner: process.Runner,
+        settings: Settings,
+        *,
+        warm_file: process.WarmFile | None = None,
+    ):
         self.control = control
         self.runner = runner
         self.settings = settings
         self.children: dict[int, int] = {}  # pid -> try id
         self.pid = os.getpid()
+        self.retiring = False
+        self.warm_file = warm_file
+        self.warm: warm.WarmPool | None = None
+        if warm_file is not None and settings.core.warm_dag_files > 0:
+            self.warm = warm.WarmPool(
+                capacity=settings.core.warm_dag_files,
+                fork_warm=self._become_warm,
+                spawn=self._spawn,
+                send=self._send,
+                watch=self._watch_warm,
+                unwatch=self._unwatch_warm,
+            )
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -156,19 +179,59 @@ class _Server:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _exit_on_signal)
 
-    def serve(self) -> int:
-        self._send({"event": "ready", "pid": os.getpid()})
+    def serve(self, ready: dict[str, Any] | None = None) -> int:
+        self._send({"event": "ready", "pid": os.getpid(), **(ready or {})})
         gc.freeze()
         try:
-            while True:
-                for key, _ in self.selector.select():
+            while not (self.retiring and not self.children):
+                timeout = None if self.warm is None else self.warm.next_check(time.monotonic())
+                for key, _ in self.selector.select(timeout):
                     if key.fileobj is self.control and not self._receive():
                         return 0
                     if key.fileobj == self.wake_r:
                         self._drain_wake()
+                    if isinstance(key.data, warm.WarmProcess) and self.warm is not None:
+                        self.warm.on_readable(key.data)
                 self._reap()
+                if self.warm is not None:
+                    self.warm.expire(time.monotonic())
+            return 0
         finally:
             self._shutdown()
+
+    def _watch_warm(self, proc: warm.WarmProcess) -> None:
+        self.selector.register(proc.sock, selectors.EVENT_READ, proc)
+
+    def _unwatch_warm(self, proc: warm.WarmProcess) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(proc.sock)
+
+    def _close_inherited(self) -> None:
+        """In a forked child: close every descriptor of the server's (not stdio)."""
+        signal.set_wakeup_fd(-1)
+        if self.warm is not None:
+            for fd in self.warm.inherited_fds():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.selector.close()
+        self.control.close()
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+
+    def _become_warm(self, dag_file: str, sock: socket.socket) -> None:
+        """The warm process of ``dag_file`` (just forked by the pool). Never returns."""
+        code = 70
+        try:
+            _die_with_parent(self.pid)
+            self._close_inherited()
+            assert self.warm_file is not None
+            files = self.warm_file(dag_file)
+            stats = [[path, *found] for path in files if (found := warm.file_signature(path))]
+            _become_subreaper()
+            server = _Server(sock, self.runner, self.settings)
+            code = server.serve({"files": stats})
+        finally:
+            os._exit(code)
 
     def _receive(self) -> bool:
         try:
@@ -181,8 +244,11 @@ class _Server:
             return False
         try:
             message = json.loads(data)
+            if message.get("retire") and not fds:
+                self.retiring = True  # a warm process being let go
+                return True
             ident = int(message["id"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             for fd in fds:
                 os.close(fd)
             return True
@@ -196,6 +262,8 @@ class _Server:
         except (KeyError, TypeError, ValueError) as exc:
             os.close(fds[0])
             self._send({"event": "failed", "id": ident, "message": f"bad workload: {exc}"})
+            return True
+        if self.warm is not None and self.warm.take(ident, workload, data, fds[0]):
             return True
         self._spawn(ident, workload, fds[0])
         return True
@@ -225,14 +293,10 @@ class _Server:
         try:
             os.setpgid(0, 0)
             _die_with_parent(self.pid)
-            signal.set_wakeup_fd(-1)
+            self._close_inherited()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            self.selector.close()
-            self.control.close()
-            os.close(self.wake_r)
-            os.close(self.wake_w)
             # Programs the task starts must not hold the report pipe open.
             os.set_inheritable(fd, False)
             code = process.run_try(self.runner, workload, LineChannel(fd), self.settings)
@@ -262,12 +326,16 @@ class _Server:
         groups = list(self.children)
         for pgid in groups:
             process.signal_group(pgid, signal.SIGKILL)
+        # Warm processes stop their own tries when their socket closes.
+        warm_pids = self.warm.close() if self.warm is not None else []
         end = time.monotonic() + _REAP_WAIT
         while time.monotonic() < end:
             with contextlib.suppress(ChildProcessError):
                 while os.waitpid(-1, os.WNOHANG)[0]:
                     pass
-            if not any(_group_exists(pgid) for pgid in groups):
+            if not any(_group_exists(pgid) for pgid in groups) and not any(
+                _pid_exists(pid) for pid in warm_pids
+            ):
                 break
             self.selector.select(max(0.0, end - time.monotonic()))
             self._drain_wake()
@@ -285,6 +353,14 @@ class _Server:
 def _group_exists(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
     return True
@@ -327,12 +403,13 @@ def main(argv: list[str]) -> int:
         settings = load_settings()
         runner = process.load_runner(runner_path)
         process.warm_up(runner_path, settings)
+        warm_file = process.warm_file_hook(runner_path)
     except Exception as exc:
         with contextlib.suppress(OSError):
             control.send(json.dumps({"event": "error", "message": str(exc)}).encode())
         return 1
     _become_subreaper()
-    return _Server(control, runner, settings).serve()
+    return _Server(control, runner, settings, warm_file=warm_file).serve()
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ DEFAULT_RUNNER = "tradewind.runtime.runner:run_workload"
 GRACE_PERIOD = 5.0
 
 Runner = Callable[[Workload, Channel, Settings], None]
+# A runner module's ``warm_file(dag_file)``: import the file ahead of its tries; returns the
+# files whose change makes that import stale.
+WarmFile = Callable[[str], list[str]]
 
 
 def load_runner(path: str) -> Runner:
@@ -113,3 +116,24 @@ def warm_up(path: str, settings: Settings) -> None:
         hook(settings)
     except Exception as exc:
         print(f"tradewind fork server: warm-up failed, going on without it: {exc}", file=sys.stderr)
+
+
+def warm_file_hook(path: str) -> WarmFile | None:
+    """The runner module's ``warm_file``, wrapped so that it never raises (None: it has none).
+
+    A DAG file that fails to import in a warm process only loses the head start: its tries
+    import it themselves and report the failure as usual.
+    """
+    module = importlib.import_module(path.partition(":")[0])
+    hook = getattr(module, "warm_file", None)
+    if not callable(hook):
+        return None
+
+    def warm(dag_file: str) -> list[str]:
+        try:
+            files = hook(dag_file)
+        except BaseException:  # the DAG file's own code runs here: it may raise anything
+            return [dag_file]
+        return [str(f) for f in files] if isinstance(files, list) else [dag_file]
+
+    return warm

@@ -1,7 +1,13 @@
-"""Finding and importing the DAG file that defines the task a try runs."""
+"""Finding and importing the DAG file that defines the task a try runs.
+
+A process that forks tries may import a DAG file ahead of them (:func:`preload`); each try
+forked from it then finds its DAG already built, as long as the file has not changed since.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +24,57 @@ class DagLoadError(TradewindError):
     """The DAG file is missing, fails to import, or does not define the DAG."""
 
 
+Signature = tuple[int, int]
+# DAG files imported ahead of their tries: path -> (its mtime and size then, what it defined).
+_preloaded: dict[str, tuple[Signature, loader.ImportedFile]] = {}
+
+
+def signature(path: str | Path) -> Signature | None:
+    """What tells a changed file: its modification time (ns) and size; None if it is gone."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def preload(dag_file: Path) -> list[str]:
+    """Import ``dag_file`` now for the tries that will be forked from this process.
+
+    Returns the files whose change makes this import stale: the DAG file and the modules of
+    the user's own code that it imported (not the standard library, installed packages or
+    tradewind itself).
+    """
+    before = set(sys.modules)
+    found = signature(dag_file)
+    imported = loader.import_dags(dag_file)
+    if found is not None:
+        _preloaded[str(dag_file)] = (found, imported)
+    files = [str(dag_file)]
+    for name in set(sys.modules) - before:
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if isinstance(path, str) and _is_user_code(path):
+            files.append(path)
+    return files
+
+
+def _is_user_code(path: str) -> bool:
+    installed = {sys.prefix, sys.base_prefix, sys.exec_prefix, _PACKAGE_ROOT}
+    return not any(path.startswith(root + os.sep) for root in installed)
+
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
 def load_task(dag_file: Path, dag_id: str, task_id: str) -> tuple[DAG, BaseOperator]:
     """Import ``dag_file`` and return the DAG and its task; TaskNotFound for a bad task id."""
     if not dag_file.is_file():
         raise DagLoadError(f"DAG file {dag_file} does not exist")
-    imported = loader.import_dags(dag_file)
+    cached = _preloaded.get(str(dag_file))
+    if cached is not None and cached[0] == signature(dag_file):
+        imported = cached[1]
+    else:
+        imported = loader.import_dags(dag_file)
     for dag in imported.dags:
         if dag.dag_id == dag_id:
             return dag, dag.get_task(task_id)

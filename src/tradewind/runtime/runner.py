@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +63,7 @@ def run_workload(workload: Workload, channel: Channel, settings: Settings) -> No
     """Run one try: log to its file, send RUNNING, run the task, send FINISHED."""
     started = time.monotonic()
     key = workload.key
+    _import_from_dags_folder(settings)
     masker = SecretsMasker()
     path = logs.log_path(settings.logging.base_log_folder, key)
     with logs.TryLog(path, masker, settings.logging.level):
@@ -110,6 +112,22 @@ def warm_up(settings: Settings) -> None:
     """
     engine_module.create_engine(settings.database).dispose()
     loader.warm_imports()
+    _import_from_dags_folder(settings)
+
+
+def _import_from_dags_folder(settings: Settings) -> None:
+    """DAG files import their helper modules from the DAGs folder, at run time as at parse time."""
+    folder = str(settings.core.dags_folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def warm_file(dag_file: str) -> list[str]:
+    """Import a DAG file ahead of its tries, in a process that forks them (a warm process).
+
+    Returns the files whose change makes the import stale (see :func:`dagfile.preload`).
+    """
+    return dagfile.preload(Path(dag_file))
 
 
 def _timeout(workload: Workload, task: BaseOperator) -> float | None:

@@ -1,0 +1,273 @@
+"""Warm processes: the fork server's children that have imported one DAG file each.
+
+Importing a DAG file is most of what a short try costs (a 200-task file takes tens of
+milliseconds to build). The fork server therefore forks, per DAG file, a *warm process* that
+imports the file once (through the runner module's ``warm_file(path)`` hook) and then serves
+that file's tries exactly as the fork server does: it forks each try, says when it started and
+how it ended. A try forked from it finds its DAG already built.
+
+The fork server routes a request to the file's warm process and passes the warm process's
+reports on unchanged, so the executor cannot tell the difference. It keeps
+``core.warm_dag_files`` of them, least recently used first out, and lets one go when:
+
+- the DAG file, or a module of the user's own that it imported, changed (the import is
+  stale): the next try starts a new warm process, the old one finishes what it runs and exits;
+- it was not used for :data:`IDLE_LIMIT` seconds;
+- it did not finish importing within :data:`START_LIMIT` seconds, or died while importing: the
+  file is then served the cold way (each try imports it) until it changes.
+
+A warm process that dies with tries in flight reports nothing more for them; the fork server
+reports each of them failed, so the executor never waits on a try nobody runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradewind.executors.base import Workload
+
+IDLE_LIMIT = 120.0
+START_LIMIT = 60.0
+MAX_MESSAGE = 1 << 20
+
+Signature = tuple[int, int]
+
+
+def file_signature(path: str) -> Signature | None:
+    """A file's modification time (ns) and size; None when it is gone."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+@dataclass(eq=False)
+class WarmProcess:
+    dag_file: str
+    pid: int
+    sock: socket.socket
+    started: float
+    last_used: float
+    ready: bool = False
+    retiring: bool = False
+    # The files its import depends on, with their signatures when it imported them.
+    files: list[tuple[str, Signature | None]] = field(default_factory=list)
+    # Requests that came before it was ready: (try id, workload, packet, report fd).
+    held: list[tuple[int, Workload, bytes, int]] = field(default_factory=list)
+    inflight: set[int] = field(default_factory=set)
+
+    def stale(self) -> bool:
+        return any(file_signature(path) != known for path, known in self.files)
+
+
+class WarmPool:
+    """The fork server's warm processes, by DAG file.
+
+    The fork server gives it: ``fork_warm(path, sock)`` (run in the forked child: import the
+    file and serve; never returns), ``spawn(ident, workload, fd)`` (start a try the cold way),
+    ``send(message)`` (to the executor), and ``watch``/``unwatch`` (its selector).
+    """
+
+    def __init__(
+        self,
+        *,
+        capacity: int,
+        fork_warm: Callable[[str, socket.socket], None],
+        spawn: Callable[[int, Workload, int], None],
+        send: Callable[[dict[str, Any]], None],
+        watch: Callable[[WarmProcess], None],
+        unwatch: Callable[[WarmProcess], None],
+    ) -> None:
+        self.capacity = capacity
+        self._fork_warm = fork_warm
+        self._spawn = spawn
+        self._send = send
+        self._watch = watch
+        self._unwatch = unwatch
+        self.by_file: dict[str, WarmProcess] = {}
+        self.retiring: list[WarmProcess] = []
+        # Files whose import kills a warm process, with the signature that did it.
+        self.broken: dict[str, Signature | None] = {}
+
+    # ---- requests ---------------------------------------------------------------------------
+
+    def take(self, ident: int, workload: Workload, data: bytes, fd: int) -> bool:
+        """Route a try to its file's warm process; False: start it the cold way instead."""
+        path = workload.dag_file
+        if path in self.broken:
+            if self.broken[path] == file_signature(path):
+                return False
+            del self.broken[path]
+        proc = self.by_file.get(path)
+        if proc is not None and proc.ready and proc.stale():
+            self._retire(proc)
+            proc = None
+        if proc is None:
+            proc = self._start(path)
+            if proc is None:
+                return False
+        proc.last_used = time.monotonic()
+        if not proc.ready:
+            proc.held.append((ident, workload, data, fd))
+            return True
+        return self._forward(proc, ident, data, fd)
+
+    def _forward(self, proc: WarmProcess, ident: int, data: bytes, fd: int) -> bool:
+        try:
+            socket.send_fds(proc.sock, [data], [fd])
+        except OSError:
+            return False
+        os.close(fd)
+        proc.inflight.add(ident)
+        return True
+
+    # ---- life cycle -------------------------------------------------------------------------
+
+    def _start(self, path: str) -> WarmProcess | None:
+        if self.capacity <= 0 or file_signature(path) is None:
+            return None
+        if len(self.by_file) >= self.capacity and not self._evict():
+            return None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return None
+        if pid == 0:
+            ours.close()
+            self._fork_warm(path, theirs)  # never returns
+        theirs.close()
+        now = time.monotonic()
+        proc = WarmProcess(path, pid, ours, started=now, last_used=now)
+        self.by_file[path] = proc
+        self._watch(proc)
+        return proc
+
+    def _evict(self) -> bool:
+        """Let the least recently used ready process go, to make room; False if none can."""
+        ready = [p for p in self.by_file.values() if p.ready and not p.held]
+        if not ready:
+            return False
+        self._retire(min(ready, key=lambda p: p.last_used))
+        return True
+
+    def _retire(self, proc: WarmProcess) -> None:
+        """It takes no more tries; it exits once those it runs have ended."""
+        if self.by_file.get(proc.dag_file) is proc:
+            del self.by_file[proc.dag_file]
+        proc.retiring = True
+        self.retiring.append(proc)
+        try:
+            proc.sock.send(json.dumps({"retire": True}).encode())
+        except OSError:
+            self.lost(proc)
+
+    def expire(self, now: float) -> None:
+        for proc in list(self.by_file.values()):
+            if not proc.ready and now - proc.started > START_LIMIT:
+                with contextlib.suppress(OSError):
+                    os.kill(proc.pid, signal.SIGKILL)
+            elif proc.ready and not proc.inflight and now - proc.last_used > IDLE_LIMIT:
+                self._retire(proc)
+
+    def next_check(self, now: float) -> float | None:
+        """Seconds until :meth:`expire` has something to do (None: nothing to watch)."""
+        if not self.by_file:
+            return None
+        return min(IDLE_LIMIT, START_LIMIT) / 2
+
+    # ---- its reports ------------------------------------------------------------------------
+
+    def on_readable(self, proc: WarmProcess) -> None:
+        while True:
+            try:
+                data = proc.sock.recv(MAX_MESSAGE, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.lost(proc)
+                return
+            self._on_message(proc, json.loads(data))
+
+    def _on_message(self, proc: WarmProcess, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if event == "ready":
+            proc.ready = True
+            proc.files = [(str(p), (int(m), int(s))) for p, m, s in message.get("files", [])]
+            held, proc.held = proc.held, []
+            for ident, workload, data, fd in held:
+                if not self._forward(proc, ident, data, fd):
+                    self._spawn(ident, workload, fd)
+            return
+        if event in ("exited", "failed"):
+            proc.inflight.discard(int(message.get("id", -1)))
+        if event in ("started", "exited", "failed"):
+            self._send(message)
+
+    def lost(self, proc: WarmProcess) -> None:
+        """Its socket closed: it exited (retired), or it died."""
+        self._unwatch(proc)
+        proc.sock.close()
+        if self.by_file.get(proc.dag_file) is proc:
+            del self.by_file[proc.dag_file]
+        if proc in self.retiring:
+            self.retiring.remove(proc)
+        if not proc.ready:
+            # Importing this file kills the process: its tries import it themselves, and
+            # report what goes wrong as tries do.
+            self.broken[proc.dag_file] = file_signature(proc.dag_file)
+        held, proc.held = proc.held, []
+        for ident, workload, _, fd in held:
+            self._spawn(ident, workload, fd)
+        for ident in sorted(proc.inflight):
+            self._send(
+                {
+                    "event": "failed",
+                    "id": ident,
+                    "message": f"the warm process of {proc.dag_file} died while it ran the try",
+                }
+            )
+        proc.inflight.clear()
+
+    # ---- for the fork server ----------------------------------------------------------------
+
+    def all(self) -> list[WarmProcess]:
+        return [*self.by_file.values(), *self.retiring]
+
+    def inherited_fds(self) -> list[int]:
+        """What a forked child must close: every warm socket and every held report pipe."""
+        fds = []
+        for proc in self.all():
+            fds.append(proc.sock.fileno())
+            fds.extend(fd for _, _, _, fd in proc.held)
+        return fds
+
+    def close(self) -> list[int]:
+        """Close every warm socket (each then stops its tries and exits); their pids."""
+        pids = []
+        for proc in self.all():
+            self._unwatch(proc)
+            for _, _, _, fd in proc.held:
+                os.close(fd)
+            proc.held.clear()
+            proc.sock.close()
+            pids.append(proc.pid)
+        self.by_file.clear()
+        self.retiring.clear()
+        return pids
