@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tradewind import timetables
 from tradewind.metastore.models import DagRun
@@ -185,7 +186,10 @@ def advance_run(
         run_store.request_decision_for_later_runs(session, run)
     else:
         outcome = None
-    run_store.mark_decided(session, run.id, now)
+    if run.last_scheduling_decision is None:
+        # Asked for by someone (a clear, a mark, a finished run before it): answered now.
+        run_store.mark_decided(session, run.id, now)
+        set_committed_value(run, "last_scheduling_decision", now)
     return Advance(changed, outcome)
 
 

@@ -113,10 +113,10 @@ def _finished(
         next_try_at = datetime.fromisoformat(raw) if isinstance(raw, str) else now
     # The try's own clock for its end (bounded by ours), so durations are what the task took.
     ended = min(event.at, now)
-    ti = task_store.mark_finished(
+    finished = task_store.mark_finished(
         session, _key_tuple(key), state, now=ended, next_try_at=next_try_at
     )
-    if ti is None:
+    if finished is None:
         log.info("dropped a late or duplicate report for %s", key)
         return False
     if event.info:
@@ -127,7 +127,7 @@ def _finished(
         xcom_store.set_xcoms(session, run.id, key.task_id, key.map_index, [tuple(x) for x in xcoms])
     if state is TaskState.UP_FOR_RESCHEDULE and next_try_at is not None:
         task_store.add_reschedule(
-            session, ti, start=ti.start_date or now, end=now, until=next_try_at
+            session, finished, start=finished.start_date or now, end=now, until=next_try_at
         )
         return True
     if state not in decide.SETTLED or dag is None or task is None:

@@ -38,10 +38,10 @@ def queue_ready(
     pools = task_store.pool_room(session, lock=True)
     dag_ids = sorted({c.dag_id for c in candidates})
     active = task_store.active_counts_by_dag(session, dag_ids)
-    workloads: list[Workload] = []
+    chosen: list[tuple[int, Workload]] = []
     runs: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]] = {}
     for ti in candidates:
-        if len(workloads) >= room:
+        if len(chosen) >= room:
             break
         free = pools.get(ti.pool)
         if free is None:
@@ -50,12 +50,16 @@ def queue_ready(
         if free < ti.pool_slots or active.get(ti.dag_id, 0) >= ti.max_active_tasks:
             continue
         workload = _workload(session, cache, ti, runs)
-        if workload is None or not task_store.mark_queued(session, ti.id, job_id=job_id, now=now):
+        if workload is None:
             continue
         pools[ti.pool] = free - ti.pool_slots
         active[ti.dag_id] = active.get(ti.dag_id, 0) + 1
-        workloads.append(workload)
-    return workloads
+        chosen.append((ti.id, workload))
+    # Those another scheduler queued first are not ours to run.
+    queued = task_store.mark_queued_many(
+        session, [ti_id for ti_id, _ in chosen], job_id=job_id, now=now
+    )
+    return [workload for ti_id, workload in chosen if ti_id in queued]
 
 
 def _workload(

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from tradewind.metastore.models import (
     DagModel,
@@ -183,6 +182,30 @@ _TO_STATE = (
     .where(_UNDECIDED_WHERE)
     .values(state=bindparam("v_state"), updated_at=bindparam("now", type_=UtcDateTime()))
 )
+# Where UPDATE ... RETURNING exists and SET reads the row as it was (PostgreSQL, SQLite; not
+# MySQL, whose SET sees the values assigned before it), each change is one statement.
+_RESCHEDULED = _TI.c.state == TaskState.UP_FOR_RESCHEDULE.value
+_SCHEDULE_RETURNING = (
+    update(_TI)
+    .where(_UNDECIDED_WHERE)
+    .values(
+        state=TaskState.SCHEDULED.value,
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        scheduled_dttm=bindparam("now", type_=UtcDateTime()),
+        next_try_at=None,
+        try_number=case((_RESCHEDULED, _TI.c.try_number), else_=_TI.c.try_number + 1),
+        start_date=case((_RESCHEDULED, _TI.c.start_date), else_=None),
+        end_date=case((_RESCHEDULED, _TI.c.end_date), else_=None),
+        duration=case((_RESCHEDULED, _TI.c.duration), else_=None),
+    )
+    .returning(_TI.c.task_id)
+)
+_RETURNING = {
+    TaskState.SKIPPED: _TO_DONE_UNRUN.returning(_TI.c.task_id),
+    TaskState.UPSTREAM_FAILED: _TO_DONE_UNRUN.returning(_TI.c.task_id),
+    TaskState.SCHEDULED: _SCHEDULE_RETURNING,
+}
+_TO_STATE_RETURNING = _TO_STATE.returning(_TI.c.task_id)
 
 
 def set_states(
@@ -200,6 +223,7 @@ def set_states(
     continues the same try.
     """
     changed: list[str] = []
+    returning = session.get_bind().dialect.name in ("postgresql", "sqlite")
     by_state: dict[TaskState, list[str]] = {}
     for task_id, state in changes.items():
         by_state.setdefault(state, []).append(task_id)
@@ -212,6 +236,10 @@ def set_states(
             "now": now,
             "v_state": _state(state),
         }
+        if returning:
+            statement = _RETURNING.get(state, _TO_STATE_RETURNING)
+            changed.extend(session.scalars(statement, params).all())
+            continue
         ids = session.scalars(_SELECT_CHANGING, params).all()
         if not ids:
             continue
@@ -324,9 +352,41 @@ _MARK_QUEUED = (
 )
 
 
+_MARK_QUEUED_MANY = (
+    update(_TI)
+    .where(
+        _TI.c.id.in_(bindparam("ids", expanding=True)),
+        _TI.c.state == TaskState.SCHEDULED.value,
+    )
+    .values(
+        state=TaskState.QUEUED.value,
+        queued_dttm=bindparam("now", type_=UtcDateTime()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        queued_by_job_id=bindparam("job_id"),
+    )
+    .returning(_TI.c.id)
+)
+
+
 def mark_queued(session: Session, ti_id: int, *, job_id: int | None, now: datetime) -> bool:
     result = session.execute(_MARK_QUEUED, {"k_id": ti_id, "now": now, "job_id": job_id})
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_queued_many(
+    session: Session, ti_ids: Sequence[int], *, job_id: int | None, now: datetime
+) -> set[int]:
+    """scheduled -> queued for these tries; the ids that were still scheduled (now queued).
+
+    One statement where the database can say which rows it changed (UPDATE ... RETURNING);
+    one per try elsewhere (MariaDB).
+    """
+    if not ti_ids:
+        return set()
+    if session.get_bind().dialect.update_returning:
+        params = {"ids": list(ti_ids), "now": now, "job_id": job_id}
+        return set(session.scalars(_MARK_QUEUED_MANY, params).all())
+    return {i for i in ti_ids if mark_queued(session, i, job_id=job_id, now=now)}
 
 
 # The hot path's statements are built once, with bound parameters: building a statement costs
@@ -350,7 +410,6 @@ _MARK_RUNNING = (
         updated_at=bindparam("v_now", type_=UtcDateTime()),
     )
 )
-_ACTIVE_TRY = select(TaskInstance).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
 _MARK_FINISHED = (
     update(_TI)
     .where(_TI.c.id == bindparam("k_id"), _TI.c.state.in_(ACTIVE))
@@ -396,6 +455,30 @@ def mark_running(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class FinishedTry:
+    """The row of a try that just finished, as the scheduler needs it afterwards."""
+
+    id: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    start_date: datetime | None
+
+
+_ACTIVE_TRY_ROW = select(
+    _TI.c.id,
+    _TI.c.dag_id,
+    _TI.c.run_id,
+    _TI.c.task_id,
+    _TI.c.map_index,
+    _TI.c.try_number,
+    _TI.c.start_date,
+).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
+
+
 def mark_finished(
     session: Session,
     key: tuple[str, str, str, int, int],
@@ -403,42 +486,32 @@ def mark_finished(
     *,
     now: datetime,
     next_try_at: datetime | None = None,
-) -> TaskInstance | None:
+) -> FinishedTry | None:
     """queued|running -> a finished (or waiting) state for exactly this try; None if too late."""
-    ti = session.scalar(_ACTIVE_TRY, _key_params(key))
-    if ti is None:
+    row = session.execute(_ACTIVE_TRY_ROW, _key_params(key)).first()
+    if row is None:
         return None
-    started = ti.start_date or now
-    duration = (now - started).total_seconds()
+    started = row.start_date or now
     result = session.execute(
         _MARK_FINISHED,
         {
-            "k_id": ti.id,
+            "k_id": row.id,
             "v_state": state.value,
             "v_start": started,
             "v_end": now,
-            "v_duration": duration,
+            "v_duration": (now - started).total_seconds(),
             "v_next": next_try_at,
         },
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
-    # Keep the loaded object in line with the row without making it dirty (no second UPDATE).
-    for name, value in (
-        ("state", state.value),
-        ("start_date", started),
-        ("end_date", now),
-        ("next_try_at", next_try_at),
-        ("duration", duration),
-    ):
-        set_committed_value(ti, name, value)
     if state is not TaskState.UP_FOR_RESCHEDULE:
-        session.execute(_TO_HISTORY, {"k_id": ti.id})
-    return ti
+        session.execute(_TO_HISTORY, {"k_id": row.id})
+    return FinishedTry(*row[:6], start_date=started)
 
 
 def add_reschedule(
-    session: Session, ti: TaskInstance, *, start: datetime, end: datetime, until: datetime
+    session: Session, ti: FinishedTry, *, start: datetime, end: datetime, until: datetime
 ) -> None:
     session.add(
         TaskReschedule(
