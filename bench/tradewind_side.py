@@ -63,18 +63,20 @@ def settings() -> dict[str, str]:
 def measure(
     workload: str, *, db: str, repeat: int, smoke: bool, workdir: Path
 ) -> list[dict[str, float]]:
-    """``repeat`` figures of ``workload``: run workloads share one home and scheduler, the
-    others (parse, idle, startup) measure a cold start and get a fresh home each time."""
+    """``repeat`` figures of ``workload``. Cold starts (parse, startup) get a fresh home each
+    time; the run workloads and idle measure ``repeat`` times in one home and one stack."""
     sizes = common.sizes(smoke)
-    if workload in common.RUN_WORKLOADS:
-        with fresh_home(workdir, db) as home:
-            return run_workload(home, workload, sizes=sizes, repeat=repeat)
-    once = {"parse": parse_once, "idle": idle_once, "startup": startup_once}[workload]
-    figures = []
-    for _ in range(repeat):
-        with fresh_home(workdir, db) as home:
-            figures.append(once(home, sizes, smoke))
-    return figures
+    if workload in ("parse", "startup"):
+        once = parse_once if workload == "parse" else startup_once
+        figures = []
+        for _ in range(repeat):
+            with fresh_home(workdir, db) as home:
+                figures.append(once(home, sizes, smoke))
+        return figures
+    with fresh_home(workdir, db) as home:
+        if workload == "idle":
+            return idle_windows(home, sizes=sizes, repeat=repeat, smoke=smoke)
+        return run_workload(home, workload, sizes=sizes, repeat=repeat)
 
 
 # ---- the home, its database and its processes ----------------------------------------------
@@ -236,13 +238,19 @@ def parse_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]
     return {"cold_s": cold, "rescan_s": window["cpu_s"] / cycles}
 
 
-def idle_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
-    """``tradewind standalone`` with the parse set registered, left alone: CPU and peak RSS."""
+def idle_windows(
+    home: Home, *, sizes: common.Sizes, repeat: int, smoke: bool
+) -> list[dict[str, float]]:
+    """``tradewind standalone`` with the parse set registered, left alone: CPU and peak RSS
+    over ``repeat`` windows back to back."""
     expected = len(shapes.write_parse_set(SYSTEM, home.dags, sizes))
     with running(home, "standalone") as standalone:
         standalone.wait_for(lambda: registered(home) == expected, f"{expected} DAGs registered")
         time.sleep(1.0 if smoke else IDLE_SETTLE_S)
-        return common.TreeSampler([standalone.proc.pid]).watch(sizes.idle_seconds)
+        return [
+            common.TreeSampler([standalone.proc.pid]).watch(sizes.idle_seconds)
+            for _ in range(repeat)
+        ]
 
 
 def startup_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
