@@ -170,3 +170,26 @@ def _running(pid: int) -> bool:
         return False
     # A zombie (state Z) has ended; only its parent has yet to collect it.
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_files_after_a_bad_one_in_the_same_child_still_parse(tmp_path: Path) -> None:
+    # One parsing process: the files go to it in batches, the bad ones among the good.
+    good = "from tradewind import DAG\nfrom tradewind.operators import EmptyOperator\n"
+    good += 'with DAG("{name}", schedule=None):\n    EmptyOperator(task_id="t")\n'
+    files = {
+        "a_good.py": good.format(name="a"),
+        "b_exits.py": "import os\nos._exit(4)\n",
+        "c_good.py": good.format(name="c"),
+        "d_hangs.py": "import time\ntime.sleep(60)\n",
+        "e_good.py": good.format(name="e"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    results = children.parse_files(sorted(tmp_path.glob("*.py")), processes=1, timeout=1.0)
+    by_name = {Path(r.fileloc).name: r for r in results}
+    assert set(by_name) == set(files)
+    for name, dag_id in (("a_good.py", "a"), ("c_good.py", "c"), ("e_good.py", "e")):
+        assert [d.dag_id for d in by_name[name].dags] == [dag_id]
+        assert by_name[name].errors == []
+    assert "exited with code 4" in by_name["b_exits.py"].errors[0].message
+    assert "longer than 1 s" in by_name["d_hangs.py"].errors[0].message
