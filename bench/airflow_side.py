@@ -12,6 +12,7 @@ by :func:`settings` and in ``bench/airflow/README.md``; everything else is Airfl
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -41,7 +42,7 @@ REGISTER_TIMEOUT = 900.0
 HEALTH_TIMEOUT = 300.0
 IDLE_SETTLE_SECONDS = 10.0
 # rescan_s: the window covers this many whole re-parse cycles of the DAGs folder.
-RESCAN_CYCLES_FULL = 3
+RESCAN_CYCLES_FULL = 4
 RESCAN_CYCLES_SMOKE = 1
 # Every process we start carries this variable, so that leftovers can be found and killed.
 MARKER = "TRADEWIND_BENCH_AIRFLOW"
@@ -75,8 +76,9 @@ def _installer() -> ModuleType:
     return module
 
 
-def venv() -> Path:
-    """The Airflow venv, checked to hold the expected version."""
+@functools.cache
+def installed() -> tuple[Path, str]:
+    """The Airflow venv and its version, checked once per process (it takes a subprocess)."""
     installer = _installer()
     path: Path = installer.venv_path()
     found = installer.installed_version(path)
@@ -85,12 +87,12 @@ def venv() -> Path:
             f"Airflow {installer.AIRFLOW_VERSION} is not installed in {path} (found {found!r}): "
             "run .venv/bin/python bench/airflow/install.py"
         )
-    return path
+    return path, str(found)
 
 
 def version() -> str:
-    """Airflow's version as installed (checked, not assumed)."""
-    return str(_installer().installed_version(venv()))
+    """Airflow's version as installed (read from the venv, not assumed)."""
+    return installed()[1]
 
 
 def settings() -> dict[str, str]:
@@ -232,7 +234,7 @@ def airflow_home(workdir: Path, name: str, database_url: str) -> Iterator[Airflo
     home = workdir / name
     if home.exists():
         raise SystemExit(f"{home} exists: the harness must give each call a fresh work folder")
-    airflow = Airflow(venv=venv(), home=home, database_url=database_url)
+    airflow = Airflow(venv=installed()[0], home=home, database_url=database_url)
     try:
         yield airflow
     finally:
