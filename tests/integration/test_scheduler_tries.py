@@ -3,10 +3,12 @@ backoff, execution_timeout, dagrun_timeout, and a try whose process is killed.""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from scheduling import (  # noqa: F401
     System,
     make_system_fixture,
@@ -158,3 +160,29 @@ def test_a_try_that_kills_itself_is_failed_and_retried(system: System, tmp_path:
     assert system.xcom("suicide", run_id, "dies") == "second try"
     first_pid = int(journal.read_text().splitlines()[0].split()[1])
     assert not pid_alive(first_pid)
+
+
+def test_a_quick_try_keeps_its_start_pid_and_host(system: System, tmp_path: Path) -> None:
+    # A no-op try reports running and finished within milliseconds: both reports usually
+    # reach the scheduler together and are written as one change; nothing may be lost.
+    journal = tmp_path / "journal"
+    system.add_dag(
+        "quick",
+        f"""
+        def quick(ti=None):
+            note({str(journal)!r}, os.getpid(), time.time())
+
+        with DAG("quick", schedule=None):
+            PythonOperator(task_id="quick", python_callable=quick)
+        """,
+    )
+    run_id = system.trigger("quick")
+    assert system.wait("quick", run_id) == "success"
+    ti = system.instance("quick", run_id, "quick")
+    pid, called = journal.read_text().split()
+    assert ti.pid == int(pid)
+    assert ti.hostname == socket.gethostname()
+    assert ti.start_date is not None
+    assert ti.end_date is not None
+    assert ti.start_date.timestamp() <= float(called) <= ti.end_date.timestamp()
+    assert ti.duration == pytest.approx((ti.end_date - ti.start_date).total_seconds(), abs=1e-3)

@@ -54,9 +54,18 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     """
     result = Applied()
     touched: dict[tuple[str, str], tuple[DagRun, set[str]]] = {}
+    # A try that reported running and finished in the same batch is written once.
+    finishing = {e.key for e in events if e.kind is EventKind.FINISHED}
+    started = {
+        e.key: (min(e.at, now), e.pid, e.hostname)
+        for e in events
+        if e.kind is EventKind.RUNNING and e.key in finishing
+    }
     # Runs are locked as their first finished try comes up: in one order for every
     # scheduler, so that two of them never wait on each other's locks.
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
+        if event.kind is EventKind.RUNNING and event.key in started:
+            continue
         if event.kind is EventKind.RUNNING:
             result.changed += task_store.mark_running(
                 session,
@@ -66,7 +75,9 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
                 now=min(event.at, now),
             )
         elif event.kind is EventKind.FINISHED:
-            result.changed += _finished(session, cache, event, now, touched, result=result)
+            result.changed += _finished(
+                session, cache, event, now, touched, result=result, running=started.get(event.key)
+            )
     for run, candidates in touched.values():
         if advance_run(session, cache, run, candidates, now).outcome is not None:
             result.finished_runs += 1
@@ -81,6 +92,7 @@ def _finished(
     touched: dict[tuple[str, str], tuple[DagRun, set[str]]],
     *,
     result: Applied,
+    running: tuple[datetime, int | None, str | None] | None,
 ) -> bool:
     key = event.key
     if (key.dag_id, key.run_id) in touched:
@@ -114,7 +126,7 @@ def _finished(
     # The try's own clock for its end (bounded by ours), so durations are what the task took.
     ended = min(event.at, now)
     finished = task_store.mark_finished(
-        session, _key_tuple(key), state, now=ended, next_try_at=next_try_at
+        session, _key_tuple(key), state, now=ended, next_try_at=next_try_at, running=running
     )
     if finished is None:
         log.info("dropped a late or duplicate report for %s", key)

@@ -420,6 +420,8 @@ _MARK_FINISHED = (
         duration=bindparam("v_duration"),
         next_try_at=bindparam("v_next", type_=UtcDateTime()),
         updated_at=bindparam("v_end", type_=UtcDateTime()),
+        pid=func.coalesce(bindparam("v_pid"), _TI.c.pid),
+        hostname=func.coalesce(bindparam("v_hostname"), _TI.c.hostname),
     )
 )
 _HISTORY: Table = TaskInstanceHistory.__table__  # type: ignore[assignment]
@@ -486,12 +488,18 @@ def mark_finished(
     *,
     now: datetime,
     next_try_at: datetime | None = None,
+    running: tuple[datetime, int | None, str | None] | None = None,
 ) -> FinishedTry | None:
-    """queued|running -> a finished (or waiting) state for exactly this try; None if too late."""
+    """queued|running -> a finished (or waiting) state for exactly this try; None if too late.
+
+    ``running`` is the try's running report (when, pid, host) if it came in the same batch:
+    both are then recorded by this one UPDATE.
+    """
     row = session.execute(_ACTIVE_TRY_ROW, _key_params(key)).first()
     if row is None:
         return None
-    started = row.start_date or now
+    started_at, pid, hostname = running or (None, None, None)
+    started = row.start_date or started_at or now
     result = session.execute(
         _MARK_FINISHED,
         {
@@ -501,6 +509,8 @@ def mark_finished(
             "v_end": now,
             "v_duration": (now - started).total_seconds(),
             "v_next": next_try_at,
+            "v_pid": pid,
+            "v_hostname": hostname,
         },
     )
     if not result.rowcount:  # type: ignore[attr-defined]
