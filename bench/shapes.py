@@ -41,6 +41,19 @@ def work(n):
     fib(n)
 """
 
+FIB_CHAIN = """
+with DAG("{dag_id}", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False):
+    previous = None
+    for n in range({tasks}):
+        current = PythonOperator(
+            task_id=f"t{{n:03d}}", python_callable=work, op_args=[{fib}]
+        )
+        if previous is not None:
+            previous >> current
+        previous = current
+"""
+
 # Runs measured one at a time: unpaused, no schedule, triggered by the bench.
 RUN_SHAPES = {
     "chain": """
@@ -61,30 +74,9 @@ with DAG("bench_fanout", schedule=None, start_date=datetime(2024, 1, 1),
     middle = [PythonOperator(task_id=f"t{{n:03d}}", python_callable=noop) for n in range({tasks})]
     start >> middle >> end
 """,
-    "light": """
-with DAG("bench_light", schedule=None, start_date=datetime(2024, 1, 1),
-         is_paused_upon_creation=False):
-    previous = None
-    for n in range({tasks}):
-        current = PythonOperator(
-            task_id=f"t{{n:03d}}", python_callable=work, op_args=[{fib}]
-        )
-        if previous is not None:
-            previous >> current
-        previous = current
-""",
-    "heavy": """
-with DAG("bench_heavy", schedule=None, start_date=datetime(2024, 1, 1),
-         is_paused_upon_creation=False):
-    previous = None
-    for n in range({tasks}):
-        current = PythonOperator(
-            task_id=f"t{{n:03d}}", python_callable=work, op_args=[{fib}]
-        )
-        if previous is not None:
-            previous >> current
-        previous = current
-""",
+    # light and heavy: the same chain of fib(n) tasks, with other sizes.
+    "light": FIB_CHAIN.replace("{dag_id}", "bench_light"),
+    "heavy": FIB_CHAIN.replace("{dag_id}", "bench_heavy"),
 }
 
 # The parse set: four shapes of 20 tasks taken in turn, so that it mixes long chains, wide

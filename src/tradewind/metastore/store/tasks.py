@@ -142,30 +142,24 @@ _UNDECIDED_WHERE = and_(
     func.coalesce(_TI.c.state, TaskState.NONE.value).in_(bindparam("expected", expanding=True)),
 )
 _SELECT_CHANGING = select(_TI.c.task_id).where(_UNDECIDED_WHERE)
+_TO_SCHEDULED: dict[str, Any] = {
+    "state": TaskState.SCHEDULED.value,
+    "updated_at": bindparam("now", type_=UtcDateTime()),
+    "scheduled_dttm": bindparam("now", type_=UtcDateTime()),
+    "next_try_at": None,
+}
 _NEW_TRY = (
     update(_TI)
     .where(_UNDECIDED_WHERE, _TI.c.state.is_distinct_from(TaskState.UP_FOR_RESCHEDULE.value))
     .values(
-        state=TaskState.SCHEDULED.value,
-        updated_at=bindparam("now", type_=UtcDateTime()),
-        scheduled_dttm=bindparam("now", type_=UtcDateTime()),
+        **_TO_SCHEDULED,
         try_number=_TI.c.try_number + 1,
-        next_try_at=None,
         start_date=None,
         end_date=None,
         duration=None,
     )
 )
-_SAME_TRY = (
-    update(_TI)
-    .where(_UNDECIDED_WHERE)
-    .values(
-        state=TaskState.SCHEDULED.value,
-        updated_at=bindparam("now", type_=UtcDateTime()),
-        scheduled_dttm=bindparam("now", type_=UtcDateTime()),
-        next_try_at=None,
-    )
-)
+_SAME_TRY = update(_TI).where(_UNDECIDED_WHERE).values(**_TO_SCHEDULED)
 _TO_DONE_UNRUN = (
     update(_TI)
     .where(_UNDECIDED_WHERE)
@@ -189,10 +183,7 @@ _SCHEDULE_RETURNING = (
     update(_TI)
     .where(_UNDECIDED_WHERE)
     .values(
-        state=TaskState.SCHEDULED.value,
-        updated_at=bindparam("now", type_=UtcDateTime()),
-        scheduled_dttm=bindparam("now", type_=UtcDateTime()),
-        next_try_at=None,
+        **_TO_SCHEDULED,
         try_number=case((_RESCHEDULED, _TI.c.try_number), else_=_TI.c.try_number + 1),
         start_date=case((_RESCHEDULED, _TI.c.start_date), else_=None),
         end_date=case((_RESCHEDULED, _TI.c.end_date), else_=None),
