@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from tradewind import passwords
-from tradewind.metastore import crypto, schema
+from tradewind.metastore import crypto, revision
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import users as user_store
 from tradewind.metastore.types import utcnow
@@ -30,14 +30,19 @@ def prepare(settings: Settings, engine: Engine) -> Prepared:
     """Create the schema if needed and an admin user with a generated password (once)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.core.dags_folder.mkdir(parents=True, exist_ok=True)
-    result = schema.init_db(engine)
+    # Already at head (every start but the first): no need for the migration machinery.
+    created = False
+    if not revision.at_head(engine):
+        from tradewind.metastore import schema
+
+        created = schema.init_db(engine).created
     if not settings.core.fernet_key:
         crypto.ensure_fernet_key(settings.home)
     password_file = settings.home / PASSWORD_FILE
     sessions = engine_module.session_factory(engine)
     with sessions.begin() as session:
         if user_store.get_user(session, ADMIN) is not None:
-            return Prepared(result.created, None, password_file)
+            return Prepared(created, None, password_file)
         password = passwords.generate_password()
         user_store.create_user(
             session,
@@ -51,4 +56,4 @@ def prepare(settings: Settings, engine: Engine) -> Prepared:
     fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(password + "\n")
-    return Prepared(result.created, password, password_file)
+    return Prepared(created, password, password_file)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tradewind.metastore import engine as engine_module
-from tradewind.metastore import schema
+from tradewind.metastore import revision, schema
 from tradewind.metastore.errors import ForeignDatabase, MigrationError, UnknownRevision
 from tradewind.metastore.models import VERSION_TABLE, Pool, metadata
 from tradewind.settings import DatabaseSettings
@@ -121,3 +121,7 @@ def test_downgrade_to_base_removes_the_schema_and_refuses_bad_targets(empty: Eng
     assert schema.downgrade_db(empty, "base") == schema.DowngradeResult("0001", None)
     assert _tables(empty) == {VERSION_TABLE}
     assert schema.current_revision(empty) is None
+
+
+def test_the_quick_revision_check_knows_the_newest_migration() -> None:
+    assert schema.head_revision() == revision.HEAD

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.metastore import engine as engine_module
-from tradewind.metastore import schema
+from tradewind.metastore import revision
 from tradewind.metastore.errors import DatabaseError
 from tradewind.settings import Settings, SettingsError, load_settings
 
@@ -101,6 +101,12 @@ def open_engine() -> Iterator[Engine]:
 def open_metastore() -> Iterator[sessionmaker[Session]]:
     """Sessions on a reachable metastore at head, or a one-line error saying what to do."""
     with open_engine() as engine:
+        if revision.at_head(engine):
+            with user_errors(DatabaseError):
+                yield engine_module.session_factory(engine)
+            return
+        from tradewind.metastore import schema
+
         status = schema.check_db(engine)
         if status.problem:
             raise click.ClickException(status.problem)
