@@ -58,6 +58,7 @@ FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
     "idle": {
         "cpu_s": ("CPU-s", "lower", "CPU of all processes over the idle window"),
         "peak_rss_mb": ("MB", "lower", "peak of the summed RSS of all processes"),
+        "peak_pss_mb": ("MB", "lower", "peak of the summed PSS (shared pages split)"),
     },
     "startup": {"healthy_s": ("s", "lower", "start command -> health check answers")},
 }
@@ -231,7 +232,7 @@ class TreeSampler:
     def __init__(self, root_pids: list[int]) -> None:
         self.roots = [psutil.Process(pid) for pid in root_pids]
         self._start = self._cpu()
-        self.peak_rss = self._rss()
+        self.peak_rss, self.peak_pss = self._memory()
 
     def _tree(self) -> list[psutil.Process]:
         found: dict[int, psutil.Process] = {}
@@ -250,25 +251,34 @@ class TreeSampler:
                 totals[proc.pid] = t.user + t.system + t.children_user + t.children_system
         return totals
 
-    def _rss(self) -> int:
-        total = 0
+    def _memory(self) -> tuple[int, int]:
+        """Summed RSS (shared pages once per process) and PSS (shared pages split)."""
+        rss = pss = 0
         for proc in self._tree():
             with contextlib.suppress(psutil.Error):
-                total += proc.memory_info().rss
-        return total
+                info = proc.memory_full_info()
+                rss += info.rss
+                pss += info.pss
+        return rss, pss
 
     def sample(self) -> None:
-        self.peak_rss = max(self.peak_rss, self._rss())
+        rss, pss = self._memory()
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
 
     def watch(self, seconds: float, interval: float = 0.5) -> dict[str, float]:
-        """Sample for ``seconds``; the CPU seconds used and the peak RSS in MB."""
+        """Sample for ``seconds``; the CPU seconds used and the peak RSS and PSS in MB."""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             time.sleep(min(interval, left))
             self.sample()
         finish = self._cpu()
         cpu = sum(value - self._start.get(pid, 0.0) for pid, value in finish.items())
-        return {"cpu_s": max(cpu, 0.0), "peak_rss_mb": self.peak_rss / 2**20}
+        return {
+            "cpu_s": max(cpu, 0.0),
+            "peak_rss_mb": self.peak_rss / 2**20,
+            "peak_pss_mb": self.peak_pss / 2**20,
+        }
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
