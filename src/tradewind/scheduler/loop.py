@@ -9,7 +9,6 @@ the CLI or the web server), with a few cheap indexed queries.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -95,9 +94,6 @@ class Scheduler:
             )
         self.executor.start()
         self._adopt_or_reset_orphans()
-        # What is loaded by now lives as long as the scheduler: keep it out of the garbage
-        # collector's way, so that collections stay cheap however much is imported.
-        gc.freeze()
 
     def stop(self) -> None:
         try:
