@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 JOB_TYPE = "scheduler"
 # How long a try's running report may wait for its finished report, to be applied together.
 RUNNING_REPORT_DELAY = 0.05
+# A change of the metastore seen this soon after a pass of ours is taken for our own commit.
+OWN_COMMIT_WINDOW = 0.05
 # The shortest wait between two full passes that found nothing to do (something overdue but
 # blocked, such as a run beyond max_active_runs, must not make the loop spin).
 MIN_FULL_GAP = 0.05
@@ -67,6 +69,7 @@ class Scheduler:
         self._pending: list[TaskEvent] = []
         # When the next full pass is due (time.monotonic()); 0: at the next pass.
         self._full_at = 0.0
+        self._committed_at = 0.0
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -165,6 +168,7 @@ class Scheduler:
                     wait = (applied.wait_until - now).total_seconds()
                     self._full_at = min(self._full_at, tick + max(0.0, wait))
             workloads = self._queue(session, now)
+        self._committed_at = time.monotonic()
         self._start_dag_callbacks()
         for workload in workloads:
             self.executor.submit(workload)
@@ -206,7 +210,21 @@ class Scheduler:
         return max(0.0, min(cap, (soonest - now).total_seconds()))
 
     def _idle_wait(self) -> float:
-        return max(0.0, self._full_at - time.monotonic())
+        """Until the next full pass, or the next heartbeat if that comes first."""
+        beat = self._last_heartbeat + self.settings.scheduler.heartbeat_interval
+        return max(0.0, min(self._full_at, beat) - time.monotonic())
+
+    def look_now(self) -> None:
+        """Run the full pass at once (safe from any thread)."""
+        self._full_at = 0.0
+        self.executor.wakeup()
+
+    def outside_change(self) -> None:
+        """The metastore changed (the waker thread says so): look at once, unless the change
+        is most likely this scheduler's own last commit. One missed is found by the next
+        regular full pass."""
+        if time.monotonic() - self._committed_at > OWN_COMMIT_WINDOW:
+            self.look_now()
 
     def _start_dag_callbacks(self) -> None:
         """DAG callbacks are user code: each runs in a process of its own, never waited on."""

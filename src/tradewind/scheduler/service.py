@@ -13,10 +13,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import create_executor
 from tradewind.executors.base import BaseExecutor
+from tradewind.scheduler import wakeups
 from tradewind.scheduler.loop import LeaseHeld, Scheduler
 from tradewind.settings import Settings
 
@@ -94,6 +96,9 @@ def run_scheduler(
     # What is loaded by now lives as long as this process: keep it out of the garbage
     # collector's way, so that its collections stay cheap however much was imported.
     gc.freeze()
+    engine = sessions.kw["bind"]
+    if isinstance(engine, Engine):
+        wakeups.start_waker(engine, scheduler.outside_change, stop)
     with dag_processor_process(settings):
         waker = threading.Thread(target=_wake_on_stop, args=(stop, executor), daemon=True)
         waker.start()

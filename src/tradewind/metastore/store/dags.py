@@ -21,6 +21,7 @@ from tradewind.metastore.models import (
     ParseImportError,
     SerializedDagModel,
 )
+from tradewind.metastore.notify import notify
 from tradewind.states import DagRunType
 
 
@@ -432,6 +433,8 @@ def set_paused(session: Session, dag_id: str, paused: bool) -> bool:
     result = session.execute(
         update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=paused)
     )
+    if not paused:
+        notify(session)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

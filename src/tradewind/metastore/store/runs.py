@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import DagModel, DagRun, SerializedDagModel
+from tradewind.metastore.notify import notify
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, DagRunType
 
@@ -85,6 +86,7 @@ def create_dag_run(
             session.add(run)
     except IntegrityError:
         raise RunExists(f"DAG {dag_id!r} already has a run {run_id!r}") from None
+    notify(session)
     return run
 
 
@@ -160,6 +162,7 @@ def request_decision(session: Session, run_ids: Sequence[int]) -> None:
         session.execute(
             update(DagRun).where(DagRun.id.in_(list(run_ids))).values(last_scheduling_decision=None)
         )
+        notify(session)
 
 
 _DR: Table = DagRun.__table__  # type: ignore[assignment]
