@@ -105,6 +105,8 @@ class SchedulerSettings(_Section):
     run_dag_processor: bool = True
     heartbeat_interval: float = 2.0
     job_timeout: float = 10.0
+    # How often the scheduler looks, unprompted, for work other processes added. On SQLite
+    # and PostgreSQL it is told at once, and looks unprompted only every 10 x this.
     wake_interval: float = 0.5
     max_dagruns_per_loop: int = 20
     max_tis_per_query: int = 512

@@ -67,6 +67,9 @@ class Scheduler:
         self._callbacks: list[subprocess.Popen[bytes]] = []
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
+        # How often the full pass looks for work that other processes added, unprompted. Who
+        # can tell the scheduler about such work (see wakeups) makes it look far less often.
+        self.poll_interval = settings.scheduler.wake_interval
         # When the next full pass is due (time.monotonic()); 0: at the next pass.
         self._full_at = 0.0
         self._committed_at = 0.0
@@ -202,7 +205,7 @@ class Scheduler:
 
     def _seconds_until_due(self, session: Session, now: datetime) -> float:
         """Until the next full pass: the wake interval, or sooner if a run or a try is due."""
-        cap = self.settings.scheduler.wake_interval
+        cap = self.poll_interval
         times = [run_store.next_due_time(session), task_store.next_waiting_time(session)]
         soonest = min((t for t in times if t is not None), default=None)
         if soonest is None:
@@ -271,6 +274,7 @@ class Scheduler:
             if self.job_id is not None:
                 with self.sessions.begin() as session:
                     job_store.heartbeat(session, self.job_id, now)
+                self._committed_at = time.monotonic()
         if tick - self._last_sweep >= settings.job_timeout / 2:
             self._last_sweep = tick
             self._adopt_or_reset_orphans()

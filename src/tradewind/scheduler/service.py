@@ -97,8 +97,9 @@ def run_scheduler(
     # collector's way, so that its collections stay cheap however much was imported.
     gc.freeze()
     engine = sessions.kw["bind"]
-    if isinstance(engine, Engine):
-        wakeups.start_waker(engine, scheduler.outside_change, stop)
+    if isinstance(engine, Engine) and wakeups.start_waker(engine, scheduler.outside_change, stop):
+        # Told of outside changes: the unprompted look is only a safety net now.
+        scheduler.poll_interval = settings.scheduler.wake_interval * wakeups.TOLD_FACTOR
     with dag_processor_process(settings):
         waker = threading.Thread(target=_wake_on_stop, args=(stop, executor), daemon=True)
         waker.start()

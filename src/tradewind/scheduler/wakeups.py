@@ -31,7 +31,10 @@ from tradewind.metastore.notify import CHANNEL
 
 log = logging.getLogger(__name__)
 
-SQLITE_CHECK_INTERVAL = 0.02
+SQLITE_CHECK_INTERVAL = 0.05
+# With a waker, the scheduler still looks unprompted every wake_interval x this (a safety net:
+# a notification can be missed while the listener reconnects).
+TOLD_FACTOR = 10
 # How often the PostgreSQL listener looks at the stop flag while no notification comes.
 _LISTEN_TIMEOUT = 1.0
 
