@@ -263,14 +263,18 @@ class Queueable:
 _DR: Table = DagRun.__table__  # type: ignore[assignment]
 _DAG: Table = DagModel.__table__  # type: ignore[assignment]
 _POOL: Table = Pool.__table__  # type: ignore[assignment]
+# Which try of which task instance (with the row's id), as the hot queries return it.
+_TRY_COLUMNS = (
+    _TI.c.id,
+    _TI.c.dag_id,
+    _TI.c.run_id,
+    _TI.c.task_id,
+    _TI.c.map_index,
+    _TI.c.try_number,
+)
 _SCHEDULED = (
     select(
-        _TI.c.id,
-        _TI.c.dag_id,
-        _TI.c.run_id,
-        _TI.c.task_id,
-        _TI.c.map_index,
-        _TI.c.try_number,
+        *_TRY_COLUMNS,
         _TI.c.pool,
         _TI.c.pool_slots,
         _TI.c.queue,
@@ -461,15 +465,7 @@ class FinishedTry:
     start_date: datetime | None
 
 
-_ACTIVE_TRY_ROW = select(
-    _TI.c.id,
-    _TI.c.dag_id,
-    _TI.c.run_id,
-    _TI.c.task_id,
-    _TI.c.map_index,
-    _TI.c.try_number,
-    _TI.c.start_date,
-).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
+_ACTIVE_TRY_ROW = select(*_TRY_COLUMNS, _TI.c.start_date).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
 
 
 def mark_finished(
