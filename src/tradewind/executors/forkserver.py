@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -184,7 +185,7 @@ class _Server:
         gc.freeze()
         try:
             while not (self.retiring and not self.children):
-                timeout = None if self.warm is None else self.warm.next_check(time.monotonic())
+                timeout = None if self.warm is None else self.warm.next_check()
                 for key, _ in self.selector.select(timeout):
                     if key.fileobj is self.control and not self._receive():
                         return 0
@@ -333,8 +334,8 @@ class _Server:
             with contextlib.suppress(ChildProcessError):
                 while os.waitpid(-1, os.WNOHANG)[0]:
                     pass
-            if not any(_group_exists(pgid) for pgid in groups) and not any(
-                _pid_exists(pid) for pid in warm_pids
+            if not any(_exists(os.killpg, pgid) for pgid in groups) and not any(
+                _exists(os.kill, pid) for pid in warm_pids
             ):
                 break
             self.selector.select(max(0.0, end - time.monotonic()))
@@ -350,17 +351,10 @@ class _Server:
                 pass
 
 
-def _group_exists(pgid: int) -> bool:
+def _exists(kill: Callable[[int, int], None], ident: int) -> bool:
+    """Whether the process (``os.kill``) or process group (``os.killpg``) is still there."""
     try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
+        kill(ident, 0)
     except (ProcessLookupError, PermissionError):
         return False
     return True

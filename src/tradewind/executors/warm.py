@@ -184,8 +184,8 @@ class WarmPool:
             elif proc.ready and not proc.inflight and now - proc.last_used > IDLE_LIMIT:
                 self._retire(proc)
 
-    def next_check(self, now: float) -> float | None:
-        """Seconds until :meth:`expire` has something to do (None: nothing to watch)."""
+    def next_check(self) -> float | None:
+        """How long the server may wait before calling :meth:`expire` (None: no need)."""
         if not self.by_file:
             return None
         return min(IDLE_LIMIT, START_LIMIT) / 2

@@ -58,12 +58,14 @@ def preload(dag_file: Path) -> list[str]:
     return files
 
 
+# Where code that is not the user's lives: the interpreter's and tradewind's own folders.
+_INSTALLED = tuple(
+    {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parent.parent)}
+)
+
+
 def _is_user_code(path: str) -> bool:
-    installed = {sys.prefix, sys.base_prefix, sys.exec_prefix, _PACKAGE_ROOT}
-    return not any(path.startswith(root + os.sep) for root in installed)
-
-
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+    return not any(path.startswith(root + os.sep) for root in _INSTALLED)
 
 
 def load_task(dag_file: Path, dag_id: str, task_id: str) -> tuple[DAG, BaseOperator]:

@@ -2,9 +2,9 @@
 
 One pass (:meth:`Scheduler.step`) applies the executor's events, creates and starts runs,
 settles the runs something changed in, and queues what is ready. Between passes the loop
-sleeps inside ``executor.poll``: it wakes the moment a try reports, at the next due time, or
-after ``scheduler.wake_interval`` to notice work that other processes added (a trigger from
-the CLI or the web server), with a few cheap indexed queries.
+sleeps inside ``executor.poll``: it wakes the moment a try reports, at the next due time, when
+another process changed the metastore (see :mod:`tradewind.scheduler.wakeups`), or at the
+latest after :attr:`Scheduler.poll_interval` to look for such work unprompted.
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ class Scheduler:
 
         Every pass applies the events and queues what is ready, in one transaction. The
         *full* pass also creates and starts runs, settles runs changed by other processes and
-        wakes waiting tries; it comes every ``scheduler.wake_interval``, at the next due time,
-        and right after a run finished (which may let a queued run start).
+        wakes waiting tries; it comes every :attr:`poll_interval`, at the next due time, when
+        another process changed the metastore, and right after a run finished (which may let
+        a queued run start).
         """
         now = self.clock()
         tick = time.monotonic()

@@ -19,7 +19,6 @@ A wake-up that finds nothing new costs one full pass, nothing more.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 import threading
@@ -98,5 +97,4 @@ def _listen_postgres(engine: Engine, on_change: Callable[[], None], stop: thread
                         on_change()
         except psycopg.Error as exc:
             log.warning("lost the metastore notifications (%s); listening again", exc)
-            with contextlib.suppress(Exception):
-                stop.wait(1.0)
+            stop.wait(1.0)

@@ -246,13 +246,19 @@ def set_states(
 
 
 @dataclass(frozen=True)
-class Queueable:
+class TryRow:
+    """Which try of which task instance, with the row's id (the columns of _TRY_COLUMNS)."""
+
     id: int
     dag_id: str
     run_id: str
     task_id: str
     map_index: int
     try_number: int
+
+
+@dataclass(frozen=True)
+class Queueable(TryRow):
     pool: str
     pool_slots: int
     queue: str
@@ -263,7 +269,7 @@ class Queueable:
 _DR: Table = DagRun.__table__  # type: ignore[assignment]
 _DAG: Table = DagModel.__table__  # type: ignore[assignment]
 _POOL: Table = Pool.__table__  # type: ignore[assignment]
-# Which try of which task instance (with the row's id), as the hot queries return it.
+# The columns of a TryRow, as the hot queries return them.
 _TRY_COLUMNS = (
     _TI.c.id,
     _TI.c.dag_id,
@@ -453,15 +459,9 @@ def mark_running(
 
 
 @dataclass(frozen=True)
-class FinishedTry:
+class FinishedTry(TryRow):
     """The row of a try that just finished, as the scheduler needs it afterwards."""
 
-    id: int
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-    try_number: int
     start_date: datetime | None
 
 
