@@ -124,6 +124,36 @@ class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class WebserverSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    # Signs session cookies and API tokens; generated into tradewind.toml on the first start.
+    # Every web server process of one installation must share it.
+    secret_key: str = ""
+    session_lifetime_minutes: int = 12 * 60
+    token_lifetime_minutes: int = 24 * 60
+    # HTTP basic auth on the API (username and password on every request).
+    basic_auth: bool = True
+    # The role of people who are not logged in; empty: everyone must log in.
+    public_role: Literal["", "viewer", "user", "op", "admin"] = ""
+    access_log: bool = False
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError("must be a TCP port (0-65535)")
+        return value
+
+    @field_validator("workers", "session_lifetime_minutes", "token_lifetime_minutes")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+
 class Settings(_Section):
     """Everything tradewind can be configured with, frozen."""
 
@@ -133,6 +163,7 @@ class Settings(_Section):
     dag_processor: DagProcessorSettings
     scheduler: SchedulerSettings
     logging: LoggingSettings
+    webserver: WebserverSettings
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -164,6 +195,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "dag_processor": DagProcessorSettings,
     "scheduler": SchedulerSettings,
     "logging": LoggingSettings,
+    "webserver": WebserverSettings,
 }
 
 
@@ -178,6 +210,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "dag_processor": {},
         "scheduler": {},
         "logging": {"base_log_folder": str(home / "logs")},
+        "webserver": {},
     }
 
 

@@ -75,8 +75,9 @@ def test_config_get_and_list(tmp_path: Path) -> None:
         environ={},
         home=tmp_path,
         overrides={
-            "database": {"url": "postgresql://me:secret@db/tw"},
+            "database": {"url": "postgresql://me:hunter2@db/tw"},
             "core": {"fernet_key": "k"},
+            "webserver": {"secret_key": "s3cr3t-signing"},
         },
     )
     runner = CliRunner()
@@ -86,9 +87,12 @@ def test_config_get_and_list(tmp_path: Path) -> None:
     listed = runner.invoke(cli, ["config", "list", "--json"], obj=settings)
     sections = json.loads(listed.output)
     assert sections["core"]["fernet_key"] == "***"
-    assert "secret" not in listed.output
+    assert sections["webserver"]["secret_key"] == "***"
+    assert "hunter2" not in listed.output
+    assert "s3cr3t-signing" not in listed.output
     shown = runner.invoke(cli, ["config", "list", "--json", "--show-secrets"], obj=settings)
-    assert "secret" in shown.output
+    assert "hunter2" in shown.output
+    assert "s3cr3t-signing" in shown.output
     unknown = runner.invoke(cli, ["config", "get", "core", "nope"], obj=settings)
     assert unknown.exit_code == 1
     assert "core.nope" in unknown.output

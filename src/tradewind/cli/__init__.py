@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "pools": "pools:pools",
     "variables": "variables:variables",
     "connections": "connections:connections",
+    "webserver": "webserver:webserver",
+    "api-server": "webserver:webserver",
+    "users": "users:users",
 }
 
 
@@ -41,6 +44,9 @@ SUMMARIES: dict[str, str] = {
     "standalone": "Run everything in one command on the embedded default.",
     "tasks": "List, inspect, clear, run and test task instances.",
     "variables": "Manage variables (key/value settings that DAGs read).",
+    "webserver": "Serve the web UI and the REST API.",
+    "api-server": "Serve the web UI and the REST API (same as webserver).",
+    "users": "Create, list, delete users and reset their passwords.",
 }
 
 

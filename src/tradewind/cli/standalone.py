@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import click
 
-from tradewind.cli._common import get_settings, open_engine, open_metastore, setup_logging
+from tradewind.api import server
+from tradewind.cli._common import (
+    get_settings,
+    open_engine,
+    open_metastore,
+    setup_logging,
+    user_errors,
+)
 from tradewind.cli.scheduler import stop_on_signals
+from tradewind.exceptions import TradewindError
+from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.scheduler.service import run_scheduler
-from tradewind.settings import load_settings
+from tradewind.settings import child_environ, load_settings
 from tradewind.standalone import prepare
 
 
 @click.command()
 def standalone() -> None:
-    """Initialise if needed, create the admin user, run the scheduler; Ctrl-C stops all."""
+    """Initialise if needed, create the admin user, run the scheduler and the web server;
+    Ctrl-C stops all."""
     settings = get_settings()
     setup_logging(settings)
     stop = stop_on_signals()
     with open_engine() as engine:
         prepared = prepare(settings, engine)
         where = engine_module.mask_url(engine.url)
-    click.echo(f"tradewind standalone: metastore {where}")
+    with user_errors(TradewindError, crypto.CryptoError):
+        settings = server.ensure_secret_key(settings)
+    web = settings.webserver
+    click.echo(f"tradewind standalone: http://{web.host}:{web.port}/")
+    click.echo(f"  metastore {where}")
     click.echo(f"  DAGs folder: {settings.core.dags_folder}")
     click.echo(f"  executor: {settings.core.executor} (parallelism {settings.core.parallelism})")
     if prepared.admin_password:
@@ -32,5 +49,16 @@ def standalone() -> None:
     click.echo("  Ctrl-C stops everything.")
     # Settings again: the first start may have written a fresh fernet_key to tradewind.toml.
     settings = load_settings()
-    with open_metastore() as sessions:
-        run_scheduler(settings, sessions, stop)
+    webserver = subprocess.Popen(
+        [sys.executable, "-m", "tradewind", "webserver"], env=child_environ(settings)
+    )
+    try:
+        with open_metastore() as sessions:
+            run_scheduler(settings, sessions, stop)
+    finally:
+        webserver.terminate()
+        try:
+            webserver.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            webserver.kill()
+            webserver.wait()

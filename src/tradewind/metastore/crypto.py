@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -18,9 +19,7 @@ from tradewind.settings import CONFIG_FILE
 
 log = logging.getLogger(__name__)
 
-_CORE_HEADER = re.compile(r"^\s*\[\s*core\s*\]\s*(#.*)?$")
 _ANY_HEADER = re.compile(r"^\s*\[")
-_KEY_LINE = re.compile(r"^\s*fernet_key\s*=")
 
 
 # Names (of variables, of connection extra fields) whose values are secrets: stored encrypted
@@ -101,47 +100,55 @@ def generate_key() -> str:
 
 
 def ensure_fernet_key(home: Path) -> str:
-    """The ``core.fernet_key`` of ``home``'s config file, written there first if absent.
+    """The ``core.fernet_key`` of ``home``'s config file, written there first if absent."""
+    return ensure_generated(home, "core", "fernet_key", generate_key)
 
-    The rest of the file is kept as it is: the key goes right under an existing ``[core]``
-    header (replacing an empty ``fernet_key``), or into a new ``[core]`` table at the end.
+
+def ensure_generated(home: Path, section: str, key: str, make: Callable[[], str]) -> str:
+    """The value of ``section.key`` in ``home``'s config file, written there by ``make`` first
+    if absent (a generated secret such as the Fernet key or the web server's secret key).
+
+    The rest of the file is kept as it is: the key goes right under an existing ``[section]``
+    header (replacing an empty value), or into a new table at the end. The file is made
+    readable by its owner only.
     """
     path = home / CONFIG_FILE
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    current = _read_key(text, path)
+    current = _read_key(text, path, section, key)
     if current:
         return current
-    key = generate_key()
-    updated = _with_key(text, key)
-    if _read_key(updated, path) != key:
-        raise CryptoError(f"could not add core.fernet_key to {path}; add it by hand")
+    value = make()
+    updated = _with_key(text, section, key, value)
+    if _read_key(updated, path, section, key) != value:
+        raise CryptoError(f"could not add {section}.{key} to {path}; add it by hand")
     home.mkdir(parents=True, exist_ok=True)
     path.write_text(updated, encoding="utf-8")
-    # The key unlocks every secret in the metastore: only the owner may read it.
     path.chmod(0o600)
-    return key
+    return value
 
 
-def _read_key(text: str, path: Path) -> str:
+def _read_key(text: str, path: Path, section: str, key: str) -> str:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CryptoError(f"{path}: {exc}") from None
-    core = data.get("core")
-    key = core.get("fernet_key", "") if isinstance(core, dict) else ""
-    return key if isinstance(key, str) else ""
+    table = data.get(section)
+    value = table.get(key, "") if isinstance(table, dict) else ""
+    return value if isinstance(value, str) else ""
 
 
-def _with_key(text: str, key: str) -> str:
-    line = f'fernet_key = "{key}"'
+def _with_key(text: str, section: str, key: str, value: str) -> str:
+    header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]\s*(#.*)?$")
+    key_line = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    line = f'{key} = "{value}"'
     lines = text.splitlines()
     for index, raw in enumerate(lines):
-        if not _CORE_HEADER.match(raw):
+        if not header.match(raw):
             continue
         end = next(
             (i for i in range(index + 1, len(lines)) if _ANY_HEADER.match(lines[i])), len(lines)
         )
-        existing = [i for i in range(index + 1, end) if _KEY_LINE.match(lines[i])]
+        existing = [i for i in range(index + 1, end) if key_line.match(lines[i])]
         if existing:
             lines[existing[0]] = line
         else:
@@ -149,4 +156,4 @@ def _with_key(text: str, key: str) -> str:
         return "\n".join(lines) + "\n"
     prefix = text if not text or text.endswith("\n") else text + "\n"
     separator = "\n" if prefix else ""
-    return f"{prefix}{separator}[core]\n{line}\n"
+    return f"{prefix}{separator}[{section}]\n{line}\n"

@@ -33,7 +33,7 @@ from tradewind.states import DagRunState, TaskState
 
 log = logging.getLogger(__name__)
 
-JOB_TYPE = "scheduler"
+JOB_TYPE = job_store.SCHEDULER
 # How long a try's running report may wait for its finished report, to be applied together.
 RUNNING_REPORT_DELAY = 0.05
 # A change of the metastore seen this soon after a pass of ours is taken for our own commit.

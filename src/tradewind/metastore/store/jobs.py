@@ -11,6 +11,8 @@ from tradewind.metastore.models import Job
 
 RUNNING = "running"
 FINISHED = "finished"
+# The job type of the scheduler (the web server's health check reads its heartbeat).
+SCHEDULER = "scheduler"
 
 
 def start_job(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,4 +50,15 @@ def list_users(session: Session) -> list[User]:
 
 def delete_user(session: Session, username: str) -> bool:
     result = session.execute(delete(User).where(User.username == username))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def note_login(session: Session, username: str, now: datetime) -> None:
+    session.execute(update(User).where(User.username == username).values(last_login=now))
+
+
+def set_password(session: Session, username: str, password_hash: str) -> bool:
+    result = session.execute(
+        update(User).where(User.username == username).values(password_hash=password_hash)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]

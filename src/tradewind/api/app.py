@@ -1,0 +1,127 @@
+"""The web server's ASGI app: the REST API under /api/v1, ``POST /auth/token``, health, and the
+UI pages.
+
+``create_app(settings)`` is what tests and ``tradewind webserver`` use; ``app_from_env`` lets
+uvicorn's worker processes build the same app from the settings their parent passed down.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from tradewind.api import errors
+from tradewind.api.deps import WebState
+from tradewind.api.security import PasswordChecks, Signer
+from tradewind.exceptions import TradewindError
+from tradewind.metastore import crypto
+from tradewind.metastore import engine as engine_module
+from tradewind.settings import Settings, load_settings
+from tradewind.version import __version__
+
+API_PREFIX = "/api/v1"
+# Modules under tradewind.api.routes whose ``router`` is served under /api/v1.
+API_ROUTES = ("monitor", "dags")
+
+
+class WebserverError(TradewindError):
+    """The web server cannot start as configured."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if not settings.webserver.secret_key:
+        raise WebserverError(
+            "webserver.secret_key is empty; `tradewind webserver` and `tradewind standalone` "
+            "generate one into tradewind.toml"
+        )
+    engine = engine_module.create_engine(settings.database)
+    reads = engine_module.session_factory(
+        engine.execution_options(**{engine_module.READ_ONLY: True})
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="tradewind",
+        version=__version__,
+        description="The REST API of tradewind: DAGs, runs, task instances, logs and more.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.web = WebState(
+        settings=settings,
+        reads=reads,
+        writes=engine_module.session_factory(engine),
+        signer=Signer(settings.webserver.secret_key),
+        passwords=PasswordChecks(),
+        cipher=crypto.Cipher(settings.core.fernet_key),
+    )
+    errors.install(app)
+    api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES)
+    for name in API_ROUTES:
+        module = importlib.import_module(f"tradewind.api.routes.{name}")
+        api.include_router(module.router)
+    app.include_router(api)
+    monitor = importlib.import_module("tradewind.api.routes.monitor")
+    app.add_api_route("/health", monitor.health, include_in_schema=False)
+    auth = importlib.import_module("tradewind.api.routes.auth")
+    app.include_router(auth.router, responses=_ERROR_RESPONSES)
+    _mount_ui(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _mount_ui(app: FastAPI) -> None:
+    ui = importlib.import_module("tradewind.ui.pages")
+    ui.mount(app)
+
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": errors.ErrorBody, "description": text}
+    for code, text in (
+        (400, "Bad request: the message says what is wrong"),
+        (401, "No or wrong credentials"),
+        (403, "The caller's role does not allow this"),
+        (404, "Not found"),
+    )
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the auth schemes and without FastAPI's 422 (errors are 400)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "basic": {"type": "http", "scheme": "basic"},
+    }
+    schemas = components.get("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    public = {"/auth/token", f"{API_PREFIX}/health", f"{API_PREFIX}/version"}
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+            if path not in public:
+                operation["security"] = [{"bearer": []}, {"basic": []}]
+    app.openapi_schema = document
+    return document
+
+
+def app_from_env() -> FastAPI:
+    """The app for a uvicorn worker: settings from the environment the parent set."""
+    return create_app(load_settings())

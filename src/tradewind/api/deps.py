@@ -1,0 +1,172 @@
+"""What routes depend on: the web server's shared state, a database session per request, the
+caller (with role checks and CSRF), and pagination.
+
+Routes take these through ``Annotated`` aliases, e.g. ``session: DbSession, who: AsUser``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradewind.api.errors import ApiError
+from tradewind.api.security import PasswordChecks, Principal, Role, Signer, same_token
+from tradewind.metastore import crypto
+from tradewind.metastore.models import User
+from tradewind.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_COOKIE = "tradewind_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(frozen=True)
+class WebState:
+    """Everything the web server shares between requests (``app.state.web``)."""
+
+    settings: Settings
+    reads: sessionmaker[Session]  # read-only transactions (no write lock on SQLite)
+    writes: sessionmaker[Session]
+    signer: Signer
+    passwords: PasswordChecks
+    cipher: crypto.Cipher
+
+
+def web_state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+Web = Annotated[WebState, Depends(web_state)]
+
+
+def db_session(request: Request, web: Web) -> Iterator[Session]:
+    """A session for this request: read-only for GET; a write commits when the route says so."""
+    maker = web.reads if request.method in SAFE_METHODS else web.writes
+    with maker() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: str
+    active: bool
+    password_hash: str
+
+
+def find_account(session: Session, username: str) -> Account | None:
+    row = session.execute(
+        select(User.username, User.role, User.active, User.password_hash).where(
+            User.username == username
+        )
+    ).first()
+    return Account(*row) if row is not None else None
+
+
+def _account_principal(account: Account | None, via: str) -> Principal | None:
+    if account is None or not account.active:
+        return None
+    return Principal(account.username, Role.parse(account.role), via)
+
+
+def _challenge(web: WebState) -> dict[str, str]:
+    schemes = 'Bearer realm="tradewind"'
+    if web.settings.webserver.basic_auth:
+        schemes += ', Basic realm="tradewind"'
+    return {"WWW-Authenticate": schemes}
+
+
+def identify(request: Request, session: Session, web: WebState) -> Principal | None:
+    """The caller of ``request``, or None when it brings no credentials (and none are needed
+    for the public role). Wrong credentials are a 401; a session without its CSRF token on a
+    state-changing request is a 403."""
+    settings = web.settings.webserver
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        username = web.signer.token_user(value.strip(), settings.token_lifetime_minutes * 60)
+        found = _account_principal(find_account(session, username), "token") if username else None
+        if found is None:
+            raise ApiError(401, "the token is invalid or expired", headers=_challenge(web))
+        return found
+    if scheme == "basic" and settings.basic_auth:
+        return _basic(value.strip(), session, web)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        data = web.signer.session_data(cookie, settings.session_lifetime_minutes * 60)
+        found = _account_principal(find_account(session, data[0]), "session") if data else None
+        if found is not None:
+            request.state.csrf_token = data[1] if data else None
+            if request.method not in SAFE_METHODS and not same_token(
+                request.headers.get(CSRF_HEADER), data[1] if data else ""
+            ):
+                raise ApiError(403, f"the {CSRF_HEADER} header is missing or wrong")
+            return found
+    if settings.public_role:
+        return Principal(None, Role.parse(settings.public_role), "public")
+    return None
+
+
+def _basic(value: str, session: Session, web: WebState) -> Principal:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ApiError(401, "malformed basic credentials", headers=_challenge(web)) from None
+    username, sep, password = decoded.partition(":")
+    account = find_account(session, username) if sep else None
+    if account is None or not web.passwords.verify(username, password, account.password_hash):
+        raise ApiError(401, "wrong username or password", headers=_challenge(web))
+    found = _account_principal(account, "basic")
+    if found is None:
+        raise ApiError(401, f"user {username!r} is deactivated", headers=_challenge(web))
+    return found
+
+
+def require(role: Role) -> Callable[..., Principal]:
+    """A dependency: the caller, who must hold ``role`` or a higher one."""
+
+    def check(request: Request, session: DbSession, web: Web) -> Principal:
+        who = identify(request, session, web)
+        if who is None:
+            raise ApiError(401, "authentication required", headers=_challenge(web))
+        if not who.can(role):
+            raise ApiError(
+                403, f"this needs the {role.label} role or higher; you are {who.role.label}"
+            )
+        return who
+
+    return check
+
+
+AsViewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+AsUser = Annotated[Principal, Depends(require(Role.USER))]
+AsOp = Annotated[Principal, Depends(require(Role.OP))]
+AsAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def page(
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many items.")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Skip this many items.")] = 0,
+) -> Page:
+    return Page(limit, offset)
+
+
+Paged = Annotated[Page, Depends(page)]
