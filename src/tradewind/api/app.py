@@ -26,7 +26,19 @@ from tradewind.version import __version__
 
 API_PREFIX = "/api/v1"
 # Modules under tradewind.api.routes whose ``router`` is served under /api/v1.
-API_ROUTES = ("monitor", "dags")
+API_ROUTES = (
+    "monitor",
+    "dags",
+    "meta",
+    "runs",
+    "tasks",
+    "rendered",
+    "logs",
+    "xcom",
+    "resources",
+    "users",
+    "audit",
+)
 
 
 class WebserverError(TradewindError):
