@@ -14,13 +14,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
-import json
 import os
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -111,13 +107,6 @@ def airflow_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now (the API server's; never 8080)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Airflow:
     """An ``AIRFLOW_HOME``, its metastore and the processes started on it."""
@@ -125,7 +114,7 @@ class Airflow:
     venv: Path
     home: Path
     database_url: str  # as the harness reads it (psycopg 3)
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=common.free_port)
     mark: str = field(default_factory=lambda: uuid.uuid4().hex)
     processes: list[tuple[str, subprocess.Popen[bytes], Path]] = field(default_factory=list)
 
@@ -447,25 +436,10 @@ def measure_parse(
 # ---- idle and startup: airflow standalone --------------------------------------------------
 
 
-def health(port: int) -> dict[str, Any] | None:
-    """The API server's health document, or None while it does not answer."""
-    url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            document: dict[str, Any] = json.loads(response.read())
-            return document
-    except (OSError, urllib.error.URLError, ValueError):
-        return None
-
-
 def healthy(port: int) -> bool:
     """Metadatabase and scheduler both report healthy."""
-    document = health(port)
-    if document is None:
-        return False
-    return all(
-        (document.get(part) or {}).get("status") == "healthy"
-        for part in ("metadatabase", "scheduler")
+    return common.reports_healthy(
+        common.health_document(f"http://127.0.0.1:{port}/api/v2/monitor/health")
     )
 
 

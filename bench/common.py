@@ -14,12 +14,16 @@ names so that the harness (``bench/run.py``) can put them side by side.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -296,6 +300,33 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
     for child in leftovers:
         with contextlib.suppress(psutil.Error):
             child.kill()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (a web server's; never 8080)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def health_document(url: str) -> dict[str, Any] | None:
+    """A health endpoint's JSON document, or None while it does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            document: dict[str, Any] = json.loads(response.read())
+            return document
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def reports_healthy(document: dict[str, Any] | None) -> bool:
+    """Metadatabase and scheduler both say healthy (both systems' health documents)."""
+    if document is None:
+        return False
+    return all(
+        (document.get(part) or {}).get("status") == "healthy"
+        for part in ("metadatabase", "scheduler")
+    )
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:

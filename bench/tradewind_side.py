@@ -2,7 +2,7 @@
 
 Every measurement gets its own ``TRADEWIND_HOME`` under the work dir, a fresh database
 (:func:`common.fresh_database`) initialised with ``tradewind db init`` before any clock starts,
-and an environment that holds no ``TRADEWIND_*`` variable but the four below. Commands come
+and an environment that holds no ``TRADEWIND_*`` variable but the five below. Commands come
 from the harness's own venv, so the tradewind measured is the checkout the harness runs from.
 Every process started here is stopped before the measurement returns, on errors too.
 """
@@ -57,6 +57,7 @@ def settings() -> dict[str, str]:
         "core.dags_folder": "<fresh home>/dags",
         "database.url": "a fresh database per measurement",
         "core.load_examples": "false",
+        "webserver.port": "a free port instead of 8080",
     }
 
 
@@ -88,6 +89,7 @@ class Home:
     dags: Path
     env: dict[str, str]
     engine: sa.Engine
+    port: int  # the web server's (standalone)
 
     def cli(self, *args: str) -> str:
         """Run ``tradewind ARGS`` to its end; its stdout. A failure stops the bench."""
@@ -111,13 +113,15 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
     dags.mkdir()
     with common.fresh_database(db, path) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")}
+        port = common.free_port()
         env |= {
+            "TRADEWIND__WEBSERVER__PORT": str(port),
             "TRADEWIND_HOME": str(path),
             "TRADEWIND__DATABASE__URL": url,
             "TRADEWIND__CORE__DAGS_FOLDER": str(dags),
             "TRADEWIND__CORE__LOAD_EXAMPLES": "false",
         }
-        home = Home(path, dags, env, sa.create_engine(url))
+        home = Home(path, dags, env, sa.create_engine(url), port)
         try:
             home.cli("db", "init")
             yield home
@@ -180,13 +184,10 @@ def registered(home: Home, *, unpaused: bool = False) -> int:
 
 
 def healthy(home: Home) -> bool:
-    """The health check of ``startup``: the one function to change for an HTTP check once
-    tradewind has a web server. Today: the scheduler's job row says running and heartbeats."""
-    return bool(
-        home.rows(
-            "SELECT 1 FROM job WHERE job_type = 'scheduler' AND state = 'running'"
-            " AND latest_heartbeat IS NOT NULL"
-        )
+    """The health check of ``startup``: the web server's health endpoint says the metastore
+    and the scheduler are healthy."""
+    return common.reports_healthy(
+        common.health_document(f"http://127.0.0.1:{home.port}/api/v1/health")
     )
 
 
