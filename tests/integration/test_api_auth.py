@@ -117,3 +117,10 @@ def test_openapi_document_lists_auth_and_no_422(web: Web) -> None:
     for operations in document["paths"].values():
         for operation in operations.values():
             assert "422" not in operation["responses"]
+
+
+@sqlite_only
+def test_responses_say_how_long_the_server_took(web: Web) -> None:
+    timing = web.get("/api/v1/dags").headers["server-timing"]
+    assert timing.startswith("app;dur=")
+    assert float(timing.removeprefix("app;dur=")) >= 0

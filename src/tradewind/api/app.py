@@ -8,12 +8,14 @@ uvicorn's worker processes build the same app from the settings their parent pas
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradewind.api import errors
 from tradewind.api.deps import WebState
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
         cipher=crypto.Cipher(settings.core.fernet_key),
     )
     errors.install(app)
+    app.add_middleware(ServerTiming)
     api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES)
     for name in API_ROUTES:
         module = importlib.import_module(f"tradewind.api.routes.{name}")
@@ -91,6 +94,30 @@ def create_app(settings: Settings) -> FastAPI:
     _mount_ui(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+class ServerTiming:
+    """Adds ``Server-Timing: app;dur=<ms>`` to every response: the time the app took, as a
+    browser's network panel shows it (and as the benchmark reads it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
+                headers = list(message.get("headers", []))
+                headers.append((b"server-timing", f"app;dur={took:.1f}".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed)
 
 
 def _mount_ui(app: FastAPI) -> None:
