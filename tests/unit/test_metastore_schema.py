@@ -32,7 +32,7 @@ def _pools(engine: Engine) -> list[tuple[str, int]]:
 
 def test_init_creates_every_table_and_the_default_pool(empty: Engine) -> None:
     result = schema.init_db(empty)
-    assert result == schema.InitResult(created=True, revision="0001", head="0001")
+    assert result == schema.InitResult(created=True, revision=revision.HEAD, head=revision.HEAD)
     assert _tables(empty) == {*metadata.tables, VERSION_TABLE}
     assert _pools(empty) == [("default_pool", 128)]
 
@@ -46,14 +46,16 @@ def test_init_on_an_initialised_database_changes_nothing(empty: Engine) -> None:
 
 
 def test_upgrade_creates_an_empty_database_and_then_does_nothing(empty: Engine) -> None:
-    assert schema.upgrade_db(empty) == schema.UpgradeResult(None, "0001")
+    assert schema.upgrade_db(empty) == schema.UpgradeResult(None, revision.HEAD)
     again = schema.upgrade_db(empty)
     assert not again.changed
-    assert schema.current_revision(empty) == "0001"
+    assert schema.current_revision(empty) == revision.HEAD
 
 
 def test_check_reports_the_revision_against_head(empty: Engine) -> None:
-    assert schema.check_db(empty) == schema.DbStatus(reachable=True, current=None, head="0001")
+    assert schema.check_db(empty) == schema.DbStatus(
+        reachable=True, current=None, head=revision.HEAD
+    )
     schema.init_db(empty)
     assert schema.check_db(empty).up_to_date
 
@@ -115,9 +117,9 @@ def test_downgrade_to_base_removes_the_schema_and_refuses_bad_targets(empty: Eng
     with pytest.raises(MigrationError, match="no tradewind schema"):
         schema.downgrade_db(empty, "base")
     schema.init_db(empty)
-    with pytest.raises(MigrationError, match="unknown revision '0002'; known: 0001, base"):
-        schema.downgrade_db(empty, "0002")
-    assert schema.downgrade_db(empty, "0001") == schema.DowngradeResult("0001", "0001")
+    with pytest.raises(MigrationError, match="unknown revision '0999'; known: 0002, 0001, base"):
+        schema.downgrade_db(empty, "0999")
+    assert schema.downgrade_db(empty, "0001") == schema.DowngradeResult("0002", "0001")
     assert schema.downgrade_db(empty, "base") == schema.DowngradeResult("0001", None)
     assert _tables(empty) == {VERSION_TABLE}
     assert schema.current_revision(empty) is None

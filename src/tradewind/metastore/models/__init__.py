@@ -20,6 +20,7 @@ from tradewind.metastore.models.dag import (
 )
 from tradewind.metastore.models.dagrun import DagRun
 from tradewind.metastore.models.job import Job
+from tradewind.metastore.models.rendered import RenderedTaskInstanceFields
 from tradewind.metastore.models.resources import Connection, Pool, Variable
 from tradewind.metastore.models.taskinstance import (
     DEFAULT_POOL,
@@ -50,6 +51,7 @@ __all__ = [
     "Job",
     "ParseImportError",
     "Pool",
+    "RenderedTaskInstanceFields",
     "SerializedDagModel",
     "TaskInstance",
     "TaskInstanceHistory",
