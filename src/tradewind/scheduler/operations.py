@@ -1,17 +1,23 @@
-"""What people do to runs by hand: clear tasks (with scopes) so the scheduler runs them again."""
+"""What people do to runs by hand: clear tasks (with scopes) so the scheduler runs them again.
+
+Marking states by hand is in :mod:`tradewind.scheduler.marking`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
+from tradewind.metastore.models import DagRun, TaskInstance
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
-from tradewind.parsing.serialize import deserialize_dag
+from tradewind.parsing.serialize import SerializedDag, deserialize_dag
+from tradewind.states import TaskState
 
 
 class OperationError(TradewindError):
@@ -52,3 +58,101 @@ def clear_tasks(
         xcom_store.delete_xcoms(session, run.id, task_id)
     run_store.reopen_run(session, run.id, now)
     return sorted(chosen)
+
+
+class NotFound(OperationError):
+    """The DAG, run or task named does not exist."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which task instances an operation reaches beyond the ones named, as in Airflow: the
+    tasks upstream / downstream of them (however far), and the same tasks in the DAG's runs
+    of an earlier (past) / later (future) logical date."""
+
+    upstream: bool = False
+    downstream: bool = False
+    past: bool = False
+    future: bool = False
+
+
+NO_SCOPE = Scope()
+FAILED_STATES = frozenset({TaskState.FAILED.value, TaskState.UPSTREAM_FAILED.value})
+
+
+def existing_run(session: Session, dag_id: str, run_id: str) -> DagRun:
+    run = run_store.get_run(session, dag_id, run_id)
+    if run is None:
+        raise NotFound(f"DAG {dag_id!r} has no run {run_id!r}")
+    return run
+
+
+def dag_of(session: Session, run: DagRun) -> SerializedDag:
+    """The DAG version the run runs."""
+    data = (
+        run_store.serialized_data(session, run.serialized_dag_id) if run.serialized_dag_id else None
+    )
+    if data is None:
+        raise OperationError(f"the DAG version of run {run.run_id!r} is gone")
+    return deserialize_dag(data)
+
+
+def scoped_task_ids(dag: SerializedDag, task_ids: Collection[str] | None, scope: Scope) -> set[str]:
+    """``task_ids`` (every task when None) and their relatives in ``scope``."""
+    chosen = set(dag.tasks) if task_ids is None else set(task_ids)
+    unknown = chosen - set(dag.tasks)
+    if unknown:
+        raise NotFound(f"DAG {dag.dag_id!r} has no task {sorted(unknown)[0]!r}")
+    for task_id in list(chosen):
+        if scope.upstream:
+            chosen |= dag.relatives(task_id, upstream=True)
+        if scope.downstream:
+            chosen |= dag.relatives(task_id)
+    return chosen
+
+
+def scoped_instances(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_ids: Collection[str] | None,
+    scope: Scope,
+) -> list[tuple[TaskInstance, int]]:
+    """The task instances ``scope`` reaches from ``task_ids`` of a run, each with its run's row
+    id (relatives come from the run's own DAG version)."""
+    run = existing_run(session, dag_id, run_id)
+    chosen = scoped_task_ids(dag_of(session, run), task_ids, scope)
+    return task_store.instances_in_runs(
+        session, dag_id, chosen, run_id=run_id, past=scope.past, future=scope.future
+    )
+
+
+def clear_instances(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_ids: Collection[str] | None,
+    *,
+    scope: Scope = NO_SCOPE,
+    only_failed: bool = False,
+    dry_run: bool = False,
+    now: datetime,
+) -> list[TaskInstance]:
+    """Clear the task instances ``scope`` reaches (only failed ones with ``only_failed``) so that
+    the scheduler runs them again, and reopen their runs; returns them (as they are after the
+    clear, or as they are now with ``dry_run``, which changes nothing)."""
+    found = scoped_instances(session, dag_id, run_id, task_ids, scope)
+    if only_failed:
+        found = [(ti, run_pk) for ti, run_pk in found if ti.state in FAILED_STATES]
+    if dry_run or not found:
+        return [ti for ti, _ in found]
+    by_run: dict[int, tuple[str, list[str]]] = {}
+    for ti, run_pk in found:
+        by_run.setdefault(run_pk, (ti.run_id, []))[1].append(ti.task_id)
+    for run_pk, (that_run, tasks) in by_run.items():
+        task_store.clear(session, dag_id, that_run, tasks, now=now)
+        for task_id in tasks:
+            xcom_store.delete_xcoms(session, run_pk, task_id)
+        run_store.reopen_run(session, run_pk, now)
+    run_store.request_decision(session, list(by_run))
+    return task_store.instances_by_id(session, [ti.id for ti, _ in found])

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, and_, bindparam, func, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
-from tradewind.metastore.models import DagModel, DagRun, SerializedDagModel
+from tradewind.metastore.models import (
+    DagModel,
+    DagRun,
+    SerializedDagModel,
+    TaskInstance,
+    TaskInstanceHistory,
+    TaskReschedule,
+    XCom,
+)
 from tradewind.metastore.notify import notify
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, DagRunType
@@ -299,3 +308,77 @@ def reopen_run(session: Session, run_id: int, now: datetime) -> None:
             updated_at=now,
         )
     )
+
+
+# ---- the web server's reads and hand-made changes of runs ----------------------------------
+
+# Offsets beyond any real table; larger ones would overflow the databases' integers.
+MAX_OFFSET = 2**62
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs a listing shows: of one DAG (or of ``dag_ids``, or all), in these states."""
+
+    dag_id: str | None = None
+    dag_ids: Sequence[str] = ()
+    states: Sequence[str] = ()
+    run_type: str | None = None
+
+
+def page_runs(
+    session: Session, where: RunFilter, *, limit: int, offset: int
+) -> tuple[list[DagRun], int]:
+    """Runs matching ``where``, newest logical date first, ``limit`` from ``offset``; and the
+    number of matches."""
+    query = select(DagRun)
+    if where.dag_id is not None:
+        query = query.where(DagRun.dag_id == where.dag_id)
+    if where.dag_ids:
+        query = query.where(DagRun.dag_id.in_(list(where.dag_ids)))
+    if where.states:
+        query = query.where(DagRun.state.in_(list(where.states)))
+    if where.run_type is not None:
+        query = query.where(DagRun.run_type == where.run_type)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(DagRun.logical_date.desc(), DagRun.id.desc())
+        .limit(limit)
+        .offset(min(offset, MAX_OFFSET))
+    ).all()
+    return list(rows), total
+
+
+def set_run_state(session: Session, run_id: int, state: DagRunState, now: datetime) -> None:
+    """Set a run's state by hand: a finished one ends now; a queued one waits to start again.
+
+    The schedulers are told (a queued run may start, a finished one frees a run slot).
+    """
+    values: dict[str, Any] = {"state": state.value, "updated_at": now}
+    if state is DagRunState.QUEUED:
+        values.update(queued_at=now, end_date=None, last_scheduling_decision=None)
+    elif state is DagRunState.RUNNING:
+        values.update(end_date=None, last_scheduling_decision=None)
+    else:
+        values.update(
+            end_date=now,
+            start_date=func.coalesce(DagRun.start_date, now),
+            last_scheduling_decision=now,
+        )
+    session.execute(
+        update(DagRun)
+        .where(DagRun.id == run_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    notify(session)
+
+
+def delete_run(session: Session, run: DagRun) -> None:
+    """Delete a run and everything recorded about its tasks (XComs, tries, reschedules)."""
+    # The foreign keys cascade too; deleting explicitly does not depend on them being enforced.
+    session.execute(delete(XCom).where(XCom.dag_run_id == run.id))
+    for model in (TaskReschedule, TaskInstanceHistory, TaskInstance):
+        session.execute(delete(model).where(model.dag_id == run.dag_id, model.run_id == run.run_id))
+    session.execute(delete(DagRun).where(DagRun.id == run.id))
+    notify(session)
