@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore import crypto, models
@@ -213,3 +213,41 @@ def delete_connection(session: Session, conn_id: str) -> bool:
     """Delete a connection; False if there was none."""
     result = session.execute(delete(models.Connection).where(models.Connection.conn_id == conn_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def replace_connection(session: Session, conn: Connection, cipher: crypto.Cipher) -> bool:
+    """Overwrite every field of an existing connection; False if there is none."""
+    _check(conn)
+    row = session.scalar(select(models.Connection).where(models.Connection.conn_id == conn.conn_id))
+    if row is None:
+        return False
+    row.conn_type = conn.conn_type
+    row.description = conn.description
+    row.host = conn.host
+    row.schema_ = conn.schema
+    row.login = conn.login
+    row.port = conn.port
+    row.password, row.is_encrypted = (
+        cipher.encrypt(conn.password) if conn.password is not None else (None, False)
+    )
+    row.extra, row.is_extra_encrypted = cipher.encrypt(conn.extra) if conn.extra else (None, False)
+    session.flush()
+    return True
+
+
+def page_connections(
+    session: Session, cipher: crypto.Cipher, *, limit: int, offset: int
+) -> tuple[list[Connection], int]:
+    """One page of connections by id, masked as :meth:`Connection.masked` does, and the total."""
+    total = session.scalar(select(func.count()).select_from(models.Connection)) or 0
+    rows = session.scalars(
+        select(models.Connection).order_by(models.Connection.conn_id).limit(limit).offset(offset)
+    )
+    return [_from_row(row, cipher).masked() for row in rows], total
+
+
+def connection_exists(session: Session, conn_id: str) -> bool:
+    found = session.scalar(
+        select(models.Connection.id).where(models.Connection.conn_id == conn_id)
+    )
+    return found is not None

@@ -20,6 +20,10 @@ from tradewind.metastore.models import (
     DagTag,
     ParseImportError,
     SerializedDagModel,
+    TaskInstance,
+    TaskInstanceHistory,
+    TaskReschedule,
+    XCom,
 )
 from tradewind.metastore.notify import notify
 from tradewind.states import DagRunType
@@ -462,3 +466,46 @@ def last_automated_interval(session: Session, dag_id: str) -> tuple[datetime, da
     if row is None or row[0] is None or row[1] is None:
         return None
     return row[0], row[1]
+
+
+def page_import_errors(
+    session: Session, *, limit: int, offset: int
+) -> tuple[list[ParseImportError], int]:
+    """Import errors by file name, one page of them, and how many there are in all."""
+    total = session.scalar(select(func.count()).select_from(ParseImportError)) or 0
+    rows = session.scalars(
+        select(ParseImportError)
+        .order_by(ParseImportError.filename, ParseImportError.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def get_import_error(session: Session, error_id: int) -> ParseImportError | None:
+    return session.get(ParseImportError, error_id)
+
+
+def delete_dag(session: Session, dag_id: str) -> bool:
+    """Delete everything the metastore holds about a DAG; False when there is no such DAG.
+
+    Rows go children first (no reliance on ON DELETE CASCADE, which SQLite only honours with
+    its foreign-key pragma). The file's source stays while another DAG of the file remains;
+    the file's parse record goes, so that the file, if still there, is parsed again.
+    """
+    loc_hash = session.scalar(select(DagModel.fileloc_hash).where(DagModel.dag_id == dag_id))
+    if loc_hash is None:
+        return False
+    for table in (XCom, TaskReschedule, TaskInstanceHistory, TaskInstance):
+        session.execute(delete(table).where(table.dag_id == dag_id))
+    session.execute(delete(DagRun).where(DagRun.dag_id == dag_id))
+    session.execute(delete(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id))
+    session.execute(delete(DagTag).where(DagTag.dag_id == dag_id))
+    session.execute(delete(DagModel).where(DagModel.dag_id == dag_id))
+    others = session.scalar(
+        select(func.count()).select_from(DagModel).where(DagModel.fileloc_hash == loc_hash)
+    )
+    if not others:
+        session.execute(delete(DagCode).where(DagCode.fileloc_hash == loc_hash))
+    session.execute(delete(DagFile).where(DagFile.fileloc_hash == loc_hash))
+    return True

@@ -62,3 +62,34 @@ def set_password(session: Session, username: str, password_hash: str) -> bool:
         update(User).where(User.username == username).values(password_hash=password_hash)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def update_user(
+    session: Session,
+    username: str,
+    *,
+    role: str | None = None,
+    email: str | None = None,
+    clear_email: bool = False,
+    active: bool | None = None,
+    password_hash: str | None = None,
+) -> bool:
+    """Change the given fields of a user (None leaves a field as it is); False if no such user."""
+    if role is not None and role not in ROLES:
+        raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    values: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("role", role),
+            ("email", email),
+            ("active", active),
+            ("password_hash", password_hash),
+        )
+        if value is not None
+    }
+    if clear_email:
+        values["email"] = None
+    exists = session.scalar(select(User.id).where(User.username == username)) is not None
+    if exists and values:
+        session.execute(update(User).where(User.username == username).values(**values))
+    return exists

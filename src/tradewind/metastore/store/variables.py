@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore import crypto
@@ -136,3 +136,43 @@ def import_variables(
             created += 1
         set_variable(session, key, value, cipher)
     return ImportReport(created, updated, skipped)
+
+
+@dataclass(frozen=True)
+class VariableValue:
+    """A variable with its value in clear (what the web server's op role sees)."""
+
+    key: str
+    value: str
+    description: str | None
+    is_encrypted: bool
+
+
+def variable_exists(session: Session, key: str) -> bool:
+    return session.scalar(select(Variable.id).where(Variable.key == key)) is not None
+
+
+def get_variable_value(session: Session, key: str, cipher: crypto.Cipher) -> VariableValue | None:
+    """A variable with its decrypted value and description, or None."""
+    row = session.scalar(select(Variable).where(Variable.key == key))
+    if row is None:
+        return None
+    value = cipher.decrypt(row.val or "", row.is_encrypted, what=f"variable {key!r}")
+    return VariableValue(row.key, value, row.description, row.is_encrypted)
+
+
+def page_variables(
+    session: Session, cipher: crypto.Cipher, *, limit: int, offset: int
+) -> tuple[list[VariableValue], int]:
+    """One page of variables by key, with decrypted values, and how many there are in all."""
+    total = session.scalar(select(func.count()).select_from(Variable)) or 0
+    rows = session.scalars(select(Variable).order_by(Variable.key).limit(limit).offset(offset))
+    return [
+        VariableValue(
+            row.key,
+            cipher.decrypt(row.val or "", row.is_encrypted, what=f"variable {row.key!r}"),
+            row.description,
+            row.is_encrypted,
+        )
+        for row in rows
+    ], total

@@ -1,0 +1,128 @@
+"""/variables: key/value settings for DAGs (op role or higher, reads included).
+
+Values are the stored text, as ``tradewind variables get`` prints them. A list masks the
+values of secret-looking keys; getting one variable shows its value.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+
+from tradewind.api import audit
+from tradewind.api.deps import AsOp, DbSession, Paged, Web
+from tradewind.api.errors import ApiError, bad_request, conflict, not_found
+from tradewind.api.routes.fields import Id, IdPath, Text, conflict_doc
+from tradewind.metastore import crypto
+from tradewind.metastore.store import variables as variable_store
+
+router = APIRouter(tags=["variables"])
+
+MASK = "***"
+
+
+class Variable(BaseModel):
+    key: str
+    value: str
+    description: str | None
+    is_encrypted: bool
+
+
+class VariableList(BaseModel):
+    variables: list[Variable]
+    total_entries: int
+
+
+class VariableBody(BaseModel):
+    key: Id
+    value: Text
+    description: Text | None = None
+
+
+class VariablePatch(BaseModel):
+    key: Id | None = None
+    value: Text | None = None
+    description: Text | None = None
+
+
+def _out(found: variable_store.VariableValue, *, masked: bool = False) -> Variable:
+    hide = masked and crypto.looks_secret(found.key)
+    return Variable(
+        key=found.key,
+        value=MASK if hide else found.value,
+        description=found.description,
+        is_encrypted=found.is_encrypted,
+    )
+
+
+def unreadable(exc: crypto.CryptoError) -> ApiError:
+    return ApiError(409, f"{exc} (is core.fernet_key the key it was encrypted with?)")
+
+
+def _existing(session: DbSession, key: str, web: Web) -> variable_store.VariableValue:
+    try:
+        found = variable_store.get_variable_value(session, key, web.cipher)
+    except crypto.CryptoError as exc:
+        raise unreadable(exc) from None
+    if found is None:
+        raise not_found(f"no variable {key!r}")
+    return found
+
+
+@router.get("/variables", response_model=VariableList)
+def list_variables(*, session: DbSession, who: AsOp, web: Web, page: Paged) -> VariableList:
+    """Variables by key; values of secret-looking keys are masked."""
+    try:
+        found, total = variable_store.page_variables(
+            session, web.cipher, limit=page.limit, offset=page.offset
+        )
+    except crypto.CryptoError as exc:
+        raise unreadable(exc) from None
+    return VariableList(variables=[_out(v, masked=True) for v in found], total_entries=total)
+
+
+@router.get("/variables/{key}", response_model=Variable)
+def get_variable(key: IdPath, *, session: DbSession, who: AsOp, web: Web) -> Variable:
+    return _out(_existing(session, key, web))
+
+
+@router.post("/variables", response_model=Variable, responses=conflict_doc("Exists"))
+def create_variable(body: VariableBody, *, session: DbSession, who: AsOp, web: Web) -> Variable:
+    if variable_store.variable_exists(session, body.key):
+        raise conflict(f"variable {body.key!r} exists already")
+    _set(session, web, body.key, body.value, body.description)
+    audit.record(session, who, "variable.create", extra={"key": body.key})
+    session.commit()
+    return _out(_existing(session, body.key, web))
+
+
+@router.patch("/variables/{key}", response_model=Variable)
+def patch_variable(
+    key: IdPath, body: VariablePatch, *, session: DbSession, who: AsOp, web: Web
+) -> Variable:
+    """Change the value and/or the description of a variable."""
+    if body.key is not None and body.key != key:
+        raise bad_request(f"the body's key {body.key!r} is not the path's {key!r}")
+    current = _existing(session, key, web)
+    value = current.value if body.value is None else body.value
+    _set(session, web, key, value, body.description)
+    changed = sorted(body.model_dump(exclude_unset=True, exclude={"key"}))
+    audit.record(session, who, "variable.edit", extra={"key": key, "fields": changed})
+    session.commit()
+    return _out(_existing(session, key, web))
+
+
+@router.delete("/variables/{key}", status_code=204, response_class=Response)
+def delete_variable(key: IdPath, *, session: DbSession, who: AsOp) -> Response:
+    if not variable_store.delete_variable(session, key):
+        raise not_found(f"no variable {key!r}")
+    audit.record(session, who, "variable.delete", extra={"key": key})
+    session.commit()
+    return Response(status_code=204)
+
+
+def _set(session: DbSession, web: Web, key: str, value: str, description: str | None) -> None:
+    try:
+        variable_store.set_variable(session, key, value, web.cipher, description=description)
+    except variable_store.VariableError as exc:
+        raise bad_request(str(exc)) from None
