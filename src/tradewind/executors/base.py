@@ -9,7 +9,11 @@ Messages a try sends, in order (see :class:`MessageType`)::
 
     {"type": "running", "pid": 123, "hostname": "h", "at": "2026-...Z"}
     {"type": "finished", "state": "success", "at": "...", "error": null, "retryable": true,
-     "xcoms": [["return_value", 42]], "skip": ["t2"], "reschedule_date": null}
+     "xcoms": [["return_value", 42]], "skip": ["t2"], "reschedule_date": null,
+     "rendered_fields": {"bash_command": "echo 2026-01-01"}}
+
+``rendered_fields`` (JSON, secrets masked) is there only when the task has template fields and
+they rendered.
 
 A try whose process ends without a ``finished`` message is reported failed by the executor
 (``lost`` in the payload), so a crash is noticed the moment the process is gone.
@@ -139,7 +143,8 @@ class TaskEvent:
 
     For FINISHED, ``state`` is one of success, failed, skipped, up_for_reschedule; ``payload``
     carries ``retryable`` (bool), ``xcoms`` (list of [key, value]), ``skip`` (downstream task ids
-    to skip), ``reschedule_date`` (ISO text), and ``lost`` (True when the process died without
+    to skip), ``reschedule_date`` (ISO text), ``rendered_fields`` (``{field: JSON value}``, when
+    the task rendered templates), and ``lost`` (True when the process died without
     reporting), ``timed_out`` (True when the executor stopped it at its execution_timeout) or
     ``cancelled`` (True when it was stopped because :meth:`BaseExecutor.cancel` asked for it).
     """

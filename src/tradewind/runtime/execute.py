@@ -29,6 +29,7 @@ from tradewind.exceptions import (
     TradewindError,
 )
 from tradewind.executors.base import MessageType
+from tradewind.runtime import rendered
 from tradewind.runtime.context import (
     RETURN_VALUE_KEY,
     TaskInstanceView,
@@ -65,6 +66,9 @@ class Outcome:
     skip: list[str] = field(default_factory=list)
     reschedule_date: datetime | None = None
     exception: BaseException | None = None
+    # The template fields as rendered (JSON, not yet masked); None if the task has none or
+    # its templates did not render.
+    rendered_fields: dict[str, Any] | None = None
 
     @property
     def return_value(self) -> Any:
@@ -75,7 +79,7 @@ class Outcome:
         error = self.error
         if error is not None and masker is not None:
             error = masker.mask(error)
-        return {
+        message: dict[str, Any] = {
             "type": MessageType.FINISHED.value,
             "state": self.state.value,
             "at": datetime.now(UTC).isoformat(),
@@ -85,6 +89,11 @@ class Outcome:
             "skip": self.skip,
             "reschedule_date": self.reschedule_date.isoformat() if self.reschedule_date else None,
         }
+        if self.rendered_fields is not None:
+            message["rendered_fields"] = rendered.for_report(
+                self.rendered_fields, masker or SecretsMasker()
+            )
+        return message
 
 
 def failed(error: str, *, retryable: bool, exception: BaseException | None = None) -> Outcome:
@@ -170,7 +179,9 @@ def execute_task(
 
     ``elapsed`` is how much of the timeout the try has used already.
     """
-    outcome = _execute(task, context, timeout, elapsed)
+    progress = _Progress()
+    outcome = _execute(task, context, timeout, elapsed, progress)
+    outcome.rendered_fields = progress.rendered_fields
     # Values pushed by hand come first; the return value wins a clash on its key.
     outcome.xcoms = [*ti.pushed.items(), *outcome.xcoms]
     if outcome.state is TaskState.FAILED:
@@ -179,12 +190,25 @@ def execute_task(
     return outcome
 
 
+@dataclass
+class _Progress:
+    """What a try got done before its outcome was known."""
+
+    rendered_fields: dict[str, Any] | None = None
+
+
 def _execute(
-    task: BaseOperator, context: Mapping[str, Any], timeout: float | None, elapsed: float
+    task: BaseOperator,
+    context: Mapping[str, Any],
+    timeout: float | None,
+    elapsed: float,
+    progress: _Progress,
 ) -> Outcome:
     try:
         with _guard(timeout, elapsed):
             templating.render_template_fields(task, context)
+            # Copied before execute() runs: what it does to the fields is not what rendered.
+            progress.rendered_fields = rendered.snapshot(task)
             _call_all(task.on_execute_callback, context, "on_execute_callback")
             log.info("Running %r", task)
             result = task.execute(context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.executors.base import EventKind, TaskEvent, TaskKey
 from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
@@ -38,6 +39,8 @@ class Applied:
     changed: int = 0
     # A run finished: queued runs of its DAG may start, later runs may be decided.
     finished_runs: int = 0
+    # What the finished tries rendered, stored once for the whole batch.
+    rendered: list[rendered_store.Rendered] = field(default_factory=list)
     # The earliest moment a try of this batch waits for (a retry or a reschedule).
     wait_until: datetime | None = None
 
@@ -78,6 +81,8 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
             result.changed += _finished(
                 session, cache, event, now, touched, result=result, running=started.get(event.key)
             )
+    # One statement for the batch; none when no try rendered anything (no template fields).
+    rendered_store.set_rendered(session, result.rendered)
     for run, candidates in touched.values():
         if advance_run(session, cache, run, candidates, now).outcome is not None:
             result.finished_runs += 1
@@ -134,6 +139,13 @@ def _finished(
     if event.info:
         log.info("%s: %s (%s)", key, state.value, event.info)
     result.waits(next_try_at)
+    fields = payload.get("rendered_fields")
+    if isinstance(fields, dict):
+        result.rendered.append(
+            rendered_store.Rendered(
+                key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number, fields
+            )
+        )
     xcoms = payload.get("xcoms") or []
     if xcoms:
         xcom_store.set_xcoms(session, run.id, key.task_id, key.map_index, [tuple(x) for x in xcoms])
