@@ -1,9 +1,158 @@
-"""The UI's routes."""
+"""The UI's routes: server-rendered pages over the metastore, with small fetches for live
+updates and for writes (which go through the REST API).
+
+``mount(app)`` adds the static files, the page routers of the modules below and the handlers
+that send a logged-out visitor to the login page and show a role error as a page.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import importlib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from tradewind.api.deps import DbSession, Web, identify
+from tradewind.api.security import Principal, Role
+from tradewind.version import __version__
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# The modules whose ``router`` holds UI pages, in the order they are mounted.
+PAGE_MODULES = ("auth", "dags", "dag", "runs", "task", "admin")
+
+# Task and run states in the legend's order, with their labels.
+STATES = (
+    "success",
+    "failed",
+    "running",
+    "queued",
+    "scheduled",
+    "up_for_retry",
+    "up_for_reschedule",
+    "upstream_failed",
+    "skipped",
+    "deferred",
+    "restarting",
+    "removed",
+    "none",
+)
+FINISHED_RUN_STATES = frozenset({"success", "failed"})
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in user and the visitor is not one."""
+
+
+class PageForbidden(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after logging in; anything else becomes the DAG list."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/dags"
+    return target
+
+
+def page_caller(role: Role) -> Any:
+    """A dependency: the visitor, who must hold ``role`` (else a 403 page, or the login)."""
+
+    def check(request: Request, session: DbSession, web: Web) -> Principal:
+        who = identify(request, session, web)
+        if who is None:
+            raise LoginRequired()
+        request.state.who = who
+        if not who.can(role):
+            raise PageForbidden(
+                f"This page needs the {role.label} role or higher; you are {who.role.label}."
+            )
+        return who
+
+    return Depends(check)
+
+
+AsViewerPage = Annotated[Principal, page_caller(Role.VIEWER)]
+AsOpPage = Annotated[Principal, page_caller(Role.OP)]
+AsAdminPage = Annotated[Principal, page_caller(Role.ADMIN)]
+
+
+def render(
+    request: Request, name: str, who: Principal | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """The template ``name`` with what every page shows: the caller, their CSRF token, roles."""
+    role = who.role if who else Role.VIEWER
+    base = {
+        "who": who,
+        "csrf_token": getattr(request.state, "csrf_token", None) or "",
+        "can_edit": who is not None and who.can(Role.USER),
+        "can_op": who is not None and who.can(Role.OP),
+        "can_admin": who is not None and who.can(Role.ADMIN),
+        "role": role.label,
+        "version": __version__,
+        "states": STATES,
+        "path": request.url.path,
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def fmt_dt(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_duration(value: float | timedelta | None) -> str:
+    if value is None:
+        return ""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s"
+
+
+def state_class(state: str | None) -> str:
+    return f"s-{state or 'none'}"
+
+
+templates.env.filters["dt"] = fmt_dt
+templates.env.filters["duration"] = fmt_duration
+templates.env.filters["sc"] = state_class
+templates.env.filters["urlpart"] = lambda value: quote(str(value), safe="")
 
 
 def mount(app: FastAPI) -> None:
     """Add the UI's pages and static files to ``app``."""
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(PageForbidden)
+    async def _forbidden(request: Request, exc: PageForbidden) -> Response:
+        who = getattr(request.state, "who", None)
+        return render(request, "error.html", who, 403, title="Not allowed", message=exc.message)
+
+    for name in PAGE_MODULES:
+        try:
+            module = importlib.import_module(f"tradewind.ui.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tradewind.ui.{name}":
+                raise
+            continue
+        app.include_router(module.router, include_in_schema=False)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tradewind.metastore.models import DagModel, DagRun, DagTag
+from tradewind.metastore.models import DagModel, DagRun, DagTag, ParseImportError
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,17 @@ def recent_runs(
             RecentRun(row.run_id, row.state, row.logical_date, row.start_date, row.end_date)
         )
     return dict(found)
+
+
+def import_error_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ParseImportError)) or 0
+
+
+def pause_states(session: Session, dag_ids: Sequence[str]) -> dict[str, bool]:
+    """Whether each of ``dag_ids`` is paused, in one query."""
+    if not dag_ids:
+        return {}
+    rows = session.execute(
+        select(DagModel.dag_id, DagModel.is_paused).where(DagModel.dag_id.in_(list(dag_ids)))
+    )
+    return {dag_id: bool(paused) for dag_id, paused in rows}

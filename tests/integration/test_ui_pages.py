@@ -1,0 +1,135 @@
+"""The UI's pages over HTTP: logging in and out, who sees which page, what each page shows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from scheduling import make_system_fixture, sqlite_only  # noqa: F401
+from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
+
+from tradewind.api.deps import CSRF_HEADER, SESSION_COOKIE
+from tradewind.ui.auth import LOGIN_CSRF_COOKIE
+
+pytestmark = sqlite_only
+
+DAG = """
+with DAG("ui_demo", schedule=None, start_date=datetime(2024, 1, 1), tags=["demo"],
+         params={"rows": 3}) as dag:
+    with TaskGroup("load") as load:
+        PythonOperator(task_id="extract", python_callable=lambda: print("extracting"))
+        PythonOperator(task_id="transform", python_callable=lambda: 2)
+    EmptyOperator(task_id="done") << load
+"""
+
+
+def login(client: TestClient, username: str, next_path: str = "/dags") -> Any:
+    form = client.get(f"/login?next={next_path}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": f"pw-{username}",
+            "csrf_token": token.group(1),
+            "next": next_path,
+        },
+        follow_redirects=False,
+    )
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'<meta name="csrf-token" content="([^"]*)">', page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_login_sets_the_session_and_logout_clears_it(web: Web) -> None:
+    client = web.client
+    first = client.get("/dags", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/login?next=%2Fdags"
+    answer = login(client, "viewer", "/browse/audit-log")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/browse/audit-log"
+    cookie = answer.headers["set-cookie"]
+    assert SESSION_COOKIE in cookie
+    assert "HttpOnly" in cookie
+    assert "samesite=lax" in cookie.lower()
+    assert "Max-Age=43200" in cookie
+    page = client.get("/dags")
+    assert page.status_code == 200
+    token = csrf_of(page.text)
+    assert token
+    # The page's token works for API writes with the session cookie.
+    answer = client.get("/api/v1/dags")
+    assert answer.status_code == 200
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/dags", follow_redirects=False).status_code == 303
+
+
+def test_wrong_password_and_forged_login_form(web: Web) -> None:
+    client = web.client
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    wrong = client.post(
+        "/login", data={"username": "admin", "password": "nope", "csrf_token": token.group(1)}
+    )
+    assert wrong.status_code == 401
+    assert "Wrong username or password" in wrong.text
+    assert SESSION_COOKIE not in wrong.cookies
+    # Without the double-submit cookie (a cross-site form), the login is refused.
+    client.cookies.delete(LOGIN_CSRF_COOKIE, path="/login")
+    forged = TestClient(client.app).post(
+        "/login", data={"username": "admin", "password": "pw-admin", "csrf_token": "x"}
+    )
+    assert forged.status_code == 401
+    assert "expired" in forged.text
+
+
+def test_logout_needs_the_csrf_token(web: Web) -> None:
+    client = web.client
+    login(client, "user")
+    refused = client.post("/logout", data={"csrf_token": "wrong"}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert client.get("/dags").status_code == 200
+
+
+def test_next_must_be_local(web: Web) -> None:
+    answer = login(web.client, "viewer", "//evil.example.com/")
+    assert answer.headers["location"] == "/dags"
+
+
+def test_public_role_browses_without_login(web: Web) -> None:
+    client = web.client_with(public_role="viewer")
+    page = client.get("/dags")
+    assert page.status_code == 200
+    assert "Log in" in page.text
+    assert client.get("/admin/variables").status_code == 403
+
+
+def test_api_write_with_page_token(web: Web) -> None:
+    web.system.add_dag("ui_demo", DAG)
+    client = web.client
+    login(client, "user")
+    token = csrf_of(client.get("/dags").text)
+    refused = client.patch("/api/v1/dags/ui_demo", json={"is_paused": False})
+    assert refused.status_code == 403
+    done = client.patch(
+        "/api/v1/dags/ui_demo", json={"is_paused": False}, headers={CSRF_HEADER: token}
+    )
+    assert done.status_code == 200
+    assert done.json()["is_paused"] is False
+
+
+@pytest.fixture
+def demo(web: Web) -> tuple[Web, str]:
+    web.system.add_dag("ui_demo", DAG)
+    run_id = web.system.trigger("ui_demo")
+    assert web.system.wait("ui_demo", run_id) == "success"
+    return web, run_id
