@@ -4,10 +4,11 @@ what each try rendered is stored (masked), a later try overwrites it, deletes ca
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
+from scheduling import System, make_system_fixture, sqlite_only, system_fixture  # noqa: F401
 
 from tradewind.metastore import crypto
 from tradewind.metastore.models import DagModel, RenderedTaskInstanceFields
@@ -102,3 +103,21 @@ def test_tries_store_what_they_rendered_with_secrets_masked(system: System) -> N
     with system.sessions() as session:
         count = session.scalar(sa.select(sa.func.count()).select_from(RenderedTaskInstanceFields))
     assert count == 0
+
+
+@sqlite_only
+def test_the_sequential_executor_stores_them_too(make_system: Callable[..., System]) -> None:
+    system = make_system(core={"executor": "sequential"})
+    system.add_dag(
+        "seq",
+        """
+        with DAG("seq", schedule=None, params={"x": "ex"}):
+            BashOperator(task_id="bash", bash_command="echo {{ ds }} {{ params.x }}")
+        """,
+    )
+    run_id = system.trigger("seq", logical_date=LOGICAL)
+    assert system.wait("seq", run_id) == "success"
+    with system.sessions() as session:
+        found = rendered_store.get_rendered(session, "seq", run_id, "bash")
+    assert found is not None
+    assert found.fields["bash_command"] == "echo 2024-03-05 ex"
