@@ -1,7 +1,267 @@
-"""(being written)"""
+"""DAG runs: list (one DAG's or all, ``~``), trigger, get, mark, delete, clear."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradewind.api import audit
+from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
+from tradewind.api.errors import bad_request, conflict, not_found
+from tradewind.api.routes.tasks import (
+    TaskInstanceList,
+    existing_run,
+    not_found_errors,
+    ti_list,
+)
+from tradewind.metastore.models import ID_LENGTH
+from tradewind.metastore.models import DagRun as DagRunRow
+from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.types import utcnow
+from tradewind.scheduler import marking, operations
+from tradewind.scheduler.trigger import TriggerError, trigger_dag
+from tradewind.states import DagRunState
 
 router = APIRouter(tags=["dagRuns"])
+
+ALL_DAGS = "~"
+# Airflow's allowed run id characters: a run id must fit in a URL path segment.
+RUN_ID_PATTERN = r"^[A-Za-z0-9_.~:+-]+$"
+# What every dialect stores (MySQL's DATETIME spans years 1000 to 9999).
+EARLIEST_YEAR, LATEST_YEAR = 1000, 9990
+
+
+class DagRun(BaseModel):
+    dag_id: str
+    dag_run_id: str
+    logical_date: datetime
+    data_interval_start: datetime | None
+    data_interval_end: datetime | None
+    run_type: str
+    state: str
+    conf: dict[str, Any]
+    queued_at: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+    last_scheduling_decision: datetime | None
+    external_trigger: bool
+    note: str | None = None
+
+
+class DagRunList(BaseModel):
+    dag_runs: list[DagRun]
+    total_entries: int
+
+
+class TriggerRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dag_run_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=ID_LENGTH,
+        pattern=RUN_ID_PATTERN,
+        description="The run's id (default: manual__<logical date>).",
+    )
+    logical_date: datetime | None = Field(
+        default=None, description="With a time zone (default: now)."
+    )
+    conf: dict[str, Any] | None = Field(
+        default=None, description="The run's params (a JSON object)."
+    )
+    note: str | None = Field(default=None, max_length=1000, description="Accepted; not stored yet.")
+
+
+class RunPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["success", "failed", "queued"]
+
+
+class ClearRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(
+        default=False, description="Only say which task instances would be cleared."
+    )
+    only_failed: bool = Field(default=False, description="Only failed and upstream_failed ones.")
+
+
+def existing_dag(session: DbSession, dag_id: str) -> None:
+    if len(dag_id) > ID_LENGTH or "\x00" in dag_id or dag_store.get_dag(session, dag_id) is None:
+        raise not_found(f"no DAG {dag_id!r}")
+
+
+def run_out(row: DagRunRow) -> DagRun:
+    return DagRun(
+        dag_id=row.dag_id,
+        dag_run_id=row.run_id,
+        logical_date=row.logical_date,
+        data_interval_start=row.data_interval_start,
+        data_interval_end=row.data_interval_end,
+        run_type=row.run_type,
+        state=row.state,
+        conf=row.conf or {},
+        queued_at=row.queued_at,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        last_scheduling_decision=row.last_scheduling_decision,
+        external_trigger=row.external_trigger,
+    )
+
+
+@router.get("/dags/{dag_id}/dagRuns", response_model=DagRunList)
+def list_dag_runs(
+    dag_id: str,
+    *,
+    session: DbSession,
+    who: AsViewer,
+    page: Paged,
+    state: Annotated[
+        list[Literal["queued", "running", "success", "failed"]] | None,
+        Query(description="Only runs in these states."),
+    ] = None,
+    run_type: Annotated[
+        Literal["scheduled", "manual", "backfill"] | None, Query(description="Only this type.")
+    ] = None,
+    dag_ids: Annotated[
+        list[Annotated[str, Query(max_length=ID_LENGTH)]] | None,
+        Query(alias="dag_id", description="With dag_id ~ in the path: only these DAGs."),
+    ] = None,
+) -> DagRunList:
+    """Runs of a DAG (of every DAG when dag_id is ~), newest logical date first."""
+    if dag_id != ALL_DAGS:
+        existing_dag(session, dag_id)
+    if any("\x00" in d for d in dag_ids or ()):
+        return DagRunList(dag_runs=[], total_entries=0)
+    rows, total = run_store.page_runs(
+        session,
+        run_store.RunFilter(
+            dag_id=None if dag_id == ALL_DAGS else dag_id,
+            dag_ids=dag_ids or (),
+            states=state or (),
+            run_type=run_type,
+        ),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return DagRunList(dag_runs=[run_out(r) for r in rows], total_entries=total)
+
+
+@router.post("/dags/{dag_id}/dagRuns", response_model=DagRun)
+def trigger_run(
+    dag_id: str,
+    *,
+    session: DbSession,
+    who: AsUser,
+    change: Annotated[TriggerRun | None, Body()] = None,
+) -> DagRun:
+    """Trigger a run (it waits while the DAG is paused)."""
+    change = change or TriggerRun()
+    existing_dag(session, dag_id)
+    when = change.logical_date
+    if when is not None and (when.tzinfo is None or when.utcoffset() is None):
+        raise bad_request("logical_date needs a time zone (e.g. 2024-01-01T00:00:00+00:00)")
+    if when is not None and not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+        raise bad_request(f"logical_date must be within the years {EARLIEST_YEAR}-{LATEST_YEAR}")
+    if change.dag_run_id and run_store.get_run(session, dag_id, change.dag_run_id):
+        raise conflict(f"DAG {dag_id!r} already has a run {change.dag_run_id!r}")
+    try:
+        run = trigger_dag(
+            session,
+            dag_id,
+            now=utcnow(),
+            run_id=change.dag_run_id,
+            conf=change.conf,
+            logical_date=when,
+        )
+    except TriggerError as exc:
+        if "already has a run" in str(exc):
+            raise conflict(str(exc)) from None
+        raise bad_request(str(exc)) from None
+    except (OverflowError, ValueError) as exc:
+        raise bad_request(f"cannot make a run at that logical date: {exc}") from None
+    audit.record(
+        session,
+        who,
+        "trigger",
+        dag_id=dag_id,
+        run_id=run.run_id,
+        extra={"conf": change.conf, "logical_date": when.isoformat() if when else None},
+    )
+    session.commit()
+    session.refresh(run)
+    return run_out(run)
+
+
+@router.get("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DagRun)
+def get_dag_run(dag_id: str, dag_run_id: str, *, session: DbSession, who: AsViewer) -> DagRun:
+    return run_out(existing_run(session, dag_id, dag_run_id))
+
+
+@router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DagRun)
+def mark_dag_run(
+    dag_id: str, dag_run_id: str, change: RunPatch, *, session: DbSession, who: AsUser
+) -> DagRun:
+    """Mark a run success (its unfinished tasks succeed), failed (tries under way fail, tasks
+    not started are skipped) or queued (it is started again)."""
+    existing_run(session, dag_id, dag_run_id)
+    try:
+        run = marking.mark_run(session, dag_id, dag_run_id, DagRunState(change.state), now=utcnow())
+    except operations.OperationError as exc:
+        raise not_found_errors(exc) from None
+    audit.record(session, who, f"mark_run_{change.state}", dag_id=dag_id, run_id=dag_run_id)
+    session.commit()
+    session.refresh(run)
+    return run_out(run)
+
+
+@router.delete("/dags/{dag_id}/dagRuns/{dag_run_id}", status_code=204)
+def delete_dag_run(dag_id: str, dag_run_id: str, *, session: DbSession, who: AsUser) -> Response:
+    existing_run(session, dag_id, dag_run_id)
+    marking.delete_run(session, dag_id, dag_run_id)
+    audit.record(session, who, "delete_run", dag_id=dag_id, run_id=dag_run_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/dags/{dag_id}/dagRuns/{dag_run_id}/clear", response_model=TaskInstanceList)
+def clear_dag_run(
+    dag_id: str,
+    dag_run_id: str,
+    *,
+    session: DbSession,
+    who: AsUser,
+    change: Annotated[ClearRun | None, Body()] = None,
+) -> TaskInstanceList:
+    """Clear the run's task instances (only the failed ones with only_failed) so that the
+    scheduler runs them again; answers them (or those that would be, with dry_run)."""
+    change = change or ClearRun()
+    existing_run(session, dag_id, dag_run_id)
+    try:
+        rows = operations.clear_instances(
+            session,
+            dag_id,
+            dag_run_id,
+            None,
+            only_failed=change.only_failed,
+            dry_run=change.dry_run,
+            now=utcnow(),
+        )
+    except operations.OperationError as exc:
+        raise not_found_errors(exc) from None
+    if not change.dry_run:
+        audit.record(
+            session,
+            who,
+            "clear",
+            dag_id=dag_id,
+            run_id=dag_run_id,
+            extra={**change.model_dump(), "cleared": len(rows)},
+        )
+        session.commit()
+    return ti_list(rows)

@@ -1,7 +1,288 @@
-"""(being written)"""
+"""Task instances of a run: list, get one, its tries; mark them and clear them with scopes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradewind.api import audit
+from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
+from tradewind.api.errors import ApiError, not_found
+from tradewind.metastore.models import ID_LENGTH, DagRun, TaskInstanceHistory
+from tradewind.metastore.models import TaskInstance as TaskInstanceRow
+from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.types import utcnow
+from tradewind.scheduler import marking, operations
+from tradewind.states import TaskState
 
 router = APIRouter(tags=["taskInstances"])
+
+TaskStateName = Literal[
+    "none",
+    "scheduled",
+    "queued",
+    "running",
+    "success",
+    "failed",
+    "up_for_retry",
+    "up_for_reschedule",
+    "skipped",
+    "upstream_failed",
+    "removed",
+]
+
+
+class TaskInstance(BaseModel):
+    dag_id: str
+    dag_run_id: str
+    task_id: str
+    map_index: int
+    state: str | None = Field(description="null while the scheduler has not considered it")
+    try_number: int
+    max_tries: int
+    start_date: datetime | None
+    end_date: datetime | None
+    duration: float | None
+    hostname: str | None
+    pid: int | None
+    pool: str
+    pool_slots: int
+    queue: str
+    priority_weight: int
+    operator: str | None
+    queued_when: datetime | None
+
+
+class TaskInstanceList(BaseModel):
+    task_instances: list[TaskInstance]
+    total_entries: int
+
+
+class MarkTasks(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_state: Literal["success", "failed", "skipped"]
+    include_upstream: bool = False
+    include_downstream: bool = False
+    include_past: bool = Field(default=False, description="The same tasks in earlier runs too.")
+    include_future: bool = Field(default=False, description="The same tasks in later runs too.")
+    dry_run: bool = Field(default=False, description="Only say which task instances would change.")
+
+
+class ClearTasks(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dag_run_id: str = Field(max_length=ID_LENGTH)
+    task_ids: list[Annotated[str, Field(max_length=ID_LENGTH)]] | None = Field(
+        None, description="The tasks to clear (every task of the run when absent)."
+    )
+    include_upstream: bool = False
+    include_downstream: bool = False
+    include_past: bool = Field(default=False, description="The same tasks in earlier runs too.")
+    include_future: bool = Field(default=False, description="The same tasks in later runs too.")
+    only_failed: bool = Field(default=False, description="Only failed and upstream_failed ones.")
+    dry_run: bool = Field(
+        default=False, description="Only say which task instances would be cleared."
+    )
+
+
+def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
+    return TaskInstance(
+        dag_id=row.dag_id,
+        dag_run_id=row.run_id,
+        task_id=row.task_id,
+        map_index=row.map_index,
+        state=row.state,
+        try_number=row.try_number,
+        max_tries=row.max_tries,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        duration=row.duration,
+        hostname=row.hostname,
+        pid=row.pid,
+        pool=row.pool,
+        pool_slots=row.pool_slots,
+        queue=row.queue,
+        priority_weight=row.priority_weight,
+        operator=row.operator,
+        queued_when=row.queued_dttm,
+    )
+
+
+def ti_list(rows: list[TaskInstanceRow]) -> TaskInstanceList:
+    return TaskInstanceList(task_instances=[ti_out(r) for r in rows], total_entries=len(rows))
+
+
+def _plausible(*values: str) -> bool:
+    """Whether ids could name a row (longer ones or ones with NUL never do; PostgreSQL refuses
+    NUL in text, so they never reach a query)."""
+    return all(len(v) <= ID_LENGTH and "\x00" not in v for v in values)
+
+
+def existing_run(session: DbSession, dag_id: str, run_id: str) -> DagRun:
+    """The run, or a 404 that says whether the DAG or the run is unknown."""
+    run = run_store.get_run(session, dag_id, run_id) if _plausible(dag_id, run_id) else None
+    if run is not None:
+        return run
+    if not _plausible(dag_id) or dag_store.get_dag(session, dag_id) is None:
+        raise not_found(f"no DAG {dag_id!r}")
+    raise not_found(f"DAG {dag_id!r} has no run {run_id!r}")
+
+
+def existing_instance(
+    session: DbSession, dag_id: str, run_id: str, task_id: str
+) -> TaskInstanceRow:
+    existing_run(session, dag_id, run_id)
+    ti = task_store.get_instance(session, dag_id, run_id, task_id) if _plausible(task_id) else None
+    if ti is None:
+        raise not_found(f"run {run_id!r} of DAG {dag_id!r} has no task instance {task_id!r}")
+    return ti
+
+
+def not_found_errors(exc: operations.OperationError) -> ApiError:
+    """A library error as the API answers it: 404 for what does not exist, else 400."""
+    return ApiError(404 if isinstance(exc, operations.NotFound) else 400, str(exc))
+
+
+@router.get("/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", response_model=TaskInstanceList)
+def list_task_instances(
+    dag_id: str,
+    dag_run_id: str,
+    *,
+    session: DbSession,
+    who: AsViewer,
+    page: Paged,
+    state: Annotated[
+        list[TaskStateName] | None, Query(description="Only in these states (none: not yet).")
+    ] = None,
+) -> TaskInstanceList:
+    existing_run(session, dag_id, dag_run_id)
+    rows, total = task_store.page_instances(
+        session, dag_id, dag_run_id, states=state or (), limit=page.limit, offset=page.offset
+    )
+    return TaskInstanceList(task_instances=[ti_out(r) for r in rows], total_entries=total)
+
+
+@router.get(
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", response_model=TaskInstance
+)
+def get_task_instance(
+    dag_id: str, dag_run_id: str, task_id: str, *, session: DbSession, who: AsViewer
+) -> TaskInstance:
+    return ti_out(existing_instance(session, dag_id, dag_run_id, task_id))
+
+
+@router.get(
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries",
+    response_model=TaskInstanceList,
+)
+def list_tries(
+    dag_id: str, dag_run_id: str, task_id: str, *, session: DbSession, who: AsViewer
+) -> TaskInstanceList:
+    """Every try of a task instance, first to current (the current one as it is now)."""
+    current = existing_instance(session, dag_id, dag_run_id, task_id)
+    tries: dict[int, TaskInstanceRow | TaskInstanceHistory] = {
+        row.try_number: row
+        for row in task_store.instance_tries(
+            session, dag_id, dag_run_id, task_id, current.map_index
+        )
+    }
+    if current.try_number > 0:
+        tries[current.try_number] = current
+    found = [ti_out(tries[n]) for n in sorted(tries)]
+    return TaskInstanceList(task_instances=found, total_entries=len(found))
+
+
+@router.patch(
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
+    response_model=TaskInstanceList,
+)
+def mark_task_instance(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    change: MarkTasks,
+    *,
+    session: DbSession,
+    who: AsUser,
+) -> TaskInstanceList:
+    """Mark a task instance success, failed or skipped, with the tasks of the scopes asked for;
+    answers the task instances that changed (or would, with dry_run)."""
+    existing_instance(session, dag_id, dag_run_id, task_id)
+    try:
+        rows = marking.mark_tasks(
+            session,
+            dag_id,
+            dag_run_id,
+            [task_id],
+            TaskState(change.new_state),
+            scope=operations.Scope(
+                upstream=change.include_upstream,
+                downstream=change.include_downstream,
+                past=change.include_past,
+                future=change.include_future,
+            ),
+            dry_run=change.dry_run,
+            now=utcnow(),
+        )
+    except operations.OperationError as exc:
+        raise not_found_errors(exc) from None
+    if not change.dry_run:
+        audit.record(
+            session,
+            who,
+            f"mark_{change.new_state}",
+            dag_id=dag_id,
+            run_id=dag_run_id,
+            task_id=task_id,
+            extra={**change.model_dump(), "changed": len(rows)},
+        )
+        session.commit()
+    return ti_list(rows)
+
+
+@router.post("/dags/{dag_id}/clearTaskInstances", response_model=TaskInstanceList)
+def clear_task_instances(
+    dag_id: str,
+    change: Annotated[ClearTasks, Body()],
+    *,
+    session: DbSession,
+    who: AsUser,
+) -> TaskInstanceList:
+    """Clear task instances of a run (with the scopes asked for) so the scheduler runs them
+    again; answers the task instances cleared (or that would be, with dry_run)."""
+    existing_run(session, dag_id, change.dag_run_id)
+    try:
+        rows = operations.clear_instances(
+            session,
+            dag_id,
+            change.dag_run_id,
+            change.task_ids,
+            scope=operations.Scope(
+                upstream=change.include_upstream,
+                downstream=change.include_downstream,
+                past=change.include_past,
+                future=change.include_future,
+            ),
+            only_failed=change.only_failed,
+            dry_run=change.dry_run,
+            now=utcnow(),
+        )
+    except operations.OperationError as exc:
+        raise not_found_errors(exc) from None
+    if not change.dry_run:
+        audit.record(
+            session,
+            who,
+            "clear",
+            dag_id=dag_id,
+            run_id=change.dag_run_id,
+            extra={**change.model_dump(), "cleared": len(rows)},
+        )
+        session.commit()
+    return ti_list(rows)
