@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -198,3 +199,30 @@ def test_the_store_keeps_one_row_per_task_instance_overwritten_by_later_tries(
     assert b is not None
     assert (b.try_number, dict(b.fields)) == (1, {"cmd": "bee"})
     assert count == 2
+
+
+def test_a_large_batch_is_stored_in_several_statements(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for task_id in ("a", "b", "c"):
+        _instance(sqlite_engine, task_id)
+    monkeypatch.setattr(rendered_store, "_ROWS_PER_STATEMENT", 2)
+    statements: list[str] = []
+    sa.event.listen(
+        sqlite_engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    with engine_module.session_factory(sqlite_engine).begin() as session:
+        rendered_store.set_rendered(
+            session,
+            [
+                *(
+                    rendered_store.Rendered("d", "r", task_id, -1, 1, {"cmd": task_id})
+                    for task_id in ("a", "b", "c")
+                ),
+                rendered_store.Rendered("d", "r", "a", -1, 2, {"cmd": "again"}),
+            ],
+        )
+        found = rendered_store.get_rendered(session, "d", "r", "a")
+    assert found is not None
+    assert (found.try_number, found.fields) == (2, {"cmd": "again"})
+    assert sum(s.startswith("INSERT INTO rendered_task_instance_fields") for s in statements) == 2

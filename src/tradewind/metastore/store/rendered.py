@@ -22,6 +22,8 @@ from tradewind.metastore.types import MYSQL_DIALECTS, utcnow
 
 _KEY = ("dag_id", "run_id", "task_id", "map_index")
 _UPDATED = ("try_number", "rendered_fields", "updated_at")
+# Rows per statement: SQLite allows 32766 bound parameters, PostgreSQL and MySQL 65535.
+_ROWS_PER_STATEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,8 @@ class Rendered:
 def set_rendered(session: Session, items: Sequence[Rendered]) -> None:
     """Store the rendered fields of several task instances, replacing what earlier tries left.
 
-    One INSERT ... ON CONFLICT/ON DUPLICATE KEY UPDATE for the whole batch; a task instance
-    listed twice keeps its last entry.
+    One INSERT ... ON CONFLICT/ON DUPLICATE KEY UPDATE for the whole batch (per thousand task
+    instances); a task instance listed twice keeps its last entry.
     """
     if not items:
         return
@@ -59,7 +61,9 @@ def set_rendered(session: Session, items: Sequence[Rendered]) -> None:
         }
         for item in latest.values()
     ]
-    session.execute(_upsert(session.get_bind().dialect.name, rows))
+    dialect = session.get_bind().dialect.name
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        session.execute(_upsert(dialect, rows[start : start + _ROWS_PER_STATEMENT]))
 
 
 def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Insert:
