@@ -133,3 +133,79 @@ def demo(web: Web) -> tuple[Web, str]:
     run_id = web.system.trigger("ui_demo")
     assert web.system.wait("ui_demo", run_id) == "success"
     return web, run_id
+
+
+def test_every_page_renders_for_a_viewer(demo: tuple[Web, str]) -> None:
+    web, run_id = demo
+    client = web.client
+    login(client, "viewer")
+    pages = [
+        "/dags",
+        "/dags?q=ui_&status=active&tag=demo",
+        "/dags/ui_demo",
+        "/dags/ui_demo?runs=100",
+        "/dags/ui_demo/graph",
+        "/dags/ui_demo/graph?open=load",
+        f"/dags/ui_demo/gantt?run={run_id}",
+        "/dags/ui_demo/code",
+        "/dags/ui_demo/details",
+        f"/dags/ui_demo/runs/{run_id}/tasks/load.extract",
+        f"/ui/dags/ui_demo/runs/{run_id}/panel",
+        "/ui/dags/ui_demo/grid",
+        "/browse/audit-log",
+        "/browse/import-errors",
+    ]
+    for path in pages:
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text[-2000:])
+        assert "<html" in answer.text or path.startswith("/ui/"), path
+    grid = client.get("/dags/ui_demo").text
+    assert grid.count('class="s-success"') >= 3
+    assert "load.extract" in grid
+    # A viewer sees no write controls.
+    assert 'id="trigger"' not in grid
+    assert "Mark success" not in client.get(f"/ui/dags/ui_demo/runs/{run_id}/panel").text
+    assert client.get("/dags/ui_demo/trigger").status_code == 403
+    for path in ("/admin/variables", "/admin/connections", "/admin/pools", "/admin/users"):
+        assert client.get(path).status_code == 403, path
+    assert client.get("/dags/nope").status_code == 404
+
+
+def test_pages_for_an_admin(demo: tuple[Web, str]) -> None:
+    web, run_id = demo
+    client = web.client
+    login(client, "admin")
+    for path in (
+        "/dags/ui_demo/trigger",
+        "/admin/variables",
+        "/admin/connections",
+        "/admin/pools",
+        "/admin/users",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text[-2000:])
+    trigger = client.get("/dags/ui_demo/trigger").text
+    assert 'data-param="rows"' in trigger
+    assert 'data-kind="integer"' in trigger
+    panel = client.get(f"/ui/dags/ui_demo/runs/{run_id}/panel").text
+    assert "Mark success" in panel
+
+
+def test_logged_out_pages_redirect_to_login(web: Web) -> None:
+    for path in ("/", "/dags", "/dags/x", "/dags/x/graph", "/admin/pools", "/browse/audit-log"):
+        answer = web.client.get(path, follow_redirects=False)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/login") or path == "/", path
+
+
+def test_live_state_endpoints(demo: tuple[Web, str]) -> None:
+    web, run_id = demo
+    client = web.client
+    login(client, "viewer")
+    states = client.get("/ui/dag-states?dag_id=ui_demo&dag_id=missing").json()
+    assert states["dags"]["ui_demo"]["runs"] == [{"run_id": run_id, "state": "success"}]
+    assert states["active"] is False
+    grid = client.get(f"/ui/dags/ui_demo/grid-state?watch={run_id}").json()
+    assert grid["runs"] == [{"run_id": run_id, "state": "success"}]
+    assert grid["tasks"][run_id]["load.extract"] == "success"
+    assert grid["tasks"][run_id]["group:load"] == "success"

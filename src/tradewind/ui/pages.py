@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 # The modules whose ``router`` holds UI pages, in the order they are mounted.
-PAGE_MODULES = ("auth", "dags", "dag", "runs", "task", "admin")
+PAGE_MODULES = ("auth", "dags", "dag", "runs", "dagtabs", "trigger", "task", "admin")
 
 # Task and run states in the legend's order, with their labels.
 STATES = (
@@ -51,10 +51,18 @@ class LoginRequired(Exception):
     """The page needs a logged-in user and the visitor is not one."""
 
 
-class PageForbidden(Exception):
-    def __init__(self, message: str) -> None:
+class PageError(Exception):
+    """A page that cannot be shown: rendered as an error page with this status."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
         super().__init__(message)
+        self.status = status
+        self.title = title
         self.message = message
+
+
+def page_not_found(message: str) -> PageError:
+    return PageError(404, "Not found", message)
 
 
 def safe_next(target: str | None) -> str:
@@ -73,8 +81,10 @@ def page_caller(role: Role) -> Any:
             raise LoginRequired()
         request.state.who = who
         if not who.can(role):
-            raise PageForbidden(
-                f"This page needs the {role.label} role or higher; you are {who.role.label}."
+            raise PageError(
+                403,
+                "Not allowed",
+                f"This page needs the {role.label} role or higher; you are {who.role.label}.",
             )
         return who
 
@@ -143,10 +153,10 @@ def mount(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
-    @app.exception_handler(PageForbidden)
-    async def _forbidden(request: Request, exc: PageForbidden) -> Response:
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> Response:
         who = getattr(request.state, "who", None)
-        return render(request, "error.html", who, 403, title="Not allowed", message=exc.message)
+        return render(request, "error.html", who, exc.status, title=exc.title, message=exc.message)
 
     for name in PAGE_MODULES:
         try:

@@ -89,7 +89,7 @@ INIT.apiButton = (button) => {
       await api(button.dataset.method, button.dataset.path, body);
       toast(button.dataset.done || "Done");
       if (button.dataset.go) location.href = button.dataset.go;
-      else setTimeout(() => location.reload(), 300);
+      else changed();
     } catch (e) {
       toast(e.message, "error");
     } finally {
@@ -115,13 +115,18 @@ INIT.pauseToggle = (input) => {
   });
 };
 
-document.addEventListener("DOMContentLoaded", () => {
-  for (const node of document.querySelectorAll("[data-init]")) {
+function initAll(root) {
+  for (const node of root.querySelectorAll("[data-init]")) {
     for (const name of node.dataset.init.split(" ")) {
       if (INIT[name]) INIT[name](node);
     }
   }
-});
+}
+
+/* Something changed by an action of this page: listeners refresh what they show. */
+function changed() { document.dispatchEvent(new CustomEvent("tw:changed")); }
+
+document.addEventListener("DOMContentLoaded", () => initAll(document));
 
 /* DAG list: keep the run dots and pause switches current. */
 INIT.dagList = (table) => {
@@ -145,4 +150,303 @@ INIT.dagList = (table) => {
     if (live) live.classList.toggle("on", data.active);
     return data.active;
   }, 2000, 10000);
+};
+
+/* A form of a clear or mark action: "Preview" asks the API for a dry run and lists the task
+   instances it would change; "Confirm" does it. data-fixed holds the body's fixed part. */
+INIT.previewAction = (form) => {
+  const preview = form.querySelector(".preview");
+  const confirmButton = form.querySelector("[data-confirm-action]");
+  const error = form.querySelector(".form-error");
+  function body(dryRun) {
+    const data = Object.assign({}, JSON.parse(form.dataset.fixed || "{}"), { dry_run: dryRun });
+    for (const input of form.querySelectorAll("input[type=checkbox][name]")) data[input.name] = input.checked;
+    for (const input of form.querySelectorAll("select[name], input[type=radio][name]:checked")) data[input.name] = input.value;
+    return data;
+  }
+  function reset() { preview.classList.add("hidden"); confirmButton.classList.add("hidden"); error.classList.add("hidden"); }
+  async function send(dryRun) {
+    error.classList.add("hidden");
+    try {
+      const data = await api(form.dataset.method, form.dataset.path, body(dryRun));
+      const items = (data && data.task_instances) || [];
+      if (dryRun) {
+        preview.replaceChildren(el("strong", { text: items.length + " task instance" + (items.length === 1 ? "" : "s") + " will change" }),
+          el("ul", {}, ...items.slice(0, 200).map((ti) => el("li", {}, el("i", { class: "sq s-" + (ti.state || "none") }), " " + ti.task_id + " · " + ti.dag_run_id))));
+        preview.classList.remove("hidden");
+        confirmButton.classList.toggle("hidden", !items.length);
+      } else {
+        toast((form.dataset.done || "Done") + ": " + items.length + " task instance" + (items.length === 1 ? "" : "s"));
+        reset();
+        changed();
+      }
+    } catch (e) {
+      error.textContent = e.message;
+      error.classList.remove("hidden");
+    }
+  }
+  for (const input of form.querySelectorAll("input, select")) input.addEventListener("change", reset);
+  form.addEventListener("submit", (event) => { event.preventDefault(); send(true); });
+  confirmButton.addEventListener("click", () => send(false));
+};
+
+/* The grid: group rows collapse, cells open task instances, run bars open the run panel,
+   and the states of unfinished runs are polled and updated in place. */
+INIT.grid = (layout) => {
+  const dag = layout.dataset.dag;
+  const runs = layout.dataset.runs;
+  const wrap = document.getElementById("grid-wrap");
+  const side = document.getElementById("side");
+  const live = document.getElementById("live");
+  const storeKey = "tw.collapsed." + dag;
+  const collapsed = new Set(JSON.parse(localStorage.getItem(storeKey) || "[]"));
+  let selected = layout.dataset.chosen || "";
+  let watch = [];
+
+  function runIds() { return Array.from(wrap.querySelectorAll("thead th[data-r]")).map((th) => th.dataset.r); }
+  function applyGroups() {
+    for (const row of wrap.querySelectorAll("tbody tr")) {
+      const parents = row.dataset.p ? row.dataset.p.split(" ") : [];
+      row.classList.toggle("hidden", parents.some((g) => collapsed.has(g)));
+      const toggle = row.querySelector("button.gtoggle");
+      if (toggle) toggle.textContent = collapsed.has(toggle.dataset.g) ? "▸" : "▾";
+    }
+    localStorage.setItem(storeKey, JSON.stringify(Array.from(collapsed)));
+  }
+  function markSelected() {
+    for (const th of wrap.querySelectorAll("thead th[data-r]")) {
+      th.querySelector(".runbar").classList.toggle("sel", th.dataset.r === selected);
+    }
+  }
+  async function openRun(runId) {
+    selected = runId;
+    markSelected();
+    const response = await fetch("/ui/dags/" + enc(dag) + "/runs/" + enc(runId) + "/panel", { credentials: "same-origin" });
+    side.innerHTML = await response.text();
+    initAll(side);
+  }
+  async function reloadGrid() {
+    const response = await fetch("/ui/dags/" + enc(dag) + "/grid?runs=" + runs, { credentials: "same-origin" });
+    wrap.innerHTML = await response.text();
+    applyGroups();
+    markSelected();
+  }
+  wrap.addEventListener("click", (event) => {
+    const toggle = event.target.closest("button.gtoggle");
+    if (toggle) {
+      if (collapsed.has(toggle.dataset.g)) collapsed.delete(toggle.dataset.g); else collapsed.add(toggle.dataset.g);
+      applyGroups();
+      return;
+    }
+    const bar = event.target.closest("thead th[data-r]");
+    if (bar) { openRun(bar.dataset.r); return; }
+    const cell = event.target.closest("tbody td");
+    if (!cell || cell.classList.contains("nt") || cell.parentElement.classList.contains("group")) return;
+    const runId = runIds()[cell.cellIndex - 1];
+    location.href = "/dags/" + enc(dag) + "/runs/" + enc(runId) + "/tasks/" + enc(cell.parentElement.dataset.t);
+  });
+  wrap.addEventListener("mouseover", (event) => {
+    const cell = event.target.closest("tbody td");
+    if (!cell || cell.title) return;
+    const state = Array.from(cell.classList).find((c) => c.startsWith("s-"));
+    cell.title = cell.parentElement.dataset.t.replace(/^group:/, "") + "\n" + runIds()[cell.cellIndex - 1] + "\n" + (state ? state.slice(2) : "no task instance");
+  });
+  document.getElementById("expand-all").addEventListener("click", () => { collapsed.clear(); applyGroups(); });
+  document.getElementById("collapse-all").addEventListener("click", () => {
+    for (const t of wrap.querySelectorAll("button.gtoggle[data-g]")) collapsed.add(t.dataset.g);
+    applyGroups();
+  });
+  document.addEventListener("tw:changed", () => { reloadGrid(); if (selected) openRun(selected); });
+
+  async function refresh() {
+    const query = "runs=" + runs + watch.map((r) => "&watch=" + enc(r)).join("");
+    const data = await api("GET", "/ui/dags/" + enc(dag) + "/grid-state?" + query);
+    const shown = runIds();
+    if (data.runs.map((r) => r.run_id).join("\n") !== shown.join("\n")) {
+      await reloadGrid();
+    } else {
+      const headers = wrap.querySelectorAll("thead th[data-r]");
+      data.runs.forEach((run, index) => setState(headers[index].querySelector(".runbar i"), run.state));
+      const rows = Array.from(wrap.querySelectorAll("tbody tr"));
+      for (const [runId, states] of Object.entries(data.tasks)) {
+        const column = shown.indexOf(runId) + 1;
+        if (!column) continue;
+        for (const row of rows) {
+          const cell = row.cells[column];
+          if (!cell || !(row.dataset.t in states)) continue;
+          setState(cell, states[row.dataset.t]);
+          cell.classList.remove("nt");
+          cell.removeAttribute("title");
+        }
+      }
+    }
+    watch = data.runs.filter((r) => r.state !== "success" && r.state !== "failed").map((r) => r.run_id);
+    if (live) live.classList.toggle("on", data.active);
+    return data.active;
+  }
+  applyGroups();
+  if (selected) openRun(selected); else markSelected();
+  poll(refresh, 2000, 10000);
+};
+
+/* Graph: the state stripes of the shown run follow the run while it is not finished. */
+INIT.graph = (wrap) => {
+  const dag = wrap.dataset.dag;
+  const run = wrap.dataset.run;
+  const live = document.getElementById("live");
+  if (!run) return;
+  poll(async () => {
+    const data = await api("GET", "/ui/dags/" + enc(dag) + "/grid-state?runs=100&watch=" + enc(run));
+    const states = data.tasks[run];
+    if (!states) { if (live) live.classList.remove("on"); return false; }
+    for (const node of wrap.querySelectorAll("g.node[data-t]")) {
+      if (node.dataset.t in states) setState(node.querySelector("rect.stripe"), states[node.dataset.t]);
+    }
+    const info = data.runs.find((r) => r.run_id === run);
+    const active = !!info && info.state !== "success" && info.state !== "failed";
+    if (live) live.classList.toggle("on", active);
+    return active;
+  }, 2000, 10000);
+};
+
+/* Gantt: while the run is not finished, the chart is fetched again and swapped in. */
+INIT.gantt = (chart) => {
+  if (!chart.dataset.active) return;
+  poll(async () => {
+    const response = await fetch(location.href, { credentials: "same-origin" });
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = doc.querySelector(".gantt");
+    if (!fresh) return false;
+    chart.innerHTML = fresh.innerHTML;
+    return !!fresh.dataset.active;
+  }, 3000, 15000);
+};
+
+/* Trigger form: the params' fields and the raw conf make the run's conf; the API's answer
+   (or its error) decides what happens next. */
+function paramValue(input) {
+  const kind = input.dataset.kind;
+  if (kind === "boolean") return input.checked;
+  const text = input.value.trim();
+  if (text === "") return undefined;
+  if (kind === "integer" || kind === "number") return Number(text);
+  if (kind === "array" || kind === "object" || kind === "enum") {
+    try { return JSON.parse(text); } catch (e) {
+      if (kind === "enum") return text;
+      throw new Error(input.dataset.param + ": not valid JSON (" + e.message + ")");
+    }
+  }
+  return input.value;
+}
+
+INIT.triggerForm = (form) => {
+  const dag = form.dataset.dag;
+  const error = document.getElementById("trigger-error");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.classList.add("hidden");
+    const submit = document.getElementById("trigger-submit");
+    submit.disabled = true;
+    try {
+      const conf = {};
+      for (const input of form.querySelectorAll("[data-param]")) {
+        const value = paramValue(input);
+        if (value !== undefined) conf[input.dataset.param] = value;
+      }
+      const raw = document.getElementById("conf").value.trim();
+      if (raw) {
+        let parsed;
+        try { parsed = JSON.parse(raw); } catch (e) { throw new Error("Conf is not valid JSON: " + e.message); }
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("Conf must be a JSON object");
+        Object.assign(conf, parsed);
+      }
+      const body = { conf };
+      const date = document.getElementById("logical-date").value;
+      if (date) body.logical_date = new Date(date + "Z").toISOString();
+      const runId = document.getElementById("run-id").value.trim();
+      if (runId) body.dag_run_id = runId;
+      const unpause = document.getElementById("unpause");
+      if (unpause && unpause.checked) await api("PATCH", "/api/v1/dags/" + enc(dag), { is_paused: false });
+      const run = await api("POST", "/api/v1/dags/" + enc(dag) + "/dagRuns", body);
+      location.href = "/dags/" + enc(dag) + "?run=" + enc(run.dag_run_id);
+    } catch (e) {
+      error.textContent = e.message;
+      error.classList.remove("hidden");
+    } finally {
+      submit.disabled = false;
+    }
+  });
+};
+
+/* Task instance page: tabs, rendered fields, live logs; an action reloads the page. */
+INIT.taskTabs = (box) => {
+  const tabs = box.querySelectorAll(":scope > nav [data-tab]");
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => {
+      for (const other of tabs) other.classList.toggle("on", other === tab);
+      for (const pane of box.querySelectorAll(":scope > [data-pane]")) pane.classList.toggle("hidden", pane.dataset.pane !== tab.dataset.tab);
+    });
+  }
+  if (document.querySelector("[data-init~=previewAction]")) document.addEventListener("tw:changed", () => setTimeout(() => location.reload(), 400));
+};
+
+INIT.renderedFields = async (pane) => {
+  let fields = {};
+  try { fields = (await api("GET", pane.dataset.path)).rendered_fields || {}; } catch (e) { fields = {}; }
+  const names = Object.keys(fields);
+  if (!names.length) {
+    pane.replaceChildren(el("div", { class: "card empty", text: "Not rendered yet: the templates are rendered when a try runs." }));
+    return;
+  }
+  pane.replaceChildren(el("div", { class: "card" }, el("table", { class: "kv" }, ...names.map((name) => {
+    const value = fields[name];
+    return el("tr", {}, el("th", { class: "mono", text: name }),
+      el("td", {}, el("pre", { class: "stack", style: "margin:0", text: typeof value === "string" ? value : JSON.stringify(value, null, 1) })));
+  }))));
+};
+
+INIT.logView = (pre) => {
+  const status = document.getElementById("log-status");
+  let generation = 0;
+  async function follow(tryNumber) {
+    const mine = ++generation;
+    let offset = 0;
+    let followed = false;
+    pre.textContent = "";
+    status.textContent = "Loading…";
+    for (;;) {
+      if (mine !== generation) return;
+      let data;
+      try {
+        data = await api("GET", pre.dataset.path + tryNumber + "?offset=" + offset);
+      } catch (e) {
+        status.textContent = e.message;
+        return;
+      }
+      if (mine !== generation) return;
+      if (data.content) {
+        const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        pre.append(document.createTextNode(data.content));
+        if (atBottom) pre.scrollTop = pre.scrollHeight;
+      }
+      const moved = data.offset !== offset;
+      offset = data.offset;
+      if (data.end_of_log) {
+        status.textContent = "End of log (" + offset + " bytes).";
+        if (followed) setTimeout(() => location.reload(), 1000);  // the try finished: new states
+        return;
+      }
+      followed = true;
+      status.textContent = "Following the log… (" + offset + " bytes)";
+      if (!moved) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  const tabs = document.querySelectorAll("#try-tabs [data-try]");
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => {
+      for (const other of tabs) other.classList.toggle("on", other === tab);
+      follow(tab.dataset.try);
+    });
+  }
+  follow(pre.dataset.try);
 };

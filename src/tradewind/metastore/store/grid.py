@@ -1,0 +1,168 @@
+"""Reads for the UI's DAG pages: the runs and task states of the grid, a run's timings for the
+Gantt chart, a task instance's tries. Each reads only the columns it shows, in one query."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.models import (
+    DagRun,
+    SerializedDagModel,
+    TaskInstance,
+    TaskInstanceHistory,
+)
+
+
+@dataclass(frozen=True)
+class GridRun:
+    run_id: str
+    state: str
+    run_type: str
+    logical_date: datetime
+    start_date: datetime | None
+    end_date: datetime | None
+
+    @property
+    def duration(self) -> float | None:
+        if self.start_date is None:
+            return None
+        end = self.end_date
+        if end is None:
+            return None
+        return (end - self.start_date).total_seconds()
+
+
+_RUN_COLUMNS = (
+    DagRun.run_id,
+    DagRun.state,
+    DagRun.run_type,
+    DagRun.logical_date,
+    DagRun.start_date,
+    DagRun.end_date,
+)
+
+
+def latest_serialized_id(session: Session, dag_id: str) -> int | None:
+    """The id of the DAG's current serialized version."""
+    return session.scalar(
+        select(SerializedDagModel.id)
+        .where(SerializedDagModel.dag_id == dag_id)
+        .order_by(SerializedDagModel.version.desc())
+        .limit(1)
+    )
+
+
+def serialized_data(session: Session, serialized_id: int) -> dict[str, Any] | None:
+    return session.scalar(
+        select(SerializedDagModel.data).where(SerializedDagModel.id == serialized_id)
+    )
+
+
+def latest_runs(session: Session, dag_id: str, limit: int) -> list[GridRun]:
+    """The DAG's latest ``limit`` runs, oldest first (the grid shows the newest on the right)."""
+    rows = session.execute(
+        select(*_RUN_COLUMNS)
+        .where(DagRun.dag_id == dag_id)
+        .order_by(DagRun.logical_date.desc(), DagRun.id.desc())
+        .limit(limit)
+    ).all()
+    return [GridRun(*row) for row in reversed(rows)]
+
+
+def get_run(session: Session, dag_id: str, run_id: str) -> GridRun | None:
+    row = session.execute(
+        select(*_RUN_COLUMNS).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+    ).first()
+    return GridRun(*row) if row is not None else None
+
+
+def task_states(
+    session: Session, dag_id: str, run_ids: Sequence[str]
+) -> dict[str, dict[str, str | None]]:
+    """run_id -> task_id -> state of the task instances of these runs (one query)."""
+    found: dict[str, dict[str, str | None]] = defaultdict(dict)
+    if not run_ids:
+        return {}
+    for run_id, task_id, state in session.execute(
+        select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(list(run_ids))
+        )
+    ):
+        found[run_id][task_id] = state
+    return dict(found)
+
+
+@dataclass(frozen=True)
+class Timing:
+    task_id: str
+    state: str | None
+    try_number: int
+    start_date: datetime | None
+    end_date: datetime | None
+    queued_dttm: datetime | None
+
+
+def run_timings(session: Session, dag_id: str, run_id: str) -> list[Timing]:
+    """What the Gantt chart of a run draws: each task's state, try and times."""
+    rows = session.execute(
+        select(
+            TaskInstance.task_id,
+            TaskInstance.state,
+            TaskInstance.try_number,
+            TaskInstance.start_date,
+            TaskInstance.end_date,
+            TaskInstance.queued_dttm,
+        ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+    ).all()
+    return [Timing(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Try:
+    try_number: int
+    state: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+    duration: float | None
+    hostname: str | None
+    pid: int | None
+
+
+def tries(session: Session, dag_id: str, run_id: str, task_id: str) -> list[Try]:
+    """Every try of a task instance: the finished ones kept in history, then the current one."""
+    columns = (
+        "try_number",
+        "state",
+        "start_date",
+        "end_date",
+        "duration",
+        "hostname",
+        "pid",
+    )
+    found: dict[int, Try] = {}
+    for table in (TaskInstanceHistory, TaskInstance):
+        query = select(*(getattr(table, name) for name in columns)).where(
+            table.dag_id == dag_id, table.run_id == run_id, table.task_id == task_id
+        )
+        for row in session.execute(query):
+            if row.try_number > 0:
+                found[row.try_number] = Try(*row)
+    return [found[number] for number in sorted(found)]
+
+
+def newer_run_count(session: Session, dag_id: str, after: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(DagRun)
+            .where(DagRun.dag_id == dag_id, DagRun.logical_date > after)
+        )
+        or 0
+    )

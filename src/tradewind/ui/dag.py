@@ -1,0 +1,138 @@
+"""The DAG page's grid: runs as columns (newest on the right) and tasks as rows, and the small
+JSON endpoint that updates the cells of unfinished runs in place."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from tradewind.api.deps import DbSession
+from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import grid as grid_store
+from tradewind.metastore.store import listing
+from tradewind.ui import structure
+from tradewind.ui.pages import FINISHED_RUN_STATES, AsViewerPage, page_not_found, render
+
+router = APIRouter()
+
+RUN_CHOICES = (10, 25, 50, 100)
+DEFAULT_RUNS = 25
+
+
+def dag_context(session: Session, dag_id: str, tab: str) -> dict[str, Any]:
+    """What the header of every DAG tab shows."""
+    dag = dag_store.get_dag(session, dag_id)
+    if dag is None:
+        raise page_not_found(f"There is no DAG {dag_id!r}.")
+    return {
+        "dag": dag,
+        "dag_tags": listing.tags_of(session, [dag_id]).get(dag_id, []),
+        "tab": tab,
+    }
+
+
+def row_key(row: structure.Row) -> str:
+    return f"group:{row.id}" if row.kind == "group" else row.id
+
+
+def cell_class(column: dict[str, str | None], key: str) -> str:
+    if key not in column:
+        return "nt"  # the run has no such task
+    return escape(f"s-{column[key] or 'none'}")
+
+
+def grid_context(session: Session, dag_id: str, count: int) -> dict[str, Any]:
+    shape = structure.latest(session, dag_id)
+    runs = grid_store.latest_runs(session, dag_id, count)
+    states = grid_store.task_states(session, dag_id, [run.run_id for run in runs])
+    longest = max((run.duration or 0.0 for run in runs), default=0.0) or 1.0
+    columns = []
+    for run in runs:
+        tasks = states.get(run.run_id, {})
+        groups = shape.group_states(tasks) if shape else {}
+        columns.append({**tasks, **{f"group:{g}": s for g, s in groups.items()}})
+    cells = {}
+    for row in shape.rows if shape else ():
+        key = row_key(row)
+        cells[key] = Markup(
+            "".join(f'<td class="{cell_class(column, key)}"></td>' for column in columns)
+        )
+    return {
+        "shape": shape,
+        "runs": runs,
+        "cells": cells,
+        "bar_height": {run.run_id: 6 + int(50 * (run.duration or 0.0) / longest) for run in runs},
+    }
+
+
+@router.get("/dags/{dag_id}", response_class=HTMLResponse)
+def grid_page(
+    request: Request,
+    dag_id: str,
+    *,
+    session: DbSession,
+    who: AsViewerPage,
+    runs: Annotated[int, Query(ge=1, le=100)] = DEFAULT_RUNS,
+    run: str = "",
+) -> HTMLResponse:
+    return render(
+        request,
+        "grid.html",
+        who,
+        **dag_context(session, dag_id, "grid"),
+        **grid_context(session, dag_id, runs),
+        run_count=runs,
+        run_choices=RUN_CHOICES,
+        chosen_run=run,
+    )
+
+
+@router.get("/ui/dags/{dag_id}/grid", response_class=HTMLResponse)
+def grid_fragment(
+    request: Request,
+    dag_id: str,
+    *,
+    session: DbSession,
+    who: AsViewerPage,
+    runs: Annotated[int, Query(ge=1, le=100)] = DEFAULT_RUNS,
+) -> HTMLResponse:
+    """The grid table alone, swapped in when runs come or go."""
+    return render(
+        request,
+        "_grid.html",
+        who,
+        dag=dag_context(session, dag_id, "grid")["dag"],
+        **grid_context(session, dag_id, runs),
+    )
+
+
+@router.get("/ui/dags/{dag_id}/grid-state")
+def grid_state(
+    dag_id: str,
+    *,
+    session: DbSession,
+    who: AsViewerPage,
+    runs: Annotated[int, Query(ge=1, le=100)] = DEFAULT_RUNS,
+    watch: Annotated[list[str] | None, Query(max_length=250)] = None,
+) -> dict[str, Any]:
+    """The states of the grid's latest runs, and the task states of the runs that are not
+    finished (or were not at the last look: ``watch``), groups included."""
+    latest = grid_store.latest_runs(session, dag_id, runs)
+    wanted = {run.run_id for run in latest if run.state not in FINISHED_RUN_STATES}
+    wanted.update(r for r in (watch or [])[:100] if r in {run.run_id for run in latest})
+    states = grid_store.task_states(session, dag_id, sorted(wanted))
+    shape = structure.latest(session, dag_id) if wanted else None
+    tasks: dict[str, dict[str, str | None]] = {}
+    for run_id in wanted:
+        found = states.get(run_id, {})
+        groups = shape.group_states(found) if shape else {}
+        tasks[run_id] = {**found, **{f"group:{g}": s for g, s in groups.items()}}
+    return {
+        "runs": [{"run_id": run.run_id, "state": run.state} for run in latest],
+        "tasks": tasks,
+        "active": any(run.state not in FINISHED_RUN_STATES for run in latest),
+    }

@@ -1,0 +1,139 @@
+"""The DAG page's other tabs: Graph (SVG laid out here), Gantt, Code and Details."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from tradewind.api.deps import DbSession
+from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import grid as grid_store
+from tradewind.ui import graph, structure
+from tradewind.ui.dag import dag_context
+from tradewind.ui.pages import AsViewerPage, render
+
+router = APIRouter()
+
+RUN_MENU = 25
+
+
+def chosen_run(session: Session, dag_id: str, run: str) -> dict[str, Any]:
+    """The run a tab shows (the latest unless ``run`` names one) and the menu of recent runs."""
+    recent = grid_store.latest_runs(session, dag_id, RUN_MENU)
+    found = grid_store.get_run(session, dag_id, run) if run else None
+    if found is None and recent:
+        found = recent[-1]
+    menu = list(reversed(recent))
+    if found is not None and all(r.run_id != found.run_id for r in menu):
+        menu.insert(0, found)
+    return {"run": found, "run_menu": menu}
+
+
+@router.get("/dags/{dag_id}/graph", response_class=HTMLResponse)
+def graph_page(
+    request: Request,
+    dag_id: str,
+    *,
+    session: DbSession,
+    who: AsViewerPage,
+    run: str = "",
+    open: str = "",
+) -> HTMLResponse:
+    context = dag_context(session, dag_id, "graph")
+    runs = chosen_run(session, dag_id, run)
+    shape = structure.latest(session, dag_id)
+    expanded = {g for g in open.split(",") if g}
+    states: dict[str, str | None] = {}
+    if runs["run"] is not None:
+        states = grid_store.task_states(session, dag_id, [runs["run"].run_id]).get(
+            runs["run"].run_id, {}
+        )
+    group_states = shape.group_states(states) if shape else {}
+    drawn = graph.layout(shape, expanded) if shape else None
+
+    def toggle(group_id: str) -> str:
+        now = expanded ^ {group_id}
+        params = []
+        if runs["run"] is not None:
+            params.append("run=" + quote(runs["run"].run_id, safe=""))
+        if now:
+            params.append("open=" + quote(",".join(sorted(now)), safe=","))
+        return f"/dags/{quote(dag_id, safe='')}/graph" + ("?" + "&".join(params) if params else "")
+
+    def state_of(node: graph.Node) -> str:
+        if node.is_group:
+            return group_states.get(node.group_id or node.key[len("group:") :], "none")
+        return states.get(node.key) or "none"
+
+    return render(
+        request,
+        "graph.html",
+        who,
+        **context,
+        **runs,
+        layout=drawn,
+        toggle=toggle,
+        state_of=state_of,
+    )
+
+
+@router.get("/dags/{dag_id}/gantt", response_class=HTMLResponse)
+def gantt_page(
+    request: Request, dag_id: str, *, session: DbSession, who: AsViewerPage, run: str = ""
+) -> HTMLResponse:
+    context = dag_context(session, dag_id, "gantt")
+    runs = chosen_run(session, dag_id, run)
+    bars: list[dict[str, Any]] = []
+    span = 0.0
+    if runs["run"] is not None:
+        timings = grid_store.run_timings(session, dag_id, runs["run"].run_id)
+        started = [t for t in timings if t.start_date is not None]
+        if started:
+            first = min(t.start_date for t in started if t.start_date is not None)
+            last = max((t.end_date or t.start_date) for t in started if t.start_date)
+            span = max((last - first).total_seconds(), 0.001)
+            for t in sorted(started, key=lambda t: (t.start_date, t.task_id)):
+                assert t.start_date is not None
+                begin = (t.start_date - first).total_seconds()
+                length = ((t.end_date or last) - t.start_date).total_seconds()
+                bars.append(
+                    {
+                        "task_id": t.task_id,
+                        "state": t.state or "none",
+                        "left": 100 * begin / span,
+                        "width": max(100 * length / span, 0.3),
+                        "duration": length,
+                        "start": t.start_date,
+                        "end": t.end_date,
+                        "try_number": t.try_number,
+                    }
+                )
+    ticks = [span * i / 5 for i in range(6)]
+    return render(request, "gantt.html", who, **context, **runs, bars=bars, ticks=ticks)
+
+
+@router.get("/dags/{dag_id}/code", response_class=HTMLResponse)
+def code_page(
+    request: Request, dag_id: str, *, session: DbSession, who: AsViewerPage
+) -> HTMLResponse:
+    context = dag_context(session, dag_id, "code")
+    source = dag_store.get_code(session, context["dag"].fileloc)
+    lines = source.splitlines() if source is not None else None
+    return render(request, "code.html", who, **context, lines=lines)
+
+
+@router.get("/dags/{dag_id}/details", response_class=HTMLResponse)
+def details_page(
+    request: Request, dag_id: str, *, session: DbSession, who: AsViewerPage
+) -> HTMLResponse:
+    context = dag_context(session, dag_id, "details")
+    shape = structure.latest(session, dag_id)
+    params = {}
+    if shape is not None:
+        params = {name: json.dumps(spec, indent=1) for name, spec in shape.dag.params.items()}
+    return render(request, "details.html", who, **context, shape=shape, params=params)

@@ -1,0 +1,149 @@
+"""A DAG's structure as the pages draw it: rows of the grid (task groups with their tasks, in
+dependency order) and group membership, built once per serialized version and kept in an LRU
+cache (deserializing a big DAG is not free)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.store import grid as grid_store
+from tradewind.parsing.serialize import ROOT_GROUP_ID, SerializedDag, deserialize_dag
+
+# The state a task group shows: the first of these that any of its tasks is in.
+GROUP_PRIORITY = (
+    "failed",
+    "upstream_failed",
+    "up_for_retry",
+    "up_for_reschedule",
+    "running",
+    "deferred",
+    "restarting",
+    "queued",
+    "scheduled",
+    "none",
+    "success",
+    "skipped",
+    "removed",
+)
+_RANK = {state: rank for rank, state in enumerate(GROUP_PRIORITY)}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One grid row: a task or a task group, ``depth`` levels deep."""
+
+    kind: str  # "task" or "group"
+    id: str
+    label: str
+    depth: int
+    parents: tuple[str, ...]  # enclosing group ids, outermost first
+
+
+@dataclass(frozen=True)
+class Structure:
+    dag: SerializedDag
+    rows: tuple[Row, ...]
+    group_tasks: Mapping[str, tuple[str, ...]]  # group id -> every task inside, however deep
+    task_group: Mapping[str, str]  # task id -> its innermost group id ("" for none)
+
+    def group_states(self, states: Mapping[str, str | None]) -> dict[str, str]:
+        return {
+            group_id: aggregate(states.get(task_id) for task_id in task_ids)
+            for group_id, task_ids in self.group_tasks.items()
+        }
+
+
+def aggregate(states: Iterable[str | None]) -> str:
+    best = "none"
+    best_rank = len(GROUP_PRIORITY)
+    for state in states:
+        rank = _RANK.get(state or "none", 0)
+        if rank < best_rank:
+            best, best_rank = state or "none", rank
+    return best
+
+
+def build(dag: SerializedDag) -> Structure:
+    order = {task_id: index for index, task_id in enumerate(dag.topological_order())}
+    groups = dag.task_groups
+    inside: dict[str, tuple[str, ...]] = {}
+
+    def members(group_id: str) -> tuple[str, ...]:
+        if group_id not in inside:
+            group = groups[group_id]
+            found = list(group.task_ids)
+            for child in group.group_ids:
+                found.extend(members(child))
+            inside[group_id] = tuple(sorted(found, key=lambda t: order.get(t, 0)))
+        return inside[group_id]
+
+    def first(group_id: str) -> int:
+        ids = members(group_id)
+        return min((order.get(t, 0) for t in ids), default=len(order))
+
+    rows: list[Row] = []
+    task_group: dict[str, str] = {}
+
+    def walk(group_id: str, depth: int, parents: tuple[str, ...]) -> None:
+        group = groups[group_id]
+        children: list[tuple[int, str, str]] = [
+            (order.get(t, 0), "task", t) for t in group.task_ids if t in dag.tasks
+        ]
+        children += [(first(g), "group", g) for g in group.group_ids if g in groups]
+        prefix = f"{group_id}." if group_id != ROOT_GROUP_ID else ""
+        for _, kind, child in sorted(children):
+            label = child[len(prefix) :] if prefix and child.startswith(prefix) else child
+            if kind == "task":
+                task_group[child] = group_id
+                rows.append(Row("task", child, label, depth, parents))
+            else:
+                rows.append(Row("group", child, label, depth, parents))
+                walk(child, depth + 1, (*parents, child))
+
+    if ROOT_GROUP_ID in groups:
+        walk(ROOT_GROUP_ID, 0, ())
+    else:
+        for task_id in sorted(dag.tasks, key=lambda t: order.get(t, 0)):
+            task_group[task_id] = ""
+            rows.append(Row("task", task_id, task_id, 0, ()))
+    group_tasks = {g: members(g) for g in groups if g != ROOT_GROUP_ID}
+    return Structure(dag, tuple(rows), group_tasks, task_group)
+
+
+class StructureCache:
+    """Structures by serialized_dag id, the ``size`` most recently used kept."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[int, Structure] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, serialized_id: int) -> Structure | None:
+        with self._lock:
+            found = self._items.get(serialized_id)
+            if found is not None:
+                self._items.move_to_end(serialized_id)
+                return found
+        data = grid_store.serialized_data(session, serialized_id)
+        if data is None:
+            return None
+        structure = build(deserialize_dag(data))
+        with self._lock:
+            self._items[serialized_id] = structure
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return structure
+
+
+CACHE = StructureCache()
+
+
+def latest(session: Session, dag_id: str) -> Structure | None:
+    """The structure of the DAG's current serialized version."""
+    serialized_id = grid_store.latest_serialized_id(session, dag_id)
+    return CACHE.get(session, serialized_id) if serialized_id is not None else None
