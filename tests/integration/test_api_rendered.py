@@ -72,4 +72,6 @@ def test_unknown_task_instances_are_404_and_callers_must_log_in(web: Web) -> Non
         missing = web.get(path, user="viewer")
         assert missing.status_code == 404, path
         assert missing.json()["status"] == 404
+    assert web.get(_path(run_id, "first%00")).status_code == 400
+    assert web.get(_path(run_id, "x" * 251)).status_code == 400
     assert web.client.get(_path(run_id, "first")).status_code == 401

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from tradewind.api.deps import AsViewer, DbSession
 from tradewind.api.errors import not_found
+from tradewind.api.routes.fields import IdPath
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import tasks as task_store
 
@@ -33,7 +34,7 @@ class RenderedFields(BaseModel):
     response_model=RenderedFields,
 )
 def get_rendered_fields(
-    dag_id: str, run_id: str, task_id: str, *, session: DbSession, who: AsViewer
+    dag_id: IdPath, run_id: IdPath, task_id: IdPath, *, session: DbSession, who: AsViewer
 ) -> RenderedFields:
     """The rendered template fields of a task instance's latest try that rendered them."""
     ti = task_store.get_instance(session, dag_id, run_id, task_id)
