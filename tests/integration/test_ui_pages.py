@@ -205,7 +205,7 @@ def test_live_state_endpoints(demo: tuple[Web, str]) -> None:
     states = client.get("/ui/dag-states?dag_id=ui_demo&dag_id=missing").json()
     assert states["dags"]["ui_demo"]["runs"] == [{"run_id": run_id, "state": "success"}]
     assert states["active"] is False
-    grid = client.get(f"/ui/dags/ui_demo/grid-state?watch={run_id}").json()
+    grid = client.get("/ui/dags/ui_demo/grid-state", params={"watch": run_id}).json()
     assert grid["runs"] == [{"run_id": run_id, "state": "success"}]
     assert grid["tasks"][run_id]["load.extract"] == "success"
     assert grid["tasks"][run_id]["group:load"] == "success"

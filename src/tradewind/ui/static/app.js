@@ -450,3 +450,100 @@ INIT.logView = (pre) => {
   }
   follow(pre.dataset.try);
 };
+
+/* Admin resource pages (variables, connections, pools, users): listed from the REST API,
+   added and edited in a dialog, deleted after a confirmation. */
+function cellText(value) {
+  if (value === null || value === undefined) return "";
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  if (typeof value === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/.test(value)) return value.slice(0, 19).replace("T", " ");
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+INIT.resource = (table) => {
+  const spec = JSON.parse(table.dataset.spec);
+  const dialog = document.getElementById("resource-dialog");
+  const form = document.getElementById("resource-form");
+  const error = document.getElementById("resource-error");
+  const filter = document.getElementById("resource-filter");
+  let items = [];
+  let editing = null;
+
+  function draw() {
+    const text = filter.value.toLowerCase();
+    const shown = items.filter((item) => !text || JSON.stringify(item).toLowerCase().includes(text));
+    document.getElementById("resource-count").textContent = items.length + " in all";
+    const body = table.tBodies[0];
+    if (!shown.length) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: spec.columns.length + 1, class: "empty", text: items.length ? "Nothing matches." : "None yet." })));
+      return;
+    }
+    body.replaceChildren(...shown.map((item) => {
+      const id = item[spec.id_field];
+      const edit = el("button", { type: "button", class: "btn btn-small", text: "Edit" });
+      edit.addEventListener("click", () => open(item));
+      const actions = el("td", { class: "nowrap" }, edit, " ");
+      if (!spec.protected.includes(id)) {
+        const remove = el("button", { type: "button", class: "btn btn-small btn-danger", text: "Delete" });
+        remove.addEventListener("click", () => destroy(id));
+        actions.append(remove);
+      }
+      return el("tr", { "data-id": id }, ...spec.columns.map(([key]) => el("td", { class: key === spec.id_field ? "mono" : "", text: cellText(item[key]) })), actions);
+    }));
+  }
+  async function load() {
+    try {
+      items = (await api("GET", spec.api + "?limit=1000"))[spec.list_key] || [];
+    } catch (e) {
+      items = [];
+      toast(e.message, "error");
+    }
+    draw();
+  }
+  function open(item) {
+    editing = item;
+    form.reset();
+    error.classList.add("hidden");
+    document.getElementById("resource-form-title").textContent = (item ? "Edit " : "Add ") + spec.singular;
+    for (const input of form.querySelectorAll("[name]")) {
+      const value = item ? item[input.name] : undefined;
+      if (input.type === "checkbox") input.checked = value === undefined ? true : !!value;
+      else if (input.type !== "password") input.value = value === undefined || value === null ? "" : (value === "***" ? "" : String(value));
+    }
+    dialog.showModal();
+  }
+  async function destroy(id) {
+    if (!confirm("Delete " + spec.singular + " " + id + "?")) return;
+    try {
+      await api("DELETE", spec.api + "/" + enc(id));
+      toast("Deleted " + id);
+      load();
+    } catch (e) { toast(e.message, "error"); }
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const input of form.querySelectorAll("[name]")) {
+      if (input.type === "checkbox") { body[input.name] = input.checked; continue; }
+      const value = input.value;
+      if (input.type === "password" && !value) continue;
+      if (value === "") { if (editing && editing[input.name] !== null && editing[input.name] !== undefined) body[input.name] = null; continue; }
+      body[input.name] = input.dataset.kind === "number" ? Number(value) : value;
+    }
+    try {
+      if (editing) await api("PATCH", spec.api + "/" + enc(editing[spec.id_field]), body);
+      else await api("POST", spec.api, body);
+      dialog.close();
+      toast("Saved " + (body[spec.id_field] || editing[spec.id_field]));
+      load();
+    } catch (e) {
+      error.textContent = e.message;
+      error.classList.remove("hidden");
+    }
+  });
+  document.getElementById("resource-add").addEventListener("click", () => open(null));
+  document.getElementById("resource-cancel").addEventListener("click", () => dialog.close());
+  filter.addEventListener("input", draw);
+  load();
+};
