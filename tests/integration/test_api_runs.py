@@ -106,6 +106,12 @@ def test_bad_requests_are_clear_4xx(web: Web) -> None:
     assert status("post", runs_url("chain"), json={"dag_run_id": "x" * 300})[0] == 400
     assert status("post", runs_url("chain"), json={"surprise": 1})[0] == 400
     assert status("post", runs_url("chain"), content=b"{not json")[0] == 400
+    lone = b'{"dag_run_id": "lone", "conf": {"\\ud800": "\\udfff"}}'
+    as_json = {**web.as_("admin"), "Content-Type": "application/json"}
+    assert web.client.post(runs_url("chain"), content=lone, headers=as_json).status_code == 400
+    huge = b'{"dag_run_id": "huge", "conf": {"n": 1e999}}'
+    assert web.client.post(runs_url("chain"), content=huge, headers=as_json).status_code == 400
+    assert web.client.post(runs_url("chain"), content=b"{", headers=as_json).status_code == 400
     for odd in ("x" * 5000, "%00", "a%2Fb", "caf%C3%A9", "%F0%9F%98%80", "~"):
         for method in ("get", "delete"):
             assert status(method, runs_url("chain", odd))[0] == 404, (method, odd)

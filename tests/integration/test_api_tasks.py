@@ -169,6 +169,9 @@ def test_mark_and_clear_errors_and_roles(web: Web) -> None:
     assert "ghost" in unknown.json()["detail"]
     assert web.post(url, json={"dag_run_id": "r1", "task_ids": ["\x00"]}).status_code == 404
     assert web.post(url, json={"dag_run_id": "nope"}).status_code == 404
+    lone = b'{"dag_run_id": "\\ud800", "task_ids": ["\\udfff"]}'
+    as_json = {**web.as_("admin"), "Content-Type": "application/json"}
+    assert web.client.post(url, content=lone, headers=as_json).status_code == 400
     assert web.post(url, json={"dag_run_id": "x" * 1000}).status_code == 400
     assert web.post(url, json={}).status_code == 400
     assert web.post(url).status_code == 400

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tradewind.api import audit
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
@@ -74,6 +75,16 @@ class TriggerRun(BaseModel):
         default=None, description="The run's params (a JSON object)."
     )
     note: str | None = Field(default=None, max_length=1000, description="Accepted; not stored yet.")
+
+    @field_validator("conf")
+    @classmethod
+    def _storable(cls, conf: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            json.dumps(conf, allow_nan=False, ensure_ascii=False).encode()
+        except (ValueError, UnicodeEncodeError):
+            message = "conf must be valid JSON text (no NaN, infinity or lone surrogates)"
+            raise ValueError(message) from None
+        return conf
 
 
 class RunPatch(BaseModel):

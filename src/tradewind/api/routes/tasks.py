@@ -119,9 +119,18 @@ def ti_list(rows: list[TaskInstanceRow]) -> TaskInstanceList:
 
 
 def _plausible(*values: str) -> bool:
-    """Whether ids could name a row (longer ones or ones with NUL never do; PostgreSQL refuses
-    NUL in text, so they never reach a query)."""
-    return all(len(v) <= ID_LENGTH and "\x00" not in v for v in values)
+    """Whether ids could name a row (longer ones, ones with NUL or lone surrogates never do;
+    databases refuse such text, so they never reach a query)."""
+    return all(len(v) <= ID_LENGTH and "\x00" not in v and _encodable(v) for v in values)
+
+
+def _encodable(value: str) -> bool:
+    """Whether ``value`` is valid text (JSON bodies may bring lone surrogates, which are not)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def existing_run(session: DbSession, dag_id: str, run_id: str) -> DagRun:
