@@ -247,7 +247,5 @@ def page_connections(
 
 
 def connection_exists(session: Session, conn_id: str) -> bool:
-    found = session.scalar(
-        select(models.Connection.id).where(models.Connection.conn_id == conn_id)
-    )
+    found = session.scalar(select(models.Connection.id).where(models.Connection.conn_id == conn_id))
     return found is not None
