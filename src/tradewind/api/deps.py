@@ -156,6 +156,10 @@ AsOp = Annotated[Principal, Depends(require(Role.OP))]
 AsAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
+# Far beyond any real list, and within every database's integer range.
+MAX_OFFSET = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class Page:
     limit: int
@@ -164,7 +168,7 @@ class Page:
 
 def page(
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many items.")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Skip this many items.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many items.")] = 0,
 ) -> Page:
     return Page(limit, offset)
 
