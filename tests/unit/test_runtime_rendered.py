@@ -7,7 +7,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -201,12 +200,11 @@ def test_the_store_keeps_one_row_per_task_instance_overwritten_by_later_tries(
     assert count == 2
 
 
-def test_a_large_batch_is_stored_in_several_statements(
-    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+def test_a_batch_is_one_statement_and_the_last_entry_of_an_instance_wins(
+    sqlite_engine: Engine,
 ) -> None:
     for task_id in ("a", "b", "c"):
         _instance(sqlite_engine, task_id)
-    monkeypatch.setattr(rendered_store, "_ROWS_PER_STATEMENT", 2)
     statements: list[str] = []
     sa.event.listen(
         sqlite_engine, "before_cursor_execute", lambda *args: statements.append(args[2])
@@ -225,4 +223,4 @@ def test_a_large_batch_is_stored_in_several_statements(
         found = rendered_store.get_rendered(session, "d", "r", "a")
     assert found is not None
     assert (found.try_number, found.fields) == (2, {"cmd": "again"})
-    assert sum(s.startswith("INSERT INTO rendered_task_instance_fields") for s in statements) == 2
+    assert sum(s.startswith("INSERT INTO rendered_task_instance_fields") for s in statements) == 1

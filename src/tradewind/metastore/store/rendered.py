@@ -8,12 +8,13 @@ arrive JSON-safe, masked and size-capped: the task runner prepares them
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,8 +23,6 @@ from tradewind.metastore.types import MYSQL_DIALECTS, utcnow
 
 _KEY = ("dag_id", "run_id", "task_id", "map_index")
 _UPDATED = ("try_number", "rendered_fields", "updated_at")
-# Rows per statement: SQLite allows 32766 bound parameters, PostgreSQL and MySQL 65535.
-_ROWS_PER_STATEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,9 @@ class Rendered:
 def set_rendered(session: Session, items: Sequence[Rendered]) -> None:
     """Store the rendered fields of several task instances, replacing what earlier tries left.
 
-    One INSERT ... ON CONFLICT/ON DUPLICATE KEY UPDATE for the whole batch (per thousand task
-    instances); a task instance listed twice keeps its last entry.
+    One INSERT ... ON CONFLICT/ON DUPLICATE KEY UPDATE for the whole batch, executed with
+    the rows as its parameters (and compiled once per process); a task instance listed twice
+    keeps its last entry.
     """
     if not items:
         return
@@ -61,24 +61,24 @@ def set_rendered(session: Session, items: Sequence[Rendered]) -> None:
         }
         for item in latest.values()
     ]
-    dialect = session.get_bind().dialect.name
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        session.execute(_upsert(dialect, rows[start : start + _ROWS_PER_STATEMENT]))
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
 
 
-def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Insert:
+@functools.cache
+def _upsert(dialect: str) -> Insert:
+    table = cast(Table, RenderedTaskInstanceFields.__table__)
     if dialect in MYSQL_DIALECTS:
-        on_mysql = mysql.insert(RenderedTaskInstanceFields).values(rows)
+        on_mysql = mysql.insert(table)
         return on_mysql.on_duplicate_key_update(
             {name: on_mysql.inserted[name] for name in _UPDATED}
         )
     if dialect == "postgresql":
-        on_pg = postgresql.insert(RenderedTaskInstanceFields).values(rows)
+        on_pg = postgresql.insert(table)
         return on_pg.on_conflict_do_update(
             index_elements=list(_KEY), set_={name: on_pg.excluded[name] for name in _UPDATED}
         )
     if dialect == "sqlite":
-        on_sqlite = sqlite.insert(RenderedTaskInstanceFields).values(rows)
+        on_sqlite = sqlite.insert(table)
         return on_sqlite.on_conflict_do_update(
             index_elements=list(_KEY), set_={name: on_sqlite.excluded[name] for name in _UPDATED}
         )
