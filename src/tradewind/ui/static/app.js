@@ -201,7 +201,6 @@ INIT.grid = (layout) => {
   const storeKey = "tw.collapsed." + dag;
   const collapsed = new Set(JSON.parse(localStorage.getItem(storeKey) || "[]"));
   let selected = layout.dataset.chosen || "";
-  let watch = [];
 
   function runIds() { return Array.from(wrap.querySelectorAll("thead th[data-r]")).map((th) => th.dataset.r); }
   function applyGroups() {
@@ -259,6 +258,10 @@ INIT.grid = (layout) => {
   document.addEventListener("tw:changed", () => { reloadGrid(); if (selected) openRun(selected); });
 
   async function refresh() {
+    // Runs shown as unfinished: their final task states come with their final run state.
+    const watch = Array.from(wrap.querySelectorAll("thead th[data-r]"))
+      .filter((th) => !th.querySelector(".runbar i.s-success, .runbar i.s-failed"))
+      .map((th) => th.dataset.r);
     const query = "runs=" + runs + watch.map((r) => "&watch=" + enc(r)).join("");
     const data = await api("GET", "/ui/dags/" + enc(dag) + "/grid-state?" + query);
     const shown = runIds();
@@ -280,7 +283,6 @@ INIT.grid = (layout) => {
         }
       }
     }
-    watch = data.runs.filter((r) => r.state !== "success" && r.state !== "failed").map((r) => r.run_id);
     if (live) live.classList.toggle("on", data.active);
     return data.active;
   }

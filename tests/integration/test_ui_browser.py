@@ -1,0 +1,186 @@
+"""The UI in headless Chromium over a real web server and scheduler: log in, find a DAG,
+unpause and trigger it, watch the grid turn green, read a task's log, clear a task, mark the
+run failed, log out; a viewer sees no write controls; screenshots of the main pages."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scheduling import make_system_fixture, sqlite_only  # noqa: F401
+from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
+
+from tradewind.api.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def need_chromium(config: pytest.Config) -> None:
+    """Skip without Chromium, or fail when the shared conftest says this is CI."""
+    if CHROMIUM.exists():
+        return
+    in_ci = any(getattr(p, "IN_CI", False) for p in config.pluginmanager.get_plugins())
+    if in_ci:
+        pytest.fail(f"{CHROMIUM} is missing; the UI tests need Chromium", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing")
+
+
+def _screenshots_module() -> Any:
+    spec = importlib.util.spec_from_file_location("tw_screenshots", ROOT / "scripts/screenshots.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+shots = _screenshots_module()
+pytestmark = [sqlite_only, pytest.mark.timeout(240)]
+
+DAG = """
+def hello(**context):
+    print("hello from the browser test", context["params"]["who"])
+
+
+with DAG("ui_browser", schedule=None, start_date=datetime(2024, 1, 1), tags=["ui"],
+         params={"who": "nobody"}) as dag:
+    first = PythonOperator(task_id="hello", python_callable=hello)
+    with TaskGroup("group") as group:
+        EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
+    first >> group >> EmptyOperator(task_id="last")
+"""
+
+
+@dataclass
+class Live:
+    web: Web
+    base: str
+    browser: Any
+
+    def page(self, username: str) -> Any:
+        """A new browser page logged in as ``username``."""
+        page = self.browser.new_page(viewport=shots.VIEWPORT)
+        page.set_default_timeout(30_000)
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.goto(f"{self.base}/dags")
+        assert "/login" in page.url
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", f"pw-{username}")
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/dags$"))
+        return page
+
+
+@pytest.fixture
+def live(web: Web, request: pytest.FixtureRequest) -> Iterator[Live]:
+    """The web server on a free port and the scheduler looping in a thread."""
+    need_chromium(request.config)
+    from playwright import sync_api
+
+    web.system.add_dag("ui_browser", DAG)
+    with (
+        shots.scheduling(web.system.scheduler.run_until),
+        shots.serving(create_app(web.system.settings)) as base,
+        sync_api.sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield Live(web, base, browser)
+        finally:
+            browser.close()
+
+
+def only_run_id(web: Web) -> str:
+    with web.system.sessions() as session:
+        from tradewind.metastore.store import runs as run_store
+
+        runs = run_store.list_runs(session, "ui_browser")
+    assert len(runs) == 1
+    return runs[0].run_id
+
+
+def test_trigger_watch_clear_mark_and_log_out(live: Live) -> None:
+    web = live.web
+    page = live.page("user")
+    # Find the DAG.
+    page.fill("#dag-search", "ui_brow")
+    page.press("#dag-search", "Enter")
+    row = page.locator("tr[data-dag=ui_browser]")
+    row.wait_for()
+    assert page.locator("tr[data-dag]").count() == 1
+    # Unpause it.
+    with page.expect_response(lambda r: r.request.method == "PATCH") as answer:
+        row.locator("label.switch").click()
+    assert answer.value.ok
+    assert row.locator("input[type=checkbox]").is_checked()
+    # Trigger it with a param from the form.
+    row.get_by_role("link", name="Trigger ui_browser").click()
+    page.fill("input[data-param=who]", "the tester")
+    page.click("#trigger-submit")
+    page.wait_for_url(re.compile(r".*/dags/ui_browser\?run=.*"))
+    run_id = only_run_id(web)
+    # The grid turns green as the scheduler runs the tasks.
+    page.wait_for_function(
+        """() => {
+            const cells = document.querySelectorAll("#grid tbody tr:not(.group) td");
+            return cells.length === 4 && [...cells].every((c) => c.classList.contains("s-success"));
+        }""",
+        timeout=60_000,
+    )
+    page.wait_for_selector("#grid thead th[data-r] .runbar i.s-success")
+    # A task's log shows its output.
+    page.locator("#grid tr[data-t=hello] td").first.click()
+    page.wait_for_url(re.compile(r".*/tasks/hello$"))
+    page.wait_for_function(
+        "document.getElementById('log').textContent.includes('hello from the browser test')"
+    )
+    assert "the tester" in page.locator("#log").text_content()
+    # Clear it (dry run first, then confirm): it runs again.
+    page.uncheck("input[name=include_downstream]")
+    page.click("#ti-clear")
+    preview = page.locator("form:has(#ti-clear) .preview")
+    preview.wait_for()
+    assert "1 task instance will change" in preview.text_content()
+    page.click("form:has(#ti-clear) [data-confirm-action]")
+    shots.wait_for(lambda: web.system.instance("ui_browser", run_id, "hello").try_number == 2)
+    shots.wait_for(lambda: web.system.state("ui_browser", run_id, "hello") == "success")
+    page.reload()
+    page.wait_for_selector("#try-tabs [data-try='2']")
+    # Mark the run failed from the grid's run panel.
+    page.goto(f"{live.base}/dags/ui_browser")
+    page.locator("#grid thead th[data-r] .runbar").first.click()
+    page.click("#run-mark-failed")
+    shots.wait_for(lambda: web.system.run_state("ui_browser", run_id) == "failed")
+    page.wait_for_selector("#grid thead th[data-r] .runbar i.s-failed")
+    # Log out.
+    page.click("#logout")
+    page.wait_for_url(re.compile(r".*/login$"))
+    page.goto(f"{live.base}/dags")
+    assert "/login" in page.url
+
+
+def test_a_viewer_sees_no_write_controls(live: Live) -> None:
+    page = live.page("viewer")
+    page.locator("tr[data-dag=ui_browser]").wait_for()
+    assert page.locator("text=Trigger").count() == 0
+    assert page.locator("tr[data-dag=ui_browser] input[type=checkbox]").is_disabled()
+    page.goto(f"{live.base}/dags/ui_browser")
+    page.locator("#grid").wait_for()
+    assert page.locator("#trigger").count() == 0
+
+
+def test_screenshots_of_the_main_pages(live: Live, tmp_path: Path) -> None:
+    web = live.web
+    run_id = web.system.trigger("ui_browser", conf={"who": "screenshots"})
+    shots.wait_for(lambda: web.system.run_state("ui_browser", run_id) == "success")
+    page = live.page("admin")
+    written = shots.capture(page, live.base, "ui_browser", run_id, "hello", tmp_path)
+    assert [p.name for p in written if p.stat().st_size > 10_000] == [p.name for p in written]
