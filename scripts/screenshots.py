@@ -58,14 +58,38 @@ with DAG(
         clean = BashOperator(task_id="clean", bash_command="echo cleaning; sleep 0.2")
         enrich = BashOperator(task_id="enrich", bash_command="echo enriching; sleep 0.4")
         clean >> enrich
-        BashOperator(task_id="validate", bash_command="echo validating") << clean
+        BashOperator(
+            task_id="validate", bash_command='echo validating; test "{{ params.region }}" != apac'
+        ) << clean
     publish = EmptyOperator(task_id="publish")
     notify = BashOperator(task_id="notify", bash_command="echo done")
     start >> pull >> transform >> publish >> notify
 """
 
+OTHER_DAGS = {
+    "inventory_sync.py": """
+from datetime import datetime, timedelta
+from tradewind import DAG
+from tradewind.operators import EmptyOperator
 
-def capture(page: Any, base: str, dag_id: str, run_id: str, task_id: str, out: Path) -> list[Path]:
+for name, schedule, tags in (
+    ("inventory_sync", "0 * * * *", ["inventory"]),
+    ("marketing_attribution", "@daily", ["marketing", "ml"]),
+    ("warehouse_vacuum", timedelta(hours=6), ["maintenance"]),
+    ("weekly_reports", "0 6 * * 1", ["reports"]),
+):
+    with DAG(name, schedule=schedule, start_date=datetime(2024, 1, 1), catchup=False,
+             tags=tags, description=f"{name.replace('_', ' ').capitalize()}") as dag:
+        EmptyOperator(task_id="start") >> EmptyOperator(task_id="end")
+    globals()[name] = dag
+""",
+    "broken_feed.py": "from tradewind import DAG\nraise RuntimeError('the feed URL is not set')\n",
+}
+
+
+def capture(
+    page: Any, base: str, dag_id: str, run_id: str, *, task_id: str, out: Path
+) -> list[Path]:
     """Screenshots of the main pages; ``page`` is logged in as an admin."""
     out.mkdir(parents=True, exist_ok=True)
     dag = quote(dag_id, safe="")
@@ -147,6 +171,13 @@ def wait_for(check: Callable[[], bool], timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
+def write_dags(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "sales_daily.py").write_text(textwrap.dedent(DEMO_DAG))
+    for name, source in OTHER_DAGS.items():
+        (folder / name).write_text(source)
+
+
 def main(argv: list[str] | None = None) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -167,8 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="tw-screens-"))
-    (home / "dags").mkdir()
-    (home / "dags" / "sales_daily.py").write_text(textwrap.dedent(DEMO_DAG))
+    write_dags(home / "dags")
     settings = load_settings(
         environ={},
         home=home,
@@ -194,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         dag_store.set_paused(session, "sales_daily", False)
         run_ids = [
             trigger_dag(session, "sales_daily", now=datetime.now(UTC), conf={"region": r}).run_id
-            for r in ("eu", "us")
+            for r in ("apac", "eu", "us")
         ]
     scheduler = Scheduler(settings, sessions, create_executor(settings))
     scheduler.start()
@@ -215,7 +245,9 @@ def main(argv: list[str] | None = None) -> None:
                 page.fill("input[name=password]", "admin")
                 page.click("button[type=submit]")
                 page.wait_for_url("**/dags")
-                for path in capture(page, base, "sales_daily", run_ids[-1], "extract", args.out):
+                for path in capture(
+                    page, base, "sales_daily", run_ids[-1], task_id="extract", out=args.out
+                ):
                     print(path)
                 browser.close()
     finally:

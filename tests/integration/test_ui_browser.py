@@ -182,5 +182,5 @@ def test_screenshots_of_the_main_pages(live: Live, tmp_path: Path) -> None:
     run_id = web.system.trigger("ui_browser", conf={"who": "screenshots"})
     shots.wait_for(lambda: web.system.run_state("ui_browser", run_id) == "success")
     page = live.page("admin")
-    written = shots.capture(page, live.base, "ui_browser", run_id, "hello", tmp_path)
+    written = shots.capture(page, live.base, "ui_browser", run_id, task_id="hello", out=tmp_path)
     assert [p.name for p in written if p.stat().st_size > 10_000] == [p.name for p in written]
