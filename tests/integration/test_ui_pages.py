@@ -13,8 +13,6 @@ from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 from tradewind.api.deps import CSRF_HEADER, SESSION_COOKIE
 from tradewind.ui.auth import LOGIN_CSRF_COOKIE
 
-pytestmark = sqlite_only
-
 DAG = """
 with DAG("ui_demo", schedule=None, start_date=datetime(2024, 1, 1), tags=["demo"],
          params={"rows": 3}) as dag:
@@ -47,6 +45,7 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
+@sqlite_only
 def test_login_sets_the_session_and_logout_clears_it(web: Web) -> None:
     client = web.client
     first = client.get("/dags", follow_redirects=False)
@@ -72,6 +71,7 @@ def test_login_sets_the_session_and_logout_clears_it(web: Web) -> None:
     assert client.get("/dags", follow_redirects=False).status_code == 303
 
 
+@sqlite_only
 def test_wrong_password_and_forged_login_form(web: Web) -> None:
     client = web.client
     form = client.get("/login")
@@ -92,6 +92,7 @@ def test_wrong_password_and_forged_login_form(web: Web) -> None:
     assert "expired" in forged.text
 
 
+@sqlite_only
 def test_logout_needs_the_csrf_token(web: Web) -> None:
     client = web.client
     login(client, "user")
@@ -100,11 +101,13 @@ def test_logout_needs_the_csrf_token(web: Web) -> None:
     assert client.get("/dags").status_code == 200
 
 
+@sqlite_only
 def test_next_must_be_local(web: Web) -> None:
     answer = login(web.client, "viewer", "//evil.example.com/")
     assert answer.headers["location"] == "/dags"
 
 
+@sqlite_only
 def test_public_role_browses_without_login(web: Web) -> None:
     client = web.client_with(public_role="viewer")
     page = client.get("/dags")
@@ -113,6 +116,7 @@ def test_public_role_browses_without_login(web: Web) -> None:
     assert client.get("/admin/variables").status_code == 403
 
 
+@sqlite_only
 def test_api_write_with_page_token(web: Web) -> None:
     web.system.add_dag("ui_demo", DAG)
     client = web.client
@@ -135,6 +139,7 @@ def demo(web: Web) -> tuple[Web, str]:
     return web, run_id
 
 
+@sqlite_only
 def test_every_page_renders_for_a_viewer(demo: tuple[Web, str]) -> None:
     web, run_id = demo
     client = web.client
@@ -171,6 +176,7 @@ def test_every_page_renders_for_a_viewer(demo: tuple[Web, str]) -> None:
     assert client.get("/dags/nope").status_code == 404
 
 
+@sqlite_only
 def test_pages_for_an_admin(demo: tuple[Web, str]) -> None:
     web, run_id = demo
     client = web.client
@@ -191,6 +197,7 @@ def test_pages_for_an_admin(demo: tuple[Web, str]) -> None:
     assert "Mark success" in panel
 
 
+@sqlite_only
 def test_logged_out_pages_redirect_to_login(web: Web) -> None:
     for path in ("/", "/dags", "/dags/x", "/dags/x/graph", "/admin/pools", "/browse/audit-log"):
         answer = web.client.get(path, follow_redirects=False)
@@ -198,6 +205,7 @@ def test_logged_out_pages_redirect_to_login(web: Web) -> None:
         assert answer.headers["location"].startswith("/login") or path == "/", path
 
 
+@sqlite_only
 def test_live_state_endpoints(demo: tuple[Web, str]) -> None:
     web, run_id = demo
     client = web.client
@@ -209,3 +217,56 @@ def test_live_state_endpoints(demo: tuple[Web, str]) -> None:
     assert grid["runs"] == [{"run_id": run_id, "state": "success"}]
     assert grid["tasks"][run_id]["load.extract"] == "success"
     assert grid["tasks"][run_id]["group:load"] == "success"
+
+
+def test_next_rejects_control_characters() -> None:
+    from tradewind.ui.pages import safe_next
+
+    assert safe_next("/dags/x?run=1") == "/dags/x?run=1"
+    for bad in ("/\t/evil.example.com", "//evil", "/\\evil", "https://evil", "", "/\n/x"):
+        assert safe_next(bad) == "/dags", bad
+
+
+def test_graph_layout_layers_and_groups() -> None:
+    from datetime import datetime
+
+    from tradewind import DAG, TaskGroup
+    from tradewind.operators import EmptyOperator
+    from tradewind.parsing.serialize import deserialize_dag, serialize_dag
+    from tradewind.ui import graph, structure
+
+    with DAG("shape", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+        start = EmptyOperator(task_id="start")
+        with TaskGroup("g") as group:
+            a = EmptyOperator(task_id="a")
+            a >> EmptyOperator(task_id="b")
+        end = EmptyOperator(task_id="end")
+        start >> group >> end
+        start >> end
+    shape = structure.build(deserialize_dag(serialize_dag(dag)))
+    assert [(r.kind, r.id, r.depth) for r in shape.rows] == [
+        ("task", "start", 0),
+        ("group", "g", 0),
+        ("task", "g.a", 1),
+        ("task", "g.b", 1),
+        ("task", "end", 0),
+    ]
+    assert shape.group_states({"g.a": "success", "g.b": "failed"}) == {"g": "failed"}
+    assert shape.group_states({"g.a": "success", "g.b": "skipped"}) == {"g": "success"}
+    assert shape.group_states({"g.a": "success"}) == {"g": "none"}
+
+    collapsed = graph.layout(shape, expanded=set())
+    xs = {node.key: node.x for node in collapsed.nodes}
+    assert set(xs) == {"start", "group:g", "end"}
+    assert xs["start"] < xs["group:g"] < xs["end"]  # end is on its longest path, not beside g
+    assert len(collapsed.edges) == 3
+    assert collapsed.boxes == []
+
+    opened = graph.layout(shape, expanded={"g"})
+    xs = {node.key: node.x for node in opened.nodes}
+    assert xs["start"] < xs["g.a"] < xs["g.b"] < xs["end"]
+    assert [box.group_id for box in opened.boxes] == ["g"]
+    box = opened.boxes[0]
+    for node in opened.nodes:
+        inside = box.x < node.x and node.x + graph.NODE_W < box.x + box.w
+        assert inside == node.key.startswith("g."), node.key

@@ -67,7 +67,13 @@ def page_not_found(message: str) -> PageError:
 
 def safe_next(target: str | None) -> str:
     """A local path to go to after logging in; anything else becomes the DAG list."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target)
+    ):
         return "/dags"
     return target
 

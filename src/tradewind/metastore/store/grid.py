@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import (
@@ -155,14 +155,3 @@ def tries(session: Session, dag_id: str, run_id: str, task_id: str) -> list[Try]
             if row.try_number > 0:
                 found[row.try_number] = Try(*row)
     return [found[number] for number in sorted(found)]
-
-
-def newer_run_count(session: Session, dag_id: str, after: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(DagRun)
-            .where(DagRun.dag_id == dag_id, DagRun.logical_date > after)
-        )
-        or 0
-    )
