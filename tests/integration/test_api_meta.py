@@ -132,3 +132,16 @@ def test_delete_dag_removes_its_records(pair: Web) -> None:
     assert pair.delete(f"{API}/dags/second").status_code == 204
     with pair.system.sessions() as session:
         assert session.scalar(select(func.count()).select_from(DagCode)) == 0
+
+
+@sqlite_only
+def test_a_deleted_dag_whose_file_remains_comes_back_at_the_next_scan(pair: Web) -> None:
+    from tradewind.parsing.processor import DagProcessor
+
+    processor = DagProcessor(pair.system.settings, pair.system.sessions)
+    processor.scan()  # a long-lived processor that knows the file already
+    assert pair.delete(f"{API}/dags/second").status_code == 204
+    assert pair.get(f"{API}/dags/second").status_code == 404
+    assert processor.scan().parsed == 1
+    assert pair.get(f"{API}/dags/second").status_code == 200
+    assert processor.scan().parsed == 0  # and then it is quiet again

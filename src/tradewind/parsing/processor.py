@@ -82,8 +82,12 @@ class DagProcessor:
     def scan(self, *, force: bool = False) -> ScanReport:
         """One pass: parse what changed, forget what disappeared. ``force`` re-parses everything."""
         started = time.perf_counter()
-        if self._known is None:
-            with self._sessions() as session:
+        with self._sessions() as session:
+            # A DAG deleted through the API or the CLI takes its file's record along: the
+            # file is then parsed again (if it is still there), as Airflow does.
+            if self._known is None or dag_store.count_present_files(session) < sum(
+                state.is_present for state in self._known.values()
+            ):
                 self._known = dag_store.file_states(session)
         known = self._known
         paths = self.list_files()

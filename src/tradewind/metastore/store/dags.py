@@ -108,6 +108,10 @@ def file_states(session: Session) -> dict[str, FileState]:
     }
 
 
+def count_present_files(session: Session) -> int:
+    return session.scalar(select(func.count()).where(DagFile.is_present.is_(True))) or 0
+
+
 def touch_file(session: Session, fileloc: str, mtime: float, size: int) -> None:
     """Remember a new mtime for a file whose content did not change."""
     session.execute(
