@@ -116,25 +116,27 @@ def build(dag: SerializedDag) -> Structure:
 
 
 class StructureCache:
-    """Structures by serialized_dag id, the ``size`` most recently used kept."""
+    """Structures by serialized version (id and content hash, so that two metastores served
+    by one process never share an entry), the ``size`` most recently used kept."""
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._items: OrderedDict[int, Structure] = OrderedDict()
+        self._items: OrderedDict[tuple[int, str], Structure] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, session: Session, serialized_id: int) -> Structure | None:
+    def get(self, session: Session, serialized_id: int, dag_hash: str) -> Structure | None:
+        key = (serialized_id, dag_hash)
         with self._lock:
-            found = self._items.get(serialized_id)
+            found = self._items.get(key)
             if found is not None:
-                self._items.move_to_end(serialized_id)
+                self._items.move_to_end(key)
                 return found
         data = grid_store.serialized_data(session, serialized_id)
         if data is None:
             return None
         structure = build(deserialize_dag(data))
         with self._lock:
-            self._items[serialized_id] = structure
+            self._items[key] = structure
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return structure
@@ -145,5 +147,5 @@ CACHE = StructureCache()
 
 def latest(session: Session, dag_id: str) -> Structure | None:
     """The structure of the DAG's current serialized version."""
-    serialized_id = grid_store.latest_serialized_id(session, dag_id)
-    return CACHE.get(session, serialized_id) if serialized_id is not None else None
+    found = grid_store.latest_serialized(session, dag_id)
+    return CACHE.get(session, *found) if found is not None else None

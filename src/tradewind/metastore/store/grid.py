@@ -49,14 +49,15 @@ _RUN_COLUMNS = (
 )
 
 
-def latest_serialized_id(session: Session, dag_id: str) -> int | None:
-    """The id of the DAG's current serialized version."""
-    return session.scalar(
-        select(SerializedDagModel.id)
+def latest_serialized(session: Session, dag_id: str) -> tuple[int, str] | None:
+    """The id and content hash of the DAG's current serialized version."""
+    row = session.execute(
+        select(SerializedDagModel.id, SerializedDagModel.dag_hash)
         .where(SerializedDagModel.dag_id == dag_id)
         .order_by(SerializedDagModel.version.desc())
         .limit(1)
-    )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def serialized_data(session: Session, serialized_id: int) -> dict[str, Any] | None:

@@ -18,6 +18,10 @@ async function api(method, path, body) {
     options.body = JSON.stringify(body);
   }
   const response = await fetch(path, options);
+  if (response.redirected && new URL(response.url).pathname === "/login") {
+    location.href = "/login?next=" + enc(location.pathname + location.search);  // session ended
+    throw new Error("Your session ended: log in again");
+  }
   if (response.status === 204) return null;
   let data = null;
   try { data = await response.json(); } catch (e) { data = null; }
