@@ -122,10 +122,11 @@ def test_bad_requests_are_clear_4xx(web: Web) -> None:
     assert status("get", runs_url("chain") + "?state=nope")[0] == 400
     assert status("get", runs_url("chain") + "?limit=100000")[0] == 400
     assert status("get", runs_url("chain") + "?limit=0")[0] == 400
-    huge = web.get(runs_url("chain") + f"?offset={10**30}")
-    assert huge.status_code == 200
-    assert huge.json()["dag_runs"] == []
-    assert huge.json()["total_entries"] == 1
+    assert status("get", runs_url("chain") + f"?offset={10**30}")[0] == 400
+    far = web.get(runs_url("chain") + f"?offset={2**31 - 1}")
+    assert far.status_code == 200
+    assert far.json()["dag_runs"] == []
+    assert far.json()["total_entries"] == 1
 
 
 @sqlite_only
@@ -229,3 +230,21 @@ def test_deleting_a_run_removes_its_records(web: Web) -> None:
         assert session.query(XCom).count() == 0
     assert web.get(runs_url("chain")).json()["total_entries"] == 0
     assert [e.run_id for e in events(web, "delete_run")] == [run_id]
+
+
+@sqlite_only
+def test_a_run_keeps_its_note(web: Web) -> None:
+    web.system.add_dag(
+        "noted", 'with DAG("noted", schedule=None):\n    EmptyOperator(task_id="a")\n'
+    )
+    made = web.post("/api/v1/dags/noted/dagRuns", json={"note": "rerun after the fix"})
+    assert made.status_code == 200, made.text
+    run_id = made.json()["dag_run_id"]
+    assert web.get(f"/api/v1/dags/noted/dagRuns/{run_id}").json()["note"] == "rerun after the fix"
+    path = f"/api/v1/dags/noted/dagRuns/{run_id}/setNote"
+    assert web.patch(path, user="viewer", json={"note": "x"}).status_code == 403
+    changed = web.patch(path, user="user", json={"note": "checked by ops"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["note"] == "checked by ops"
+    assert web.patch(path, json={"note": None}).json()["note"] is None
+    assert web.patch(path, json={"note": "x" * 1001}).status_code == 400

@@ -27,6 +27,7 @@ def trigger_dag(
     run_id: str | None = None,
     conf: dict[str, Any] | None = None,
     logical_date: datetime | None = None,
+    note: str | None = None,
 ) -> DagRun:
     """Create a queued manual run; the scheduler starts it (a paused DAG's run waits)."""
     if dag_store.get_dag(session, dag_id) is None:
@@ -53,6 +54,7 @@ def trigger_dag(
             conf=conf,
             now=now,
             external_trigger=True,
+            note=note,
         )
     except run_store.RunExists as exc:
         raise TriggerError(str(exc)) from None

@@ -32,6 +32,7 @@ router = APIRouter(tags=["dagRuns"])
 ALL_DAGS = "~"
 # Airflow's allowed run id characters: a run id must fit in a URL path segment.
 RUN_ID_PATTERN = r"^[A-Za-z0-9_.~:+-]+$"
+NOTE_LENGTH = 1000
 # What every dialect stores (MySQL's DATETIME spans years 1000 to 9999).
 EARLIEST_YEAR, LATEST_YEAR = 1000, 9990
 
@@ -74,7 +75,7 @@ class TriggerRun(BaseModel):
     conf: dict[str, Any] | None = Field(
         default=None, description="The run's params (a JSON object)."
     )
-    note: str | None = Field(default=None, max_length=1000, description="Accepted; not stored yet.")
+    note: str | None = Field(default=None, max_length=NOTE_LENGTH, description="A note on the run.")
 
     @field_validator("conf")
     @classmethod
@@ -85,6 +86,12 @@ class TriggerRun(BaseModel):
             message = "conf must be valid JSON text (no NaN, infinity or lone surrogates)"
             raise ValueError(message) from None
         return conf
+
+
+class RunNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(max_length=NOTE_LENGTH, description="The note (null removes it).")
 
 
 class RunPatch(BaseModel):
@@ -122,6 +129,7 @@ def run_out(row: DagRunRow) -> DagRun:
         end_date=row.end_date,
         last_scheduling_decision=row.last_scheduling_decision,
         external_trigger=row.external_trigger,
+        note=row.note,
     )
 
 
@@ -189,6 +197,7 @@ def trigger_run(
             run_id=change.dag_run_id,
             conf=change.conf,
             logical_date=when,
+            note=change.note,
         )
     except TriggerError as exc:
         if "already has a run" in str(exc):
@@ -226,6 +235,19 @@ def mark_dag_run(
     except operations.OperationError as exc:
         raise not_found_errors(exc) from None
     audit.record(session, who, f"mark_run_{change.state}", dag_id=dag_id, run_id=dag_run_id)
+    session.commit()
+    session.refresh(run)
+    return run_out(run)
+
+
+@router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}/setNote", response_model=DagRun)
+def set_run_note(
+    dag_id: str, dag_run_id: str, change: RunNote, *, session: DbSession, who: AsUser
+) -> DagRun:
+    """Set or remove the note of a run."""
+    run = existing_run(session, dag_id, dag_run_id)
+    run_store.set_note(session, run.id, change.note, utcnow())
+    audit.record(session, who, "set_note", dag_id=dag_id, run_id=dag_run_id)
     session.commit()
     session.refresh(run)
     return run_out(run)

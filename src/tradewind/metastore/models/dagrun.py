@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradewind.metastore.models.base import (
@@ -43,6 +43,7 @@ class DagRun(Base):
     start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     external_trigger: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
     serialized_dag_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("serialized_dag.id", ondelete="SET NULL"), index=True
     )

@@ -67,6 +67,7 @@ def create_dag_run(
     conf: dict[str, Any] | None,
     now: datetime,
     external_trigger: bool = False,
+    note: str | None = None,
 ) -> DagRun:
     """A new queued run of the newest version of the DAG; RunExists if the run_id is taken."""
     version = session.scalar(
@@ -86,6 +87,7 @@ def create_dag_run(
         conf=conf,
         queued_at=now,
         external_trigger=external_trigger,
+        note=note,
         serialized_dag_id=version,
         created_at=now,
         updated_at=now,
@@ -382,3 +384,7 @@ def delete_run(session: Session, run: DagRun) -> None:
         session.execute(delete(model).where(model.dag_id == run.dag_id, model.run_id == run.run_id))
     session.execute(delete(DagRun).where(DagRun.id == run.id))
     notify(session)
+
+
+def set_note(session: Session, run_pk: int, note: str | None, now: datetime) -> None:
+    session.execute(update(DagRun).where(DagRun.id == run_pk).values(note=note, updated_at=now))
