@@ -87,6 +87,8 @@ def create_app(settings: Settings) -> FastAPI:
         module = importlib.import_module(f"tradewind.api.routes.{name}")
         api.include_router(module.router)
     app.include_router(api)
+    metrics = importlib.import_module("tradewind.api.routes.metrics")
+    app.include_router(metrics.router, responses=_ERROR_RESPONSES)
     monitor = importlib.import_module("tradewind.api.routes.monitor")
     app.add_api_route("/health", monitor.health, include_in_schema=False)
     auth = importlib.import_module("tradewind.api.routes.auth")
