@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from tradewind.metastore.models import DagModel, DagRun, DagTag, ParseImportError
 
@@ -31,7 +31,8 @@ class DagPage:
 
 def page_dags(session: Session, where: DagFilter, *, limit: int, offset: int) -> DagPage:
     """DAGs matching ``where`` ordered by id, ``limit`` from ``offset``, and the match count."""
-    query = select(DagModel)
+    # The page's tags come in one query below (tags_of), not through the relationship.
+    query = select(DagModel).options(lazyload(DagModel.tags))
     if not where.include_inactive:
         query = query.where(DagModel.is_active.is_(True))
     if where.paused is not None:
