@@ -152,7 +152,8 @@ def test_trigger_watch_clear_mark_and_log_out(live: Live) -> None:
     page.click("form:has(#ti-clear) [data-confirm-action]")
     shots.wait_for(lambda: web.system.instance("ui_browser", run_id, "hello").try_number == 2)
     shots.wait_for(lambda: web.system.state("ui_browser", run_id, "hello") == "success")
-    page.reload()
+    # The page reloads itself after the action; open it afresh once that settled.
+    reopen(page, page.url)
     page.wait_for_selector("#try-tabs [data-try='2']")
     # Mark the run failed from the grid's run panel.
     page.goto(f"{live.base}/dags/ui_browser")
@@ -165,6 +166,19 @@ def test_trigger_watch_clear_mark_and_log_out(live: Live) -> None:
     page.wait_for_url(re.compile(r".*/login$"))
     page.goto(f"{live.base}/dags")
     assert "/login" in page.url
+
+
+def reopen(page: Any, url: str) -> None:
+    """Go to ``url``, even while the page is in the middle of a navigation of its own."""
+    from playwright.sync_api import Error
+
+    for _ in range(10):
+        try:
+            page.goto(url)
+            return
+        except Error:
+            page.wait_for_timeout(200)
+    page.goto(url)
 
 
 def test_a_viewer_sees_no_write_controls(live: Live) -> None:
