@@ -12,6 +12,9 @@ class TaskState(enum.StrEnum):
     SCHEDULED = "scheduled"
     QUEUED = "queued"
     RUNNING = "running"
+    # Cleared while queued or running: the scheduler stops the try's process, then the
+    # instance goes back to none and runs again with the next try number (as in Airflow).
+    RESTARTING = "restarting"
     SUCCESS = "success"
     FAILED = "failed"
     UP_FOR_RETRY = "up_for_retry"

@@ -126,6 +126,32 @@ def test_run_outcome_follows_the_leaves() -> None:
     assert decide.run_outcome(dag, {"a": K, "b": K}) is DagRunState.SUCCESS
 
 
+RESTARTING = TaskState.RESTARTING
+
+
+@pytest.mark.parametrize("rule", list(TriggerRule))
+def test_a_restarting_upstream_task_is_not_done_for_any_trigger_rule(rule: TriggerRule) -> None:
+    # Its try is being stopped to run again: whatever it did does not count yet.
+    assert decide.evaluate_trigger_rule(rule, counts(S, RESTARTING)) == (
+        decide.evaluate_trigger_rule(rule, counts(S, total=2))
+    )
+    assert not UpstreamCounts.of([S, RESTARTING]).all_done
+
+
+def test_a_restarting_task_holds_its_downstream_tasks_and_its_run() -> None:
+    def build() -> None:
+        a, b = EmptyOperator(task_id="a"), EmptyOperator(task_id="b")
+        done = EmptyOperator(task_id="done", trigger_rule="all_done")
+        a >> b >> done
+
+    dag = _dag(build)
+    states = {"a": RESTARTING, "b": N, "done": N}
+    assert decide.decide_tasks(dag, states, ["a", "b", "done"]) == {}
+    assert decide.run_outcome(dag, {"a": RESTARTING, "b": S, "done": S}) is None
+    # Once back to none (its try has ended), it is scheduled again.
+    assert decide.decide_tasks(dag, {**states, "a": N}, ["a"]) == {"a": TaskState.SCHEDULED}
+
+
 def test_retry_delay_with_exponential_backoff_and_cap() -> None:
     def build() -> None:
         EmptyOperator(

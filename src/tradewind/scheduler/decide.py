@@ -17,7 +17,9 @@ FINISHED = frozenset(
 )
 # Done for good: downstream tasks can be decided (removed ones count as absent).
 SETTLED = FINISHED | {TaskState.REMOVED}
-# States from which the scheduler may still decide what a task does next.
+# States from which the scheduler may still decide what a task does next. Every other state
+# that is not SETTLED (queued, running, restarting, up_for_retry, up_for_reschedule) is a task
+# under way: not done for its downstream tasks' trigger rules nor for its run's outcome.
 UNDECIDED = frozenset({TaskState.NONE, TaskState.SCHEDULED})
 
 
