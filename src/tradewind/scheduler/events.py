@@ -43,6 +43,11 @@ class Applied:
     rendered: list[rendered_store.Rendered] = field(default_factory=list)
     # The earliest moment a try of this batch waits for (a retry or a reschedule).
     wait_until: datetime | None = None
+    # The tries that reported their end in this batch (their process may still run their
+    # callbacks: it is not to be stopped as abandoned).
+    reported: set[TaskKey] = field(default_factory=set)
+    # Tries of restarting task instances that reported their end (with their start if known).
+    restarting: dict[TaskKey, datetime | None] = field(default_factory=dict)
 
     def waits(self, moment: datetime | None) -> None:
         if moment is not None and (self.wait_until is None or moment < self.wait_until):
@@ -59,6 +64,7 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     touched: dict[tuple[str, str], tuple[DagRun, set[str]]] = {}
     # A try that reported running and finished in the same batch is written once.
     finishing = {e.key for e in events if e.kind is EventKind.FINISHED}
+    result.reported = finishing
     started = {
         e.key: (min(e.at, now), e.pid, e.hostname)
         for e in events
@@ -134,8 +140,7 @@ def _finished(
         session, _key_tuple(key), state, now=ended, next_try_at=next_try_at, running=running
     )
     if finished is None:
-        log.info("dropped a late or duplicate report for %s", key)
-        return False
+        return _restarting(session, key, result, running)
     if event.info:
         log.info("%s: %s (%s)", key, state.value, event.info)
     result.waits(next_try_at)
@@ -173,6 +178,23 @@ def _finished(
     candidates.update(task.downstream_task_ids)
     for skipped in skip:
         candidates.update(dag.tasks[skipped].downstream_task_ids)
+    return True
+
+
+def _restarting(
+    session: Session,
+    key: TaskKey,
+    result: Applied,
+    running: tuple[datetime, int | None, str | None] | None,
+) -> bool:
+    """The report of a try whose task instance was cleared while it ran (restarting). Its
+    process may still be running (callbacks, the end of a SIGTERM): the loop ends the restart
+    once the executor no longer holds it (see ``Scheduler._end_restarts``). Any other report
+    that comes too late, or twice, is dropped."""
+    if not task_store.is_restarting(session, _key_tuple(key)):
+        log.info("dropped a late or duplicate report for %s", key)
+        return False
+    result.restarting[key] = running[0] if running else None
     return True
 
 

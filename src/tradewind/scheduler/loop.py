@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, Workload
+from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, TaskKey, Workload
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -41,6 +41,9 @@ OWN_COMMIT_WINDOW = 0.05
 # The shortest wait between two full passes that found nothing to do (something overdue but
 # blocked, such as a run beyond max_active_runs, must not make the loop spin).
 MIN_FULL_GAP = 0.05
+# How often the loop looks whether the process of a try stopped for a restart has ended (its
+# executor reports no event for that: the try reported its end already).
+RESTART_CHECK_INTERVAL = 0.05
 
 
 class LeaseHeld(Exception):
@@ -73,6 +76,17 @@ class Scheduler:
         # When the next full pass is due (time.monotonic()); 0: at the next pass.
         self._full_at = 0.0
         self._committed_at = 0.0
+        # Another process changed the metastore: look for tries of ours it no longer expects
+        # (cleared: restarting; marked by hand; run deleted) after the next pass, and stop them.
+        self._check_tries = False
+        # Tries that reported their end: their process may still run callbacks, not to be
+        # stopped. Tries this scheduler asked its executor to stop. Both pruned to what the
+        # executor still holds whenever tries are checked.
+        self._reported: set[TaskKey] = set()
+        self._stopping: set[TaskKey] = set()
+        # Tries of restarting task instances that reported their end, with their start if
+        # known: each instance goes to none once its executor no longer holds the try.
+        self._restarts: dict[TaskKey, datetime | None] = {}
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -125,6 +139,7 @@ class Scheduler:
         deadline = time.monotonic() + timeout
         # The caller may have changed the metastore since the last call: look at everything.
         self._full_at = 0.0
+        self._check_tries = True
         while not done() and time.monotonic() < deadline:
             busy = self.step(self._pending)
             self._pending = self._wait(0.0 if busy else min(0.05, self._idle_wait()))
@@ -166,6 +181,13 @@ class Scheduler:
                 self._full_at = tick + wait
                 busy = busy or did
             if applied is not None:
+                if applied.reported:
+                    self._reported |= applied.reported
+                if applied.restarting:
+                    self._restarts.update(applied.restarting)
+            if self._restarts:
+                busy = self._end_restarts(session, now) or busy
+            if applied is not None:
                 if applied.finished_runs:
                     self._full_at = 0.0
                 if applied.wait_until is not None:
@@ -176,6 +198,9 @@ class Scheduler:
         self._start_dag_callbacks()
         for workload in workloads:
             self.executor.submit(workload)
+        if self._check_tries:
+            self._check_tries = False
+            self._stop_abandoned_tries()
         self._housekeeping(now)
         return busy or bool(workloads) or self._full_at <= time.monotonic()
 
@@ -216,7 +241,25 @@ class Scheduler:
     def _idle_wait(self) -> float:
         """Until the next full pass, or the next heartbeat if that comes first."""
         beat = self._last_heartbeat + self.settings.scheduler.heartbeat_interval
-        return max(0.0, min(self._full_at, beat) - time.monotonic())
+        wait = max(0.0, min(self._full_at, beat) - time.monotonic())
+        return min(wait, RESTART_CHECK_INTERVAL) if self._restarts else wait
+
+    def _end_restarts(self, session: Session, now: datetime) -> bool:
+        """Restarting tries whose process has ended (their executor no longer holds them):
+        their task instances go to none and their runs decide them again, so they run again
+        with the next try number. Never while the old try's process still lives."""
+        held = self.executor.active_keys()
+        done = [key for key in self._restarts if key not in held]
+        for key in done:
+            started = self._restarts.pop(key)
+            row = (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
+            if task_store.end_restart(session, row, now=now, started=started) is None:
+                continue
+            log.info("%s ended for a restart; the task runs again", key)
+            run = run_store.lock_run(session, key.dag_id, key.run_id)
+            if run is not None:
+                dagruns.advance_run(session, self.cache, run, {key.task_id}, now)
+        return bool(done)
 
     def look_now(self) -> None:
         """Run the full pass at once (safe from any thread)."""
@@ -228,6 +271,7 @@ class Scheduler:
         is most likely this scheduler's own last commit. One missed is found by the next
         regular full pass."""
         if time.monotonic() - self._committed_at > OWN_COMMIT_WINDOW:
+            self._check_tries = True
             self.look_now()
 
     def _start_dag_callbacks(self) -> None:
@@ -283,23 +327,36 @@ class Scheduler:
             self._stop_abandoned_tries()
 
     def _stop_abandoned_tries(self) -> None:
-        """Stop tries the metastore no longer expects (cleared, marked, or their run ended)."""
-        keys = self.executor.active_keys()
+        """Stop tries the metastore no longer expects: cleared (restarting), marked by hand,
+        their run ended or deleted. One query for all the tries the executor holds; nothing
+        when it holds none. Runs after a pass that followed an outside change, and at the
+        sweep."""
+        held = self.executor.active_keys()
+        self._reported &= held
+        self._stopping &= held
+        keys = held - self._stopping
         if not keys:
             return
         with self.sessions() as session:
-            for key in keys:
-                ti = task_store.get_instance(
-                    session, key.dag_id, key.run_id, key.task_id, key.map_index
-                )
-                expected = (
-                    ti is not None
-                    and ti.try_number == key.try_number
-                    and ti.state in task_store.ACTIVE
-                )
-                if not expected:
-                    log.warning("stopping %s: the metastore no longer expects it", key)
-                    self.executor.cancel(key)
+            current = task_store.try_states(
+                session, [(k.dag_id, k.run_id, k.task_id, k.map_index) for k in keys]
+            )
+        for key in sorted(keys):
+            try_number, state = current.get(
+                (key.dag_id, key.run_id, key.task_id, key.map_index), (None, None)
+            )
+            if try_number != key.try_number:
+                why = "the metastore no longer expects it"
+            elif state is TaskState.RESTARTING:
+                why = "its task instance was cleared; it runs again once this try has ended"
+            elif state in (TaskState.QUEUED, TaskState.RUNNING) or key in self._reported:
+                # Expected; or it reported its end and runs its callbacks: let it finish.
+                continue
+            else:
+                why = f"its task instance was set to {state} meanwhile"
+            log.warning("stopping %s: %s", key, why)
+            self._stopping.add(key)
+            self.executor.cancel(key)
 
     def _adopt_or_reset_orphans(self) -> None:
         """Queued or running tries of schedulers that are gone go back to scheduled."""
@@ -323,6 +380,29 @@ class Scheduler:
                         ti.run_id,
                         ti.try_number,
                     )
+            self._end_unheld_restarts(session, alive, now)
+
+    def _end_unheld_restarts(self, session: Session, alive: list[int], now: datetime) -> None:
+        """Restarting tries whose process no executor of a live scheduler holds (it is gone,
+        or its scheduler is): their task instances go to none, to run again."""
+        held: set[TaskKey] | None = None
+        for row in task_store.restarting_tries(session):
+            owner = row["queued_by_job_id"]
+            if owner in alive and owner != self.job_id:
+                continue  # another live scheduler stops it and hears of its end
+            key = TaskKey(
+                row["dag_id"], row["run_id"], row["task_id"], row["map_index"], row["try_number"]
+            )
+            if owner == self.job_id:
+                held = self.executor.active_keys() if held is None else held
+                if key in held:
+                    continue
+            if task_store.end_restart_row(session, row, now=now) is None:
+                continue
+            log.warning("%s: no process of it is left; its task instance runs again", key)
+            run = run_store.get_run(session, key.dag_id, key.run_id)
+            if run is not None:
+                run_store.request_decision(session, [run.id])
 
     def _time_out_runs(self, now: datetime) -> None:
         with self.sessions.begin() as session:
@@ -332,7 +412,7 @@ class Scheduler:
                 log.warning("run %s of %s failed: dagrun_timeout exceeded", run.run_id, run.dag_id)
                 for ti in task_store.instances_of_run(session, run.dag_id, run.run_id):
                     state = TaskState(ti.state or TaskState.NONE)
-                    if state in (TaskState.QUEUED, TaskState.RUNNING):
+                    if state in (TaskState.QUEUED, TaskState.RUNNING, TaskState.RESTARTING):
                         self.executor.cancel(events.key_of(ti))
                 task_store.set_states(
                     session,
@@ -349,6 +429,7 @@ class Scheduler:
                         TaskState.SCHEDULED,
                         TaskState.QUEUED,
                         TaskState.RUNNING,
+                        TaskState.RESTARTING,
                         TaskState.UP_FOR_RETRY,
                         TaskState.UP_FOR_RESCHEDULE,
                     },

@@ -3,7 +3,8 @@ succeeded or failed, re-queue a run, delete a run.
 
 A try still running when its task instance is marked is not overwritten by its own report
 later: reports only change queued or running tries (see ``task_store.mark_finished``), and
-the scheduler stops tries the metastore no longer expects.
+the scheduler stops tries the metastore no longer expects, as soon as it hears of the change
+(see ``Scheduler._stop_abandoned_tries``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from tradewind.states import FINISHED_TASK_STATES, DagRunState, TaskState
 MARKABLE = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.SKIPPED})
 # Marking a run failed: tries under way fail, the tasks that have not started are skipped.
 _FAIL_UNDER_WAY = frozenset(
-    {TaskState.QUEUED.value, TaskState.RUNNING.value, TaskState.UP_FOR_RESCHEDULE.value}
+    {
+        TaskState.QUEUED.value,
+        TaskState.RUNNING.value,
+        TaskState.RESTARTING.value,
+        TaskState.UP_FOR_RESCHEDULE.value,
+    }
 )
 _UNFINISHED = frozenset(s.value for s in TaskState if s not in FINISHED_TASK_STATES)
 

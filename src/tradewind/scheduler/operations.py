@@ -34,7 +34,10 @@ def clear_tasks(
     downstream: bool = False,
     now: datetime,
 ) -> list[str]:
-    """Clear tasks of a run (all when ``task_ids`` is None) and reopen the run; returns the ids."""
+    """Clear tasks of a run (all when ``task_ids`` is None) and reopen the run; returns the ids.
+
+    A queued or running task instance becomes restarting: the scheduler stops its try, then
+    runs it again (see ``task_store.clear``)."""
     run = run_store.get_run(session, dag_id, run_id)
     if run is None:
         raise OperationError(f"DAG {dag_id!r} has no run {run_id!r}")
@@ -57,6 +60,8 @@ def clear_tasks(
     for task_id in chosen:
         xcom_store.delete_xcoms(session, run.id, task_id)
     run_store.reopen_run(session, run.id, now)
+    # Tells the scheduler at once (a restarting try is to be stopped now).
+    run_store.request_decision(session, [run.id])
     return sorted(chosen)
 
 
@@ -140,7 +145,8 @@ def clear_instances(
 ) -> list[TaskInstance]:
     """Clear the task instances ``scope`` reaches (only failed ones with ``only_failed``) so that
     the scheduler runs them again, and reopen their runs; returns them (as they are after the
-    clear, or as they are now with ``dry_run``, which changes nothing)."""
+    clear, or as they are now with ``dry_run``, which changes nothing). A queued or running one
+    is restarting: the scheduler stops its try first, then runs it again."""
     found = scoped_instances(session, dag_id, run_id, task_ids, scope)
     if only_failed:
         found = [(ti, run_pk) for ti, run_pk in found if ti.state in FAILED_STATES]

@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    RowMapping,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import (
@@ -22,6 +34,10 @@ from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, TaskState
 
 ACTIVE = (TaskState.QUEUED.value, TaskState.RUNNING.value)
+RESTARTING = TaskState.RESTARTING.value
+# States whose try may still have a process: they hold their pool slots and count towards
+# max_active_tasks (a restarting try until the executor reports that its process ended).
+OCCUPYING = (*ACTIVE, RESTARTING)
 # Updates go through the table, not the ORM entity: the scheduler issues them on its hot path,
 # and Core statements skip the ORM's per-statement bookkeeping (several times cheaper).
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
@@ -309,13 +325,13 @@ _POOL_SLOTS = select(_POOL.c.pool, _POOL.c.slots)
 _POOL_SLOTS_LOCKED = _POOL_SLOTS.with_for_update()
 _POOL_USED = (
     select(_TI.c.pool, func.sum(_TI.c.pool_slots))
-    .where(_TI.c.state.in_(ACTIVE))
+    .where(_TI.c.state.in_(OCCUPYING))
     .group_by(_TI.c.pool)
 )
 
 
 def pool_room(session: Session, *, lock: bool) -> dict[str, int]:
-    """Free slots per pool (slots minus the slots of queued and running tries).
+    """Free slots per pool (slots minus the slots of queued, running and restarting tries).
 
     With ``lock`` the pool rows are locked until commit, so schedulers sharing a database
     queue against pools one at a time and never overfill them.
@@ -329,7 +345,7 @@ def pool_room(session: Session, *, lock: bool) -> dict[str, int]:
 
 _ACTIVE_BY_DAG = (
     select(_TI.c.dag_id, func.count())
-    .where(_TI.c.dag_id.in_(bindparam("dag_ids", expanding=True)), _TI.c.state.in_(ACTIVE))
+    .where(_TI.c.dag_id.in_(bindparam("dag_ids", expanding=True)), _TI.c.state.in_(OCCUPYING))
     .group_by(_TI.c.dag_id)
 )
 
@@ -507,6 +523,121 @@ def mark_finished(
     return FinishedTry(*row[:6], start_date=started)
 
 
+_RESTARTING_TRY_ROW = select(_TI.c.id, *(_TI.c[c] for c in _HISTORY_COLUMNS)).where(
+    _TRY_KEY, _TI.c.state == RESTARTING
+)
+# Back to none: the next decision about its run schedules it as a new try.
+_RESTARTED = (
+    update(_TI)
+    .where(
+        _TI.c.id == bindparam("k_id"),
+        _TI.c.state == RESTARTING,
+        _TI.c.try_number == bindparam("k_try_number"),
+    )
+    .values(
+        state=None,
+        start_date=None,
+        end_date=None,
+        duration=None,
+        next_try_at=None,
+        queued_by_job_id=None,
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+)
+
+
+_IS_RESTARTING = select(_TI.c.id).where(_TRY_KEY, _TI.c.state == RESTARTING)
+
+
+def is_restarting(session: Session, key: tuple[str, str, str, int, int]) -> bool:
+    """Whether this try's task instance is restarting (cleared while the try ran)."""
+    return session.execute(_IS_RESTARTING, _key_params(key)).first() is not None
+
+
+def end_restart(
+    session: Session,
+    key: tuple[str, str, str, int, int],
+    *,
+    now: datetime,
+    started: datetime | None = None,
+) -> TryRow | None:
+    """restarting -> none once this try's process has ended (None: not this try, or not
+    restarting any more).
+
+    The try goes to the history as failed, as Airflow records a try cleared while it ran;
+    what it reported (its state, XComs, rendered fields) does not count.
+    """
+    row = session.execute(_RESTARTING_TRY_ROW, _key_params(key)).mappings().first()
+    if row is None:
+        return None
+    return end_restart_row(session, row, now=now, started=started)
+
+
+def end_restart_row(
+    session: Session, row: RowMapping, *, now: datetime, started: datetime | None = None
+) -> TryRow | None:
+    """:func:`end_restart` for a row read by :func:`restarting_tries` or the like."""
+    result = session.execute(
+        _RESTARTED, {"k_id": row["id"], "k_try_number": row["try_number"], "now": now}
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    start = row["start_date"] or started or now
+    session.execute(
+        insert(_HISTORY).values(
+            {
+                **{column: row[column] for column in _HISTORY_COLUMNS},
+                "state": TaskState.FAILED.value,
+                "start_date": start,
+                "end_date": now,
+                "duration": max(0.0, (now - start).total_seconds()),
+            }
+        )
+    )
+    return TryRow(
+        row["id"],
+        row["dag_id"],
+        row["run_id"],
+        row["task_id"],
+        row["map_index"],
+        row["try_number"],
+    )
+
+
+_RESTARTING_ROWS = select(
+    _TI.c.id, *(_TI.c[c] for c in _HISTORY_COLUMNS), _TI.c.queued_by_job_id
+).where(_TI.c.state == RESTARTING)
+
+
+def restarting_tries(session: Session) -> list[RowMapping]:
+    """Every restarting task instance, with the history's columns and queued_by_job_id (a
+    question of the sweep: the state is indexed, and restarting rows are few)."""
+    return list(session.execute(_RESTARTING_ROWS).mappings().all())
+
+
+_TRY_STATES = select(
+    _TI.c.dag_id, _TI.c.run_id, _TI.c.task_id, _TI.c.map_index, _TI.c.try_number, _TI.c.state
+).where(
+    tuple_(_TI.c.dag_id, _TI.c.run_id, _TI.c.task_id, _TI.c.map_index).in_(
+        bindparam("keys", expanding=True)
+    )
+)
+
+
+def try_states(
+    session: Session, keys: Iterable[tuple[str, str, str, int]]
+) -> dict[tuple[str, str, str, int], tuple[int, TaskState]]:
+    """The current try number and state of these task instances, in one query."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = session.execute(_TRY_STATES, {"keys": wanted}).all()
+    return {
+        (dag_id, run_id, task_id, map_index): (try_number, TaskState(state or TaskState.NONE))
+        for dag_id, run_id, task_id, map_index, try_number, state in rows
+    }
+
+
 def add_reschedule(
     session: Session, ti: FinishedTry, *, start: datetime, end: datetime, until: datetime
 ) -> None:
@@ -609,41 +740,45 @@ def past_states(
 
 def clear(
     session: Session, dag_id: str, run_id: str, task_ids: Collection[str], *, now: datetime
-) -> list[TaskInstance]:
-    """Clear task instances so they run again (a running one is returned for the caller to stop).
+) -> list[int]:
+    """Clear task instances so they run again; returns the row ids of those now restarting.
 
     Each gets its retries afresh, as in Airflow: max_tries becomes try_number + retries.
+    A queued or running one (its try may have a process) becomes restarting, as in Airflow,
+    and keeps its try number and everything else: the scheduler that queued it stops the
+    process, and only when that try has ended does the instance go to none (see
+    :func:`end_restart`), so two tries of it never run at once. The others go to none now.
     """
     if not task_ids:
         return []
-    rows = list(
-        session.scalars(
-            select(TaskInstance).where(
-                TaskInstance.dag_id == dag_id,
-                TaskInstance.run_id == run_id,
-                TaskInstance.task_id.in_(list(task_ids)),
-            )
-        ).all()
+    query = select(_TI.c.id, _TI.c.state, _TI.c.try_number, _TI.c.max_tries).where(
+        _TI.c.dag_id == dag_id,
+        _TI.c.run_id == run_id,
+        _TI.c.task_id.in_(list(task_ids)),
     )
-    running = [ti for ti in rows if ti.state in ACTIVE]
-    for ti in rows:
-        retries = max(0, ti.max_tries - max(0, ti.try_number - 1))
+    if session.get_bind().dialect.name != "sqlite":
+        # The scheduler may finish or start a try meanwhile: the state read must hold.
+        query = query.with_for_update()
+    restarting: list[int] = []
+    for ti_id, state, try_number, max_tries in session.execute(query).all():
+        retries = max(0, max_tries - max(0, try_number - 1))
+        if state in OCCUPYING:
+            values: dict[str, Any] = {"state": RESTARTING}
+            restarting.append(ti_id)
+        else:
+            values = {
+                "state": None,
+                "end_date": None,
+                "start_date": None,
+                "duration": None,
+                "queued_by_job_id": None,
+            }
         session.execute(
             update(_TI)
-            .where(TaskInstance.id == ti.id)
-            .values(
-                state=None,
-                max_tries=ti.try_number + retries,
-                next_try_at=None,
-                end_date=None,
-                start_date=None,
-                duration=None,
-                queued_by_job_id=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+            .where(_TI.c.id == ti_id, _TI.c.state.is_not_distinct_from(state))
+            .values(**values, max_tries=try_number + retries, next_try_at=None, updated_at=now)
         )
-    return running
+    return restarting
 
 
 # ---- the web server's reads and hand-made changes of task instances ----------------------
@@ -758,9 +893,9 @@ def set_instance_states(
     """Set task instances (by row id) to finished states by hand; returns the ids changed.
 
     Each update is guarded by the state read first (locked where rows can be): a state the
-    scheduler wrote in between is not overwritten. A queued or running try ends here, so it
-    goes to the history as marked; its own late report then finds it no longer active and is
-    dropped (see :func:`mark_finished`).
+    scheduler wrote in between is not overwritten. A queued, running or restarting try ends
+    here, so it goes to the history as marked; its own late report then finds it no longer
+    active and is dropped (see :func:`mark_finished`), and the scheduler stops its process.
     """
     if not changes:
         return []
@@ -788,6 +923,6 @@ def set_instance_states(
         if not result.rowcount:  # type: ignore[attr-defined]
             continue
         changed.append(ti_id)
-        if old in ACTIVE:
+        if old in OCCUPYING:
             session.execute(_TO_HISTORY, {"k_id": ti_id})
     return changed
