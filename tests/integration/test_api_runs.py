@@ -201,13 +201,14 @@ def test_clearing_a_finished_run_runs_it_again_and_dry_run_changes_nothing(web: 
     run_id = web.system.trigger("chain")
     assert web.system.wait("chain", run_id) == "success"
     url = runs_url("chain", run_id) + "/clear"
-    dry = web.post(url, user="user", json={"dry_run": True})
+    dry = web.post(url, user="user")  # no body: a dry run, as in Airflow
     assert dry.status_code == 200
     assert sorted(t["task_id"] for t in dry.json()["task_instances"]) == ["a", "b"]
     assert web.system.run_state("chain", run_id) == "success"
     assert web.system.instance("chain", run_id, "a").try_number == 1
-    assert web.post(url, json={"only_failed": True}).json()["task_instances"] == []
-    cleared = web.post(url, user="user")  # no body: clear everything
+    only_failed = {"only_failed": True, "dry_run": False}
+    assert web.post(url, json=only_failed).json()["task_instances"] == []
+    cleared = web.post(url, user="user", json={"dry_run": False})  # clear everything
     assert cleared.status_code == 200
     assert {t["state"] for t in cleared.json()["task_instances"]} == {None}
     assert web.system.wait("chain", run_id) == "success"

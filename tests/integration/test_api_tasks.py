@@ -123,9 +123,8 @@ def test_clear_scopes_only_failed_and_rerun(web: Web) -> None:
     url = "/api/v1/dags/shape/clearTaskInstances"
 
     def dry(**body: Any) -> list[tuple[str, str]]:
-        return picked(
-            web.post(url, user="user", json={"dag_run_id": "r2", "dry_run": True, **body})
-        )
+        body = {"dag_run_id": "r2", "only_failed": False, **body}  # dry_run: true by default
+        return picked(web.post(url, user="user", json=body))
 
     assert dry(task_ids=["b"]) == [("r2", "b")]
     assert dry(task_ids=["b"], include_upstream=True) == [("r2", "a"), ("r2", "b")]
@@ -140,7 +139,7 @@ def test_clear_scopes_only_failed_and_rerun(web: Web) -> None:
     assert web.system.run_state("shape", "r2") == "success"
     assert web.system.states("shape", "r2")["c"] is TaskState.FAILED
     cleared = web.post(
-        url, json={"dag_run_id": "r2", "task_ids": ["c"], "only_failed": True, "include_past": True}
+        url, json={"dag_run_id": "r2", "task_ids": ["c"], "include_past": True, "dry_run": False}
     )
     assert picked(cleared) == [("r1", "c"), ("r2", "c")]
     assert web.system.run_state("shape", "r1") == "running"
@@ -244,7 +243,7 @@ def test_tries_lists_every_try(web: Web, tmp_path: Path) -> None:
     assert tries["task_instances"][1]["state"] == "success"
     assert tries["total_entries"] == 2
     # Cleared, it runs again as a third try.
-    web.post(f"/api/v1/dags/flaky/dagRuns/{run_id}/clear", json={})
+    web.post(f"/api/v1/dags/flaky/dagRuns/{run_id}/clear", json={"dry_run": False})
     assert web.get(url + "/tries").json()["total_entries"] == 2
     assert web.system.wait("flaky", run_id) == "success"
     again = web.get(url + "/tries").json()["task_instances"]

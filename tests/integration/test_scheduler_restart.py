@@ -155,7 +155,7 @@ def test_clearing_a_running_task_through_the_api_restarts_it(
     run_id, journal = gated(web.system, tmp_path)
     answer = web.post(
         "/api/v1/dags/gated/clearTaskInstances",
-        json={"dag_run_id": run_id, "task_ids": ["work"], "dry_run": False},
+        json={"dag_run_id": run_id, "task_ids": ["work"], "dry_run": False, "only_failed": False},
     )
     assert answer.status_code == 200, answer.text
     cleared = answer.json()["task_instances"]

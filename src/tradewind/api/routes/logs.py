@@ -31,6 +31,7 @@ _WRITING = frozenset(
         TaskState.QUEUED.value,
         TaskState.RUNNING.value,
         TaskState.UP_FOR_RESCHEDULE.value,
+        TaskState.RESTARTING.value,  # its process may still be stopping
     }
 )
 MAX_OFFSET = 2**62

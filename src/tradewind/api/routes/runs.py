@@ -103,8 +103,9 @@ class RunPatch(BaseModel):
 class ClearRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Airflow's default: without "dry_run": false a call only previews.
     dry_run: bool = Field(
-        default=False, description="Only say which task instances would be cleared."
+        default=True, description="Only say which task instances would be cleared."
     )
     only_failed: bool = Field(default=False, description="Only failed and upstream_failed ones.")
 

@@ -34,6 +34,7 @@ TaskStateName = Literal[
     "skipped",
     "upstream_failed",
     "removed",
+    "restarting",
 ]
 
 
@@ -85,9 +86,10 @@ class ClearTasks(BaseModel):
     include_downstream: bool = False
     include_past: bool = Field(default=False, description="The same tasks in earlier runs too.")
     include_future: bool = Field(default=False, description="The same tasks in later runs too.")
-    only_failed: bool = Field(default=False, description="Only failed and upstream_failed ones.")
+    # Airflow's defaults: without "dry_run": false a call only previews.
+    only_failed: bool = Field(default=True, description="Only failed and upstream_failed ones.")
     dry_run: bool = Field(
-        default=False, description="Only say which task instances would be cleared."
+        default=True, description="Only say which task instances would be cleared."
     )
 
 

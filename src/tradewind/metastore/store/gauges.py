@@ -16,6 +16,7 @@ UNFINISHED = (
     TaskState.RUNNING,
     TaskState.UP_FOR_RETRY,
     TaskState.UP_FOR_RESCHEDULE,
+    TaskState.RESTARTING,
 )
 
 
