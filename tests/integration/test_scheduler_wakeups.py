@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,13 @@ from scheduling import (  # noqa: F401
     system_fixture,
     system_sections,
 )
+from sqlalchemy.engine import Engine
 from test_scheduler_recovery import scheduler_process
 
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore import notify
+from tradewind.metastore.store import pools as pool_store
+from tradewind.scheduler import wakeups
 from tradewind.settings import Settings
 
 QUICK = """
@@ -63,3 +69,60 @@ def test_a_run_triggered_from_another_process_starts_without_waiting_for_a_poll(
             assert system.run_state("quick", run_id) == "success", (
                 tmp_path / "scheduler.log"
             ).read_text()
+
+
+@pytest.mark.parametrize(
+    "db_dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_request_of_another_process_is_told_apart_from_other_changes(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A notify of another process calls on_request (the scheduler then looks even right after
+    its own commit); the process's own notify, or a commit without one, calls on_change."""
+    heard: list[str] = []
+    stop = threading.Event()
+    sessions = engine_module.session_factory(engine)
+
+    def wait_for(what: str) -> None:
+        deadline = time.monotonic() + 10
+        while what not in heard and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert what in heard, heard
+
+    names = iter(range(100))
+
+    def commit(*, ask: bool) -> None:
+        with sessions.begin() as session:
+            pool_store.set_pool(session, f"pool{next(names)}", 1, None)
+            if ask:
+                notify.notify(session)
+
+    def start(own_pid: int) -> None:
+        assert wakeups.start_waker(
+            engine,
+            lambda: heard.append("change"),
+            stop,
+            on_request=lambda: heard.append("request"),
+            own_pid=own_pid,
+        )
+        time.sleep(0.3)  # the listener is up (PostgreSQL says so with one request at start)
+        heard.clear()
+
+    try:
+        start(own_pid=-1)  # every notify comes from "another process"
+        commit(ask=True)
+        wait_for("request")
+        if engine.dialect.name == "sqlite":  # PostgreSQL says nothing without a notify
+            heard.clear()
+            commit(ask=False)
+            wait_for("change")
+            assert "request" not in heard
+        stop.set()
+        time.sleep(1.2)
+        stop.clear()
+        start(own_pid=os.getpid())  # now the notify is this process's own
+        commit(ask=True)
+        wait_for("change")
+        assert "request" not in heard
+    finally:
+        stop.set()

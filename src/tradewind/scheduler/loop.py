@@ -266,6 +266,11 @@ class Scheduler:
         self._full_at = 0.0
         self.executor.wakeup()
 
+    def outside_request(self) -> None:
+        """Another process asked this scheduler to look (it changed something): look at once."""
+        self._check_tries = True
+        self.look_now()
+
     def outside_change(self) -> None:
         """The metastore changed (the waker thread says so): look at once, unless the change
         is most likely this scheduler's own last commit. One missed is found by the next

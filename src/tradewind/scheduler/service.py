@@ -97,7 +97,9 @@ def run_scheduler(
     # collector's way, so that its collections stay cheap however much was imported.
     gc.freeze()
     engine = sessions.kw["bind"]
-    if isinstance(engine, Engine) and wakeups.start_waker(engine, scheduler.outside_change, stop):
+    if isinstance(engine, Engine) and wakeups.start_waker(
+        engine, scheduler.outside_change, stop, on_request=scheduler.outside_request
+    ):
         # Told of outside changes: the unprompted look is only a safety net now.
         scheduler.poll_interval = settings.scheduler.wake_interval * wakeups.TOLD_FACTOR
     with dag_processor_process(settings):

@@ -4,28 +4,34 @@ A run triggered from the command line (or, later, the web server) should start i
 milliseconds, not at the scheduler's next ``wake_interval``. How a scheduler hears of it
 depends on the database:
 
-- PostgreSQL: writers that want the scheduler to look (a trigger, a clear, a pause or unpause)
+- PostgreSQL: writers that want the scheduler to look (a trigger, a clear, a mark, an unpause)
   call :func:`tradewind.metastore.notify.notify` inside their transaction; PostgreSQL
   delivers the notification when they commit, and a thread of the scheduler waits on
   ``LISTEN`` for it.
-- SQLite: a thread asks the database file's ``PRAGMA data_version`` every
-  :data:`SQLITE_CHECK_INTERVAL` seconds; it changes whenever any other connection commits.
-  The question costs microseconds and needs no cooperation from the writers.
+- SQLite: a thread looks every :data:`SQLITE_CHECK_INTERVAL` seconds at the request file the
+  same writers write after their commit, and at the database file's ``PRAGMA data_version``,
+  which changes whenever any other connection commits (writers that did not ask count too).
+  Both cost microseconds.
 - MySQL/MariaDB: nothing cheap exists; the scheduler keeps its ``wake_interval``.
 
-Either way the thread only calls ``on_change``; the scheduler then runs its full pass at once.
-A wake-up that finds nothing new costs one full pass, nothing more.
+A request of another process calls ``on_request`` (the scheduler looks at once, always); an
+unrequested change, or a request of this very process, calls ``on_change`` (the scheduler looks
+unless it most likely made the change itself). A wake-up that finds nothing new costs one full
+pass, nothing more.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from tradewind.metastore import notify
 from tradewind.metastore.notify import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -38,17 +44,39 @@ TOLD_FACTOR = 10
 _LISTEN_TIMEOUT = 1.0
 
 
+@dataclass(frozen=True)
+class Callbacks:
+    on_change: Callable[[], None]
+    on_request: Callable[[], None]
+    own_pid: int
+
+    def heard(self, sender: int | None) -> None:
+        if sender is not None and sender != self.own_pid:
+            self.on_request()
+        else:
+            self.on_change()
+
+
 def start_waker(
-    engine: Engine, on_change: Callable[[], None], stop: threading.Event
+    engine: Engine,
+    on_change: Callable[[], None],
+    stop: threading.Event,
+    *,
+    on_request: Callable[[], None] | None = None,
+    own_pid: int | None = None,
 ) -> threading.Thread | None:
-    """A daemon thread calling ``on_change`` when others change the metastore (None: cannot)."""
+    """A daemon thread calling ``on_request`` when another process asks the scheduler to look
+    and ``on_change`` when the metastore changed otherwise (None: this database cannot)."""
+    calls = Callbacks(
+        on_change, on_request or on_change, os.getpid() if own_pid is None else own_pid
+    )
     name = engine.dialect.name
     if name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         target: Callable[[], None] = lambda: _watch_sqlite(  # noqa: E731
-            str(engine.url.database), on_change, stop
+            str(engine.url.database), calls, stop
         )
     elif name == "postgresql":
-        target = lambda: _listen_postgres(engine, on_change, stop)  # noqa: E731
+        target = lambda: _listen_postgres(engine, calls, stop)  # noqa: E731
     else:
         return None
     thread = threading.Thread(target=target, name="metastore-waker", daemon=True)
@@ -56,23 +84,37 @@ def start_waker(
     return thread
 
 
-def _watch_sqlite(path: str, on_change: Callable[[], None], stop: threading.Event) -> None:
+def _watch_sqlite(path: str, calls: Callbacks, stop: threading.Event) -> None:
     try:
         connection = sqlite3.connect(path, check_same_thread=False)
     except sqlite3.Error as exc:
         log.warning("cannot watch %s for changes (%s); polling only", path, exc)
         return
+    requests = notify.request_file(path)
     try:
         seen = _data_version(connection)
+        asked = _read(requests)
         while not stop.wait(SQLITE_CHECK_INTERVAL):
             current = _data_version(connection)
-            if current != seen:
+            request = _read(requests)
+            if request != asked:
+                asked, seen = request, current
+                calls.heard(notify.sender_of(request))
+            elif current != seen:
                 seen = current
-                on_change()
+                calls.on_change()
     except sqlite3.Error as exc:
         log.warning("stopped watching %s for changes (%s); polling only", path, exc)
     finally:
         connection.close()
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(64)
+    except OSError:
+        return b""
 
 
 def _data_version(connection: sqlite3.Connection) -> int:
@@ -80,7 +122,7 @@ def _data_version(connection: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def _listen_postgres(engine: Engine, on_change: Callable[[], None], stop: threading.Event) -> None:
+def _listen_postgres(engine: Engine, calls: Callbacks, stop: threading.Event) -> None:
     import psycopg
 
     url = engine.url.set(drivername="postgresql")
@@ -91,10 +133,10 @@ def _listen_postgres(engine: Engine, on_change: Callable[[], None], stop: thread
             ) as connection:
                 connection.execute(f"LISTEN {CHANNEL}")
                 # Whatever happened while not listening is found by the next full pass.
-                on_change()
+                calls.on_request()
                 while not stop.is_set():
-                    for _ in connection.notifies(timeout=_LISTEN_TIMEOUT, stop_after=1):
-                        on_change()
+                    for message in connection.notifies(timeout=_LISTEN_TIMEOUT, stop_after=1):
+                        calls.heard(notify.sender_of(message.payload))
         except psycopg.Error as exc:
             log.warning("lost the metastore notifications (%s); listening again", exc)
             stop.wait(1.0)
