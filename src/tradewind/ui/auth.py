@@ -8,7 +8,9 @@ and the CSRF token that pages send back in the ``X-CSRF-Token`` header of their 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tradewind.api import audit
@@ -65,14 +67,26 @@ def login_page(request: Request, session: DbSession, web: Web, next: str = "") -
     return _login_form(request, target)
 
 
+FormText = Annotated[str, Form(max_length=1000)]
+
+
 @router.post("/login")
-async def login(request: Request, session: DbSession, web: Web) -> Response:
-    form = await request.form()
-    username = str(form.get("username") or "").strip()
-    password = str(form.get("password") or "")
-    target = safe_next(str(form.get("next") or ""))
+def login(
+    request: Request,
+    *,
+    session: DbSession,
+    web: Web,
+    username: FormText = "",
+    password: FormText = "",
+    next: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    # A plain (not async) route: the password check is slow on purpose and must not hold up
+    # the event loop; FastAPI runs it in its thread pool.
+    username = username.strip()
+    target = safe_next(next)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not cookie or not same_token(str(form.get("csrf_token") or ""), cookie):
+    if not cookie or not same_token(csrf_token, cookie):
         return _login_form(request, target, "The login form expired; please try again.", username)
     if not username or not password:
         return _login_form(request, target, "Enter your user name and password.", username)
@@ -97,13 +111,14 @@ async def login(request: Request, session: DbSession, web: Web) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, session: DbSession, web: Web) -> Response:
-    form = await request.form()
+def logout(
+    request: Request, *, session: DbSession, web: Web, csrf_token: FormText = ""
+) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     lifetime = web.settings.webserver.session_lifetime_minutes * 60
     data = web.signer.session_data(cookie, lifetime) if cookie else None
     if data is not None:
-        if not same_token(str(form.get("csrf_token") or ""), data[1]):
+        if not same_token(csrf_token, data[1]):
             raise ApiError(403, "the CSRF token is missing or wrong")
         account = find_account(session, data[0])
         if account is not None:
