@@ -6,6 +6,7 @@ This is the only module of tradewind that reads ``os.environ``. Entry points cal
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -154,6 +155,61 @@ class WebserverSettings(_Section):
         return value
 
 
+class CelerySettings(_Section):
+    """The celery executor: the broker, the result backend, workers and how tries are watched."""
+
+    broker_url: str = "redis://127.0.0.1:6379/0"  # or amqp://guest:guest@127.0.0.1:5672//
+    # Where workers record each try's state and outcome: empty means the metastore's own
+    # database (Celery's database backend); or a redis:// URL.
+    result_backend: str = ""
+    default_queue: str = "default"
+    worker_concurrency: int = 16
+    # A worker reports every try it runs this often; a running try not heard of for
+    # heartbeat_timeout seconds is failed (its worker is gone) and retried by its policy.
+    heartbeat_interval: float = 2.0
+    heartbeat_timeout: float = 15.0
+    # A try that no worker takes within this many seconds (nobody listens on its queue) fails.
+    queued_timeout: float = 600.0
+    # A try still waiting in the broker after this many seconds is sent again (a broker that
+    # restarted without keeping its messages); a second delivery is dropped by the worker.
+    resend_interval: float = 30.0
+    # Redis broker: how long a taken message stays invisible before it is delivered again.
+    visibility_timeout: float = 21600.0
+    # Celery settings passed through as they are (e.g. {"broker_pool_limit": 20}).
+    options: dict[str, Any] = {}
+
+    @field_validator(
+        "heartbeat_interval",
+        "heartbeat_timeout",
+        "queued_timeout",
+        "resend_interval",
+        "visibility_timeout",
+    )
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
+    @field_validator("worker_concurrency")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        # From the environment the table comes as JSON text.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("must be a JSON object") from None
+        return value
+
+
 class Settings(_Section):
     """Everything tradewind can be configured with, frozen."""
 
@@ -164,6 +220,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings
     logging: LoggingSettings
     webserver: WebserverSettings
+    celery: CelerySettings
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -196,6 +253,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "scheduler": SchedulerSettings,
     "logging": LoggingSettings,
     "webserver": WebserverSettings,
+    "celery": CelerySettings,
 }
 
 
@@ -211,6 +269,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "scheduler": {},
         "logging": {"base_log_folder": str(home / "logs")},
         "webserver": {},
+        "celery": {},
     }
 
 

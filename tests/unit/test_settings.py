@@ -96,3 +96,14 @@ def test_config_get_and_list(tmp_path: Path) -> None:
     unknown = runner.invoke(cli, ["config", "get", "core", "nope"], obj=settings)
     assert unknown.exit_code == 1
     assert "core.nope" in unknown.output
+
+
+def test_celery_options_come_as_a_table_or_as_json_from_the_environment(tmp_path: Path) -> None:
+    from_env = load_settings(
+        environ={"TRADEWIND__CELERY__OPTIONS": '{"broker_pool_limit": 20}'}, home=tmp_path
+    )
+    assert from_env.celery.options == {"broker_pool_limit": 20}
+    (tmp_path / "tradewind.toml").write_text("[celery]\noptions = { task_time_limit = 60 }\n")
+    assert load_settings(environ={}, home=tmp_path).celery.options == {"task_time_limit": 60}
+    with pytest.raises(SettingsError, match=r"celery\.options"):
+        load_settings(environ={"TRADEWIND__CELERY__OPTIONS": "[oops"}, home=tmp_path)
