@@ -25,7 +25,7 @@ import abc
 import enum
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -257,6 +257,19 @@ class BaseExecutor(abc.ABC):
 
     def active_keys(self) -> set[TaskKey]:
         """Tries this executor holds (waiting or running); empty if it cannot tell."""
+        return set()
+
+    # With ``supports_adoption``, a try outlives the scheduler that sent it (it waits in a
+    # broker or runs on another host), and a scheduler taking over can follow it instead of
+    # running it again. The scheduler stores ``external_id(key)`` with the task instance when it
+    # queues the try, and passes the keys of a dead scheduler's tries to ``adopt``.
+
+    def external_id(self, key: TaskKey) -> str | None:
+        """How this executor names the try outside tradewind (a Celery task id), if at all."""
+        return None
+
+    def adopt(self, keys: Sequence[TaskKey]) -> set[TaskKey]:
+        """Follow tries another scheduler sent; returns those it follows from now on."""
         return set()
 
     @property

@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, TaskKey, Workload
+from tradewind.metastore.models import TaskInstance
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -312,6 +313,7 @@ class Scheduler:
             job_id=self.job_id,
             now=now,
             fetch=self.settings.scheduler.max_tis_per_query,
+            external_id=self.executor.external_id if self.executor.supports_adoption else None,
         )
 
     # ---- housekeeping ----------------------------------------------------------------------
@@ -364,7 +366,9 @@ class Scheduler:
             self.executor.cancel(key)
 
     def _adopt_or_reset_orphans(self) -> None:
-        """Queued or running tries of schedulers that are gone go back to scheduled."""
+        """Queued or running tries of schedulers that are gone: followed from now on when the
+        executor can adopt them (they live in a broker or on a worker), else back to
+        scheduled."""
         now = self.clock()
         with self.sessions.begin() as session:
             alive = [
@@ -376,7 +380,10 @@ class Scheduler:
             if self.job_id is not None and self.job_id not in alive:
                 alive.append(self.job_id)
             orphans = task_store.active_of_jobs(session, alive_job_ids=alive)
+            adopted = self._adopt(session, orphans, now) if orphans else set()
             for ti in orphans:
+                if ti.id in adopted:
+                    continue
                 if task_store.reset_orphan(session, ti, now=now):
                     log.warning(
                         "reset %s.%s (%s, try %d): its scheduler is gone",
@@ -386,6 +393,26 @@ class Scheduler:
                         ti.try_number,
                     )
             self._end_unheld_restarts(session, alive, now)
+
+    def _adopt(self, session: Session, orphans: list[TaskInstance], now: datetime) -> set[int]:
+        """The ids of the orphans this scheduler's executor follows from now on."""
+        if not self.executor.supports_adoption or self.job_id is None:
+            return set()
+        candidates = {
+            TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number): ti
+            for ti in orphans
+            if ti.external_executor_id
+            and ti.state in (TaskState.QUEUED.value, TaskState.RUNNING.value)
+        }
+        if not candidates:
+            return set()
+        taken: set[int] = set()
+        for key in self.executor.adopt(list(candidates)):
+            ti = candidates[key]
+            if task_store.adopt(session, ti, job_id=self.job_id, now=now):
+                taken.add(ti.id)
+                log.info("adopted %s (%s) from a scheduler that is gone", key, ti.state)
+        return taken
 
     def _end_unheld_restarts(self, session: Session, alive: list[int], now: datetime) -> None:
         """Restarting tries whose process no executor of a live scheduler holds (it is gone,

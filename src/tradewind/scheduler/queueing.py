@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,12 +26,15 @@ def queue_ready(
     job_id: int | None,
     now: datetime,
     fetch: int,
+    external_id: Callable[[TaskKey], str | None] | None = None,
 ) -> list[Workload]:
     """Move up to ``room`` scheduled tries to queued and return their workloads.
 
     Candidates come highest priority_weight first (then oldest), over all DAGs at once, so
     priority holds across the whole queue. A try is skipped for now when its pool has no free
     slots or its DAG is at max_active_tasks; lower-priority tries that fit may go ahead.
+    ``external_id`` (an executor's that can adopt tries) names each try for the executor; the
+    name is kept with the task instance.
     """
     candidates = task_store.scheduled_instances(session, max(room, fetch))
     if not candidates:
@@ -59,7 +63,11 @@ def queue_ready(
     queued = task_store.mark_queued_many(
         session, [ti_id for ti_id, _ in chosen], job_id=job_id, now=now
     )
-    return [workload for ti_id, workload in chosen if ti_id in queued]
+    mine = [(ti_id, workload) for ti_id, workload in chosen if ti_id in queued]
+    if external_id is not None:
+        named = [(ti_id, external_id(workload.key)) for ti_id, workload in mine]
+        task_store.set_external_ids(session, [(i, name) for i, name in named if name])
+    return [workload for _, workload in mine]
 
 
 def _workload(

@@ -926,3 +926,29 @@ def set_instance_states(
         if old in OCCUPYING:
             session.execute(_TO_HISTORY, {"k_id": ti_id})
     return changed
+
+
+def set_external_ids(session: Session, ids: Sequence[tuple[int, str]]) -> None:
+    """Remember how the executor names each queued try (its Celery task id, say)."""
+    if ids:
+        session.execute(
+            update(_TI)
+            .where(_TI.c.id == bindparam("k_id"))
+            .values(external_executor_id=bindparam("v_external")),
+            [{"k_id": ti_id, "v_external": external} for ti_id, external in ids],
+        )
+
+
+def adopt(session: Session, ti: TaskInstance, *, job_id: int, now: datetime) -> bool:
+    """A dead scheduler's queued or running try is followed by ``job_id`` from now on."""
+    result = session.execute(
+        update(_TI)
+        .where(
+            _TI.c.id == ti.id,
+            _TI.c.state == ti.state,
+            _TI.c.try_number == ti.try_number,
+            or_(_TI.c.queued_by_job_id.is_(None), _TI.c.queued_by_job_id == ti.queued_by_job_id),
+        )
+        .values(queued_by_job_id=job_id, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
