@@ -10,6 +10,7 @@ from tradewind.metastore.models.base import (
     Base,
     metadata,
 )
+from tradewind.metastore.models.claims import TaskTryClaim
 from tradewind.metastore.models.dag import (
     DagCode,
     DagFile,
@@ -56,6 +57,7 @@ __all__ = [
     "TaskInstance",
     "TaskInstanceHistory",
     "TaskReschedule",
+    "TaskTryClaim",
     "User",
     "Variable",
     "XCom",

@@ -23,6 +23,7 @@ from tradewind.metastore.models import (
     TaskInstance,
     TaskInstanceHistory,
     TaskReschedule,
+    TaskTryClaim,
     XCom,
 )
 from tradewind.metastore.notify import notify
@@ -500,7 +501,7 @@ def delete_dag(session: Session, dag_id: str) -> bool:
     loc_hash = session.scalar(select(DagModel.fileloc_hash).where(DagModel.dag_id == dag_id))
     if loc_hash is None:
         return False
-    for table in (XCom, TaskReschedule, TaskInstanceHistory, TaskInstance):
+    for table in (XCom, TaskTryClaim, TaskReschedule, TaskInstanceHistory, TaskInstance):
         session.execute(delete(table).where(table.dag_id == dag_id))
     session.execute(delete(DagRun).where(DagRun.dag_id == dag_id))
     session.execute(delete(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id))

@@ -19,6 +19,7 @@ from tradewind.metastore.models import (
     TaskInstance,
     TaskInstanceHistory,
     TaskReschedule,
+    TaskTryClaim,
     XCom,
 )
 from tradewind.metastore.notify import notify
@@ -380,7 +381,7 @@ def delete_run(session: Session, run: DagRun) -> None:
     """Delete a run and everything recorded about its tasks (XComs, tries, reschedules)."""
     # The foreign keys cascade too; deleting explicitly does not depend on them being enforced.
     session.execute(delete(XCom).where(XCom.dag_run_id == run.id))
-    for model in (TaskReschedule, TaskInstanceHistory, TaskInstance):
+    for model in (TaskTryClaim, TaskReschedule, TaskInstanceHistory, TaskInstance):
         session.execute(delete(model).where(model.dag_id == run.dag_id, model.run_id == run.run_id))
     session.execute(delete(DagRun).where(DagRun.id == run.id))
     notify(session)

@@ -1,0 +1,78 @@
+"""Claims of task tries by Celery workers (see :class:`TaskTryClaim`).
+
+A broker may deliver a try's message more than once (a redelivery after the visibility
+timeout, a broker reconnect, a resend by the scheduler). The worker that gets it first claims
+the try with one INSERT; every later delivery finds the row and drops the message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tradewind.executors.base import TaskKey
+from tradewind.metastore.models import TaskReschedule, TaskTryClaim
+
+
+def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: datetime) -> bool:
+    """Claim the try ``key`` for ``worker`` and commit; False when it is claimed already.
+
+    The next poke of a sensor in reschedule mode (same try number) takes over the claim of
+    the previous poke once that poke's reschedule is recorded, and only once.
+    """
+    values = {"worker": worker, "celery_task_id": task_id, "claimed_at": now}
+    session.add(TaskTryClaim(**_key_values(key), **values, reschedule_count=0))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+    else:
+        return True
+    reschedules = _reschedules(session, key)
+    if not reschedules:
+        return False
+    result = session.execute(
+        update(TaskTryClaim)
+        .where(*_key_filter(key), TaskTryClaim.reschedule_count < reschedules)
+        .values(**values, reschedule_count=reschedules)
+    )
+    session.commit()
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def claim_of(session: Session, key: TaskKey) -> TaskTryClaim | None:
+    """The claim of the try ``key``, if a worker took it."""
+    return session.get(
+        TaskTryClaim, (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
+    )
+
+
+def _reschedules(session: Session, key: TaskKey) -> int:
+    query = select(func.count()).select_from(TaskReschedule)
+    query = query.where(*_key_filter(key, TaskReschedule))
+    return int(session.scalar(query) or 0)
+
+
+def _key_values(key: TaskKey) -> dict[str, object]:
+    return {
+        "dag_id": key.dag_id,
+        "run_id": key.run_id,
+        "task_id": key.task_id,
+        "map_index": key.map_index,
+        "try_number": key.try_number,
+    }
+
+
+def _key_filter(
+    key: TaskKey, model: type[TaskTryClaim] | type[TaskReschedule] = TaskTryClaim
+) -> list[ColumnElement[bool]]:
+    return [
+        model.dag_id == key.dag_id,
+        model.run_id == key.run_id,
+        model.task_id == key.task_id,
+        model.map_index == key.map_index,
+        model.try_number == key.try_number,
+    ]

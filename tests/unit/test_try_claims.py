@@ -1,0 +1,76 @@
+"""Claims of task tries: the first delivery of a try's message claims it, later ones do not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from tradewind.executors.base import TaskKey
+from tradewind.metastore.models import DagModel, DagRun, TaskReschedule
+from tradewind.metastore.store import claims
+from tradewind.metastore.store import runs as run_store
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+KEY = TaskKey("d", "r1", "t", -1, 1)
+
+
+def _claim(session: Session, key: TaskKey, worker: str = "h:1") -> bool:
+    return claims.claim(session, key, worker=worker, task_id="celery-id", now=NOW)
+
+
+def test_a_try_is_claimed_once(session: Session) -> None:
+    assert _claim(session, KEY, "h:1")
+    assert not _claim(session, KEY, "h:2")
+    found = claims.claim_of(session, KEY)
+    assert found is not None
+    assert (found.worker, found.celery_task_id, found.claimed_at) == ("h:1", "celery-id", NOW)
+
+
+def test_other_tries_and_map_indexes_are_claims_of_their_own(session: Session) -> None:
+    assert _claim(session, KEY)
+    assert _claim(session, TaskKey("d", "r1", "t", -1, 2))
+    assert _claim(session, TaskKey("d", "r1", "t", 0, 1))
+    assert _claim(session, TaskKey("d", "r2", "t", -1, 1))
+
+
+def _run(session: Session, run_id: str) -> DagRun:
+    if session.get(DagModel, "d") is None:
+        session.add(DagModel(dag_id="d", fileloc="/d.py", fileloc_hash="h"))
+    run = DagRun(dag_id="d", run_id=run_id, logical_date=NOW, run_type="manual")
+    session.add(run)
+    session.commit()
+    return run
+
+
+def test_each_poke_of_a_rescheduled_try_claims_it_once(session: Session) -> None:
+    _run(session, "r1")
+    assert _claim(session, KEY)
+    session.add(
+        TaskReschedule(
+            dag_id="d",
+            run_id="r1",
+            task_id="t",
+            map_index=-1,
+            try_number=1,
+            start_date=NOW,
+            end_date=NOW,
+            reschedule_date=NOW + timedelta(seconds=5),
+        )
+    )
+    session.commit()
+    assert _claim(session, KEY, "h:2")
+    assert not _claim(session, KEY, "h:3")
+    found = claims.claim_of(session, KEY)
+    assert found is not None
+    assert (found.worker, found.reschedule_count) == ("h:2", 1)
+
+
+def test_deleting_a_run_deletes_its_claims(session: Session) -> None:
+    run = _run(session, "r1")
+    assert _claim(session, KEY)
+    assert _claim(session, TaskKey("d", "r2", "t", -1, 1))
+    run_store.delete_run(session, run)
+    session.commit()
+    assert claims.claim_of(session, KEY) is None
+    assert claims.claim_of(session, TaskKey("d", "r2", "t", -1, 1)) is not None
