@@ -1,0 +1,88 @@
+"""The Celery application both sides share: the task name, task ids and the configuration.
+
+The scheduler (:class:`~tradewind.executors.celery.executor.CeleryExecutor`) sends each try as
+the task :data:`TASK_NAME` with the id :func:`task_id_for` its key; a worker
+(``tradewind celery worker``) runs it with
+:func:`tradewind.executors.celery.worker.run_try`. Both build their app with :func:`make_app`
+from the same Settings, so they agree on the broker, the result backend and the queues.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tradewind.executors.base import TaskKey
+from tradewind.settings import Settings
+
+TASK_NAME = "tradewind.run_try"
+WORKER_FUNCTION = "tradewind.executors.celery.worker:run_try"
+# Publishing a try gives up (and is tried again at the next resend) after about a second.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0.0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+
+
+def task_id_for(key: TaskKey) -> str:
+    """The Celery task id of a try: the same for every send of it, from any scheduler."""
+    parts = [key.dag_id, key.run_id, key.task_id, str(key.map_index), str(key.try_number)]
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "tradewind:" + "|".join(parts)))
+
+
+def result_backend_url(settings: Settings) -> str:
+    """``celery.result_backend``, or the metastore's database through Celery's database backend."""
+    return settings.celery.result_backend or "db+" + settings.database.url
+
+
+def is_redis(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://", "redis+socket://"))
+
+
+def app_config(settings: Settings) -> dict[str, Any]:
+    """The Celery configuration built from ``settings`` (``celery.options`` win)."""
+    celery = settings.celery
+    config: dict[str, Any] = {
+        "broker_url": celery.broker_url,
+        "result_backend": result_backend_url(settings),
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_track_started": False,
+        "result_extended": False,
+        "task_default_queue": celery.default_queue,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
+        "worker_concurrency": celery.worker_concurrency,
+        # Workers send task events, so Flower shows what runs where.
+        "worker_send_task_events": True,
+        "task_send_sent_event": False,
+        "worker_hijack_root_logger": False,
+        "broker_transport_options": {},
+    }
+    if is_redis(celery.broker_url):
+        config["broker_transport_options"] = {"visibility_timeout": celery.visibility_timeout}
+    config.update(celery.options)
+    return config
+
+
+def make_app(settings: Settings) -> Any:
+    """A Celery app for ``settings`` with the try task registered under :data:`TASK_NAME`.
+
+    Raises ModuleNotFoundError (naming ``celery``) when the celery extra is not installed.
+    """
+    from celery import Celery
+
+    app = Celery("tradewind", set_as_current=False)
+    app.conf.update(app_config(settings))
+    # The worker reads its Settings here (the same ones the app was built from).
+    app.tradewind_settings = settings
+    from tradewind.executors.celery.worker import run_try
+
+    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(run_try)
+    return app
