@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "webserver": "webserver:webserver",
     "api-server": "webserver:webserver",
     "users": "users:users",
+    "celery": "celery:celery",
 }
 
 
@@ -47,6 +48,7 @@ SUMMARIES: dict[str, str] = {
     "webserver": "Serve the web UI and the REST API.",
     "api-server": "Serve the web UI and the REST API (same as webserver).",
     "users": "Create, list, delete users and reset their passwords.",
+    "celery": "Run Celery workers, Flower, or stop the workers (celery executor).",
 }
 
 
