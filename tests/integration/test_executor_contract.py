@@ -3,6 +3,10 @@
 What a try does is chosen by its task id (see ``tradewind.testing.scripted_runner``). Tests
 wait for events with a generous limit that only guards against a hang; nothing asserts how
 long anything took.
+
+The celery executor runs the contract on Redis and on RabbitMQ (kinds ``celery-redis`` and
+``celery-rabbitmq``) with one real ``tradewind celery worker`` on a PostgreSQL metastore; the
+tries run in the worker's processes, on this host, with the same settings home.
 """
 
 from __future__ import annotations
@@ -12,10 +16,20 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from celerytest import (
+    BROKER_KINDS,
+    Brokers,
+    WorkerSpec,
+    brokers_fixture,  # noqa: F401
+    celery_sections,
+    celery_workers,
+    isolate,
+)
 
 from tradewind.executors import load_executor
 from tradewind.executors.base import BaseExecutor, EventKind, ExecutorError, TaskEvent, TaskKey
@@ -29,7 +43,14 @@ from tradewind.testing import (
     spawned_pid_file,
 )
 
-KINDS = ["sequential", "local"]
+CELERY_KINDS = [
+    pytest.param(f"celery-{broker}", marks=pytest.mark.postgres) for broker in BROKER_KINDS
+]
+KINDS = ["sequential", "local", *CELERY_KINDS]
+REMOTE = (
+    "the celery executor leaves tries on workers running at close "
+    "(a scheduler taking over adopts them)"
+)
 GRACE = 0.5
 HANG_GUARD = 60.0
 
@@ -119,22 +140,39 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_executor(
-    kind: str, tmp_path: Path, make_settings: Callable[..., Settings]
+    kind: str, tmp_path: Path, make_settings: Callable[..., Settings], request: Any
 ) -> Iterator[Callable[..., tuple[BaseExecutor, Recorder, Settings]]]:
-    """Build and start an executor of this kind; ``core`` settings may be overridden."""
+    """Build and start an executor of this kind; ``core`` settings may be overridden.
+
+    For a celery kind: on a PostgreSQL metastore, with one worker started with the first one.
+    """
     built: list[BaseExecutor] = []
+    with ExitStack() as stack:
+        sections: dict[str, Any] = {}
+        db_url = None
+        if kind.startswith("celery-"):
+            brokers: Brokers = request.getfixturevalue("brokers")
+            iso = isolate(brokers, kind.removeprefix("celery-"))
+            db_url, drop = request.getfixturevalue("databases").migrated("postgres", tmp_path)
+            stack.callback(drop)
+            sections["celery"] = celery_sections(iso)
 
-    def make(**core: Any) -> tuple[BaseExecutor, Recorder, Settings]:
-        settings = make_settings(tmp_path, core=core)
-        factory: Any = load_executor(kind)
-        executor: BaseExecutor = factory(settings, runner=SCRIPTED_RUNNER, grace_period=GRACE)
-        executor.start()
-        built.append(executor)
-        return executor, Recorder(executor), settings
+        def make(**core: Any) -> tuple[BaseExecutor, Recorder, Settings]:
+            settings = make_settings(tmp_path, db_url, core=core, **sections)
+            if sections and not built:
+                stack.enter_context(celery_workers(settings, WorkerSpec("w1")))
+            name = kind.partition("-")[0]
+            factory: Any = load_executor(name)
+            executor: BaseExecutor = factory(settings, runner=SCRIPTED_RUNNER, grace_period=GRACE)
+            executor.start()
+            built.append(executor)
+            return executor, Recorder(executor), settings
 
-    yield make
-    for executor in built:
-        executor.close()
+        try:
+            yield make
+        finally:
+            for executor in built:
+                executor.close()
 
 
 class TestExecutorContract:
@@ -297,6 +335,8 @@ class TestExecutorContract:
         assert seen == [*range(capacity, -1, -1), 0]
 
     def test_close_leaves_no_process_and_no_open_file(self, kind: str, make_executor: Any) -> None:
+        if kind.startswith("celery-"):
+            pytest.skip(REMOTE)
         before = open_fds()
         executor, recorder, settings = make_executor(parallelism=3)
         server = executor.server_pid if isinstance(executor, LocalExecutor) else None
