@@ -2,6 +2,7 @@
 
     python bench/run.py WORKLOAD [WORKLOAD...] --db sqlite|postgres [--repeat 3] [--smoke]
                         [--json] [--side tradewind|airflow]
+                        [--executor local|celery-redis|celery-rabbitmq]
     python bench/run.py compare [WORKLOAD...] --db postgres [--repeat 3]
 
 WORKLOAD is one of chain, fanout, light, heavy, parse, idle, startup, or ``all``. ``compare``
@@ -35,7 +36,7 @@ INSTALL_SCRIPT = common.HERE / "airflow" / "install.py"
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sides = {name: load_side(name) for name in args.sides}
+    sides = {name: load_side(name, args.executor) for name in args.sides}
     if "airflow" in sides:
         check_airflow_installed()
     document = run(args, sides)
@@ -57,11 +58,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, once, nothing written")
     parser.add_argument("--json", action="store_true", help="also print the JSON document")
     parser.add_argument("--side", choices=SIDES, help="the side to run (default tradewind)")
+    parser.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "celery-redis", "celery-rabbitmq"],
+        help="tradewind's executor (celery: two local workers; see tradewind_side.py)",
+    )
     args = parser.parse_args(argv)
     compare = args.workloads[0] == "compare"
     names = args.workloads[1:] if compare else args.workloads
     if compare and args.side is not None:
         parser.error("compare runs both sides: leave out --side")
+    if args.executor != "local" and (compare or args.side == "airflow"):
+        parser.error("--executor applies to tradewind alone")
     if not names or "all" in names:
         if not compare and not names:
             parser.error("name at least one workload (or all)")
@@ -78,11 +87,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def load_side(name: str) -> ModuleType:
+def load_side(name: str, executor: str = "local") -> ModuleType:
     """A side's module, imported only when asked for (the Airflow side needs its own venv)."""
     if name == "tradewind":
         import tradewind_side
 
+        tradewind_side.EXECUTOR = executor
         return tradewind_side
     try:
         import airflow_side
@@ -140,6 +150,7 @@ def run(args: argparse.Namespace, sides: dict[str, ModuleType]) -> dict[str, Any
     return {
         "sides": list(sides),
         "db": args.db,
+        "executor": args.executor,
         "repeat": args.repeat,
         "smoke": args.smoke,
         "started": started.isoformat(timespec="seconds"),
@@ -167,7 +178,8 @@ def print_tables(document: dict[str, Any]) -> None:
     sides, results = document["sides"], document["results"]
     load = document["machine"]["load_average_1min"]
     print(
-        f"\n{' vs '.join(sides)} on {document['db']}, {document['repeat']} repetition(s), "
+        f"\n{' vs '.join(sides)} ({document.get('executor', 'local')} executor) on "
+        f"{document['db']}, {document['repeat']} repetition(s), "
         f"{document['machine']['cpu_count']} CPUs, load {load['before']:.1f} -> {load['after']:.1f}"
     )
     for workload in next(iter(results.values())):
@@ -207,7 +219,9 @@ def fmt(value: float) -> str:
 
 def write(document: dict[str, Any]) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = common.RESULTS / f"{'-'.join(document['sides'])}-{document['db']}-{stamp}.json"
+    executor = "" if document.get("executor", "local") == "local" else f"-{document['executor']}"
+    name = f"{'-'.join(document['sides'])}{executor}-{document['db']}-{stamp}.json"
+    target = common.RESULTS / name
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(document, indent=2) + "\n")
     return target

@@ -51,14 +51,41 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
+# --executor: the local executor (the default), or the celery executor with WORKERS local
+# workers of WORKER_CONCURRENCY each, on Redis (broker and result backend) or on RabbitMQ (the
+# metastore as result backend: a deployment without Redis).
+EXECUTORS = ("local", "celery-redis", "celery-rabbitmq")
+WORKERS = 2
+WORKER_CONCURRENCY = 16
+CELERY_ENV = {
+    "celery-redis": {
+        "TRADEWIND__CELERY__BROKER_URL": "redis://127.0.0.1:6379/15",
+        "TRADEWIND__CELERY__RESULT_BACKEND": "redis://127.0.0.1:6379/15",
+    },
+    "celery-rabbitmq": {
+        "TRADEWIND__CELERY__BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+        "TRADEWIND__CELERY__RESULT_BACKEND": "",
+    },
+}
+EXECUTOR = "local"  # set by run.py from --executor
+
+
 def settings() -> dict[str, str]:
     """Every setting the bench changes from tradewind's defaults."""
-    return {
+    changed = {
         "core.dags_folder": "<fresh home>/dags",
         "database.url": "a fresh database per measurement",
         "core.load_examples": "false",
         "webserver.port": "a free port instead of 8080",
     }
+    if EXECUTOR != "local":
+        changed["core.executor"] = "celery"
+        changed["celery.default_queue"] = "a queue of its own per measurement"
+        for name, value in CELERY_ENV[EXECUTOR].items():
+            key = name.removeprefix("TRADEWIND__").lower().replace("__", ".")
+            changed[key] = value or "(empty: the metastore's database)"
+        changed["workers"] = f"{WORKERS} x `tradewind celery worker -c {WORKER_CONCURRENCY}`"
+    return changed
 
 
 def measure(
@@ -114,6 +141,11 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
     with common.fresh_database(db, path) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")}
         port = common.free_port()
+        if EXECUTOR != "local":
+            env |= CELERY_ENV[EXECUTOR] | {
+                "TRADEWIND__CORE__EXECUTOR": "celery",
+                "TRADEWIND__CELERY__DEFAULT_QUEUE": f"bench-{path.name}",
+            }
         env |= {
             "TRADEWIND__WEBSERVER__PORT": str(port),
             "TRADEWIND_HOME": str(path),
@@ -146,10 +178,23 @@ class Running:
 
 
 @contextlib.contextmanager
-def running(home: Home, *args: str) -> Iterator[Running]:
+def celery_workers(home: Home) -> Iterator[None]:
+    """The celery workers of --executor celery-*; nothing for the local executor."""
+    if EXECUTOR == "local":
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for n in range(1, WORKERS + 1):
+            args = ("celery", "worker", "-c", str(WORKER_CONCURRENCY), "-n", f"w{n}@%h")
+            stack.enter_context(running(home, *args, log_name=f"worker{n}"))
+        yield
+
+
+@contextlib.contextmanager
+def running(home: Home, *args: str, log_name: str | None = None) -> Iterator[Running]:
     """``tradewind ARGS`` as a long-running process (output to a log in the home); a failure
     while it runs is reported with the end of its log."""
-    log = home.path / f"{args[0]}.log"
+    log = home.path / f"{log_name or args[0]}.log"
     with log.open("wb") as output:
         proc = _start(home, args, output)
         try:
@@ -200,7 +245,7 @@ def run_workload(
     """One scheduler; ``repeat`` runs triggered one after another through the CLI."""
     dag_id = shapes.write_run_dag(SYSTEM, workload, home.dags, sizes)
     figures = []
-    with running(home, "scheduler") as scheduler:
+    with celery_workers(home), running(home, "scheduler") as scheduler:
         scheduler.wait_for(lambda: registered(home, unpaused=True) == 1, f"{dag_id} registered")
         for _ in range(repeat):
             compute = 0.0
