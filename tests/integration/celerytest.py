@@ -85,16 +85,9 @@ class Brokers:
         pytest.skip(problem)
 
     def redis_db(self) -> int:
-        """This pytest worker's Redis database (1..14), emptied."""
-        import redis
-
-        db = 1 + xdist_index() % 14
-        client = redis.Redis(host="127.0.0.1", port=6379, db=db)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
-        return db
+        """This pytest worker's Redis database (1..15); other test sessions may share it, so
+        every key of a test carries its prefix (see :func:`isolate`)."""
+        return 1 + xdist_index() % 15
 
 
 def _probe(url: str) -> str | None:
@@ -130,12 +123,19 @@ def isolate(brokers: Brokers, kind: str) -> Isolation:
     """Broker, result backend and names for one test (the broker is required)."""
     brokers.require(kind)
     prefix = f"tw{uuid.uuid4().hex[:8]}"
+    # Broadcasts (cancel, shutdown) reach only this test's workers.
+    options: dict[str, Any] = {
+        "control_exchange": f"{prefix}_control",
+        "event_exchange": f"{prefix}_events",
+    }
     if kind == "redis":
-        db = brokers.redis_db()
-        url = f"{BROKER_URLS['redis']}/{db}"
-        # Broadcasts on Redis are per database already.
-        return Isolation(kind, url, url, prefix)
-    options = {"control_exchange": f"{prefix}_control", "event_exchange": f"{prefix}_events"}
+        url = f"{BROKER_URLS['redis']}/{brokers.redis_db()}"
+        # Every key of this test (queues, unacked messages, results) under its own prefix:
+        # task ids are the same in every test that runs the same try.
+        keys = {"global_keyprefix": f"{prefix}:"}
+        options["broker_transport_options"] = keys
+        options["result_backend_transport_options"] = keys
+        return Isolation(kind, url, url, prefix, options)
     # The metastore's database is the result backend (Celery's database backend).
     return Isolation(kind, BROKER_URLS["rabbitmq"], "", prefix, options)
 

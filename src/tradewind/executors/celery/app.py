@@ -42,7 +42,8 @@ def is_redis(url: str) -> bool:
 
 
 def app_config(settings: Settings) -> dict[str, Any]:
-    """The Celery configuration built from ``settings`` (``celery.options`` win)."""
+    """The Celery configuration built from ``settings``; ``celery.options`` come last (a table
+    option such as ``broker_transport_options`` is merged into the one built here)."""
     celery = settings.celery
     config: dict[str, Any] = {
         "broker_url": celery.broker_url,
@@ -67,7 +68,12 @@ def app_config(settings: Settings) -> dict[str, Any]:
     }
     if is_redis(celery.broker_url):
         config["broker_transport_options"] = {"visibility_timeout": celery.visibility_timeout}
-    config.update(celery.options)
+    for name, value in celery.options.items():
+        built = config.get(name)
+        # A table (e.g. broker_transport_options) adds to the one built here.
+        config[name] = (
+            {**built, **value} if isinstance(built, dict) and isinstance(value, dict) else value
+        )
     return config
 
 

@@ -1,0 +1,198 @@
+"""Whole DAG runs through the scheduler on the celery executor, with real workers.
+
+Two ``tradewind celery worker`` processes (w1 on the default queue; w2 on the default queue and
+on a "special" one) run a fan-out and a chain to success, on Redis and on RabbitMQ, with a
+PostgreSQL metastore. Each try notes which worker ran it (the worker's name reaches the try
+through its environment). The CLI's worker, flower and stop commands run as real processes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celerytest import (
+    BROKER_KINDS,
+    WORKER_ENV,
+    Brokers,
+    Isolation,
+    WorkerSpec,
+    brokers_fixture,  # noqa: F401
+    celery_sections,
+    celery_workers,
+    isolate,
+    kill_tree,
+)
+from scheduling import running_system, system_sections
+
+from tradewind.settings import Settings, child_environ
+from tradewind.states import DagRunState, TaskState
+
+pytestmark = pytest.mark.postgres
+
+FAN_OUT = 30
+CHAIN = 10
+RUN_LIMIT = 120.0
+
+DAG = """
+import os
+
+def mark(journal, ti=None):
+    note(journal, ti.task_id, os.environ.get("{worker_env}", "?"), os.getpid())
+
+with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    start = PythonOperator(task_id="start", python_callable=mark, op_args=["{journal}"])
+    end = PythonOperator(task_id="end", python_callable=mark, op_args=["{journal}"])
+    for i in range({fan_out}):
+        start >> PythonOperator(
+            task_id=f"fan_{{i}}", python_callable=mark, op_args=["{journal}"]
+        ) >> end
+    previous = end
+    for i in range({chain}):
+        step = PythonOperator(task_id=f"chain_{{i}}", python_callable=mark, op_args=["{journal}"])
+        previous >> step
+        previous = step
+    special = PythonOperator(
+        task_id="special", python_callable=mark, op_args=["{journal}"], queue="{special}"
+    )
+    previous >> special
+"""
+
+
+@pytest.fixture(params=BROKER_KINDS)
+def iso(request: pytest.FixtureRequest, brokers: Brokers) -> Isolation:
+    return isolate(brokers, request.param)
+
+
+@pytest.fixture
+def celery_settings(
+    iso: Isolation, databases: Any, tmp_path: Path, make_settings: Any
+) -> Iterator[Settings]:
+    url, drop = databases.migrated("postgres", tmp_path)
+    (tmp_path / "dags").mkdir()
+    sections = system_sections(
+        core={"executor": "celery", "dags_folder": str(tmp_path / "dags"), "parallelism": 32},
+        celery=celery_sections(iso),
+    )
+    try:
+        yield make_settings(tmp_path, url, **sections)
+    finally:
+        drop()
+
+
+def read_marks(journal: Path) -> dict[str, str]:
+    """task id -> the worker that ran it."""
+    marks = {}
+    for line in journal.read_text().splitlines():
+        task_id, worker, _pid = line.split()
+        marks[task_id] = worker
+    return marks
+
+
+def test_a_fan_out_and_a_chain_succeed_on_two_workers_with_queue_routing(
+    celery_settings: Settings, iso: Isolation, tmp_path: Path
+) -> None:
+    settings = celery_settings
+    journal = tmp_path / "journal.txt"
+    special = iso.queue("special")
+    w1 = WorkerSpec("w1", [settings.celery.default_queue], concurrency=8)
+    w2 = WorkerSpec("w2", [settings.celery.default_queue, special], concurrency=8)
+    body = DAG.format(
+        dag_id="celery_e2e",
+        journal=journal,
+        fan_out=FAN_OUT,
+        chain=CHAIN,
+        special=special,
+        worker_env=WORKER_ENV,
+    )
+
+    with (
+        celery_workers(settings, w1, w2),
+        running_system(settings, tmp_path / "dags") as system,
+    ):
+        system.add_dag("celery_e2e", body)
+        run_id = system.trigger("celery_e2e")
+        state = system.wait("celery_e2e", run_id, timeout=RUN_LIMIT)
+        states = system.states("celery_e2e", run_id)
+        special_ti = system.instance("celery_e2e", run_id, "special")
+
+    assert state == DagRunState.SUCCESS.value, states
+    assert set(states.values()) == {TaskState.SUCCESS}
+    assert len(states) == FAN_OUT + CHAIN + 3
+    marks = read_marks(journal)
+    assert len(marks) == len(states)  # each task ran once
+    assert marks["special"] == "w2"
+    # The try reported where it ran; the scheduler recorded it.
+    assert special_ti.hostname
+    assert special_ti.external_executor_id
+    # Both workers took tries from the shared queue.
+    assert {marks[f"fan_{i}"] for i in range(FAN_OUT)} <= {"w1", "w2"}
+
+
+# The commands are the same on both brokers; they are checked on Redis.
+@pytest.mark.parametrize("iso", ["redis"], indirect=True)
+def test_the_cli_runs_a_worker_flower_and_stops_the_workers(
+    celery_settings: Settings, tmp_path: Path
+) -> None:
+    settings = celery_settings
+    port = free_port()
+    flower = subprocess.Popen(
+        [sys.executable, "-m", "tradewind", "celery", "flower", "--port", str(port)],
+        env=child_environ(settings),
+        stdin=subprocess.DEVNULL,
+        stdout=(tmp_path / "flower.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        with celery_workers(settings, WorkerSpec("w1", concurrency=2)) as (worker,):
+            status = http_status(f"http://127.0.0.1:{port}/", flower)
+            stop = subprocess.run(
+                [sys.executable, "-m", "tradewind", "celery", "stop"],
+                env=child_environ(settings),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            code = worker.process.wait(timeout=60)
+    finally:
+        kill_tree(flower.pid)
+        flower.wait()
+
+    assert status == 200, (tmp_path / "flower.log").read_text()
+    assert stop.returncode == 0, stop.stderr
+    assert code == 0, worker.tail()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_status(url: str, process: subprocess.Popen[bytes], limit: float = 60.0) -> int:
+    """The HTTP status of ``url`` once the server answers (bounded; fails if it exited)."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                status: int = response.status
+                return status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"{url} never answered")
