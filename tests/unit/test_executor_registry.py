@@ -35,7 +35,7 @@ def test_an_unknown_name_lists_the_known_ones() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["celery", "kubernetes"])
+@pytest.mark.parametrize("name", ["kubernetes"])
 def test_an_executor_that_is_not_written_yet_says_so(name: str) -> None:
     with pytest.raises(ExecutorError, match=f"executor '{name}' is not available yet"):
         executors.load_executor(name)

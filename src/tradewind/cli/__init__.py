@@ -48,7 +48,7 @@ SUMMARIES: dict[str, str] = {
     "webserver": "Serve the web UI and the REST API.",
     "api-server": "Serve the web UI and the REST API (same as webserver).",
     "users": "Create, list, delete users and reset their passwords.",
-    "celery": "Run Celery workers, Flower, or stop the workers (celery executor).",
+    "celery": "Run Celery workers and Flower, or stop the workers.",
 }
 
 
