@@ -16,6 +16,7 @@ from tradewind.api.routes.tasks import (
     TaskInstanceList,
     existing_run,
     not_found_errors,
+    record_change,
     ti_list,
 )
 from tradewind.metastore.models import ID_LENGTH
@@ -288,14 +289,5 @@ def clear_dag_run(
         )
     except operations.OperationError as exc:
         raise not_found_errors(exc) from None
-    if not change.dry_run:
-        audit.record(
-            session,
-            who,
-            "clear",
-            dag_id=dag_id,
-            run_id=dag_run_id,
-            extra={**change.model_dump(), "cleared": len(rows)},
-        )
-        session.commit()
+    record_change(session, who, "clear", change, count=len(rows), dag_id=dag_id, run_id=dag_run_id)
     return ti_list(rows)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradewind.api import audit
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
 from tradewind.api.errors import ApiError, not_found
+from tradewind.api.security import Principal
 from tradewind.metastore.models import ID_LENGTH, DagRun, TaskInstanceHistory
 from tradewind.metastore.models import TaskInstance as TaskInstanceRow
 from tradewind.metastore.store import dags as dag_store
@@ -64,33 +65,59 @@ class TaskInstanceList(BaseModel):
     total_entries: int
 
 
-class MarkTasks(BaseModel):
+class Scoped(BaseModel):
+    """Which task instances besides the ones named: their relatives and other runs."""
+
     model_config = ConfigDict(extra="forbid")
 
-    new_state: Literal["success", "failed", "skipped"]
     include_upstream: bool = False
     include_downstream: bool = False
     include_past: bool = Field(default=False, description="The same tasks in earlier runs too.")
     include_future: bool = Field(default=False, description="The same tasks in later runs too.")
+
+    def scope(self) -> operations.Scope:
+        return operations.Scope(
+            upstream=self.include_upstream,
+            downstream=self.include_downstream,
+            past=self.include_past,
+            future=self.include_future,
+        )
+
+
+class MarkTasks(Scoped):
+    new_state: Literal["success", "failed", "skipped"]
     dry_run: bool = Field(default=False, description="Only say which task instances would change.")
 
 
-class ClearTasks(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClearTasks(Scoped):
     dag_run_id: str = Field(max_length=ID_LENGTH)
     task_ids: list[Annotated[str, Field(max_length=ID_LENGTH)]] | None = Field(
         None, description="The tasks to clear (every task of the run when absent)."
     )
-    include_upstream: bool = False
-    include_downstream: bool = False
-    include_past: bool = Field(default=False, description="The same tasks in earlier runs too.")
-    include_future: bool = Field(default=False, description="The same tasks in later runs too.")
     # Airflow's defaults: without "dry_run": false a call only previews.
     only_failed: bool = Field(default=True, description="Only failed and upstream_failed ones.")
     dry_run: bool = Field(
         default=True, description="Only say which task instances would be cleared."
     )
+
+
+def record_change(
+    session: DbSession,
+    who: Principal,
+    event: str,
+    change: BaseModel,
+    *,
+    count: int,
+    dag_id: str,
+    run_id: str,
+    task_id: str | None = None,
+) -> None:
+    """Audit and commit a clear or a mark (a dry run changes nothing, so leaves no entry)."""
+    if getattr(change, "dry_run", False):
+        return
+    extra = {**change.model_dump(), "task_instances": count}
+    audit.record(session, who, event, dag_id=dag_id, run_id=run_id, task_id=task_id, extra=extra)
+    session.commit()
 
 
 def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
@@ -232,28 +259,22 @@ def mark_task_instance(
             dag_run_id,
             [task_id],
             TaskState(change.new_state),
-            scope=operations.Scope(
-                upstream=change.include_upstream,
-                downstream=change.include_downstream,
-                past=change.include_past,
-                future=change.include_future,
-            ),
+            scope=change.scope(),
             dry_run=change.dry_run,
             now=utcnow(),
         )
     except operations.OperationError as exc:
         raise not_found_errors(exc) from None
-    if not change.dry_run:
-        audit.record(
-            session,
-            who,
-            f"mark_{change.new_state}",
-            dag_id=dag_id,
-            run_id=dag_run_id,
-            task_id=task_id,
-            extra={**change.model_dump(), "changed": len(rows)},
-        )
-        session.commit()
+    record_change(
+        session,
+        who,
+        f"mark_{change.new_state}",
+        change,
+        count=len(rows),
+        dag_id=dag_id,
+        run_id=dag_run_id,
+        task_id=task_id,
+    )
     return ti_list(rows)
 
 
@@ -274,26 +295,14 @@ def clear_task_instances(
             dag_id,
             change.dag_run_id,
             change.task_ids,
-            scope=operations.Scope(
-                upstream=change.include_upstream,
-                downstream=change.include_downstream,
-                past=change.include_past,
-                future=change.include_future,
-            ),
+            scope=change.scope(),
             only_failed=change.only_failed,
             dry_run=change.dry_run,
             now=utcnow(),
         )
     except operations.OperationError as exc:
         raise not_found_errors(exc) from None
-    if not change.dry_run:
-        audit.record(
-            session,
-            who,
-            "clear",
-            dag_id=dag_id,
-            run_id=change.dag_run_id,
-            extra={**change.model_dump(), "cleared": len(rows)},
-        )
-        session.commit()
+    record_change(
+        session, who, "clear", change, count=len(rows), dag_id=dag_id, run_id=change.dag_run_id
+    )
     return ti_list(rows)
