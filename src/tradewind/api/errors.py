@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tradewind.exceptions import TradewindError
+from tradewind.metastore import crypto
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return json_error(400, describe_validation(exc))
 
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        # A stored secret that this installation's key cannot decrypt: a conflict of state.
+        return json_error(409, f"{exc} (is core.fernet_key the key it was encrypted with?)")
+
     async def library_error(request: Request, exc: Exception) -> Response:
         # The library raises TradewindError for requests it cannot honour as asked.
         return json_error(400, str(exc))
@@ -83,6 +88,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(crypto.CryptoError, unreadable)
     app.add_exception_handler(TradewindError, library_error)
 
 

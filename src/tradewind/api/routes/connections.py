@@ -18,7 +18,6 @@ from tradewind.api import audit
 from tradewind.api.deps import AsOp, DbSession, Paged, Web
 from tradewind.api.errors import bad_request, conflict, not_found
 from tradewind.api.routes.fields import Id, IdPath, Short, Text, conflict_doc
-from tradewind.api.routes.variables import unreadable
 from tradewind.metastore import crypto
 from tradewind.metastore.store import connections as conn_store
 from tradewind.metastore.store.connections import MASK, ConnectionsError
@@ -80,10 +79,7 @@ def _out(conn: conn_store.Connection) -> ConnectionOut:
 
 
 def _existing(session: DbSession, conn_id: str, web: Web) -> conn_store.Connection:
-    try:
-        found = conn_store.get_connection(session, conn_id, web.cipher)
-    except crypto.CryptoError as exc:
-        raise unreadable(exc) from None
+    found = conn_store.get_connection(session, conn_id, web.cipher)
     if found is None:
         raise not_found(f"no connection {conn_id!r}")
     return found
@@ -91,12 +87,9 @@ def _existing(session: DbSession, conn_id: str, web: Web) -> conn_store.Connecti
 
 @router.get("/connections", response_model=ConnectionList)
 def list_connections(*, session: DbSession, who: AsOp, web: Web, page: Paged) -> ConnectionList:
-    try:
-        found, total = conn_store.page_connections(
-            session, web.cipher, limit=page.limit, offset=page.offset
-        )
-    except crypto.CryptoError as exc:
-        raise unreadable(exc) from None
+    found, total = conn_store.page_connections(
+        session, web.cipher, limit=page.limit, offset=page.offset
+    )
     # page_connections masks already: a masked password is "***" when there is one.
     return ConnectionList(connections=[_out(c) for c in found], total_entries=total)
 

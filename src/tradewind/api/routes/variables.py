@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from tradewind.api import audit
 from tradewind.api.deps import AsOp, DbSession, Paged, Web
-from tradewind.api.errors import ApiError, bad_request, conflict, not_found
+from tradewind.api.errors import bad_request, conflict, not_found
 from tradewind.api.routes.fields import Id, IdPath, Text, conflict_doc
 from tradewind.metastore import crypto
 from tradewind.metastore.store import variables as variable_store
@@ -55,15 +55,8 @@ def _out(found: variable_store.VariableValue, *, masked: bool = False) -> Variab
     )
 
 
-def unreadable(exc: crypto.CryptoError) -> ApiError:
-    return ApiError(409, f"{exc} (is core.fernet_key the key it was encrypted with?)")
-
-
 def _existing(session: DbSession, key: str, web: Web) -> variable_store.VariableValue:
-    try:
-        found = variable_store.get_variable_value(session, key, web.cipher)
-    except crypto.CryptoError as exc:
-        raise unreadable(exc) from None
+    found = variable_store.get_variable_value(session, key, web.cipher)
     if found is None:
         raise not_found(f"no variable {key!r}")
     return found
@@ -72,12 +65,9 @@ def _existing(session: DbSession, key: str, web: Web) -> variable_store.Variable
 @router.get("/variables", response_model=VariableList)
 def list_variables(*, session: DbSession, who: AsOp, web: Web, page: Paged) -> VariableList:
     """Variables by key; values of secret-looking keys are masked."""
-    try:
-        found, total = variable_store.page_variables(
-            session, web.cipher, limit=page.limit, offset=page.offset
-        )
-    except crypto.CryptoError as exc:
-        raise unreadable(exc) from None
+    found, total = variable_store.page_variables(
+        session, web.cipher, limit=page.limit, offset=page.offset
+    )
     return VariableList(variables=[_out(v, masked=True) for v in found], total_entries=total)
 
 
