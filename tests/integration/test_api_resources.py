@@ -127,3 +127,21 @@ def test_pools_with_their_usage(web: Web) -> None:
     assert web.get(f"{API}/pools/db", user="viewer").status_code == 403
     events = [e for e, _ in _events(web) if e.startswith("pool.")]
     assert events == ["pool.create", "pool.edit", "pool.delete"]
+
+
+@sqlite_only
+def test_secrets_stored_under_another_key_are_a_409_that_says_so(web: Web) -> None:
+    from fastapi.testclient import TestClient
+
+    from tradewind.api.app import create_app
+    from tradewind.metastore import crypto
+
+    assert web.post(f"{API}/variables", json={"key": "token", "value": "s3"}).status_code == 200
+    settings = web.system.settings
+    other = settings.model_copy(
+        update={"core": settings.core.model_copy(update={"fernet_key": crypto.generate_key()})}
+    )
+    with TestClient(create_app(other)) as client:
+        answer = client.get(f"{API}/variables/token", headers=web.as_("admin"))
+    assert answer.status_code == 409
+    assert "core.fernet_key" in answer.json()["detail"]
