@@ -175,6 +175,9 @@ class CelerySettings(_Section):
     resend_interval: float = 30.0
     # Redis broker: how long a taken message stays invisible before it is delivered again.
     visibility_timeout: float = 21600.0
+    # Each worker serves the logs of the tries it ran on this port (0: it does not), so that the
+    # web server can show them when it does not share the workers' log folder.
+    worker_log_server_port: int = 8793
     # Celery settings passed through as they are (e.g. {"broker_pool_limit": 20}).
     options: dict[str, Any] = {}
 
