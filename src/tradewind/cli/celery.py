@@ -74,6 +74,9 @@ def worker(
     ]
     if hostname:
         argv.append(f"--hostname={hostname}")
+    from tradewind.executors.celery.logserver import serve_logs
+
+    serve_logs(settings)  # the web server reads this worker's try logs from it
     app.worker_main(argv)
 
 
