@@ -65,7 +65,8 @@ def server_url(hostname: str, port: int) -> str:
 
 
 def fetch_log(
-    base_url: str,
+    hostname: str,
+    port: int,
     secret_key: str,
     relative: str,
     offset: int,
@@ -78,6 +79,7 @@ def fetch_log(
     No such file on the worker is an empty chunk at its end (as a missing local file is).
     Raises WorkerLogError when the worker does not answer or refuses.
     """
+    base_url = server_url(hostname, port)
     query = urllib.parse.urlencode({"offset": offset, "final": int(final)})
     url = f"{base_url}{ROUTE}{urllib.parse.quote(relative)}?{query}"
     request = urllib.request.Request(
@@ -91,14 +93,16 @@ def fetch_log(
         if exc.code == 404:
             return LogChunk("", offset, True)
         reason = (
-            "refuses the request: do the web server and the worker share webserver.secret_key?"
+            "refuses the request (do the web server and the worker share webserver.secret_key?)"
             if exc.code == 403
             else f"answered HTTP {exc.code}"
         )
-        raise WorkerLogError(f"the log is on the worker at {base_url}, which {reason}") from exc
+        raise WorkerLogError(
+            f"the log is on worker {hostname}, which {reason} ({base_url})"
+        ) from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:  # URLError, timeouts, bad JSON
         raise WorkerLogError(
-            f"the log is on the worker at {base_url}, which does not answer ({_why(exc)})"
+            f"the log is on worker {hostname}, which does not answer ({base_url}: {_why(exc)})"
         ) from exc
 
 

@@ -3,10 +3,16 @@
 A client polls with the ``offset`` of the previous answer until ``end_of_log``. With
 ``Accept: text/plain`` the answer is the text itself, its offset and end in the headers
 ``X-Log-Offset`` and ``X-Log-End``.
+
+On the celery executor, a try's log that is not in the web server's own
+``logging.base_log_folder`` is fetched from the log server of the worker that ran it (its
+hostname, recorded with the try; see :mod:`tradewind.runtime.served_logs`). A worker that does
+not answer gives an empty chunk and a ``note`` (header ``X-Log-Note``) saying so, not an error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -19,7 +25,13 @@ from tradewind.executors.base import TaskKey
 from tradewind.metastore.models import NO_MAP_INDEX, TaskInstance
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
-from tradewind.runtime.logs import log_path, read_log
+from tradewind.runtime.logs import LogChunk, log_path, read_log
+from tradewind.runtime.served_logs import (
+    WorkerLogError,
+    fetch_log,
+    relative_log_path,
+)
+from tradewind.settings import Settings
 from tradewind.states import TaskState
 
 router = APIRouter(tags=["logs"])
@@ -41,6 +53,8 @@ class TaskLog(BaseModel):
     content: str
     offset: int
     end_of_log: bool
+    # Why the log could not be read (its worker does not answer); absent when it was.
+    note: str | None = None
 
 
 def task_instance(session: DbSession, dag_id: str, run_id: str, task_id: str) -> TaskInstance:
@@ -56,6 +70,7 @@ def task_instance(session: DbSession, dag_id: str, run_id: str, task_id: str) ->
 @router.get(
     "/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
     response_model=TaskLog,
+    response_model_exclude_none=True,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 def get_log(
@@ -79,19 +94,59 @@ def get_log(
         )
     finished = try_number < ti.try_number or ti.state not in _WRITING
     key = TaskKey(dag_id, run_id, task_id, NO_MAP_INDEX, try_number)
-    chunk = read_log(log_path(web.settings.logging.base_log_folder, key), offset, final=finished)
+    note = None
+    try:
+        chunk = _read(web.settings, key, offset, finished, lambda: _worker(session, ti, key))
+    except WorkerLogError as exc:
+        chunk, note = LogChunk("", offset, True), str(exc)
     answer = TaskLog(
-        content=chunk.content, offset=chunk.offset, end_of_log=finished and chunk.at_end
+        content=chunk.content,
+        offset=chunk.offset,
+        end_of_log=finished and chunk.at_end,
+        note=note,
     )
     if _wants_text(request):
-        return PlainTextResponse(
-            answer.content,
-            headers={
-                "X-Log-Offset": str(answer.offset),
-                "X-Log-End": str(answer.end_of_log).lower(),
-            },
-        )
+        headers = {
+            "X-Log-Offset": str(answer.offset),
+            "X-Log-End": str(answer.end_of_log).lower(),
+        }
+        if note is not None:
+            headers["X-Log-Note"] = note
+        return PlainTextResponse(answer.content, headers=headers)
     return answer
+
+
+def _read(
+    settings: Settings, key: TaskKey, offset: int, finished: bool, worker: Callable[[], str | None]
+) -> LogChunk:
+    """The chunk from the local log file, or from the log server of the try's worker when the
+    file is not here (celery executor only)."""
+    path = log_path(settings.logging.base_log_folder, key)
+    port = settings.celery.worker_log_server_port
+    if path.exists() or settings.core.executor != "celery" or not port:
+        return read_log(path, offset, final=finished)
+    hostname = worker()
+    if not hostname:
+        return read_log(path, offset, final=finished)
+    return fetch_log(
+        hostname,
+        port,
+        settings.webserver.secret_key,
+        relative_log_path(key),
+        offset,
+        final=finished,
+    )
+
+
+def _worker(session: DbSession, ti: TaskInstance, key: TaskKey) -> str | None:
+    """The host that ran the try, if it has started."""
+    if key.try_number == ti.try_number:
+        # A try queued again for a retry still shows the last try's host until it starts.
+        return ti.hostname if ti.start_date is not None else None
+    for old in task_store.instance_tries(session, key.dag_id, key.run_id, key.task_id):
+        if old.try_number == key.try_number:
+            return old.hostname
+    return None
 
 
 def _wants_text(request: Request) -> bool:

@@ -437,13 +437,15 @@ INIT.logView = (pre) => {
       }
       const moved = data.offset !== offset;
       offset = data.offset;
+      // The log is on a worker that does not answer: say so, and go on asking.
+      const note = data.note ? data.note + ". " : "";
       if (data.end_of_log) {
-        status.textContent = "End of log (" + offset + " bytes).";
+        status.textContent = note + "End of log (" + offset + " bytes).";
         if (followed) setTimeout(() => location.reload(), 1000);  // the try finished: new states
         return;
       }
       followed = true;
-      status.textContent = "Following the log… (" + offset + " bytes)";
+      status.textContent = note + "Following the log… (" + offset + " bytes)";
       if (!moved) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
