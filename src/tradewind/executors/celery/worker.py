@@ -43,12 +43,14 @@ from tradewind.executors.base import (
     Workload,
     lost_event,
 )
+from tradewind.executors.celery import redisfix
 from tradewind.executors.local import LocalExecutor
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import claims
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
+redisfix.install()
 
 CANCEL_COMMAND = "tradewind_cancel"
 RUNNING_STATE = "RUNNING"
