@@ -44,6 +44,9 @@ FAST_WATCH: dict[str, Any] = {
     "heartbeat_timeout": 5.0,
     "queued_timeout": 45.0,
     "resend_interval": 15.0,
+    # Test workers share one host: none of them binds the worker log port (tests of the log
+    # server pick a free port of their own).
+    "worker_log_server_port": 0,
 }
 READY_LIMIT = 60.0
 # Environment variable telling a try which test worker runs it.
