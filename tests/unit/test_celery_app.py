@@ -75,8 +75,11 @@ def test_the_config_comes_from_the_settings(
     assert config["broker_pool_limit"] == 7
     assert config["broker_transport_options"] == {
         "visibility_timeout": 120,
+        "unacked_restore_interval": 12.0,  # a tenth of the visibility timeout
+        "unacked_restore_throttle": 12.0,
         "global_keyprefix": "x:",
     }
+    assert config["result_backend_always_retry"] is True
 
 
 def test_rabbitmq_gets_no_visibility_timeout_and_redis_results_stay_redis(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradewind.executors.base import TaskKey
-from tradewind.metastore.models import DagModel, DagRun, TaskReschedule
+from tradewind.metastore.models import DagModel, DagRun, TaskInstance, TaskReschedule
 from tradewind.metastore.store import claims
 from tradewind.metastore.store import runs as run_store
 
@@ -16,7 +17,35 @@ KEY = TaskKey("d", "r1", "t", -1, 1)
 
 
 def _claim(session: Session, key: TaskKey, worker: str = "h:1") -> bool:
+    _queued(session, key)
     return claims.claim(session, key, worker=worker, task_id="celery-id", now=NOW)
+
+
+def _queued(session: Session, key: TaskKey, state: str | None = "queued") -> None:
+    """The task instance of ``key`` exists and waits for that try (as the scheduler left it)."""
+    if session.get(DagRun, _run_pk(session, key.run_id)) is None:
+        _run(session, key.run_id)
+    found = session.scalars(
+        select(TaskInstance).filter_by(
+            dag_id=key.dag_id, run_id=key.run_id, task_id=key.task_id, map_index=key.map_index
+        )
+    ).first()
+    if found is None:
+        found = TaskInstance(
+            dag_id=key.dag_id,
+            run_id=key.run_id,
+            task_id=key.task_id,
+            map_index=key.map_index,
+            pool="default_pool",
+            queue="default",
+        )
+        session.add(found)
+    found.state, found.try_number = state, key.try_number
+    session.commit()
+
+
+def _run_pk(session: Session, run_id: str) -> int:
+    return session.scalar(select(DagRun.id).filter_by(dag_id="d", run_id=run_id)) or -1
 
 
 def test_a_try_is_claimed_once(session: Session) -> None:
@@ -35,12 +64,29 @@ def test_other_tries_and_map_indexes_are_claims_of_their_own(session: Session) -
 
 
 def _run(session: Session, run_id: str) -> DagRun:
+    found = session.scalars(select(DagRun).filter_by(dag_id="d", run_id=run_id)).first()
+    if found is not None:
+        return found
     if session.get(DagModel, "d") is None:
         session.add(DagModel(dag_id="d", fileloc="/d.py", fileloc_hash="h"))
-    run = DagRun(dag_id="d", run_id=run_id, logical_date=NOW, run_type="manual")
+    run = DagRun(
+        dag_id="d", run_id=run_id, logical_date=NOW + timedelta(days=len(run_id)), run_type="manual"
+    )
     session.add(run)
     session.commit()
     return run
+
+
+def test_a_stale_message_claims_nothing(session: Session) -> None:
+    """A try whose task instance no longer waits for it (cleared, failed, another try) is not
+    run by a late delivery."""
+    for state, try_number in (("running", 1), ("failed", 1), (None, 1), ("queued", 2)):
+        _queued(session, KEY, state)
+        if try_number != KEY.try_number:
+            _queued(session, TaskKey("d", "r1", "t", -1, try_number))
+        assert not claims.claim(session, KEY, worker="h:1", task_id="x", now=NOW), state
+    unknown = TaskKey("d", "r9", "nothing")  # no task instance: claimed as usual
+    assert claims.claim(session, unknown, worker="h", task_id="x", now=NOW)
 
 
 def test_each_poke_of_a_rescheduled_try_claims_it_once(session: Session) -> None:

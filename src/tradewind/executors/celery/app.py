@@ -16,6 +16,11 @@ from tradewind.executors.base import TaskKey
 from tradewind.settings import Settings
 
 TASK_NAME = "tradewind.run_try"
+# The result-backend states a worker writes while it holds a try: CLAIMED from the claim until
+# the try's process reports it runs, then RUNNING; both carry a heartbeat that changes every
+# celery.heartbeat_interval.
+CLAIMED_STATE = "CLAIMED"
+RUNNING_STATE = "RUNNING"
 WORKER_FUNCTION = "tradewind.executors.celery.worker:run_try"
 # Publishing a try gives up (and is tried again at the next resend) after about a second.
 PUBLISH_RETRY_POLICY = {
@@ -65,9 +70,21 @@ def app_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": False,
         "worker_hijack_root_logger": False,
         "broker_transport_options": {},
+        # A try that ends while the result backend is away must keep its outcome: its worker
+        # retries the write (for about a minute) instead of dropping it.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 120,
+        "result_backend_max_sleep_between_retries_ms": 1000,
     }
     if is_redis(celery.broker_url):
-        config["broker_transport_options"] = {"visibility_timeout": celery.visibility_timeout}
+        # Redis gives an un-acked message back after visibility_timeout; the worker looks for
+        # such messages often enough that the redelivery comes close to that time.
+        restore = max(1.0, min(60.0, celery.visibility_timeout / 10))
+        config["broker_transport_options"] = {
+            "visibility_timeout": celery.visibility_timeout,
+            "unacked_restore_interval": restore,
+            "unacked_restore_throttle": restore,
+        }
     for name, value in celery.options.items():
         built = config.get(name)
         # A table (e.g. broker_transport_options) adds to the one built here.

@@ -38,7 +38,13 @@ from tradewind.executors.base import (
     lost_event,
     now,
 )
-from tradewind.executors.celery.app import TASK_NAME, make_app, task_id_for
+from tradewind.executors.celery.app import (
+    CLAIMED_STATE,
+    RUNNING_STATE,
+    TASK_NAME,
+    make_app,
+    task_id_for,
+)
 from tradewind.executors.celery.states import Seen, StateReader, reader_for
 from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD
 from tradewind.executors.tries import WorkQueue
@@ -67,6 +73,7 @@ class InFlight:
     first_sent: float
     last_sent: float
     running: bool = False
+    claimed: bool = False  # a worker took it (its heartbeat counts from then on)
     hostname: str | None = None
     beat: Any = None
     beat_at: float = 0.0
@@ -284,9 +291,11 @@ class CeleryExecutor(BaseExecutor):
         settings = self.settings.celery
         status = state.status if state is not None else "PENDING"
         result = state.result if state is not None else None
-        if status == "RUNNING" and isinstance(result, dict):
-            if not flight.running:
+        if status in (RUNNING_STATE, CLAIMED_STATE) and isinstance(result, dict):
+            if status == RUNNING_STATE and not flight.running:
                 self._on_running(flight, result.get("message") or {}, tick)
+            if not flight.claimed:
+                flight.claimed, flight.beat_at = True, tick
             if result.get("heartbeat") != flight.beat:
                 flight.beat, flight.beat_at = result.get("heartbeat"), tick
         elif status == "SUCCESS" and isinstance(result, dict):
@@ -298,14 +307,14 @@ class CeleryExecutor(BaseExecutor):
             return self._finish(flight, _failed(flight.key, info, retryable=True))
         elif status == "REVOKED":
             return self._finish(flight, cancelled_event(flight.key))
-        elif flight.running or status != "PENDING":
-            pass  # running (or a state the executor does not set): the heartbeat decides
+        elif flight.claimed or status != "PENDING":
+            pass  # taken by a worker (or a state the executor does not set): the heartbeat decides
         elif tick - flight.first_sent > settings.queued_timeout:
             return self._queued_too_long(flight)
         elif flight.workload is not None and tick - flight.last_sent > settings.resend_interval:
             resend.append(flight)
             return False
-        if flight.running and tick - flight.beat_at > settings.heartbeat_timeout:
+        if flight.claimed and tick - flight.beat_at > settings.heartbeat_timeout:
             where = f" ({flight.hostname})" if flight.hostname else ""
             info = (
                 f"no heartbeat from its worker{where} for {settings.heartbeat_timeout:g} s: "
@@ -316,7 +325,7 @@ class CeleryExecutor(BaseExecutor):
         return False
 
     def _on_running(self, flight: InFlight, message: dict[str, Any], tick: float) -> None:
-        flight.running, flight.beat_at = True, tick
+        flight.running, flight.claimed, flight.beat_at = True, True, tick
         event = event_from_message(flight.key, {"type": "running", **message})
         flight.hostname = event.hostname
         self._ready.append(event)

@@ -44,6 +44,7 @@ from tradewind.executors.base import (
     lost_event,
 )
 from tradewind.executors.celery import redisfix
+from tradewind.executors.celery.app import CLAIMED_STATE, RUNNING_STATE
 from tradewind.executors.local import LocalExecutor
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import claims
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 redisfix.install()
 
 CANCEL_COMMAND = "tradewind_cancel"
-RUNNING_STATE = "RUNNING"
 # Only runners of tradewind itself may be named by a message.
 RUNNER_PACKAGE = "tradewind."
 # How long the dispatcher waits for events before it looks at new requests anyway.
@@ -235,6 +235,9 @@ def run_try(self: Any, workload_json: Mapping[str, Any], runner: str) -> dict[st
     if not runtime.claim(workload.key, task_id):
         log.info("%s is claimed already; dropping this delivery of %s", workload.key, task_id)
         raise Ignore()
+    # From now on the scheduler hears of this try at every heartbeat: if this worker dies
+    # before the try's process reports, the try is still noticed as lost, not left waiting.
+    _report(self, task_id, None)
     pool = runtime.pool(runner)
     runtime.track(task_id, pool, workload.key)
     try:
@@ -270,15 +273,21 @@ def _follow(
             running = running_message(event)
         elif not pool.alive:
             return {"message": finished_message(lost_event(key, "the worker's try runner died"))}
-        if running is not None:
+        if event is not None or time.monotonic() >= next_beat:
             _report(task, task_id, running)
-        next_beat = time.monotonic() + interval
+            next_beat = time.monotonic() + interval
 
 
-def _report(task: Any, task_id: str, running: dict[str, Any]) -> None:
-    meta = {"message": running, "heartbeat": datetime.now(UTC).isoformat()}
+def _report(task: Any, task_id: str, running: dict[str, Any] | None) -> None:
+    """A heartbeat: CLAIMED until the try's process runs, then RUNNING with its message."""
+    now = datetime.now(UTC).isoformat()
+    meta: dict[str, Any]
+    if running is None:
+        state, meta = CLAIMED_STATE, {"heartbeat": now}
+    else:
+        state, meta = RUNNING_STATE, {"message": running, "heartbeat": now}
     try:
-        task.update_state(task_id=task_id, state=RUNNING_STATE, meta=meta)
+        task.update_state(task_id=task_id, state=state, meta=meta)
     except Exception as exc:  # the backend is away for a moment: the next heartbeat tries again
         log.warning("could not report %s running: %s", task_id, exc)
 

@@ -14,15 +14,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradewind.executors.base import TaskKey
-from tradewind.metastore.models import TaskReschedule, TaskTryClaim
+from tradewind.metastore.models import TaskInstance, TaskReschedule, TaskTryClaim
+from tradewind.states import TaskState
 
 
 def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: datetime) -> bool:
-    """Claim the try ``key`` for ``worker`` and commit; False when it is claimed already.
+    """Claim the try ``key`` for ``worker`` and commit; False when it is claimed already, or
+    when its task instance no longer waits for it (not queued, or at another try: the message
+    is stale, e.g. sent before the try was cleared or failed for waiting too long). A key with
+    no task instance at all (the executor's contract tests) is claimed as usual.
 
     The next poke of a sensor in reschedule mode (same try number) takes over the claim of
     the previous poke once that poke's reschedule is recorded, and only once.
     """
+    waiting = session.execute(
+        select(TaskInstance.state, TaskInstance.try_number).where(
+            TaskInstance.dag_id == key.dag_id,
+            TaskInstance.run_id == key.run_id,
+            TaskInstance.task_id == key.task_id,
+            TaskInstance.map_index == key.map_index,
+        )
+    ).first()
+    session.rollback()  # only a look: the claim below is its own transaction
+    if waiting is not None and tuple(waiting) != (TaskState.QUEUED.value, key.try_number):
+        return False
     values = {"worker": worker, "celery_task_id": task_id, "claimed_at": now}
     session.add(TaskTryClaim(**_key_values(key), **values, reschedule_count=0))
     try:
