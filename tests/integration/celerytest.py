@@ -39,6 +39,10 @@ BROKER_URLS = {
 }
 BROKER_KINDS = list(BROKER_URLS)
 # Short enough that a test noticing a dead worker or an unserved queue ends in seconds.
+# Tests that use the brokers run one after another on one pytest-xdist worker
+# (`--dist loadgroup`): a broker restart test must not pull the broker from under another.
+BROKERS = pytest.mark.xdist_group("brokers")
+
 FAST_WATCH: dict[str, Any] = {
     "heartbeat_interval": 0.5,
     "heartbeat_timeout": 5.0,

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from celerytest import (
     BROKER_KINDS,
+    BROKERS,
     WORKER_ENV,
     Brokers,
     Isolation,
@@ -35,7 +36,7 @@ from scheduling import running_system, system_sections
 from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState, TaskState
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, BROKERS]
 
 FAN_OUT = 30
 CHAIN = 10

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from celerytest import (  # noqa: F401
+    BROKERS,
     Brokers,
     Isolation,
     WorkerSpec,
@@ -50,9 +51,10 @@ from tradewind.metastore.store import claims
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 
-pytestmark = pytest.mark.parametrize(
-    "db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+pytestmark = [
+    pytest.mark.parametrize("db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]),
+    BROKERS,
+]
 BOTH = pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 REDIS_RESTART = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379"]
 REDIS_RESTART += ["--save", "", "--appendonly", "no"]

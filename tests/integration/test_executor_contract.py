@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from celerytest import (
     BROKER_KINDS,
+    BROKERS,
     Brokers,
     WorkerSpec,
     brokers_fixture,  # noqa: F401
@@ -42,6 +43,8 @@ from tradewind.testing import (
     open_gate,
     spawned_pid_file,
 )
+
+pytestmark = BROKERS
 
 CELERY_KINDS = [
     pytest.param(f"celery-{broker}", marks=pytest.mark.postgres) for broker in BROKER_KINDS

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celerytest import WorkerSpec, brokers_fixture, celery_sections, celery_workers, isolate  # noqa: F401
+from celerytest import (  # noqa: F401
+    BROKERS,
+    WorkerSpec,
+    brokers_fixture,
+    celery_sections,
+    celery_workers,
+    isolate,
+)
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from scheduling import make_system_fixture, running_system, sqlite_only, system_sections  # noqa: F401
@@ -31,6 +38,8 @@ from tradewind.executors.celery.logserver import LogServer
 from tradewind.runtime.logs import READ_LIMIT, LogChunk, log_path, read_log
 from tradewind.runtime.served_logs import TOKEN_SALT, fetch_log, make_token
 from tradewind.settings import Settings
+
+pytestmark = BROKERS
 
 API = "/api/v1"
 SECRET = "worker-log-test-key"
