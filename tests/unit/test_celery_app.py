@@ -65,7 +65,8 @@ def test_the_config_comes_from_the_settings(
     config = celery_app.app_config(settings)
 
     assert config["broker_url"] == "redis://127.0.0.1:6379/3"
-    assert config["result_backend"] == "db+" + settings.database.url
+    # The metastore's database, through the database backend that keeps a pooled engine.
+    assert config["result_backend"] == f"{celery_app.POOLED_DB_BACKEND}+{settings.database.url}"
     assert config["task_default_queue"] == "main"
     assert config["worker_concurrency"] == 4
     assert config["task_acks_late"] is True

@@ -37,9 +37,17 @@ def task_id_for(key: TaskKey) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "tradewind:" + "|".join(parts)))
 
 
+# Celery's database backend, keeping one pooled engine per process (see dbbackend.py).
+POOLED_DB_BACKEND = "tradewind.executors.celery.dbbackend:PooledDatabaseBackend"
+
+
 def result_backend_url(settings: Settings) -> str:
-    """``celery.result_backend``, or the metastore's database through Celery's database backend."""
-    return settings.celery.result_backend or "db+" + settings.database.url
+    """``celery.result_backend``, or the metastore's database through Celery's database backend
+    (with an engine pooled per process: see dbbackend.py)."""
+    url = settings.celery.result_backend or "db+" + settings.database.url
+    if url.startswith("db+"):
+        return f"{POOLED_DB_BACKEND}+{url[3:]}"
+    return url
 
 
 def is_redis(url: str) -> bool:

@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 CANCEL_COMMAND = "tradewind_cancel"
 # How often the result backend is read while tries are in flight.
-CHECK_INTERVAL = 0.05
+CHECK_INTERVAL = 0.02
 # The queue of an operator that names none (a Workload's default).
 UNNAMED_QUEUE = Workload.queue
 # A send that failed (broker unreachable) is tried again this soon.
