@@ -233,7 +233,9 @@ def run_try(self: Any, workload_json: Mapping[str, Any], runner: str) -> dict[st
     task_id: str = self.request.id
     runtime = runtime_for(settings)
     if not runtime.claim(workload.key, task_id):
-        log.info("%s is claimed already; dropping this delivery of %s", workload.key, task_id)
+        log.info(
+            "%s is claimed already or no longer waited for; dropping %s", workload.key, task_id
+        )
         raise Ignore()
     # From now on the scheduler hears of this try at every heartbeat: if this worker dies
     # before the try's process reports, the try is still noticed as lost, not left waiting.
