@@ -12,10 +12,8 @@ is PostgreSQL (several processes write it at once).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +41,7 @@ from scheduling import (  # noqa: F401
     system_sections,
     wait_gone,
 )
+from test_scheduler_recovery import scheduler_process
 
 from tradewind.executors.base import TaskKey, Workload
 from tradewind.executors.celery.app import TASK_NAME, make_app, task_id_for
@@ -313,29 +312,6 @@ def test_a_try_no_worker_listens_for_fails_after_the_queued_timeout(
     assert f"no worker took it from queue '{nobody}' within 3 s" in caplog.text
 
 
-@contextmanager
-def _scheduler(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m tradewind scheduler`` with exactly ``settings``; stopped if still running."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tradewind", "scheduler"],
-            env={**os.environ, **settings.to_env()},
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 @BOTH
 def test_a_scheduler_killed_and_started_again_adopts_the_try_running_on_a_worker(
     migrated_db_url: str,
@@ -361,12 +337,12 @@ def test_a_scheduler_killed_and_started_again_adopts_the_try_running_on_a_worker
     ):
         system.add_dag("adopted", _long("adopted", journal, retries=2, seconds=0, gate=gate))
         run_id = system.trigger("adopted")
-        with _scheduler(settings, log) as first:
+        with scheduler_process(settings, log) as first:
             running = lambda: system.state("adopted", run_id, "long") == TaskState.RUNNING  # noqa: E731
             assert _wait(running, timeout=60), log.read_text()
             first.send_signal(signal.SIGKILL)
             first.wait()
-        with _scheduler(settings, log):
+        with scheduler_process(settings, log):
             time.sleep(2.0)  # the new scheduler has taken over the dead one's tries
             gate.touch()
             assert _wait(lambda: system.run_state("adopted", run_id) == "success", 60), (
