@@ -213,6 +213,42 @@ class CelerySettings(_Section):
         return value
 
 
+class KubernetesSettings(_Section):
+    """The kubernetes executor: one pod per task try."""
+
+    namespace: str = "default"
+    # The image of the worker pods (tradewind and the DAG files' needs; see the Dockerfile).
+    worker_image: str = "tradewind:latest"
+    # A pod spec (YAML) the worker pods start from; empty: a built-in one.
+    pod_template_file: str = ""
+    in_cluster: bool = False
+    # Outside a cluster: this kubeconfig file (empty: the client's default, ~/.kube/config).
+    config_file: str = ""
+    context: str = ""
+    # Delete a worker pod once its try is over; failed ones only when the second is true too
+    # (kept by default, for a look at them).
+    delete_worker_pods: bool = True
+    delete_worker_pods_on_failure: bool = False
+    # How many pods the executor creates per scheduler loop at most.
+    worker_pods_creation_batch_size: int = 16
+    # A pod Pending longer than this (image never pulled, no node) fails its try.
+    pending_timeout: float = 300.0
+
+    @field_validator("worker_pods_creation_batch_size")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("pending_timeout")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
+
 class Settings(_Section):
     """Everything tradewind can be configured with, frozen."""
 
@@ -224,6 +260,7 @@ class Settings(_Section):
     logging: LoggingSettings
     webserver: WebserverSettings
     celery: CelerySettings
+    kubernetes: KubernetesSettings
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -257,6 +294,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "logging": LoggingSettings,
     "webserver": WebserverSettings,
     "celery": CelerySettings,
+    "kubernetes": KubernetesSettings,
 }
 
 
@@ -273,6 +311,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "logging": {"base_log_folder": str(home / "logs")},
         "webserver": {},
         "celery": {},
+        "kubernetes": {},
     }
 
 
