@@ -1,0 +1,1 @@
+"""The kubernetes executor: one pod per task try (needs the kubernetes extra)."""
