@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("yaml")
+pytest.importorskip("kubernetes")
 
 from tradewind.executors.base import TaskKey, Workload
 from tradewind.executors.kubernetes import podspec

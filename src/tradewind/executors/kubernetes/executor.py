@@ -1,0 +1,399 @@
+"""The kubernetes executor: each task try runs in a pod of its own.
+
+:meth:`KubernetesExecutor.submit` only queues the try; :meth:`poll` creates the pods of waiting
+tries, highest ``priority_weight`` first, at most ``worker_pods_creation_batch_size`` per call and
+never more than ``core.parallelism`` tries in flight. A pod's name comes from the try's key
+(:func:`~tradewind.executors.kubernetes.podspec.pod_name`), so creating it twice answers 409:
+already submitted. A :class:`~tradewind.executors.kubernetes.watcher.PodWatcher` thread follows
+the pods labelled with this scheduler's id and queues what it sees; ``poll`` turns it into
+events: RUNNING when the pod runs, and when it ends the try's own report (the last
+``{"type": "finished"}`` line of the pod's log) or, without one, what the pod's status says.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import kubernetes  # noqa: F401 - without the kubernetes extra, choosing this executor says so
+from kubernetes.client.exceptions import ApiException
+
+from tradewind.executors.base import (
+    BaseExecutor,
+    EventKind,
+    TaskEvent,
+    TaskKey,
+    Workload,
+    cancelled_event,
+    event_from_message,
+    lost_event,
+    now,
+)
+from tradewind.executors.kubernetes import podspec
+from tradewind.executors.kubernetes.client import make_api
+from tradewind.executors.kubernetes.outcome import finished_message, pod_failure, waiting_failure
+from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
+from tradewind.executors.process import DEFAULT_RUNNER
+from tradewind.executors.tries import WorkQueue
+from tradewind.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# How often pending pods are checked against pending_timeout.
+CHECK_INTERVAL = 1.0
+# After a create that failed for a reason that may pass (API away, quota), the next attempt.
+CREATE_RETRY = 1.0
+# Statuses of a failed create worth trying again.
+_TRANSIENT = frozenset({403, 429, 500, 502, 503, 504})
+_REQUEST_TIMEOUT = 30
+
+
+@dataclass(eq=False)
+class Flight:
+    """A try whose pod was created (or adopted), until its end is reported."""
+
+    key: TaskKey
+    name: str
+    since: float
+    running: bool = False
+
+
+class KubernetesExecutor(BaseExecutor):
+    """Runs each try in a pod and follows the pods through a watch."""
+
+    name: ClassVar[str] = "kubernetes"
+    supports_adoption: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runner: str = DEFAULT_RUNNER,
+        scheduler_id: str | None = None,
+        api: Any = None,
+    ) -> None:
+        del runner  # the pod runs `tradewind tasks run`
+        self.settings = settings
+        self.scheduler_id = scheduler_id
+        self.api: Any = api
+        self.template: dict[str, Any] | None = None
+        self.watcher: PodWatcher | None = None
+        self._waiting = WorkQueue()
+        self._flight: dict[TaskKey, Flight] = {}
+        self._by_name: dict[str, TaskKey] = {}
+        self._seen: queue.SimpleQueue[PodEvent | Listed] = queue.SimpleQueue()
+        self._ready: list[TaskEvent] = []
+        self._wake = threading.Event()
+        self._woken = False
+        self._next_check = 0.0
+        self._next_create = 0.0
+
+    @property
+    def _check_interval(self) -> float:
+        return min(CHECK_INTERVAL, self.settings.kubernetes.pending_timeout)
+
+    @property
+    def namespace(self) -> str:
+        return self.settings.kubernetes.namespace
+
+    # ---- life cycle ------------------------------------------------------------------------
+
+    def start(self, scheduler_id: str | None = None) -> None:
+        if self.watcher is not None:
+            return
+        self.scheduler_id = scheduler_id or self.scheduler_id or default_scheduler_id()
+        if self.api is None:
+            self.api = make_api(self.settings.kubernetes)
+        self.template = podspec.template_for(self.settings)
+        self.watcher = PodWatcher(
+            self.api, self.namespace, podspec.selector(self.scheduler_id), self._on_seen
+        )
+        self.watcher.start()
+
+    def close(self) -> None:
+        """Stop watching. Pods go on (a scheduler taking over adopts them); tries not yet
+        created are dropped (their task instances are reset as orphans)."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        self._waiting.clear()
+        self._flight.clear()
+        self._by_name.clear()
+
+    def wakeup(self) -> None:
+        self._woken = True
+        self._wake.set()
+
+    # ---- the interface ---------------------------------------------------------------------
+
+    @property
+    def free_slots(self) -> int:
+        used = len(self._flight) + len(self._waiting)
+        return max(0, self.settings.core.parallelism - used)
+
+    def active_keys(self) -> set[TaskKey]:
+        return set(self._flight) | self._waiting.keys()
+
+    def external_id(self, key: TaskKey) -> str | None:
+        return podspec.pod_name(key)
+
+    def pod_for(self, workload: Workload) -> dict[str, Any]:
+        """The pod this executor would create for ``workload``."""
+        return podspec.build_pod(
+            workload, self.settings, scheduler_id=self.scheduler_id, template=self.template
+        )
+
+    def submit(self, workload: Workload) -> None:
+        if workload.key in self._flight or workload.key in self._waiting:
+            return
+        self._waiting.push(workload)
+        self._wake.set()
+
+    def adopt(self, keys: Sequence[TaskKey]) -> set[TaskKey]:
+        """Follow pods another scheduler created: each is re-labelled with this scheduler's id
+        (so the watch sees it); a try whose pod is gone is not adopted."""
+        assert self.scheduler_id is not None, "start() first"
+        adopted: set[TaskKey] = set()
+        for key in keys:
+            name = podspec.pod_name(key)
+            if key not in self._flight:
+                if not self._relabel(name):
+                    continue
+                self._track(key, name)
+            adopted.add(key)
+        return adopted
+
+    def _relabel(self, name: str) -> bool:
+        """Label pod ``name`` with this scheduler's id; False when it cannot be."""
+        assert self.scheduler_id is not None
+        labels = {podspec.SCHEDULER: podspec.label_value(self.scheduler_id)}
+        try:
+            self.api.patch_namespaced_pod(name, self.namespace, {"metadata": {"labels": labels}})
+        except ApiException as exc:
+            if exc.status != 404:
+                log.warning("cannot adopt pod %s: %s %s", name, exc.status, exc.reason)
+            return False
+        except Exception as exc:
+            log.warning("cannot adopt pod %s: %s", name, exc)
+            return False
+        return True
+
+    def cancel(self, key: TaskKey) -> None:
+        if self._waiting.remove(key) is not None:
+            self._report(cancelled_event(key))
+            return
+        flight = self._flight.get(key)
+        if flight is None:
+            return
+        self._forget(flight)
+        self._delete(flight.name)
+        self._report(cancelled_event(key))
+
+    def poll(self, timeout: float | None = 0.0) -> list[TaskEvent]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._create_waiting()
+        while True:
+            self._drain()
+            if time.monotonic() >= self._next_check:
+                self._check_pending()
+            if self._ready:
+                ready, self._ready = self._ready, []
+                return ready
+            if self._woken:
+                self._woken = False
+                self._wake.clear()
+                return []
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return []
+            wait = remaining
+            if self._flight:
+                until_check = max(0.0, self._next_check - time.monotonic())
+                wait = until_check if wait is None else min(wait, until_check)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    # ---- creating pods ---------------------------------------------------------------------
+
+    def _create_waiting(self) -> None:
+        if self.api is None or time.monotonic() < self._next_create:
+            return
+        room = self.settings.core.parallelism - len(self._flight)
+        batch = min(room, self.settings.kubernetes.worker_pods_creation_batch_size)
+        for _ in range(batch):
+            if not self._waiting:
+                return
+            workload = self._waiting.pop()
+            if not self._create(workload):
+                self._waiting.push(workload)
+                self._next_create = time.monotonic() + CREATE_RETRY
+                return
+
+    def _create(self, workload: Workload) -> bool:
+        """Create the try's pod; False when it should be tried again later."""
+        key = workload.key
+        try:
+            pod = self.pod_for(workload)
+        except podspec.PodSpecError as exc:
+            self._report(_failed(key, f"cannot build its pod: {exc}"))
+            return True
+        name = pod["metadata"]["name"]
+        try:
+            self.api.create_namespaced_pod(self.namespace, pod, _request_timeout=_REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 409:  # already submitted (by us, or by a scheduler before us)
+                self._relabel(name)
+                self._track(key, name)
+                return True
+            if exc.status in _TRANSIENT:
+                log.warning("cannot create pod %s for %s (again soon): %s", name, key, exc.reason)
+                return False
+            self._report(_failed(key, f"cannot create its pod: {exc.status} {_body(exc)}"))
+            return True
+        except Exception as exc:  # the API is unreachable
+            log.warning("cannot create pod %s for %s (again soon): %s", name, key, exc)
+            return False
+        self._track(key, name)
+        return True
+
+    def _track(self, key: TaskKey, name: str) -> None:
+        if key not in self._flight:
+            self._flight[key] = Flight(key, name, time.monotonic())
+            self._by_name[name] = key
+            self._next_check = min(self._next_check, time.monotonic() + self._check_interval)
+
+    # ---- following pods --------------------------------------------------------------------
+
+    def _on_seen(self, item: PodEvent | Listed) -> None:
+        self._seen.put(item)
+        self._wake.set()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._seen.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, Listed):
+                self._reconcile(item)
+            else:
+                self._on_pod(item.type, item.pod)
+
+    def _reconcile(self, listed: Listed) -> None:
+        for pod in listed.pods:
+            self._on_pod("MODIFIED", pod)
+        for flight in list(self._flight.values()):
+            if flight.name not in listed.names and flight.since < listed.started:
+                self._finish(flight, lost_event(flight.key, "the pod was deleted by someone else"))
+
+    def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
+        name = (pod.get("metadata") or {}).get("name", "")
+        key = self._by_name.get(name)
+        flight = self._flight.get(key) if key is not None else None
+        if flight is None:
+            return
+        if kind == "DELETED":
+            self._finish(flight, lost_event(flight.key, "the pod was deleted by someone else"))
+            return
+        status = pod.get("status") or {}
+        phase = status.get("phase")
+        if phase == "Running" and not flight.running:
+            self._on_running(flight, pod)
+        elif phase in ("Succeeded", "Failed"):
+            self._on_ended(flight, pod)
+        elif phase == "Pending" or phase is None:
+            reason = waiting_failure(pod)
+            if reason is not None:
+                self._finish(flight, lost_event(flight.key, reason))
+                self._delete(flight.name)
+
+    def _on_running(self, flight: Flight, pod: dict[str, Any]) -> None:
+        flight.running = True
+        host = (pod.get("spec") or {}).get("nodeName") or flight.name
+        self._ready.append(TaskEvent(flight.key, EventKind.RUNNING, now(), hostname=host))
+
+    def _on_ended(self, flight: Flight, pod: dict[str, Any]) -> None:
+        log_text, unreadable = self._read_log(flight.name)
+        message = finished_message(log_text)
+        if not flight.running:
+            self._on_running(flight, pod)
+        if message is not None:
+            event = event_from_message(flight.key, message)
+        else:
+            info = pod_failure(pod)
+            if unreadable:
+                info += f" (its log could not be read: {unreadable})"
+            event = lost_event(flight.key, info)
+        self._finish(flight, event)
+        keep = not self.settings.kubernetes.delete_worker_pods or (
+            event.state != "success" and not self.settings.kubernetes.delete_worker_pods_on_failure
+        )
+        if not keep:
+            self._delete(flight.name)
+
+    def _read_log(self, name: str) -> tuple[str, str]:
+        try:
+            text = self.api.read_namespaced_pod_log(
+                name,
+                self.namespace,
+                container=podspec.BASE_CONTAINER,
+                _request_timeout=_REQUEST_TIMEOUT,
+            )
+        except ApiException as exc:
+            return "", f"{exc.status} {exc.reason}"
+        except Exception as exc:
+            return "", str(exc)
+        return (text if isinstance(text, str) else str(text)), ""
+
+    def _check_pending(self) -> None:
+        tick = time.monotonic()
+        self._next_check = tick + self._check_interval if self._flight else float("inf")
+        limit = self.settings.kubernetes.pending_timeout
+        for flight in list(self._flight.values()):
+            if not flight.running and tick - flight.since > limit:
+                self._finish(flight, lost_event(flight.key, f"pending for {limit:g} s"))
+                self._delete(flight.name)
+
+    def _finish(self, flight: Flight, event: TaskEvent) -> None:
+        self._forget(flight)
+        self._ready.append(event)
+
+    def _forget(self, flight: Flight) -> None:
+        self._flight.pop(flight.key, None)
+        self._by_name.pop(flight.name, None)
+
+    def _delete(self, name: str) -> None:
+        try:
+            self.api.delete_namespaced_pod(name, self.namespace, _request_timeout=_REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status != 404:
+                log.warning("cannot delete pod %s: %s %s", name, exc.status, exc.reason)
+        except Exception as exc:
+            log.warning("cannot delete pod %s: %s", name, exc)
+
+    def _report(self, event: TaskEvent) -> None:
+        self._ready.append(event)
+        self._wake.set()
+
+
+def default_scheduler_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _failed(key: TaskKey, info: str) -> TaskEvent:
+    return lost_event(key, info)
+
+
+def _body(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "").get("message") or exc.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(exc.reason)

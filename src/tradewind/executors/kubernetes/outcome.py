@@ -1,0 +1,60 @@
+"""What a pod that ended says about its try: the try's own report, else the pod's status."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tradewind.executors.kubernetes.podspec import BASE_CONTAINER
+
+# Waiting reasons of a container that will never start.
+IMAGE_FAILURES = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
+
+
+def finished_message(log_text: str) -> dict[str, Any] | None:
+    """The last ``{"type": "finished"}`` line of a pod's log."""
+    for raw in reversed(log_text.splitlines()):
+        line = raw.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("type") == "finished":
+            return message
+    return None
+
+
+def _base_status(pod: dict[str, Any]) -> dict[str, Any]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        if status.get("name") == BASE_CONTAINER:
+            return dict(status)
+    return dict(statuses[0]) if statuses else {}
+
+
+def waiting_failure(pod: dict[str, Any]) -> str | None:
+    """Why a pending pod will never run (its image cannot be pulled), or None."""
+    waiting = (_base_status(pod).get("state") or {}).get("waiting") or {}
+    reason = waiting.get("reason")
+    if reason in IMAGE_FAILURES:
+        detail = waiting.get("message")
+        return f"{reason}: {detail}" if detail else str(reason)
+    return None
+
+
+def pod_failure(pod: dict[str, Any]) -> str:
+    """Why a pod that ended without a report failed."""
+    status = pod.get("status") or {}
+    if status.get("reason") == "Evicted":
+        return f"evicted: {status.get('message') or ''}".rstrip(": ")
+    terminated = (_base_status(pod).get("state") or {}).get("terminated") or {}
+    if terminated.get("reason") == "OOMKilled":
+        return "OOMKilled"
+    if status.get("phase") == "Succeeded":
+        return "no report"
+    if "exitCode" in terminated:
+        return f"exit code {terminated['exitCode']}"
+    reason = status.get("reason") or terminated.get("reason")
+    return f"the pod failed: {reason}" if reason else "the pod failed"

@@ -1,0 +1,215 @@
+"""The kubernetes executor's bookkeeping with a recording API (no watch thread, no server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kubernetes")
+
+from kubernetes.client.exceptions import ApiException
+
+from tradewind.executors.base import EventKind, TaskKey, Workload
+from tradewind.executors.kubernetes import KubernetesExecutor, podspec
+from tradewind.executors.kubernetes.watcher import Listed, PodEvent
+from tradewind.states import TaskState
+
+
+class Api:
+    def __init__(self) -> None:
+        self.created: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+        self.patched: list[str] = []
+        self.logs: dict[str, str] = {}
+        self.conflict: set[str] = set()
+
+    def create_namespaced_pod(self, namespace: str, pod: dict[str, Any], **_: Any) -> None:
+        if pod["metadata"]["name"] in self.conflict:
+            raise ApiException(status=409, reason="AlreadyExists")
+        self.created.append(pod)
+
+    def delete_namespaced_pod(self, name: str, namespace: str, **_: Any) -> None:
+        self.deleted.append(name)
+
+    def patch_namespaced_pod(self, name: str, namespace: str, body: Any, **_: Any) -> None:
+        self.patched.append(name)
+
+    def read_namespaced_pod_log(self, name: str, namespace: str, **_: Any) -> str:
+        return self.logs.get(name, "")
+
+
+def wl(task: str, weight: int = 1) -> Workload:
+    return Workload(TaskKey("d", "r1", task), "/dags/d.py", priority_weight=weight)
+
+
+def pod(name: str, phase: str, **status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"nodeName": "node-1"},
+        "status": {"phase": phase, **status},
+    }
+
+
+@pytest.fixture
+def make(make_settings: Any, tmp_path: Path) -> Any:
+    def build(parallelism: int = 32, batch: int = 16, **k8s: Any) -> tuple[KubernetesExecutor, Api]:
+        settings = make_settings(
+            tmp_path,
+            core={"parallelism": parallelism},
+            kubernetes={"worker_pods_creation_batch_size": batch, **k8s},
+        )
+        api = Api()
+        executor = KubernetesExecutor(settings, scheduler_id="s1", api=api)
+        executor.template = podspec.default_pod()
+        return executor, api
+
+    return build
+
+
+def test_creation_is_batched_capped_and_in_priority_order(make: Any) -> None:
+    executor, api = make(parallelism=5, batch=2)
+    for i in range(6):
+        executor.submit(wl(f"t{i}", weight=i))
+
+    executor.poll(0)
+    assert [p["metadata"]["annotations"]["tradewind/task-id"] for p in api.created] == ["t5", "t4"]
+    executor.poll(0)
+    executor.poll(0)
+    executor.poll(0)
+    assert len(api.created) == 5
+    assert executor.free_slots == 0
+    assert len(executor.active_keys()) == 6
+
+
+def test_a_409_means_already_submitted(make: Any) -> None:
+    executor, api = make()
+    api.conflict.add(podspec.pod_name(wl("a").key))
+    executor.submit(wl("a"))
+
+    executor.poll(0)
+
+    assert api.created == []
+    assert wl("a").key in executor.active_keys()
+    assert api.patched == [podspec.pod_name(wl("a").key)]
+
+
+def test_running_then_the_report_from_the_log(make: Any) -> None:
+    executor, api = make()
+    executor.submit(wl("a"))
+    executor.poll(0)
+    name = podspec.pod_name(wl("a").key)
+    finished = {"type": "finished", "state": "success", "at": "2026-01-01T00:00:00+00:00"}
+    api.logs[name] = 'noise\n{"type": "running"}\n' + json.dumps(finished) + "\n"
+
+    executor._on_seen(PodEvent("MODIFIED", pod(name, "Running")))
+    (running,) = executor.poll(0)
+    executor._on_seen(PodEvent("MODIFIED", pod(name, "Succeeded")))
+    (done,) = executor.poll(0)
+
+    assert running.kind == EventKind.RUNNING
+    assert running.hostname == "node-1"
+    assert done.state == TaskState.SUCCESS
+    assert api.deleted == [name]
+    assert executor.active_keys() == set()
+
+
+@pytest.mark.parametrize(
+    ("status", "info"),
+    [
+        ({"phase": "Succeeded"}, "no report"),
+        (
+            {"containerStatuses": [{"name": "base", "state": {"terminated": {"exitCode": 3}}}]},
+            "exit code 3",
+        ),
+        (
+            {
+                "containerStatuses": [
+                    {
+                        "name": "base",
+                        "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+                    }
+                ]
+            },
+            "OOMKilled",
+        ),
+        ({"reason": "Evicted", "message": "low on memory"}, "evicted: low on memory"),
+    ],
+)
+def test_a_pod_without_a_report_fails_from_its_status(
+    make: Any, status: dict[str, Any], info: str
+) -> None:
+    executor, api = make()
+    executor.submit(wl("a"))
+    executor.poll(0)
+    name = podspec.pod_name(wl("a").key)
+
+    executor._on_seen(PodEvent("MODIFIED", pod(name, status.pop("phase", "Failed"), **status)))
+    events = executor.poll(0)
+
+    assert events[-1].state == TaskState.FAILED
+    assert events[-1].info == info
+    assert api.deleted == []  # failed pods are kept by default
+
+
+def test_an_image_that_cannot_be_pulled_fails_and_deletes_the_pod(make: Any) -> None:
+    executor, api = make()
+    executor.submit(wl("a"))
+    executor.poll(0)
+    name = podspec.pod_name(wl("a").key)
+    waiting = {"name": "base", "state": {"waiting": {"reason": "ImagePullBackOff"}}}
+
+    executor._on_seen(PodEvent("MODIFIED", pod(name, "Pending", containerStatuses=[waiting])))
+    (event,) = executor.poll(0)
+
+    assert event.info == "ImagePullBackOff"
+    assert api.deleted == [name]
+
+
+def test_deleted_by_someone_else_and_missing_from_a_relist(make: Any) -> None:
+    executor, _ = make()
+    executor.submit(wl("a"))
+    executor.submit(wl("b"))
+    executor.poll(0)
+    name_a, name_b = (podspec.pod_name(wl(t).key) for t in "ab")
+
+    executor._on_seen(PodEvent("DELETED", pod(name_a, "Running")))
+    executor._on_seen(Listed([], started=float("inf")))
+    events = executor.poll(0)
+
+    assert {e.key.task_id for e in events} == {"a", "b"}
+    assert all(e.info == "the pod was deleted by someone else" for e in events)
+    assert name_b not in executor._by_name
+
+
+def test_pending_too_long_fails(make: Any) -> None:
+    executor, api = make(pending_timeout=0.05)
+    executor.submit(wl("a"))
+    executor.poll(0)
+
+    events = executor.poll(0.5)
+
+    assert events[0].info == "pending for 0.05 s"
+    assert api.deleted == [podspec.pod_name(wl("a").key)]
+
+
+def test_cancel_and_adopt(make: Any) -> None:
+    executor, api = make()
+    executor.submit(wl("a"))
+    executor.cancel(wl("a").key)
+    (event,) = executor.poll(0)
+    assert event.payload["cancelled"]
+
+    adopted = executor.adopt([wl("b").key])
+
+    assert adopted == {wl("b").key}
+    assert api.patched == [podspec.pod_name(wl("b").key)]
+    assert executor.external_id(wl("b").key) == podspec.pod_name(wl("b").key)
+
+
+def test_the_registry_loads_it_by_name() -> None:
+    from tradewind import executors
+
+    assert executors.load_executor("kubernetes") is KubernetesExecutor
