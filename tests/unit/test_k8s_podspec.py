@@ -98,6 +98,13 @@ def test_without_a_scheduler_id_the_label_says_unknown(kset: Settings) -> None:
     assert labels["tradewind/scheduler"] == "unknown"
 
 
+def test_an_unmapped_task_has_map_index_none_not_a_clash_with_index_1(kset: Settings) -> None:
+    key = TaskKey("etl", "r", "load")
+    labels = podspec.build_pod(Workload(key, "/d.py"), kset)["metadata"]["labels"]
+
+    assert labels["tradewind/map-index"] == "none"
+
+
 def test_long_or_odd_ids_become_valid_distinct_labels() -> None:
     long_a, long_b = "a" * 80 + "x", "a" * 80 + "y"
 

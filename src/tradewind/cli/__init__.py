@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "api-server": "webserver:webserver",
     "users": "users:users",
     "celery": "celery:celery",
+    "kubernetes": "kubernetes:kubernetes",
 }
 
 
@@ -49,6 +50,7 @@ SUMMARIES: dict[str, str] = {
     "api-server": "Serve the web UI and the REST API (same as webserver).",
     "users": "Create, list, delete users and reset their passwords.",
     "celery": "Run Celery workers and Flower, or stop the workers.",
+    "kubernetes": "Show a try's pod YAML, or delete finished worker pods.",
 }
 
 

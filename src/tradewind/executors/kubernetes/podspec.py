@@ -83,7 +83,7 @@ def labels_for(key: TaskKey, scheduler_id: str | None) -> dict[str, str]:
         TASK_ID: label_value(key.task_id),
         RUN_ID: run_label(key.run_id),
         TRY_NUMBER: str(key.try_number),
-        MAP_INDEX: label_value(str(key.map_index)),
+        MAP_INDEX: str(key.map_index) if key.map_index >= 0 else "none",
         SCHEDULER: label_value(scheduler_id or UNKNOWN_SCHEDULER),
     }
 

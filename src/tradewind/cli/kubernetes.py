@@ -1,0 +1,88 @@
+"""``tradewind kubernetes generate-pod-yaml|cleanup-pods``: the kubernetes executor's pods.
+
+The kubernetes client is an optional extra; without it each command is a one-line error.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tradewind.cli._common import get_settings, user_errors
+
+INSTALL_HINT = (
+    "tradewind kubernetes needs the kubernetes extra: pip install 'tradewind[kubernetes]'"
+)
+
+
+def _need_extra() -> None:
+    try:
+        import kubernetes  # noqa: F401
+    except ModuleNotFoundError:
+        raise click.ClickException(INSTALL_HINT) from None
+
+
+@click.group()
+def kubernetes() -> None:
+    """Inspect and clean up the pods of the kubernetes executor."""
+
+
+@kubernetes.command("generate-pod-yaml")
+@click.argument("dag_id")
+@click.argument("task_id")
+@click.option("--run-id", default="manual__example", show_default=True)
+@click.option("--try-number", type=int, default=1, show_default=True)
+@click.option("--map-index", type=int, default=-1, show_default=True)
+@click.option("--dag-file", help="The DAG file (default: the registered one).")
+def generate_pod_yaml(
+    *, dag_id: str, task_id: str, run_id: str, try_number: int, map_index: int, dag_file: str | None
+) -> None:
+    """Print the pod a try of DAG_ID.TASK_ID would run in."""
+    _need_extra()
+    import yaml
+
+    from tradewind.cli.tasks import _registered_fileloc
+    from tradewind.exceptions import TaskNotFound
+    from tradewind.executors.base import TaskKey, Workload
+    from tradewind.executors.kubernetes import podspec
+    from tradewind.runtime import dagfile
+
+    settings = get_settings()
+    fileloc = dag_file or _registered_fileloc(dag_id)
+    with user_errors(dagfile.DagLoadError, TaskNotFound, podspec.PodSpecError):
+        _, task = dagfile.load_task(Path(fileloc), dag_id, task_id)
+        workload = Workload(
+            TaskKey(dag_id, run_id, task_id, map_index, try_number),
+            fileloc,
+            priority_weight=task.priority_weight,
+            queue=task.queue,
+            executor_config=task.executor_config,
+        )
+        pod = podspec.build_pod(workload, settings)
+    click.echo(yaml.safe_dump(pod, sort_keys=False), nl=False)
+
+
+@kubernetes.command("cleanup-pods")
+@click.option("--min-age", type=float, default=3600.0, show_default=True, help="Seconds.")
+@click.option("--dry-run", is_flag=True, help="Only list the pods that would be deleted.")
+def cleanup_pods(min_age: float, dry_run: bool) -> None:
+    """Delete tradewind's finished pods (Succeeded or Failed) older than --min-age."""
+    _need_extra()
+    from tradewind.executors.kubernetes.client import make_api
+
+    settings = get_settings()
+    namespace = settings.kubernetes.namespace
+    api = make_api(settings.kubernetes)
+    pods: Any = api.list_namespaced_pod(namespace, label_selector="app=tradewind")
+    cutoff = datetime.now(UTC) - timedelta(seconds=min_age)
+    for pod in pods.items:
+        phase = pod.status.phase if pod.status else None
+        created = pod.metadata.creation_timestamp
+        if phase not in ("Succeeded", "Failed") or (created is not None and created > cutoff):
+            continue
+        click.echo(f"{'would delete' if dry_run else 'deleting'} {pod.metadata.name} ({phase})")
+        if not dry_run:
+            api.delete_namespaced_pod(pod.metadata.name, namespace)
