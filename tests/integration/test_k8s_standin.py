@@ -1,0 +1,360 @@
+"""The Kubernetes API stand-in, through the official client as the executor uses it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from k8s import core_api, k8s_fixture  # noqa: F401
+from kubernetes import client, watch
+from kubernetes.client import ApiException, CoreV1Api
+from urllib3.exceptions import ProtocolError
+
+from k8s_standin import NODE_NAME, OUTCOME_ANNOTATION, Standin
+
+
+@pytest.fixture
+def api(k8s: Standin) -> CoreV1Api:
+    return core_api(k8s.kubeconfig)
+
+
+def make_pod(
+    name: str,
+    script: str = "true",
+    *,
+    image: str = "tradewind:test",
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    node_selector: dict[str, str] | None = None,
+) -> client.V1Pod:
+    container = client.V1Container(
+        name="base",
+        image=image,
+        command=["sh", "-c"],
+        args=[script],
+        env=[client.V1EnvVar(name=k, value=v) for k, v in (env or {}).items()],
+    )
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(
+            name=name, labels={"app": "tradewind", **(labels or {})}, annotations=annotations
+        ),
+        spec=client.V1PodSpec(
+            containers=[container], restart_policy="Never", node_selector=node_selector
+        ),
+    )
+
+
+class Watcher:
+    """Events of one watch stream, collected by a thread."""
+
+    def __init__(self, api: CoreV1Api, namespace: str, **kwargs: Any) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.stream = watch.Watch()
+        kwargs.setdefault("timeout_seconds", 30)
+        self.thread = threading.Thread(target=self.run, args=(api, namespace, kwargs), daemon=True)
+        self.thread.start()
+
+    def run(self, api: CoreV1Api, namespace: str, kwargs: dict[str, Any]) -> None:
+        try:
+            for event in self.stream.stream(api.list_namespaced_pod, namespace, **kwargs):
+                self.events.append(event)
+        except BaseException as error:
+            self.error = error
+        finally:
+            self.done.set()
+
+    def types(self) -> list[tuple[str, str]]:
+        return [(e["type"], e["raw_object"]["metadata"]["name"]) for e in self.events]
+
+
+@pytest.fixture
+def watchers(k8s: Standin) -> Iterator[list[Watcher]]:
+    started: list[Watcher] = []
+    yield started
+    k8s.end_watches()
+    for watcher in started:
+        watcher.done.wait(5)
+
+
+def start_watch(watchers: list[Watcher], api: CoreV1Api, k8s: Standin, **kwargs: Any) -> Watcher:
+    already = k8s.open_watches()
+    watcher = Watcher(api, k8s.namespace, **kwargs)
+    watchers.append(watcher)
+    k8s.wait_for_watches(already + 1)
+    return watcher
+
+
+def terminated(pod: client.V1Pod) -> client.V1ContainerStateTerminated:
+    return pod.status.container_statuses[0].state.terminated
+
+
+# -- the API -------------------------------------------------------------------------------
+
+
+def test_create_get_list_delete(k8s: Standin, api: CoreV1Api) -> None:
+    created = api.create_namespaced_pod(k8s.namespace, make_pod("a", labels={"tier": "x"}))
+    api.create_namespaced_pod(k8s.namespace, make_pod("b", labels={"tier": "y"}))
+    assert created.metadata.namespace == k8s.namespace
+    assert created.metadata.uid
+    assert created.status.phase == "Pending"
+
+    got = api.read_namespaced_pod("a", k8s.namespace)
+    assert got.metadata.labels == {"app": "tradewind", "tier": "x"}
+    assert int(got.metadata.resource_version) >= int(created.metadata.resource_version)
+
+    listed = api.list_namespaced_pod(k8s.namespace, label_selector="app=tradewind,tier=x")
+    assert [pod.metadata.name for pod in listed.items] == ["a"]
+    assert int(listed.metadata.resource_version) >= int(got.metadata.resource_version)
+    every = api.list_namespaced_pod(k8s.namespace, label_selector="app=tradewind,tier!=x")
+    assert [pod.metadata.name for pod in every.items] == ["b"]
+    assert api.list_namespaced_pod("elsewhere").items == []
+
+    with pytest.raises(ApiException) as conflict:
+        api.create_namespaced_pod(k8s.namespace, make_pod("a"))
+    assert conflict.value.status == 409
+    assert "AlreadyExists" in str(conflict.value.body)
+
+    deleted = api.delete_namespaced_pod("a", k8s.namespace)
+    assert deleted.metadata.name == "a"
+    with pytest.raises(ApiException) as missing:
+        api.read_namespaced_pod("a", k8s.namespace)
+    assert missing.value.status == 404
+    assert k8s.created() == ["a", "b"]
+
+
+def test_a_pod_runs_its_command_and_the_log_is_readable(k8s: Standin, api: CoreV1Api) -> None:
+    script = 'echo "hello $GREETING"; echo "$(GREETING) expanded"; echo oops >&2; exit 3'
+    api.create_namespaced_pod(k8s.namespace, make_pod("p", script, env={"GREETING": "world"}))
+    k8s.wait_for_phase("p", "Failed")
+
+    pod = api.read_namespaced_pod("p", k8s.namespace)
+    assert pod.spec.node_name == NODE_NAME
+    assert terminated(pod).exit_code == 3
+    assert terminated(pod).reason == "Error"
+    log = api.read_namespaced_pod_log("p", k8s.namespace, container="base")
+    assert log == "hello world\nworld expanded\noops\n"
+    assert api.read_namespaced_pod_log("p", k8s.namespace, tail_lines=1) == "oops\n"
+
+    api.create_namespaced_pod(k8s.namespace, make_pod("ok", "echo fine"))
+    done = k8s.wait_for_phase("ok", "Succeeded")
+    assert done["status"]["containerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+
+
+def test_log_follow_and_a_log_before_start(k8s: Standin, api: CoreV1Api) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("slow", "echo one; sleep 0.3; echo two"))
+    k8s.wait_for_phase("slow", "Running")
+    assert api.read_namespaced_pod_log("slow", k8s.namespace, follow=True) == "one\ntwo\n"
+
+    api.create_namespaced_pod(k8s.namespace, make_pod("stuck", image="pending"))
+    with pytest.raises(ApiException) as waiting:
+        api.read_namespaced_pod_log("stuck", k8s.namespace)
+    assert waiting.value.status == 400
+
+
+def test_watch_sees_added_modified_deleted_in_order(
+    k8s: Standin, api: CoreV1Api, watchers: list[Watcher]
+) -> None:
+    listed = api.list_namespaced_pod(k8s.namespace)
+    watcher = start_watch(
+        watchers,
+        api,
+        k8s,
+        label_selector="app=tradewind",
+        resource_version=listed.metadata.resource_version,
+    )
+    api.create_namespaced_pod(k8s.namespace, make_pod("w", "echo hi"))
+    k8s.wait_for_phase("w", "Succeeded")
+    api.delete_namespaced_pod("w", k8s.namespace)
+    k8s.end_watches()
+    assert watcher.done.wait(10)
+    assert watcher.error is None
+
+    types = [event["type"] for event in watcher.events]
+    assert types[0] == "ADDED"
+    assert types[-1] == "DELETED"
+    assert set(types[1:-1]) == {"MODIFIED"}
+    phases = [event["object"].status.phase for event in watcher.events]
+    assert phases[0] == "Pending"
+    assert "Running" in phases
+    assert phases.index("Running") < phases.index("Succeeded")
+    versions = [int(event["object"].metadata.resource_version) for event in watcher.events]
+    assert versions == sorted(versions)
+    assert len(set(versions)) == len(versions)
+
+
+def test_watch_from_a_resource_version_replays_later_changes(
+    k8s: Standin, api: CoreV1Api, watchers: list[Watcher]
+) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("old", image="pending"))
+    version = api.list_namespaced_pod(k8s.namespace).metadata.resource_version
+    api.create_namespaced_pod(k8s.namespace, make_pod("new", image="pending"))
+    k8s.wait_for("new", lambda pod: pod is not None and "conditions" in pod["status"])
+
+    replay = start_watch(watchers, api, k8s, resource_version=version)
+    everything = start_watch(watchers, api, k8s)  # no version: every pod as ADDED first
+    k8s.end_watches()
+    assert replay.done.wait(10)
+    assert everything.done.wait(10)
+    assert replay.types() == [("ADDED", "new"), ("MODIFIED", "new")]
+    assert everything.types() == [("ADDED", "old"), ("ADDED", "new")]
+
+
+def test_relabelling_moves_a_pod_between_selectors(
+    k8s: Standin, api: CoreV1Api, watchers: list[Watcher]
+) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("r", image="pending", labels={"s": "a"}))
+    first = start_watch(watchers, api, k8s, label_selector="s=a")
+    second = start_watch(watchers, api, k8s, label_selector="s=b")
+    api.patch_namespaced_pod("r", k8s.namespace, {"metadata": {"labels": {"s": "b"}}})
+    assert api.read_namespaced_pod("r", k8s.namespace).metadata.labels["s"] == "b"
+    k8s.end_watches()
+    assert first.done.wait(10)
+    assert second.done.wait(10)
+    assert first.types() == [("ADDED", "r"), ("DELETED", "r")]
+    assert second.types() == [("ADDED", "r")]
+
+
+# -- watch failures ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("http", [False, True])
+def test_a_watch_from_an_expired_version_gets_410(
+    k8s: Standin, api: CoreV1Api, watchers: list[Watcher], http: bool
+) -> None:
+    old = api.list_namespaced_pod(k8s.namespace).metadata.resource_version
+    k8s.expire_watches(http=http)
+    for kwargs in ({"timeout_seconds": 5}, {}):  # without a timeout the client retries once
+        with pytest.raises(ApiException) as gone:
+            for _ in watch.Watch().stream(
+                api.list_namespaced_pod, k8s.namespace, resource_version=old, **kwargs
+            ):
+                pass
+        assert gone.value.status == 410
+
+    fresh = api.list_namespaced_pod(k8s.namespace).metadata.resource_version
+    watcher = start_watch(watchers, api, k8s, resource_version=fresh)
+    api.create_namespaced_pod(k8s.namespace, make_pod("after", image="pending"))
+    k8s.wait_for("after", lambda pod: pod is not None and "conditions" in pod["status"])
+    k8s.end_watches()
+    assert watcher.done.wait(10)
+    assert watcher.error is None
+    assert watcher.types()[0] == ("ADDED", "after")
+
+
+def test_expiry_ends_an_open_watch_with_410(
+    k8s: Standin, api: CoreV1Api, watchers: list[Watcher]
+) -> None:
+    watcher = start_watch(watchers, api, k8s)
+    assert k8s.expire_watches() == 1
+    assert watcher.done.wait(10)
+    assert isinstance(watcher.error, ApiException)
+    assert watcher.error.status == 410
+
+
+def test_a_dropped_watch_breaks_the_connection(
+    k8s: Standin, api: CoreV1Api, watchers: list[Watcher]
+) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("d", image="pending"))
+    watcher = start_watch(watchers, api, k8s)
+    k8s.wait_for("d", lambda pod: pod is not None and "conditions" in pod["status"])
+    assert k8s.drop_watches() == 1
+    assert watcher.done.wait(10)
+    assert isinstance(watcher.error, ProtocolError)
+    assert watcher.types()[0] == ("ADDED", "d")
+    # The server carries on: a new watch from the last version works.
+    version = watcher.events[-1]["object"].metadata.resource_version
+    again = start_watch(watchers, api, k8s, resource_version=version)
+    api.delete_namespaced_pod("d", k8s.namespace)
+    k8s.end_watches()
+    assert again.done.wait(10)
+    assert again.types() == [("DELETED", "d")]
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+def waiting_reason(pod: dict[str, Any]) -> str | None:
+    statuses = pod["status"].get("containerStatuses") or [{}]
+    return statuses[0].get("state", {}).get("waiting", {}).get("reason")
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [("bad-image", "ImagePullBackOff"), ("Not A Valid Image", "InvalidImageName")],
+)
+def test_image_failures_wait_forever(k8s: Standin, api: CoreV1Api, image: str, reason: str) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("img", image=image))
+    k8s.wait_for("img", lambda pod: pod is not None and waiting_reason(pod) == reason)
+    pod = api.read_namespaced_pod("img", k8s.namespace)
+    assert pod.status.phase == "Pending"
+    assert pod.status.container_statuses[0].state.waiting.reason == reason
+
+
+@pytest.mark.parametrize(
+    "pod",
+    [
+        make_pod("p", image="pending"),
+        make_pod("p", annotations={OUTCOME_ANNOTATION: "pending"}),
+        make_pod("p", node_selector={"disktype": "ssd"}),
+    ],
+)
+def test_unschedulable_pods_stay_pending(k8s: Standin, api: CoreV1Api, pod: client.V1Pod) -> None:
+    api.create_namespaced_pod(k8s.namespace, pod)
+    k8s.wait_for("p", lambda pod: pod is not None and "conditions" in pod["status"])
+    got = api.read_namespaced_pod("p", k8s.namespace)
+    assert got.status.phase == "Pending"
+    assert got.spec.node_name is None
+    assert got.status.conditions[0].reason == "Unschedulable"
+    assert not got.status.container_statuses
+
+
+def test_oom_outcome_and_knob(k8s: Standin, api: CoreV1Api) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("o", "sleep 30", image="oom"))
+    api.create_namespaced_pod(k8s.namespace, make_pod("k", "echo started; sleep 30"))
+    k8s.wait_for_phase("k", "Running")
+    assert k8s.oom_kill("k")
+    for name in ("o", "k"):
+        k8s.wait_for_phase(name, "Failed")
+        pod = api.read_namespaced_pod(name, k8s.namespace)
+        assert terminated(pod).exit_code == 137
+        assert terminated(pod).reason == "OOMKilled"
+    assert not k8s.oom_kill("k")  # no longer running
+
+
+def test_evict_outcome_and_knob(k8s: Standin, api: CoreV1Api) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("e", "sleep 30", image="evict"))
+    api.create_namespaced_pod(k8s.namespace, make_pod("k", "sleep 30"))
+    api.create_namespaced_pod(k8s.namespace, make_pod("p", image="pending"))
+    k8s.wait_for_phase("k", "Running")
+    assert k8s.evict("k")
+    k8s.wait_for("p", lambda pod: pod is not None and "conditions" in pod["status"])
+    assert k8s.evict("p")
+    for name in ("e", "k", "p"):
+        k8s.wait_for_phase(name, "Failed")
+        pod = api.read_namespaced_pod(name, k8s.namespace)
+        assert pod.status.reason == "Evicted"
+        assert pod.status.message
+
+
+def test_deleted_by_someone_else(k8s: Standin, api: CoreV1Api, watchers: list[Watcher]) -> None:
+    watcher = start_watch(watchers, api, k8s)
+    api.create_namespaced_pod(k8s.namespace, make_pod("gone", "sleep 30", image="delete"))
+    api.create_namespaced_pod(k8s.namespace, make_pod("k", "sleep 30"))
+    k8s.wait_for_phase("k", "Running")
+    assert k8s.delete_pod("k") is not None
+    for name in ("gone", "k"):
+        k8s.wait_for(name, lambda pod: pod is None)
+    k8s.end_watches()
+    assert watcher.done.wait(10)
+    deleted = [name for type_, name in watcher.types() if type_ == "DELETED"]
+    assert sorted(deleted) == ["gone", "k"]
+    deadline = time.monotonic() + 10
+    while k8s.kubelet.running(k8s.namespace, "k"):  # its process was killed
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
