@@ -146,6 +146,20 @@ def test_a_pod_runs_its_command_and_the_log_is_readable(k8s: Standin, api: CoreV
     assert done["status"]["containerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
 
 
+def test_tradewind_is_on_the_path_and_a_missing_command_fails(k8s: Standin, api: CoreV1Api) -> None:
+    for name, command in [("tw", ["tradewind", "--help"]), ("nope", ["no-such-command"])]:
+        pod = make_pod(name)
+        pod.spec.containers[0].command = command
+        pod.spec.containers[0].args = None
+        api.create_namespaced_pod(k8s.namespace, pod)
+    k8s.wait_for_phase("tw", "Succeeded")
+    assert "Usage: tradewind" in api.read_namespaced_pod_log("tw", k8s.namespace)
+    k8s.wait_for_phase("nope", "Failed")
+    failed = api.read_namespaced_pod("nope", k8s.namespace)
+    assert (terminated(failed).exit_code, terminated(failed).reason) == (128, "StartError")
+    assert "no-such-command" in api.read_namespaced_pod_log("nope", k8s.namespace)
+
+
 def test_log_follow_and_a_log_before_start(k8s: Standin, api: CoreV1Api) -> None:
     api.create_namespaced_pod(k8s.namespace, make_pod("slow", "echo one; sleep 0.3; echo two"))
     k8s.wait_for_phase("slow", "Running")

@@ -49,6 +49,7 @@ class PodProcess:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     kill_reason: str | None = None  # "OOMKilled" or "Evicted" when a knob killed it
+    start_error: bool = False  # the command could not be started: exit 128, StartError
     started_at: str | None = None
     ended: bool = False
 
@@ -194,6 +195,7 @@ class Kubelet:
                 )
             except OSError as error:
                 log.write(f"{error}\n".encode())
+                record.start_error = True
                 record.proc = subprocess.Popen(["sh", "-c", "exit 128"])
             record.started_at = now_iso()
         running = {"running": {"startedAt": record.started_at}}
@@ -215,7 +217,7 @@ class Kubelet:
         with self.lock:
             record.ended = True
             kill_reason = record.kill_reason
-        reason = "Completed" if code == 0 else "Error"
+        reason = "Completed" if code == 0 else "StartError" if record.start_error else "Error"
         if kill_reason == "OOMKilled":
             code, reason = 137, "OOMKilled"
         terminated = {
