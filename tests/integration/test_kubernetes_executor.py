@@ -498,3 +498,38 @@ def test_a_try_submitted_twice_gets_one_pod_and_cancel_deletes_it(
     assert k8s.created() == [name]
     assert [(e.kind, e.info) for e in events] == [(EventKind.FINISHED, "cancelled")]
     assert events[0].payload["cancelled"] is True
+
+
+def test_a_try_whose_pod_another_executor_created_is_followed_to_its_end(
+    k8s: Standin, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, core={"executor": "kubernetes"}, kubernetes=kube_sections(k8s)
+    )
+    stays_pending = {"pod_override": {"metadata": {"annotations": {OUTCOME_ANNOTATION: "pending"}}}}
+    key = TaskKey("k8s_409", "manual__2026-01-01T00:00:00+00:00", "t")
+    workload = Workload(key, str(tmp_path / "k8s_409.py"), executor_config=stays_pending)
+    first, second = (KubernetesExecutor(settings, scheduler_id=f"k3-{n}") for n in (1, 2))
+    events: list[TaskEvent] = []
+    try:
+        first.start()
+        name = first.external_id(key)
+        assert name is not None
+        first.submit(workload)
+        assert wait_for(lambda: bool(first.poll(0.1)) or k8s.pod(name) is not None)
+        first.close()
+        second.start()
+        second.submit(workload)
+        events += second.poll(0.5)
+        assert k8s.evict(name)
+        end = time.monotonic() + HANG_GUARD
+        while not any(e.kind == EventKind.FINISHED for e in events) and time.monotonic() < end:
+            events += second.poll(0.5)
+    finally:
+        first.close()
+        second.close()
+    assert k8s.created() == [name]
+    finished = [e for e in events if e.kind == EventKind.FINISHED]
+    assert len(finished) == 1, events
+    assert finished[0].state == TaskState.FAILED
+    assert finished[0].info.startswith("evicted: The node was low on resource"), finished[0].info
