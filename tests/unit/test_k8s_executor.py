@@ -213,3 +213,16 @@ def test_the_registry_loads_it_by_name() -> None:
     from tradewind import executors
 
     assert executors.load_executor("kubernetes") is KubernetesExecutor
+
+
+def test_a_pod_evicted_before_it_ran_never_reports_running(make: Any) -> None:
+    executor, api = make()
+    executor.submit(wl("a"))
+    executor.poll(0)
+    name = podspec.pod_name(wl("a").key)
+    evicted = pod(name, "Failed", reason="Evicted", message="The node was low on memory.")
+    executor._on_seen(PodEvent("MODIFIED", evicted))
+    (done,) = executor.poll(0)  # one event: it finished, it never ran
+    assert (done.kind, done.state) == (EventKind.FINISHED, TaskState.FAILED)
+    assert done.info.startswith("evicted")
+    assert "log" not in done.info  # there is no log of a container that never started

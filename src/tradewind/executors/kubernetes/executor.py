@@ -321,10 +321,11 @@ class KubernetesExecutor(BaseExecutor):
         self._ready.append(TaskEvent(flight.key, EventKind.RUNNING, now(), hostname=host))
 
     def _on_ended(self, flight: Flight, pod: dict[str, Any]) -> None:
-        log_text, unreadable = self._read_log(flight.name)
+        started = flight.running or container_started(pod)
+        log_text, unreadable = self._read_log(flight.name) if started else ("", "")
         message = finished_message(log_text)
-        if not flight.running:
-            self._on_running(flight, pod)
+        if not flight.running and started:
+            self._on_running(flight, pod)  # it ran, too fast for the watch to see it running
         if message is not None:
             event = event_from_message(flight.key, message)
         else:
@@ -339,7 +340,7 @@ class KubernetesExecutor(BaseExecutor):
         if not keep:
             self._delete(flight.name)
 
-    def _read_log(self, name: str) -> tuple[str, str]:
+    def _read_log(self, name: str) -> tuple[str, str]:  # (text, why it could not be read)
         try:
             text = self.api.read_namespaced_pod_log(
                 name,
@@ -397,3 +398,16 @@ def _body(exc: ApiException) -> str:
         return str(json.loads(exc.body or "").get("message") or exc.reason)
     except (TypeError, ValueError, AttributeError):
         return str(exc.reason)
+
+
+def container_started(pod: dict[str, Any]) -> bool:
+    """Whether a container of the pod ever ran (a pod evicted or never pulled did not)."""
+    if (pod.get("status") or {}).get("phase") == "Succeeded":
+        return True
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        state = status.get("state") or {}
+        if state.get("running") or (state.get("terminated") or {}).get("startedAt"):
+            return True
+        if (status.get("lastState") or {}).get("terminated"):
+            return True
+    return False
