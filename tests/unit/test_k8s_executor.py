@@ -216,7 +216,7 @@ def test_the_registry_loads_it_by_name() -> None:
 
 
 def test_a_pod_evicted_before_it_ran_never_reports_running(make: Any) -> None:
-    executor, api = make()
+    executor, _api = make()
     executor.submit(wl("a"))
     executor.poll(0)
     name = podspec.pod_name(wl("a").key)
