@@ -19,7 +19,6 @@ rest wait here, higher ``priority_weight`` first.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from typing import Any, ClassVar
 import celery  # noqa: F401 - without the celery extra, choosing this executor says what to install
 
 from tradewind.executors.base import (
-    BaseExecutor,
     EventKind,
     TaskEvent,
     TaskKey,
@@ -47,7 +45,7 @@ from tradewind.executors.celery.app import (
 )
 from tradewind.executors.celery.states import Seen, StateReader, reader_for
 from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD
-from tradewind.executors.tries import WorkQueue
+from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 
@@ -79,7 +77,7 @@ class InFlight:
     beat_at: float = 0.0
 
 
-class CeleryExecutor(BaseExecutor):
+class CeleryExecutor(RemoteExecutor[InFlight]):
     """Sends tries to Celery workers and follows them through the result backend."""
 
     name: ClassVar[str] = "celery"
@@ -94,14 +92,10 @@ class CeleryExecutor(BaseExecutor):
     ) -> None:
         # grace_period belongs to the workers (SIGTERM -> SIGKILL of a cancelled try there).
         del grace_period
-        self.settings = settings
+        super().__init__(settings)
         self.runner = runner
         self.app: Any = None
         self._reader: StateReader | None = None
-        self._waiting = WorkQueue()
-        self._flight: dict[TaskKey, InFlight] = {}
-        self._ready: list[TaskEvent] = []
-        self._wake = threading.Event()
         self._next_check = 0.0
         self._blind = False
 
@@ -134,14 +128,6 @@ class CeleryExecutor(BaseExecutor):
 
     # ---- the interface ---------------------------------------------------------------------
 
-    @property
-    def free_slots(self) -> int:
-        used = len(self._flight) + len(self._waiting)
-        return max(0, self.settings.core.parallelism - used)
-
-    def active_keys(self) -> set[TaskKey]:
-        return set(self._flight) | self._waiting.keys()
-
     def external_id(self, key: TaskKey) -> str | None:
         return task_id_for(key)
 
@@ -171,8 +157,7 @@ class CeleryExecutor(BaseExecutor):
         return adopted
 
     def cancel(self, key: TaskKey) -> None:
-        if self._waiting.remove(key) is not None:
-            self._report(cancelled_event(key))
+        if self._cancel_waiting(key):
             return
         flight = self._flight.get(key)
         if flight is None or self.app is None:
@@ -356,10 +341,6 @@ class CeleryExecutor(BaseExecutor):
             self._reader.forget(task_ids)
         except Exception as exc:  # they expire in the backend anyway
             log.warning("cannot delete reported results: %s", exc)
-
-    def _report(self, event: TaskEvent) -> None:
-        self._ready.append(event)
-        self._wake.set()
 
 
 def _failed(key: TaskKey, info: str, *, retryable: bool, **flags: bool) -> TaskEvent:

@@ -17,7 +17,6 @@ import logging
 import os
 import queue
 import socket
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ import kubernetes  # noqa: F401 - without the kubernetes extra, choosing this ex
 from kubernetes.client.exceptions import ApiException
 
 from tradewind.executors.base import (
-    BaseExecutor,
     EventKind,
     TaskEvent,
     TaskKey,
@@ -42,7 +40,7 @@ from tradewind.executors.kubernetes.client import make_api
 from tradewind.executors.kubernetes.outcome import finished_message, pod_failure, waiting_failure
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
 from tradewind.executors.process import DEFAULT_RUNNER
-from tradewind.executors.tries import WorkQueue
+from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +64,7 @@ class Flight:
     running: bool = False
 
 
-class KubernetesExecutor(BaseExecutor):
+class KubernetesExecutor(RemoteExecutor[Flight]):
     """Runs each try in a pod and follows the pods through a watch."""
 
     name: ClassVar[str] = "kubernetes"
@@ -81,17 +79,13 @@ class KubernetesExecutor(BaseExecutor):
         api: Any = None,
     ) -> None:
         del runner  # the pod runs `tradewind tasks run`
-        self.settings = settings
+        super().__init__(settings)
         self.scheduler_id = scheduler_id
         self.api: Any = api
         self.template: dict[str, Any] | None = None
         self.watcher: PodWatcher | None = None
-        self._waiting = WorkQueue()
-        self._flight: dict[TaskKey, Flight] = {}
         self._by_name: dict[str, TaskKey] = {}
         self._seen: queue.SimpleQueue[PodEvent | Listed] = queue.SimpleQueue()
-        self._ready: list[TaskEvent] = []
-        self._wake = threading.Event()
         self._woken = False
         self._next_check = 0.0
         self._next_create = 0.0
@@ -133,14 +127,6 @@ class KubernetesExecutor(BaseExecutor):
         self._wake.set()
 
     # ---- the interface ---------------------------------------------------------------------
-
-    @property
-    def free_slots(self) -> int:
-        used = len(self._flight) + len(self._waiting)
-        return max(0, self.settings.core.parallelism - used)
-
-    def active_keys(self) -> set[TaskKey]:
-        return set(self._flight) | self._waiting.keys()
 
     def external_id(self, key: TaskKey) -> str | None:
         return podspec.pod_name(key)
@@ -187,8 +173,7 @@ class KubernetesExecutor(BaseExecutor):
         return True
 
     def cancel(self, key: TaskKey) -> None:
-        if self._waiting.remove(key) is not None:
-            self._report(cancelled_event(key))
+        if self._cancel_waiting(key):
             return
         flight = self._flight.get(key)
         if flight is None:
@@ -379,10 +364,6 @@ class KubernetesExecutor(BaseExecutor):
                 log.warning("cannot delete pod %s: %s %s", name, exc.status, exc.reason)
         except Exception as exc:
             log.warning("cannot delete pod %s: %s", name, exc)
-
-    def _report(self, event: TaskEvent) -> None:
-        self._ready.append(event)
-        self._wake.set()
 
 
 def default_scheduler_id() -> str:
