@@ -5,6 +5,9 @@ The kubernetes client is an optional extra; without it each command is a one-lin
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,35 @@ def _need_extra() -> None:
         import kubernetes  # noqa: F401
     except ModuleNotFoundError:
         raise click.ClickException(INSTALL_HINT) from None
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+@contextmanager
+def _api_errors(doing: str) -> Iterator[None]:
+    """The client's errors (no usable kubeconfig, the API out of reach, a request refused) as
+    a one-line message and exit code 1."""
+    import urllib3
+    from kubernetes.client import ApiException
+    from kubernetes.config import ConfigException
+
+    try:
+        yield
+    except ConfigException as exc:
+        raise click.ClickException(f"cannot configure the kubernetes client: {exc}") from None
+    except ApiException as exc:
+        try:
+            detail = json.loads(exc.body or "")["message"]
+        except (TypeError, ValueError, KeyError):
+            detail = exc.reason
+        message = f"the Kubernetes API refused to {doing}: {exc.status} {_one_line(detail)}"
+        raise click.ClickException(message) from None
+    except urllib3.exceptions.HTTPError as exc:
+        reason = getattr(exc, "reason", None) or exc
+        message = f"cannot reach the Kubernetes API to {doing}: {_one_line(reason)}"
+        raise click.ClickException(message) from None
 
 
 @click.group()
@@ -51,17 +83,22 @@ def generate_pod_yaml(
     from tradewind.runtime import dagfile
 
     settings = get_settings()
-    fileloc = dag_file or _registered_fileloc(dag_id)
-    with user_errors(dagfile.DagLoadError, TaskNotFound, podspec.PodSpecError):
+    # Absolute, as a registered fileloc is: the pod does not run in this directory.
+    fileloc = str(Path(dag_file).absolute()) if dag_file else _registered_fileloc(dag_id)
+    with user_errors(dagfile.DagLoadError, TaskNotFound):
         _, task = dagfile.load_task(Path(fileloc), dag_id, task_id)
-        workload = Workload(
-            TaskKey(dag_id, run_id, task_id, map_index, try_number),
-            fileloc,
-            priority_weight=task.priority_weight,
-            queue=task.queue,
-            executor_config=task.executor_config,
-        )
+    workload = Workload(
+        TaskKey(dag_id, run_id, task_id, map_index, try_number),
+        fileloc,
+        priority_weight=task.priority_weight,
+        queue=task.queue,
+        executor_config=task.executor_config,
+    )
+    try:
         pod = podspec.build_pod(workload, settings)
+    except podspec.PodSpecError as exc:
+        # A YAML error spans several lines (the text around the error, a caret).
+        raise click.ClickException(_one_line(exc)) from None
     click.echo(yaml.safe_dump(pod, sort_keys=False), nl=False)
 
 
@@ -71,12 +108,15 @@ def generate_pod_yaml(
 def cleanup_pods(min_age: float, dry_run: bool) -> None:
     """Delete tradewind's finished pods (Succeeded or Failed) older than --min-age."""
     _need_extra()
+    from kubernetes.client import ApiException
+
     from tradewind.executors.kubernetes.client import make_api
 
     settings = get_settings()
     namespace = settings.kubernetes.namespace
-    api = make_api(settings.kubernetes)
-    pods: Any = api.list_namespaced_pod(namespace, label_selector="app=tradewind")
+    with _api_errors(f"list the pods of namespace {namespace}"):
+        api = make_api(settings.kubernetes)
+        pods: Any = api.list_namespaced_pod(namespace, label_selector="app=tradewind")
     cutoff = datetime.now(UTC) - timedelta(seconds=min_age)
     for pod in pods.items:
         phase = pod.status.phase if pod.status else None
@@ -84,5 +124,11 @@ def cleanup_pods(min_age: float, dry_run: bool) -> None:
         if phase not in ("Succeeded", "Failed") or (created is not None and created > cutoff):
             continue
         click.echo(f"{'would delete' if dry_run else 'deleting'} {pod.metadata.name} ({phase})")
-        if not dry_run:
-            api.delete_namespaced_pod(pod.metadata.name, namespace)
+        if dry_run:
+            continue
+        with _api_errors(f"delete pod {pod.metadata.name}"):
+            try:
+                api.delete_namespaced_pod(pod.metadata.name, namespace)
+            except ApiException as exc:
+                if exc.status != 404:  # 404: deleted by someone else meanwhile, as we wanted
+                    raise
