@@ -40,8 +40,16 @@ from scheduling import System, read_journal, running_system, system_sections
 from test_scheduler_recovery import scheduler_process
 
 from k8s_standin import NODE_NAME, OUTCOME_ANNOTATION, Standin
-from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, TaskKey, Workload
+from tradewind.executors.base import (
+    REPORT_TAG,
+    BaseExecutor,
+    EventKind,
+    TaskEvent,
+    TaskKey,
+    Workload,
+)
 from tradewind.executors.kubernetes import KubernetesExecutor
+from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings, load_settings
 from tradewind.states import TaskState
 
@@ -197,6 +205,7 @@ def test_a_dag_run_succeeds_with_each_try_in_its_own_pod(
 
 OUTCOMES = """
 def ok():
+    print("all is fine")
     return "fine"
 
 def quiet_exit(code):
@@ -236,7 +245,17 @@ class Outcomes:
         assert event.state == TaskState.FAILED
         for part in reason:
             assert part in event.info, (task_id, event.info)
+        # The reason is the last line of the try's log, which the UI and the API show.
+        last = self.log(task_id).splitlines()[-1]
+        assert last.endswith(f"{{kubernetes}} ERROR - pod {self.pod(task_id)}: {event.info}"), last
         return event
+
+    def pod(self, task_id: str) -> str:
+        return self.system.instance("k8s_outcomes", self.run_id, task_id).external_executor_id or ""
+
+    def log(self, task_id: str) -> str:
+        key = TaskKey("k8s_outcomes", self.run_id, task_id)
+        return log_path(self.system.settings.logging.base_log_folder, key).read_text()
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +304,11 @@ def test_outcome_succeeded(outcomes: Outcomes) -> None:
     assert event.state == TaskState.SUCCESS
     assert outcomes.system.xcom("k8s_outcomes", outcomes.run_id, "ok") == "fine"
     outcomes.spy.each_once()
+    log = outcomes.log("ok")
+    assert "all is fine" in log
+    assert "Outcome: SUCCESS" in log
+    assert REPORT_TAG not in log
+    assert "ERROR" not in log
 
 
 def test_outcome_succeeded_without_a_report(outcomes: Outcomes) -> None:

@@ -12,9 +12,10 @@ pytest.importorskip("kubernetes")
 
 from kubernetes.client.exceptions import ApiException
 
-from tradewind.executors.base import EventKind, TaskKey, Workload
+from tradewind.executors.base import REPORT_TAG, EventKind, TaskKey, Workload
 from tradewind.executors.kubernetes import KubernetesExecutor, podspec
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent
+from tradewind.runtime.logs import log_path
 from tradewind.states import TaskState
 
 
@@ -37,8 +38,22 @@ class Api:
     def patch_namespaced_pod(self, name: str, namespace: str, body: Any, **_: Any) -> None:
         self.patched.append(name)
 
-    def read_namespaced_pod_log(self, name: str, namespace: str, **_: Any) -> str:
-        return self.logs.get(name, "")
+    def read_namespaced_pod_log(self, name: str, namespace: str, **_: Any) -> Response:
+        return Response(self.logs.get(name, "").encode())
+
+
+class Response:
+    """What the client returns without preloading: the log in pieces."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, size: int) -> Any:
+        for at in range(0, len(self.data), 7):  # small pieces: lines cut anywhere
+            yield self.data[at : at + 7]
+
+    def release_conn(self) -> None:
+        pass
 
 
 def wl(task: str, weight: int = 1) -> Workload:
@@ -102,7 +117,16 @@ def test_running_then_the_report_from_the_log(make: Any) -> None:
     executor.poll(0)
     name = podspec.pod_name(wl("a").key)
     finished = {"type": "finished", "state": "success", "at": "2026-01-01T00:00:00+00:00"}
-    api.logs[name] = 'noise\n{"type": "running"}\n' + json.dumps(finished) + "\n"
+    api.logs[name] = (
+        "hello\n"
+        + REPORT_TAG
+        + '{"type": "running"}\n'
+        + "a line the task did not end "
+        + REPORT_TAG
+        + json.dumps(finished)
+        + '\n{"type": "finished", "state": "failed"} printed by the task\n'
+        + "a callback's line\n"
+    )
 
     executor._on_seen(PodEvent("MODIFIED", pod(name, "Running")))
     (running,) = executor.poll(0)
@@ -114,6 +138,12 @@ def test_running_then_the_report_from_the_log(make: Any) -> None:
     assert done.state == TaskState.SUCCESS
     assert api.deleted == [name]
     assert executor.active_keys() == set()
+    kept = log_path(executor.settings.logging.base_log_folder, wl("a").key).read_text()
+    assert kept == (
+        "hello\na line the task did not end \n"
+        '{"type": "finished", "state": "failed"} printed by the task\n'
+        "a callback's line\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,6 +182,8 @@ def test_a_pod_without_a_report_fails_from_its_status(
     assert events[-1].state == TaskState.FAILED
     assert events[-1].info == info
     assert api.deleted == []  # failed pods are kept by default
+    kept = log_path(executor.settings.logging.base_log_folder, wl("a").key).read_text()
+    assert kept.endswith(f"{{kubernetes}} ERROR - pod {name}: {info}\n")
 
 
 def test_an_image_that_cannot_be_pulled_fails_and_deletes_the_pod(make: Any) -> None:
@@ -166,6 +198,8 @@ def test_an_image_that_cannot_be_pulled_fails_and_deletes_the_pod(make: Any) -> 
 
     assert event.info == "ImagePullBackOff"
     assert api.deleted == [name]
+    kept = log_path(executor.settings.logging.base_log_folder, wl("a").key).read_text()
+    assert kept.endswith(f"ERROR - pod {name}: ImagePullBackOff\n")
 
 
 def test_deleted_by_someone_else_and_missing_from_a_relist(make: Any) -> None:

@@ -72,7 +72,7 @@ def test_the_default_pod(kset: Settings) -> None:
     assert len(pod["spec"]["containers"]) == 1
     container = base(pod)
     assert container["image"] == "tw:test"
-    assert container["command"] == workload().command()
+    assert container["command"] == [*workload().command(), "--log-to-stdout"]
     assert "args" not in container
 
 
@@ -156,7 +156,7 @@ def test_a_template_file(make_settings: Any, tmp_path: Path) -> None:
     assert [c["name"] for c in spec["containers"]] == ["base", "sidecar"]
     container = base(pod)
     assert container["image"] == "registry.example/tw:1.0"  # the template's wins over settings
-    assert container["command"] == workload().command()
+    assert container["command"] == [*workload().command(), "--log-to-stdout"]
     assert "args" not in container
     assert [e["name"] for e in container["env"]] == ["TZ", "TRADEWIND_SETTINGS_JSON"]
     assert container["volumeMounts"] == [{"name": "dags", "mountPath": "/dags"}]
@@ -198,7 +198,7 @@ def test_override_resources_and_image(kset: Settings) -> None:
 
     assert container["image"] == "tw:gpu"
     assert container["resources"] == resources
-    assert container["command"] == workload().command()
+    assert container["command"] == [*workload().command(), "--log-to-stdout"]
 
 
 def test_override_a_container_without_a_name_is_the_base_one(kset: Settings) -> None:
@@ -243,7 +243,7 @@ def test_override_node_selector_volumes_and_env(make_settings: Any, tmp_path: Pa
     assert container["image"] == "registry.example/tw:1.0"
     assert [e["name"] for e in container["env"]] == ["TZ", "MODE", "TRADEWIND_SETTINGS_JSON"]
     assert [m["mountPath"] for m in container["volumeMounts"]] == ["/dags", "/data"]
-    assert container["command"] == workload().command()
+    assert container["command"] == [*workload().command(), "--log-to-stdout"]
     assert [c["name"] for c in spec["containers"]] == ["base", "sidecar"]
 
 

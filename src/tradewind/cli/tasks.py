@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from tradewind.cli._common import get_settings, open_engine, open_metastore, user_errors
 from tradewind.exceptions import ParamValidationError, TaskNotFound
-from tradewind.executors.base import LineChannel, TaskKey, Workload
+from tradewind.executors.base import REPORT_TAG, LineChannel, TaskKey, Workload
 from tradewind.metastore import crypto, schema
 from tradewind.metastore.store import dags as dag_store
 from tradewind.parsing import processor
@@ -70,6 +70,12 @@ def _report_fd(report_fd: int | None) -> int:
 @click.option(
     "--report-fd", type=click.IntRange(0), help="Write the messages here (default: stdout)."
 )
+@click.option(
+    "--log-to-stdout",
+    is_flag=True,
+    help="The try's log goes to stdout instead of its file, the messages there too, each line "
+    f"after {REPORT_TAG!r} (what a pod runs: its log is the try's log).",
+)
 def run(
     *,
     dag_id: str,
@@ -79,14 +85,17 @@ def run(
     map_index: int,
     dag_file: str | None,
     report_fd: int | None,
+    log_to_stdout: bool,
 ) -> None:
     """Run one try of a task instance, reporting as JSON lines (what executors start)."""
     settings = get_settings()
     if dag_file is None:
         dag_file = _registered_fileloc(dag_id)
-    channel = LineChannel(_report_fd(report_fd))
+    tag = REPORT_TAG if log_to_stdout and report_fd is None else ""
+    channel = LineChannel(_report_fd(report_fd), tag=tag)
     key = TaskKey(dag_id, run_id, task_id, map_index, try_number)
-    runner.run_workload(Workload(key=key, dag_file=dag_file), channel, settings)
+    workload = Workload(key=key, dag_file=dag_file)
+    runner.run_workload(workload, channel, settings, log_to_stdout=log_to_stdout)
 
 
 def _parse_date(text: str | None, zone_name: str) -> datetime:

@@ -165,14 +165,20 @@ class Channel(Protocol):
     def send(self, message: Mapping[str, Any]) -> None: ...
 
 
-class LineChannel:
-    """A channel writing one JSON document per line to a binary file descriptor."""
+# Starts each message line of a try whose messages share a stream with its log (a pod's).
+REPORT_TAG = "tradewind-report: "
 
-    def __init__(self, fd: int) -> None:
+
+class LineChannel:
+    """A channel writing one JSON document per line to a binary file descriptor, each line
+    after ``tag`` when one is given."""
+
+    def __init__(self, fd: int, *, tag: str = "") -> None:
         self._fd = fd
+        self._tag = tag
 
     def send(self, message: Mapping[str, Any]) -> None:
-        data = (json.dumps(message, default=str) + "\n").encode()
+        data = (self._tag + json.dumps(message, default=str) + "\n").encode()
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view) :]

@@ -77,6 +77,20 @@ def read_log(
             data = file.read(limit)
     except FileNotFoundError:
         return LogChunk("", offset, True)
+    return _decode(data, offset, size, limit=limit, final=final)
+
+
+def chunk_of(
+    log: bytes, offset: int = 0, *, limit: int = READ_LIMIT, final: bool = False
+) -> LogChunk:
+    """:func:`read_log` of a log held in memory."""
+    offset = max(0, offset)
+    if offset >= len(log):
+        return LogChunk("", offset, True)
+    return _decode(log[offset : offset + limit], offset, len(log), limit=limit, final=final)
+
+
+def _decode(data: bytes, offset: int, size: int, *, limit: int, final: bool) -> LogChunk:
     reached = offset + len(data)
     at_end = reached >= size
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -139,17 +153,24 @@ class _Capture:
 
 
 class TryLog(_Capture):
-    """The log file of a try, receiving fds 1 and 2, ``print()`` and logging, masked."""
+    """The log file of a try, receiving fds 1 and 2, ``print()`` and logging, masked.
 
-    def __init__(self, path: Path, masker: SecretsMasker, level: str = "INFO") -> None:
+    Without a ``path`` the log goes to this process's stdout (fd 2 joins it): in a pod, the
+    container's log is the try's log.
+    """
+
+    def __init__(self, path: Path | None, masker: SecretsMasker, level: str = "INFO") -> None:
         super().__init__(masker, level)
         self.path = path
         self._file: TextIO | None = None
         self._saved_fds: list[int | None] = []
 
     def __enter__(self) -> TryLog:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
+        if self.path is None:
+            self._file = open(os.dup(1), "a", encoding="utf-8", errors="backslashreplace")
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()

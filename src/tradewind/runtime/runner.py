@@ -59,16 +59,18 @@ class _Prepared:
     reader: MetastoreReader
 
 
-def run_workload(workload: Workload, channel: Channel, settings: Settings) -> None:
-    """Run one try: log to its file, send RUNNING, run the task, send FINISHED."""
+def run_workload(
+    workload: Workload, channel: Channel, settings: Settings, *, log_to_stdout: bool = False
+) -> None:
+    """Run one try: log to its file (or stdout), send RUNNING, run the task, send FINISHED."""
     started = time.monotonic()
     key = workload.key
     _import_from_dags_folder(settings)
     masker = SecretsMasker()
-    path = logs.log_path(settings.logging.base_log_folder, key)
+    path = None if log_to_stdout else logs.log_path(settings.logging.base_log_folder, key)
     with logs.TryLog(path, masker, settings.logging.level):
         hostname, pid = socket.gethostname(), os.getpid()
-        log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, path)
+        log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, path or "on stdout")
         channel.send(
             {
                 "type": MessageType.RUNNING.value,

@@ -6,14 +6,18 @@ A client polls with the ``offset`` of the previous answer until ``end_of_log``. 
 
 On the celery executor, a try's log that is not in the web server's own
 ``logging.base_log_folder`` is fetched from the log server of the worker that ran it (its
-hostname, recorded with the try; see :mod:`tradewind.runtime.served_logs`). A worker that does
-not answer gives an empty chunk and a ``note`` (header ``X-Log-Note``) saying so, not an error.
+hostname, recorded with the try; see :mod:`tradewind.runtime.served_logs`). On the kubernetes
+executor, the log of a try whose pod has not ended yet is read from the pod through the Kubernetes
+API; when the pod ends the scheduler keeps its log in the log folder (see
+:mod:`tradewind.executors.kubernetes.podlogs`). A worker or a pod whose log cannot be read gives
+an empty chunk and a ``note`` (header ``X-Log-Note``) saying why, not an error.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -31,7 +35,7 @@ from tradewind.runtime.served_logs import (
     fetch_log,
     relative_log_path,
 )
-from tradewind.settings import Settings
+from tradewind.settings import KubernetesSettings, Settings
 from tradewind.states import TaskState
 
 router = APIRouter(tags=["logs"])
@@ -97,7 +101,7 @@ def get_log(
     note = None
     try:
         chunk = _read(web.settings, key, offset, finished, lambda: _worker(session, ti, key))
-    except WorkerLogError as exc:
+    except _Unreadable as exc:
         chunk, note = LogChunk("", offset, True), str(exc)
     answer = TaskLog(
         content=chunk.content,
@@ -116,26 +120,72 @@ def get_log(
     return answer
 
 
+class _Unreadable(Exception):
+    """Where the log is (a worker, a pod) does not give it; the text says why."""
+
+
 def _read(
     settings: Settings, key: TaskKey, offset: int, finished: bool, worker: Callable[[], str | None]
 ) -> LogChunk:
-    """The chunk from the local log file, or from the log server of the try's worker when the
-    file is not here (celery executor only)."""
+    """The chunk from the local log file, or, when the file is not here, from the log server
+    of the try's worker (celery) or from its pod (kubernetes)."""
     path = log_path(settings.logging.base_log_folder, key)
-    port = settings.celery.worker_log_server_port
-    if path.exists() or settings.core.executor != "celery" or not port:
+    executor = settings.core.executor
+    if path.exists() or executor not in ("celery", "kubernetes"):
         return read_log(path, offset, final=finished)
-    hostname = worker()
+    if executor == "kubernetes":
+        return _from_pod(settings, key, offset, finished)
+    port = settings.celery.worker_log_server_port
+    hostname = worker() if port else None
     if not hostname:
         return read_log(path, offset, final=finished)
-    return fetch_log(
-        hostname,
-        port,
-        settings.webserver.secret_key,
-        relative_log_path(key),
-        offset,
-        final=finished,
-    )
+    try:
+        return fetch_log(
+            hostname,
+            port,
+            settings.webserver.secret_key,
+            relative_log_path(key),
+            offset,
+            final=finished,
+        )
+    except WorkerLogError as exc:
+        raise _Unreadable(str(exc)) from None
+
+
+def _from_pod(settings: Settings, key: TaskKey, offset: int, finished: bool) -> LogChunk:
+    """The log of a try whose pod has not ended yet, from the pod; once it has ended, from the
+    file the scheduler keeps (it may have appeared since we looked)."""
+    from tradewind.executors.kubernetes import podlogs, podspec
+
+    path = log_path(settings.logging.base_log_folder, key)
+    try:
+        chunk = podlogs.read_live(
+            _pod_api(settings.kubernetes),
+            settings.kubernetes.namespace,
+            podspec.pod_name(key),
+            offset,
+        )
+    except podlogs.PodLogError as exc:
+        if path.exists():
+            return read_log(path, offset, final=finished)
+        raise _Unreadable(str(exc)) from None
+    if path.exists():  # the pod ended while we read it
+        return read_log(path, offset, final=finished)
+    return LogChunk(chunk.content, chunk.offset, chunk.at_end and finished)
+
+
+@functools.lru_cache(maxsize=4)
+def _pod_api(settings: KubernetesSettings) -> Any:
+    try:
+        from tradewind.executors.kubernetes.client import make_api
+    except ModuleNotFoundError:
+        raise _Unreadable(
+            "the web server cannot read pod logs: pip install 'tradewind[kubernetes]'"
+        ) from None
+    try:
+        return make_api(settings)
+    except Exception as exc:  # no kubeconfig, no service account
+        raise _Unreadable(f"the web server cannot reach the Kubernetes API: {exc}") from None
 
 
 def _worker(session: DbSession, ti: TaskInstance, key: TaskKey) -> str | None:

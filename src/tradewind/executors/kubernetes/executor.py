@@ -6,8 +6,12 @@ never more than ``core.parallelism`` tries in flight. A pod's name comes from th
 (:func:`~tradewind.executors.kubernetes.podspec.pod_name`), so creating it twice answers 409:
 already submitted. A :class:`~tradewind.executors.kubernetes.watcher.PodWatcher` thread follows
 the pods labelled with this scheduler's id and queues what it sees; ``poll`` turns it into
-events: RUNNING when the pod runs, and when it ends the try's own report (the last
-``{"type": "finished"}`` line of the pod's log) or, without one, what the pod's status says.
+events: RUNNING when the pod runs, and when it ends the try's own report (its last finished
+message in the pod's log) or, without one, what the pod's status says.
+
+The pod's log is the try's log: when the pod ends, it is kept in the try's log file (under
+``logging.base_log_folder``) before the pod is deleted, with how the pod ended on a last line
+when the try could not say it (see :mod:`~tradewind.executors.kubernetes.podlogs`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import kubernetes  # noqa: F401 - without the kubernetes extra, choosing this executor says so
@@ -35,12 +40,13 @@ from tradewind.executors.base import (
     lost_event,
     now,
 )
-from tradewind.executors.kubernetes import podspec
+from tradewind.executors.kubernetes import podlogs, podspec
 from tradewind.executors.kubernetes.client import make_api
-from tradewind.executors.kubernetes.outcome import finished_message, pod_failure, waiting_failure
+from tradewind.executors.kubernetes.outcome import pod_failure, waiting_failure
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
 from tradewind.executors.process import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
+from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -228,7 +234,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         try:
             pod = self.pod_for(workload)
         except podspec.PodSpecError as exc:
-            self._report(_failed(key, f"cannot build its pod: {exc}"))
+            self._fail_early(workload, f"cannot build its pod: {exc}")
             return True
         name = pod["metadata"]["name"]
         try:
@@ -241,7 +247,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             if exc.status in _TRANSIENT:
                 log.warning("cannot create pod %s for %s (again soon): %s", name, key, exc.reason)
                 return False
-            self._report(_failed(key, f"cannot create its pod: {exc.status} {_body(exc)}"))
+            self._fail_early(workload, f"cannot create its pod: {exc.status} {_body(exc)}")
             return True
         except Exception as exc:  # the API is unreachable
             log.warning("cannot create pod %s for %s (again soon): %s", name, key, exc)
@@ -277,7 +283,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             self._on_pod("MODIFIED", pod)
         for flight in list(self._flight.values()):
             if flight.name not in listed.names and flight.since < listed.started:
-                self._finish(flight, lost_event(flight.key, "the pod was deleted by someone else"))
+                self._fail(flight, "the pod was deleted by someone else")
 
     def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
         name = (pod.get("metadata") or {}).get("name", "")
@@ -286,7 +292,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         if flight is None:
             return
         if kind == "DELETED":
-            self._finish(flight, lost_event(flight.key, "the pod was deleted by someone else"))
+            self._fail(flight, "the pod was deleted by someone else")
             return
         status = pod.get("status") or {}
         phase = status.get("phase")
@@ -297,7 +303,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         elif phase == "Pending" or phase is None:
             reason = waiting_failure(pod)
             if reason is not None:
-                self._finish(flight, lost_event(flight.key, reason))
+                self._fail(flight, reason)
                 self._delete(flight.name)
 
     def _on_running(self, flight: Flight, pod: dict[str, Any]) -> None:
@@ -307,17 +313,13 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
 
     def _on_ended(self, flight: Flight, pod: dict[str, Any]) -> None:
         started = flight.running or container_started(pod)
-        log_text, unreadable = self._read_log(flight.name) if started else ("", "")
-        message = finished_message(log_text)
         if not flight.running and started:
             self._on_running(flight, pod)  # it ran, too fast for the watch to see it running
-        if message is not None:
-            event = event_from_message(flight.key, message)
+        kept = self._keep_log(flight, pod, started=started)
+        if kept.finished is not None:
+            event = event_from_message(flight.key, kept.finished)
         else:
-            info = pod_failure(pod)
-            if unreadable:
-                info += f" (its log could not be read: {unreadable})"
-            event = lost_event(flight.key, info)
+            event = lost_event(flight.key, self._failure(pod, kept))
         self._finish(flight, event)
         keep = not self.settings.kubernetes.delete_worker_pods or (
             event.state != "success" and not self.settings.kubernetes.delete_worker_pods_on_failure
@@ -325,19 +327,49 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         if not keep:
             self._delete(flight.name)
 
-    def _read_log(self, name: str) -> tuple[str, str]:  # (text, why it could not be read)
+    def _failure(self, pod: dict[str, Any], kept: podlogs.Kept) -> str:
+        info = pod_failure(pod)
+        return f"{info} (its log could not be read: {kept.unreadable})" if kept.unreadable else info
+
+    def _keep_log(self, flight: Flight, pod: dict[str, Any], *, started: bool) -> podlogs.Kept:
+        """Copy the ended pod's log into the try's log file, with how the pod ended when the
+        try did not report it."""
+        path = self._log_path(flight.key)
+        if not started:
+            kept = podlogs.Kept(None, "")
+            self._note(flight, self._failure(pod, kept))
+            return kept
         try:
-            text = self.api.read_namespaced_pod_log(
-                name,
-                self.namespace,
-                container=podspec.BASE_CONTAINER,
-                _request_timeout=_REQUEST_TIMEOUT,
-            )
-        except ApiException as exc:
-            return "", f"{exc.status} {exc.reason}"
-        except Exception as exc:
-            return "", str(exc)
-        return (text if isinstance(text, str) else str(text)), ""
+            kept = podlogs.keep(self.api, self.namespace, flight.name, path)
+        except OSError as exc:
+            log.warning("cannot keep the log of pod %s in %s: %s", flight.name, path, exc)
+            return podlogs.Kept(None, f"cannot write {path}: {exc}")
+        if kept.finished is None:
+            self._note(flight, self._failure(pod, kept))
+        return kept
+
+    def _note(self, flight: Flight, info: str) -> None:
+        self._note_of(flight.key, flight.name, info)
+
+    def _note_of(self, key: TaskKey, name: str, info: str) -> None:
+        path = self._log_path(key)
+        try:
+            podlogs.add_note(path, name, info)
+        except OSError as exc:
+            log.warning("cannot write the log of pod %s in %s: %s", name, path, exc)
+
+    def _fail_early(self, workload: Workload, info: str) -> None:
+        """The try's pod cannot be made: said in its log and in the event."""
+        self._note_of(workload.key, podspec.pod_name(workload.key), info)
+        self._report(lost_event(workload.key, info))
+
+    def _log_path(self, key: TaskKey) -> Path:
+        return log_path(self.settings.logging.base_log_folder, key)
+
+    def _fail(self, flight: Flight, info: str) -> None:
+        """The try failed for a reason of its pod's: said in its log and in the event."""
+        self._note(flight, info)
+        self._finish(flight, lost_event(flight.key, info))
 
     def _check_pending(self) -> None:
         tick = time.monotonic()
@@ -345,7 +377,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         limit = self.settings.kubernetes.pending_timeout
         for flight in list(self._flight.values()):
             if not flight.running and tick - flight.since > limit:
-                self._finish(flight, lost_event(flight.key, f"pending for {limit:g} s"))
+                self._fail(flight, f"pending for {limit:g} s")
                 self._delete(flight.name)
 
     def _finish(self, flight: Flight, event: TaskEvent) -> None:
@@ -368,10 +400,6 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
 
 def default_scheduler_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _failed(key: TaskKey, info: str) -> TaskEvent:
-    return lost_event(key, info)
 
 
 def _body(exc: ApiException) -> str:

@@ -1,29 +1,13 @@
-"""What a pod that ended says about its try: the try's own report, else the pod's status."""
+"""What a pod that ended without the try's own report says about it: its status."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tradewind.executors.kubernetes.podspec import BASE_CONTAINER
 
 # Waiting reasons of a container that will never start.
 IMAGE_FAILURES = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
-
-
-def finished_message(log_text: str) -> dict[str, Any] | None:
-    """The last ``{"type": "finished"}`` line of a pod's log."""
-    for raw in reversed(log_text.splitlines()):
-        line = raw.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict) and message.get("type") == "finished":
-            return message
-    return None
 
 
 def _base_status(pod: dict[str, Any]) -> dict[str, Any]:

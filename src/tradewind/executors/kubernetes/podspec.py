@@ -225,7 +225,7 @@ def build_pod(
     if override is not None:
         pod = merge(pod, _override_base_first(copy.deepcopy(override)))
         base = pod["spec"]["containers"][0]
-    base["command"] = workload.command()
+    base["command"] = [*workload.command(), "--log-to-stdout"]
     base.pop("args", None)
     env = [e for e in base.get("env") or [] if e.get("name") != SETTINGS_ENV]
     base["env"] = [*env, {"name": SETTINGS_ENV, "value": settings.to_env()[SETTINGS_ENV]}]

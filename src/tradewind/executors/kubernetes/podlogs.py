@@ -1,0 +1,169 @@
+"""A pod's log: the try's log, with the try's messages (lines after ``REPORT_TAG``) among it.
+
+A pod runs ``tradewind tasks run ... --log-to-stdout``, so its container log is the try's log.
+While the pod runs, the web server reads it from the Kubernetes API (:func:`read_live`). When
+the pod ends, the executor keeps it (:func:`keep`): it copies the log, messages left out, into
+the try's log file under ``logging.base_log_folder`` before the pod may be deleted, and adds
+the pod's outcome on a last line when the try did not report one (an OOM kill, an eviction, an
+image that cannot be pulled). The messages themselves go to the executor, not to the log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from tradewind.executors.base import REPORT_TAG, MessageType
+from tradewind.executors.kubernetes.podspec import BASE_CONTAINER
+from tradewind.runtime.logs import READ_LIMIT, LogChunk, chunk_of
+
+_TAG = REPORT_TAG.encode()
+_CHUNK = 64 * 1024
+_REQUEST_TIMEOUT = 30
+
+
+class PodLogError(Exception):
+    """The pod's log cannot be read; the text says why, for the reader."""
+
+
+class LogFilter:
+    """Takes a pod's log piece by piece and gives back the try's log; keeps the try's last
+    finished message."""
+
+    def __init__(self) -> None:
+        self.finished: dict[str, Any] | None = None
+        self._carry = b""
+
+    def feed(self, data: bytes) -> bytes:
+        data = self._carry + data
+        end = data.rfind(b"\n") + 1
+        self._carry = data[end:]
+        return self._lines(data[:end])
+
+    def close(self) -> bytes:
+        data, self._carry = self._carry, b""
+        return self._lines(data)
+
+    def _lines(self, data: bytes) -> bytes:
+        if _TAG not in data:
+            return data
+        out: list[bytes] = []
+        for line in data.splitlines(keepends=True):
+            at = line.find(_TAG)
+            if at < 0:
+                out.append(line)
+                continue
+            self._take(line[at + len(_TAG) :])
+            if at:  # the try's text that came before the message on the same line
+                out.append(line[:at] + b"\n")
+        return b"".join(out)
+
+    def _take(self, raw: bytes) -> None:
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == MessageType.FINISHED.value:
+            self.finished = message
+
+
+def filtered(log: bytes) -> tuple[bytes, dict[str, Any] | None]:
+    """The try's log in ``log`` and its last finished message."""
+    found = LogFilter()
+    text = found.feed(log) + found.close()
+    return text, found.finished
+
+
+@dataclass
+class Kept:
+    finished: dict[str, Any] | None  # the try's report, if the log holds one
+    unreadable: str  # why the log could not be read; "" when it could
+
+
+def keep(api: Any, namespace: str, name: str, dest: Path) -> Kept:
+    """Copy pod ``name``'s log, messages left out, into the log file ``dest`` (replacing it
+    in one step). A log that breaks off keeps what was read."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    found = LogFilter()
+    unreadable = ""
+    with open(part, "wb") as out:
+        try:
+            response = api.read_namespaced_pod_log(
+                name,
+                namespace,
+                container=BASE_CONTAINER,
+                _preload_content=False,
+                _request_timeout=_REQUEST_TIMEOUT,
+            )
+        except ApiException as exc:
+            unreadable = f"{exc.status} {exc.reason}"
+        except Exception as exc:
+            unreadable = str(exc) or type(exc).__name__
+        else:
+            try:
+                for data in response.stream(_CHUNK):
+                    out.write(found.feed(data))
+                out.write(found.close())
+            except Exception as exc:  # the connection broke off
+                unreadable = str(exc) or type(exc).__name__
+            finally:
+                response.release_conn()
+    os.replace(part, dest)
+    return Kept(found.finished, unreadable)
+
+
+def add_note(dest: Path, name: str, note: str) -> None:
+    """Add the pod's outcome to the end of the try's log file (a pod that never ran)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "a", encoding="utf-8") as out:
+        out.write(note_line(name, note))
+
+
+def note_line(name: str, note: str) -> str:
+    """A line of the try's log, in the log's format, saying how its pod ended."""
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return f"[{at}] {{kubernetes}} ERROR - pod {name}: {note}\n"
+
+
+def read_live(
+    api: Any, namespace: str, name: str, offset: int, *, limit: int = READ_LIMIT
+) -> LogChunk:
+    """The try's log in a running pod from byte ``offset`` (the API has no offsets: the whole
+    log is read and cut here)."""
+    try:
+        response = api.read_namespaced_pod_log(
+            name,
+            namespace,
+            container=BASE_CONTAINER,
+            _preload_content=False,
+            _request_timeout=_REQUEST_TIMEOUT,
+        )
+        try:
+            data = response.data
+        finally:
+            response.release_conn()
+    except ApiException as exc:
+        raise PodLogError(_why(exc, name)) from None
+    except Exception as exc:
+        raise PodLogError(f"the Kubernetes API did not answer: {exc}") from None
+    text, _ = filtered(bytes(data or b""))
+    return chunk_of(text, offset, limit=limit)
+
+
+def _why(exc: ApiException, name: str) -> str:
+    if exc.status == 404:
+        return f"pod {name} is gone and its log is not kept here"
+    try:
+        detail = json.loads(exc.body or "").get("message")
+    except (TypeError, ValueError, AttributeError):
+        detail = None
+    if exc.status == 400 and detail:
+        return f"pod {name} has no log yet: {detail}"
+    return f"the log of pod {name} cannot be read: {exc.status} {detail or exc.reason}"
