@@ -50,7 +50,11 @@ def base(pod: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def kset(make_settings: Any, tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, kubernetes={"namespace": "jobs", "worker_image": "tw:test"})
+    return make_settings(
+        tmp_path,
+        kubernetes={"namespace": "jobs", "worker_image": "tw:test"},
+        webserver={"secret_key": "a-key-only-the-web-server-needs"},
+    )
 
 
 def test_pod_names_are_deterministic_and_distinct_per_try() -> None:
@@ -129,13 +133,16 @@ def test_annotations_carry_the_exact_ids_and_the_workload(kset: Settings) -> Non
     assert podspec.workload_of(pod) == wl
 
 
-def test_env_carries_the_settings(kset: Settings) -> None:
+def test_env_carries_the_settings_but_not_the_web_server_s_secret_key(kset: Settings) -> None:
+    assert kset.webserver.secret_key
     env = base(podspec.build_pod(workload(), kset))["env"]
 
-    assert env == [
-        {"name": "TRADEWIND_SETTINGS_JSON", "value": kset.to_env()[podspec.SETTINGS_ENV]}
-    ]
-    assert Settings.model_validate_json(env[0]["value"]) == kset
+    assert [e["name"] for e in env] == ["TRADEWIND_SETTINGS_JSON"]
+    assert kset.webserver.secret_key not in env[0]["value"]
+    carried = Settings.model_validate_json(env[0]["value"])
+    assert carried.webserver.secret_key == ""
+    blank = kset.webserver.model_copy(update={"secret_key": ""})
+    assert carried == kset.model_copy(update={"webserver": blank})
 
 
 def test_a_template_file(make_settings: Any, tmp_path: Path) -> None:
@@ -176,7 +183,16 @@ def test_a_template_without_an_image_takes_the_settings_one(
 
 @pytest.mark.parametrize(
     ("text", "match"),
-    [("kind: Service\nspec: {}\n", "not a Pod"), ("[1, 2]\n", "not a pod"), ("a: [\n", "cannot")],
+    [
+        ("kind: Service\nspec: {}\n", "not a Pod"),
+        ("[1, 2]\n", "not a pod"),
+        ("a: [\n", "cannot"),
+        ("spec: {containers: [just-a-name]}\n", "spec.containers must be a list of containers"),
+        ("spec: {containers: {name: base}}\n", "spec.containers must be a list of containers"),
+        ("metadata: foo\nspec: {}\n", "metadata must be a mapping"),
+        ("metadata: {labels: [a]}\nspec: {}\n", "metadata.labels must be a mapping"),
+        ("spec: {containers: [{name: base, env: [X=1]}]}\n", "env must be a list of mappings"),
+    ],
 )
 def test_a_bad_template_says_why(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "pod.yaml"
@@ -271,3 +287,18 @@ def test_the_template_is_not_changed_by_building(kset: Settings) -> None:
 def test_a_pod_override_that_is_not_a_mapping_is_an_error(kset: Settings) -> None:
     with pytest.raises(podspec.PodSpecError, match="must be a mapping"):
         podspec.build_pod(workload({"pod_override": ["x"]}), kset)
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ({"containers": ["base"]}, "spec.containers must be a list of containers"),
+        ({"metadata": {"annotations": "x"}}, "metadata.annotations must be a mapping"),
+        ({"spec": "x"}, "spec must be a mapping"),
+    ],
+)
+def test_a_pod_override_of_the_wrong_shape_is_an_error(
+    kset: Settings, override: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(podspec.PodSpecError, match=match):
+        podspec.build_pod(workload({"pod_override": override}), kset)

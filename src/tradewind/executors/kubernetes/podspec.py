@@ -131,7 +131,31 @@ def load_template(path: str | Path) -> dict[str, Any]:
         raise PodSpecError(f"the pod template {path} is not a pod (no spec)")
     if raw.get("kind", "Pod") != "Pod":
         raise PodSpecError(f"the pod template {path} is a {raw['kind']}, not a Pod")
+    check_shape(raw, f"the pod template {path}")
     return raw
+
+
+def check_shape(pod: Mapping[str, Any], what: str) -> None:
+    """Raise PodSpecError unless the parts of ``pod`` the executor fills in are of the right
+    kind: metadata, labels, annotations and spec mappings; containers a list of mappings."""
+    for part, value in (("metadata", pod.get("metadata")), ("spec", pod.get("spec"))):
+        if value is not None and not isinstance(value, Mapping):
+            raise PodSpecError(f"{what}: {part} must be a mapping")
+    meta = pod.get("metadata") or {}
+    for part in ("labels", "annotations"):
+        if meta.get(part) is not None and not isinstance(meta[part], Mapping):
+            raise PodSpecError(f"{what}: metadata.{part} must be a mapping")
+    containers = (pod.get("spec") or {}).get("containers")
+    if containers is None:
+        return
+    if not isinstance(containers, list) or not all(isinstance(c, Mapping) for c in containers):
+        raise PodSpecError(f"{what}: spec.containers must be a list of containers (mappings)")
+    for container in containers:
+        env = container.get("env")
+        if env is not None and (
+            not isinstance(env, list) or not all(isinstance(e, Mapping) for e in env)
+        ):
+            raise PodSpecError(f"{what}: a container's env must be a list of mappings")
 
 
 def template_for(settings: Settings) -> dict[str, Any]:
@@ -184,9 +208,9 @@ def pod_override(executor_config: Mapping[str, Any] | None) -> dict[str, Any] | 
         return None
     if not isinstance(raw, Mapping):
         raise PodSpecError("executor_config['pod_override'] must be a mapping (a partial pod)")
-    if "spec" in raw or "metadata" in raw:
-        return dict(raw)
-    return {"spec": dict(raw)}
+    pod = dict(raw) if "spec" in raw or "metadata" in raw else {"spec": dict(raw)}
+    check_shape(pod, "executor_config['pod_override']")
+    return pod
 
 
 def _override_base_first(override: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +221,13 @@ def _override_base_first(override: dict[str, Any]) -> dict[str, Any]:
             if isinstance(item, dict):
                 item.setdefault("name", BASE_CONTAINER)
     return override
+
+
+def pod_settings(settings: Settings) -> str:
+    """The settings a try's pod runs with, as JSON: without the web server's secret key, which
+    a try never needs (the pod spec is readable by whoever may read pods)."""
+    webserver = settings.webserver.model_copy(update={"secret_key": ""})
+    return settings.model_copy(update={"webserver": webserver}).to_env()[SETTINGS_ENV]
 
 
 def build_pod(
@@ -228,7 +259,7 @@ def build_pod(
     base["command"] = [*workload.command(), "--log-to-stdout"]
     base.pop("args", None)
     env = [e for e in base.get("env") or [] if e.get("name") != SETTINGS_ENV]
-    base["env"] = [*env, {"name": SETTINGS_ENV, "value": settings.to_env()[SETTINGS_ENV]}]
+    base["env"] = [*env, {"name": SETTINGS_ENV, "value": pod_settings(settings)}]
     meta = pod.setdefault("metadata", {})
     meta["name"] = pod_name(workload.key)
     meta["namespace"] = settings.kubernetes.namespace
