@@ -233,6 +233,9 @@ class KubernetesSettings(_Section):
     worker_pods_creation_batch_size: int = 16
     # A pod Pending longer than this (image never pulled, no node) fails its try.
     pending_timeout: float = 300.0
+    # How often the executor looks for finished pods that no scheduler follows (their
+    # scheduler died and none adopted them) to clean them up as above; 0: never.
+    orphan_sweep_interval: float = 300.0
 
     @field_validator("worker_pods_creation_batch_size")
     @classmethod
@@ -246,6 +249,13 @@ class KubernetesSettings(_Section):
     def _positive_seconds(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be a positive number of seconds")
+        return value
+
+    @field_validator("orphan_sweep_interval")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be 0 (never) or a positive number of seconds")
         return value
 
 

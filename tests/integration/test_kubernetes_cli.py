@@ -38,6 +38,7 @@ from tradewind.executors.base import TaskKey
 from tradewind.executors.kubernetes import podspec
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import models
+from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
 
 Cli = Callable[..., Result]
@@ -324,11 +325,6 @@ def test_generate_pod_yaml_errors_are_one_line(
             "spec: {containers: [just-a-name]}\n",
             "pod template",
             id="containers-not-mappings",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="podspec.load_template does not check that containers are mappings: "
-                "build_pod raises AttributeError",
-            ),
         ),
     ],
 )
@@ -519,3 +515,34 @@ def test_cleanup_pods_without_a_usable_api_is_a_one_line_error(
         settings = make_settings(tmp_path, kubernetes={"namespace": NAMESPACE, **kube})
         result = tradewind_cli(settings, "kubernetes", "cleanup-pods", "--dry-run")
         assert expected in _one_line_error(result)
+
+
+def test_cleanup_pods_keeps_a_deleted_pod_s_log_unless_it_is_kept_already(
+    tradewind_cli: Cli, cluster: Cluster
+) -> None:
+    def annotated(name: str, task_id: str) -> client.V1Pod:
+        pod = make_pod(name, "print('said before cleanup')", TRADEWIND, "tradewind:test")
+        pod.metadata.annotations = {
+            "tradewind/dag-id": "some_dag",
+            "tradewind/run-id": "manual__1",
+            "tradewind/task-id": task_id,
+            "tradewind/try-number": "1",
+            "tradewind/map-index": "-1",
+        }
+        return pod
+
+    folder = cluster.settings.logging.base_log_folder
+    fresh = log_path(folder, TaskKey("some_dag", "manual__1", "fresh"))
+    kept = log_path(folder, TaskKey("some_dag", "manual__1", "kept"))
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text("kept by its scheduler\n")
+    for name, task_id in (("tw-fresh", "fresh"), ("tw-kept", "kept")):
+        cluster.api.create_namespaced_pod(cluster.k8s.namespace, annotated(name, task_id))
+        in_phase(cluster.k8s, name, cluster.k8s.namespace, "Succeeded")
+
+    lines = cleanup(tradewind_cli, cluster, "--min-age", "0")
+
+    assert {"deleting tw-fresh (Succeeded)", "deleting tw-kept (Succeeded)"} <= lines
+    assert not {"tw-fresh", "tw-kept"} & set(cluster.phases())
+    assert fresh.read_text() == "said before cleanup\n"
+    assert kept.read_text() == "kept by its scheduler\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ class Api:
         self.patched: list[str] = []
         self.logs: dict[str, str] = {}
         self.conflict: set[str] = set()
+        self.listed: list[dict[str, Any]] = []
+
+    def list_namespaced_pod(self, namespace: str, **_: Any) -> Response:
+        return Response(json.dumps({"items": self.listed}).encode())
 
     def create_namespaced_pod(self, namespace: str, pod: dict[str, Any], **_: Any) -> None:
         if pod["metadata"]["name"] in self.conflict:
@@ -260,3 +265,53 @@ def test_a_pod_evicted_before_it_ran_never_reports_running(make: Any) -> None:
     assert (done.kind, done.state) == (EventKind.FINISHED, TaskState.FAILED)
     assert done.info.startswith("evicted")
     assert "log" not in done.info  # there is no log of a container that never started
+
+
+def ended(name: str, phase: str, scheduler: str, seconds_ago: float) -> dict[str, Any]:
+    at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    finished = at.isoformat().replace("+00:00", "Z")
+    return {
+        "metadata": {
+            "name": name,
+            "labels": {"app": "tradewind", podspec.SCHEDULER: scheduler},
+            "annotations": {
+                podspec.DAG_ID: "d",
+                podspec.RUN_ID: "r0",
+                podspec.TASK_ID: name,
+                podspec.TRY_NUMBER: "1",
+            },
+        },
+        "status": {
+            "phase": phase,
+            "containerStatuses": [
+                {"name": "base", "state": {"terminated": {"exitCode": 0, "finishedAt": finished}}}
+            ],
+        },
+    }
+
+
+def test_the_sweep_cleans_up_only_old_finished_pods_of_other_schedulers(make: Any) -> None:
+    executor, api = make(orphan_sweep_interval=60)
+    grace = executor.orphan_grace
+    api.listed = [
+        ended("old-orphan", "Succeeded", "gone-1", grace + 5),
+        ended("recent", "Succeeded", "gone-1", grace - 5),  # may still be adopted
+        ended("old-failed", "Failed", "gone-1", grace + 5),  # failed pods are kept
+        ended("mine", "Succeeded", "s1", grace + 5),  # this scheduler's own
+    ]
+    api.logs["old-orphan"] = "the orphan's log\n" + REPORT_TAG + '{"type": "finished"}\n'
+
+    executor._sweep_orphans()
+
+    assert api.deleted == ["old-orphan"]
+    kept = log_path(executor.settings.logging.base_log_folder, TaskKey("d", "r0", "old-orphan"))
+    assert kept.read_text() == "the orphan's log\n"
+
+
+def test_the_sweep_deletes_failed_orphans_too_when_told(make: Any) -> None:
+    executor, api = make(delete_worker_pods_on_failure=True)
+    api.listed = [ended("old-failed", "Failed", "gone-1", executor.orphan_grace + 5)]
+
+    executor._sweep_orphans()
+
+    assert api.deleted == ["old-failed"]

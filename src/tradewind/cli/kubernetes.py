@@ -106,10 +106,12 @@ def generate_pod_yaml(
 @click.option("--min-age", type=float, default=3600.0, show_default=True, help="Seconds.")
 @click.option("--dry-run", is_flag=True, help="Only list the pods that would be deleted.")
 def cleanup_pods(min_age: float, dry_run: bool) -> None:
-    """Delete tradewind's finished pods (Succeeded or Failed) older than --min-age."""
+    """Delete tradewind's finished pods (Succeeded or Failed) older than --min-age, keeping
+    their logs in the log folder first (unless kept already)."""
     _need_extra()
     from kubernetes.client import ApiException
 
+    from tradewind.executors.kubernetes import orphans
     from tradewind.executors.kubernetes.client import make_api
 
     settings = get_settings()
@@ -126,6 +128,9 @@ def cleanup_pods(min_age: float, dry_run: bool) -> None:
         click.echo(f"{'would delete' if dry_run else 'deleting'} {pod.metadata.name} ({phase})")
         if dry_run:
             continue
+        # Its try's log stays readable: kept first, unless its scheduler kept it already.
+        raw = api.api_client.sanitize_for_serialization(pod)
+        orphans.keep_log(api, namespace, raw, settings.logging.base_log_folder)
         with _api_errors(f"delete pod {pod.metadata.name}"):
             try:
                 api.delete_namespaced_pod(pod.metadata.name, namespace)

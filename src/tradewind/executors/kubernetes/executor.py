@@ -40,7 +40,7 @@ from tradewind.executors.base import (
     lost_event,
     now,
 )
-from tradewind.executors.kubernetes import podlogs, podspec
+from tradewind.executors.kubernetes import orphans, podlogs, podspec
 from tradewind.executors.kubernetes.client import make_api
 from tradewind.executors.kubernetes.outcome import pod_failure, waiting_failure
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 CHECK_INTERVAL = 1.0
 # After a create that failed for a reason that may pass (API away, quota), the next attempt.
 CREATE_RETRY = 1.0
+# A finished pod of another scheduler is an orphan once it ended this many job timeouts ago:
+# by then a live scheduler taking over from a dead one has adopted it, if its try still waits.
+ORPHAN_GRACE_JOB_TIMEOUTS = 6
 # Statuses of a failed create worth trying again.
 _TRANSIENT = frozenset({403, 429, 500, 502, 503, 504})
 _REQUEST_TIMEOUT = 30
@@ -95,6 +98,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         self._woken = False
         self._next_check = 0.0
         self._next_create = 0.0
+        self._next_sweep = float("inf")
 
     @property
     def _check_interval(self) -> float:
@@ -117,6 +121,13 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             self.api, self.namespace, podspec.selector(self.scheduler_id), self._on_seen
         )
         self.watcher.start()
+        interval = self.settings.kubernetes.orphan_sweep_interval
+        if interval > 0:
+            self._next_sweep = time.monotonic() + min(interval, self.orphan_grace)
+
+    @property
+    def orphan_grace(self) -> float:
+        return ORPHAN_GRACE_JOB_TIMEOUTS * self.settings.scheduler.job_timeout
 
     def close(self) -> None:
         """Stop watching. Pods go on (a scheduler taking over adopts them); tries not yet
@@ -191,6 +202,8 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
     def poll(self, timeout: float | None = 0.0) -> list[TaskEvent]:
         deadline = None if timeout is None else time.monotonic() + timeout
         self._create_waiting()
+        if time.monotonic() >= self._next_sweep:
+            self._sweep_orphans()
         while True:
             self._drain()
             if time.monotonic() >= self._next_check:
@@ -379,6 +392,39 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             if not flight.running and tick - flight.since > limit:
                 self._fail(flight, f"pending for {limit:g} s")
                 self._delete(flight.name)
+
+    def _sweep_orphans(self) -> None:
+        """Clean up finished pods of other schedulers that ended long enough ago to be nobody's
+        (see :mod:`~tradewind.executors.kubernetes.orphans`), by this executor's settings."""
+        self._next_sweep = time.monotonic() + self.settings.kubernetes.orphan_sweep_interval
+        assert self.scheduler_id is not None
+        mine = podspec.label_value(self.scheduler_id)
+        settings = self.settings.kubernetes
+        try:
+            pods = orphans.finished_pods(self.api, self.namespace)
+        except Exception as exc:
+            log.warning("cannot look for orphaned pods: %s", exc)
+            return
+        for pod in pods:
+            name = orphans.name_of(pod)
+            phase = (pod.get("status") or {}).get("phase")
+            if (
+                orphans.scheduler_of(pod) == mine
+                or name in self._by_name
+                or orphans.age(pod) < self.orphan_grace
+                or not settings.delete_worker_pods
+                or (phase == "Failed" and not settings.delete_worker_pods_on_failure)
+            ):
+                continue
+            try:
+                orphans.keep_log(
+                    self.api, self.namespace, pod, self.settings.logging.base_log_folder
+                )
+                orphans.delete(self.api, self.namespace, name)
+            except Exception as exc:
+                log.warning("cannot clean up orphaned pod %s: %s", name, exc)
+                continue
+            log.info("cleaned up pod %s (%s), which no scheduler follows", name, phase)
 
     def _finish(self, flight: Flight, event: TaskEvent) -> None:
         self._forget(flight)

@@ -1,0 +1,117 @@
+"""Finished pods that no scheduler follows any more, and cleaning them up.
+
+A scheduler deletes the pods it follows when they end (by ``delete_worker_pods`` and
+``delete_worker_pods_on_failure``). A pod that ended while its scheduler was gone, and that
+no scheduler adopted, stays: the executor sweeps such pods now and then, and
+``tradewind kubernetes cleanup-pods`` deletes finished pods on demand. Before a pod goes, its
+log is kept in its try's log file, unless that file exists already (the scheduler that followed
+the pod kept it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from tradewind.executors.base import TaskKey
+from tradewind.executors.kubernetes import podlogs, podspec
+from tradewind.runtime.logs import log_path
+
+log = logging.getLogger(__name__)
+
+FINISHED = frozenset({"Succeeded", "Failed"})
+_REQUEST_TIMEOUT = 30
+
+
+def finished_pods(api: Any, namespace: str) -> list[dict[str, Any]]:
+    """tradewind's pods in ``namespace`` that have ended (Succeeded or Failed)."""
+    response = api.list_namespaced_pod(
+        namespace,
+        label_selector=f"{podspec.APP_LABEL}={podspec.APP}",
+        _preload_content=False,
+        _request_timeout=_REQUEST_TIMEOUT,
+    )
+    items = json.loads(response.data).get("items") or []
+    return [p for p in items if (p.get("status") or {}).get("phase") in FINISHED]
+
+
+def _time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def ended_at(pod: dict[str, Any]) -> datetime | None:
+    """When the pod's containers ended (else when it started, else when it was created)."""
+    status = pod.get("status") or {}
+    ends = [
+        _time(((s.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+        for s in status.get("containerStatuses") or []
+    ]
+    found = [t for t in ends if t is not None]
+    if found:
+        return max(found)
+    return _time(status.get("startTime")) or _time(
+        (pod.get("metadata") or {}).get("creationTimestamp")
+    )
+
+
+def age(pod: dict[str, Any], now: datetime | None = None) -> float:
+    """Seconds since the pod ended (0 when it does not say)."""
+    at = ended_at(pod)
+    return 0.0 if at is None else ((now or datetime.now(UTC)) - at).total_seconds()
+
+
+def name_of(pod: dict[str, Any]) -> str:
+    return str((pod.get("metadata") or {}).get("name") or "")
+
+
+def scheduler_of(pod: dict[str, Any]) -> str:
+    return str(((pod.get("metadata") or {}).get("labels") or {}).get(podspec.SCHEDULER) or "")
+
+
+def key_of(pod: dict[str, Any]) -> TaskKey | None:
+    """The try a pod ran, from its annotations (None for a pod that does not say)."""
+    notes = (pod.get("metadata") or {}).get("annotations") or {}
+    try:
+        return TaskKey(
+            notes[podspec.DAG_ID],
+            notes[podspec.RUN_ID],
+            notes[podspec.TASK_ID],
+            int(notes.get(podspec.MAP_INDEX, -1)),
+            int(notes[podspec.TRY_NUMBER]),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+def keep_log(api: Any, namespace: str, pod: dict[str, Any], base_log_folder: Path) -> None:
+    """Keep the log of ``pod`` in its try's log file, unless that file exists already."""
+    key = key_of(pod)
+    if key is None:
+        return
+    path = log_path(base_log_folder, key)
+    if path.exists():
+        return
+    try:
+        podlogs.keep(api, namespace, name_of(pod), path)
+    except OSError as exc:
+        log.warning("cannot keep the log of pod %s in %s: %s", name_of(pod), path, exc)
+
+
+def delete(api: Any, namespace: str, name: str) -> None:
+    """Delete pod ``name``; one that is gone already is as good."""
+    try:
+        api.delete_namespaced_pod(name, namespace, _request_timeout=_REQUEST_TIMEOUT)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
