@@ -18,7 +18,9 @@ Nothing asserts how long anything took. Without the ``kubernetes`` client the mo
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -546,3 +548,44 @@ def test_cleanup_pods_keeps_a_deleted_pod_s_log_unless_it_is_kept_already(
     assert not {"tw-fresh", "tw-kept"} & set(cluster.phases())
     assert fresh.read_text() == "said before cleanup\n"
     assert kept.read_text() == "kept by its scheduler\n"
+
+
+@pytest.mark.parametrize(
+    ("kube", "expected"),
+    [
+        ({"pod_template_file": "TEMPLATE"}, "spec.containers must be a list of containers"),
+        ({"config_file": "NO_KUBECONFIG"}, "cannot configure the Kubernetes client"),
+    ],
+)
+def test_the_scheduler_on_a_bad_pod_template_or_kubeconfig_stops_with_one_line(
+    *,
+    make_settings: SettingsMaker,
+    tmp_path: Path,
+    sqlite_engine: Engine,
+    kube: dict[str, str],
+    expected: str,
+) -> None:
+    template = tmp_path / "pod.yaml"
+    template.write_text("spec: {containers: [just-a-name]}\n")
+    paths = {"TEMPLATE": str(template), "NO_KUBECONFIG": str(tmp_path / "missing-kubeconfig")}
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    settings = make_settings(
+        tmp_path,
+        db_url=url,
+        core={"executor": "kubernetes", "load_examples": False},
+        scheduler={"run_dag_processor": False},
+        kubernetes={k: paths[v] for k, v in kube.items()},
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tradewind", "scheduler"],
+        env={**os.environ, **settings.to_env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: "), done.stderr
+    assert expected in last

@@ -8,7 +8,8 @@ from types import FrameType
 
 import click
 
-from tradewind.cli._common import get_settings, open_metastore, setup_logging
+from tradewind.cli._common import get_settings, open_metastore, setup_logging, user_errors
+from tradewind.executors.base import ExecutorError
 from tradewind.scheduler.service import run_scheduler
 
 
@@ -30,5 +31,5 @@ def scheduler() -> None:
     settings = get_settings()
     setup_logging(settings)
     stop = stop_on_signals()
-    with open_metastore() as sessions:
+    with open_metastore() as sessions, user_errors(ExecutorError):
         run_scheduler(settings, sessions, stop)

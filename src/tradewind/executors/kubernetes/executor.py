@@ -32,6 +32,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tradewind.executors.base import (
     EventKind,
+    ExecutorError,
     TaskEvent,
     TaskKey,
     Workload,
@@ -114,9 +115,15 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         if self.watcher is not None:
             return
         self.scheduler_id = scheduler_id or self.scheduler_id or default_scheduler_id()
+        try:
+            self.template = podspec.template_for(self.settings)
+        except podspec.PodSpecError as exc:
+            raise ExecutorError(str(exc)) from None
         if self.api is None:
-            self.api = make_api(self.settings.kubernetes)
-        self.template = podspec.template_for(self.settings)
+            try:
+                self.api = make_api(self.settings.kubernetes)
+            except Exception as exc:  # no kubeconfig, not in a cluster, a broken file
+                raise ExecutorError(f"cannot configure the Kubernetes client: {exc}") from None
         self.watcher = PodWatcher(
             self.api, self.namespace, podspec.selector(self.scheduler_id), self._on_seen
         )
