@@ -233,6 +233,10 @@ class KubernetesSettings(_Section):
     worker_pods_creation_batch_size: int = 16
     # A pod Pending longer than this (image never pulled, no node) fails its try.
     pending_timeout: float = 300.0
+    # A Kubernetes Secret holding TRADEWIND__DATABASE__URL and TRADEWIND__CORE__FERNET_KEY:
+    # the pods take them from it (envFrom) instead of from their spec. Empty: the pod spec
+    # carries them, readable by whoever may read pods in the namespace.
+    env_from_secret: str = ""
     # How often the executor looks for finished pods that no scheduler follows (their
     # scheduler died and none adopted them) to clean them up as above; 0: never.
     orphan_sweep_interval: float = 300.0
@@ -350,6 +354,21 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
+def _fill_blanks(settings: Settings, found: Mapping[str, Mapping[str, str]]) -> Settings:
+    """``settings`` with each text setting left empty taken from ``TRADEWIND__SECTION__KEY``
+    when that is set: a pod's settings leave secrets out, for its environment to bring them
+    from a Kubernetes Secret."""
+    changed: dict[str, _Section] = {}
+    for name, values in found.items():
+        section = getattr(settings, name, None)
+        if not isinstance(section, _Section):
+            continue
+        blanks = {k: v for k, v in values.items() if getattr(section, k, None) == ""}
+        if blanks:
+            changed[name] = section.model_validate({**section.model_dump(), **blanks})
+    return settings.model_copy(update=changed) if changed else settings
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     home: Path | None = None,
@@ -363,9 +382,13 @@ def load_settings(
     inherited = env.get(SETTINGS_JSON_ENV)
     if inherited and home is None and not overrides:
         try:
-            return Settings.model_validate_json(inherited)
+            settings = Settings.model_validate_json(inherited)
         except ValidationError as exc:
             raise SettingsError(f"{SETTINGS_JSON_ENV}: {exc}") from None
+        try:
+            return _fill_blanks(settings, _from_env(env))
+        except (SettingsError, ValidationError):
+            return settings  # the inherited settings are whole; blanks stay blank
     home = (home or default_home(env)).resolve()
     merged = _defaults(home)
     config_file = home / CONFIG_FILE

@@ -13,7 +13,7 @@ pytest.importorskip("kubernetes")
 
 from tradewind.executors.base import TaskKey, Workload
 from tradewind.executors.kubernetes import podspec
-from tradewind.settings import Settings
+from tradewind.settings import Settings, load_settings
 
 KEY = TaskKey("etl", "scheduled__2026-01-01T00:00:00+00:00", "load", 3, 2)
 LABEL = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
@@ -302,3 +302,57 @@ def test_a_pod_override_of_the_wrong_shape_is_an_error(
 ) -> None:
     with pytest.raises(podspec.PodSpecError, match=match):
         podspec.build_pod(workload({"pod_override": override}), kset)
+
+
+def test_with_env_from_secret_the_pod_spec_holds_no_secret(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    url = "postgresql+psycopg://tw:s3cret-pw@db:5432/tw"
+    fernet = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="
+    settings = make_settings(
+        tmp_path,
+        url,
+        core={"fernet_key": fernet},
+        kubernetes={"env_from_secret": "tradewind-secrets"},
+        webserver={"secret_key": "web-only"},
+    )
+    container = base(podspec.build_pod(workload(), settings))
+    text = json.dumps(container)
+
+    for secret in ("s3cret-pw", fernet, "web-only"):
+        assert secret not in text
+    assert container["envFrom"] == [{"secretRef": {"name": "tradewind-secrets"}}]
+    # In the pod, the Secret's variables fill what the spec left empty.
+    (carried,) = (e["value"] for e in container["env"] if e["name"] == podspec.SETTINGS_ENV)
+    environ = {
+        podspec.SETTINGS_ENV: carried,
+        "TRADEWIND__DATABASE__URL": url,
+        "TRADEWIND__CORE__FERNET_KEY": fernet,
+        "TRADEWIND__CORE__EXECUTOR": "local",  # set in the spec: not changed
+    }
+    loaded = load_settings(environ=environ)
+    assert loaded.database.url == url
+    assert loaded.core.fernet_key == fernet
+    assert loaded.core.executor == settings.core.executor
+    assert loaded.webserver.secret_key == ""
+
+
+def test_env_from_secret_keeps_the_template_s_env_sources(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    template = tmp_path / "pod.yaml"
+    template.write_text(
+        "spec:\n  containers:\n  - name: base\n    envFrom:\n"
+        "    - configMapRef: {name: common}\n    - secretRef: {name: tradewind-secrets}\n"
+    )
+    settings = make_settings(
+        tmp_path,
+        kubernetes={"env_from_secret": "tradewind-secrets", "pod_template_file": str(template)},
+    )
+
+    container = base(podspec.build_pod(workload(), settings))
+
+    assert container["envFrom"] == [
+        {"configMapRef": {"name": "common"}},
+        {"secretRef": {"name": "tradewind-secrets"}},
+    ]

@@ -107,3 +107,24 @@ def test_celery_options_come_as_a_table_or_as_json_from_the_environment(tmp_path
     assert load_settings(environ={}, home=tmp_path).celery.options == {"task_time_limit": 60}
     with pytest.raises(SettingsError, match=r"celery\.options"):
         load_settings(environ={"TRADEWIND__CELERY__OPTIONS": "[oops"}, home=tmp_path)
+
+
+def test_inherited_settings_take_only_their_empty_text_settings_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(environ={}, home=tmp_path)
+    blank = settings.core.model_copy(update={"fernet_key": ""})
+    inherited = settings.model_copy(update={"core": blank}).to_env()
+    environ = {
+        **inherited,
+        "TRADEWIND__CORE__FERNET_KEY": "from-a-secret",
+        "TRADEWIND__DATABASE__URL": "sqlite:///elsewhere.db",  # set in the inherited: kept
+        "TRADEWIND__NOSUCH__KEY": "x",  # no such section: no matter
+    }
+
+    loaded = load_settings(environ=environ)
+    assert loaded.core.fernet_key == "from-a-secret"
+    assert loaded.database.url == settings.database.url
+    # A variable that names no setting at all: the inherited settings stand as they are.
+    malformed = load_settings(environ={**environ, "TRADEWIND__MALFORMED": "x"})
+    assert malformed.core.fernet_key == ""

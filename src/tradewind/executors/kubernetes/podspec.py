@@ -151,11 +151,12 @@ def check_shape(pod: Mapping[str, Any], what: str) -> None:
     if not isinstance(containers, list) or not all(isinstance(c, Mapping) for c in containers):
         raise PodSpecError(f"{what}: spec.containers must be a list of containers (mappings)")
     for container in containers:
-        env = container.get("env")
-        if env is not None and (
-            not isinstance(env, list) or not all(isinstance(e, Mapping) for e in env)
-        ):
-            raise PodSpecError(f"{what}: a container's env must be a list of mappings")
+        for part in ("env", "envFrom"):
+            items = container.get(part)
+            if items is not None and (
+                not isinstance(items, list) or not all(isinstance(e, Mapping) for e in items)
+            ):
+                raise PodSpecError(f"{what}: a container's {part} must be a list of mappings")
 
 
 def template_for(settings: Settings) -> dict[str, Any]:
@@ -225,9 +226,22 @@ def _override_base_first(override: dict[str, Any]) -> dict[str, Any]:
 
 def pod_settings(settings: Settings) -> str:
     """The settings a try's pod runs with, as JSON: without the web server's secret key, which
-    a try never needs (the pod spec is readable by whoever may read pods)."""
-    webserver = settings.webserver.model_copy(update={"secret_key": ""})
-    return settings.model_copy(update={"webserver": webserver}).to_env()[SETTINGS_ENV]
+    a try never needs (the pod spec is readable by whoever may read pods), and with
+    ``kubernetes.env_from_secret`` without the metastore's URL and the fernet key either: the
+    pod's environment brings them from that Secret (empty settings are filled from
+    ``TRADEWIND__SECTION__KEY``)."""
+    update: dict[str, Any] = {"webserver": settings.webserver.model_copy(update={"secret_key": ""})}
+    if settings.kubernetes.env_from_secret:
+        update["database"] = settings.database.model_copy(update={"url": ""})
+        update["core"] = settings.core.model_copy(update={"fernet_key": ""})
+    return settings.model_copy(update=update).to_env()[SETTINGS_ENV]
+
+
+def _env_from_secret(container: dict[str, Any], secret: str) -> None:
+    sources = [s for s in container.get("envFrom") or [] if isinstance(s, Mapping)]
+    if not any((s.get("secretRef") or {}).get("name") == secret for s in sources):
+        sources.append({"secretRef": {"name": secret}})
+    container["envFrom"] = sources
 
 
 def build_pod(
@@ -260,6 +274,8 @@ def build_pod(
     base.pop("args", None)
     env = [e for e in base.get("env") or [] if e.get("name") != SETTINGS_ENV]
     base["env"] = [*env, {"name": SETTINGS_ENV, "value": pod_settings(settings)}]
+    if settings.kubernetes.env_from_secret:
+        _env_from_secret(base, settings.kubernetes.env_from_secret)
     meta = pod.setdefault("metadata", {})
     meta["name"] = pod_name(workload.key)
     meta["namespace"] = settings.kubernetes.namespace
