@@ -234,6 +234,62 @@ def test_pending_too_long_fails(make: Any) -> None:
     assert api.deleted == [podspec.pod_name(wl("a").key)]
 
 
+@pytest.mark.parametrize(
+    ("status", "held"),
+    [
+        (
+            {
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": "Unschedulable",
+                        "message": "0/3 nodes are available: 3 Insufficient memory.",
+                    }
+                ]
+            },
+            "Unschedulable: 0/3 nodes are available: 3 Insufficient memory.",
+        ),
+        (
+            {
+                "containerStatuses": [
+                    {
+                        "name": "base",
+                        "state": {
+                            "waiting": {
+                                "reason": "CreateContainerConfigError",
+                                "message": 'secret "tw" not found',
+                            }
+                        },
+                    }
+                ]
+            },
+            'CreateContainerConfigError: secret "tw" not found',
+        ),
+        (
+            {
+                "containerStatuses": [
+                    {"name": "base", "state": {"waiting": {"reason": "ContainerCreating"}}}
+                ]
+            },
+            "",
+        ),
+    ],
+)
+def test_pending_too_long_says_what_held_the_pod_back(
+    make: Any, status: dict[str, Any], held: str
+) -> None:
+    executor, _ = make(pending_timeout=0.2)
+    executor.submit(wl("a"))
+    executor.poll(0)
+    name = podspec.pod_name(wl("a").key)
+    executor._on_seen(PodEvent("MODIFIED", pod(name, "Pending", **status)))
+
+    events = executor.poll(1.0)
+
+    assert events[0].info == ("pending for 0.2 s" + (f" ({held})" if held else ""))
+
+
 def test_cancel_and_adopt(make: Any) -> None:
     executor, api = make()
     executor.submit(wl("a"))

@@ -43,7 +43,7 @@ from tradewind.executors.base import (
 )
 from tradewind.executors.kubernetes import orphans, podlogs, podspec
 from tradewind.executors.kubernetes.client import make_api
-from tradewind.executors.kubernetes.outcome import pod_failure, waiting_failure
+from tradewind.executors.kubernetes.outcome import pending_reason, pod_failure, waiting_failure
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
 from tradewind.executors.process import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
@@ -72,6 +72,7 @@ class Flight:
     name: str
     since: float
     running: bool = False
+    held_back: str = ""  # what the pod last said holds it back while pending
 
 
 class KubernetesExecutor(RemoteExecutor[Flight]):
@@ -325,6 +326,8 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             if reason is not None:
                 self._fail(flight, reason)
                 self._delete(flight.name)
+            else:
+                flight.held_back = pending_reason(pod)
 
     def _on_running(self, flight: Flight, pod: dict[str, Any]) -> None:
         flight.running = True
@@ -397,7 +400,8 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         limit = self.settings.kubernetes.pending_timeout
         for flight in list(self._flight.values()):
             if not flight.running and tick - flight.since > limit:
-                self._fail(flight, f"pending for {limit:g} s")
+                held = f" ({flight.held_back})" if flight.held_back else ""
+                self._fail(flight, f"pending for {limit:g} s{held}")
                 self._delete(flight.name)
 
     def _sweep_orphans(self) -> None:

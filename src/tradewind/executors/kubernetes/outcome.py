@@ -28,6 +28,23 @@ def waiting_failure(pod: dict[str, Any]) -> str | None:
     return None
 
 
+# Waiting reasons of a container on its way to start.
+_STARTING = frozenset({"ContainerCreating", "PodInitializing"})
+
+
+def pending_reason(pod: dict[str, Any]) -> str:
+    """What holds a pending pod back (no node fits, a missing Secret, ...), or ""."""
+    waiting = (_base_status(pod).get("state") or {}).get("waiting") or {}
+    reason = waiting.get("reason")
+    if reason and reason not in _STARTING:
+        return f"{reason}: {waiting['message']}" if waiting.get("message") else str(reason)
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            why = condition.get("reason") or "not scheduled"
+            return f"{why}: {condition['message']}" if condition.get("message") else str(why)
+    return ""
+
+
 def pod_failure(pod: dict[str, Any]) -> str:
     """Why a pod that ended without a report failed."""
     status = pod.get("status") or {}
