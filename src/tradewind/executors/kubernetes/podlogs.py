@@ -26,6 +26,8 @@ from tradewind.runtime.logs import READ_LIMIT, LogChunk, chunk_of
 _TAG = REPORT_TAG.encode()
 _CHUNK = 64 * 1024
 _REQUEST_TIMEOUT = 30
+# Read this much more than a live chunk needs: room for the message lines it leaves out.
+_SLACK = 256 * 1024
 
 
 class PodLogError(Exception):
@@ -135,26 +137,43 @@ def note_line(name: str, note: str) -> str:
 def read_live(
     api: Any, namespace: str, name: str, offset: int, *, limit: int = READ_LIMIT
 ) -> LogChunk:
-    """The try's log in a running pod from byte ``offset`` (the API has no offsets: the whole
-    log is read and cut here)."""
+    """The try's log in a running pod from byte ``offset``. The API has no offsets: the log is
+    read from its start, up to what this chunk needs (the try's log, message lines taken out,
+    is never longer than the pod's), more when a long message line was in the way."""
+    wanted = offset + limit + _SLACK
+    while True:
+        data = _read_start(api, namespace, name, wanted)
+        cut = len(data) >= wanted
+        if cut and b"\n" in data:  # whole lines: a message line cut short is not known as one
+            data = data[: data.rfind(b"\n") + 1]
+        text, _ = filtered(data)
+        chunk = chunk_of(text, offset, limit=limit)
+        if not cut:
+            return chunk
+        if chunk.content:
+            return LogChunk(chunk.content, chunk.offset, False)
+        wanted *= 4
+
+
+def _read_start(api: Any, namespace: str, name: str, size: int) -> bytes:
+    """The first ``size`` bytes of the pod's log."""
     try:
         response = api.read_namespaced_pod_log(
             name,
             namespace,
             container=BASE_CONTAINER,
+            limit_bytes=size,
             _preload_content=False,
             _request_timeout=_REQUEST_TIMEOUT,
         )
         try:
-            data = response.data
+            return bytes(response.data or b"")
         finally:
             response.release_conn()
     except ApiException as exc:
         raise PodLogError(_why(exc, name)) from None
     except Exception as exc:
         raise PodLogError(f"the Kubernetes API did not answer: {exc}") from None
-    text, _ = filtered(bytes(data or b""))
-    return chunk_of(text, offset, limit=limit)
 
 
 def _why(exc: ApiException, name: str) -> str:
