@@ -408,14 +408,31 @@ with DAG("k8s_adopted", schedule=None, default_args={{"retries": 2}}):
 """
 
 
-@POSTGRES
-def test_a_scheduler_started_again_adopts_the_running_pod(
-    migrated_db_url: str,
-    make_settings: Callable[..., Settings],
-    k8s: Standin,
-    tmp_path: Path,
-) -> None:
-    journal, gate, log = tmp_path / "journal", tmp_path / "gate", tmp_path / "scheduler.log"
+@dataclass
+class Takeover:
+    """A scheduler process killed once a task started, and another taking over."""
+
+    settings: Settings
+    dags: Path
+    journal: Path
+    gate: Path
+    log: Path  # the first scheduler's
+
+    def kill_once_started(self, idle: System, dag_id: str, run_id: str, task_id: str) -> int:
+        """Run the first scheduler until ``task_id`` runs, then SIGKILL it; its pid."""
+        with scheduler_process(self.settings, self.log) as first:
+            running = lambda: idle.state(dag_id, run_id, task_id) == TaskState.RUNNING  # noqa: E731
+            assert wait_for(running), self.log.read_text()
+            assert wait_for(started(self.journal, task_id)), self.log.read_text()
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        return first.pid
+
+
+@pytest.fixture(name="takeover")
+def takeover_fixture(
+    migrated_db_url: str, make_settings: Callable[..., Settings], k8s: Standin, tmp_path: Path
+) -> Takeover:
     dags = tmp_path / "dags"
     dags.mkdir()
     sections = system_sections(
@@ -425,16 +442,24 @@ def test_a_scheduler_started_again_adopts_the_running_pod(
         kubernetes=kube_sections(k8s),
     )
     settings = make_settings(tmp_path, migrated_db_url, **sections)
+    return Takeover(
+        settings, dags, tmp_path / "journal", tmp_path / "gate", tmp_path / "scheduler.log"
+    )
+
+
+@POSTGRES
+def test_a_scheduler_started_again_adopts_the_running_pod(takeover: Takeover, k8s: Standin) -> None:
+    settings, dags, journal, gate = (
+        takeover.settings,
+        takeover.dags,
+        takeover.journal,
+        takeover.gate,
+    )
     try:
         with running_system(settings, dags, start=False) as idle:
             idle.add_dag("k8s_adopted", ADOPTED.format(journal=str(journal), gate=str(gate)))
             run_id = idle.trigger("k8s_adopted")
-            with scheduler_process(settings, log) as first:
-                running = lambda: idle.state("k8s_adopted", run_id, "long") == TaskState.RUNNING  # noqa: E731
-                assert wait_for(running), log.read_text()
-                assert wait_for(started(journal, "long")), log.read_text()
-                first.send_signal(signal.SIGKILL)
-                first.wait()
+            first_pid = takeover.kill_once_started(idle, "k8s_adopted", run_id, "long")
             pod = idle.instance("k8s_adopted", run_id, "long").external_executor_id
             assert pod is not None
             api = core_api(k8s.kubeconfig)
@@ -455,7 +480,7 @@ def test_a_scheduler_started_again_adopts_the_running_pod(
         gate.touch()
     assert ti.try_number == 1
     assert ti.external_executor_id == pod
-    assert before.metadata.labels[SCHEDULER_LABEL].endswith(f"-{first.pid}")
+    assert before.metadata.labels[SCHEDULER_LABEL].endswith(f"-{first_pid}")
     assert relabelled[SCHEDULER_LABEL].endswith(f"-{os.getpid()}")
     assert [e.try_number for e in read_journal(journal)] == [1]
     assert [e.key.try_number for e in spy.of("long", EventKind.FINISHED)] == [1]

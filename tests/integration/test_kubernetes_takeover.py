@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,12 @@ from typing import Any
 import pytest
 from k8s import core_api, k8s_fixture  # noqa: F401
 from scheduling import read_journal, running_system, system_sections
-from test_kubernetes_executor import HANG_GUARD, kube_sections, started, wait_for
-from test_scheduler_recovery import scheduler_process
+from test_kubernetes_executor import (  # noqa: F401
+    HANG_GUARD,
+    Takeover,
+    kube_sections,
+    takeover_fixture,
+)
 
 from k8s_standin import Standin
 from tradewind.executors.base import REPORT_TAG, TaskKey
@@ -45,28 +48,19 @@ with DAG("k8s_ended", schedule=None, default_args={{"retries": 2}}):
 
 
 def test_a_pod_that_ended_while_no_scheduler_ran_is_adopted_and_its_report_taken(
-    migrated_db_url: str,
-    make_settings: Callable[..., Settings],
-    k8s: Standin,
-    tmp_path: Path,
+    takeover: Takeover, k8s: Standin
 ) -> None:
-    journal, gate, log = tmp_path / "journal", tmp_path / "gate", tmp_path / "scheduler.log"
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    sections = system_sections(
-        core={"executor": "kubernetes", "dags_folder": str(dags)},
-        scheduler={"job_timeout": 1.0, "heartbeat_interval": 0.2},
-        kubernetes=kube_sections(k8s),
+    settings, dags, journal, gate = (
+        takeover.settings,
+        takeover.dags,
+        takeover.journal,
+        takeover.gate,
     )
-    settings = make_settings(tmp_path, migrated_db_url, **sections)
     try:
         with running_system(settings, dags, start=False) as idle:
             idle.add_dag("k8s_ended", ENDED.format(journal=str(journal), gate=str(gate)))
             run_id = idle.trigger("k8s_ended")
-            with scheduler_process(settings, log) as first:
-                assert wait_for(started(journal, "long")), log.read_text()
-                first.send_signal(signal.SIGKILL)
-                first.wait()
+            takeover.kill_once_started(idle, "k8s_ended", run_id, "long")
             name = idle.instance("k8s_ended", run_id, "long").external_executor_id
             assert name is not None
             gate.touch()  # the try ends while no scheduler runs
