@@ -19,7 +19,7 @@ from scheduling import make_system_fixture  # noqa: F401
 from test_kubernetes_executor import HANG_GUARD, kube_sections, started
 from webtest import Web, make_web_fixture  # noqa: F401
 
-from k8s_standin import Standin
+from k8s_standin import OUTCOME_ANNOTATION, Standin
 from tradewind.api.app import create_app
 from tradewind.executors.base import REPORT_TAG, TaskKey
 from tradewind.executors.kubernetes import podspec
@@ -139,3 +139,36 @@ def test_another_web_server_reads_a_kept_pod_and_says_when_the_pod_is_gone(
     name = podspec.pod_name(TaskKey("k8s_logs", run_id, "talk"))
     assert body["note"] == f"pod {name} is gone and its log is not kept here"
     assert not any(own.iterdir())
+
+
+WAITING = """
+held = {{"pod_override": {{"metadata": {{"annotations": {{{annotation!r}: "pending"}}}}}}}}
+
+with DAG("k8s_waiting", schedule=None):
+    # First to the only slot, and never scheduled on a node.
+    BashOperator(task_id="pending", bash_command="true", priority_weight=10, executor_config=held)
+    BashOperator(task_id="later", bash_command="true")
+"""
+
+
+def test_a_try_whose_pod_waits_or_is_not_made_yet_reads_as_empty(
+    make_web: Callable[..., Web], k8s: Standin
+) -> None:
+    web = make_web(core={"executor": "kubernetes", "parallelism": 1}, kubernetes=kube_sections(k8s))
+    web.system.add_dag("k8s_waiting", WAITING.format(annotation=OUTCOME_ANNOTATION))
+    run_id = web.system.trigger("k8s_waiting")
+    pending = podspec.pod_name(TaskKey("k8s_waiting", run_id, "pending"))
+    assert web.system.run_until(lambda: k8s.pod(pending) is not None, timeout=HANG_GUARD)
+
+    def log_of(task_id: str) -> dict[str, object]:
+        path = f"{API}/dags/k8s_waiting/dagRuns/{run_id}/taskInstances/{task_id}/logs/1"
+        answer = web.get(path, user="viewer")
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    # The pod exists but its container has not started: said, not an error.
+    waiting = log_of("pending")
+    assert (waiting["content"], waiting["end_of_log"]) == ("", False)
+    assert str(waiting["note"]).startswith(f"pod {pending} has no log yet")
+    # No pod yet (one slot, taken): nothing to read and nothing to say.
+    assert log_of("later") == {"content": "", "offset": 0, "end_of_log": False}

@@ -134,7 +134,7 @@ def _read(
     if path.exists() or executor not in ("celery", "kubernetes"):
         return read_log(path, offset, final=finished)
     if executor == "kubernetes":
-        return _from_pod(settings, key, offset, finished)
+        return _from_pod(settings, key, offset, finished, started=worker() is not None)
     port = settings.celery.worker_log_server_port
     hostname = worker() if port else None
     if not hostname:
@@ -152,9 +152,12 @@ def _read(
         raise _Unreadable(str(exc)) from None
 
 
-def _from_pod(settings: Settings, key: TaskKey, offset: int, finished: bool) -> LogChunk:
+def _from_pod(
+    settings: Settings, key: TaskKey, offset: int, finished: bool, *, started: bool
+) -> LogChunk:
     """The log of a try whose pod has not ended yet, from the pod; once it has ended, from the
-    file the scheduler keeps (it may have appeared since we looked)."""
+    file the scheduler keeps (it may have appeared since we looked). A try whose pod is not
+    made yet has no log yet, and nothing to say about it."""
     from tradewind.executors.kubernetes import podlogs, podspec
 
     path = log_path(settings.logging.base_log_folder, key)
@@ -168,6 +171,8 @@ def _from_pod(settings: Settings, key: TaskKey, offset: int, finished: bool) -> 
     except podlogs.PodLogError as exc:
         if path.exists():
             return read_log(path, offset, final=finished)
+        if exc.status == 404 and not started and not finished:
+            return LogChunk("", offset, True)  # its pod is not made yet
         raise _Unreadable(str(exc)) from None
     if path.exists():  # the pod ended while we read it
         return read_log(path, offset, final=finished)

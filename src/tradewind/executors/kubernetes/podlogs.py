@@ -33,6 +33,10 @@ _SLACK = 256 * 1024
 class PodLogError(Exception):
     """The pod's log cannot be read; the text says why, for the reader."""
 
+    def __init__(self, why: str, status: int | None = None) -> None:
+        super().__init__(why)
+        self.status = status  # the API's answer, if it answered
+
 
 class LogFilter:
     """Takes a pod's log piece by piece and gives back the try's log; keeps the try's last
@@ -171,7 +175,7 @@ def _read_start(api: Any, namespace: str, name: str, size: int) -> bytes:
         finally:
             response.release_conn()
     except ApiException as exc:
-        raise PodLogError(_why(exc, name)) from None
+        raise PodLogError(_why(exc, name), exc.status) from None
     except Exception as exc:
         raise PodLogError(f"the Kubernetes API did not answer: {exc}") from None
 
