@@ -132,3 +132,14 @@ def test_live_reads_in_chunks_give_the_try_s_log_byte_for_byte(
 def test_a_live_read_that_fails_says_why(status: int, body: str, says: str) -> None:
     with pytest.raises(podlogs.PodLogError, match=says):
         podlogs.read_live(Api(b"", status=status, body=body), "ns", "pod-1", 0)
+
+
+def test_a_log_file_that_cannot_be_written_does_not_hide_the_report(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the log's folder should be")
+
+    kept = podlogs.keep(Api(POD_LOG.encode()), "ns", "pod-1", blocked / "attempt=1.log")
+
+    assert kept.finished == FINISHED
+    assert kept.unreadable == ""
+    assert kept.unwritten

@@ -125,12 +125,15 @@ def cleanup_pods(min_age: float, dry_run: bool) -> None:
         created = pod.metadata.creation_timestamp
         if phase not in ("Succeeded", "Failed") or (created is not None and created > cutoff):
             continue
-        click.echo(f"{'would delete' if dry_run else 'deleting'} {pod.metadata.name} ({phase})")
         if dry_run:
+            click.echo(f"would delete {pod.metadata.name} ({phase})")
             continue
         # Its try's log stays readable: kept first, unless its scheduler kept it already.
         raw = api.api_client.sanitize_for_serialization(pod)
-        orphans.keep_log(api, namespace, raw, settings.logging.base_log_folder)
+        if not orphans.keep_log(api, namespace, raw, settings.logging.base_log_folder):
+            click.echo(f"keeping {pod.metadata.name}: its log cannot be written here", err=True)
+            continue
+        click.echo(f"deleting {pod.metadata.name} ({phase})")
         with _api_errors(f"delete pod {pod.metadata.name}"):
             try:
                 api.delete_namespaced_pod(pod.metadata.name, namespace)

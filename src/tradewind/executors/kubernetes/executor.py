@@ -357,16 +357,16 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
     def _keep_log(self, flight: Flight, pod: dict[str, Any], *, started: bool) -> podlogs.Kept:
         """Copy the ended pod's log into the try's log file, with how the pod ended when the
         try did not report it."""
-        path = self._log_path(flight.key)
         if not started:
-            kept = podlogs.Kept(None, "")
+            kept = podlogs.Kept(None)
             self._note(flight, self._failure(pod, kept))
             return kept
-        try:
-            kept = podlogs.keep(self.api, self.namespace, flight.name, path)
-        except OSError as exc:
-            log.warning("cannot keep the log of pod %s in %s: %s", flight.name, path, exc)
-            return podlogs.Kept(None, f"cannot write {path}: {exc}")
+        path = self._log_path(flight.key)
+        kept = podlogs.keep(self.api, self.namespace, flight.name, path)
+        if kept.unwritten:
+            log.warning(
+                "cannot keep the log of pod %s in %s: %s", flight.name, path, kept.unwritten
+            )
         if kept.finished is None:
             self._note(flight, self._failure(pod, kept))
         return kept
@@ -428,9 +428,10 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             ):
                 continue
             try:
-                orphans.keep_log(
+                if not orphans.keep_log(
                     self.api, self.namespace, pod, self.settings.logging.base_log_folder
-                )
+                ):
+                    continue  # not deleted while its log has nowhere to go
                 orphans.delete(self.api, self.namespace, name)
             except Exception as exc:
                 log.warning("cannot clean up orphaned pod %s: %s", name, exc)

@@ -94,18 +94,19 @@ def key_of(pod: dict[str, Any]) -> TaskKey | None:
         return None
 
 
-def keep_log(api: Any, namespace: str, pod: dict[str, Any], base_log_folder: Path) -> None:
-    """Keep the log of ``pod`` in its try's log file, unless that file exists already."""
+def keep_log(api: Any, namespace: str, pod: dict[str, Any], base_log_folder: Path) -> bool:
+    """Keep the log of ``pod`` in its try's log file, unless that file exists already; False
+    when the file cannot be written (the pod had better stay)."""
     key = key_of(pod)
     if key is None:
-        return
+        return True  # not a try's pod: no log of a try to keep
     path = log_path(base_log_folder, key)
     if path.exists():
-        return
-    try:
-        podlogs.keep(api, namespace, name_of(pod), path)
-    except OSError as exc:
-        log.warning("cannot keep the log of pod %s in %s: %s", name_of(pod), path, exc)
+        return True
+    kept = podlogs.keep(api, namespace, name_of(pod), path)
+    if kept.unwritten:
+        log.warning("cannot keep pod %s's log in %s: %s", name_of(pod), path, kept.unwritten)
+    return not kept.unwritten
 
 
 def delete(api: Any, namespace: str, name: str) -> None:

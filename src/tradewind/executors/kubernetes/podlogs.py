@@ -10,12 +10,13 @@ image that cannot be pulled). The messages themselves go to the executor, not to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kubernetes.client.exceptions import ApiException
 
@@ -89,40 +90,84 @@ def filtered(log: bytes) -> tuple[bytes, dict[str, Any] | None]:
 @dataclass
 class Kept:
     finished: dict[str, Any] | None  # the try's report, if the log holds one
-    unreadable: str  # why the log could not be read; "" when it could
+    unreadable: str = ""  # why the log could not be read (all of it); "" when it could
+    unwritten: str = ""  # why the log file could not be written; "" when it was
+
+
+class _Part:
+    """The log file being written next to its final place, put there in one step at the end;
+    a file that cannot be written is given up on, not the reading."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.path = dest.with_name(dest.name + ".part")
+        self.error = ""
+        self._file: BinaryIO | None = None
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "wb")  # noqa: SIM115 - closed in done()
+        except OSError as exc:
+            self.error = str(exc)
+
+    def write(self, data: bytes) -> None:
+        if self._file is None or not data:
+            return
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            self.error = str(exc)
+            self._give_up()
+
+    def done(self) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.close()
+            os.replace(self.path, self.dest)
+        except OSError as exc:
+            self.error = str(exc)
+            self._give_up()
+        self._file = None
+
+    def _give_up(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+        self._file = None
+        with contextlib.suppress(OSError):
+            self.path.unlink()
 
 
 def keep(api: Any, namespace: str, name: str, dest: Path) -> Kept:
     """Copy pod ``name``'s log, messages left out, into the log file ``dest`` (replacing it
-    in one step). A log that breaks off keeps what was read."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    in one step), and find the try's report in it. A log that breaks off keeps what was
+    read; a file that cannot be written does not stop the report from being found."""
     found = LogFilter()
+    part = _Part(dest)
     unreadable = ""
-    with open(part, "wb") as out:
+    try:
+        response = api.read_namespaced_pod_log(
+            name,
+            namespace,
+            container=BASE_CONTAINER,
+            _preload_content=False,
+            _request_timeout=_REQUEST_TIMEOUT,
+        )
+    except ApiException as exc:
+        unreadable = f"{exc.status} {exc.reason}"
+    except Exception as exc:
+        unreadable = str(exc) or type(exc).__name__
+    else:
         try:
-            response = api.read_namespaced_pod_log(
-                name,
-                namespace,
-                container=BASE_CONTAINER,
-                _preload_content=False,
-                _request_timeout=_REQUEST_TIMEOUT,
-            )
-        except ApiException as exc:
-            unreadable = f"{exc.status} {exc.reason}"
-        except Exception as exc:
+            for data in response.stream(_CHUNK):
+                part.write(found.feed(data))
+            part.write(found.close())
+        except Exception as exc:  # the connection broke off
             unreadable = str(exc) or type(exc).__name__
-        else:
-            try:
-                for data in response.stream(_CHUNK):
-                    out.write(found.feed(data))
-                out.write(found.close())
-            except Exception as exc:  # the connection broke off
-                unreadable = str(exc) or type(exc).__name__
-            finally:
-                response.release_conn()
-    os.replace(part, dest)
-    return Kept(found.finished, unreadable)
+        finally:
+            response.release_conn()
+    part.done()
+    return Kept(found.finished, unreadable, part.error)
 
 
 def add_note(dest: Path, name: str, note: str) -> None:
