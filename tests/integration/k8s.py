@@ -9,8 +9,16 @@
   - ``expire_watches(close_open=True, http=False)`` (410 for every resourceVersion so far),
     ``drop_watches()`` (connections cut mid-stream), ``end_watches()`` (clean end);
   - ``oom_kill(name)``, ``evict(name)``, ``delete_pod(name)`` (deleted by someone else);
+  - ``create_secret(name, {key: plain value})`` (an Opaque secret, as stringData would make it),
+    ``secret(name)`` (as stored: ``data`` in base64, or None); the client's
+    create/read/list/delete_namespaced_secret work too;
   - outcomes by the first container's image or the annotation ``OUTCOME_ANNOTATION``:
     "bad-image", "pending", "oom", "evict", "delete" (see k8s_standin/kubelet.py).
+
+  A pod's first container gets its ``envFrom`` secretRefs and ``secretKeyRef`` env vars when it
+  starts; a missing secret or key that is not optional keeps it Pending, waiting with reason
+  CreateContainerConfigError (message ``secret "NAME" not found``) until the secret is created.
+  The pod log takes ``tailLines``, ``limitBytes`` and ``follow``.
 
 - :func:`core_api`: a ``CoreV1Api`` of the official client configured from the kubeconfig.
 

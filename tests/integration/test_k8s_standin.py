@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -120,7 +121,8 @@ def test_create_get_list_delete(k8s: Standin, api: CoreV1Api) -> None:
     assert conflict.value.status == 409
     assert "AlreadyExists" in str(conflict.value.body)
 
-    deleted = api.delete_namespaced_pod("a", k8s.namespace)
+    # DeleteOptions in the body: the connection stays usable for the next request.
+    deleted = api.delete_namespaced_pod("a", k8s.namespace, body=client.V1DeleteOptions())
     assert deleted.metadata.name == "a"
     with pytest.raises(ApiException) as missing:
         api.read_namespaced_pod("a", k8s.namespace)
@@ -164,11 +166,34 @@ def test_log_follow_and_a_log_before_start(k8s: Standin, api: CoreV1Api) -> None
     api.create_namespaced_pod(k8s.namespace, make_pod("slow", "echo one; sleep 0.3; echo two"))
     k8s.wait_for_phase("slow", "Running")
     assert api.read_namespaced_pod_log("slow", k8s.namespace, follow=True) == "one\ntwo\n"
+    tailed = api.read_namespaced_pod_log("slow", k8s.namespace, follow=True, tail_lines=1)
+    assert tailed == "two\n"
 
     api.create_namespaced_pod(k8s.namespace, make_pod("stuck", image="pending"))
     with pytest.raises(ApiException) as waiting:
         api.read_namespaced_pod_log("stuck", k8s.namespace)
     assert waiting.value.status == 400
+
+
+def test_log_limit_bytes(k8s: Standin, api: CoreV1Api) -> None:
+    api.create_namespaced_pod(k8s.namespace, make_pod("p", "echo first line; echo second line"))
+    k8s.wait_for_phase("p", "Succeeded")
+    ns = k8s.namespace
+    assert api.read_namespaced_pod_log("p", ns, limit_bytes=5) == "first"
+    assert api.read_namespaced_pod_log("p", ns, limit_bytes=1000) == "first line\nsecond line\n"
+    # tailLines first, then limitBytes of what is left.
+    assert api.read_namespaced_pod_log("p", ns, tail_lines=1, limit_bytes=6) == "second"
+    assert api.read_namespaced_pod_log("p", ns, tail_lines=5) == "first line\nsecond line\n"
+    assert api.read_namespaced_pod_log("p", ns, tail_lines=0) == ""
+    with pytest.raises(ApiException) as invalid:
+        api.read_namespaced_pod_log("p", ns, limit_bytes=0)
+    assert invalid.value.status == 422
+
+    # Following ends once the limit is reached, while the container still runs.
+    api.create_namespaced_pod(ns, make_pod("live", "echo one; sleep 0.3; echo two; sleep 30"))
+    k8s.wait_for_phase("live", "Running")
+    assert api.read_namespaced_pod_log("live", ns, follow=True, limit_bytes=6) == "one\ntw"
+    assert k8s.kubelet.running(ns, "live")
 
 
 def test_watch_sees_added_modified_deleted_in_order(
@@ -372,3 +397,195 @@ def test_deleted_by_someone_else(k8s: Standin, api: CoreV1Api, watchers: list[Wa
     while k8s.kubelet.running(k8s.namespace, "k"):  # its process was killed
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+# -- secrets -------------------------------------------------------------------------------
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def make_secret(
+    name: str,
+    *,
+    data: dict[str, str] | None = None,
+    string_data: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    type_: str | None = None,
+) -> client.V1Secret:
+    return client.V1Secret(
+        metadata=client.V1ObjectMeta(name=name, labels=labels),
+        data=data,
+        string_data=string_data,
+        type=type_,
+    )
+
+
+def test_secret_create_read_list_delete(k8s: Standin, api: CoreV1Api) -> None:
+    ns = k8s.namespace
+    created = api.create_namespaced_secret(
+        ns,
+        make_secret(
+            "creds",
+            data={"user": b64("ann"), "host": b64("db")},
+            string_data={"user": "bob", "password": "s3cret"},  # wins over data
+            labels={"app": "tradewind"},
+        ),
+    )
+    assert created.data == {"user": b64("bob"), "host": b64("db"), "password": b64("s3cret")}
+    assert created.string_data is None
+    assert created.type == "Opaque"
+    assert created.metadata.namespace == ns
+    assert created.metadata.uid
+    assert created.metadata.resource_version
+    assert created.metadata.creation_timestamp is not None
+
+    got = api.read_namespaced_secret("creds", ns)
+    assert got.data == created.data
+    assert got.metadata.uid == created.metadata.uid
+    assert (k8s.secret("creds") or {}).get("data") == created.data
+
+    tls = make_secret("tls", data={"tls.crt": b64("cert")}, type_="kubernetes.io/tls")
+    assert api.create_namespaced_secret(ns, tls).type == "kubernetes.io/tls"
+    listed = api.list_namespaced_secret(ns)
+    assert sorted(secret.metadata.name for secret in listed.items) == ["creds", "tls"]
+    assert int(listed.metadata.resource_version) >= int(created.metadata.resource_version)
+    selected = api.list_namespaced_secret(ns, label_selector="app=tradewind")
+    assert [secret.metadata.name for secret in selected.items] == ["creds"]
+    assert api.list_namespaced_secret("elsewhere").items == []
+    everywhere = api.list_secret_for_all_namespaces()
+    assert sorted(secret.metadata.name for secret in everywhere.items) == ["creds", "tls"]
+
+    with pytest.raises(ApiException) as conflict:
+        api.create_namespaced_secret(ns, make_secret("creds", string_data={"a": "b"}))
+    assert conflict.value.status == 409
+    assert "AlreadyExists" in str(conflict.value.body)
+
+    # The client (37.x) returns the Status of a deletion as a plain dict.
+    deleted = api.delete_namespaced_secret("creds", ns, body=client.V1DeleteOptions())
+    assert deleted["status"] == "Success"
+    assert deleted["details"]["name"] == "creds"
+    for call in (api.read_namespaced_secret, api.delete_namespaced_secret):
+        with pytest.raises(ApiException) as missing:
+            call("creds", ns)
+        assert missing.value.status == 404
+        assert 'secrets \\"creds\\" not found' in str(missing.value.body)
+    assert k8s.secret("creds") is None
+    assert [secret.metadata.name for secret in api.list_namespaced_secret(ns).items] == ["tls"]
+
+
+@pytest.mark.parametrize(
+    ("secret", "code"),
+    [
+        (make_secret("s", data={"key": "not base64!"}), 400),
+        (make_secret("s", string_data={"bad key": "v"}), 422),
+        (make_secret("", string_data={"key": "v"}), 422),
+    ],
+)
+def test_invalid_secrets_are_refused(
+    k8s: Standin, api: CoreV1Api, secret: client.V1Secret, code: int
+) -> None:
+    with pytest.raises(ApiException) as refused:
+        api.create_namespaced_secret(k8s.namespace, secret)
+    assert refused.value.status == code
+    assert api.list_namespaced_secret(k8s.namespace).items == []
+
+
+def secret_env(name: str, key: str, *, optional: bool | None = None) -> client.V1EnvVarSource:
+    ref = client.V1SecretKeySelector(name=name, key=key, optional=optional)
+    return client.V1EnvVarSource(secret_key_ref=ref)
+
+
+def env_from(name: str, prefix: str | None = None, *, optional: bool | None = None) -> Any:
+    ref = client.V1SecretEnvSource(name=name, optional=optional)
+    return client.V1EnvFromSource(secret_ref=ref, prefix=prefix)
+
+
+def test_env_from_secrets_and_secret_key_refs(k8s: Standin, api: CoreV1Api) -> None:
+    k8s.create_secret("db", {"DB_USER": "ann", "DB_PASSWORD": "pw", "DB_HOST": "db.local"})
+    api.create_namespaced_secret(
+        k8s.namespace, make_secret("api", string_data={"TOKEN": "t0k", "DB_HOST": "api.local"})
+    )
+    script = 'echo "$DB_USER $DB_PASSWORD $DB_HOST $API_TOKEN $API_DB_HOST $COPY"'
+    pod = make_pod("p", script)
+    container = pod.spec.containers[0]
+    container.env_from = [env_from("db"), env_from("api", prefix="API_")]
+    container.env = [  # after envFrom: these override it
+        client.V1EnvVar(name="DB_PASSWORD", value="plain"),
+        client.V1EnvVar(name="DB_HOST", value_from=secret_env("api", "DB_HOST")),
+        client.V1EnvVar(name="COPY", value_from=secret_env("api", "TOKEN")),
+    ]
+    api.create_namespaced_pod(k8s.namespace, pod)
+    k8s.wait_for_phase("p", "Succeeded")
+    log = api.read_namespaced_pod_log("p", k8s.namespace)
+    assert log == "ann plain api.local t0k api.local t0k\n"
+
+
+def test_a_missing_secret_keeps_the_pod_pending_until_it_exists(
+    k8s: Standin, api: CoreV1Api
+) -> None:
+    ns = k8s.namespace
+
+    def config_error(name: str) -> client.V1ContainerStateWaiting:
+        k8s.wait_for(
+            name,
+            lambda pod: pod is not None and waiting_reason(pod) == "CreateContainerConfigError",
+        )
+        pod = api.read_namespaced_pod(name, ns)
+        assert pod.status.phase == "Pending"
+        return pod.status.container_statuses[0].state.waiting
+
+    pod = make_pod("p", 'echo "$X $Y"')
+    pod.spec.containers[0].env_from = [env_from("later")]
+    pod.spec.containers[0].env = [client.V1EnvVar(name="Y", value_from=secret_env("later", "Y"))]
+    api.create_namespaced_pod(ns, pod)
+    gone = make_pod("gone", "echo started")
+    gone.spec.containers[0].env_from = [env_from("later")]
+    api.create_namespaced_pod(ns, gone)
+
+    assert config_error("p").message == 'secret "later" not found'
+    assert config_error("gone").message == 'secret "later" not found'
+    with pytest.raises(ApiException) as waiting:
+        api.read_namespaced_pod_log("p", ns)
+    assert waiting.value.status == 400
+    assert "is waiting to start: CreateContainerConfigError" in str(waiting.value.body)
+    time.sleep(0.7)  # retried meanwhile: still waiting, the same message
+    assert config_error("p").message == 'secret "later" not found'
+    api.delete_namespaced_pod("gone", ns)
+
+    api.create_namespaced_secret(ns, make_secret("later", string_data={"X": "1"}))
+    k8s.wait_for(
+        "p",
+        lambda pod: pod is not None and "couldn't find key" in str(pod["status"]),
+    )
+    assert config_error("p").message == f"couldn't find key Y in Secret {ns}/later"
+
+    api.delete_namespaced_secret("later", ns)
+    api.create_namespaced_secret(ns, make_secret("later", string_data={"X": "1", "Y": "2"}))
+    k8s.wait_for_phase("p", "Succeeded")
+    assert api.read_namespaced_pod_log("p", ns) == "1 2\n"
+    assert k8s.kubelet.log(ns, "gone") is None  # deleted while waiting: never started
+
+
+def test_optional_missing_secrets_do_not_block(k8s: Standin, api: CoreV1Api) -> None:
+    k8s.create_secret("some", {"A": "a"})
+    pod = make_pod("p", 'echo "$A ${B-unset} ${C-unset} ${D-unset}"')
+    container = pod.spec.containers[0]
+    container.env_from = [env_from("absent", optional=True), env_from("some")]
+    container.env = [
+        client.V1EnvVar(name="B", value_from=secret_env("absent", "B", optional=True)),
+        client.V1EnvVar(name="C", value_from=secret_env("some", "C", optional=True)),
+        client.V1EnvVar(name="D", value_from=secret_env("absent", "D", optional=False)),
+    ]
+    api.create_namespaced_pod(k8s.namespace, pod)
+    # D is not optional: the pod waits for it; without D it runs.
+    k8s.wait_for(
+        "p", lambda pod: pod is not None and waiting_reason(pod) == "CreateContainerConfigError"
+    )
+    api.delete_namespaced_pod("p", k8s.namespace)
+    k8s.wait_for("p", lambda pod: pod is None)
+    container.env = container.env[:2]
+    api.create_namespaced_pod(k8s.namespace, pod)
+    k8s.wait_for_phase("p", "Succeeded")
+    assert api.read_namespaced_pod_log("p", k8s.namespace) == "a unset unset unset\n"

@@ -8,9 +8,20 @@ A pod's status moves as a kubelet and scheduler would move it, one MODIFIED even
 4. ended: phase Succeeded (exit 0) or Failed, container ``state.terminated`` {exitCode, reason}.
 
 The process is the first container's command + args ($(VAR) expanded) with the host environment
-plus the container's env (value, or fieldRef to metadata.name/namespace), cwd workingDir; its
-stdout and stderr are the pod log. The first container's image (or the annotation
-OUTCOME_ANNOTATION) picks an outcome:
+plus the container's environment, cwd workingDir; its stdout and stderr are the pod log. The
+environment is resolved when the container starts, in the kubelet's order: ``envFrom`` first
+(each ``secretRef``'s keys, with the source's ``prefix``; a later source wins), then ``env``
+(``value``, ``valueFrom.fieldRef`` to metadata.name/namespace, ``valueFrom.secretKeyRef``), which
+override. There are no ConfigMaps: an envFrom ``configMapRef`` is ignored, and a valueFrom other
+than those (configMapKeyRef, resourceFieldRef...) gives an empty value.
+
+A secret (or a secretKeyRef's key) that is missing and not ``optional`` keeps the pod Pending with
+the container waiting, reason CreateContainerConfigError and the kubelet's message
+(``secret "NAME" not found``, ``couldn't find key KEY in Secret NS/NAME``). The kubelet retries
+whenever a secret changes and every CONFIG_RETRY seconds, and starts the container once it can.
+An optional one that is missing is left out.
+
+The first container's image (or the annotation OUTCOME_ANNOTATION) picks an outcome:
 
 - "bad-image": waiting ErrImagePull then ImagePullBackOff, Pending forever;
 - an image with spaces or capitals: waiting InvalidImageName, Pending forever;
@@ -24,6 +35,7 @@ OUTCOME_ANNOTATION) picks an outcome:
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import signal
@@ -42,6 +54,11 @@ NODE_LABELS = {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux"}
 OUTCOME_ANNOTATION = "standin.tradewind/outcome"
 EVICTION_MESSAGE = "The node was low on resource: memory."
 VALID_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+CONFIG_RETRY = 0.5  # seconds between tries of a container waiting in CreateContainerConfigError
+
+
+class ConfigError(Exception):
+    """A secret or key the container needs is missing: CreateContainerConfigError."""
 
 
 @dataclass(eq=False)
@@ -82,12 +99,49 @@ def condition(type_: str, status: bool, **more: str) -> dict[str, str]:
     }
 
 
+def container_env(pod: Pod, container: Pod, store: Store) -> dict[str, str]:
+    """The container's environment from its envFrom and env; ConfigError if it cannot start."""
+    namespace = pod["metadata"]["namespace"]
+
+    def secret_data(ref: dict[str, Any]) -> dict[str, str] | None:
+        secret = store.get_secret(namespace, ref["name"])
+        if secret is None:
+            if ref.get("optional"):
+                return None
+            raise ConfigError(f'secret "{ref["name"]}" not found')
+        data = secret.get("data") or {}
+        return {k: base64.b64decode(v).decode(errors="surrogateescape") for k, v in data.items()}
+
+    env: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        if source.get("secretRef"):
+            data = secret_data(source["secretRef"]) or {}
+            env.update({(source.get("prefix") or "") + k: v for k, v in data.items()})
+    for var in container.get("env") or []:
+        value_from = var.get("valueFrom") or {}
+        field = (value_from.get("fieldRef") or {}).get("fieldPath")
+        ref = value_from.get("secretKeyRef")
+        if ref:
+            data = secret_data(ref)
+            if data is not None and ref["key"] in data:
+                env[var["name"]] = data[ref["key"]]
+            elif data is not None and not ref.get("optional"):
+                key, name = ref["key"], ref["name"]
+                raise ConfigError(f"couldn't find key {key} in Secret {namespace}/{name}")
+        elif field in ("metadata.name", "metadata.namespace"):
+            env[var["name"]] = pod["metadata"][field.split(".")[1]]
+        else:  # a value, or a valueFrom the stand-in does not know: empty
+            env[var["name"]] = str(var.get("value") or "")
+    return env
+
+
 class Kubelet:
     def __init__(self, store: Store, log_dir: Path) -> None:
         self.store = store
         self.log_dir = log_dir
         self.lock = threading.Lock()
         self.processes: dict[tuple[str, str], PodProcess] = {}
+        self.stopped = False  # set by shutdown (with store.cond held): waiting pods give up
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -135,7 +189,8 @@ class Kubelet:
                 self._set(namespace, name, containerStatuses=[container_status(container, state)])
                 time.sleep(0.05)
             return
-        if not self._start_process(namespace, name, pod, container, record):
+        env = self._config(namespace, name, container)
+        if env is None or not self._start_process(namespace, name, container, record, env=env):
             return
         if outcome == "oom":
             self.oom_kill(namespace, name)
@@ -164,17 +219,38 @@ class Kubelet:
 
         return self.store.update(namespace, name, change) is not None
 
+    def _config(self, namespace: str, name: str, container: Pod) -> dict[str, str] | None:
+        """The container's environment once every secret it needs is there; until then the
+        container waits in CreateContainerConfigError. None when the pod is gone, no longer
+        Pending (evicted) or the kubelet stopped."""
+        shown = None
+        while True:
+            with self.store.cond:
+                if self.stopped:
+                    return None
+                seen = self.store.secret_changes
+            pod = self.store.get(namespace, name)
+            if pod is None or pod["status"]["phase"] != "Pending":
+                return None
+            try:
+                return container_env(pod, container, self.store)
+            except ConfigError as error:
+                message = str(error)
+            if message != shown:  # the real kubelet too updates the status only on a change
+                state = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
+                self._set(namespace, name, containerStatuses=[container_status(container, state)])
+                shown = message
+            with self.store.cond:
+                self.store.cond.wait_for(
+                    lambda seen=seen: self.stopped or self.store.secret_changes != seen,
+                    timeout=CONFIG_RETRY,
+                )
+
     def _start_process(
-        self, namespace: str, name: str, pod: Pod, container: Pod, record: PodProcess
+        self, namespace: str, name: str, container: Pod, record: PodProcess, *, env: dict[str, str]
     ) -> bool:
-        env = dict(os.environ)
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-        for var in container.get("env") or []:
-            field = (var.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
-            if field in ("metadata.name", "metadata.namespace"):
-                env[var["name"]] = pod["metadata"][field.split(".")[1]]
-            else:
-                env[var["name"]] = str(var.get("value") or "")
+        path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+        env = {**os.environ, "PATH": path, **env}
         argv = [
             re.sub(r"\$\((\w+)\)", lambda m: env.get(m[1], m[0]), arg)
             for arg in (container.get("command") or []) + (container.get("args") or [])
@@ -274,5 +350,8 @@ class Kubelet:
         return record is not None and record.started_at is not None and not record.ended
 
     def shutdown(self) -> None:
+        with self.store.cond:
+            self.stopped = True
+            self.store.cond.notify_all()
         for namespace, name in list(self.processes):
             self.kill(namespace, name)

@@ -12,12 +12,24 @@ Served, as the Kubernetes API serves them (JSON; errors are ``Status`` objects w
   (as the real API answers), or an HTTP 410 when asked for
 - ``GET/PATCH/DELETE /api/v1/namespaces/{ns}/pods/{name}`` (PATCH: a merge of a JSON object,
   strategic or not; DELETE removes the pod at once and kills its process)
-- ``GET /api/v1/namespaces/{ns}/pods/{name}/log`` (``tailLines``, ``follow``; 400 while the
-  container has not started)
+- ``GET /api/v1/namespaces/{ns}/pods/{name}/log``: ``tailLines`` (the last N lines), then
+  ``limitBytes`` (at most the first N bytes of those; 422 below 1), ``follow`` (both apply to it:
+  it starts at the tail and ends after the limit); 400 while the container has not started
+  ("... is waiting to start: REASON")
+- ``POST /api/v1/namespaces/{ns}/secrets`` (201; 409 AlreadyExists; 422 without a name or with a
+  key outside ``[-._a-zA-Z0-9]+``; 400 for ``data`` values that are not base64): ``stringData``
+  (plain values) is merged into ``data`` as base64, overriding its keys, and dropped; ``type``
+  defaults to "Opaque"
+- ``GET /api/v1/namespaces/{ns}/secrets`` and ``GET /api/v1/secrets``: a SecretList
+  (``labelSelector`` as for pods; no watch)
+- ``GET/DELETE /api/v1/namespaces/{ns}/secrets/{name}`` (DELETE answers a Success ``Status``, as
+  the real API does for kinds without graceful deletion)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import re
@@ -26,17 +38,39 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from k8s_standin.kubelet import Kubelet
-from k8s_standin.store import Conflict, Event, Pod, Store, WatchHandle
+from k8s_standin.store import Conflict, Event, Pod, Secret, Store, WatchHandle
 
 NAMESPACE = "tradewind-test"
-POD_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?(/log)?$")
+PATH = re.compile(
+    r"^/api/v1(?:/namespaces/(?P<namespace>[^/]+))?/(?P<resource>pods|secrets)"
+    r"(?:/(?P<name>[^/]+)(?P<log>/log)?)?$"
+)
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+class Invalid(Exception):
+    """A request the API refuses: code (400 or 422), reason, message."""
+
+    def __init__(self, code: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+
+
+@dataclass
+class Route:
+    resource: str  # "pods" or "secrets"
+    namespace: str | None
+    name: str | None
+    log: bool
+    query: dict[str, str]
 
 
 def status(code: int, reason: str, message: str) -> Pod:
@@ -77,6 +111,67 @@ def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
             merge(target[key], value)
         else:
             target[key] = value
+
+
+def secret_from_body(body: Any) -> Secret:
+    """A secret as the API stores it: ``stringData`` merged into ``data`` (as base64) and
+    dropped, ``type`` "Opaque" unless given. Invalid when the real API would refuse it."""
+    if not isinstance(body, dict):
+        raise Invalid(400, "BadRequest", "the body of a Secret must be a JSON object")
+    name = (body.get("metadata") or {}).get("name") or ""
+    if not (name or (body.get("metadata") or {}).get("generateName")):
+        raise Invalid(
+            422,
+            "Invalid",
+            f'Secret "{name}" is invalid: metadata.name: Required value: '
+            "name or generateName is required",
+        )
+    data = dict(body.get("data") or {})
+    for key, value in data.items():
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            message = 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data'
+            raise Invalid(400, "BadRequest", f"{message} in data[{key}]") from None
+    for key, value in (body.pop("stringData", None) or {}).items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    for key in data:
+        if not SECRET_KEY.match(key):
+            raise Invalid(
+                422,
+                "Invalid",
+                f'Secret "{name}" is invalid: data[{key}]: Invalid value: "{key}": a valid config '
+                "key must consist of alphanumeric characters, '-', '_' or '.'",
+            )
+    body["data"] = data
+    body.setdefault("type", "Opaque")
+    return body
+
+
+def log_option(query: dict[str, str], key: str, least: int) -> int | None:
+    """An integer option of the log endpoint; Invalid when not a number or below ``least``."""
+    if key not in query:
+        return None
+    try:
+        value = int(query[key])
+    except ValueError:
+        raise Invalid(400, "BadRequest", f"{key}: invalid integer {query[key]!r}") from None
+    if value < least:
+        relation = "greater than 0" if least == 1 else f"greater than or equal to {least}"
+        raise Invalid(
+            422,
+            "Invalid",
+            f"PodLogOptions is invalid: {key}: Invalid value: {value}: must be {relation}",
+        )
+    return value
+
+
+def tail(text: bytes, lines: int | None) -> bytes:
+    """The last ``lines`` lines of ``text`` (all of it for None)."""
+    if lines is None:
+        return text
+    kept = text.splitlines(keepends=True)
+    return b"".join(kept[max(0, len(kept) - lines) :])
 
 
 def watch_type(event: Event, match: Callable[[Pod], bool]) -> str | None:
@@ -129,22 +224,35 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return json.loads(self.rfile.read(length) or b"null")
 
-    def route(self) -> tuple[str | None, str | None, bool, dict[str, str]]:
+    def route(self) -> Route | None:
         url = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
-        if url.path == "/api/v1/pods":
-            return None, None, False, query
-        found = POD_PATH.match(url.path)
-        if found is None:
-            raise LookupError(url.path)
-        return found[1], found[2], bool(found[3]), query
+        found = PATH.match(url.path)
+        if found is None or (found["name"] and not found["namespace"]):
+            return None
+        if found["log"] and found["resource"] != "pods":
+            return None
+        return Route(
+            found["resource"], found["namespace"], found["name"], bool(found["log"]), query
+        )
 
     def dispatch(self, method: str) -> None:
-        try:
-            namespace, name, log, query = self.route()
-        except LookupError:
+        if method == "DELETE":
+            self.read_body()  # DeleteOptions, if sent: read, so the connection stays usable
+        route = self.route()
+        if route is None:
             self.send_status(404, "NotFound", f"the server could not find {self.path}")
             return
+        try:
+            if route.resource == "secrets":
+                self.secrets(method, route)
+            else:
+                self.pods(method, route)
+        except Invalid as error:
+            self.send_status(error.code, error.reason, error.message)
+
+    def pods(self, method: str, route: Route) -> None:
+        namespace, name, log, query = route.namespace, route.name, route.log, route.query
         standin = self.server.standin
         store = standin.store
         if name is None:
@@ -219,16 +327,18 @@ class Handler(BaseHTTPRequestHandler):
     def log(self, namespace: str, pod: Pod, query: dict[str, str]) -> None:
         kubelet = self.server.standin.kubelet
         name = pod["metadata"]["name"]
+        tail_lines = log_option(query, "tailLines", 0)
+        limit = log_option(query, "limitBytes", 1)
         text = kubelet.log(namespace, name)
         if text is None:
             container = pod["spec"]["containers"][0]["name"]
             message = f'container "{container}" in pod "{name}" is waiting to start'
-            self.send_status(400, "BadRequest", message)
+            statuses = pod["status"].get("containerStatuses") or [{}]
+            reason = statuses[0].get("state", {}).get("waiting", {}).get("reason")
+            self.send_status(400, "BadRequest", f"{message}: {reason}" if reason else message)
             return
         if query.get("follow") not in ("true", "1"):
-            if "tailLines" in query:
-                lines = text.splitlines(keepends=True)
-                text = b"".join(lines[len(lines) - int(query["tailLines"]) :])
+            text = tail(text, tail_lines)[:limit]
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(text)))
@@ -236,16 +346,53 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(text)
             return
         self.start_chunks("text/plain")
-        sent = 0
+        start = sent = len(text) - len(tail(text, tail_lines))
         while True:
             running = kubelet.running(namespace, name)
             text = kubelet.log(namespace, name) or b""
-            self.chunk(text[sent:])
-            sent = len(text)
-            if not running:
+            end = len(text) if limit is None else min(len(text), start + limit)
+            self.chunk(text[sent:end])
+            sent = end
+            if not running or (limit is not None and sent - start >= limit):
                 break
             time.sleep(0.05)
         self.end_chunks()
+
+    def secrets(self, method: str, route: Route) -> None:
+        store = self.server.standin.store
+        namespace, name = route.namespace, route.name
+        if name is None:
+            if method == "GET" and route.query.get("watch") not in ("true", "1"):
+                match = selector_matcher(route.query.get("labelSelector", ""))
+                items, rv = store.list_secrets(namespace, match)
+                body = {"kind": "SecretList", "apiVersion": "v1", "items": items}
+                self.send_json(200, {**body, "metadata": {"resourceVersion": str(rv)}})
+            elif method == "POST" and namespace is not None:
+                secret = secret_from_body(self.read_body())
+                try:
+                    self.send_json(201, store.create_secret(namespace, secret))
+                except Conflict:
+                    message = f'secrets "{secret["metadata"]["name"]}" already exists'
+                    self.send_status(409, "AlreadyExists", message)
+            else:
+                self.send_status(405, "MethodNotAllowed", f"{method} is not supported")
+            return
+        assert namespace is not None
+        if method == "GET":
+            found = store.get_secret(namespace, name)
+        elif method == "DELETE":
+            found = store.delete_secret(namespace, name)
+        else:
+            self.send_status(405, "MethodNotAllowed", f"{method} is not supported")
+            return
+        if found is None:
+            self.send_status(404, "NotFound", f'secrets "{name}" not found')
+        elif method == "GET":
+            self.send_json(200, found)
+        else:
+            details = {"name": name, "kind": "secrets", "uid": found["metadata"]["uid"]}
+            body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+            self.send_json(200, {**body, "details": details})
 
     def watch(self, namespace: str | None, query: dict[str, str]) -> None:
         store = self.server.standin.store
@@ -414,6 +561,17 @@ class Standin:
     def evict(self, name: str, namespace: str | None = None) -> bool:
         """Evict a pod: its process killed, phase Failed, status.reason Evicted."""
         return self.kubelet.evict(namespace or self.namespace, name)
+
+    def create_secret(
+        self, name: str, values: Mapping[str, str], namespace: str | None = None
+    ) -> Secret:
+        """Create an Opaque secret of plain ``values`` (stored base64, as stringData is)."""
+        body = {"metadata": {"name": name}, "stringData": dict(values)}
+        return self.store.create_secret(namespace or self.namespace, secret_from_body(body))
+
+    def secret(self, name: str, namespace: str | None = None) -> Secret | None:
+        """The stored secret (``data`` in base64), or None."""
+        return self.store.get_secret(namespace or self.namespace, name)
 
     def delete_pod(self, name: str, namespace: str | None = None) -> Pod | None:
         """Delete a pod as someone else would (kubectl delete): DELETED, its process killed."""

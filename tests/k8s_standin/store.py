@@ -1,7 +1,9 @@
-"""The stand-in's object store: pods by namespace and name, resourceVersions, and the event history
-that watches read from.
+"""The stand-in's object store: pods and secrets by namespace and name, resourceVersions, and the
+event history that pod watches read from.
 
-Every change bumps one global resourceVersion (an int, sent as a string) and appends an event.
+Every change bumps one global resourceVersion (an int, sent as a string), as etcd's revision is
+shared by every kind; a pod change also appends an event (secrets have no watch, so no events:
+:attr:`Store.secret_changes` counts their changes for the kubelet, which waits on them).
 ``floor`` is the oldest resourceVersion a new watch may start from: :meth:`Store.expire` raises it
 past every version handed out so far, as an etcd compaction would.
 """
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 Pod = dict[str, Any]
+Secret = dict[str, Any]
 
 
 def now_iso() -> str:
@@ -56,6 +59,8 @@ class Store:
         self.watches: set[WatchHandle] = set()
         # (namespace, name) of every pod created, in order: tests count creations with it.
         self.created: list[tuple[str, str]] = []
+        self.secrets: dict[tuple[str, str], Secret] = {}
+        self.secret_changes = 0
 
     def _record(self, type_: str, namespace: str, obj: Pod, prev: Pod | None) -> Pod:
         self.rv += 1
@@ -119,6 +124,52 @@ class Store:
             pod["metadata"]["deletionTimestamp"] = now_iso()
             pod["metadata"]["deletionGracePeriodSeconds"] = 0
             return self._record("DELETED", namespace, pod, prev)
+
+    # -- secrets -------------------------------------------------------------------------
+
+    def _secret_changed(self, secret: Secret) -> Secret:
+        self.rv += 1
+        self.secret_changes += 1
+        secret["metadata"]["resourceVersion"] = str(self.rv)
+        self.cond.notify_all()
+        return copy.deepcopy(secret)
+
+    def create_secret(self, namespace: str, secret: Secret) -> Secret:
+        """Store a secret whose ``data`` is already base64 (see server.secret_from_body)."""
+        meta = secret.setdefault("metadata", {})
+        with self.cond:
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+            key = (namespace, meta["name"])
+            if key in self.secrets:
+                raise Conflict(meta["name"])
+            meta.update(namespace=namespace, uid=str(uuid.uuid4()), creationTimestamp=now_iso())
+            secret.update(apiVersion="v1", kind="Secret")
+            self.secrets[key] = secret
+            return self._secret_changed(secret)
+
+    def get_secret(self, namespace: str, name: str) -> Secret | None:
+        with self.cond:
+            secret = self.secrets.get((namespace, name))
+            return copy.deepcopy(secret) if secret is not None else None
+
+    def list_secrets(
+        self, namespace: str | None, match: Callable[[Secret], bool]
+    ) -> tuple[list[Secret], int]:
+        with self.cond:
+            items = [
+                copy.deepcopy(secret)
+                for (ns, _), secret in self.secrets.items()
+                if namespace in (None, ns) and match(secret)
+            ]
+            return items, self.rv
+
+    def delete_secret(self, namespace: str, name: str) -> Secret | None:
+        with self.cond:
+            secret = self.secrets.pop((namespace, name), None)
+            return None if secret is None else self._secret_changed(secret)
+
+    # -- watches ---------------------------------------------------------------------------
 
     def events_after(self, rv: int) -> list[Event]:
         """Events newer than ``rv`` (call with ``cond`` held)."""
