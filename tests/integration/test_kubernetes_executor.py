@@ -116,8 +116,8 @@ def spy_on(system: System, count_created: Callable[[], int] | None = None) -> Sp
     return Spy(system.scheduler.executor, count_created)
 
 
-@pytest.fixture
-def kube_system(
+@pytest.fixture(name="kube_system")
+def kube_system_fixture(
     migrated_db_url: str,
     tmp_path: Path,
     make_settings: Callable[..., Settings],
