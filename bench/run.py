@@ -2,7 +2,7 @@
 
     python bench/run.py WORKLOAD [WORKLOAD...] --db sqlite|postgres [--repeat 3] [--smoke]
                         [--json] [--side tradewind|airflow]
-                        [--executor local|celery-redis|celery-rabbitmq]
+                        [--executor local|celery-redis|celery-rabbitmq|kubernetes-standin]
     python bench/run.py compare [WORKLOAD...] --db postgres [--repeat 3]
 
 WORKLOAD is one of chain, fanout, light, heavy, parse, idle, startup, or ``all``. ``compare``
@@ -61,8 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--executor",
         default="local",
-        choices=["local", "celery-redis", "celery-rabbitmq"],
-        help="tradewind's executor (celery: two local workers; see tradewind_side.py)",
+        choices=["local", "celery-redis", "celery-rabbitmq", "kubernetes-standin"],
+        help="tradewind's executor (celery: two local workers; kubernetes-standin: the "
+        "Kubernetes API stand-in of tests/k8s_standin; see tradewind_side.py)",
     )
     args = parser.parse_args(argv)
     compare = args.workloads[0] == "compare"

@@ -2,9 +2,10 @@
 
 Every measurement gets its own ``TRADEWIND_HOME`` under the work dir, a fresh database
 (:func:`common.fresh_database`) initialised with ``tradewind db init`` before any clock starts,
-and an environment that holds no ``TRADEWIND_*`` variable but the five below. Commands come
-from the harness's own venv, so the tradewind measured is the checkout the harness runs from.
-Every process started here is stopped before the measurement returns, on errors too.
+and an environment that holds no ``TRADEWIND_*`` variable but the five below (and those of
+``--executor``). Commands come from the harness's own venv, so the tradewind measured is the
+checkout the harness runs from. Every process started here is stopped before the measurement
+returns, on errors too.
 """
 
 from __future__ import annotations
@@ -51,10 +52,13 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
-# --executor: the local executor (the default), or the celery executor with WORKERS local
+# --executor: the local executor (the default); the celery executor with WORKERS local
 # workers of WORKER_CONCURRENCY each, on Redis (broker and result backend) or on RabbitMQ (the
-# metastore as result backend: a deployment without Redis).
-EXECUTORS = ("local", "celery-redis", "celery-rabbitmq")
+# metastore as result backend: a deployment without Redis); or the kubernetes executor against
+# the test suite's Kubernetes API stand-in (tests/k8s_standin, one per home), which runs each
+# pod as a local process: a cold `tradewind tasks run` per try, not a container.
+EXECUTORS = ("local", "celery-redis", "celery-rabbitmq", "kubernetes-standin")
+KUBERNETES = "kubernetes-standin"
 WORKERS = 2
 WORKER_CONCURRENCY = 16
 CELERY_ENV = {
@@ -78,13 +82,21 @@ def settings() -> dict[str, str]:
         "core.load_examples": "false",
         "webserver.port": "a free port instead of 8080",
     }
-    if EXECUTOR != "local":
+    if EXECUTOR in CELERY_ENV:
         changed["core.executor"] = "celery"
         changed["celery.default_queue"] = "a queue of its own per measurement"
         for name, value in CELERY_ENV[EXECUTOR].items():
             key = name.removeprefix("TRADEWIND__").lower().replace("__", ".")
             changed[key] = value or "(empty: the metastore's database)"
         changed["workers"] = f"{WORKERS} x `tradewind celery worker -c {WORKER_CONCURRENCY}`"
+    if EXECUTOR == KUBERNETES:
+        changed["core.executor"] = "kubernetes"
+        changed["kubernetes.config_file"] = "<fresh home>/k8s-standin/kubeconfig (no auth)"
+        changed["kubernetes.namespace"] = "the stand-in's namespace"
+        changed["cluster"] = (
+            "the Kubernetes API stand-in of tests/k8s_standin, one per home: each pod is a "
+            "local process (`tradewind tasks run ... --log-to-stdout`), no container"
+        )
     return changed
 
 
@@ -138,14 +150,15 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
     path = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))
     dags = path / "dags"
     dags.mkdir()
-    with common.fresh_database(db, path) as url:
+    with common.fresh_database(db, path) as url, kubernetes_standin(path) as kube:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")}
         port = common.free_port()
-        if EXECUTOR != "local":
+        if EXECUTOR in CELERY_ENV:
             env |= CELERY_ENV[EXECUTOR] | {
                 "TRADEWIND__CORE__EXECUTOR": "celery",
                 "TRADEWIND__CELERY__DEFAULT_QUEUE": f"bench-{path.name}",
             }
+        env |= kube
         env |= {
             "TRADEWIND__WEBSERVER__PORT": str(port),
             "TRADEWIND_HOME": str(path),
@@ -159,6 +172,43 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
             yield home
         finally:
             home.engine.dispose()
+
+
+@contextlib.contextmanager
+def kubernetes_standin(home: Path) -> Iterator[dict[str, str]]:
+    """For --executor kubernetes-standin: a Kubernetes API stand-in started in the home, and the
+    settings that point tradewind at it; nothing for the other executors.
+
+    Its pods are processes of this one, with its environment plus the pod's: while it runs, that
+    environment holds no ``TRADEWIND*`` variable (the pod's settings are all in its spec) and has
+    the venv's bin dir first in PATH (pods run ``tradewind tasks run ...``)."""
+    if EXECUTOR != KUBERNETES:
+        yield {}
+        return
+    sys.path.insert(0, str(REPO / "tests"))
+    try:
+        from k8s_standin import Standin
+    finally:
+        sys.path.remove(str(REPO / "tests"))
+    saved = dict(os.environ)
+    workdir = home / "k8s-standin"
+    workdir.mkdir()
+    try:
+        for name in [k for k in os.environ if k.startswith("TRADEWIND")]:
+            del os.environ[name]
+        os.environ["PATH"] = os.pathsep.join([str(COMMAND.parent), saved.get("PATH", "")])
+        standin = Standin(workdir=workdir).start()
+        try:
+            yield {
+                "TRADEWIND__CORE__EXECUTOR": "kubernetes",
+                "TRADEWIND__KUBERNETES__CONFIG_FILE": str(standin.kubeconfig),
+                "TRADEWIND__KUBERNETES__NAMESPACE": standin.namespace,
+            }
+        finally:
+            standin.stop()  # its pods' processes too
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @dataclass(frozen=True)
@@ -179,8 +229,8 @@ class Running:
 
 @contextlib.contextmanager
 def celery_workers(home: Home) -> Iterator[None]:
-    """The celery workers of --executor celery-*; nothing for the local executor."""
-    if EXECUTOR == "local":
+    """The celery workers of --executor celery-*; nothing for the other executors."""
+    if EXECUTOR not in CELERY_ENV:
         yield
         return
     with contextlib.ExitStack() as stack:
