@@ -16,6 +16,7 @@ import pytest
 from click.testing import Result
 from sqlalchemy.engine import Engine
 
+from tradewind.executors.base import REPORT_TAG
 from tradewind.metastore import crypto, models
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import variables as variable_store
@@ -41,6 +42,13 @@ def broken():
     raise RuntimeError("it broke")
 
 
+def leaves_an_exit_handler():
+    import atexit
+
+    atexit.register(print, "an exit handler of the task's", flush=True)
+    print("the task ran")
+
+
 with DAG(
     "cli_dag",
     schedule="@daily",
@@ -49,6 +57,7 @@ with DAG(
 ):
     PythonOperator(task_id="greet", python_callable=greet)
     PythonOperator(task_id="broken", python_callable=broken)
+    PythonOperator(task_id="exit_handler", python_callable=leaves_an_exit_handler)
 """
 
 
@@ -110,6 +119,23 @@ def test_tasks_run_reports_json_lines_on_stdout(registered: Settings) -> None:
     text = (log / "task_id=greet" / "attempt=1.log").read_text()
     assert "greeting world with ***" in text
     assert "pw-778899" not in text
+
+
+def test_tasks_run_with_the_log_on_stdout_as_a_pod_runs_it(registered: Settings) -> None:
+    done = _tasks_run(registered, "exit_handler", RUN_ID, "--log-to-stdout")
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    reports = [json.loads(x.removeprefix(REPORT_TAG)) for x in lines if x.startswith(REPORT_TAG)]
+    assert [r["type"] for r in reports] == ["running", "finished"]
+    assert reports[-1]["state"] == "success"
+    log = [x for x in lines if not x.startswith(REPORT_TAG)]
+    assert "the task ran" in log
+    assert any("Outcome: SUCCESS" in x for x in log)
+    # The task's exit handlers run before the process ends, after the report.
+    assert lines[-1] == "an exit handler of the task's"
+    # No log file: the container's output is the log.
+    assert not (registered.logging.base_log_folder / "dag_id=cli_dag").exists()
 
 
 def test_tasks_run_reports_on_a_given_fd(registered: Settings) -> None:
