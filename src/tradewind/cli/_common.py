@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +56,9 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: str) ->
         for row in rows:
             click.echo("\t".join(_plain(row.get(col)) for col in columns))
         return
+    from rich.console import Console  # only for tables: commands that print none start faster
+    from rich.table import Table
+
     table = Table(*columns, show_lines=False)
     for row in rows:
         table.add_row(*(_plain(row.get(col)) for col in columns))

@@ -18,10 +18,8 @@ from sqlalchemy.engine import Engine
 from tradewind.cli._common import get_settings, open_engine, open_metastore, user_errors
 from tradewind.exceptions import ParamValidationError, TaskNotFound
 from tradewind.executors.base import REPORT_TAG, LineChannel, TaskKey, Workload
-from tradewind.metastore import crypto, schema
-from tradewind.metastore.store import dags as dag_store
-from tradewind.parsing import processor
-from tradewind.runtime import dagfile, inprocess, runner
+from tradewind.metastore import crypto
+from tradewind.runtime import dagfile, runner
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings
@@ -40,7 +38,13 @@ def tasks() -> None:
     """Run and test task instances."""
 
 
+# What only `tasks test` and a run without --dag-file use is imported where it is used: each
+# try a pod or a subprocess starts imports this module, and its start is the try's start.
+
+
 def _registered_fileloc(dag_id: str) -> str:
+    from tradewind.metastore.store import dags as dag_store
+
     with open_metastore() as sessions, sessions() as session:
         dag = dag_store.get_dag(session, dag_id)
     if dag is None:
@@ -128,6 +132,8 @@ def _parse_date(text: str | None, zone_name: str) -> datetime:
 
 
 def _usable_engine(engine: Engine) -> Engine | None:
+    from tradewind.metastore import schema
+
     status = schema.check_db(engine)
     if status.problem or status.current is None or not status.up_to_date:
         reason = status.problem or "it is not initialised or not at head"
@@ -150,6 +156,8 @@ def _load(
             return dagfile.load_task(Path(_registered_fileloc(dag_id)), dag_id, task_id)
         folders = [settings.core.dags_folder]
         if settings.core.load_examples:
+            from tradewind.parsing import processor
+
             folders.append(processor.example_dags_folder())
         dag = dagfile.find_dag(dag_id, folders)
         if dag is None:
@@ -176,6 +184,8 @@ def test(
     conf_json: str | None,
 ) -> None:
     """Run one task here, with its log on the terminal, without recording any state."""
+    from tradewind.runtime import inprocess
+
     settings = get_settings()
     when = _parse_date(logical_date, settings.core.default_timezone)
     conf: dict[str, Any] = {}
