@@ -371,3 +371,29 @@ def test_the_sweep_deletes_failed_orphans_too_when_told(make: Any) -> None:
     executor._sweep_orphans()
 
     assert api.deleted == ["old-failed"]
+
+
+def test_a_pod_whose_sidecar_runs_on_ends_with_its_base_container(make: Any) -> None:
+    executor, api = make()
+    executor.submit(wl("a"))
+    executor.submit(wl("b"))
+    executor.poll(0)
+    name_a, name_b = (podspec.pod_name(wl(t).key) for t in "ab")
+    finished = {"type": "finished", "state": "success", "at": "2026-01-01T00:00:00+00:00"}
+    api.logs[name_a] = REPORT_TAG + json.dumps(finished) + "\n"
+    sidecar = {"name": "proxy", "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
+
+    def ended(code: int) -> list[dict[str, Any]]:
+        terminated = {"exitCode": code, "startedAt": "2026-01-01T00:00:00Z"}
+        return [{"name": "base", "state": {"terminated": terminated}}, sidecar]
+
+    executor._on_seen(PodEvent("MODIFIED", pod(name_a, "Running", containerStatuses=ended(0))))
+    executor._on_seen(PodEvent("MODIFIED", pod(name_b, "Running", containerStatuses=ended(2))))
+    events = executor.poll(0)
+
+    done = {e.key.task_id: e for e in events if e.kind == EventKind.FINISHED}
+    assert done["a"].state == TaskState.SUCCESS
+    assert (done["b"].state, done["b"].info) == (TaskState.FAILED, "exit code 2")
+    assert {e.key.task_id for e in events if e.kind == EventKind.RUNNING} == {"a", "b"}
+    assert api.deleted == [name_a]  # its sidecar goes with it; a failed pod is kept
+    assert executor.active_keys() == set()

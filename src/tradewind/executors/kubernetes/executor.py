@@ -43,7 +43,12 @@ from tradewind.executors.base import (
 )
 from tradewind.executors.kubernetes import orphans, podlogs, podspec
 from tradewind.executors.kubernetes.client import make_api
-from tradewind.executors.kubernetes.outcome import pending_reason, pod_failure, waiting_failure
+from tradewind.executors.kubernetes.outcome import (
+    base_ended,
+    pending_reason,
+    pod_failure,
+    waiting_failure,
+)
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
 from tradewind.executors.process import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
@@ -317,10 +322,10 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             return
         status = pod.get("status") or {}
         phase = status.get("phase")
-        if phase == "Running" and not flight.running:
-            self._on_running(flight, pod)
-        elif phase in ("Succeeded", "Failed"):
+        if phase in ("Succeeded", "Failed") or (phase == "Running" and base_ended(pod)):
             self._on_ended(flight, pod)
+        elif phase == "Running" and not flight.running:
+            self._on_running(flight, pod)
         elif phase == "Pending" or phase is None:
             reason = waiting_failure(pod)
             if reason is not None:

@@ -18,6 +18,11 @@ def _base_status(pod: dict[str, Any]) -> dict[str, Any]:
     return dict(statuses[0]) if statuses else {}
 
 
+def base_ended(pod: dict[str, Any]) -> bool:
+    """Whether the try's container has ended while the pod runs on (a sidecar keeps it up)."""
+    return bool((_base_status(pod).get("state") or {}).get("terminated"))
+
+
 def waiting_failure(pod: dict[str, Any]) -> str | None:
     """Why a pending pod will never run (its image cannot be pulled), or None."""
     waiting = (_base_status(pod).get("state") or {}).get("waiting") or {}
@@ -53,7 +58,7 @@ def pod_failure(pod: dict[str, Any]) -> str:
     terminated = (_base_status(pod).get("state") or {}).get("terminated") or {}
     if terminated.get("reason") == "OOMKilled":
         return "OOMKilled"
-    if status.get("phase") == "Succeeded":
+    if status.get("phase") == "Succeeded" or terminated.get("exitCode") == 0:
         return "no report"
     if "exitCode" in terminated:
         return f"exit code {terminated['exitCode']}"
