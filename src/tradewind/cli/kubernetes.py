@@ -16,6 +16,8 @@ import click
 
 from tradewind.cli._common import get_settings, user_errors
 
+# Seconds an API request may take: an address that never answers is an error, not a hang.
+REQUEST_TIMEOUT = 30
 INSTALL_HINT = (
     "tradewind kubernetes needs the kubernetes extra: pip install 'tradewind[kubernetes]'"
 )
@@ -118,7 +120,9 @@ def cleanup_pods(min_age: float, dry_run: bool) -> None:
     namespace = settings.kubernetes.namespace
     with _api_errors(f"list the pods of namespace {namespace}"):
         api = make_api(settings.kubernetes)
-        pods: Any = api.list_namespaced_pod(namespace, label_selector="app=tradewind")
+        pods: Any = api.list_namespaced_pod(
+            namespace, label_selector="app=tradewind", _request_timeout=REQUEST_TIMEOUT
+        )
     cutoff = datetime.now(UTC) - timedelta(seconds=min_age)
     for pod in pods.items:
         phase = pod.status.phase if pod.status else None
@@ -136,7 +140,9 @@ def cleanup_pods(min_age: float, dry_run: bool) -> None:
         click.echo(f"deleting {pod.metadata.name} ({phase})")
         with _api_errors(f"delete pod {pod.metadata.name}"):
             try:
-                api.delete_namespaced_pod(pod.metadata.name, namespace)
+                api.delete_namespaced_pod(
+                    pod.metadata.name, namespace, _request_timeout=REQUEST_TIMEOUT
+                )
             except ApiException as exc:
                 if exc.status != 404:  # 404: deleted by someone else meanwhile, as we wanted
                     raise
