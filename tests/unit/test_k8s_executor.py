@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,17 @@ class Response:
 
     def release_conn(self) -> None:
         pass
+
+
+def until_finished(executor: KubernetesExecutor, count: int) -> list[Any]:
+    """Every event polled until ``count`` tries have finished (a keeper thread reads an ended
+    pod's log, so its end comes a little later)."""
+    events: list[Any] = []
+    deadline = time.monotonic() + 10
+    while sum(e.kind == EventKind.FINISHED for e in events) < count:
+        assert time.monotonic() < deadline, events
+        events += executor.poll(0.5)
+    return events
 
 
 def wl(task: str, weight: int = 1) -> Workload:
@@ -136,7 +149,7 @@ def test_running_then_the_report_from_the_log(make: Any) -> None:
     executor._on_seen(PodEvent("MODIFIED", pod(name, "Running")))
     (running,) = executor.poll(0)
     executor._on_seen(PodEvent("MODIFIED", pod(name, "Succeeded")))
-    (done,) = executor.poll(0)
+    (done,) = until_finished(executor, 1)
 
     assert running.kind == EventKind.RUNNING
     assert running.hostname == "node-1"
@@ -182,7 +195,7 @@ def test_a_pod_without_a_report_fails_from_its_status(
     name = podspec.pod_name(wl("a").key)
 
     executor._on_seen(PodEvent("MODIFIED", pod(name, status.pop("phase", "Failed"), **status)))
-    events = executor.poll(0)
+    events = until_finished(executor, 1)
 
     assert events[-1].state == TaskState.FAILED
     assert events[-1].info == info
@@ -389,7 +402,7 @@ def test_a_pod_whose_sidecar_runs_on_ends_with_its_base_container(make: Any) -> 
 
     executor._on_seen(PodEvent("MODIFIED", pod(name_a, "Running", containerStatuses=ended(0))))
     executor._on_seen(PodEvent("MODIFIED", pod(name_b, "Running", containerStatuses=ended(2))))
-    events = executor.poll(0)
+    events = until_finished(executor, 2)
 
     done = {e.key.task_id: e for e in events if e.kind == EventKind.FINISHED}
     assert done["a"].state == TaskState.SUCCESS
@@ -397,3 +410,37 @@ def test_a_pod_whose_sidecar_runs_on_ends_with_its_base_container(make: Any) -> 
     assert {e.key.task_id for e in events if e.kind == EventKind.RUNNING} == {"a", "b"}
     assert api.deleted == [name_a]  # its sidecar goes with it; a failed pod is kept
     assert executor.active_keys() == set()
+
+
+def test_a_slow_log_read_holds_up_nothing_and_its_end_still_comes(make: Any) -> None:
+    executor, api = make()
+    release = threading.Event()
+    reading = api.read_namespaced_pod_log
+
+    def slow(name: str, namespace: str, **kw: Any) -> Response:
+        release.wait(10)
+        return reading(name, namespace, **kw)
+
+    api.read_namespaced_pod_log = slow  # type: ignore[method-assign]
+    executor.submit(wl("slow"))
+    executor.submit(wl("next"))
+    executor.poll(0)
+    slow_pod, next_pod = (podspec.pod_name(wl(t).key) for t in ("slow", "next"))
+    finished = {"type": "finished", "state": "success", "at": "2026-01-01T00:00:00+00:00"}
+    api.logs[slow_pod] = REPORT_TAG + json.dumps(finished) + "\n"
+
+    executor._on_seen(PodEvent("MODIFIED", pod(slow_pod, "Succeeded")))
+    executor._on_seen(PodEvent("DELETED", pod(slow_pod, "Succeeded")))  # no "deleted by ..."
+    executor._on_seen(PodEvent("MODIFIED", pod(next_pod, "Running")))
+    meanwhile = executor.poll(0.3)
+
+    assert [(e.key.task_id, e.kind) for e in meanwhile] == [
+        ("slow", EventKind.RUNNING),
+        ("next", EventKind.RUNNING),
+    ]
+    assert executor.poll(0.2) == []  # still reading
+    release.set()
+    (done,) = until_finished(executor, 1)
+    assert (done.key.task_id, done.state) == ("slow", TaskState.SUCCESS)
+    assert api.deleted == [slow_pod]
+    assert executor.active_keys() == {wl("next").key}

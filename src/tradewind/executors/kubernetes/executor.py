@@ -23,6 +23,7 @@ import queue
 import socket
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,6 +55,7 @@ from tradewind.executors.process import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
+from tradewind.states import TaskState
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ CREATE_RETRY = 1.0
 # A finished pod of another scheduler is an orphan once it ended this many job timeouts ago:
 # by then a live scheduler taking over from a dead one has adopted it, if its try still waits.
 ORPHAN_GRACE_JOB_TIMEOUTS = 6
+# Threads reading and keeping the logs of ended pods.
+KEEPERS = 4
 # Statuses of a failed create worth trying again.
 _TRANSIENT = frozenset({403, 429, 500, 502, 503, 504})
 _REQUEST_TIMEOUT = 30
@@ -78,6 +82,15 @@ class Flight:
     since: float
     running: bool = False
     held_back: str = ""  # what the pod last said holds it back while pending
+    ending: bool = False  # its pod ended; a log keeper reads the outcome
+
+
+@dataclass(frozen=True)
+class Concluded:
+    """What a log keeper thread made of an ended pod: the try's last event."""
+
+    flight: Flight
+    event: TaskEvent
 
 
 class KubernetesExecutor(RemoteExecutor[Flight]):
@@ -101,7 +114,8 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         self.template: dict[str, Any] | None = None
         self.watcher: PodWatcher | None = None
         self._by_name: dict[str, TaskKey] = {}
-        self._seen: queue.SimpleQueue[PodEvent | Listed] = queue.SimpleQueue()
+        self._seen: queue.SimpleQueue[PodEvent | Listed | Concluded] = queue.SimpleQueue()
+        self._keepers: ThreadPoolExecutor | None = None
         self._woken = False
         self._next_check = 0.0
         self._next_create = 0.0
@@ -148,6 +162,11 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
+        if self._keepers is not None:
+            # A pod whose end is being read stays (it is deleted only once its end is handed
+            # on): a scheduler taking over adopts it and reads it again.
+            self._keepers.shutdown(wait=False, cancel_futures=True)
+            self._keepers = None
         self._waiting.clear()
         self._flight.clear()
         self._by_name.clear()
@@ -289,7 +308,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
 
     # ---- following pods --------------------------------------------------------------------
 
-    def _on_seen(self, item: PodEvent | Listed) -> None:
+    def _on_seen(self, item: PodEvent | Listed | Concluded) -> None:
         self._seen.put(item)
         self._wake.set()
 
@@ -301,6 +320,8 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
                 return
             if isinstance(item, Listed):
                 self._reconcile(item)
+            elif isinstance(item, Concluded):
+                self._on_concluded(item)
             else:
                 self._on_pod(item.type, item.pod)
 
@@ -308,14 +329,15 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         for pod in listed.pods:
             self._on_pod("MODIFIED", pod)
         for flight in list(self._flight.values()):
-            if flight.name not in listed.names and flight.since < listed.started:
+            gone = flight.name not in listed.names and flight.since < listed.started
+            if gone and not flight.ending:
                 self._fail(flight, "the pod was deleted by someone else")
 
     def _on_pod(self, kind: str, pod: dict[str, Any]) -> None:
         name = (pod.get("metadata") or {}).get("name", "")
         key = self._by_name.get(name)
         flight = self._flight.get(key) if key is not None else None
-        if flight is None:
+        if flight is None or flight.ending:
             return
         if kind == "DELETED":
             self._fail(flight, "the pod was deleted by someone else")
@@ -343,38 +365,49 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         started = flight.running or container_started(pod)
         if not flight.running and started:
             self._on_running(flight, pod)  # it ran, too fast for the watch to see it running
-        kept = self._keep_log(flight, pod, started=started)
-        if kept.finished is not None:
-            event = event_from_message(flight.key, kept.finished)
-        else:
-            event = lost_event(flight.key, self._failure(pod, kept))
-        self._finish(flight, event)
-        keep = not self.settings.kubernetes.delete_worker_pods or (
-            event.state != "success" and not self.settings.kubernetes.delete_worker_pods_on_failure
-        )
-        if not keep:
+        if not started:  # nothing to read: said in its log, and done
+            self._fail(flight, pod_failure(pod))
+            self._delete_ended(flight, TaskState.FAILED)
+            return
+        # Its log is read and kept by a keeper thread: a long log does not hold up this loop.
+        flight.ending = True
+        if self._keepers is None:
+            self._keepers = ThreadPoolExecutor(KEEPERS, thread_name_prefix="pod-log-keeper")
+        self._keepers.submit(self._conclude, flight, pod)
+
+    def _conclude(self, flight: Flight, pod: dict[str, Any]) -> None:
+        """(In a keeper thread.) Keep the ended pod's log; the try's event goes to ``poll``."""
+        try:
+            path = self._log_path(flight.key)
+            kept = podlogs.keep(self.api, self.namespace, flight.name, path)
+            if kept.unwritten:
+                log.warning("cannot keep pod %s's log in %s: %s", flight.name, path, kept.unwritten)
+            if kept.finished is not None:
+                event = event_from_message(flight.key, kept.finished)
+            else:
+                info = pod_failure(pod)
+                if kept.unreadable:
+                    info += f" (its log could not be read: {kept.unreadable})"
+                self._note(flight, info)
+                event = lost_event(flight.key, info)
+        except Exception as exc:  # the try's end must be handed on whatever happens here
+            log.exception("reading the end of pod %s failed", flight.name)
+            event = lost_event(flight.key, f"its end could not be read: {exc}")
+        self._on_seen(Concluded(flight, event))
+
+    def _on_concluded(self, concluded: Concluded) -> None:
+        flight = concluded.flight
+        if self._flight.get(flight.key) is not flight:
+            return  # cancelled meanwhile
+        self._finish(flight, concluded.event)
+        self._delete_ended(flight, concluded.event.state)
+
+    def _delete_ended(self, flight: Flight, state: TaskState | None) -> None:
+        """Delete an ended try's pod, as the settings say."""
+        settings = self.settings.kubernetes
+        failed = state != TaskState.SUCCESS
+        if settings.delete_worker_pods and (not failed or settings.delete_worker_pods_on_failure):
             self._delete(flight.name)
-
-    def _failure(self, pod: dict[str, Any], kept: podlogs.Kept) -> str:
-        info = pod_failure(pod)
-        return f"{info} (its log could not be read: {kept.unreadable})" if kept.unreadable else info
-
-    def _keep_log(self, flight: Flight, pod: dict[str, Any], *, started: bool) -> podlogs.Kept:
-        """Copy the ended pod's log into the try's log file, with how the pod ended when the
-        try did not report it."""
-        if not started:
-            kept = podlogs.Kept(None)
-            self._note(flight, self._failure(pod, kept))
-            return kept
-        path = self._log_path(flight.key)
-        kept = podlogs.keep(self.api, self.namespace, flight.name, path)
-        if kept.unwritten:
-            log.warning(
-                "cannot keep the log of pod %s in %s: %s", flight.name, path, kept.unwritten
-            )
-        if kept.finished is None:
-            self._note(flight, self._failure(pod, kept))
-        return kept
 
     def _note(self, flight: Flight, info: str) -> None:
         self._note_of(flight.key, flight.name, info)
@@ -404,7 +437,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         self._next_check = tick + self._check_interval if self._flight else float("inf")
         limit = self.settings.kubernetes.pending_timeout
         for flight in list(self._flight.values()):
-            if not flight.running and tick - flight.since > limit:
+            if not flight.running and not flight.ending and tick - flight.since > limit:
                 held = f" ({flight.held_back})" if flight.held_back else ""
                 self._fail(flight, f"pending for {limit:g} s{held}")
                 self._delete(flight.name)
