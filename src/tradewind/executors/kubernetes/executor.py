@@ -46,6 +46,7 @@ from tradewind.executors.kubernetes import orphans, podlogs, podspec
 from tradewind.executors.kubernetes.client import make_api
 from tradewind.executors.kubernetes.outcome import (
     base_ended,
+    container_started,
     pending_reason,
     pod_failure,
     waiting_failure,
@@ -443,38 +444,15 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
                 self._delete(flight.name)
 
     def _sweep_orphans(self) -> None:
-        """Clean up finished pods of other schedulers that ended long enough ago to be nobody's
-        (see :mod:`~tradewind.executors.kubernetes.orphans`), by this executor's settings."""
         self._next_sweep = time.monotonic() + self.settings.kubernetes.orphan_sweep_interval
         assert self.scheduler_id is not None
-        mine = podspec.label_value(self.scheduler_id)
-        settings = self.settings.kubernetes
-        try:
-            pods = orphans.finished_pods(self.api, self.namespace)
-        except Exception as exc:
-            log.warning("cannot look for orphaned pods: %s", exc)
-            return
-        for pod in pods:
-            name = orphans.name_of(pod)
-            phase = (pod.get("status") or {}).get("phase")
-            if (
-                orphans.scheduler_of(pod) == mine
-                or name in self._by_name
-                or orphans.age(pod) < self.orphan_grace
-                or not settings.delete_worker_pods
-                or (phase == "Failed" and not settings.delete_worker_pods_on_failure)
-            ):
-                continue
-            try:
-                if not orphans.keep_log(
-                    self.api, self.namespace, pod, self.settings.logging.base_log_folder
-                ):
-                    continue  # not deleted while its log has nowhere to go
-                orphans.delete(self.api, self.namespace, name)
-            except Exception as exc:
-                log.warning("cannot clean up orphaned pod %s: %s", name, exc)
-                continue
-            log.info("cleaned up pod %s (%s), which no scheduler follows", name, phase)
+        orphans.sweep(
+            self.api,
+            self.settings,
+            mine=podspec.label_value(self.scheduler_id),
+            followed=set(self._by_name),
+            grace=self.orphan_grace,
+        )
 
     def _finish(self, flight: Flight, event: TaskEvent) -> None:
         self._forget(flight)
@@ -503,16 +481,3 @@ def _body(exc: ApiException) -> str:
         return str(json.loads(exc.body or "").get("message") or exc.reason)
     except (TypeError, ValueError, AttributeError):
         return str(exc.reason)
-
-
-def container_started(pod: dict[str, Any]) -> bool:
-    """Whether a container of the pod ever ran (a pod evicted or never pulled did not)."""
-    if (pod.get("status") or {}).get("phase") == "Succeeded":
-        return True
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        state = status.get("state") or {}
-        if state.get("running") or (state.get("terminated") or {}).get("startedAt"):
-            return True
-        if (status.get("lastState") or {}).get("terminated"):
-            return True
-    return False

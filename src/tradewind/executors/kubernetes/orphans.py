@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from tradewind.executors.base import TaskKey
 from tradewind.executors.kubernetes import podlogs, podspec
 from tradewind.runtime.logs import log_path
+from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +117,35 @@ def delete(api: Any, namespace: str, name: str) -> None:
     except ApiException as exc:
         if exc.status != 404:
             raise
+
+
+def sweep(api: Any, settings: Settings, *, mine: str, followed: set[str], grace: float) -> None:
+    """Clean up the finished pods of schedulers other than ``mine`` that ended more than
+    ``grace`` seconds ago and that no one follows, by ``settings``' deletion settings: each
+    pod's log kept first; one whose log has nowhere to go stays."""
+    namespace = settings.kubernetes.namespace
+    try:
+        pods = finished_pods(api, namespace)
+    except Exception as exc:
+        log.warning("cannot look for orphaned pods: %s", exc)
+        return
+    delete_failed = settings.kubernetes.delete_worker_pods_on_failure
+    for pod in pods:
+        name = name_of(pod)
+        phase = (pod.get("status") or {}).get("phase")
+        if (
+            scheduler_of(pod) == mine
+            or name in followed
+            or age(pod) < grace
+            or not settings.kubernetes.delete_worker_pods
+            or (phase == "Failed" and not delete_failed)
+        ):
+            continue
+        try:
+            if not keep_log(api, namespace, pod, settings.logging.base_log_folder):
+                continue
+            delete(api, namespace, name)
+        except Exception as exc:
+            log.warning("cannot clean up orphaned pod %s: %s", name, exc)
+            continue
+        log.info("cleaned up pod %s (%s), which no scheduler follows", name, phase)

@@ -64,3 +64,16 @@ def pod_failure(pod: dict[str, Any]) -> str:
         return f"exit code {terminated['exitCode']}"
     reason = status.get("reason") or terminated.get("reason")
     return f"the pod failed: {reason}" if reason else "the pod failed"
+
+
+def container_started(pod: dict[str, Any]) -> bool:
+    """Whether a container of the pod ever ran (a pod evicted or never pulled did not)."""
+    if (pod.get("status") or {}).get("phase") == "Succeeded":
+        return True
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        state = status.get("state") or {}
+        if state.get("running") or (state.get("terminated") or {}).get("startedAt"):
+            return True
+        if (status.get("lastState") or {}).get("terminated"):
+            return True
+    return False
