@@ -106,6 +106,13 @@ def test_a_running_pod_s_log_is_read_live_and_kept_after_the_pod_is_deleted(
     rest = web.get(_logs(run_id, "talk"), params={"offset": body["offset"]}).json()
     assert body["content"] + rest["content"] == text
 
+    # The API and the UI name the try's pod (for kubectl).
+    ti = web.get(f"{API}/dags/k8s_logs/dagRuns/{run_id}/taskInstances/talk", user="viewer")
+    assert ti.json()["external_executor_id"] == name
+    page = web.get(f"/dags/k8s_logs/runs/{run_id}/tasks/talk", user="viewer")
+    assert page.status_code == 200
+    assert f"<code>{name}</code>" in page.text
+
 
 def test_another_web_server_reads_a_kept_pod_and_says_when_the_pod_is_gone(
     make_web: Callable[..., Web], k8s: Standin, tmp_path: Path

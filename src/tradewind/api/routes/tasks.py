@@ -52,6 +52,9 @@ class TaskInstance(BaseModel):
     duration: float | None
     hostname: str | None
     pid: int | None
+    external_executor_id: str | None = Field(
+        description="the executor's name of the try: its pod (kubernetes), its task id (celery)"
+    )
     pool: str
     pool_slots: int
     queue: str
@@ -134,6 +137,7 @@ def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
         duration=row.duration,
         hostname=row.hostname,
         pid=row.pid,
+        external_executor_id=row.external_executor_id,
         pool=row.pool,
         pool_slots=row.pool_slots,
         queue=row.queue,
