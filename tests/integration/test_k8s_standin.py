@@ -296,6 +296,28 @@ def test_expiry_ends_an_open_watch_with_410(
     assert watcher.error.status == 410
 
 
+def test_bookmarks_carry_the_current_version_to_watches_that_ask_for_them(
+    k8s: Standin, api: CoreV1Api, watchers: list[Watcher]
+) -> None:
+    asking = start_watch(watchers, api, k8s, allow_watch_bookmarks=True)
+    silent = start_watch(watchers, api, k8s)
+    k8s.expire_watches(close_open=False)  # the version moves on; no pod changed
+
+    assert k8s.bookmark() == 1
+    version = k8s.store.rv
+    k8s.end_watches()
+    assert asking.done.wait(10)
+    assert silent.done.wait(10)
+
+    def marks(watcher: Watcher) -> list[dict[str, Any]]:
+        return [e for e in watcher.events if e["type"] == "BOOKMARK"]
+
+    (mark,) = marks(asking)
+    assert int(mark["raw_object"]["metadata"]["resourceVersion"]) == version
+    assert marks(silent) == []
+    assert asking.error is None
+
+
 def test_a_dropped_watch_breaks_the_connection(
     k8s: Standin, api: CoreV1Api, watchers: list[Watcher]
 ) -> None:

@@ -49,6 +49,7 @@ from tradewind.executors.base import (
     Workload,
 )
 from tradewind.executors.kubernetes import KubernetesExecutor
+from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings, load_settings
 from tradewind.states import TaskState
@@ -395,6 +396,26 @@ def test_the_watcher_loses_no_event_and_doubles_none(
     for n in range(3):
         assert spy.finished(f"h{n}").state == TaskState.SUCCESS
         assert system.instance("k8s_held", run_id, f"h{n}").try_number == 1
+
+
+def test_a_watch_kept_recent_by_bookmarks_resumes_without_listing_again(k8s: Standin) -> None:
+    seen: list[PodEvent | Listed] = []
+    watcher = PodWatcher(
+        core_api(k8s.kubeconfig), k8s.namespace, "app=tradewind", seen.append, retry_delay=0.05
+    )
+    watcher.start()
+    try:
+        k8s.wait_for_watches(1)
+        # Other kinds of change move the version on; none of the watched pods changes.
+        k8s.expire_watches(close_open=False)
+        assert k8s.bookmark() == 1
+        assert wait_for(lambda: watcher.resource_version == str(k8s.store.rv))
+        k8s.end_watches()  # as a watch's timeoutSeconds ends it
+        k8s.wait_for_watches(1)
+    finally:
+        watcher.stop()
+    assert watcher.relists == 1  # resumed from the bookmark's version: no 410, no list
+    assert [type(item) for item in seen] == [Listed]
 
 
 # ---- adoption ----------------------------------------------------------------------------------

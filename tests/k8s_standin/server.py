@@ -9,7 +9,9 @@ Served, as the Kubernetes API serves them (JSON; errors are ``Status`` objects w
   (or "0") an ADDED per existing pod first; from resourceVersion R every later change; a pod that
   starts or stops matching the selector is ADDED or DELETED; ``timeoutSeconds`` ends it cleanly;
   R older than the last :meth:`Standin.expire_watches` gets an ERROR event with a 410 Status
-  (as the real API answers), or an HTTP 410 when asked for
+  (as the real API answers), or an HTTP 410 when asked for; with ``allowWatchBookmarks=true``,
+  a BOOKMARK event (an object with only ``metadata.resourceVersion``, the current one) whenever
+  :meth:`Standin.bookmark` asks (a real API server sends one about every minute)
 - ``GET/PATCH/DELETE /api/v1/namespaces/{ns}/pods/{name}`` (PATCH: a merge of a JSON object,
   strategic or not; DELETE removes the pod at once and kills its process)
 - ``GET /api/v1/namespaces/{ns}/pods/{name}/log``: ``tailLines`` (the last N lines), then
@@ -399,7 +401,7 @@ class Handler(BaseHTTPRequestHandler):
         match = selector_matcher(query.get("labelSelector", ""))
         deadline = time.monotonic() + float(query.get("timeoutSeconds") or 3600)
         since = int(query.get("resourceVersion") or 0)
-        handle = WatchHandle()
+        handle = WatchHandle(bookmarks=query.get("allowWatchBookmarks") == "true")
         lines: list[Pod] = []
         with store.cond:
             if since and since < store.floor:
@@ -421,7 +423,11 @@ class Handler(BaseHTTPRequestHandler):
                 lines = []
                 with store.cond:
                     store.cond.wait_for(
-                        lambda: handle.end is not None or store.rv > handle.cursor,
+                        lambda: (
+                            handle.end is not None
+                            or store.rv > handle.cursor
+                            or handle.bookmark_due
+                        ),
                         timeout=max(0.0, deadline - time.monotonic()),
                     )
                     for event in store.events_after(handle.cursor):
@@ -429,6 +435,11 @@ class Handler(BaseHTTPRequestHandler):
                         if type_ and namespace in (None, event.namespace):
                             lines.append({"type": type_, "object": event.obj})
                     handle.cursor = store.rv
+                    if handle.bookmark_due:
+                        handle.bookmark_due = False
+                        version = {"resourceVersion": str(store.rv)}
+                        mark = {"kind": "Pod", "apiVersion": "v1", "metadata": version}
+                        lines.append({"type": "BOOKMARK", "object": mark})
                     end = handle.end
                 if end is None and time.monotonic() < deadline:
                     continue
@@ -545,6 +556,11 @@ class Standin:
         self.gone_as_http = http
         self.store.expire()
         return self.store.end_watches("expire") if close_open else 0
+
+    def bookmark(self) -> int:
+        """Send a BOOKMARK (the current resourceVersion) on every open watch that allows them.
+        Returns how many."""
+        return self.store.bookmark()
 
     def drop_watches(self) -> int:
         """Cut every open watch connection mid-stream (no final chunk). Returns how many."""

@@ -46,6 +46,8 @@ class WatchHandle:
 
     end: str | None = None
     cursor: int = 0
+    bookmarks: bool = False  # the client asked for BOOKMARK events (allowWatchBookmarks)
+    bookmark_due: bool = False  # a knob asked for one to be sent now
 
 
 class Store:
@@ -181,6 +183,15 @@ class Store:
         with self.cond:
             self.rv += 1
             self.floor = self.rv
+
+    def bookmark(self) -> int:
+        """Have every open watch that allows bookmarks send one now. Returns how many."""
+        with self.cond:
+            allowing = [h for h in self.watches if h.bookmarks and h.end is None]
+            for handle in allowing:
+                handle.bookmark_due = True
+            self.cond.notify_all()
+            return len(allowing)
 
     def end_watches(self, how: str) -> int:
         with self.cond:

@@ -2,8 +2,8 @@
 
 The watcher lists the pods of its label selector (getting a resourceVersion), hands them on as
 one :class:`Listed` batch, then watches from that resourceVersion, handing on every event as a
-:class:`PodEvent`. It keeps the last resourceVersion it saw: a dropped connection (or a watch
-that timed out) resumes from there; a 410 Gone (the version is too old, as an HTTP answer or as
+:class:`PodEvent`. It keeps the last resourceVersion it saw, bookmarks included (it asks for
+them): a dropped connection (or a watch that timed out) resumes from there; a 410 Gone (the version is too old, as an HTTP answer or as
 an ERROR event) lists again, and the executor reconciles every pod it knows against the list.
 Everything goes to ``sink`` (from the watcher's thread); the executor drains it in ``poll``.
 """
@@ -137,6 +137,9 @@ class PodWatcher:
                 label_selector=self.label_selector,
                 resource_version=self.resource_version,
                 timeout_seconds=self.watch_timeout,
+                # The server's bookmarks keep our resourceVersion recent while none of our pods
+                # change, so a resumed watch seldom finds it too old (410: a list again).
+                allow_watch_bookmarks=True,
             )
             for event in stream:
                 if self._stop.is_set():
@@ -148,7 +151,7 @@ class PodWatcher:
                         raise _api_error(GONE, "Gone")
                     raise _api_error(raw.get("code"), raw.get("message"))
                 self.resource_version = resource_version(raw) or self.resource_version
-                if kind in ("ADDED", "MODIFIED", "DELETED"):
+                if kind in ("ADDED", "MODIFIED", "DELETED"):  # not BOOKMARK: a version only
                     self.sink(PodEvent(kind, raw))
         finally:
             self._watch = None
