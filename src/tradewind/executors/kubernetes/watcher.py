@@ -3,9 +3,10 @@
 The watcher lists the pods of its label selector (getting a resourceVersion), hands them on as
 one :class:`Listed` batch, then watches from that resourceVersion, handing on every event as a
 :class:`PodEvent`. It keeps the last resourceVersion it saw, bookmarks included (it asks for
-them): a dropped connection (or a watch that timed out) resumes from there; a 410 Gone (the version is too old, as an HTTP answer or as
-an ERROR event) lists again, and the executor reconciles every pod it knows against the list.
-Everything goes to ``sink`` (from the watcher's thread); the executor drains it in ``poll``.
+them): a dropped connection (or a watch that timed out) resumes from there; a 410 Gone (the
+version is too old, as an HTTP answer or as an ERROR event) lists again, and the executor
+reconciles every pod it knows against the list. Everything goes to ``sink`` (from the
+watcher's thread); the executor drains it in ``poll``.
 """
 
 from __future__ import annotations
