@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, TaskKey, Workload
 from tradewind.metastore.models import TaskInstance
 from tradewind.metastore.store import jobs as job_store
+from tradewind.metastore.store import orphans as orphan_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
@@ -379,12 +380,12 @@ class Scheduler:
             ]
             if self.job_id is not None and self.job_id not in alive:
                 alive.append(self.job_id)
-            orphans = task_store.active_of_jobs(session, alive_job_ids=alive)
+            orphans = orphan_store.active_of_jobs(session, alive_job_ids=alive)
             adopted = self._adopt(session, orphans, now) if orphans else set()
             for ti in orphans:
                 if ti.id in adopted:
                     continue
-                if task_store.reset_orphan(session, ti, now=now):
+                if orphan_store.reset_orphan(session, ti, now=now):
                     log.warning(
                         "reset %s.%s (%s, try %d): its scheduler is gone",
                         ti.dag_id,
@@ -409,7 +410,7 @@ class Scheduler:
         taken: set[int] = set()
         for key in self.executor.adopt(list(candidates)):
             ti = candidates[key]
-            if task_store.adopt(session, ti, job_id=self.job_id, now=now):
+            if orphan_store.adopt(session, ti, job_id=self.job_id, now=now):
                 taken.add(ti.id)
                 log.info("adopted %s (%s) from a scheduler that is gone", key, ti.state)
         return taken

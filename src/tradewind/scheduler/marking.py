@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.scheduler.operations import (
@@ -80,7 +81,7 @@ def mark_tasks(
     if state is TaskState.SUCCESS:
         _resume_downstream(session, dag_id, marked, now=now)
     run_store.request_decision(session, sorted({run_pk for _, run_pk in marked}))
-    return task_store.instances_by_id(session, [ti.id for ti, _ in marked])
+    return instance_store.instances_by_id(session, [ti.id for ti, _ in marked])
 
 
 def _resume_downstream(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
@@ -127,7 +128,7 @@ def scoped_instances(
     id (relatives come from the run's own DAG version)."""
     run = existing_run(session, dag_id, run_id)
     chosen = scoped_task_ids(dag_of(session, run), task_ids, scope)
-    return task_store.instances_in_runs(
+    return instance_store.instances_in_runs(
         session, dag_id, chosen, run_id=run_id, past=scope.past, future=scope.future
     )
 
@@ -161,4 +162,4 @@ def clear_instances(
             xcom_store.delete_xcoms(session, run_pk, task_id)
         run_store.reopen_run(session, run_pk, now)
     run_store.request_decision(session, list(by_run))
-    return task_store.instances_by_id(session, [ti.id for ti, _ in found])
+    return instance_store.instances_by_id(session, [ti.id for ti, _ in found])

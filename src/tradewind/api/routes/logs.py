@@ -27,6 +27,7 @@ from tradewind.api.deps import AsViewer, DbSession, Web
 from tradewind.api.errors import not_found
 from tradewind.executors.base import TaskKey
 from tradewind.metastore.models import NO_MAP_INDEX, TaskInstance
+from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.runtime.logs import LogChunk, log_path, read_log
@@ -198,7 +199,7 @@ def _worker(session: DbSession, ti: TaskInstance, key: TaskKey) -> str | None:
     if key.try_number == ti.try_number:
         # A try queued again for a retry still shows the last try's host until it starts.
         return ti.hostname if ti.start_date is not None else None
-    for old in task_store.instance_tries(session, key.dag_id, key.run_id, key.task_id):
+    for old in instance_store.instance_tries(session, key.dag_id, key.run_id, key.task_id):
         if old.try_number == key.try_number:
             return old.hostname
     return None

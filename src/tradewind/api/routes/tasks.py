@@ -15,6 +15,7 @@ from tradewind.api.security import Principal
 from tradewind.metastore.models import ID_LENGTH, DagRun, TaskInstanceHistory
 from tradewind.metastore.models import TaskInstance as TaskInstanceRow
 from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.types import utcnow
@@ -204,7 +205,7 @@ def list_task_instances(
     ] = None,
 ) -> TaskInstanceList:
     existing_run(session, dag_id, dag_run_id)
-    rows, total = task_store.page_instances(
+    rows, total = instance_store.page_instances(
         session, dag_id, dag_run_id, states=state or (), limit=page.limit, offset=page.offset
     )
     return TaskInstanceList(task_instances=[ti_out(r) for r in rows], total_entries=total)
@@ -230,7 +231,7 @@ def list_tries(
     current = existing_instance(session, dag_id, dag_run_id, task_id)
     tries: dict[int, TaskInstanceRow | TaskInstanceHistory] = {
         row.try_number: row
-        for row in task_store.instance_tries(
+        for row in instance_store.instance_tries(
             session, dag_id, dag_run_id, task_id, current.map_index
         )
     }

@@ -15,7 +15,6 @@ from sqlalchemy import (
     case,
     func,
     insert,
-    or_,
     select,
     tuple_,
     update,
@@ -41,7 +40,7 @@ OCCUPYING = (*ACTIVE, RESTARTING)
 # Updates go through the table, not the ORM entity: the scheduler issues them on its hot path,
 # and Core statements skip the ORM's per-statement bookkeeping (several times cheaper).
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
-_HISTORY_COLUMNS = (
+HISTORY_COLUMNS = (
     "dag_id",
     "run_id",
     "task_id",
@@ -443,8 +442,8 @@ _MARK_FINISHED = (
 )
 _HISTORY: Table = TaskInstanceHistory.__table__  # type: ignore[assignment]
 _TO_HISTORY = insert(_HISTORY).from_select(
-    list(_HISTORY_COLUMNS),
-    select(*(_TI.c[c] for c in _HISTORY_COLUMNS)).where(_TI.c.id == bindparam("k_id")),
+    list(HISTORY_COLUMNS),
+    select(*(_TI.c[c] for c in HISTORY_COLUMNS)).where(_TI.c.id == bindparam("k_id")),
 )
 
 
@@ -523,7 +522,7 @@ def mark_finished(
     return FinishedTry(*row[:6], start_date=started)
 
 
-_RESTARTING_TRY_ROW = select(_TI.c.id, *(_TI.c[c] for c in _HISTORY_COLUMNS)).where(
+_RESTARTING_TRY_ROW = select(_TI.c.id, *(_TI.c[c] for c in HISTORY_COLUMNS)).where(
     _TRY_KEY, _TI.c.state == RESTARTING
 )
 # Back to none: the next decision about its run schedules it as a new try.
@@ -586,7 +585,7 @@ def end_restart_row(
     session.execute(
         insert(_HISTORY).values(
             {
-                **{column: row[column] for column in _HISTORY_COLUMNS},
+                **{column: row[column] for column in HISTORY_COLUMNS},
                 "state": TaskState.FAILED.value,
                 "start_date": start,
                 "end_date": now,
@@ -605,7 +604,7 @@ def end_restart_row(
 
 
 _RESTARTING_ROWS = select(
-    _TI.c.id, *(_TI.c[c] for c in _HISTORY_COLUMNS), _TI.c.queued_by_job_id
+    _TI.c.id, *(_TI.c[c] for c in HISTORY_COLUMNS), _TI.c.queued_by_job_id
 ).where(_TI.c.state == RESTARTING)
 
 
@@ -673,56 +672,6 @@ def next_waiting_time(session: Session) -> datetime | None:
     return session.scalar(_NEXT_WAITING)
 
 
-def active_of_jobs(session: Session, *, alive_job_ids: Collection[int]) -> list[TaskInstance]:
-    """Queued or running tries whose scheduler is not among the live ones (orphans)."""
-    query = select(TaskInstance).where(TaskInstance.state.in_(ACTIVE))
-    if alive_job_ids:
-        query = query.where(
-            or_(
-                TaskInstance.queued_by_job_id.is_(None),
-                TaskInstance.queued_by_job_id.not_in(list(alive_job_ids)),
-            )
-        )
-    return list(session.scalars(query).all())
-
-
-def reset_orphan(session: Session, ti: TaskInstance, *, now: datetime) -> bool:
-    """Put an orphaned try back to scheduled, as a new try that does not use up a retry.
-
-    A queued try may have started too (its running report not yet applied when its scheduler
-    died), so the old try's number is never used again: a late report of it is then dropped,
-    and its log is not mixed with the next one's. The old try goes to the history as failed.
-    """
-    result = session.execute(
-        update(_TI)
-        .where(TaskInstance.id == ti.id, TaskInstance.state == ti.state)
-        .values(
-            state=TaskState.SCHEDULED.value,
-            scheduled_dttm=now,
-            queued_by_job_id=None,
-            updated_at=now,
-            try_number=TaskInstance.try_number + 1,
-            max_tries=TaskInstance.max_tries + 1,
-            start_date=None,
-            end_date=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return False  # another scheduler reset it first
-    # ``ti`` still holds the old try's values (the update did not synchronise it).
-    session.execute(
-        insert(TaskInstanceHistory).values(
-            {
-                **{column: getattr(ti, column) for column in _HISTORY_COLUMNS},
-                "state": TaskState.FAILED.value,
-                "end_date": now,
-            }
-        )
-    )
-    return True
-
-
 def past_states(
     session: Session, dag_id: str, run_id: str, task_ids: Collection[str]
 ) -> dict[str, TaskState]:
@@ -781,110 +730,7 @@ def clear(
     return restarting
 
 
-# ---- the web server's reads and hand-made changes of task instances ----------------------
-
-# Offsets beyond any real table; larger ones would overflow the databases' integers.
-_MAX_OFFSET = 2**62
-
-
-def _state_in(column: Any, states: Collection[str]) -> Any:
-    """``column`` in ``states``, where "none" means NULL."""
-    named = [s for s in states if s != TaskState.NONE.value]
-    clauses = [column.in_(named)] if named else []
-    if TaskState.NONE.value in states:
-        clauses.append(column.is_(None))
-    return or_(*clauses)
-
-
-def page_instances(
-    session: Session,
-    dag_id: str,
-    run_id: str,
-    *,
-    states: Collection[str] = (),
-    limit: int,
-    offset: int,
-) -> tuple[list[TaskInstance], int]:
-    """Task instances of a run (in ``states`` if given) by task id, a page; and the count."""
-    query = select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-    if states:
-        query = query.where(_state_in(TaskInstance.state, states))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(TaskInstance.task_id, TaskInstance.map_index)
-        .limit(limit)
-        .offset(min(offset, _MAX_OFFSET))
-    ).all()
-    return list(rows), total
-
-
-def instances_in_runs(
-    session: Session,
-    dag_id: str,
-    task_ids: Collection[str],
-    *,
-    run_id: str,
-    past: bool = False,
-    future: bool = False,
-) -> list[tuple[TaskInstance, int]]:
-    """The instances of ``task_ids`` in run ``run_id`` and, with ``past`` / ``future``, in the
-    DAG's runs of an earlier / later logical date; each with its run's row id, oldest run
-    first."""
-    if not task_ids:
-        return []
-    this = select(DagRun.logical_date).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-    which = [DagRun.run_id == run_id]
-    if past:
-        which.append(DagRun.logical_date < this.scalar_subquery())
-    if future:
-        which.append(DagRun.logical_date > this.scalar_subquery())
-    rows = session.execute(
-        select(TaskInstance, DagRun.id)
-        .join(
-            DagRun,
-            and_(DagRun.dag_id == TaskInstance.dag_id, DagRun.run_id == TaskInstance.run_id),
-        )
-        .where(
-            TaskInstance.dag_id == dag_id,
-            TaskInstance.task_id.in_(list(task_ids)),
-            or_(*which),
-        )
-        .order_by(DagRun.logical_date, DagRun.id, TaskInstance.task_id, TaskInstance.map_index)
-    ).all()
-    return [(ti, int(run_pk)) for ti, run_pk in rows]
-
-
-def instances_by_id(session: Session, ids: Collection[int]) -> list[TaskInstance]:
-    """These task instances as they are now, in the order of ``ids``."""
-    if not ids:
-        return []
-    found = {
-        ti.id: ti
-        for ti in session.scalars(
-            select(TaskInstance)
-            .where(TaskInstance.id.in_(list(ids)))
-            .execution_options(populate_existing=True)
-        ).all()
-    }
-    return [found[i] for i in ids if i in found]
-
-
-def instance_tries(
-    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
-) -> list[TaskInstanceHistory]:
-    """The recorded (finished) tries of a task instance, in try order."""
-    return list(
-        session.scalars(
-            select(TaskInstanceHistory)
-            .where(
-                TaskInstanceHistory.dag_id == dag_id,
-                TaskInstanceHistory.run_id == run_id,
-                TaskInstanceHistory.task_id == task_id,
-                TaskInstanceHistory.map_index == map_index,
-            )
-            .order_by(TaskInstanceHistory.try_number)
-        ).all()
-    )
+# ---- hand-made changes of task instances (their reads: store/instances.py) ------------------
 
 
 def set_instance_states(
@@ -937,18 +783,3 @@ def set_external_ids(session: Session, ids: Sequence[tuple[int, str]]) -> None:
             .values(external_executor_id=bindparam("v_external")),
             [{"k_id": ti_id, "v_external": external} for ti_id, external in ids],
         )
-
-
-def adopt(session: Session, ti: TaskInstance, *, job_id: int, now: datetime) -> bool:
-    """A dead scheduler's queued or running try is followed by ``job_id`` from now on."""
-    result = session.execute(
-        update(_TI)
-        .where(
-            _TI.c.id == ti.id,
-            _TI.c.state == ti.state,
-            _TI.c.try_number == ti.try_number,
-            or_(_TI.c.queued_by_job_id.is_(None), _TI.c.queued_by_job_id == ti.queued_by_job_id),
-        )
-        .values(queued_by_job_id=job_id, updated_at=now)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]

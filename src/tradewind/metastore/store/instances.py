@@ -1,0 +1,115 @@
+"""Task instances as the web server and the hand-made operations (mark, clear) read them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.models import DagRun, TaskInstance, TaskInstanceHistory
+from tradewind.states import TaskState
+
+# Offsets beyond any real table; larger ones would overflow the databases' integers.
+_MAX_OFFSET = 2**62
+
+
+def _state_in(column: Any, states: Collection[str]) -> Any:
+    """``column`` in ``states``, where "none" means NULL."""
+    named = [s for s in states if s != TaskState.NONE.value]
+    clauses = [column.in_(named)] if named else []
+    if TaskState.NONE.value in states:
+        clauses.append(column.is_(None))
+    return or_(*clauses)
+
+
+def page_instances(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    *,
+    states: Collection[str] = (),
+    limit: int,
+    offset: int,
+) -> tuple[list[TaskInstance], int]:
+    """Task instances of a run (in ``states`` if given) by task id, a page; and the count."""
+    query = select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+    if states:
+        query = query.where(_state_in(TaskInstance.state, states))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(TaskInstance.task_id, TaskInstance.map_index)
+        .limit(limit)
+        .offset(min(offset, _MAX_OFFSET))
+    ).all()
+    return list(rows), total
+
+
+def instances_in_runs(
+    session: Session,
+    dag_id: str,
+    task_ids: Collection[str],
+    *,
+    run_id: str,
+    past: bool = False,
+    future: bool = False,
+) -> list[tuple[TaskInstance, int]]:
+    """The instances of ``task_ids`` in run ``run_id`` and, with ``past`` / ``future``, in the
+    DAG's runs of an earlier / later logical date; each with its run's row id, oldest run
+    first."""
+    if not task_ids:
+        return []
+    this = select(DagRun.logical_date).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+    which = [DagRun.run_id == run_id]
+    if past:
+        which.append(DagRun.logical_date < this.scalar_subquery())
+    if future:
+        which.append(DagRun.logical_date > this.scalar_subquery())
+    rows = session.execute(
+        select(TaskInstance, DagRun.id)
+        .join(
+            DagRun,
+            and_(DagRun.dag_id == TaskInstance.dag_id, DagRun.run_id == TaskInstance.run_id),
+        )
+        .where(
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.task_id.in_(list(task_ids)),
+            or_(*which),
+        )
+        .order_by(DagRun.logical_date, DagRun.id, TaskInstance.task_id, TaskInstance.map_index)
+    ).all()
+    return [(ti, int(run_pk)) for ti, run_pk in rows]
+
+
+def instances_by_id(session: Session, ids: Collection[int]) -> list[TaskInstance]:
+    """These task instances as they are now, in the order of ``ids``."""
+    if not ids:
+        return []
+    found = {
+        ti.id: ti
+        for ti in session.scalars(
+            select(TaskInstance)
+            .where(TaskInstance.id.in_(list(ids)))
+            .execution_options(populate_existing=True)
+        ).all()
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def instance_tries(
+    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> list[TaskInstanceHistory]:
+    """The recorded (finished) tries of a task instance, in try order."""
+    return list(
+        session.scalars(
+            select(TaskInstanceHistory)
+            .where(
+                TaskInstanceHistory.dag_id == dag_id,
+                TaskInstanceHistory.run_id == run_id,
+                TaskInstanceHistory.task_id == task_id,
+                TaskInstanceHistory.map_index == map_index,
+            )
+            .order_by(TaskInstanceHistory.try_number)
+        ).all()
+    )
