@@ -5,7 +5,6 @@ The kubernetes client is an optional extra; without it each command is a one-lin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -42,15 +41,14 @@ def _api_errors(doing: str) -> Iterator[None]:
     from kubernetes.client import ApiException
     from kubernetes.config import ConfigException
 
+    from tradewind.executors.kubernetes.client import status_message
+
     try:
         yield
     except ConfigException as exc:
         raise click.ClickException(f"cannot configure the kubernetes client: {exc}") from None
     except ApiException as exc:
-        try:
-            detail = json.loads(exc.body or "")["message"]
-        except (TypeError, ValueError, KeyError):
-            detail = exc.reason
+        detail = status_message(exc) or exc.reason
         message = f"the Kubernetes API refused to {doing}: {exc.status} {_one_line(detail)}"
         raise click.ClickException(message) from None
     except urllib3.exceptions.HTTPError as exc:

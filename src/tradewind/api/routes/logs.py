@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -135,7 +136,8 @@ def _read(
     if path.exists() or executor not in ("celery", "kubernetes"):
         return read_log(path, offset, final=finished)
     if executor == "kubernetes":
-        return _from_pod(settings, key, offset, finished, started=worker() is not None)
+        started = worker() is not None
+        return _from_pod(settings, key, path, offset=offset, finished=finished, started=started)
     port = settings.celery.worker_log_server_port
     hostname = worker() if port else None
     if not hostname:
@@ -154,14 +156,13 @@ def _read(
 
 
 def _from_pod(
-    settings: Settings, key: TaskKey, offset: int, finished: bool, *, started: bool
+    settings: Settings, key: TaskKey, path: FilePath, *, offset: int, finished: bool, started: bool
 ) -> LogChunk:
     """The log of a try whose pod has not ended yet, from the pod; once it has ended, from the
     file the scheduler keeps (it may have appeared since we looked). A try whose pod is not
     made yet has no log yet, and nothing to say about it."""
     from tradewind.executors.kubernetes import podlogs, podspec
 
-    path = log_path(settings.logging.base_log_folder, key)
     try:
         chunk = podlogs.read_live(
             _pod_api(settings.kubernetes),

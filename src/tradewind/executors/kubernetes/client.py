@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kubernetes import client
 from kubernetes import config as _config
+from kubernetes.client.exceptions import ApiException
 
 from tradewind.settings import KubernetesSettings
 
@@ -24,3 +26,12 @@ def make_api(settings: KubernetesSettings) -> Any:
             client_configuration=configuration,
         )
     return client.CoreV1Api(client.ApiClient(configuration))
+
+
+def status_message(exc: ApiException) -> str | None:
+    """The message of the Status the API answered a refused request with, if it has one."""
+    try:
+        message = json.loads(exc.body or "").get("message")
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return str(message) if message else None

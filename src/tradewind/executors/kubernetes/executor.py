@@ -16,7 +16,6 @@ when the try could not say it (see :mod:`~tradewind.executors.kubernetes.podlogs
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -43,7 +42,7 @@ from tradewind.executors.base import (
     now,
 )
 from tradewind.executors.kubernetes import orphans, podlogs, podspec
-from tradewind.executors.kubernetes.client import make_api
+from tradewind.executors.kubernetes.client import make_api, status_message
 from tradewind.executors.kubernetes.outcome import (
     base_ended,
     container_started,
@@ -293,7 +292,9 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             if exc.status in _TRANSIENT:
                 log.warning("cannot create pod %s for %s (again soon): %s", name, key, exc.reason)
                 return False
-            self._fail_early(workload, f"cannot create its pod: {exc.status} {_body(exc)}")
+            self._fail_early(
+                workload, f"cannot create its pod: {exc.status} {status_message(exc) or exc.reason}"
+            )
             return True
         except Exception as exc:  # the API is unreachable
             log.warning("cannot create pod %s for %s (again soon): %s", name, key, exc)
@@ -474,10 +475,3 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
 
 def default_scheduler_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _body(exc: ApiException) -> str:
-    try:
-        return str(json.loads(exc.body or "").get("message") or exc.reason)
-    except (TypeError, ValueError, AttributeError):
-        return str(exc.reason)

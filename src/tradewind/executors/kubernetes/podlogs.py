@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from kubernetes.client.exceptions import ApiException
 
 from tradewind.executors.base import REPORT_TAG, MessageType
+from tradewind.executors.kubernetes.client import status_message
 from tradewind.executors.kubernetes.podspec import BASE_CONTAINER
 from tradewind.runtime.logs import READ_LIMIT, LogChunk, chunk_of
 
@@ -228,10 +229,7 @@ def _read_start(api: Any, namespace: str, name: str, size: int) -> bytes:
 def _why(exc: ApiException, name: str) -> str:
     if exc.status == 404:
         return f"pod {name} is gone and its log is not kept here"
-    try:
-        detail = json.loads(exc.body or "").get("message")
-    except (TypeError, ValueError, AttributeError):
-        detail = None
+    detail = status_message(exc)
     if exc.status == 400 and detail:
         return f"pod {name} has no log yet: {detail}"
     return f"the log of pod {name} cannot be read: {exc.status} {detail or exc.reason}"
