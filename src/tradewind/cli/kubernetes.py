@@ -15,8 +15,6 @@ import click
 
 from tradewind.cli._common import get_settings, user_errors
 
-# Seconds an API request may take: an address that never answers is an error, not a hang.
-REQUEST_TIMEOUT = 30
 INSTALL_HINT = (
     "tradewind kubernetes needs the kubernetes extra: pip install 'tradewind[kubernetes]'"
 )
@@ -109,10 +107,8 @@ def cleanup_pods(min_age: float, dry_run: bool) -> None:
     """Delete tradewind's finished pods (Succeeded or Failed) older than --min-age, keeping
     their logs in the log folder first (unless kept already)."""
     _need_extra()
-    from kubernetes.client import ApiException
-
     from tradewind.executors.kubernetes import orphans
-    from tradewind.executors.kubernetes.client import make_api
+    from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, delete_pod, make_api
 
     settings = get_settings()
     namespace = settings.kubernetes.namespace
@@ -137,10 +133,4 @@ def cleanup_pods(min_age: float, dry_run: bool) -> None:
             continue
         click.echo(f"deleting {pod.metadata.name} ({phase})")
         with _api_errors(f"delete pod {pod.metadata.name}"):
-            try:
-                api.delete_namespaced_pod(
-                    pod.metadata.name, namespace, _request_timeout=REQUEST_TIMEOUT
-                )
-            except ApiException as exc:
-                if exc.status != 404:  # 404: deleted by someone else meanwhile, as we wanted
-                    raise
+            delete_pod(api, namespace, pod.metadata.name)

@@ -42,7 +42,13 @@ from tradewind.executors.base import (
     now,
 )
 from tradewind.executors.kubernetes import orphans, podlogs, podspec
-from tradewind.executors.kubernetes.client import make_api, status_message
+from tradewind.executors.kubernetes.client import (
+    REQUEST_TIMEOUT,
+    delete_pod,
+    deletes,
+    make_api,
+    status_message,
+)
 from tradewind.executors.kubernetes.outcome import (
     base_ended,
     container_started,
@@ -70,7 +76,6 @@ ORPHAN_GRACE_JOB_TIMEOUTS = 6
 KEEPERS = 4
 # Statuses of a failed create worth trying again.
 _TRANSIENT = frozenset({403, 429, 500, 502, 503, 504})
-_REQUEST_TIMEOUT = 30
 
 
 @dataclass(eq=False)
@@ -283,7 +288,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
             return True
         name = pod["metadata"]["name"]
         try:
-            self.api.create_namespaced_pod(self.namespace, pod, _request_timeout=_REQUEST_TIMEOUT)
+            self.api.create_namespaced_pod(self.namespace, pod, _request_timeout=REQUEST_TIMEOUT)
         except ApiException as exc:
             if exc.status == 409:  # already submitted (by us, or by a scheduler before us)
                 self._relabel(name)
@@ -406,9 +411,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
 
     def _delete_ended(self, flight: Flight, state: TaskState | None) -> None:
         """Delete an ended try's pod, as the settings say."""
-        settings = self.settings.kubernetes
-        failed = state != TaskState.SUCCESS
-        if settings.delete_worker_pods and (not failed or settings.delete_worker_pods_on_failure):
+        if deletes(self.settings.kubernetes, succeeded=state == TaskState.SUCCESS):
             self._delete(flight.name)
 
     def _note(self, flight: Flight, info: str) -> None:
@@ -465,10 +468,9 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
 
     def _delete(self, name: str) -> None:
         try:
-            self.api.delete_namespaced_pod(name, self.namespace, _request_timeout=_REQUEST_TIMEOUT)
+            delete_pod(self.api, self.namespace, name)
         except ApiException as exc:
-            if exc.status != 404:
-                log.warning("cannot delete pod %s: %s %s", name, exc.status, exc.reason)
+            log.warning("cannot delete pod %s: %s %s", name, exc.status, exc.reason)
         except Exception as exc:
             log.warning("cannot delete pod %s: %s", name, exc)
 

@@ -16,17 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from tradewind.executors.base import TaskKey
 from tradewind.executors.kubernetes import podlogs, podspec
+from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, delete_pod, deletes
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
 
 FINISHED = frozenset({"Succeeded", "Failed"})
-_REQUEST_TIMEOUT = 30
 
 
 def finished_pods(api: Any, namespace: str) -> list[dict[str, Any]]:
@@ -35,7 +33,7 @@ def finished_pods(api: Any, namespace: str) -> list[dict[str, Any]]:
         namespace,
         label_selector=f"{podspec.APP_LABEL}={podspec.APP}",
         _preload_content=False,
-        _request_timeout=_REQUEST_TIMEOUT,
+        _request_timeout=REQUEST_TIMEOUT,
     )
     items = json.loads(response.data).get("items") or []
     return [p for p in items if (p.get("status") or {}).get("phase") in FINISHED]
@@ -110,15 +108,6 @@ def keep_log(api: Any, namespace: str, pod: dict[str, Any], base_log_folder: Pat
     return not kept.unwritten
 
 
-def delete(api: Any, namespace: str, name: str) -> None:
-    """Delete pod ``name``; one that is gone already is as good."""
-    try:
-        api.delete_namespaced_pod(name, namespace, _request_timeout=_REQUEST_TIMEOUT)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-
-
 def sweep(api: Any, settings: Settings, *, mine: str, followed: set[str], grace: float) -> None:
     """Clean up the finished pods of schedulers other than ``mine`` that ended more than
     ``grace`` seconds ago and that no one follows, by ``settings``' deletion settings: each
@@ -129,7 +118,6 @@ def sweep(api: Any, settings: Settings, *, mine: str, followed: set[str], grace:
     except Exception as exc:
         log.warning("cannot look for orphaned pods: %s", exc)
         return
-    delete_failed = settings.kubernetes.delete_worker_pods_on_failure
     for pod in pods:
         name = name_of(pod)
         phase = (pod.get("status") or {}).get("phase")
@@ -137,14 +125,13 @@ def sweep(api: Any, settings: Settings, *, mine: str, followed: set[str], grace:
             scheduler_of(pod) == mine
             or name in followed
             or age(pod) < grace
-            or not settings.kubernetes.delete_worker_pods
-            or (phase == "Failed" and not delete_failed)
+            or not deletes(settings.kubernetes, succeeded=phase == "Succeeded")
         ):
             continue
         try:
             if not keep_log(api, namespace, pod, settings.logging.base_log_folder):
                 continue
-            delete(api, namespace, name)
+            delete_pod(api, namespace, name)
         except Exception as exc:
             log.warning("cannot clean up orphaned pod %s: %s", name, exc)
             continue

@@ -21,13 +21,12 @@ from typing import Any, BinaryIO
 from kubernetes.client.exceptions import ApiException
 
 from tradewind.executors.base import REPORT_TAG, MessageType
-from tradewind.executors.kubernetes.client import status_message
+from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, status_message
 from tradewind.executors.kubernetes.podspec import BASE_CONTAINER
 from tradewind.runtime.logs import READ_LIMIT, LogChunk, chunk_of
 
 _TAG = REPORT_TAG.encode()
 _CHUNK = 64 * 1024
-_REQUEST_TIMEOUT = 30
 # Read this much more than a live chunk needs: room for the message lines it leaves out.
 _SLACK = 256 * 1024
 
@@ -152,7 +151,7 @@ def keep(api: Any, namespace: str, name: str, dest: Path) -> Kept:
             namespace,
             container=BASE_CONTAINER,
             _preload_content=False,
-            _request_timeout=_REQUEST_TIMEOUT,
+            _request_timeout=REQUEST_TIMEOUT,
         )
     except ApiException as exc:
         unreadable = f"{exc.status} {exc.reason}"
@@ -214,7 +213,7 @@ def _read_start(api: Any, namespace: str, name: str, size: int) -> bytes:
             container=BASE_CONTAINER,
             limit_bytes=size,
             _preload_content=False,
-            _request_timeout=_REQUEST_TIMEOUT,
+            _request_timeout=REQUEST_TIMEOUT,
         )
         try:
             return bytes(response.data or b"")
