@@ -216,7 +216,12 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         assert self.scheduler_id is not None
         labels = {podspec.SCHEDULER: podspec.label_value(self.scheduler_id)}
         try:
-            self.api.patch_namespaced_pod(name, self.namespace, {"metadata": {"labels": labels}})
+            self.api.patch_namespaced_pod(
+                name,
+                self.namespace,
+                {"metadata": {"labels": labels}},
+                _request_timeout=REQUEST_TIMEOUT,
+            )
         except ApiException as exc:
             if exc.status != 404:
                 log.warning("cannot adopt pod %s: %s %s", name, exc.status, exc.reason)
