@@ -23,14 +23,17 @@ def base_ended(pod: dict[str, Any]) -> bool:
     return bool((_base_status(pod).get("state") or {}).get("terminated"))
 
 
+def _waiting(pod: dict[str, Any]) -> tuple[str | None, str]:
+    """Why the try's container waits (its reason), and that said with its message."""
+    waiting = (_base_status(pod).get("state") or {}).get("waiting") or {}
+    reason, message = waiting.get("reason"), waiting.get("message")
+    return reason, f"{reason}: {message}" if message else str(reason)
+
+
 def waiting_failure(pod: dict[str, Any]) -> str | None:
     """Why a pending pod will never run (its image cannot be pulled), or None."""
-    waiting = (_base_status(pod).get("state") or {}).get("waiting") or {}
-    reason = waiting.get("reason")
-    if reason in IMAGE_FAILURES:
-        detail = waiting.get("message")
-        return f"{reason}: {detail}" if detail else str(reason)
-    return None
+    reason, said = _waiting(pod)
+    return said if reason in IMAGE_FAILURES else None
 
 
 # Waiting reasons of a container on its way to start.
@@ -39,10 +42,9 @@ _STARTING = frozenset({"ContainerCreating", "PodInitializing"})
 
 def pending_reason(pod: dict[str, Any]) -> str:
     """What holds a pending pod back (no node fits, a missing Secret, ...), or ""."""
-    waiting = (_base_status(pod).get("state") or {}).get("waiting") or {}
-    reason = waiting.get("reason")
+    reason, said = _waiting(pod)
     if reason and reason not in _STARTING:
-        return f"{reason}: {waiting['message']}" if waiting.get("message") else str(reason)
+        return said
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
             why = condition.get("reason") or "not scheduled"
