@@ -1,0 +1,39 @@
+"""Fault tests: real processes and real servers, broken on purpose.
+
+``throwaway_db`` is a database server of the test's own (PostgreSQL or MariaDB, see
+``throwaway.py``) with the schema at head, which the test may stop, kill and restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from throwaway import SERVERS, Throwaway
+
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore import schema
+from tradewind.settings import DatabaseSettings
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def throwaway_db(request: pytest.FixtureRequest) -> Iterator[Throwaway]:
+    """A running database server of this test's own, the ``tradewind`` database at head."""
+    server = SERVERS[request.param]()
+    try:
+        server.start()
+        engine = engine_module.create_engine(DatabaseSettings(url=server.url))
+        schema.init_db(engine)
+        engine.dispose()
+        yield server
+    finally:
+        server.close()
