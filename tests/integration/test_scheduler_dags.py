@@ -70,19 +70,22 @@ def test_every_trigger_rule_holds_through_the_real_system(system: System) -> Non
         "rules",
         f"""
         def boom():
-            time.sleep(0.2)
             raise RuntimeError("boom")
 
         def skip_me():
-            time.sleep(0.4)
             raise SkipTask("not today")
 
         with DAG("rules", schedule=None):
             upstream = {{
                 "ok": EmptyOperator(task_id="ok"),
                 "bad": PythonOperator(task_id="bad", python_callable=boom),
-                "skip": PythonOperator(task_id="skip", python_callable=skip_me),
+                # Skipped only once "bad" has failed, so that every rule meets the failure
+                # first, whatever the machine's load (all_success: upstream_failed, not skipped).
+                "skip": PythonOperator(
+                    task_id="skip", python_callable=skip_me, trigger_rule="all_failed"
+                ),
             }}
+            upstream["bad"] >> upstream["skip"]
             for task_id, (names, rule) in {cases!r}.items():
                 [upstream[n] for n in names] >> EmptyOperator(task_id=task_id, trigger_rule=rule)
         """,
