@@ -134,6 +134,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "No or wrong credentials"),
         (403, "The caller's role does not allow this"),
         (404, "Not found"),
+        (429, "Too many failed logins of this user or from this address (see Retry-After)"),
     )
 }
 
