@@ -79,13 +79,7 @@ def identify(request: Request, session: Session, web: WebState) -> Principal | N
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer":
-        claims = web.signer.token_claims(value.strip(), settings.token_lifetime_minutes * 60)
-        account = find_account(session, claims.username) if claims else None
-        current = claims and account and same_stamp(claims.stamp, account.token_stamp)
-        found = _account_principal(account, "token") if current else None
-        if found is None:
-            raise ApiError(401, "the token is invalid or expired", headers=_challenge(web))
-        return found
+        return _token(value.strip(), session, web)
     if scheme == "basic" and settings.basic_auth:
         return _basic(value.strip(), request, session, web)
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -96,6 +90,17 @@ def identify(request: Request, session: Session, web: WebState) -> Principal | N
     if settings.public_role:
         return Principal(None, Role.parse(settings.public_role), "public")
     return None
+
+
+def _token(token: str, session: Session, web: WebState) -> Principal:
+    claims = web.signer.token_claims(token, web.settings.webserver.token_lifetime_minutes * 60)
+    account = find_account(session, claims.username) if claims else None
+    if claims is None or account is None or not same_stamp(claims.stamp, account.token_stamp):
+        account = None  # expired, or ended (new password, the user deleted or made again)
+    found = _account_principal(account, "token")
+    if found is None:
+        raise ApiError(401, "the token is invalid or expired", headers=_challenge(web))
+    return found
 
 
 def _session(request: Request, cookie: str, session: Session, web: WebState) -> Principal | None:
