@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -38,6 +39,13 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash no password matches, made like every other: checking a login of an unknown user
+    against it costs what checking a known one does, so timing tells no user names."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def generate_password() -> str:

@@ -139,6 +139,20 @@ class WebserverSettings(_Section):
     # The role of people who are not logged in; empty: everyone must log in.
     public_role: Literal["", "viewer", "user", "op", "admin"] = ""
     access_log: bool = False
+    # Mark the session cookie Secure (sent over HTTPS only). A request that reaches tradewind
+    # over https gets it anyway; turn this on when a proxy terminates TLS and talks plain
+    # HTTP to tradewind.
+    cookie_secure: bool = False
+    # Failed logins (basic auth, POST /auth/token, the login form): after this many for one
+    # user name, or login_max_failures_per_address from one client address, within
+    # login_failure_window_seconds, logins of that user (from that address) are refused with
+    # 429 for login_lockout_seconds, doubling with each lockout up to
+    # login_lockout_max_seconds. A successful login ends its user's count. 0: no limit.
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_failure_window_seconds: float = 600.0
+    login_lockout_seconds: float = 60.0
+    login_lockout_max_seconds: float = 3600.0
 
     @field_validator("port")
     @classmethod
@@ -152,6 +166,22 @@ class WebserverSettings(_Section):
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("login_max_failures", "login_max_failures_per_address")
+    @classmethod
+    def _limit(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (no limit) or more")
+        return value
+
+    @field_validator(
+        "login_failure_window_seconds", "login_lockout_seconds", "login_lockout_max_seconds"
+    )
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
         return value
 
 

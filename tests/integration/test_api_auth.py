@@ -50,7 +50,7 @@ def test_bad_credentials_are_401_with_a_challenge(web: Web) -> None:
     for headers in (
         {},
         {"Authorization": "Bearer forged"},
-        {"Authorization": f"Bearer {Signer('another key').token('admin')}"},
+        {"Authorization": f"Bearer {Signer('another key').token('admin', web.stamps('admin')[0])}"},
         basic("admin", "wrong"),
         basic("ghost", "pw-ghost"),
         {"Authorization": "Basic !!!"},
@@ -90,8 +90,7 @@ def test_a_deleted_user_token_stops_working(web: Web) -> None:
 
 @sqlite_only
 def test_session_cookie_needs_the_csrf_header_to_change_things(web: Web) -> None:
-    signer = Signer("test-secret-key-for-signing")
-    web.client.cookies.set(SESSION_COOKIE, signer.session("user", "the-csrf-token"))
+    web.client.cookies.set(SESSION_COOKIE, web.session_cookie("user", "the-csrf-token"))
     assert web.client.get("/api/v1/dags").status_code == 200
     refused = web.client.patch("/api/v1/dags/nothing", json={"is_paused": False})
     assert refused.status_code == 403

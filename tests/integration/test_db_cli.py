@@ -67,8 +67,8 @@ def test_init_twice_then_check(
 ) -> None:
     settings = settings_for(db_url)
     _ok(tradewind_cli(settings, "db", "init"), "Initialised the metastore at")
-    _ok(tradewind_cli(settings, "db", "init"), "Already initialised at 0004; nothing to do.")
-    _ok(tradewind_cli(settings, "db", "check"), "is at head revision 0004")
+    _ok(tradewind_cli(settings, "db", "init"), "Already initialised at 0005; nothing to do.")
+    _ok(tradewind_cli(settings, "db", "check"), "is at head revision 0005")
 
 
 def test_upgrade_creates_the_schema_and_is_idempotent(
@@ -76,8 +76,8 @@ def test_upgrade_creates_the_schema_and_is_idempotent(
 ) -> None:
     settings = settings_for(db_url)
     _one_line_error(tradewind_cli(settings, "db", "check"), "run `tradewind db init`")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "from an empty database to 0004")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "Already at head revision 0004; nothing to do.")
+    _ok(tradewind_cli(settings, "db", "upgrade"), "from an empty database to 0005")
+    _ok(tradewind_cli(settings, "db", "upgrade"), "Already at head revision 0005; nothing to do.")
     _ok(tradewind_cli(settings, "db", "migrate"), "nothing to do")
     assert _pool_slots(db_url) == 128
 
@@ -90,7 +90,7 @@ def test_reset_asks_first_and_recreates_with_yes(
     _execute(db_url, "UPDATE slot_pool SET slots = 7")
     _one_line_error(tradewind_cli(settings, "db", "reset"), "pass --yes")
     assert _pool_slots(db_url) == 7
-    _ok(tradewind_cli(settings, "db", "reset", "--yes"), "dropped 19 tables")
+    _ok(tradewind_cli(settings, "db", "reset", "--yes"), "dropped 20 tables")
     assert _pool_slots(db_url) == 128
 
 
@@ -99,10 +99,10 @@ def test_downgrade_to_base_then_upgrade(
 ) -> None:
     settings = settings_for(db_url)
     tradewind_cli(settings, "db", "init")
-    _ok(tradewind_cli(settings, "db", "downgrade", "--to", "base", "--yes"), "from 0004 to base")
+    _ok(tradewind_cli(settings, "db", "downgrade", "--to", "base", "--yes"), "from 0005 to base")
     assert _tables(db_url) == {VERSION_TABLE}
     _one_line_error(tradewind_cli(settings, "db", "check"), "no tradewind schema")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "to 0004")
+    _ok(tradewind_cli(settings, "db", "upgrade"), "to 0005")
     _ok(tradewind_cli(settings, "db", "check"), "OK")
 
 

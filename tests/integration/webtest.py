@@ -11,12 +11,17 @@ user's bearer token. Test modules import the fixtures::
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from scheduling import System
 
@@ -62,9 +67,20 @@ class Web:
         self.extra_clients.append(client)
         return client
 
+    def stamps(self, username: str) -> tuple[str, str]:
+        """The user's current (token stamp, session stamp); empty for a user there is not."""
+        with self.system.sessions() as session:
+            user = user_store.get_user(session, username)
+            return (user.token_stamp, user.session_stamp) if user is not None else ("", "")
+
     def as_(self, username: str) -> dict[str, str]:
         """Headers that authenticate as ``username`` with a bearer token."""
-        return {"Authorization": f"Bearer {Signer(SECRET_KEY).token(username)}"}
+        token = Signer(SECRET_KEY).token(username, self.stamps(username)[0])
+        return {"Authorization": f"Bearer {token}"}
+
+    def session_cookie(self, username: str, csrf: str) -> str:
+        """A session cookie of ``username`` (as the login form sets it) with CSRF token ``csrf``."""
+        return Signer(SECRET_KEY).session(username, csrf, self.stamps(username)[1])
 
     def get(self, path: str, user: str = "admin", **kwargs: Any) -> Any:
         return self.client.get(path, headers=self.as_(user), **kwargs)
@@ -110,3 +126,29 @@ def make_web_fixture(make_system: Callable[..., System]) -> Iterator[Callable[..
 @pytest.fixture(name="web")
 def web_fixture(make_web: Callable[..., Web]) -> Web:
     return make_web()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by a real uvicorn server in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "the web server stopped"
+        assert time.monotonic() < deadline, "the web server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradewind.api import errors
+from tradewind.api import docs, errors, headers
 from tradewind.api.deps import WebState
 from tradewind.api.security import PasswordChecks, Signer
 from tradewind.exceptions import TradewindError
@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="The REST API of tradewind: DAGs, runs, task instances, logs and more.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by tradewind.api.docs, with its own CSP
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -82,6 +82,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(ServerTiming)
+    app.add_middleware(headers.SecurityHeaders)
+    docs.install(app, f"{API_PREFIX}/docs")
     api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES)
     for name in API_ROUTES:
         module = importlib.import_module(f"tradewind.api.routes.{name}")
@@ -134,6 +136,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "No or wrong credentials"),
         (403, "The caller's role does not allow this"),
         (404, "Not found"),
+        (429, "Too many failed logins of this user or from this address (see Retry-After)"),
     )
 }
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind.api import logins
 from tradewind.api.errors import ApiError
+from tradewind.api.logins import Account, find_account, same_stamp
 from tradewind.api.security import PasswordChecks, Principal, Role, Signer, same_token
 from tradewind.metastore import crypto
-from tradewind.metastore.models import User
 from tradewind.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -57,23 +57,6 @@ def db_session(request: Request, web: Web) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(db_session)]
 
 
-@dataclass(frozen=True)
-class Account:
-    username: str
-    role: str
-    active: bool
-    password_hash: str
-
-
-def find_account(session: Session, username: str) -> Account | None:
-    row = session.execute(
-        select(User.username, User.role, User.active, User.password_hash).where(
-            User.username == username
-        )
-    ).first()
-    return Account(*row) if row is not None else None
-
-
 def _account_principal(account: Account | None, via: str) -> Principal | None:
     if account is None or not account.active:
         return None
@@ -96,42 +79,65 @@ def identify(request: Request, session: Session, web: WebState) -> Principal | N
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer":
-        username = web.signer.token_user(value.strip(), settings.token_lifetime_minutes * 60)
-        found = _account_principal(find_account(session, username), "token") if username else None
-        if found is None:
-            raise ApiError(401, "the token is invalid or expired", headers=_challenge(web))
-        return found
+        return _token(value.strip(), session, web)
     if scheme == "basic" and settings.basic_auth:
-        return _basic(value.strip(), session, web)
+        return _basic(value.strip(), request, session, web)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        data = web.signer.session_data(cookie, settings.session_lifetime_minutes * 60)
-        found = _account_principal(find_account(session, data[0]), "session") if data else None
+        found = _session(request, cookie, session, web)
         if found is not None:
-            request.state.csrf_token = data[1] if data else None
-            if request.method not in SAFE_METHODS and not same_token(
-                request.headers.get(CSRF_HEADER), data[1] if data else ""
-            ):
-                raise ApiError(403, f"the {CSRF_HEADER} header is missing or wrong")
             return found
     if settings.public_role:
         return Principal(None, Role.parse(settings.public_role), "public")
     return None
 
 
-def _basic(value: str, session: Session, web: WebState) -> Principal:
+def _token(token: str, session: Session, web: WebState) -> Principal:
+    claims = web.signer.token_claims(token, web.settings.webserver.token_lifetime_minutes * 60)
+    account = find_account(session, claims.username) if claims else None
+    if claims is None or account is None or not same_stamp(claims.stamp, account.token_stamp):
+        account = None  # expired, or ended (new password, the user deleted or made again)
+    found = _account_principal(account, "token")
+    if found is None:
+        raise ApiError(401, "the token is invalid or expired", headers=_challenge(web))
+    return found
+
+
+def _session(request: Request, cookie: str, session: Session, web: WebState) -> Principal | None:
+    lifetime = web.settings.webserver.session_lifetime_minutes * 60
+    claims = web.signer.session_claims(cookie, lifetime)
+    account = find_account(session, claims.username) if claims else None
+    if claims is None or account is None or not same_stamp(claims.stamp, account.session_stamp):
+        return None  # ended (logged out, new password) or expired: as if there were none
+    found = _account_principal(account, "session")
+    if found is None:
+        return None
+    request.state.csrf_token = claims.csrf
+    if request.method not in SAFE_METHODS and not same_token(
+        request.headers.get(CSRF_HEADER), claims.csrf
+    ):
+        raise ApiError(403, f"the {CSRF_HEADER} header is missing or wrong")
+    return found
+
+
+def _basic(value: str, request: Request, session: Session, web: WebState) -> Principal:
     try:
         decoded = base64.b64decode(value, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         raise ApiError(401, "malformed basic credentials", headers=_challenge(web)) from None
     username, sep, password = decoded.partition(":")
-    account = find_account(session, username) if sep else None
-    if account is None or not web.passwords.verify(username, password, account.password_hash):
-        raise ApiError(401, "wrong username or password", headers=_challenge(web))
-    found = _account_principal(account, "basic")
-    if found is None:
-        raise ApiError(401, f"user {username!r} is deactivated", headers=_challenge(web))
-    return found
+    if not sep:
+        raise ApiError(401, "malformed basic credentials", headers=_challenge(web))
+    account = logins.authenticate(
+        request,
+        session,
+        web,
+        username=username,
+        password=password,
+        via="basic",
+        challenge=_challenge(web),
+    )
+    return Principal(account.username, Role.parse(account.role), "basic")
 
 
 def require(role: Role) -> Callable[..., Principal]:

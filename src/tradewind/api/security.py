@@ -3,8 +3,10 @@
 Roles keep Airflow's meanings and form a ladder: a viewer reads; a user also triggers, clears,
 marks and pauses; an op also manages variables, connections and pools; an admin also manages
 users. Tokens (API bearer tokens and the UI's session cookie) are signed with
-``webserver.secret_key`` and name the user; the user's role is read from the metastore on each
-request, so a deleted or demoted user loses access at once.
+``webserver.secret_key`` and name the user and the user's credential stamp; the user's role
+and stamps are read from the metastore on each request, so a deleted or demoted user loses
+access at once, and a changed password (or a logout, for sessions) ends the credentials made
+before.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -53,6 +56,16 @@ TOKEN_SALT = "tradewind.api-token"
 SESSION_SALT = "tradewind.session"
 
 
+@dataclass(frozen=True)
+class Claims:
+    """What a valid token or session cookie says: whose it is, the user's credential stamp
+    when it was made, and (sessions only) the CSRF token of the session."""
+
+    username: str
+    stamp: str
+    csrf: str = ""
+
+
 class Signer:
     """Signs and checks the API tokens and the session cookie's content."""
 
@@ -60,36 +73,36 @@ class Signer:
         self._tokens = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
         self._sessions = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
 
-    def token(self, username: str) -> str:
-        return self._tokens.dumps({"sub": username})
+    def token(self, username: str, stamp: str) -> str:
+        return self._tokens.dumps({"sub": username, "stamp": stamp})
 
-    def token_user(self, token: str, max_age: int) -> str | None:
-        return _user(self._tokens, token, max_age)
+    def token_claims(self, token: str, max_age: int) -> Claims | None:
+        data = _load(self._tokens, token, max_age)
+        return _claims(data, "") if data is not None else None
 
-    def session(self, username: str, csrf: str) -> str:
-        return self._sessions.dumps({"sub": username, "csrf": csrf})
+    def session(self, username: str, csrf: str, stamp: str) -> str:
+        return self._sessions.dumps({"sub": username, "csrf": csrf, "stamp": stamp})
 
-    def session_data(self, cookie: str, max_age: int) -> tuple[str, str] | None:
-        """(username, CSRF token) of a valid session cookie."""
-        try:
-            data = self._sessions.loads(cookie, max_age=max_age)
-        except (BadSignature, SignatureExpired):
-            return None
-        if not isinstance(data, dict):
-            return None
-        user, csrf = data.get("sub"), data.get("csrf")
-        if isinstance(user, str) and isinstance(csrf, str):
-            return user, csrf
-        return None
+    def session_claims(self, cookie: str, max_age: int) -> Claims | None:
+        data = _load(self._sessions, cookie, max_age)
+        csrf = data.get("csrf") if data is not None else None
+        return _claims(data, csrf) if data is not None and isinstance(csrf, str) else None
 
 
-def _user(serializer: URLSafeTimedSerializer, token: str, max_age: int) -> str | None:
+def _load(serializer: URLSafeTimedSerializer, signed: str, max_age: int) -> dict[str, Any] | None:
     try:
-        data = serializer.loads(token, max_age=max_age)
+        data = serializer.loads(signed, max_age=max_age)
     except (BadSignature, SignatureExpired):
         return None
-    user = data.get("sub") if isinstance(data, dict) else None
-    return user if isinstance(user, str) else None
+    return data if isinstance(data, dict) else None
+
+
+def _claims(data: dict[str, Any], csrf: str) -> Claims | None:
+    # Made before credential stamps existed: no stamp, which only a user with none matches.
+    user, stamp = data.get("sub"), data.get("stamp", "")
+    if isinstance(user, str) and isinstance(stamp, str):
+        return Claims(user, stamp, csrf)
+    return None
 
 
 def new_csrf_token() -> str:

@@ -7,6 +7,7 @@ connection pool sized from the settings.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,9 +133,26 @@ def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:
     engine = sa.create_engine(
         url, echo=settings.echo, connect_args={"timeout": settings.sqlite_busy_timeout}
     )
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private = Path(url.database or "")
+        event.listen(engine, "do_connect", lambda *_: create_private(private))
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def create_private(path: Path) -> None:
+    """Create the SQLite file ``path``, if there is none, readable by its owner only.
+
+    SQLite would create it under the process's umask (0644, usually), and gives the -wal and
+    -shm files beside it the database file's own mode: so all three hold secrets (password
+    hashes, connections) for the owner's eyes only. An existing file keeps its mode.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return  # there is one already (or none can be made: SQLite then says why)
+    os.close(descriptor)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

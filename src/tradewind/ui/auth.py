@@ -2,8 +2,10 @@
 
 The login form is protected against login CSRF with a double-submit token: ``GET /login``
 sets a random token in a cookie and in the form; ``POST /login`` accepts the form only when
-both agree. A successful login sets the signed session cookie, which carries the user name
-and the CSRF token that pages send back in the ``X-CSRF-Token`` header of their writes.
+both agree. A successful login sets the signed session cookie, which carries the user name, the
+user's session stamp and the CSRF token that pages send back in the ``X-CSRF-Token`` header of
+their writes. Logging out gives the user a new session stamp, which ends the cookie (and any
+copy of it) and the user's other sessions; API tokens stay valid.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tradewind.api import audit
-from tradewind.api.deps import SESSION_COOKIE, DbSession, Web, find_account, identify
+from tradewind.api.deps import SESSION_COOKIE, DbSession, Web, WebState, identify
 from tradewind.api.errors import ApiError
+from tradewind.api.logins import find_account, same_stamp
 from tradewind.api.routes.auth import check_login
 from tradewind.api.security import Principal, Role, new_csrf_token, same_token
+from tradewind.metastore.store import users as user_store
 from tradewind.ui.pages import render, safe_next
 
 router = APIRouter()
@@ -25,31 +29,41 @@ router = APIRouter()
 LOGIN_CSRF_COOKIE = "tradewind_login_csrf"
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+def _secure(request: Request, web: WebState) -> bool:
+    """Whether cookies get the Secure flag: ``webserver.cookie_secure`` (TLS ended by a proxy
+    in front), or a request that came over https."""
+    return web.settings.webserver.cookie_secure or request.url.scheme == "https"
 
 
 def _login_form(
-    request: Request, target: str, message: str | None = None, username: str = ""
+    request: Request,
+    web: WebState,
+    target: str,
+    message: str | None = None,
+    username: str = "",
+    *,
+    status: int = 401,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     token = new_csrf_token()
     response = render(
         request,
         "login.html",
         None,
-        401 if message else 200,
+        status if message else 200,
         next=target,
         login_csrf=token,
         message=message,
         username=username,
     )
+    response.headers.update(headers or {})
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
         max_age=3600,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=_secure(request, web),
         path="/login",
     )
     return response
@@ -64,7 +78,7 @@ def login_page(request: Request, session: DbSession, web: Web, next: str = "") -
         who = None
     if who is not None and who.username is not None:
         return RedirectResponse(target, status_code=303)
-    return _login_form(request, target)
+    return _login_form(request, web, target)
 
 
 FormText = Annotated[str, Form(max_length=1000)]
@@ -87,23 +101,28 @@ def login(
     target = safe_next(next)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not cookie or not same_token(csrf_token, cookie):
-        return _login_form(request, target, "The login form expired; please try again.", username)
+        message = "The login form expired; please try again."
+        return _login_form(request, web, target, message, username)
     if not username or not password:
-        return _login_form(request, target, "Enter your user name and password.", username)
+        return _login_form(request, web, target, "Enter your user name and password.", username)
     try:
-        who = check_login(session, web, username, password)
+        account = check_login(
+            request, session, web, username=username, password=password, via="form"
+        )
     except ApiError as exc:
-        return _login_form(request, target, exc.detail.capitalize() + ".", username)
-    assert who.username is not None
+        message = exc.detail[:1].upper() + exc.detail[1:] + "."
+        return _login_form(
+            request, web, target, message, username, status=exc.status, headers=exc.headers
+        )
     response = RedirectResponse(target, status_code=303)
     settings = web.settings.webserver
     response.set_cookie(
         SESSION_COOKIE,
-        web.signer.session(who.username, new_csrf_token()),
+        web.signer.session(account.username, new_csrf_token(), account.session_stamp),
         max_age=settings.session_lifetime_minutes * 60,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=_secure(request, web),
         path="/",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -116,12 +135,15 @@ def logout(
 ) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     lifetime = web.settings.webserver.session_lifetime_minutes * 60
-    data = web.signer.session_data(cookie, lifetime) if cookie else None
-    if data is not None:
-        if not same_token(csrf_token, data[1]):
+    claims = web.signer.session_claims(cookie, lifetime) if cookie else None
+    if claims is not None:
+        if not same_token(csrf_token, claims.csrf):
             raise ApiError(403, "the CSRF token is missing or wrong")
-        account = find_account(session, data[0])
-        if account is not None:
+        account = find_account(session, claims.username)
+        if account is not None and same_stamp(claims.stamp, account.session_stamp):
+            # A new session stamp ends this cookie (and every other session of the user)
+            # even if someone kept a copy of it.
+            user_store.end_sessions(session, account.username)
             who = Principal(account.username, Role.parse(account.role), "session")
             audit.record(session, who, "logout")
             session.commit()

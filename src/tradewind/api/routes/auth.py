@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from tradewind.api import audit
-from tradewind.api.deps import DbSession, Web, find_account
-from tradewind.api.errors import ApiError
+from tradewind.api import audit, logins
+from tradewind.api.deps import DbSession, Web, WebState
 from tradewind.api.security import Principal, Role
 from tradewind.metastore.store import users as user_store
 from tradewind.metastore.types import utcnow
@@ -26,18 +26,21 @@ class Token(BaseModel):
     expires_in: int  # seconds
 
 
-def check_login(session: DbSession, web: Web, username: str, password: str) -> Principal:
-    """The account for these credentials (its last login noted, audited), or a 401."""
-    account = find_account(session, username)
-    if account is None or not web.passwords.verify(username, password, account.password_hash):
-        raise ApiError(401, "wrong username or password")
-    if not account.active:
-        raise ApiError(401, f"user {username!r} is deactivated")
+def check_login(
+    request: Request, session: Session, web: WebState, *, username: str, password: str, via: str
+) -> logins.Account:
+    """The account for these credentials (its last login noted, audited), or a 401 (a 429
+    while locked out after too many failures)."""
+    account = logins.authenticate(
+        request, session, web, username=username, password=password, via=via
+    )
     who = Principal(account.username, Role.parse(account.role), "password")
     user_store.note_login(session, account.username, utcnow())
-    audit.record(session, who, "login")
+    audit.record(
+        session, who, "login", extra={"via": via, "address": logins.client_address(request)}
+    )
     session.commit()
-    return who
+    return account
 
 
 @router.post(
@@ -45,9 +48,16 @@ def check_login(session: DbSession, web: Web, username: str, password: str) -> P
     response_model=Token,
     responses={401: {"description": "Wrong username or password"}},
 )
-def create_token(credentials: Credentials, session: DbSession, web: Web) -> Token:
+def create_token(credentials: Credentials, request: Request, session: DbSession, web: Web) -> Token:
     """Exchange a username and password for a bearer token (``Authorization: Bearer ...``)."""
-    who = check_login(session, web, credentials.username, credentials.password)
-    assert who.username is not None
+    account = check_login(
+        request,
+        session,
+        web,
+        username=credentials.username,
+        password=credentials.password,
+        via="token",
+    )
     lifetime = web.settings.webserver.token_lifetime_minutes * 60
-    return Token(access_token=web.signer.token(who.username), expires_in=lifetime)
+    token = web.signer.token(account.username, account.token_stamp)
+    return Token(access_token=token, expires_in=lifetime)

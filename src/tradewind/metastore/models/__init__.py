@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tradewind.metastore.models.auth import AuditLog, User
+from tradewind.metastore.models.auth import AuditLog, LoginThrottle, User
 from tradewind.metastore.models.base import (
     ID_LENGTH,
     NAMING_CONVENTION,
@@ -50,6 +50,7 @@ __all__ = [
     "DagRun",
     "DagTag",
     "Job",
+    "LoginThrottle",
     "ParseImportError",
     "Pool",
     "RenderedTaskInstanceFields",

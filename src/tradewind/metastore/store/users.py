@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import User
+from tradewind.metastore.models.auth import new_stamp
 
 ROLES = ("admin", "op", "user", "viewer")
 
@@ -58,10 +59,22 @@ def note_login(session: Session, username: str, now: datetime) -> None:
 
 
 def set_password(session: Session, username: str, password_hash: str) -> bool:
+    """A new password; the user's tokens and sessions made before end with the old one."""
     result = session.execute(
-        update(User).where(User.username == username).values(password_hash=password_hash)
+        update(User)
+        .where(User.username == username)
+        .values(password_hash=password_hash, **_new_stamps())
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def end_sessions(session: Session, username: str) -> None:
+    """End every session (UI login) of the user; their API tokens stay valid."""
+    session.execute(update(User).where(User.username == username).values(session_stamp=new_stamp()))
+
+
+def _new_stamps() -> dict[str, str]:
+    return {"token_stamp": new_stamp(), "session_stamp": new_stamp()}
 
 
 def update_user(
@@ -74,7 +87,9 @@ def update_user(
     active: bool | None = None,
     password_hash: str | None = None,
 ) -> bool:
-    """Change the given fields of a user (None leaves a field as it is); False if no such user."""
+    """Change the given fields of a user (None leaves a field as it is); False if no such user.
+
+    A new password ends the user's tokens and sessions made before."""
     if role is not None and role not in ROLES:
         raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     values: dict[str, object] = {
@@ -89,6 +104,8 @@ def update_user(
     }
     if clear_email:
         values["email"] = None
+    if password_hash is not None:
+        values.update(_new_stamps())
     exists = session.scalar(select(User.id).where(User.username == username)) is not None
     if exists and values:
         session.execute(update(User).where(User.username == username).values(**values))

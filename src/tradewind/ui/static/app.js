@@ -132,6 +132,13 @@ function changed() { document.dispatchEvent(new CustomEvent("tw:changed")); }
 
 document.addEventListener("DOMContentLoaded", () => initAll(document));
 
+/* A <select data-autosubmit> submits its form when changed (no inline handlers: the
+   Content-Security-Policy allows no inline script). */
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (field instanceof HTMLElement && field.matches("[data-autosubmit]") && field.form) field.form.submit();
+});
+
 /* DAG list: keep the run dots and pause switches current. */
 INIT.dagList = (table) => {
   const rows = Array.from(table.querySelectorAll("tr[data-dag]"));
