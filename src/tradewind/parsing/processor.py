@@ -208,6 +208,7 @@ class DagProcessor:
             processes=settings.parsing_processes,
             timeout=settings.file_parse_timeout,
             sys_path=[str(self._settings.core.dags_folder)],
+            memory_limit_mb=settings.parsing_memory_limit_mb,
         )
         now = self._clock()
         for result in results:
