@@ -1,0 +1,94 @@
+"""The scheduler's DAG processor killed with SIGKILL mid-run: the scheduler says so and starts
+it again, DAG files added afterwards register and run, and ``/health`` and ``/metrics`` show
+the processor's own heartbeat, unhealthy while it is stale."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from dagprocs import Site, children, command, make_site_fixture, wait_until  # noqa: F401
+from fastapi.testclient import TestClient
+
+SLOW_FIRST = """
+import time
+
+
+def slow(ti=None):
+    time.sleep(3 if ti.try_number == 1 else 0)
+    note(ti=ti)
+
+
+with DAG("first", schedule=None, start_date=datetime(2024, 1, 1)):
+    PythonOperator(task_id="a", python_callable=slow) >> PythonOperator(
+        task_id="b", python_callable=note
+    )
+"""
+
+
+def _health(client: TestClient) -> dict[str, object]:
+    body: dict[str, object] = client.get("/health").json()["dag_processor"]
+    return body
+
+
+@pytest.mark.parametrize(
+    "db_dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_killed_dag_processor_is_started_again_and_its_heartbeat_shows_it(
+    make_site: Callable[..., Site], migrated_db_url: str, tmp_path: Path
+) -> None:
+    site = make_site(migrated_db_url)
+    web = site.web()
+    site.write_dag("first", SLOW_FIRST)
+    log = tmp_path / "scheduler.log"
+    with command(site.settings, "scheduler", log=log) as scheduler:
+        wait_until(lambda: "first" in site.registered(), "the first DAG")
+        first = wait_until(site.processor_pid, "the DAG processor's heartbeat")
+        assert first in children(scheduler.pid)
+        health = _health(web)
+        assert health["status"] == "healthy"
+        assert health["latest_dag_processor_heartbeat"] is not None
+        assert site.metric(web, "tradewind_dag_processor_healthy") == 1
+
+        # Killed while a run is under way.
+        run_first = site.trigger("first")
+        wait_until(lambda: site.run_state("first", run_first) == "running", "the first run")
+        os.kill(first, signal.SIGKILL)
+        wait_until(
+            lambda: f"DAG processor (pid {first}) was killed by SIGKILL" in log.read_text(),
+            "the scheduler to say that its DAG processor was killed",
+        )
+        second = wait_until(
+            lambda: (pid := site.processor_pid()) not in (None, first) and pid,
+            "a new DAG processor",
+        )
+        assert second in children(scheduler.pid)
+
+        # Files added afterwards are registered and run.
+        site.write_dag("second", 'simple_dag("second")\n')
+        wait_until(lambda: "second" in site.registered(), "the DAG added after the kill")
+        run_second = site.trigger("second")
+        for dag_id, run_id in (("first", run_first), ("second", run_second)):
+            wait_until(
+                lambda d=dag_id, r=run_id: site.run_state(d, r) == "success",  # type: ignore[misc]
+                f"the run of {dag_id} to succeed",
+            )
+
+        # A processor that stops heartbeating (stopped, here) is unhealthy until it beats again.
+        os.kill(second, signal.SIGSTOP)
+        try:
+            wait_until(lambda: _health(web)["status"] == "unhealthy", "unhealthy")
+            assert site.metric(web, "tradewind_dag_processor_healthy") == 0
+            age = site.metric(web, "tradewind_dag_processor_heartbeat_age_seconds")
+            assert age is not None
+            assert age > site.settings.dag_processor.health_check_threshold
+        finally:
+            os.kill(second, signal.SIGCONT)
+        wait_until(lambda: _health(web)["status"] == "healthy", "healthy again")
+        # Stopped is not dead: the scheduler did not start a third one.
+        assert site.processor_pid() == second
+    site.assert_all_done()
+    assert log.read_text().count("starting it again") == 1
