@@ -91,6 +91,8 @@ def keep(
             _import(paths, write_fd, (keeper, ask_w, answer_r), sys_path, memory_limit_mb)
         os.close(ask_w)
         os.close(answer_r)
+        # A file that asks without reading the answers must not block the keeper.
+        os.set_blocking(answer_w, False)
         status = _serve(importer, ask_r, answer_w, stop_fd)
         _end_descendants()
         code = _relay(status)
