@@ -4,14 +4,26 @@ the processor's own heartbeat, unhealthy while it is stale."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dagprocs import Site, children, command, make_site_fixture, wait_until  # noqa: F401
+from dagprocs import (  # noqa: F401
+    Site,
+    children,
+    command,
+    make_site_fixture,
+    wait_gone,
+    wait_until,
+)
 from fastapi.testclient import TestClient
+
+from tradewind.scheduler import supervisor as supervisor_module
+from tradewind.scheduler.supervisor import ProcessorSupervisor
+from tradewind.settings import Settings
 
 SLOW_FIRST = """
 import time
@@ -92,3 +104,29 @@ def test_a_killed_dag_processor_is_started_again_and_its_heartbeat_shows_it(
         assert site.processor_pid() == second
     site.assert_all_done()
     assert log.read_text().count("starting it again") == 1
+
+
+def test_a_dag_processor_that_dies_at_once_is_started_again_ever_later(
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Its metastore cannot be opened: every processor exits as soon as it starts.
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'missing' / 'tradewind.db'}")
+    supervisor = ProcessorSupervisor(settings)
+    caplog.set_level(logging.INFO, logger=supervisor_module.__name__)
+
+    def deaths() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "starting it again" in r.getMessage()]
+
+    supervisor.start()
+    try:
+        wait_until(lambda: len(deaths()) >= 3, "three deaths")
+    finally:
+        supervisor.stop()
+    delays = [message.rsplit(" in ", 1)[1] for message in deaths()]
+    assert delays[:3] == ["1 s", "2 s", "4 s"]
+    assert all("exited with code 1" in message for message in deaths())
+    started = [r.getMessage() for r in caplog.records if "DAG processor started" in r.getMessage()]
+    pids = [int(message.rsplit(" ", 1)[1].rstrip(")")) for message in started]
+    assert wait_gone(pids) == []

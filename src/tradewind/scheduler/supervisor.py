@@ -35,8 +35,7 @@ _PR_SET_PDEATHSIG = 1
 class ProcessorSupervisor:
     """Keeps one ``tradewind dag-processor`` running beside the scheduler until :meth:`stop`."""
 
-    def __init__(self, settings: Settings, command: list[str] | None = None) -> None:
-        self._command = command or [sys.executable, "-m", "tradewind", "dag-processor"]
+    def __init__(self, settings: Settings) -> None:
         self._env = child_environ(settings)
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -93,7 +92,7 @@ class ProcessorSupervisor:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            self._command,
+            [sys.executable, "-m", "tradewind", "dag-processor"],
             env=self._env,
             stdin=subprocess.DEVNULL,
             # Its own session: Ctrl-C in the scheduler's terminal, or a signal a DAG file
