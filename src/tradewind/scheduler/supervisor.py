@@ -74,16 +74,16 @@ class ProcessorSupervisor:
                     proc = None
                 self._proc = proc
             started = time.monotonic()
-            code = proc.wait() if proc is not None else None
-            if self._stopping.is_set():
-                return
-            if time.monotonic() - started >= STABLE_AFTER:
-                delay = FIRST_DELAY
             if proc is not None:
+                code = proc.wait()
+                if self._stopping.is_set():
+                    return
+                if time.monotonic() - started >= STABLE_AFTER:
+                    delay = FIRST_DELAY
                 log.error(
                     "the DAG processor (pid %d) %s; starting it again in %g s",
                     proc.pid,
-                    describe(code),
+                    _describe(code),
                     delay,
                 )
             if self._stopping.wait(delay):
@@ -106,10 +106,8 @@ class ProcessorSupervisor:
         return proc
 
 
-def describe(code: int | None) -> str:
+def _describe(code: int) -> str:
     """How a process ended, from its return code (negative: the signal that killed it)."""
-    if code is None:
-        return "could not be started"
     if code < 0:
         try:
             name = signal.Signals(-code).name
