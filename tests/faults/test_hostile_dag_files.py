@@ -108,7 +108,7 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
         while True:
             hog.append(bytes(200 * 2**20))
         """,
-        "MemoryError",
+        "MemoryError (a DAG file may use 512 MB: dag_processor.parsing_memory_limit_mb)",
     ),
     "closes_its_descriptors": (
         """

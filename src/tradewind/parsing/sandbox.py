@@ -165,7 +165,8 @@ def _import(
         _limit_memory(memory_limit_mb)
         sys.path[:0] = [p for p in sys_path if p not in sys.path]
         for path in paths:
-            payload = json.dumps(loader.load_file(path).to_json()).encode() + b"\n"
+            parsed = _name_the_limit(loader.load_file(path), memory_limit_mb)
+            payload = json.dumps(parsed.to_json()).encode() + b"\n"
             # Ask the keeper before sending: a file that killed it (os.kill(os.getppid(), ...))
             # gets no answer, so its result is never taken for a good one, and the processor
             # blames this file, not the next.
@@ -180,6 +181,19 @@ def _import(
         code = FAILED
     finally:
         os._exit(code)
+
+
+def _name_the_limit(parsed: loader.ParsedFile, limit_mb: int) -> loader.ParsedFile:
+    """A MemoryError says which setting the file ran into."""
+    if limit_mb > 0:
+        note = f" (a DAG file may use {limit_mb} MB: dag_processor.parsing_memory_limit_mb)"
+        parsed.errors = [
+            loader.FileError(error.message + note, error.stacktrace.rstrip() + note)
+            if "MemoryError" in error.message
+            else error
+            for error in parsed.errors
+        ]
+    return parsed
 
 
 def _limit_memory(limit_mb: int) -> None:
