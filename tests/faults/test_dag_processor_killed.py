@@ -25,17 +25,19 @@ from tradewind.scheduler import supervisor as supervisor_module
 from tradewind.scheduler.supervisor import ProcessorSupervisor
 from tradewind.settings import Settings
 
-SLOW_FIRST = """
+# Its first task runs until the test opens the gate: the run is under way at the kill.
+GATED_FIRST = """
 import time
 
 
-def slow(ti=None):
-    time.sleep(3 if ti.try_number == 1 else 0)
+def gated(ti=None):
+    while not os.path.exists({gate!r}):
+        time.sleep(0.05)
     note(ti=ti)
 
 
 with DAG("first", schedule=None, start_date=datetime(2024, 1, 1)):
-    PythonOperator(task_id="a", python_callable=slow) >> PythonOperator(
+    PythonOperator(task_id="a", python_callable=gated) >> PythonOperator(
         task_id="b", python_callable=note
     )
 """
@@ -54,7 +56,8 @@ def test_a_killed_dag_processor_is_started_again_and_its_heartbeat_shows_it(
 ) -> None:
     site = make_site(migrated_db_url)
     web = site.web()
-    site.write_dag("first", SLOW_FIRST)
+    gate = tmp_path / "gate"
+    site.write_dag("first", GATED_FIRST.format(gate=str(gate)))
     log = tmp_path / "scheduler.log"
     with command(site.settings, "scheduler", log=log) as scheduler:
         wait_until(lambda: "first" in site.registered(), "the first DAG")
@@ -83,6 +86,7 @@ def test_a_killed_dag_processor_is_started_again_and_its_heartbeat_shows_it(
         site.write_dag("second", 'simple_dag("second")\n')
         wait_until(lambda: "second" in site.registered(), "the DAG added after the kill")
         run_second = site.trigger("second")
+        gate.touch()
         for dag_id, run_id in (("first", run_first), ("second", run_second)):
             wait_until(
                 lambda d=dag_id, r=run_id: site.run_state(d, r) == "success",  # type: ignore[misc]
