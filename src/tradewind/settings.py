@@ -86,6 +86,13 @@ class DagProcessorSettings(_Section):
     file_parse_timeout: float = 30.0
     max_file_size_mb: float = 5.0
     safe_mode: bool = True
+    # The address space a process importing DAG files may use (MB; 0: no limit): a file that
+    # eats memory fails with MemoryError, its import error, instead of starving the host.
+    parsing_memory_limit_mb: int = 4096
+    # The DAG processor heartbeats this often; /health calls it unhealthy when its last
+    # heartbeat is older than health_check_threshold seconds.
+    heartbeat_interval: float = 5.0
+    health_check_threshold: float = 30.0
 
     @field_validator("parsing_processes")
     @classmethod
@@ -94,7 +101,16 @@ class DagProcessorSettings(_Section):
             raise ValueError("must be at least 1")
         return value
 
-    @field_validator("refresh_interval", "file_parse_timeout")
+    @field_validator("parsing_memory_limit_mb")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (no limit) or a number of megabytes")
+        return value
+
+    @field_validator(
+        "refresh_interval", "file_parse_timeout", "heartbeat_interval", "health_check_threshold"
+    )
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
         if value <= 0:

@@ -2,14 +2,15 @@
 
 Files are imported in children forked from this (warm) process, so a parse costs
 milliseconds rather than a fresh interpreter, and whatever a file does at import (loop
-forever, call ``os._exit``, crash the interpreter) stays in a child. A child takes a small
-batch of files (up to :data:`BATCH`, fewer when there are few), imports them one after the
-other and sends one JSON line per file through a pipe; it leaves with ``os._exit`` and never
-touches a database connection or any other resource its parent opened.
+forever, call ``os._exit``, fork, signal its parent, crash the interpreter) stays in a child:
+see :mod:`tradewind.parsing.sandbox` for the keeper and the importer each child is made of.
+A child takes a small batch of files (up to :data:`BATCH`, fewer when there are few), imports
+them one after the other and sends one JSON line per file through a pipe.
 
-Forking is then paid once per batch rather than once per file. When a child dies or runs out
-of time, the file it was importing gets the error, and the files after it in its batch are
-parsed again one per child, so a bad file never costs another file its result.
+Forking is then paid once per batch rather than once per file. When a child dies, runs out
+of time or sends something that is not the result of the file it was importing, that file
+gets the error, and the files after it in its batch are parsed again one per child, so a bad
+file never costs another file its result.
 """
 
 from __future__ import annotations
@@ -22,49 +23,39 @@ import selectors
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tradewind.parsing import loader
+from tradewind.parsing import loader, sandbox
 
 BATCH = 8
+# A child that sends more than this without ending a line is stopped (the file's error): a
+# file that writes garbage into the result pipe must not fill the processor's memory.
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+# How long a child has to end after it was told to stop, before its process group is killed.
+STOP_GRACE = 5.0
+# ``tick`` is called at least this often (seconds) while children run.
+TICK_INTERVAL = 1.0
 
 
 @dataclass
 class _Child:
     paths: list[Path]
-    pid: int
-    fd: int
+    pid: int  # its keeper's; also its process group
+    fd: int  # the result pipe
+    stop_fd: int  # written or closed: the keeper ends the import
     deadline: float
     started: float
     done: int = 0
     buffer: bytearray = field(default_factory=bytearray)
+    # Why its results are no longer believed (it sent something that is no file's result).
+    broken: str | None = None
 
     @property
     def path(self) -> Path:
         """The file it is importing now (or was, when it died)."""
         return self.paths[min(self.done, len(self.paths) - 1)]
-
-
-def _run_child(paths: list[Path], write_fd: int, sys_path: list[str]) -> None:
-    """The child's whole life: import and serialize each file, one line each, exit."""
-    code = 0
-    try:
-        os.setpgid(0, 0)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        sys.path[:0] = [p for p in sys_path if p not in sys.path]
-        for path in paths:
-            payload = json.dumps(loader.load_file(path).to_json()).encode() + b"\n"
-            view = memoryview(payload)
-            while view:
-                written = os.write(write_fd, view)
-                view = view[written:]
-    except BaseException:
-        code = 70
-    finally:
-        os._exit(code)
 
 
 def _describe_exit(status: int, path: Path) -> str:
@@ -73,7 +64,8 @@ def _describe_exit(status: int, path: Path) -> str:
         return f"{path}: the parsing process was killed by {sig} while importing the file"
     return (
         f"{path}: the parsing process exited with code {os.waitstatus_to_exitcode(status)} "
-        "while importing the file (os._exit or a crash)"
+        "while importing the file, before sending its result (os._exit, a crash, or the file "
+        "closed the process's file descriptors)"
     )
 
 
@@ -91,11 +83,15 @@ def parse_files(
     processes: int,
     timeout: float,
     sys_path: list[str] | None = None,
+    memory_limit_mb: int = 0,
+    tick: Callable[[], object] | None = None,
 ) -> Iterator[loader.ParsedFile]:
     """Parse each file in its own child, at most ``processes`` at a time; yield results as they end.
 
-    A child still running after ``timeout`` seconds is killed (its whole process group) and its
-    file reported as an import error.
+    A child still running after ``timeout`` seconds is stopped (with whatever it started) and
+    its file reported as an import error. ``memory_limit_mb`` (0: none) limits the address
+    space of each importer. ``tick`` is called at least every :data:`TICK_INTERVAL` seconds
+    (the processor's heartbeat); the time it takes does not count against the children.
     """
     pending = list(paths)
     pending.reverse()
@@ -104,6 +100,7 @@ def parse_files(
     running: dict[int, _Child] = {}
     selector = selectors.DefaultSelector()
     extra_path = list(sys_path or [])
+    next_tick = time.monotonic() + TICK_INTERVAL
     loader.warm_imports()
     # Objects that exist before the fork are never collected in the child, so their pages
     # stay shared with the parent instead of being copied when the collector touches them.
@@ -116,71 +113,113 @@ def parse_files(
                 else:
                     size = max(1, min(BATCH, len(pending) // processes))
                     batch = [pending.pop() for _ in range(size)]
-                child = _spawn(batch, timeout, extra_path)
+                child = _spawn(batch, timeout, extra_path, memory_limit_mb)
                 running[child.fd] = child
                 selector.register(child.fd, selectors.EVENT_READ)
-            wait = max(0.0, min(c.deadline for c in running.values()) - time.monotonic())
+            now = time.monotonic()
+            wait = max(0.0, min(c.deadline for c in running.values()) - now)
+            if tick is not None:
+                wait = min(wait, max(0.0, next_tick - now))
             for key, _ in selector.select(timeout=wait):
-                fd = key.fd
-                assert isinstance(fd, int)
-                child = running[fd]
-                data = os.read(fd, 1 << 16)
+                child = running[key.fd]
+                data = os.read(child.fd, 1 << 16)
                 if data:
                     yield from _results(child, data, timeout)
-                    continue
-                selector.unregister(fd)
-                del running[fd]
-                yield from _finish(child, alone)
+                    if child.broken is None:
+                        continue
+                selector.unregister(child.fd)
+                del running[child.fd]
+                yield from _end(child, alone)
             now = time.monotonic()
             for fd, child in list(running.items()):
                 if now >= child.deadline:
                     selector.unregister(fd)
                     del running[fd]
-                    yield _kill(child, timeout, alone)
+                    yield from _kill(child, timeout, alone)
+            if tick is not None and time.monotonic() >= next_tick:
+                next_tick = _tick(tick, running.values())
     finally:
         for fd, child in running.items():
             selector.unregister(fd)
-            _kill(child, timeout, [])
+            _stop(child)
         selector.close()
         gc.unfreeze()
 
 
-def _spawn(paths: list[Path], timeout: float, sys_path: list[str]) -> _Child:
+def _tick(tick: Callable[[], object], running: Iterable[_Child]) -> float:
+    """Call ``tick``; returns when the next one is due."""
+    before = time.monotonic()
+    tick()
+    # Time spent in the tick (a slow metastore) is time no result was read: not the files'.
+    paused = time.monotonic() - before
+    for child in running:
+        child.deadline += paused
+    return time.monotonic() + TICK_INTERVAL
+
+
+def _spawn(paths: list[Path], timeout: float, sys_path: list[str], memory_limit_mb: int) -> _Child:
     read_fd, write_fd = os.pipe()
+    stop_r, stop_w = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _run_child(paths, write_fd, sys_path)
+        os.close(stop_w)
+        sandbox.keep(paths, write_fd, stop_r, sys_path=sys_path, memory_limit_mb=memory_limit_mb)
     os.close(write_fd)
+    os.close(stop_r)
     # Set the group from both sides: whichever runs first wins, so a kill never misses the child.
     with contextlib.suppress(OSError):
         os.setpgid(pid, pid)
     started = time.monotonic()
-    return _Child(paths, pid, read_fd, started + timeout, started)
+    return _Child(paths, pid, read_fd, stop_w, started + timeout, started)
 
 
 def _results(child: _Child, data: bytes, timeout: float) -> Iterator[loader.ParsedFile]:
-    """The files whose lines are complete; each one restarts the time limit for the next."""
+    """The files whose lines are complete; each one restarts the time limit for the next.
+
+    A line that is not the result of the file expected next (garbage the file wrote into the
+    pipe) marks the child broken: its file gets the error, the child is stopped.
+    """
     child.buffer += data
     while (end := child.buffer.find(b"\n")) >= 0 and child.done < len(child.paths):
         line = bytes(child.buffer[:end])
         del child.buffer[: end + 1]
         path = child.paths[child.done]
+        try:
+            result = loader.ParsedFile.from_json(json.loads(line))
+        except (ValueError, KeyError, TypeError):
+            result = None
+        if result is None or result.fileloc != str(path):
+            child.broken = f"{path}: the parsing process sent a broken result (importing the file)"
+            return
         child.done += 1
         now = time.monotonic()
-        try:
-            yield loader.ParsedFile.from_json(json.loads(line))
-        except (ValueError, KeyError):
-            yield _error_result(path, f"{path}: the parsing process sent a broken result", now)
+        yield result
         child.started = now
         child.deadline = now + timeout
+    if child.done < len(child.paths) and len(child.buffer) > MAX_RESULT_BYTES:
+        child.broken = (
+            f"{child.path}: the parsing process sent over {MAX_RESULT_BYTES >> 20} MB "
+            "without ending its result while importing the file"
+        )
+
+
+def _end(child: _Child, alone: list[Path]) -> Iterator[loader.ParsedFile]:
+    """The child closed its pipe (its keeper ends), or it sent something that is no result."""
+    if child.broken is not None:
+        _stop(child)
+        _retry_alone(child, alone)
+        yield _error_result(child.path, child.broken, child.started)
+        return
+    yield from _finish(child, alone)
 
 
 def _finish(child: _Child, alone: list[Path]) -> Iterator[loader.ParsedFile]:
-    """The child closed its pipe: it is done, or it died importing ``child.path``."""
+    """Its keeper ended: the child is done, or it died importing ``child.path``."""
     os.close(child.fd)
+    os.close(child.stop_fd)
     _, status = os.waitpid(child.pid, 0)
     _reap_group(child.pid)
     if child.done < len(child.paths):
@@ -193,21 +232,52 @@ def _retry_alone(child: _Child, alone: list[Path]) -> None:
     alone.extend(reversed(child.paths[child.done + 1 :]))
 
 
-def _kill(child: _Child, timeout: float, alone: list[Path]) -> loader.ParsedFile:
-    _reap_group(child.pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(child.pid, signal.SIGKILL)
-    os.close(child.fd)
-    os.waitpid(child.pid, 0)
-    message = (
-        f"{child.path}: importing the file took longer than {timeout:g} s and was stopped "
-        "(dag_processor.file_parse_timeout)"
-    )
+def _kill(child: _Child, timeout: float, alone: list[Path]) -> Iterator[loader.ParsedFile]:
+    """Out of time: stop the child; its file gets the error (unless every result came)."""
+    ended = _exited(child.pid)
+    status = _stop(child)
+    if child.done >= len(child.paths):
+        return  # every file answered; something the last one started held the pipe open
+    if ended:
+        # It died (the file killed its keeper) but something it started held the pipe.
+        message = _describe_exit(status, child.path)
+    else:
+        message = (
+            f"{child.path}: importing the file took longer than {timeout:g} s and was stopped "
+            "(dag_processor.file_parse_timeout)"
+        )
     _retry_alone(child, alone)
-    return _error_result(child.path, message, child.started)
+    yield _error_result(child.path, message, child.started)
+
+
+def _exited(pid: int) -> bool:
+    """Whether the process has ended (it stays a zombie until reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except (OSError, IndexError):
+        return False
+
+
+def _stop(child: _Child) -> int:
+    """Tell the keeper to stop (it kills the importer and what that started), reap it, then
+    kill anything left in its process group. Returns its wait status."""
+    os.close(child.stop_fd)
+    end = time.monotonic() + STOP_GRACE
+    while True:
+        pid, status = os.waitpid(child.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() >= end:
+            _reap_group(child.pid)
+            _, status = os.waitpid(child.pid, 0)
+            break
+        time.sleep(0.005)
+    _reap_group(child.pid)
+    os.close(child.fd)
+    return status
 
 
 def _reap_group(pgid: int) -> None:
-    """Kill anything the file started in the background (its process group), so nothing leaks."""
+    """Kill anything left in the child's process group, so nothing leaks."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)

@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import io
+import os
 import sys
 import time
 import traceback
@@ -137,7 +138,12 @@ def _error_from(exc: BaseException, path: Path) -> FileError:
 
 
 def import_dags(path: Path) -> ImportedFile:
-    """Import ``path`` as a fresh module and return the valid DAGs it defines and its errors."""
+    """Import ``path`` as a fresh module and return the valid DAGs it defines and its errors.
+
+    A copy of this process that the file forked at import ends as soon as the import returns
+    in it (``os._exit(0)``): only the process that imported the file carries on, so a fork
+    at import never makes a second parser, task try or warm process.
+    """
     result = ImportedFile(str(path))
     name = module_name_for(path)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -146,13 +152,16 @@ def import_dags(path: Path) -> ImportedFile:
         return result
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    importer = os.getpid()
     with capture.capture() as captured:
         try:
             spec.loader.exec_module(module)
         except BaseException as exc:  # a DAG file may raise anything, SystemExit included
+            _leave_if_forked(importer)
             sys.modules.pop(name, None)
             result.errors.append(_error_from(exc, path))
             return result
+        _leave_if_forked(importer)
     dags = list(captured.dags)
     dags.extend(v for v in vars(module).values() if isinstance(v, DAG) and v not in dags)
     seen: dict[str, DAG] = {}
@@ -185,9 +194,27 @@ def import_dags(path: Path) -> ImportedFile:
     return result
 
 
+def _leave_if_forked(importer: int) -> None:
+    if os.getpid() != importer:
+        os._exit(0)
+
+
+class _Tail(io.StringIO):
+    """Keeps the last :data:`MAX_OUTPUT_CHARS` written, however much a file prints."""
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if self.tell() > 2 * MAX_OUTPUT_CHARS:
+            tail = self.getvalue()[-MAX_OUTPUT_CHARS:]
+            self.seek(0)
+            self.truncate()
+            super().write(tail)
+        return written
+
+
 @contextmanager
 def _captured_output() -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
+    buffer = _Tail()
     with redirect_stdout(buffer), redirect_stderr(buffer):
         yield buffer
 

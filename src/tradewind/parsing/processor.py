@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.types import utcnow
-from tradewind.parsing import children, discover, loader, serialize
+from tradewind.parsing import children, discover, liveness, loader, serialize
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,20 @@ class DagProcessor:
     def list_files(self) -> list[Path]:
         return [path for folder in self.folders() for path in discover.iter_python_files(folder)]
 
-    def scan(self, *, force: bool = False) -> ScanReport:
-        """One pass: parse what changed, forget what disappeared. ``force`` re-parses everything."""
+    def scan(self, *, force: bool = False, tick: Callable[[], object] | None = None) -> ScanReport:
+        """One pass: parse what changed, forget what disappeared. ``force`` re-parses everything.
+
+        ``tick`` is called about every second while files are parsed (the heartbeat). A pass
+        that fails (the metastore went away) leaves nothing half-known: the next pass reads
+        the files' state from the metastore again and parses what was not written.
+        """
+        try:
+            return self._scan(force, tick)
+        except BaseException:
+            self._known = None
+            raise
+
+    def _scan(self, force: bool, tick: Callable[[], object] | None) -> ScanReport:
         started = time.perf_counter()
         with self._sessions() as session:
             # A DAG deleted through the API or the CLI takes its file's record along: the
@@ -96,7 +108,7 @@ class DagProcessor:
         removed = self._forget_missing(paths, known)
         candidates, unchanged = self._changed(paths, known, force)
         parsed = with_errors = dags = 0
-        results = self._parse(candidates)
+        results = self._parse(candidates, tick)
         for batch in _batches(results, WRITE_BATCH):
             with self._sessions.begin() as session, session.no_autoflush:
                 known_rows = dag_store.prefetch(session, batch)
@@ -185,7 +197,9 @@ class DagProcessor:
                     dag_store.touch_file(session, fileloc, mtime, size)
         return candidates, unchanged
 
-    def _parse(self, candidates: list[_Candidate]) -> Iterator[dag_store.FileParse]:
+    def _parse(
+        self, candidates: list[_Candidate], tick: Callable[[], object] | None
+    ) -> Iterator[dag_store.FileParse]:
         """Parse candidates in children; files that need no import are answered directly."""
         settings = self._settings.dag_processor
         limit = int(settings.max_file_size_mb * 1024 * 1024)
@@ -208,6 +222,8 @@ class DagProcessor:
             processes=settings.parsing_processes,
             timeout=settings.file_parse_timeout,
             sys_path=[str(self._settings.core.dags_folder)],
+            memory_limit_mb=settings.parsing_memory_limit_mb,
+            tick=tick,
         )
         now = self._clock()
         for result in results:
@@ -216,20 +232,31 @@ class DagProcessor:
             yield _file_parse(cand, records, errors, result.duration, keep_source=True)
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Scan every ``dag_processor.refresh_interval`` seconds until ``stop`` is set."""
+        """Scan every ``dag_processor.refresh_interval`` seconds until ``stop`` is set,
+        heartbeating; a pass that fails (the metastore is away) is tried again with back-off."""
         interval = self._settings.dag_processor.refresh_interval
-        while not stop.is_set():
-            report = self.scan()
-            if report.parsed or report.removed_files:
-                log.info(
-                    "parsed %d of %d files in %.2fs (%d DAGs, %d files with errors)",
-                    report.parsed,
-                    report.files,
-                    report.seconds,
-                    report.dags,
-                    report.with_errors,
-                )
-            stop.wait(interval)
+        alive = liveness.Liveness(self._settings, self._sessions, clock=self._clock)
+        try:
+            while not stop.is_set():
+                alive.beat()
+                try:
+                    report = self.scan(tick=alive.beat)
+                except Exception as exc:  # logged; the next pass tries again
+                    alive.wait(stop, alive.failed(exc))
+                    continue
+                alive.succeeded()
+                if report.parsed or report.removed_files:
+                    log.info(
+                        "parsed %d of %d files in %.2fs (%d DAGs, %d files with errors)",
+                        report.parsed,
+                        report.files,
+                        report.seconds,
+                        report.dags,
+                        report.with_errors,
+                    )
+                alive.wait(stop, interval)
+        finally:
+            alive.end()
 
 
 def _records(

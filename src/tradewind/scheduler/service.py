@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
@@ -20,58 +15,25 @@ from tradewind.executors import create_executor
 from tradewind.executors.base import BaseExecutor
 from tradewind.scheduler import wakeups
 from tradewind.scheduler.loop import LeaseHeld, Scheduler
+from tradewind.scheduler.supervisor import ProcessorSupervisor
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
-
 
 @contextmanager
-def dag_processor_process(settings: Settings) -> Iterator[subprocess.Popen[bytes] | None]:
-    """The DAG processor in its own process: it imports user code, the scheduler never does."""
+def dag_processor_process(settings: Settings) -> Iterator[ProcessorSupervisor | None]:
+    """The DAG processor in its own process, started again when it dies: it imports user
+    code, the scheduler never does."""
     if not settings.scheduler.run_dag_processor:
         yield None
         return
-    env = {**os.environ, **settings.to_env()}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tradewind", "dag-processor"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        # Only a prctl system call runs between fork and exec (libc is resolved before),
-        # which is safe even if another thread holds a lock at the fork.
-        preexec_fn=_die_with_parent(),  # noqa: PLW1509
-    )
+    supervisor = ProcessorSupervisor(settings)
+    supervisor.start()
     try:
-        yield proc
+        yield supervisor
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """What a child runs before exec so that it gets SIGTERM when this process dies.
-
-    A scheduler killed with SIGKILL cannot stop its DAG processor, which would otherwise
-    run on forever. Linux only (elsewhere None); libc is looked up here, before forking.
-    """
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def in_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:
-            # The parent died before the request was in place.
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return in_child
+        supervisor.stop()
 
 
 def run_scheduler(

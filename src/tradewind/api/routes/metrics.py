@@ -12,19 +12,21 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
-from tradewind.api.deps import AsViewer, DbSession
+from tradewind.api.deps import AsViewer, DbSession, Web
 from tradewind.metastore.store import gauges
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import pools as pool_store
 from tradewind.metastore.types import utcnow
+from tradewind.settings import Settings
 from tradewind.version import __version__
 
 router = APIRouter(tags=["monitor"])
 
 
 class MetastoreCollector(Collector):
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
+        self.settings = settings
 
     def collect(self) -> Iterator[GaugeMetricFamily | InfoMetricFamily]:
         session = self.session
@@ -57,6 +59,24 @@ class MetastoreCollector(Collector):
         if beat is not None:
             age.add_metric([], (utcnow() - beat).total_seconds())
         yield age
+        yield from self._dag_processor()
+
+    def _dag_processor(self) -> Iterator[GaugeMetricFamily]:
+        beat = job_store.latest_heartbeat(self.session, job_store.DAG_PROCESSOR)
+        age = GaugeMetricFamily(
+            "tradewind_dag_processor_heartbeat_age_seconds",
+            "Seconds since a DAG processor last heartbeat (absent when none ever did)",
+        )
+        seconds = (utcnow() - beat).total_seconds() if beat is not None else None
+        if seconds is not None:
+            age.add_metric([], seconds)
+        yield age
+        threshold = self.settings.dag_processor.health_check_threshold
+        yield GaugeMetricFamily(
+            "tradewind_dag_processor_healthy",
+            "1 when a DAG processor heartbeat within dag_processor.health_check_threshold",
+            1 if seconds is not None and seconds <= threshold else 0,
+        )
 
     def _pools(self) -> Iterator[GaugeMetricFamily]:
         usage = pool_store.usage(self.session)
@@ -74,9 +94,9 @@ class MetastoreCollector(Collector):
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-def metrics(session: DbSession, who: AsViewer) -> Response:
+def metrics(session: DbSession, who: AsViewer, web: Web) -> Response:
     """Prometheus text format: runs, unfinished task instances, DAGs, pools, import errors and
-    the scheduler's heartbeat age."""
+    the heartbeats of the scheduler and the DAG processor."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MetastoreCollector(session))
+    registry.register(MetastoreCollector(session, web.settings))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -27,9 +27,16 @@ class SchedulerHealth(BaseModel):
     heartbeat_age_seconds: float | None
 
 
+class DagProcessorHealth(BaseModel):
+    status: str  # healthy | unhealthy
+    latest_dag_processor_heartbeat: datetime | None
+    heartbeat_age_seconds: float | None
+
+
 class Health(BaseModel):
     metadatabase: MetastoreHealth
     scheduler: SchedulerHealth
+    dag_processor: DagProcessorHealth
 
 
 class Version(BaseModel):
@@ -38,25 +45,43 @@ class Version(BaseModel):
 
 @router.get("/health", response_model=Health)
 def health(web: Web) -> Health:
-    """Is the metastore reachable, and did a scheduler heartbeat within scheduler.job_timeout?"""
+    """Is the metastore reachable, did a scheduler heartbeat within scheduler.job_timeout, and a
+    DAG processor within dag_processor.health_check_threshold?"""
     beat: datetime | None = None
+    processor_beat: datetime | None = None
     reachable = True
     try:
         with web.reads() as session:
             session.execute(text("SELECT 1"))
             beat = job_store.latest_heartbeat(session, job_store.SCHEDULER)
+            processor_beat = job_store.latest_heartbeat(session, job_store.DAG_PROCESSOR)
     except SQLAlchemyError:
         reachable = False
-    age = (utcnow() - beat).total_seconds() if beat is not None else None
-    alive = age is not None and age <= web.settings.scheduler.job_timeout
+    now = utcnow()
+    age = _age(beat, now)
+    processor_age = _age(processor_beat, now)
+    threshold = web.settings.dag_processor.health_check_threshold
     return Health(
         metadatabase=MetastoreHealth(status="healthy" if reachable else "unhealthy"),
         scheduler=SchedulerHealth(
-            status="healthy" if alive else "unhealthy",
+            status=_status(age, web.settings.scheduler.job_timeout),
             latest_heartbeat=beat,
-            heartbeat_age_seconds=round(age, 3) if age is not None else None,
+            heartbeat_age_seconds=age,
+        ),
+        dag_processor=DagProcessorHealth(
+            status=_status(processor_age, threshold),
+            latest_dag_processor_heartbeat=processor_beat,
+            heartbeat_age_seconds=processor_age,
         ),
     )
+
+
+def _age(beat: datetime | None, now: datetime) -> float | None:
+    return round((now - beat).total_seconds(), 3) if beat is not None else None
+
+
+def _status(age: float | None, threshold: float) -> str:
+    return "healthy" if age is not None and age <= threshold else "unhealthy"
 
 
 @router.get("/version", response_model=Version)

@@ -11,8 +11,9 @@ from tradewind.metastore.models import Job
 
 RUNNING = "running"
 FINISHED = "finished"
-# The job type of the scheduler (the web server's health check reads its heartbeat).
+# The job types whose heartbeats the web server's health check reads.
 SCHEDULER = "scheduler"
+DAG_PROCESSOR = "dag_processor"
 
 
 def start_job(
