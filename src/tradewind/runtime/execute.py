@@ -85,7 +85,7 @@ class Outcome:
             "at": datetime.now(UTC).isoformat(),
             "error": error,
             "retryable": self.retryable,
-            "xcoms": [[key, value] for key, value in self.xcoms],
+            "xcoms": [_reported(key, value, masker) for key, value in self.xcoms],
             "skip": self.skip,
             "reschedule_date": self.reschedule_date.isoformat() if self.reschedule_date else None,
         }
@@ -94,6 +94,14 @@ class Outcome:
                 self.rendered_fields, masker or SecretsMasker()
             )
         return message
+
+
+def _reported(key: str, value: Any, masker: SecretsMasker | None) -> list[Any]:
+    """An XCom as the FINISHED message carries it: ``[key, value]``, and when the value holds
+    a secret the try knows, ``[key, value, shown]`` with ``shown`` the value masked, which is
+    what the UI and the API display (the next task still pulls ``value``)."""
+    shown = value if masker is None else masker.mask_value(value)
+    return [key, value] if shown == value else [key, value, shown]
 
 
 def failed(error: str, *, retryable: bool, exception: BaseException | None = None) -> Outcome:
