@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradewind.api import docs, errors, headers, text
+from tradewind.api import docs, errors, headers, limits, text
 from tradewind.api.deps import WebState
 from tradewind.api.security import PasswordChecks, Signer
 from tradewind.exceptions import TradewindError
@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     text.install(app)
     app.add_middleware(ServerTiming)
+    limits.install(app, settings)
     app.add_middleware(headers.SecurityHeaders)
     docs.install(app, f"{API_PREFIX}/docs")
     # Every route refuses text no database can store (NUL, lone surrogates) with a 400.
@@ -169,6 +170,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
             if path not in public:
                 operation["security"] = [{"bearer": []}, {"basic": []}]
+    limits.document(document)
     app.openapi_schema = document
     return document
 
