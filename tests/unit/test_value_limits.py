@@ -5,14 +5,31 @@ depth, text no database can store."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from tradewind import limits
+from tradewind import DAG, limits
 from tradewind.api import display, text
+from tradewind.executors.base import TaskKey
 from tradewind.metastore.store import audit
 from tradewind.metastore.store import connections as conn_store
+from tradewind.operators import PythonOperator
+from tradewind.runtime import context as context_module
+from tradewind.runtime import execute
 from tradewind.runtime.masking import SecretsMasker
+
+
+class NoSource:
+    def xcom(self, *args: Any) -> Any:
+        return None
+
+    def variable(self, key: str) -> None:
+        return None
+
+    def connection(self, conn_id: str) -> None:
+        return None
 
 
 def test_a_value_over_its_limit_is_refused_with_the_setting_named() -> None:
@@ -96,3 +113,35 @@ def test_text_a_database_cannot_store() -> None:
     assert text.problem("café ☕") is None
     assert text.problem("a\x00b") == "must not contain NUL characters"
     assert text.problem("a\udfff") == "must be valid Unicode text (it has a lone surrogate)"
+
+
+def _finished(function: Any, max_xcom_mb: float) -> dict[str, Any]:
+    """The FINISHED message of a try of a PythonOperator running ``function``."""
+    with DAG("d") as dag:
+        task = PythonOperator(task_id="t", python_callable=function)
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    run = context_module.DagRunView("d", "r", when, when, when)
+    source = NoSource()
+    ti = context_module.TaskInstanceView(
+        TaskKey("d", "r", "t"), task, source, hostname="h", pid=1, max_xcom_mb=max_xcom_mb
+    )
+    context = context_module.build_context(dag, task, run, ti, source)
+    return execute.execute_task(task, context, ti, None).message()
+
+
+def test_an_xcom_over_the_limit_fails_the_try_and_is_not_reported() -> None:
+    def returns(ti: Any) -> str:
+        ti.xcom_push("small", 1)
+        return "x" * 3000
+
+    def pushes(ti: Any) -> None:
+        ti.xcom_push("big", ["y"] * 1000)
+
+    for function, what in ((returns, "the return value of task 't'"), (pushes, "XCom 'big'")):
+        message = _finished(function, 2 / 1024)
+        assert message["state"] == "failed"
+        assert f"{what}" in message["error"]
+        assert "over the limit of 2 KB (core.max_xcom_mb)" in message["error"]
+        assert "x" * 3000 not in json.dumps(message)
+        assert all(key == "small" for key, *_ in message["xcoms"])
+    assert _finished(returns, 1)["xcoms"] == [["small", 1], ["return_value", "x" * 3000]]
