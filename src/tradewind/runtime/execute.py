@@ -102,7 +102,7 @@ def _reported(key: str, value: Any, masker: SecretsMasker | None) -> list[Any]:
     a secret the try knows, ``[key, value, shown]`` with ``shown`` the value masked, which is
     what the UI and the API display (the next task still pulls ``value``)."""
     shown = value if masker is None else masker.mask_value(value)
-    return [key, value] if shown == value else [key, value, shown]
+    return [key, value] if shown is value or shown == value else [key, value, shown]
 
 
 def failed(error: str, *, retryable: bool, exception: BaseException | None = None) -> Outcome:
