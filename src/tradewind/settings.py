@@ -42,6 +42,21 @@ class CoreSettings(_Section):
     dags_are_paused_at_creation: bool = True
     default_timezone: str = "UTC"
     fernet_key: str = ""
+    # The largest run conf, variable value and XCom value accepted, in MB (of JSON text, or of
+    # the variable's text). Larger ones are refused with an error naming the setting: a run
+    # conf and a variable when they are set (API, UI, CLI), an XCom by failing the try that
+    # pushes it. Each must fit with room to spare in one statement of the metastore (MariaDB's
+    # max_allowed_packet is 16 MB by default, and a secret-bearing XCom is stored twice).
+    max_conf_mb: float = 4.0
+    max_variable_mb: float = 4.0
+    max_xcom_mb: float = 4.0
+
+    @field_validator("max_conf_mb", "max_variable_mb", "max_xcom_mb")
+    @classmethod
+    def _positive_size(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of MB")
+        return value
 
     @field_validator("parallelism")
     @classmethod
@@ -169,6 +184,18 @@ class WebserverSettings(_Section):
     login_failure_window_seconds: float = 600.0
     login_lockout_seconds: float = 60.0
     login_lockout_max_seconds: float = 3600.0
+    # A request with a larger body is refused (413) before it is read in full.
+    max_request_body_mb: float = 16.0
+    # How much of a large value (an XCom, a variable, a run's conf) the UI and the API show;
+    # the rest is a download away.
+    display_value_kb: float = 64.0
+
+    @field_validator("max_request_body_mb", "display_value_kb")
+    @classmethod
+    def _positive_size(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive size")
+        return value
 
     @field_validator("port")
     @classmethod

@@ -28,6 +28,8 @@ def test_variables_round_trip(web: Web) -> None:
     assert made.json() == {
         "key": "region",
         "value": "eu",
+        "value_truncated": False,
+        "value_size": 2,
         "description": None,
         "is_encrypted": True,
     }

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradewind.api import docs, errors, headers
+from tradewind.api import docs, errors, headers, limits, text
 from tradewind.api.deps import WebState
 from tradewind.api.security import PasswordChecks, Signer
 from tradewind.exceptions import TradewindError
@@ -81,20 +81,24 @@ def create_app(settings: Settings) -> FastAPI:
         cipher=crypto.Cipher(settings.core.fernet_key),
     )
     errors.install(app)
+    text.install(app)
     app.add_middleware(ServerTiming)
+    limits.install(app, settings)
     app.add_middleware(headers.SecurityHeaders)
     docs.install(app, f"{API_PREFIX}/docs")
-    api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES)
+    # Every route refuses text no database can store (NUL, lone surrogates) with a 400.
+    checked = [text.CHECKED]
+    api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES, dependencies=checked)
     for name in API_ROUTES:
         module = importlib.import_module(f"tradewind.api.routes.{name}")
         api.include_router(module.router)
     app.include_router(api)
     metrics = importlib.import_module("tradewind.api.routes.metrics")
-    app.include_router(metrics.router, responses=_ERROR_RESPONSES)
+    app.include_router(metrics.router, responses=_ERROR_RESPONSES, dependencies=checked)
     monitor = importlib.import_module("tradewind.api.routes.monitor")
     app.add_api_route("/health", monitor.health, include_in_schema=False)
     auth = importlib.import_module("tradewind.api.routes.auth")
-    app.include_router(auth.router, responses=_ERROR_RESPONSES)
+    app.include_router(auth.router, responses=_ERROR_RESPONSES, dependencies=checked)
     _mount_ui(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -132,7 +136,11 @@ def _mount_ui(app: FastAPI) -> None:
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": errors.ErrorBody, "description": text}
     for code, text in (
-        (400, "Bad request: the message says what is wrong"),
+        (
+            400,
+            "Bad request: the message says what is wrong (text anywhere in a request must not "
+            "hold NUL characters or lone surrogates)",
+        ),
         (401, "No or wrong credentials"),
         (403, "The caller's role does not allow this"),
         (404, "Not found"),
@@ -162,6 +170,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
             if path not in public:
                 operation["security"] = [{"bearer": []}, {"basic": []}]
+    limits.document(document)
     app.openapi_schema = document
     return document
 

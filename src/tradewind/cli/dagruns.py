@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tradewind import limits
 from tradewind.cli._common import emit, get_settings, open_metastore, output_option, user_errors
 from tradewind.cli.dags import dags
 from tradewind.exceptions import TradewindError
@@ -34,6 +35,21 @@ def parse_when(value: str | None, what: str = "logical date") -> datetime | None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def parse_conf(text: str | None) -> dict[str, Any] | None:
+    """A run's conf from ``-c``: a JSON object within ``core.max_conf_mb``."""
+    if text is None:
+        return None
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"conf is not valid JSON: {exc}") from None
+    if not isinstance(conf, dict):
+        raise click.BadParameter("conf must be a JSON object")
+    with user_errors(limits.TooLarge):
+        limits.check_json("conf", conf, get_settings().core.max_conf_mb, "core.max_conf_mb")
+    return conf
+
+
 def run_row(run: DagRun) -> dict[str, Any]:
     return {
         "dag_id": run.dag_id,
@@ -56,12 +72,7 @@ def trigger(
     dag_id: str, run_id: str | None, conf: str | None, logical_date: str | None, output: str
 ) -> None:
     """Create a manual run of a DAG; prints its run id."""
-    parsed_conf = None
-    if conf is not None:
-        try:
-            parsed_conf = json.loads(conf)
-        except json.JSONDecodeError as exc:
-            raise click.BadParameter(f"conf is not valid JSON: {exc}") from None
+    parsed_conf = parse_conf(conf)
     when = parse_when(logical_date)
     with open_metastore() as sessions, sessions.begin() as session, user_errors(TradewindError):
         run = trigger_dag(
@@ -155,7 +166,7 @@ def backfill(dag_id: str, start_date: str, end_date: str, no_wait: bool) -> None
 def test_(dag_id: str, logical_date: str | None, conf: str | None) -> None:
     """Run one whole DAG run now and print each task's outcome (for DAG authors)."""
     settings = get_settings()
-    parsed_conf = json.loads(conf) if conf else None
+    parsed_conf = parse_conf(conf)
     when = parse_when(logical_date) or datetime.now(UTC)
     with open_metastore() as sessions:
         DagProcessor(settings, sessions).scan()

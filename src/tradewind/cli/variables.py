@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 
+from tradewind import limits
 from tradewind.cli._common import emit, get_settings, open_metastore, output_option, user_errors
 from tradewind.metastore import crypto
 from tradewind.metastore.store import variables as variable_store
 
-_ERRORS = (variable_store.VariableError, crypto.CryptoError)
+_ERRORS = (variable_store.VariableError, crypto.CryptoError, limits.TooLarge)
 
 
 def _cipher() -> crypto.Cipher:
@@ -39,7 +40,14 @@ def set_(key: str, value: str, description: str | None, as_json: bool) -> None:
             raise click.ClickException(f"VALUE is not JSON: {exc}") from None
     cipher = _cipher()
     with open_metastore() as sessions, sessions.begin() as session, user_errors(*_ERRORS):
-        variable_store.set_variable(session, key, value, cipher, description=description)
+        variable_store.set_variable(
+            session,
+            key,
+            value,
+            cipher,
+            description=description,
+            max_mb=get_settings().core.max_variable_mb,
+        )
     click.echo(f"Variable {key} set.")
 
 
@@ -113,7 +121,13 @@ def import_(file: str, on_existing: variable_store.OnExisting) -> None:
         raise click.ClickException(f"{file} is not JSON: {exc}") from None
     cipher = _cipher()
     with open_metastore() as sessions, sessions.begin() as session, user_errors(*_ERRORS):
-        report = variable_store.import_variables(session, data, cipher, on_existing=on_existing)
+        report = variable_store.import_variables(
+            session,
+            data,
+            cipher,
+            on_existing=on_existing,
+            max_mb=get_settings().core.max_variable_mb,
+        )
     click.echo(
         f"Imported variables: {report.created} created, {report.updated} updated, "
         f"{report.skipped} skipped."

@@ -13,7 +13,8 @@ Messages a try sends, in order (see :class:`MessageType`)::
      "rendered_fields": {"bash_command": "echo 2026-01-01"}}
 
 ``rendered_fields`` (JSON, secrets masked) is there only when the task has template fields and
-they rendered.
+they rendered. An XCom whose value holds a secret the try used comes as ``[key, value, shown]``:
+``shown`` is the value masked, for display.
 
 A try whose process ends without a ``finished`` message is reported failed by the executor
 (``lost`` in the payload), so a crash is noticed the moment the process is gone.
@@ -142,11 +143,12 @@ class TaskEvent:
     """Something that happened to a try.
 
     For FINISHED, ``state`` is one of success, failed, skipped, up_for_reschedule; ``payload``
-    carries ``retryable`` (bool), ``xcoms`` (list of [key, value]), ``skip`` (downstream task ids
-    to skip), ``reschedule_date`` (ISO text), ``rendered_fields`` (``{field: JSON value}``, when
-    the task rendered templates), and ``lost`` (True when the process died without
-    reporting), ``timed_out`` (True when the executor stopped it at its execution_timeout) or
-    ``cancelled`` (True when it was stopped because :meth:`BaseExecutor.cancel` asked for it).
+    carries ``retryable`` (bool), ``xcoms`` (list of [key, value], or [key, value, shown] when
+    the value holds a secret), ``skip`` (downstream task ids to skip), ``reschedule_date`` (ISO
+    text), ``rendered_fields`` (``{field: JSON value}``, when the task rendered templates), and
+    ``lost`` (True when the process died without reporting), ``timed_out`` (True when the
+    executor stopped it at its execution_timeout) or ``cancelled`` (True when it was stopped
+    because :meth:`BaseExecutor.cancel` asked for it).
     """
 
     key: TaskKey

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tradewind import limits
 from tradewind.authoring.params import resolve_params
 from tradewind.exceptions import TradewindError
 from tradewind.executors.base import TaskKey
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from tradewind.metastore.store.connections import Connection
 
 RETURN_VALUE_KEY = "return_value"
+# The longest XCom key the metastore stores (its column's length).
+MAX_KEY_LENGTH = 512
 
 
 class XComValueError(TradewindError, TypeError):
@@ -58,15 +61,18 @@ class Source(Protocol):
         """A connection with its secrets (None if there is no such connection)."""
 
 
-def ensure_json(value: Any, what: str) -> None:
-    """Raise :class:`XComValueError` unless ``value`` is plain JSON."""
+def ensure_json(value: Any, what: str, max_mb: float | None = None) -> None:
+    """Raise :class:`XComValueError` unless ``value`` is plain JSON, and
+    :class:`~tradewind.limits.TooLarge` when its JSON text is over ``max_mb``."""
     try:
-        json.dumps(value, allow_nan=False)
+        size = len(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise XComValueError(
             f"{what} is not JSON-serializable ({exc}); XComs hold plain JSON values: "
             "str, int, float, bool, None, and lists and dicts of them"
         ) from None
+    if max_mb is not None:
+        limits.check(what, size, max_mb, "core.max_xcom_mb")
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,14 @@ class TaskInstanceView:
     """``ti`` in the context: which try this is, and XCom push and pull."""
 
     def __init__(
-        self, key: TaskKey, task: BaseOperator, source: Source, *, hostname: str, pid: int
+        self,
+        key: TaskKey,
+        task: BaseOperator,
+        source: Source,
+        *,
+        hostname: str,
+        pid: int,
+        max_xcom_mb: float | None = None,
     ) -> None:
         self.key = key
         self.dag_id = key.dag_id
@@ -119,13 +132,19 @@ class TaskInstanceView:
         self.hostname = hostname
         self.pid = pid
         self.pushed: dict[str, Any] = {}
+        # The largest value a push may hold (core.max_xcom_mb); None: no limit.
+        self.max_xcom_mb = max_xcom_mb
         self._source = source
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Push ``value`` under ``key``; it is stored when the try finishes."""
         if not isinstance(key, str) or not key:
             raise XComValueError(f"an XCom key must be a non-empty string, not {key!r}")
-        ensure_json(value, f"XCom {key!r}")
+        if len(key) > MAX_KEY_LENGTH or "\x00" in key:
+            raise XComValueError(
+                f"an XCom key must be at most {MAX_KEY_LENGTH} characters, without NUL: {key!r}"
+            )
+        ensure_json(value, f"XCom {key!r} of task {self.task_id!r}", self.max_xcom_mb)
         self.pushed[key] = value
 
     def xcom_pull(

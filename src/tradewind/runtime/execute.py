@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from tradewind import limits
 from tradewind.authoring import templating
 from tradewind.exceptions import (
     FailTask,
@@ -85,7 +86,7 @@ class Outcome:
             "at": datetime.now(UTC).isoformat(),
             "error": error,
             "retryable": self.retryable,
-            "xcoms": [[key, value] for key, value in self.xcoms],
+            "xcoms": [_reported(key, value, masker) for key, value in self.xcoms],
             "skip": self.skip,
             "reschedule_date": self.reschedule_date.isoformat() if self.reschedule_date else None,
         }
@@ -94,6 +95,14 @@ class Outcome:
                 self.rendered_fields, masker or SecretsMasker()
             )
         return message
+
+
+def _reported(key: str, value: Any, masker: SecretsMasker | None) -> list[Any]:
+    """An XCom as the FINISHED message carries it: ``[key, value]``, and when the value holds
+    a secret the try knows, ``[key, value, shown]`` with ``shown`` the value masked, which is
+    what the UI and the API display (the next task still pulls ``value``)."""
+    shown = value if masker is None else masker.mask_value(value)
+    return [key, value] if shown is value or shown == value else [key, value, shown]
 
 
 def failed(error: str, *, retryable: bool, exception: BaseException | None = None) -> Outcome:
@@ -110,7 +119,7 @@ def summary(exc: BaseException) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
 
 
-def _return_xcoms(task: BaseOperator, value: Any) -> list[tuple[str, Any]]:
+def _return_xcoms(task: BaseOperator, value: Any, max_mb: float | None) -> list[tuple[str, Any]]:
     if not task.do_xcom_push or value is None:
         return []
     items = [(RETURN_VALUE_KEY, value)]
@@ -127,7 +136,7 @@ def _return_xcoms(task: BaseOperator, value: Any) -> list[tuple[str, Any]]:
                     f"not {key!r}"
                 )
             items.append((key, item))
-    ensure_json(value, f"the return value of task {task.task_id!r}")
+    ensure_json(value, f"the return value of task {task.task_id!r}", max_mb)
     return items
 
 
@@ -179,7 +188,7 @@ def execute_task(
 
     ``elapsed`` is how much of the timeout the try has used already.
     """
-    progress = _Progress()
+    progress = _Progress(max_xcom_mb=ti.max_xcom_mb)
     outcome = _execute(task, context, timeout, elapsed, progress)
     outcome.rendered_fields = progress.rendered_fields
     # Values pushed by hand come first; the return value wins a clash on its key.
@@ -192,9 +201,10 @@ def execute_task(
 
 @dataclass
 class _Progress:
-    """What a try got done before its outcome was known."""
+    """What a try got done before its outcome was known (and the XCom limit it has)."""
 
     rendered_fields: dict[str, Any] | None = None
+    max_xcom_mb: float | None = None
 
 
 def _execute(
@@ -214,7 +224,7 @@ def _execute(
             result = task.execute(context)
     except SkipDownstream as exc:
         log.info("Skipping downstream tasks: %s", ", ".join(sorted(exc.task_ids)))
-        return _success(task, exc.xcom_value, sorted(exc.task_ids))
+        return _success(task, exc.xcom_value, sorted(exc.task_ids), progress.max_xcom_mb)
     except SkipTask as exc:
         log.info("Skipping the task: %s", exc)
         return Outcome(TaskState.SKIPPED, exception=exc)
@@ -231,13 +241,13 @@ def _execute(
     except BaseException as exc:  # any failure of user code, SystemExit included
         log.error("The task raised an exception", exc_info=exc)
         return failed(summary(exc), retryable=True, exception=exc)
-    return _success(task, result, [])
+    return _success(task, result, [], progress.max_xcom_mb)
 
 
-def _success(task: BaseOperator, value: Any, skip: list[str]) -> Outcome:
+def _success(task: BaseOperator, value: Any, skip: list[str], max_mb: float | None) -> Outcome:
     try:
-        xcoms = _return_xcoms(task, value)
-    except (TaskError, XComValueError) as exc:
+        xcoms = _return_xcoms(task, value, max_mb)
+    except (TaskError, XComValueError, limits.TooLarge) as exc:
         log.error("%s", exc)
         return failed(summary(exc), retryable=True, exception=exc)
     return Outcome(TaskState.SUCCESS, xcoms=xcoms, skip=skip)

@@ -2,7 +2,9 @@
 
 The task runner registers each secret it hands to a task (a connection's password, the value
 of a variable whose key looks secret) with a :class:`SecretsMasker`; everything written to the
-try's log goes through a :class:`MaskingStream`, which replaces them with ``***``.
+try's log goes through a :class:`MaskingStream`, which replaces them with ``***``. The XComs a
+try pushes are masked the same way for display (:meth:`SecretsMasker.mask_value`), and a value
+pulled from an XCom that held a secret makes that secret known (:meth:`SecretsMasker.add_masked`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,30 @@ class SecretsMasker:
         if isinstance(decoded, dict | list):
             self.add(decoded)
 
+    def add_masked(self, value: Any, masked: Any) -> None:
+        """Mask, from now on, each leaf of ``value`` that ``masked`` (its rendition for display)
+        shows masked: a secret another try used travels on in it."""
+        for leaf, shown in _pairs(value, masked):
+            if leaf != shown:
+                self.add(leaf)
+
+    def mask_value(self, value: Any) -> Any:
+        """A JSON value with the known secrets masked in every string (keys too) and in numbers
+        whose digits are one (a PIN, say)."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, list):
+            return [self.mask_value(item) for item in value]
+        if isinstance(value, dict):
+            return {self.mask(str(key)): self.mask_value(item) for key, item in value.items()}
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            text = str(value)
+            masked = self.mask(text)
+            return value if masked == text else masked
+        return value
+
     def mask(self, text: str) -> str:
         if not self._secrets:
             return text
@@ -62,6 +88,21 @@ def _leaves(value: Any) -> list[Any]:
     if value is None or isinstance(value, bool):
         return []
     return [value]
+
+
+def _pairs(value: Any, masked: Any) -> list[tuple[Any, Any]]:
+    """The leaves (and keys) of ``value`` beside what stands in their place in ``masked``."""
+    if isinstance(value, dict) and isinstance(masked, dict) and len(value) == len(masked):
+        pairs = list(zip(value, masked, strict=True))
+        for a, b in zip(value.values(), masked.values(), strict=True):
+            pairs += _pairs(a, b)
+        return pairs
+    if isinstance(value, list) and isinstance(masked, list) and len(value) == len(masked):
+        return [pair for a, b in zip(value, masked, strict=True) for pair in _pairs(a, b)]
+    if isinstance(value, dict | list):
+        # Shapes that differ (masking made two keys one): every leaf counts as a secret.
+        return [(leaf, None) for leaf in _leaves(value)]
+    return [(value, masked)]
 
 
 class MaskingStream(io.TextIOBase):

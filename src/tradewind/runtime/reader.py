@@ -2,7 +2,7 @@
 
 The try opens an engine of its own and only reads (on SQLite without taking the write lock);
 each read is a short transaction. Variables and connections are cached for the try, and each
-secret read is handed to the masker before the task can see it.
+secret read (an XCom's too) is handed to the masker before the task can see it.
 """
 
 from __future__ import annotations
@@ -119,7 +119,14 @@ class MetastoreReader:
         if self._sessions is None:
             return None
         with self._sessions() as session:
-            return xcom_store.get_xcom(session, dag_id, run_id, task_id, key, map_index=map_index)
+            found = xcom_store.pull_xcom(session, dag_id, run_id, task_id, key, map_index=map_index)
+        if found is None:
+            return None
+        value, shown = found
+        if shown is not None:
+            # It holds a secret the pushing try used: this try must not show it either.
+            self.masker.add_masked(value, shown)
+        return value
 
     def variable(self, key: str) -> str | None:
         if key not in self._variables:

@@ -81,22 +81,7 @@ def for_report(
     fields: Mapping[str, Any], masker: SecretsMasker, limit: int = MAX_VALUE_CHARS
 ) -> dict[str, Any]:
     """``fields`` (JSON) with known secrets masked and each value cut to ``limit`` characters."""
-    return {name: _cap(_mask(value, masker), limit) for name, value in fields.items()}
-
-
-def _mask(value: Any, masker: SecretsMasker) -> Any:
-    if isinstance(value, str):
-        return masker.mask(value)
-    if isinstance(value, list):
-        return [_mask(item, masker) for item in value]
-    if isinstance(value, dict):
-        return {masker.mask(key): _mask(item, masker) for key, item in value.items()}
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # A secret that happens to be a number (a PIN, say) is masked like its text.
-        text = str(value)
-        masked = masker.mask(text)
-        return value if masked == text else masked
-    return value
+    return {name: _cap(masker.mask_value(value), limit) for name, value in fields.items()}
 
 
 def _cap(value: Any, limit: int) -> Any:

@@ -163,7 +163,9 @@ def _prepare(
             raise _CannotRun(
                 f"DAG {key.dag_id!r} has no run {key.run_id!r} in the metastore", retryable=False
             )
-        ti = TaskInstanceView(key, task, reader, hostname=hostname, pid=pid)
+        ti = TaskInstanceView(
+            key, task, reader, hostname=hostname, pid=pid, max_xcom_mb=settings.core.max_xcom_mb
+        )
         try:
             context = build_context(dag, task, run, ti, reader)
         except ParamValidationError as exc:

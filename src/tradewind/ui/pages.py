@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from tradewind.api import text
 from tradewind.api.deps import DbSession, Web, identify
 from tradewind.api.security import Principal, Role
 from tradewind.version import __version__
@@ -171,4 +172,4 @@ def mount(app: FastAPI) -> None:
             if exc.name != f"tradewind.ui.{name}":
                 raise
             continue
-        app.include_router(module.router, include_in_schema=False)
+        app.include_router(module.router, include_in_schema=False, dependencies=[text.CHECKED])

@@ -7,7 +7,8 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from tradewind.api.deps import DbSession
+from tradewind.api import display
+from tradewind.api.deps import DbSession, Web
 from tradewind.metastore.store import runs as run_store
 from tradewind.ui.pages import AsViewerPage, page_not_found, render
 
@@ -16,7 +17,13 @@ router = APIRouter()
 
 @router.get("/ui/dags/{dag_id}/runs/{run_id}/panel", response_class=HTMLResponse)
 def run_panel(
-    request: Request, dag_id: str, run_id: str, *, session: DbSession, who: AsViewerPage
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    *,
+    session: DbSession,
+    who: AsViewerPage,
+    web: Web,
 ) -> HTMLResponse:
     run = run_store.get_run(session, dag_id, run_id)
     if run is None:
@@ -26,12 +33,14 @@ def run_panel(
         if run.start_date is not None and run.end_date is not None
         else None
     )
+    conf = display.of_json(run.conf or {}, display.limit_of(web.settings))
     return render(
         request,
         "_run_panel.html",
         who,
         run=run,
         duration=duration,
-        conf=json.dumps(run.conf, indent=2) if run.conf else "",
+        conf=conf.value if conf.truncated else json.dumps(run.conf, indent=2) if run.conf else "",
+        conf_cut=conf,
         api_run=f"/api/v1/dags/{dag_id}/dagRuns/{run_id}",
     )

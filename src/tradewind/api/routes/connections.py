@@ -1,8 +1,8 @@
 """/connections: how tasks reach external systems (op role or higher, reads included).
 
 A password is never returned (``has_password`` says whether there is one) and secret-looking
-fields of ``extra`` read ``***``. Sending ``***`` back for such a field keeps its stored value,
-so what a client read can be edited and sent back.
+fields of ``extra`` read ``***``, at any depth. Sending ``***`` back for such a field keeps its
+stored value, so what a client read can be edited and sent back.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from tradewind.api import audit
 from tradewind.api.deps import AsOp, DbSession, Paged, Web
 from tradewind.api.errors import bad_request, conflict, not_found
 from tradewind.api.routes.fields import Id, IdPath, Short, Text, conflict_doc
-from tradewind.metastore import crypto
 from tradewind.metastore.store import connections as conn_store
-from tradewind.metastore.store.connections import MASK, ConnectionsError
+from tradewind.metastore.store.connections import ConnectionsError
 
 router = APIRouter(tags=["connections"])
 
@@ -170,7 +169,8 @@ def delete_connection(connection_id: IdPath, *, session: DbSession, who: AsOp) -
 
 
 def _keep_masked(current: conn_store.Connection, extra: str | None) -> str | None:
-    """``extra`` with every ``***`` value of a secret-looking field put back as stored."""
+    """``extra`` with every ``***`` value of a secret-looking field (at any depth) put back as
+    stored."""
     if not extra:
         return extra
     try:
@@ -180,7 +180,4 @@ def _keep_masked(current: conn_store.Connection, extra: str | None) -> str | Non
         return extra  # checked (and refused if need be) when stored
     if not isinstance(fields, dict):
         return extra
-    for name, value in fields.items():
-        if value == MASK and crypto.looks_secret(name) and name in before:
-            fields[name] = before[name]
-    return json.dumps(fields)
+    return json.dumps(conn_store.unmask_fields(fields, before))

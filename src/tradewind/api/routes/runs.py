@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tradewind.api import audit
-from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
+from tradewind import limits
+from tradewind.api import audit, display
+from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged, Web
 from tradewind.api.errors import bad_request, conflict, not_found
 from tradewind.api.routes.tasks import (
     TaskInstanceList,
@@ -46,7 +48,13 @@ class DagRun(BaseModel):
     data_interval_end: datetime | None
     run_type: str
     state: str
-    conf: dict[str, Any]
+    conf: dict[str, Any] | str = Field(
+        description="The run's params; when conf_truncated, the start of their JSON text."
+    )
+    conf_truncated: bool = Field(
+        default=False, description="Cut to webserver.display_value_kb: GET .../conf has it all."
+    )
+    conf_size: int = Field(default=2, description="Bytes of the conf's JSON text (UTF-8).")
     queued_at: datetime | None
     start_date: datetime | None
     end_date: datetime | None
@@ -116,7 +124,8 @@ def existing_dag(session: DbSession, dag_id: str) -> None:
         raise not_found(f"no DAG {dag_id!r}")
 
 
-def run_out(row: DagRunRow) -> DagRun:
+def run_out(row: DagRunRow, web: Web) -> DagRun:
+    conf = display.of_json(row.conf or {}, display.limit_of(web.settings))
     return DagRun(
         dag_id=row.dag_id,
         dag_run_id=row.run_id,
@@ -125,7 +134,9 @@ def run_out(row: DagRunRow) -> DagRun:
         data_interval_end=row.data_interval_end,
         run_type=row.run_type,
         state=row.state,
-        conf=row.conf or {},
+        conf=conf.value,
+        conf_truncated=conf.truncated,
+        conf_size=conf.size,
         queued_at=row.queued_at,
         start_date=row.start_date,
         end_date=row.end_date,
@@ -141,6 +152,7 @@ def list_dag_runs(
     *,
     session: DbSession,
     who: AsViewer,
+    web: Web,
     page: Paged,
     state: Annotated[
         list[Literal["queued", "running", "success", "failed"]] | None,
@@ -170,7 +182,7 @@ def list_dag_runs(
         limit=page.limit,
         offset=page.offset,
     )
-    return DagRunList(dag_runs=[run_out(r) for r in rows], total_entries=total)
+    return DagRunList(dag_runs=[run_out(r, web) for r in rows], total_entries=total)
 
 
 @router.post("/dags/{dag_id}/dagRuns", response_model=DagRun)
@@ -179,11 +191,15 @@ def trigger_run(
     *,
     session: DbSession,
     who: AsUser,
+    web: Web,
     change: Annotated[TriggerRun | None, Body()] = None,
 ) -> DagRun:
     """Trigger a run (it waits while the DAG is paused)."""
     change = change or TriggerRun()
     existing_dag(session, dag_id)
+    if change.conf is not None:
+        max_mb = web.settings.core.max_conf_mb
+        limits.check_json("conf", change.conf, max_mb, "core.max_conf_mb")
     when = change.logical_date
     if when is not None and (when.tzinfo is None or when.utcoffset() is None):
         raise bad_request("logical_date needs a time zone (e.g. 2024-01-01T00:00:00+00:00)")
@@ -217,17 +233,33 @@ def trigger_run(
     )
     session.commit()
     session.refresh(run)
-    return run_out(run)
+    return run_out(run, web)
 
 
 @router.get("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DagRun)
-def get_dag_run(dag_id: str, dag_run_id: str, *, session: DbSession, who: AsViewer) -> DagRun:
-    return run_out(existing_run(session, dag_id, dag_run_id))
+def get_dag_run(
+    dag_id: str, dag_run_id: str, *, session: DbSession, who: AsViewer, web: Web
+) -> DagRun:
+    """A run (a long conf cut: GET .../conf has it all)."""
+    return run_out(existing_run(session, dag_id, dag_run_id), web)
+
+
+@router.get(
+    "/dags/{dag_id}/dagRuns/{dag_run_id}/conf",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {}}, "description": "The whole conf"}},
+)
+def download_run_conf(
+    dag_id: str, dag_run_id: str, *, session: DbSession, who: AsViewer
+) -> StreamingResponse:
+    """The whole conf of a run as a JSON file."""
+    run = existing_run(session, dag_id, dag_run_id)
+    return display.download_json(run.conf or {}, f"{dag_id}.{dag_run_id}.conf")
 
 
 @router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}", response_model=DagRun)
 def mark_dag_run(
-    dag_id: str, dag_run_id: str, change: RunPatch, *, session: DbSession, who: AsUser
+    dag_id: str, dag_run_id: str, change: RunPatch, *, session: DbSession, who: AsUser, web: Web
 ) -> DagRun:
     """Mark a run success (its unfinished tasks succeed), failed (tries under way fail, tasks
     not started are skipped) or queued (it is started again)."""
@@ -239,12 +271,12 @@ def mark_dag_run(
     audit.record(session, who, f"mark_run_{change.state}", dag_id=dag_id, run_id=dag_run_id)
     session.commit()
     session.refresh(run)
-    return run_out(run)
+    return run_out(run, web)
 
 
 @router.patch("/dags/{dag_id}/dagRuns/{dag_run_id}/setNote", response_model=DagRun)
 def set_run_note(
-    dag_id: str, dag_run_id: str, change: RunNote, *, session: DbSession, who: AsUser
+    dag_id: str, dag_run_id: str, change: RunNote, *, session: DbSession, who: AsUser, web: Web
 ) -> DagRun:
     """Set or remove the note of a run."""
     run = existing_run(session, dag_id, dag_run_id)
@@ -252,7 +284,7 @@ def set_run_note(
     audit.record(session, who, "set_note", dag_id=dag_id, run_id=dag_run_id)
     session.commit()
     session.refresh(run)
-    return run_out(run)
+    return run_out(run, web)
 
 
 @router.delete("/dags/{dag_id}/dagRuns/{dag_run_id}", status_code=204)

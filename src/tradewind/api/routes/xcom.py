@@ -1,14 +1,22 @@
-"""The XComs a task instance pushed (viewer role or higher)."""
+"""The XComs a task instance pushed (viewer role or higher).
+
+A value that holds a secret the pushing try used (a connection's password it echoed, say) is
+shown masked (``value_masked``); the tasks that pull it still get it whole. A value longer than
+``webserver.display_value_kb`` is shown cut (``value_truncated``); ``.../{xcom_key}/value``
+downloads all of it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
-from tradewind.api.deps import AsViewer, DbSession, Paged
+from tradewind.api import display
+from tradewind.api.deps import AsViewer, DbSession, Paged, Web
 from tradewind.api.errors import not_found
 from tradewind.api.routes.logs import task_instance
 from tradewind.metastore.store import xcom as xcom_store
@@ -16,6 +24,11 @@ from tradewind.metastore.store import xcom as xcom_store
 router = APIRouter(tags=["xcom"])
 
 BASE = "/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries"
+XComKey = Annotated[str, Path(max_length=512)]
+MapIndex = Annotated[
+    int | None,
+    Query(ge=-1, description="The map index of a mapped task's instance (default: the first)."),
+]
 
 
 class XComEntry(BaseModel):
@@ -24,7 +37,16 @@ class XComEntry(BaseModel):
     task_id: str
     map_index: int
     key: str
-    value: Any
+    value: Any = Field(
+        description="The value; when value_truncated, the start of its JSON text (a string)."
+    )
+    value_truncated: bool = Field(
+        default=False, description="Cut to webserver.display_value_kb: GET .../value has it all."
+    )
+    value_size: int = Field(default=0, description="Bytes of the value's JSON text (UTF-8).")
+    value_masked: bool = Field(
+        default=False, description="The value held a secret the pushing try used: it is masked."
+    )
     timestamp: datetime
 
 
@@ -33,31 +55,53 @@ class XComList(BaseModel):
     total_entries: int
 
 
-def _out(entry: xcom_store.XComEntry) -> XComEntry:
+def _out(entry: xcom_store.XComEntry, limit: int) -> XComEntry:
+    shown = display.of_json(entry.value, limit)
     return XComEntry(
         dag_id=entry.dag_id,
         dag_run_id=entry.run_id,
         task_id=entry.task_id,
         map_index=entry.map_index,
         key=entry.key,
-        value=entry.value,
+        value=shown.value,
+        value_truncated=shown.truncated,
+        value_size=shown.size,
+        value_masked=entry.masked,
         timestamp=entry.timestamp,
     )
 
 
-def _entries(session: DbSession, dag_id: str, run_id: str, task_id: str) -> list[XComEntry]:
+def _entries(
+    session: DbSession, dag_id: str, run_id: str, task_id: str
+) -> list[xcom_store.XComEntry]:
     task_instance(session, dag_id, run_id, task_id)
-    found = xcom_store.list_xcoms(session, dag_id, run_id, task_id=task_id)
-    return [_out(entry) for entry in found]
+    return xcom_store.list_xcoms(session, dag_id, run_id, task_id=task_id)
+
+
+def _entry(
+    session: DbSession, dag_id: str, run_id: str, task_id: str, key: str, *, map_index: int | None
+) -> xcom_store.XComEntry:
+    for entry in _entries(session, dag_id, run_id, task_id):
+        if entry.key == key and map_index in (None, entry.map_index):
+            return entry
+    raise not_found(f"task {task_id!r} of DAG run {run_id!r} pushed no XCom {key!r}")
 
 
 @router.get(BASE, response_model=XComList)
 def list_xcom_entries(
-    dag_id: str, run_id: str, task_id: str, *, session: DbSession, who: AsViewer, page: Paged
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    *,
+    session: DbSession,
+    who: AsViewer,
+    page: Paged,
+    web: Web,
 ) -> XComList:
-    """The task instance's XComs by key, with their JSON values."""
+    """The task instance's XComs by key, with their JSON values (long ones cut)."""
     entries = _entries(session, dag_id, run_id, task_id)
-    shown = entries[page.offset : page.offset + page.limit]
+    limit = display.limit_of(web.settings)
+    shown = [_out(e, limit) for e in entries[page.offset : page.offset + page.limit]]
     return XComList(xcom_entries=shown, total_entries=len(entries))
 
 
@@ -66,12 +110,33 @@ def get_xcom_entry(
     dag_id: str,
     run_id: str,
     task_id: str,
-    xcom_key: Annotated[str, Path(max_length=512)],
+    xcom_key: XComKey,
     *,
     session: DbSession,
     who: AsViewer,
+    web: Web,
+    map_index: MapIndex = None,
 ) -> XComEntry:
-    for entry in _entries(session, dag_id, run_id, task_id):
-        if entry.key == xcom_key:
-            return entry
-    raise not_found(f"task {task_id!r} of DAG run {run_id!r} pushed no XCom {xcom_key!r}")
+    """One XCom (a long value cut: GET .../value has it all)."""
+    entry = _entry(session, dag_id, run_id, task_id, xcom_key, map_index=map_index)
+    return _out(entry, display.limit_of(web.settings))
+
+
+@router.get(
+    BASE + "/{xcom_key}/value",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {}}, "description": "The whole value"}},
+)
+def download_xcom_value(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    xcom_key: XComKey,
+    *,
+    session: DbSession,
+    who: AsViewer,
+    map_index: MapIndex = None,
+) -> StreamingResponse:
+    """The whole value of an XCom as a JSON file (masked as the entry is, if it is)."""
+    entry = _entry(session, dag_id, run_id, task_id, xcom_key, map_index=map_index)
+    return display.download_json(entry.value, f"{task_id}.{xcom_key}")

@@ -37,4 +37,7 @@ class XCom(Base):
     key: Mapped[str] = mapped_column(String(512), nullable=False, default=RETURN_VALUE_KEY)
     # A pushed None is stored as JSON null, distinct from "no row".
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # When the value holds a secret the pushing try used: the value with it masked, which is
+    # what the UI and the API show (tasks pulling the XCom get ``value``). NULL otherwise.
+    masked_value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)

@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import AuditLog
 
+# What an entry keeps of the details of a request (a run's conf, say), in characters of JSON:
+# the audit log says who did what and when, it is not a copy of every value sent.
+MAX_EXTRA_CHARS = 4096
+
 
 def record(
     session: Session,
@@ -34,9 +38,29 @@ def record(
             dag_id=dag_id,
             run_id=run_id,
             task_id=task_id,
-            extra=json.dumps(dict(extra), default=str, sort_keys=True) if extra else None,
+            extra=bounded(extra) if extra else None,
         )
     )
+
+
+def bounded(extra: Mapping[str, Any], limit: int = MAX_EXTRA_CHARS) -> str:
+    """``extra`` as JSON text of at most about ``limit`` characters: each value too long for its
+    share is kept as the start of its JSON text and its full length."""
+    text = json.dumps(dict(extra), default=str, sort_keys=True)
+    if len(text) <= limit:
+        return text
+    share = max(limit // len(extra), 64)
+    kept: dict[str, Any] = {}
+    for key, value in sorted(extra.items()):
+        part = json.dumps(value, default=str)
+        kept[str(key)[:share]] = (
+            value if len(part) <= share else f"{part[:share]}... ({len(part)} characters)"
+        )
+    text = json.dumps(kept, sort_keys=True)
+    if len(text) <= 2 * limit:
+        return text
+    # So many keys that even their shares add up: keep the start of the whole.
+    return json.dumps({"truncated": text[:limit]})
 
 
 @dataclass(frozen=True)

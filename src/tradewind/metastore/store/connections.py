@@ -75,7 +75,8 @@ class Connection:
         return uri
 
     def masked(self) -> Connection:
-        """A copy fit to show: password and secret-looking extra fields as ``***``."""
+        """A copy fit to show: password and secret-looking extra fields (at any depth: in
+        nested objects and in lists of them) as ``***``."""
         extra = self.extra
         if extra:
             try:
@@ -83,9 +84,7 @@ class Connection:
             except ConnectionsError:
                 fields = None
             if fields is not None:
-                extra = json.dumps(
-                    {k: MASK if crypto.looks_secret(k) and v else v for k, v in fields.items()}
-                )
+                extra = json.dumps(mask_fields(fields))
         password = MASK if self.password else self.password
         return dataclasses.replace(self, password=password, extra=extra)
 
@@ -96,7 +95,7 @@ class Connection:
             extra = self.extra_dejson
         except ConnectionsError:
             extra = {}
-        found += [str(v) for k, v in extra.items() if crypto.looks_secret(k) and v]
+        found += secret_leaves(extra)
         if self.password:
             found.append(quote(self.password, safe=""))
         return found
@@ -139,6 +138,47 @@ class Connection:
             extra=json.dumps(extra) if extra else None,
             description=description,
         )
+
+
+def _hidden(name: Any, value: Any) -> bool:
+    return isinstance(name, str) and crypto.looks_secret(name) and value not in (None, "", {}, [])
+
+
+def mask_fields(value: Any) -> Any:
+    """A JSON value with what every secret-looking field holds as ``***``, at any depth."""
+    if isinstance(value, dict):
+        return {k: MASK if _hidden(k, v) else mask_fields(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_fields(item) for item in value]
+    return value
+
+
+def secret_leaves(value: Any, hidden: bool = False) -> list[str]:
+    """The text of every leaf under a secret-looking field of a JSON value, at any depth."""
+    if isinstance(value, dict):
+        return [
+            leaf for k, v in value.items() for leaf in secret_leaves(v, hidden or _hidden(k, v))
+        ]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in secret_leaves(item, hidden)]
+    if hidden and value not in (None, "") and not isinstance(value, bool):
+        return [str(value)]
+    return []
+
+
+def unmask_fields(value: Any, stored: Any) -> Any:
+    """``value`` (extra as a client sends it back) with each ``***`` of a secret-looking field
+    replaced by what ``stored`` holds at the same place, so that masked values survive an edit."""
+    if isinstance(value, dict) and isinstance(stored, dict):
+        return {
+            k: stored[k]
+            if v == MASK and crypto.looks_secret(k) and k in stored
+            else unmask_fields(v, stored.get(k))
+            for k, v in value.items()
+        }
+    if isinstance(value, list) and isinstance(stored, list) and len(value) == len(stored):
+        return [unmask_fields(v, s) for v, s in zip(value, stored, strict=True)]
+    return value
 
 
 def _check(conn: Connection) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tradewind import limits
 from tradewind.metastore import crypto
 from tradewind.metastore.models import Variable
 
@@ -59,9 +60,18 @@ def set_variable(
     cipher: crypto.Cipher,
     *,
     description: str | None = None,
+    max_mb: float | None = None,
 ) -> None:
-    """Create or replace a variable; non-string values are stored as JSON."""
-    stored, encrypted = cipher.encrypt(as_text(value))
+    """Create or replace a variable; non-string values are stored as JSON.
+
+    A value longer than ``max_mb`` (``core.max_variable_mb``) is refused with
+    :class:`~tradewind.limits.TooLarge`.
+    """
+    text = as_text(value)
+    if max_mb is not None:
+        what = f"the value of variable {key!r}"
+        limits.check_text(what, text, max_mb, "core.max_variable_mb")
+    stored, encrypted = cipher.encrypt(text)
     row = session.scalar(select(Variable).where(Variable.key == _check_key(key)))
     if row is None:
         row = Variable(key=key)
@@ -118,8 +128,11 @@ def import_variables(
     cipher: crypto.Cipher,
     *,
     on_existing: OnExisting = "overwrite",
+    max_mb: float | None = None,
 ) -> ImportReport:
-    """Set every key of ``data``; an existing key is overwritten, skipped, or an error."""
+    """Set every key of ``data``; an existing key is overwritten, skipped, or an error.
+
+    Values longer than ``max_mb`` are refused as :func:`set_variable` does."""
     if not isinstance(data, Mapping):
         raise VariableError("variables to import must be a JSON object of key -> value")
     existing = set(session.scalars(select(Variable.key).where(Variable.key.in_(list(data)))))
@@ -134,7 +147,7 @@ def import_variables(
             updated += 1
         else:
             created += 1
-        set_variable(session, key, value, cipher)
+        set_variable(session, key, value, cipher, max_mb=max_mb)
     return ImportReport(created, updated, skipped)
 
 

@@ -2,12 +2,13 @@
 
 The scheduler stores what a finished try pushed (:func:`set_xcoms`) and clears a task
 instance's values when it runs again (:func:`delete_xcoms`); the task runner reads them
-(:func:`get_xcom`).
+(:func:`get_xcom`). A value that holds a secret the pushing try used is stored with its masked
+rendition, and what people see (:func:`list_xcoms`) is that rendition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ from tradewind.metastore.types import utcnow
 
 @dataclass(frozen=True)
 class XComEntry:
+    """An XCom as people see it: ``value`` is masked when ``masked`` is true."""
+
     dag_id: str
     run_id: str
     task_id: str
@@ -28,6 +31,7 @@ class XComEntry:
     key: str
     value: Any
     timestamp: datetime
+    masked: bool = False
 
 
 def set_xcoms(
@@ -35,13 +39,14 @@ def set_xcoms(
     dag_run_id: int,
     task_id: str,
     map_index: int,
-    items: Iterable[tuple[str, Any]],
+    items: Iterable[Sequence[Any]],
 ) -> None:
-    """Store ``(key, value)`` pairs pushed by one task instance, replacing equal keys.
+    """Store what one task instance pushed, replacing equal keys: ``(key, value)`` items, or
+    ``(key, value, shown)`` for a value that holds a secret (``shown`` is it masked).
 
     Values must be JSON-serializable (the task runner checks this before sending them).
     """
-    values = dict(items)
+    values = {item[0]: (item[1], item[2] if len(item) > 2 else None) for item in items}
     if not values:
         return
     run = session.execute(
@@ -69,9 +74,10 @@ def set_xcoms(
             map_index=map_index,
             key=key,
             value=value,
+            masked_value=shown,
             timestamp=now,
         )
-        for key, value in values.items()
+        for key, (value, shown) in values.items()
     )
     session.flush()
 
@@ -89,8 +95,23 @@ def get_xcom(
 
     With ``task_id`` None, the latest value pushed under ``key`` by any task of the run.
     """
+    found = pull_xcom(session, dag_id, run_id, task_id, key, map_index=map_index)
+    return None if found is None else found[0]
+
+
+def pull_xcom(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str | None,
+    key: str = RETURN_VALUE_KEY,
+    *,
+    map_index: int = NO_MAP_INDEX,
+) -> tuple[Any, Any] | None:
+    """``(value, shown)`` as :func:`get_xcom` finds it (``shown``: the value masked when it
+    holds a secret, else None); None when there is no such XCom."""
     query = (
-        select(XCom.value)
+        select(XCom.value, XCom.masked_value)
         .join(DagRun, DagRun.id == XCom.dag_run_id)
         .where(
             DagRun.dag_id == dag_id,
@@ -103,7 +124,8 @@ def get_xcom(
     )
     if task_id is not None:
         query = query.where(XCom.task_id == task_id)
-    return session.scalar(query)
+    row = session.execute(query).first()
+    return None if row is None else (row.value, row.masked_value)
 
 
 def list_xcoms(
@@ -114,7 +136,8 @@ def list_xcoms(
     task_id: str | None = None,
     map_index: int | None = None,
 ) -> list[XComEntry]:
-    """The XComs of a run (optionally of one task instance), by task, map index and key."""
+    """The XComs of a run (optionally of one task instance), by task, map index and key, as
+    people see them (a value that holds a secret masked)."""
     query = (
         select(XCom)
         .join(DagRun, DagRun.id == XCom.dag_run_id)
@@ -125,10 +148,15 @@ def list_xcoms(
         query = query.where(XCom.task_id == task_id)
     if map_index is not None:
         query = query.where(XCom.map_index == map_index)
-    return [
-        XComEntry(x.dag_id, x.run_id, x.task_id, x.map_index, x.key, x.value, x.timestamp)
-        for x in session.scalars(query)
-    ]
+    return [_shown(x) for x in session.scalars(query)]
+
+
+def _shown(row: XCom) -> XComEntry:
+    masked = row.masked_value is not None
+    value = row.masked_value if masked else row.value
+    return XComEntry(
+        row.dag_id, row.run_id, row.task_id, row.map_index, row.key, value, row.timestamp, masked
+    )
 
 
 def delete_xcoms(

@@ -504,8 +504,17 @@ INIT.resource = (table) => {
         remove.addEventListener("click", () => destroy(id));
         actions.append(remove);
       }
-      return el("tr", { "data-id": id }, ...spec.columns.map(([key]) => el("td", { class: key === spec.id_field ? "mono" : "", text: cellText(item[key]) })), actions);
+      return el("tr", { "data-id": id }, ...spec.columns.map(([key]) => cell(item, key)), actions);
     }));
+  }
+  /* A value the API cut (`<key>_truncated`) ends in "…" and links to the whole of it. */
+  function cell(item, key) {
+    const td = el("td", { class: key === spec.id_field ? "mono" : "", text: cellText(item[key]) });
+    if (item[key + "_truncated"]) {
+      const whole = spec.api + "/" + enc(item[spec.id_field]) + "/" + key;
+      td.append("… ", el("a", { href: whole, download: "", class: "small", text: "download all (" + item[key + "_size"] + " bytes)" }));
+    }
+    return td;
   }
   async function load() {
     try {
@@ -523,6 +532,9 @@ INIT.resource = (table) => {
     document.getElementById("resource-form-title").textContent = (item ? "Edit " : "Add ") + spec.singular;
     for (const input of form.querySelectorAll("[name]")) {
       const value = item ? item[input.name] : undefined;
+      // A value shown cut cannot be edited here (it would be saved cut): it is left as it is.
+      input.disabled = !!(item && item[input.name + "_truncated"]);
+      if (input.disabled) { input.value = "(" + item[input.name + "_size"] + " bytes: too long to edit here; left as it is)"; continue; }
       if (input.type === "checkbox") input.checked = value === undefined ? true : !!value;
       else if (input.type !== "password") input.value = value === undefined || value === null ? "" : (value === "***" ? "" : String(value));
     }
@@ -540,6 +552,7 @@ INIT.resource = (table) => {
     event.preventDefault();
     const body = {};
     for (const input of form.querySelectorAll("[name]")) {
+      if (input.disabled) continue;
       if (input.type === "checkbox") { body[input.name] = input.checked; continue; }
       const value = input.value;
       if (input.type === "password" && !value) continue;
