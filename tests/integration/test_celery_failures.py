@@ -38,10 +38,10 @@ from scheduling import (  # noqa: F401
     pid_alive,
     read_journal,
     running_system,
+    scheduler_process,
     system_sections,
     wait_gone,
 )
-from test_scheduler_recovery import scheduler_process
 
 from tradewind.executors.base import TaskKey, Workload
 from tradewind.executors.celery.app import TASK_NAME, make_app, task_id_for
