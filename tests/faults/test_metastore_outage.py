@@ -1,8 +1,11 @@
-"""The metastore restarted in the middle of a run, on a throwaway PostgreSQL or MariaDB server:
-a real ``tradewind scheduler`` (local executor) rides it out. Tries that run while the database
-goes down, finish while it is down, or finish after it is back are each recorded once; the run
+"""The metastore restarted in the middle of a run, on a throwaway PostgreSQL or MariaDB server.
+
+A real ``tradewind scheduler`` (local executor) rides it out: tries that run while the database
+goes down, finish while it is down, or start after it is back are each recorded once; the run
 completes; the scheduler is the same process all along and says once that the metastore was
-away and once that it is back.
+away and once that it is back. Started while the database is down, it waits; stopped while it
+is down, it exits cleanly and the next scheduler takes over. A real ``tradewind webserver``
+answers 503 with a message while the database is down, and works again once it is back.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scheduling import (
@@ -22,6 +26,7 @@ from scheduling import (
     system_sections,
 )
 from throwaway import Throwaway
+from webprocess import add_admin, web_sections, webserver_process
 
 from tradewind.settings import Settings
 from tradewind.states import TaskState
@@ -64,15 +69,16 @@ BACK = "the scheduler reached the metastore again"
 
 
 def outage_settings(
-    make_settings: Callable[..., Settings], tmp_path: Path, url: str, **sections: dict[str, object]
+    make_settings: Callable[..., Settings], tmp_path: Path, url: str, **sections: dict[str, Any]
 ) -> Settings:
     dags = tmp_path / "dags"
     dags.mkdir(exist_ok=True)
     merged = system_sections(
         core={"dags_folder": str(dags), "parallelism": 8},
         scheduler={"job_timeout": 2.0, "heartbeat_interval": 0.5},
-        **sections,
     )
+    for name, values in sections.items():
+        merged.setdefault(name, {}).update(values)
     return make_settings(tmp_path, url, **merged)
 
 
@@ -201,3 +207,37 @@ def test_a_scheduler_stopped_during_an_outage_leaves_its_tries_to_the_next_one(
         for task_id in ("after_0", "after_1", "after_2"):
             assert tries_of(journal, task_id) == [(1, True)]
     assert "Traceback" not in log.read_text()
+
+
+def test_the_web_server_answers_503_while_the_metastore_is_away(
+    throwaway_db: Throwaway, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = outage_settings(make_settings, tmp_path, throwaway_db.url, **web_sections())
+    log = tmp_path / "webserver.log"
+    with running_system(settings, settings.core.dags_folder, start=False) as system:
+        add_admin(system)
+        system.add_dag("outage", OUTAGE_DAG.format(journal="", during="", after=""))
+        with webserver_process(settings, log) as web:
+            assert web.get("/api/v1/dags").status_code == 200
+            throwaway_db.stop(crash=True)
+            for answer in (
+                web.get("/api/v1/dags"),
+                web.get("/api/v1/dags/outage/dagRuns"),
+                web.post("/api/v1/variables", json={"key": "k", "value": "v"}),
+                web.get("/metrics"),
+            ):
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["detail"].startswith("the metastore"), answer.text
+                assert answer.headers["retry-after"]
+            health = web.get("/health")
+            assert health.status_code == 200
+            assert health.json()["metadatabase"]["status"] == "unhealthy"
+            throwaway_db.start()
+            assert poll(web.answers("/api/v1/dags", 200)), log.read_text()
+            created = web.post("/api/v1/variables", json={"key": "k", "value": "v"})
+            assert created.status_code in (200, 201), created.text
+            assert web.process.poll() is None
+    text = log.read_text(errors="replace")
+    assert len(lines_with(log, "the web server lost the metastore")) == 1, text
+    assert len(lines_with(log, "the web server reached the metastore again")) == 1, text
+    assert "Traceback" not in text

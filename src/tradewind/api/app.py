@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
         cipher=crypto.Cipher(settings.core.fernet_key),
     )
     errors.install(app)
+    errors.ride_out_outages(app, engine)
     app.add_middleware(ServerTiming)
     app.add_middleware(headers.SecurityHeaders)
     docs.install(app, f"{API_PREFIX}/docs")
@@ -137,6 +138,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The caller's role does not allow this"),
         (404, "Not found"),
         (429, "Too many failed logins of this user or from this address (see Retry-After)"),
+        (503, "The metastore cannot be reached at the moment; try again shortly"),
     )
 }
 
