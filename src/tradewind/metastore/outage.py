@@ -78,11 +78,13 @@ class Backoff:
 
 class Outage:
     """What one part of a process (``who``: "the scheduler", "the web server", ...) knows of
-    the metastore: reachable, or away since when. Safe to share between threads."""
+    the metastore: reachable, or away since when. ``meanwhile`` says in the log line what the
+    part does while it is away. Safe to share between threads."""
 
-    def __init__(self, who: str, logger: logging.Logger = log) -> None:
+    def __init__(self, who: str, logger: logging.Logger = log, *, meanwhile: str = "") -> None:
         self.who = who
         self.log = logger
+        self.meanwhile = meanwhile
         self._since: float | None = None
         self._backoff = Backoff()
         self._lock = threading.Lock()
@@ -91,21 +93,15 @@ class Outage:
     def down(self) -> bool:
         return self._since is not None
 
-    def lost(self, error: BaseException, *, keeping: str = "") -> float:
+    def lost(self, error: BaseException) -> float:
         """Note a failure for an outage; how long to wait before the next try. The first one
-        of an outage is logged (``keeping``: what is kept meanwhile, for the message)."""
+        of an outage is logged."""
         with self._lock:
             if self._since is None:
                 self._since = time.monotonic()
                 self._backoff.reset()
-                also = f"; {keeping}" if keeping else ""
-                self.log.warning(
-                    "%s lost the metastore (%s); trying again every %g s at most%s",
-                    self.who,
-                    describe(error),
-                    self._backoff.cap,
-                    also,
-                )
+                also = f"; {self.meanwhile}" if self.meanwhile else ""
+                self.log.warning("%s lost the metastore (%s)%s", self.who, describe(error), also)
             return self._backoff.next()
 
     def back(self) -> None:
@@ -124,7 +120,6 @@ def ride_out(
     outage: Outage,
     *,
     stop: threading.Event | None = None,
-    keeping: str = "",
 ) -> T:
     """``call()`` until it ends without an outage error, waiting between tries; its other
     errors rise. Raises :class:`Stopped` when ``stop`` is set while waiting."""
@@ -134,7 +129,7 @@ def ride_out(
         except Exception as error:
             if not is_outage(error):
                 raise
-            delay = outage.lost(error, keeping=keeping)
+            delay = outage.lost(error)
             if stop is None:
                 time.sleep(delay)
             elif stop.wait(delay):

@@ -49,6 +49,9 @@ MIN_FULL_GAP = 0.05
 # How often the loop looks whether the process of a try stopped for a restart has ended (its
 # executor reports no event for that: the try reported its end already).
 RESTART_CHECK_INTERVAL = 0.05
+OUTAGE_MEANWHILE = (
+    f"trying again every {outage.MAX_DELAY:g} s at most, keeping what the executor reports"
+)
 
 
 class LeaseHeld(Exception):
@@ -92,9 +95,9 @@ class Scheduler:
         # Tries of restarting task instances that reported their end, with their start if
         # known: each instance goes to none once its executor no longer holds the try.
         self._restarts: dict[TaskKey, datetime | None] = {}
-        # The metastore as this scheduler sees it (its waker thread reports to it too); a pass
-        # whose COMMIT was cut off, to settle before the next one; when to try again.
-        self.outage = outage.Outage("the scheduler", log)
+        # The metastore as this scheduler sees it; a pass whose COMMIT was cut off, to settle
+        # before the next one; when to try again while it is away.
+        self.outage = outage.Outage("the scheduler", log, meanwhile=OUTAGE_MEANWHILE)
         self._cut_off: cutoff.CutOff | None = None
         self._retry_at = 0.0
 
@@ -195,8 +198,7 @@ class Scheduler:
         except Exception as error:
             if not outage.is_outage(error):
                 raise
-            keeping = "what the executor reports meanwhile is kept for then"
-            self._retry_at = time.monotonic() + self.outage.lost(error, keeping=keeping)
+            self._retry_at = time.monotonic() + self.outage.lost(error)
             # Once back: a heartbeat at once (it may be stale by then), a full pass, and a
             # look at the tries that others may have changed meanwhile.
             self._last_heartbeat = self._full_at = 0.0
