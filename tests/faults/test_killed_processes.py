@@ -1,6 +1,6 @@
 """Processes killed with SIGKILL in the middle of a run: the scheduler (a new one completes
-every run, no try runs twice), the web server (started again, it works, nothing is lost) and a
-celery worker (its try is retried by its policy, the run completes)."""
+every run, no try runs twice) and the web server (started again, it works, nothing is lost). A
+celery worker killed mid-try: tests/faults/test_celery_faults.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from outages import OutageRun, outage_settings, tries_of
 from scheduling import (
     System,
     poll,
@@ -20,6 +21,7 @@ from scheduling import (
     system_sections,
     wait_gone,
 )
+from webprocess import add_admin, web_sections, webserver_process
 
 from tradewind.settings import Settings
 from tradewind.states import DagRunState, TaskState
@@ -119,3 +121,41 @@ def test_tries_die_when_their_fork_server_is_killed_with_the_scheduler(
     pids = _kill_while_running(system, journal, tmp_path / "scheduler.log", helpers=True)
     assert wait_gone(pids) == []
     assert all(e.end is None for e in read_journal(journal))
+
+
+@pytest.mark.parametrize(
+    "db_dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_web_server_killed_mid_run_is_started_again_and_loses_nothing(
+    migrated_db_url: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = outage_settings(make_settings, tmp_path, migrated_db_url, **web_sections())
+    log, web_log = tmp_path / "scheduler.log", tmp_path / "webserver.log"
+    with (
+        running_system(settings, settings.core.dags_folder, start=False) as system,
+        scheduler_process(settings, log),
+    ):
+        add_admin(system)
+        run = OutageRun(system, tmp_path)
+        run.add_dag()
+        system.set_paused("outage", False)
+        with webserver_process(settings, web_log) as web:
+            made = web.post("/api/v1/variables", json={"key": "before", "value": "kept"})
+            assert made.status_code == 200, made.text
+            started = web.post("/api/v1/dags/outage/dagRuns", json={"conf": {"n": 1}})
+            assert started.status_code == 200, started.text
+            run.run_id = started.json()["dag_run_id"]
+            assert poll(run.first_tries_run), log.read_text()
+            web.process.send_signal(signal.SIGKILL)
+            web.process.wait()
+        with webserver_process(settings, web_log) as web:
+            assert web.get("/api/v1/variables/before").json()["value"] == "kept"
+            run.end_during()
+            (tmp_path / "after").touch()
+            path = f"/api/v1/dags/outage/dagRuns/{run.run_id}"
+            assert poll(lambda: web.get(path).json()["state"] == "success", 90), log.read_text()
+            assert web.get(path).json()["conf"] == {"n": 1}
+            again = web.post("/api/v1/variables", json={"key": "after", "value": "new"})
+            assert again.status_code == 200, again.text
+    run.assert_each_try_once()
+    assert tries_of(run.journal, "spans") == [(1, True)]
