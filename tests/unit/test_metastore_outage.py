@@ -104,14 +104,6 @@ def test_ride_out_retries_an_outage_and_raises_a_bug() -> None:
 
     with pytest.raises(sa.exc.ProgrammingError):
         outage.ride_out(broken, away)
-    stop = threading.Event()
-    stop.set()
-
-    def always() -> None:
-        raise error
-
-    with pytest.raises(outage.Stopped):
-        outage.ride_out(always, away, stop=stop)
 
 
 def test_waiting_for_a_database_ends_when_asked_to_stop() -> None:

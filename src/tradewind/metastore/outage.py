@@ -115,32 +115,19 @@ class Outage:
             self.log.warning("%s reached the metastore again after %.1f s", self.who, took)
 
 
-def ride_out(
-    call: Callable[[], T],
-    outage: Outage,
-    *,
-    stop: threading.Event | None = None,
-) -> T:
-    """``call()`` until it ends without an outage error, waiting between tries; its other
-    errors rise. Raises :class:`Stopped` when ``stop`` is set while waiting."""
+def ride_out(call: Callable[[], T], outage: Outage) -> T:
+    """``call()`` until it ends without an outage error, waiting between tries (for as long as
+    the outage lasts); its other errors rise."""
     while True:
         try:
             result = call()
         except Exception as error:
             if not is_outage(error):
                 raise
-            delay = outage.lost(error)
-            if stop is None:
-                time.sleep(delay)
-            elif stop.wait(delay):
-                raise Stopped() from error
+            time.sleep(outage.lost(error))
             continue
         outage.back()
         return result
-
-
-class Stopped(Exception):
-    """Asked to stop while waiting for the metastore."""
 
 
 def wait_for_database(engine: Engine, stop: threading.Event, who: str) -> bool:
