@@ -62,6 +62,20 @@ def test_a_locked_sqlite_database_is_an_outage(tmp_path: Path) -> None:
         held.exec_driver_sql("ROLLBACK")
 
 
+def test_no_free_connection_in_the_pool_is_an_outage(tmp_path: Path) -> None:
+    engine = sa.create_engine(
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        poolclass=sa.pool.QueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.1,
+    )
+    with engine.connect(), pytest.raises(sa.exc.TimeoutError) as caught:
+        engine.connect()
+    assert outage.is_outage(caught.value)
+    engine.dispose()
+
+
 def test_one_line_per_outage_and_a_capped_backoff(caplog: pytest.LogCaptureFixture) -> None:
     engine = sa.create_engine(_refused_url("postgresql+psycopg"), poolclass=NullPool)
     error = _error(engine, "SELECT 1")

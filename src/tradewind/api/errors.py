@@ -120,6 +120,7 @@ def ride_out_outages(app: FastAPI, engine: Engine) -> None:
         return json_error(503, METASTORE_AWAY, {"Retry-After": RETRY_AFTER})
 
     app.add_exception_handler(sa_exc.DBAPIError, metastore_away)
+    app.add_exception_handler(sa_exc.TimeoutError, metastore_away)
     app.add_middleware(OutageAfterResponse, away=away)
 
 

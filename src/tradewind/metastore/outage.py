@@ -40,7 +40,10 @@ _SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
 
 def is_outage(error: BaseException) -> bool:
     """Whether ``error`` means that the metastore cannot be reached for now (a lost or refused
-    connection, a server shutting down or starting up), as opposed to a bug."""
+    connection, a server shutting down or starting up, no connection free in the pool while
+    connecting hangs), as opposed to a bug."""
+    if isinstance(error, exc.TimeoutError):
+        return True
     if not isinstance(error, exc.DBAPIError):
         return False
     if error.connection_invalidated or isinstance(error, exc.InterfaceError):
