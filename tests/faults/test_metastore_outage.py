@@ -10,8 +10,10 @@ answers 503 with a message while the database is down, and works again once it i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from outages import AFTER, ENDS, FIRST, TASKS, OutageRun, lines_with, outage_settings, tries_of
@@ -19,7 +21,9 @@ from scheduling import poll, running_system, scheduler_process
 from throwaway import Throwaway
 from webprocess import add_admin, web_sections, webserver_process
 
-from tradewind.settings import Settings
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore import outage
+from tradewind.settings import DatabaseSettings, Settings
 from tradewind.states import TaskState
 
 LOST = "the scheduler lost the metastore"
@@ -137,3 +141,29 @@ def test_the_web_server_answers_503_while_the_metastore_is_away(
     assert len(lines_with(log, "the web server lost the metastore")) == 1, text
     assert len(lines_with(log, "the web server reached the metastore again")) == 1, text
     assert "Traceback" not in text
+
+
+def test_the_pool_says_nothing_of_connections_lost_in_an_outage(
+    throwaway_db: Throwaway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection given back to the pool after the database went away cannot be reset: the
+    pool logs that with a traceback, which the processes' log handler drops (the part that
+    meets the outage says so in one line)."""
+    engine = engine_module.create_engine(DatabaseSettings(url=throwaway_db.url))
+    kept: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = kept.append  # type: ignore[method-assign]
+    handler.addFilter(outage.quiet_pool)
+    logging.getLogger().addHandler(handler)
+    try:
+        connection = engine.connect()
+        raw: Any = connection.connection.dbapi_connection
+        raw.cursor().execute("SELECT 1")  # a transaction the pool's reset must roll back
+        throwaway_db.stop(crash=True)
+        with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
+            connection.close()
+    finally:
+        logging.getLogger().removeHandler(handler)
+        engine.dispose()
+    assert [r.getMessage() for r in caplog.records] == ["Exception during reset or similar"]
+    assert kept == []

@@ -56,6 +56,26 @@ def is_outage(error: BaseException) -> bool:
     return True
 
 
+def quiet_pool(record: logging.LogRecord) -> bool:
+    """A logging filter: drops the connection pool's tracebacks about a connection it could not
+    reset or close because the database went away (the part that meets the outage says so in
+    one line); keeps every other record."""
+    error = record.exc_info[1] if record.exc_info else None
+    if error is None or not record.name.startswith("sqlalchemy.pool"):
+        return True
+    return not (is_outage(error) or _lost_by_driver(error))
+
+
+def _lost_by_driver(error: BaseException) -> bool:
+    """A driver's own error (not wrapped by SQLAlchemy) for a connection that is gone."""
+    if isinstance(error, ConnectionError):
+        return True
+    if type(error).__module__.startswith("sqlite3"):
+        return any(word in str(error).lower() for word in _SQLITE_TRANSIENT)
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"OperationalError", "InterfaceError"})
+
+
 def describe(error: BaseException) -> str:
     """One line on what went wrong: the driver's error and its first line."""
     original = error.orig if isinstance(error, exc.DBAPIError) and error.orig else error
