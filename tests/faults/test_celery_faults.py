@@ -114,7 +114,9 @@ def test_a_worker_killed_in_the_middle_of_a_try_takes_the_try_along_and_it_is_re
     make_system: Callable[..., System], brokers: Brokers, broker: str, tmp_path: Path
 ) -> None:
     iso = isolate(brokers, broker)
-    system = _system(make_system, iso, heartbeat_timeout=3.0)
+    # A worker's first try starts its fork server before it heartbeats again: on a loaded
+    # machine that takes seconds, which must not pass for the second worker being gone.
+    system = _system(make_system, iso, heartbeat_timeout=6.0)
     journal = tmp_path / "journal"
     body = _long("victim", journal, retries=1, seconds=4)
     system.add_dag("victim", body)
