@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from tradewind.metastore import schema
 from tradewind.settings import DatabaseSettings
 
 HERE = Path(__file__).parent
+# Fault tests drive systems, schedulers, workers and web servers with the integration tests'
+# helpers (scheduling.py, celerytest.py, webtest.py).
+sys.path.insert(0, str(HERE.parent / "integration"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

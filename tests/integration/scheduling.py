@@ -15,6 +15,9 @@ Test modules import both fixtures (``system`` is built by ``make_system``)::
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -215,6 +218,40 @@ def running_system(settings: Settings, dags: Path, *, start: bool = True) -> Ite
                 scheduler.stop()
     finally:
         engine.dispose()
+
+
+@contextmanager
+def scheduler_process(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m tradewind scheduler`` with exactly ``settings``, its output appended to
+    ``log``; stopped if still running."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tradewind", "scheduler"],
+            env={**os.environ, **settings.to_env()},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def poll(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Wait (bounded) for ``condition()`` while other processes do the work; returns it."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.fixture(name="make_system")

@@ -1,13 +1,13 @@
 """What must not go wrong with the celery executor, on real Redis and RabbitMQ with real workers.
 
 A message delivered twice runs its try once; a try longer than Redis's visibility timeout is
-neither killed nor run again; a worker killed with SIGKILL takes its try's processes with it
-and the try is retried on the other worker; a broker restarted in the middle of a run loses and
-duplicates nothing; a try no worker listens for fails after ``celery.queued_timeout``; a
+neither killed nor run again; a broker restarted in the middle of a run loses and duplicates
+nothing; a try no worker listens for fails after ``celery.queued_timeout``; a
 scheduler killed with SIGKILL and started again adopts the try running on a worker.
 
 The scheduler runs in the test's thread (``System``) except in the adoption test; the metastore
-is PostgreSQL (several processes write it at once).
+is PostgreSQL (several processes write it at once). A worker killed with SIGKILL is a fault
+test (tests/faults/test_celery_faults.py).
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from scheduling import (  # noqa: F401
     pid_alive,
     read_journal,
     running_system,
+    scheduler_process,
     system_sections,
     wait_gone,
 )
-from test_scheduler_recovery import scheduler_process
 
 from tradewind.executors.base import TaskKey, Workload
 from tradewind.executors.celery.app import TASK_NAME, make_app, task_id_for
@@ -190,45 +190,6 @@ def test_a_try_longer_than_the_visibility_timeout_is_neither_killed_nor_run_agai
         assert system.wait("slow", run_id, timeout=60) == "success"
     assert _starts(journal, "long") == [1]
     assert system.instance("slow", run_id, "long").try_number == 1
-
-
-@BOTH
-def test_a_worker_killed_in_the_middle_of_a_try_takes_the_try_along_and_it_is_retried(
-    make_system: Callable[..., System], brokers: Brokers, broker: str, tmp_path: Path
-) -> None:
-    iso = isolate(brokers, broker)
-    system = _system(make_system, iso, heartbeat_timeout=3.0)
-    journal = tmp_path / "journal"
-    body = _long("victim", journal, retries=1, seconds=4)
-    system.add_dag("victim", body)
-    with celery_workers(system.settings, WorkerSpec("w1"), WorkerSpec("w2")) as workers:
-        run_id = system.trigger("victim")
-        # Killed once its worker has reported it running (and the scheduler has seen that).
-        assert system.run_until(
-            lambda: system.state("victim", run_id, "long") == TaskState.RUNNING, timeout=60
-        )
-        assert _wait(_started(journal, "long"), timeout=30)
-        first = read_journal(journal)[0]
-        victim = next(w for w in workers if _runs(w, first.pid))
-        victim.process.send_signal(signal.SIGKILL)
-        victim.process.wait()
-        # The try's process dies with its worker, without anyone killing it.
-        assert wait_gone([first.pid], timeout=10) == []
-        assert system.wait("victim", run_id, timeout=60) == "success"
-        _nothing_active(system, "victim", run_id)
-    assert _starts(journal, "long") == [1, 2]
-    history = system.history("victim", run_id, "long")
-    assert [h.state for h in history][:1] == [TaskState.UP_FOR_RETRY]
-
-
-def _runs(worker: Any, pid: int) -> bool:
-    import psutil
-
-    try:
-        children = psutil.Process(worker.process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return False
-    return pid in {c.pid for c in children}
 
 
 @contextmanager

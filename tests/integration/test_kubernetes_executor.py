@@ -36,8 +36,7 @@ from typing import Any
 
 import pytest
 from k8s import core_api, k8s_fixture  # noqa: F401
-from scheduling import System, read_journal, running_system, system_sections
-from test_scheduler_recovery import scheduler_process
+from scheduling import System, read_journal, running_system, scheduler_process, system_sections
 
 from k8s_standin import NODE_NAME, OUTCOME_ANNOTATION, Standin
 from tradewind.executors.base import (

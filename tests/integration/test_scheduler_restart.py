@@ -22,13 +22,13 @@ from scheduling import (  # noqa: F401
     pid_alive,
     read_journal,
     running_system,
+    scheduler_process,
     sqlite_only,
     system_fixture,
     system_sections,
     wait_gone,
 )
 from sqlalchemy import update
-from test_scheduler_recovery import scheduler_process
 from webtest import Web, make_web_fixture  # noqa: F401
 
 from tradewind.metastore.models import DagRun, TaskInstance

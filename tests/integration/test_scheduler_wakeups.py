@@ -16,11 +16,11 @@ from scheduling import (  # noqa: F401
     System,
     make_system_fixture,
     running_system,
+    scheduler_process,
     system_fixture,
     system_sections,
 )
 from sqlalchemy.engine import Engine
-from test_scheduler_recovery import scheduler_process
 
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import notify

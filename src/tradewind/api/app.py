@@ -82,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     text.install(app)
+    errors.ride_out_outages(app, engine)
     app.add_middleware(ServerTiming)
     limits.install(app, settings)
     app.add_middleware(headers.SecurityHeaders)
@@ -145,6 +146,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The caller's role does not allow this"),
         (404, "Not found"),
         (429, "Too many failed logins of this user or from this address (see Retry-After)"),
+        (503, "The metastore cannot be reached at the moment; try again shortly"),
     )
 }
 

@@ -14,10 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradewind.exceptions import TradewindError
-from tradewind.metastore import crypto
+from tradewind.metastore import crypto, outage
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,63 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(crypto.CryptoError, unreadable)
     app.add_exception_handler(TradewindError, library_error)
+
+
+METASTORE_AWAY = (
+    "the metastore (tradewind's database) cannot be reached at the moment; "
+    "nothing was changed, try again shortly"
+)
+# What a client is told to wait before it asks again (503's Retry-After).
+RETRY_AFTER = "5"
+
+
+def ride_out_outages(app: FastAPI, engine: Engine) -> None:
+    """While the metastore is away, a request that needs it answers 503 with a message (the
+    web server logs one line when it is lost and one when it is back); the first request after
+    it answers again works as before. Any other database error is a bug and rises (500)."""
+    away = outage.Outage("the web server", log, meanwhile="requests that need it answer 503")
+    if engine.dialect.name != "sqlite":
+        # A connection handed out (after its pre-ping) means the database answers again.
+        event.listen(engine, "checkout", lambda *_: away.back())
+
+    async def metastore_away(request: Request, exc: Exception) -> Response:
+        if not outage.is_outage(exc):
+            raise exc
+        away.lost(exc)
+        return json_error(503, METASTORE_AWAY, {"Retry-After": RETRY_AFTER})
+
+    app.add_exception_handler(sa_exc.DBAPIError, metastore_away)
+    app.add_exception_handler(sa_exc.TimeoutError, metastore_away)
+    app.add_middleware(OutageAfterResponse, away=away)
+
+
+class OutageAfterResponse:
+    """A request's session is closed after its response was sent: a lost connection found
+    then is part of the outage (noted, not a traceback); the client has its answer."""
+
+    def __init__(self, app: ASGIApp, away: outage.Outage) -> None:
+        self.app = app
+        self.away = away
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            # Starlette wraps an error its handlers cannot answer any more in a RuntimeError.
+            cause = exc.__cause__ if isinstance(exc, RuntimeError) else exc
+            if not started or cause is None or not outage.is_outage(cause):
+                raise
+            self.away.lost(cause)
 
 
 class ErrorBody(BaseModel):

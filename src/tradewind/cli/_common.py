@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.metastore import engine as engine_module
-from tradewind.metastore import revision
+from tradewind.metastore import outage, revision
 from tradewind.metastore.errors import DatabaseError
 from tradewind.settings import Settings, SettingsError, load_settings
 
@@ -134,3 +134,5 @@ def setup_logging(settings: Settings) -> None:
     )
     # Alembic reports every schema check at INFO; that is noise in a long-running process.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(outage.quiet_pool)

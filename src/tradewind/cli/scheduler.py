@@ -8,8 +8,15 @@ from types import FrameType
 
 import click
 
-from tradewind.cli._common import get_settings, open_metastore, setup_logging, user_errors
+from tradewind.cli._common import (
+    get_settings,
+    open_engine,
+    open_metastore,
+    setup_logging,
+    user_errors,
+)
 from tradewind.executors.base import ExecutorError
+from tradewind.metastore import outage
 from tradewind.scheduler.service import run_scheduler
 
 
@@ -31,5 +38,8 @@ def scheduler() -> None:
     settings = get_settings()
     setup_logging(settings)
     stop = stop_on_signals()
+    with open_engine() as engine:
+        if not outage.wait_for_database(engine, stop, "the scheduler"):
+            return
     with open_metastore() as sessions, user_errors(ExecutorError):
         run_scheduler(settings, sessions, stop)

@@ -5,6 +5,10 @@ settles the runs something changed in, and queues what is ready. Between passes 
 sleeps inside ``executor.poll``: it wakes the moment a try reports, at the next due time, when
 another process changed the metastore (see :mod:`tradewind.scheduler.wakeups`), or at the
 latest after :attr:`Scheduler.poll_interval` to look for such work unprompted.
+
+A pass that fails because the metastore is away (see :mod:`tradewind.metastore.outage`) is
+rolled back and tried again after a backoff, with everything the executor reported meanwhile;
+a pass whose COMMIT was cut off is settled first (see :mod:`tradewind.scheduler.cutoff`).
 """
 
 from __future__ import annotations
@@ -22,14 +26,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, TaskKey, Workload
-from tradewind.metastore.models import TaskInstance
+from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
-from tradewind.metastore.store import orphans as orphan_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.metastore.types import utcnow
-from tradewind.scheduler import dagruns, events, queueing
+from tradewind.scheduler import cutoff, dagruns, events, orphans, queueing
 from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState, TaskState
 
@@ -46,6 +49,9 @@ MIN_FULL_GAP = 0.05
 # How often the loop looks whether the process of a try stopped for a restart has ended (its
 # executor reports no event for that: the try reported its end already).
 RESTART_CHECK_INTERVAL = 0.05
+OUTAGE_MEANWHILE = (
+    f"trying again every {outage.MAX_DELAY:g} s at most, keeping what the executor reports"
+)
 
 
 class LeaseHeld(Exception):
@@ -89,12 +95,24 @@ class Scheduler:
         # Tries of restarting task instances that reported their end, with their start if
         # known: each instance goes to none once its executor no longer holds the try.
         self._restarts: dict[TaskKey, datetime | None] = {}
+        # The metastore as this scheduler sees it; a pass whose COMMIT was cut off, to settle
+        # before the next one; when to try again while it is away.
+        self.outage = outage.Outage("the scheduler", log, meanwhile=OUTAGE_MEANWHILE)
+        self._cut_off: cutoff.CutOff | None = None
+        self._retry_at = 0.0
 
     # ---- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Register this scheduler (on SQLite: only if no other one is alive) and its executor."""
+        """Register this scheduler (on SQLite: only if no other one is alive) and its executor.
+        Safe to call again after it failed (the metastore went away)."""
         now = self.clock()
+        if self.job_id is None:
+            self.job_id = self._register(now)
+        self.executor.start()
+        self._adopt_or_reset_orphans()
+
+    def _register(self, now: datetime) -> int:
         with self.sessions.begin() as session:
             if session.get_bind().dialect.name == "sqlite":
                 others = job_store.alive_jobs(
@@ -106,7 +124,7 @@ class Scheduler:
                         f"another scheduler (pid {other.pid} on {other.hostname}) is running "
                         "on this SQLite metastore; only one may run at a time"
                     )
-            self.job_id = job_store.start_job(
+            return job_store.start_job(
                 session,
                 JOB_TYPE,
                 hostname=socket.gethostname(),
@@ -114,27 +132,43 @@ class Scheduler:
                 executor=type(self.executor).__name__,
                 now=now,
             )
-        self.executor.start()
-        self._adopt_or_reset_orphans()
 
     def stop(self) -> None:
+        """Record what the executor reported, close it, end this scheduler's job. With the
+        metastore away, say so and stop all the same: the next scheduler adopts or resets the
+        tries of this one, as it does those of a scheduler that died."""
+        away: Exception | None = None
         try:
             if self._pending:
                 # What finished before the stop is recorded; a restart must not run it again.
                 with self.sessions.begin() as session:
                     events.apply(session, self.cache, self._pending, self.clock())
                 self._pending = []
+        except Exception as error:
+            if not outage.is_outage(error):
+                raise
+            away = error
         finally:
             self.executor.close()
-        if self.job_id is not None:
-            with self.sessions.begin() as session:
-                job_store.end_job(session, self.job_id, self.clock())
+        if self.job_id is not None and away is None:
+            try:
+                with self.sessions.begin() as session:
+                    job_store.end_job(session, self.job_id, self.clock())
+            except Exception as error:
+                if not outage.is_outage(error):
+                    raise
+                away = error
+        if away is not None:
+            log.warning(
+                "stopping with the metastore away (%s): %d reports of tries are not recorded; "
+                "the next scheduler adopts or resets this one's tries",
+                outage.describe(away),
+                len(self._pending),
+            )
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set (set it, then call ``executor.wakeup()``, to stop fast)."""
-        while not stop.is_set():
-            busy = self.step(self._pending)
-            self._pending = self._wait(0.0 if busy else self._idle_wait())
+        self._loop(stop.is_set, idle=float("inf"))
 
     def run_until(self, done: Callable[[], bool], *, timeout: float) -> None:
         """Loop until ``done()`` is true or ``timeout`` seconds pass (tests, ``dags test``)."""
@@ -142,9 +176,46 @@ class Scheduler:
         # The caller may have changed the metastore since the last call: look at everything.
         self._full_at = 0.0
         self._check_tries = True
-        while not done() and time.monotonic() < deadline:
-            busy = self.step(self._pending)
-            self._pending = self._wait(0.0 if busy else min(0.05, self._idle_wait()))
+        self._loop(lambda: done() or time.monotonic() >= deadline, idle=0.05)
+
+    def _loop(self, over: Callable[[], bool], *, idle: float) -> None:
+        while not over():
+            busy = self._pass()
+            if busy is not None:
+                self._pending += self._wait(0.0 if busy else min(idle, self._idle_wait()))
+                continue
+            # The metastore is away: keep what the executor reports until the next try.
+            while not over() and (left := self._retry_at - time.monotonic()) > 0:
+                self._pending += self.executor.poll(left)
+
+    def _pass(self) -> bool | None:
+        """One pass (see :meth:`step`); None when the metastore is away (it is tried again,
+        with everything, after :attr:`_retry_at`). Other errors rise."""
+        try:
+            if self._cut_off is not None:
+                self._settle_cut_off()
+            busy = self.step()
+        except Exception as error:
+            if not outage.is_outage(error):
+                raise
+            self._retry_at = time.monotonic() + self.outage.lost(error)
+            # Once back: a heartbeat at once (it may be stale by then), a full pass, and a
+            # look at the tries that others may have changed meanwhile.
+            self._last_heartbeat = self._full_at = 0.0
+            self._check_tries = True
+            return None
+        self.outage.back()
+        return busy
+
+    def _settle_cut_off(self) -> None:
+        assert self._cut_off is not None
+        with self.sessions() as session:
+            workloads, callbacks = self._cut_off.settle(session, self.job_id)
+        self._cut_off = None
+        self.cache.callbacks_due += callbacks
+        self._start_dag_callbacks()
+        for workload in workloads:
+            self.executor.submit(workload)
 
     def _wait(self, timeout: float) -> list[TaskEvent]:
         """The executor's next events; a lone running report waits a moment for company.
@@ -160,8 +231,9 @@ class Scheduler:
 
     # ---- one pass --------------------------------------------------------------------------
 
-    def step(self, pending: list[TaskEvent]) -> bool:
-        """One pass; True when it did something (so the next pass should come at once).
+    def step(self) -> bool:
+        """One pass over the pending events; True when it did something (so the next pass
+        should come at once).
 
         Every pass applies the events and queues what is ready, in one transaction. The
         *full* pass also creates and starts runs, settles runs changed by other processes and
@@ -172,30 +244,42 @@ class Scheduler:
         now = self.clock()
         tick = time.monotonic()
         full = tick >= self._full_at
-        with self.sessions.begin() as session:
-            applied = events.apply(session, self.cache, pending, now) if pending else None
-            busy = bool(applied and applied.changed)
-            if full:
-                # After a pass that did something, another one at once (more may be due);
-                # else not before the next due time, and never in a tight loop.
-                did = self._full_pass(session, now)
-                wait = 0.0 if did else max(MIN_FULL_GAP, self._seconds_until_due(session, now))
-                self._full_at = tick + wait
-                busy = busy or did
-            if applied is not None:
-                if applied.reported:
-                    self._reported |= applied.reported
-                if applied.restarting:
-                    self._restarts.update(applied.restarting)
-            if self._restarts:
-                busy = self._end_restarts(session, now) or busy
-            if applied is not None:
-                if applied.finished_runs:
-                    self._full_at = 0.0
-                if applied.wait_until is not None:
-                    wait = (applied.wait_until - now).total_seconds()
-                    self._full_at = min(self._full_at, tick + max(0.0, wait))
-            workloads = self._queue(session, now)
+        pending, restarts = self._pending, dict(self._restarts)
+        workloads: list[Workload] | None = None
+        try:
+            with self.sessions.begin() as session:
+                applied = events.apply(session, self.cache, pending, now) if pending else None
+                busy = bool(applied and applied.changed)
+                if full:
+                    # After a pass that did something, another one at once (more may be due);
+                    # else not before the next due time, and never in a tight loop.
+                    did = self._full_pass(session, now)
+                    wait = 0.0 if did else max(MIN_FULL_GAP, self._seconds_until_due(session, now))
+                    self._full_at = tick + wait
+                    busy = busy or did
+                if applied is not None:
+                    if applied.reported:
+                        self._reported |= applied.reported
+                    if applied.restarting:
+                        self._restarts.update(applied.restarting)
+                if self._restarts:
+                    busy = self._end_restarts(session, now) or busy
+                if applied is not None:
+                    if applied.finished_runs:
+                        self._full_at = 0.0
+                    if applied.wait_until is not None:
+                        wait = (applied.wait_until - now).total_seconds()
+                        self._full_at = min(self._full_at, tick + max(0.0, wait))
+                workloads = self._queue(session, now)
+        except Exception:
+            # Rolled back; or, with workloads, the COMMIT was cut off (see cutoff). The
+            # events stay pending, the pass is done again.
+            self._restarts = restarts
+            callbacks, self.cache.callbacks_due = self.cache.callbacks_due, []
+            if workloads is not None and (workloads or callbacks):
+                self._cut_off = cutoff.CutOff(workloads, callbacks)
+            raise
+        self._pending = []
         self._committed_at = time.monotonic()
         self._start_dag_callbacks()
         for workload in workloads:
@@ -367,75 +451,11 @@ class Scheduler:
             self.executor.cancel(key)
 
     def _adopt_or_reset_orphans(self) -> None:
-        """Queued or running tries of schedulers that are gone: followed from now on when the
-        executor can adopt them (they live in a broker or on a worker), else back to
-        scheduled."""
+        """Tries of schedulers that are gone: adopted or reset (see :mod:`orphans`)."""
         now = self.clock()
+        timeout = self.settings.scheduler.job_timeout
         with self.sessions.begin() as session:
-            alive = [
-                job.id
-                for job in job_store.alive_jobs(
-                    session, JOB_TYPE, now=now, timeout=self.settings.scheduler.job_timeout
-                )
-            ]
-            if self.job_id is not None and self.job_id not in alive:
-                alive.append(self.job_id)
-            orphans = orphan_store.active_of_jobs(session, alive_job_ids=alive)
-            adopted = self._adopt(session, orphans, now) if orphans else set()
-            for ti in orphans:
-                if ti.id in adopted:
-                    continue
-                if orphan_store.reset_orphan(session, ti, now=now):
-                    log.warning(
-                        "reset %s.%s (%s, try %d): its scheduler is gone",
-                        ti.dag_id,
-                        ti.task_id,
-                        ti.run_id,
-                        ti.try_number,
-                    )
-            self._end_unheld_restarts(session, alive, now)
-
-    def _adopt(self, session: Session, orphans: list[TaskInstance], now: datetime) -> set[int]:
-        """The ids of the orphans this scheduler's executor follows from now on."""
-        if not self.executor.supports_adoption or self.job_id is None:
-            return set()
-        candidates = {
-            TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number): ti
-            for ti in orphans
-            if ti.external_executor_id
-            and ti.state in (TaskState.QUEUED.value, TaskState.RUNNING.value)
-        }
-        if not candidates:
-            return set()
-        taken: set[int] = set()
-        for key in self.executor.adopt(list(candidates)):
-            ti = candidates[key]
-            if orphan_store.adopt(session, ti, job_id=self.job_id, now=now):
-                taken.add(ti.id)
-                log.info("adopted %s (%s) from a scheduler that is gone", key, ti.state)
-        return taken
-
-    def _end_unheld_restarts(self, session: Session, alive: list[int], now: datetime) -> None:
-        """Restarting tries whose process no executor of a live scheduler holds (it is gone,
-        or its scheduler is): their task instances go to none, to run again."""
-        held: set[TaskKey] | None = None
-        for row in task_store.restarting_tries(session):
-            owner = row["queued_by_job_id"]
-            if owner in alive and owner != self.job_id:
-                continue  # another live scheduler stops it and hears of its end
-            key = TaskKey(
-                row["dag_id"], row["run_id"], row["task_id"], row["map_index"], row["try_number"]
-            )
-            if owner == self.job_id:
-                held = self.executor.active_keys() if held is None else held
-                if key in held:
-                    continue
-            if task_store.end_restart_row(session, row, now=now) is None:
-                continue
-            log.warning("%s: no process of it is left; its task instance runs again", key)
-            run = run_store.get_run(session, key.dag_id, key.run_id)
-            if run is not None:
-                run_store.request_decision(session, [run.id])
+            orphans.sweep(session, self.executor, job_id=self.job_id, timeout=timeout, now=now)
 
     def _time_out_runs(self, now: datetime) -> None:
         with self.sessions.begin() as session:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import create_executor
 from tradewind.executors.base import BaseExecutor
+from tradewind.metastore import outage
 from tradewind.scheduler import wakeups
 from tradewind.scheduler.loop import LeaseHeld, Scheduler
 from tradewind.scheduler.supervisor import ProcessorSupervisor
@@ -39,7 +40,8 @@ def dag_processor_process(settings: Settings) -> Iterator[ProcessorSupervisor | 
 def run_scheduler(
     settings: Settings, sessions: sessionmaker[Session], stop: threading.Event
 ) -> None:
-    """Run until ``stop`` is set; on SQLite, wait while another scheduler holds the lease."""
+    """Run until ``stop`` is set; on SQLite, wait while another scheduler holds the lease;
+    wait while the metastore is away."""
     executor = create_executor(settings)
     scheduler = Scheduler(settings, sessions, executor)
     announced = False
@@ -52,6 +54,10 @@ def run_scheduler(
                 log.warning("%s; waiting for it to stop", exc)
                 announced = True
             stop.wait(settings.scheduler.heartbeat_interval)
+        except Exception as exc:
+            if not outage.is_outage(exc):
+                raise
+            stop.wait(scheduler.outage.lost(exc))
     if stop.is_set():
         return
     log.info("scheduler started with the %s executor", settings.core.executor)

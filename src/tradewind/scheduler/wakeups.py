@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from tradewind.metastore import notify
+from tradewind.metastore import notify, outage
 from tradewind.metastore.notify import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ SQLITE_CHECK_INTERVAL = 0.05
 TOLD_FACTOR = 10
 # How often the PostgreSQL listener looks at the stop flag while no notification comes.
 _LISTEN_TIMEOUT = 1.0
+_CONNECT_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,23 @@ def _listen_postgres(engine: Engine, calls: Callbacks, stop: threading.Event) ->
     import psycopg
 
     url = engine.url.set(drivername="postgresql")
+    backoff = outage.Backoff()
     while not stop.is_set():
         try:
             with psycopg.connect(
-                url.render_as_string(hide_password=False), autocommit=True
+                url.render_as_string(hide_password=False),
+                autocommit=True,
+                connect_timeout=_CONNECT_TIMEOUT,
             ) as connection:
                 connection.execute(f"LISTEN {CHANNEL}")
+                backoff.reset()
                 # Whatever happened while not listening is found by the next full pass.
                 calls.on_request()
                 while not stop.is_set():
                     for message in connection.notifies(timeout=_LISTEN_TIMEOUT, stop_after=1):
                         calls.heard(notify.sender_of(message.payload))
         except psycopg.Error as exc:
-            log.warning("lost the metastore notifications (%s); listening again", exc)
-            stop.wait(1.0)
+            # The scheduler's passes say when the metastore is away and when it is back
+            # (one line each); this thread only listens again, backing off meanwhile.
+            log.debug("lost the metastore notifications (%s); listening again", exc)
+            stop.wait(backoff.next())

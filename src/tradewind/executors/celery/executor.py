@@ -249,7 +249,8 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
             seen = self._reader.fetch([f.task_id for f in flights])
         except Exception as exc:  # the backend is unreachable: nothing can be told meanwhile
             if not self._blind:
-                log.warning("cannot read try states from the result backend: %s", exc)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                log.warning("cannot read try states from the result backend: %s", first)
             self._blind = True
             return
         if self._blind:

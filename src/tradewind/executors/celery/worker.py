@@ -43,10 +43,11 @@ from tradewind.executors.base import (
     Workload,
     lost_event,
 )
-from tradewind.executors.celery import redisfix
+from tradewind.executors.celery import dbbackend, redisfix
 from tradewind.executors.celery.app import CLAIMED_STATE, RUNNING_STATE
 from tradewind.executors.local import LocalExecutor
 from tradewind.metastore import engine as engine_module
+from tradewind.metastore import outage
 from tradewind.metastore.store import claims
 from tradewind.settings import Settings
 
@@ -171,10 +172,25 @@ class WorkerRuntime:
         self._lock = threading.Lock()
 
     def claim(self, key: TaskKey, task_id: str) -> bool:
-        with self._sessions() as session:
-            return claims.claim(
-                session, key, worker=self.name, task_id=task_id, now=datetime.now(UTC)
-            )
+        """Claim the try, waiting while the metastore is away. After a failed attempt (whose
+        COMMIT may have gone through) a claim with this worker, task id and time is ours."""
+        now = datetime.now(UTC)
+        ours = (self.name, task_id, now)
+        tried = False
+
+        def attempt() -> bool:
+            nonlocal tried
+            with self._sessions() as session:
+                found = claims.claim_of(session, key) if tried else None
+                if (
+                    found is not None
+                    and (found.worker, found.celery_task_id, found.claimed_at) == ours
+                ):
+                    return True
+                tried = True
+                return claims.claim(session, key, worker=self.name, task_id=task_id, now=now)
+
+        return outage.ride_out(attempt, dbbackend.OUTAGE)
 
     def pool(self, runner: str) -> TryPool:
         with self._lock:

@@ -1,0 +1,59 @@
+"""A pass whose COMMIT was cut off by a lost metastore: did it go through or not?
+
+A pass marks tries queued and hands them to the executor once its transaction has committed.
+When the connection is lost during COMMIT, the outcome is unknown: had the commit gone
+through, those tries would stay queued in the metastore, held by no executor; had it not, they
+are still scheduled and the next pass queues them again. So the scheduler keeps such a pass
+(:class:`CutOff`), and before its next pass, once the metastore answers again,
+:meth:`CutOff.settle` reads which of its tries the metastore holds as queued by this scheduler
+(those are handed over now, once) and which of the runs it finished are finished (their DAG
+callbacks start now). The rest of the pass is simply done again: the executor's events it
+applied are kept and applied again, and every change is a guarded update, so one that did
+commit is dropped the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from tradewind.executors.base import TaskKey, Workload
+from tradewind.metastore.store import cutoff as cutoff_store
+from tradewind.states import DagRunState
+
+log = logging.getLogger(__name__)
+
+Callback = tuple[str, str, str, DagRunState]  # fileloc, dag_id, run_id, outcome
+
+
+@dataclass(frozen=True)
+class CutOff:
+    """What a cut-off pass would have handed over: workloads, and DAG callbacks to start."""
+
+    workloads: list[Workload]
+    callbacks: list[Callback]
+
+    def settle(self, session: Session, job_id: int | None) -> tuple[list[Workload], list[Callback]]:
+        """The workloads and callbacks of the pass whose commit did go through."""
+        by_key = {_row(w.key): w for w in self.workloads}
+        queued = cutoff_store.queued_by(session, job_id, by_key)
+        runs = cutoff_store.run_states(session, [(c[1], c[2]) for c in self.callbacks])
+        workloads = [w for key, w in by_key.items() if key in queued]
+        callbacks = [c for c in self.callbacks if runs.get((c[1], c[2])) == c[3].value]
+        committed = "went through" if workloads or callbacks else "did not go through"
+        log.info(
+            "the commit cut off by the metastore's outage %s: %d of %d queued tries handed "
+            "over now, %d of %d DAG callbacks started",
+            committed,
+            len(workloads),
+            len(self.workloads),
+            len(callbacks),
+            len(self.callbacks),
+        )
+        return workloads, callbacks
+
+
+def _row(key: TaskKey) -> cutoff_store.TryKey:
+    return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)

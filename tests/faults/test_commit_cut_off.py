@@ -1,0 +1,113 @@
+"""The metastore lost in the middle of the COMMIT that queued tries: the scheduler cannot know
+whether it went through. It must neither leave the tries queued forever (it went through, but
+they never reached the executor) nor run them twice (it did not, and they are queued again).
+
+The database server is crash-stopped from inside that COMMIT (a listener on the scheduler's
+engine, fired just before the driver sends it): once after committing the transaction itself
+(the commit went through, its answer was lost), once without (it did not go through).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scheduling import FINISHED_RUN, System, read_journal, running_system, system_sections
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from throwaway import Throwaway
+
+from tradewind.settings import Settings
+from tradewind.states import TaskState
+
+FAN_DAG = """
+def step(ti=None):
+    work({journal!r}, ti=ti)
+
+
+with DAG("fan", schedule=None):
+    [PythonOperator(task_id=f"t{{i}}", python_callable=step) for i in range(3)] >> (
+        PythonOperator(task_id="last", python_callable=step)
+    )
+"""
+TASKS = ("t0", "t1", "t2", "last")
+# Down for this long, so that the scheduler tries (and fails) a few times meanwhile.
+DOWN_FOR = 1.5
+
+
+@contextmanager
+def crash_in_commit(server: Throwaway, engine: Engine, *, went_through: bool) -> Iterator[None]:
+    """Crash-stop ``server`` in the first COMMIT on ``engine`` of a transaction that queued
+    tries (after committing it for real when ``went_through``); start it again a moment later."""
+    restart = threading.Timer(DOWN_FOR, server.start)
+    fired = threading.Event()
+
+    def on_commit(connection: Connection) -> None:
+        raw: Any = connection.connection.dbapi_connection
+        if fired.is_set():
+            return
+        cursor = raw.cursor()
+        cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = 'queued'")
+        if not cursor.fetchone()[0]:
+            return
+        fired.set()
+        if went_through:
+            raw.commit()
+            raw.cursor().execute("SELECT 1")  # a transaction again, for the COMMIT to fail in
+        server.stop(crash=True)
+        restart.start()
+
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield
+        assert fired.is_set(), "no commit queued tries"
+    finally:
+        event.remove(engine, "commit", on_commit)
+        restart.join()
+
+
+@pytest.mark.parametrize("went_through", [True, False], ids=["committed", "not-committed"])
+def test_tries_queued_by_a_commit_cut_off_by_an_outage_run_once(
+    throwaway_db: Throwaway,
+    went_through: bool,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    sections = system_sections(core={"dags_folder": str(dags)})
+    settings = make_settings(tmp_path, throwaway_db.url, **sections)
+    journal = tmp_path / "journal"
+    with running_system(settings, dags) as system:
+        system.add_dag("fan", FAN_DAG.format(journal=str(journal)))
+        run_id = system.trigger("fan")
+        engine = system.sessions.kw["bind"]
+        caplog.set_level(logging.INFO, logger="tradewind")
+        with crash_in_commit(throwaway_db, engine, went_through=went_through):
+            assert system.run_until(lambda: finished(system, run_id), timeout=90)
+        assert system.run_state("fan", run_id) == "success"
+        assert system.states("fan", run_id) == dict.fromkeys(TASKS, TaskState.SUCCESS)
+        for task_id in TASKS:
+            history = system.history("fan", run_id, task_id)
+            assert [(h.try_number, h.state) for h in history] == [(1, "success")], task_id
+    entries = read_journal(journal)
+    assert sorted((e.task_id, e.try_number) for e in entries) == [(t, 1) for t in sorted(TASKS)]
+    outcome = "went through" if went_through else "did not go through"
+    handed = 3 if went_through else 0
+    assert f"the commit cut off by the metastore's outage {outcome}" in caplog.text
+    assert f"{handed} of 3 queued tries handed over now" in caplog.text
+
+
+def finished(system: System, run_id: str) -> bool:
+    """Whether the run is over; False while the database is away (the test's own look)."""
+    try:
+        return system.run_state("fan", run_id) in FINISHED_RUN
+    except OperationalError:
+        return False
