@@ -13,8 +13,8 @@ from throwaway import Throwaway
 
 from tradewind.metastore.types import utcnow
 
-DOWN = "the metastore cannot be reached"
-BACK = "the metastore answers again"
+DOWN = "the DAG processor lost the metastore"
+BACK = "the DAG processor reached the metastore again"
 
 
 def test_the_dag_processor_rides_out_a_metastore_restart(

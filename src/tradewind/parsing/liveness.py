@@ -2,9 +2,12 @@
 
 The processor is a row in the ``job`` table (type ``dag_processor``) whose heartbeat the web
 server's ``/health`` and ``/metrics`` read. When the metastore cannot be reached (restarted,
-network cut), the processor logs one line, tries again with a growing delay (at most
-:data:`MAX_DELAY`), and logs one line when it is back; meanwhile it never writes half a scan:
-what it parsed and could not write is parsed again once the metastore answers.
+network cut), the processor says so in one line, tries again with the shared outage policy's
+growing delay (:mod:`tradewind.metastore.outage`), and says in one line when it is back;
+meanwhile it never writes half a scan: what it parsed and could not write is parsed again once
+the metastore answers. A pass that fails for any other reason (a bug) is logged with its
+traceback and tried again after a delay of its own, so that one bad pass does not end the
+processor.
 """
 
 from __future__ import annotations
@@ -21,22 +24,16 @@ from datetime import datetime
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind.metastore.errors import first_line
+from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.types import utcnow
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Between passes that failed for another reason than an outage (a bug): from 1 s up to 30 s.
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
-
-
-def is_disconnect(exc: BaseException) -> bool:
-    """Whether ``exc`` says the metastore cannot be reached (rather than a bad statement)."""
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 class Liveness:
@@ -54,8 +51,10 @@ class Liveness:
         self._clock = clock
         self.job_id: int | None = None
         self._next_beat = 0.0
-        self._down_since: float | None = None
-        self._delay = 0.0
+        self._outage = outage.Outage(
+            "the DAG processor", log, meanwhile="it parses again what it could not write"
+        )
+        self._bugs = outage.Backoff(FIRST_DELAY, MAX_DELAY)
         self._retry_at = 0.0
 
     def beat(self) -> None:
@@ -80,37 +79,22 @@ class Liveness:
             self.failed(exc)
             return
         self._next_beat = time.monotonic() + self._interval
-        self._back()
+        self._outage.back()
 
     def failed(self, exc: BaseException) -> float:
         """A pass (or a heartbeat) failed: say so, and return how long to wait before the next."""
-        self._delay = min(MAX_DELAY, self._delay * 2) if self._delay else FIRST_DELAY
-        self._retry_at = time.monotonic() + self._delay
-        if is_disconnect(exc):
-            if self._down_since is None:
-                self._down_since = time.monotonic()
-                log.warning(
-                    "the metastore cannot be reached (%s); the DAG processor keeps trying, "
-                    "at most every %g s",
-                    first_line(str(exc)),
-                    MAX_DELAY,
-                )
+        if outage.is_outage(exc):
+            delay = self._outage.lost(exc)
         else:
-            log.error("a DAG processor pass failed; next try in %g s", self._delay, exc_info=exc)
-        return self._delay
+            delay = self._bugs.next()
+            log.error("a DAG processor pass failed; next try in %g s", delay, exc_info=exc)
+        self._retry_at = time.monotonic() + delay
+        return delay
 
     def succeeded(self) -> None:
         """A pass went through: an outage is over, the next failure waits briefly again."""
-        self._back()
-        self._delay = 0.0
-
-    def _back(self) -> None:
-        if self._down_since is not None:
-            log.warning(
-                "the metastore answers again (after %.0f s); the DAG processor goes on",
-                time.monotonic() - self._down_since,
-            )
-            self._down_since = None
+        self._outage.back()
+        self._bugs.reset()
 
     def wait(self, stop: threading.Event, seconds: float) -> None:
         """Wait ``seconds`` or until ``stop`` is set, heartbeating meanwhile."""
