@@ -2,9 +2,11 @@
 
 :meth:`CeleryExecutor.submit` sends the workload as the Celery task ``tradewind.run_try``
 with a task id derived from the try's key (:func:`~tradewind.executors.celery.app.task_id_for`),
-on the operator's ``queue`` or the default one. A worker claims the try, runs it, and reports
-through the result backend: RUNNING (with pid, host and a heartbeat that changes every
-``heartbeat_interval``) while it runs, then the finished message as the task's result.
+on the operator's ``queue`` or the default one; a large run (a big ``conf``) stays out of the
+message and the try reads it from the metastore (:data:`MESSAGE_RUN_LIMIT`). A worker claims
+the try, runs it, and reports through the result backend: RUNNING (with pid, host and a
+heartbeat that changes every ``heartbeat_interval``) while it runs, then the finished message
+as the task's result.
 
 :meth:`poll` reads the state of every try in flight in one round trip every ~50 ms
 (:mod:`tradewind.executors.celery.states`) and turns what changed into events. It also
@@ -18,6 +20,7 @@ rest wait here, higher ``priority_weight`` first.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import celery  # noqa: F401 - without the celery extra, choosing this executor says what to install
+from kombu.exceptions import EncodeError
 
 from tradewind.executors.base import (
     EventKind,
@@ -58,6 +62,10 @@ CHECK_INTERVAL = 0.02
 UNNAMED_QUEUE = Workload.queue
 # A send that failed (broker unreachable) is tried again this soon.
 SEND_RETRY = 1.0
+# A try's message carries its run (so the try need not read it) up to this size as JSON. A
+# larger one (a big conf) would weigh on the broker at every send, and brokers refuse large
+# messages (SQS at 256 KB, RabbitMQ 4 at 16 MB): the try then reads its run from the metastore.
+MESSAGE_RUN_LIMIT = 64 << 10
 
 
 @dataclass(eq=False)
@@ -210,23 +218,32 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
 
     def _send(self, batch: Sequence[InFlight]) -> None:
         assert self.app is not None
+        refused: list[tuple[InFlight, Exception]] = []
         try:
             with self.app.producer_or_acquire() as producer:
                 for flight in batch:
                     assert flight.workload is not None
-                    self.app.send_task(
-                        TASK_NAME,
-                        args=[flight.workload.to_json(), self.runner],
-                        task_id=flight.task_id,
-                        queue=flight.queue,
-                        producer=producer,
-                    )
+                    try:
+                        self.app.send_task(
+                            TASK_NAME,
+                            args=[message_of(flight.workload), self.runner],
+                            task_id=flight.task_id,
+                            queue=flight.queue,
+                            producer=producer,
+                        )
+                    except (EncodeError, TypeError, ValueError) as exc:
+                        refused.append((flight, exc))  # this workload alone: the others go
+                        continue
                     flight.last_sent = time.monotonic()
         except Exception as exc:  # the broker is unreachable: resent soon, or timed out
             log.warning("cannot send tries to the broker (tried again soon): %s", exc)
             resend_at = time.monotonic() - self.settings.celery.resend_interval + SEND_RETRY
             for flight in batch:
                 flight.last_sent = min(flight.last_sent, resend_at)
+        for flight, error in refused:
+            info = f"could not send the try: its workload cannot be encoded: {error}"
+            log.error("%s: %s", flight.key, info)
+            self._finish(flight, _failed(flight.key, info, retryable=False))
 
     def _broadcast_cancel(self, task_id: str) -> None:
         assert self.app is not None
@@ -342,6 +359,15 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
             self._reader.forget(task_ids)
         except Exception as exc:  # they expire in the backend anyway
             log.warning("cannot delete reported results: %s", exc)
+
+
+def message_of(workload: Workload) -> dict[str, Any]:
+    """The workload as a try's message carries it: with its run up to MESSAGE_RUN_LIMIT."""
+    data = workload.to_json()
+    run = data["run"]
+    if run is not None and len(json.dumps(run)) > MESSAGE_RUN_LIMIT:
+        data["run"] = None  # the try reads its run from the metastore
+    return data
 
 
 def _failed(key: TaskKey, info: str, *, retryable: bool, **flags: bool) -> TaskEvent:
