@@ -3,7 +3,7 @@
 :meth:`CeleryExecutor.submit` sends the workload as the Celery task ``tradewind.run_try``
 with a task id derived from the try's key (:func:`~tradewind.executors.celery.app.task_id_for`),
 on the operator's ``queue`` or the default one; a large run (a big ``conf``) stays out of the
-message and the try reads it from the metastore (:data:`MESSAGE_RUN_LIMIT`). A worker claims
+message and the try reads it from the metastore (:meth:`Workload.to_remote_json`). A worker claims
 the try, runs it, and reports through the result backend: RUNNING (with pid, host and a
 heartbeat that changes every ``heartbeat_interval``) while it runs, then the finished message
 as the task's result.
@@ -20,7 +20,6 @@ rest wait here, higher ``priority_weight`` first.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -62,10 +61,6 @@ CHECK_INTERVAL = 0.02
 UNNAMED_QUEUE = Workload.queue
 # A send that failed (broker unreachable) is tried again this soon.
 SEND_RETRY = 1.0
-# A try's message carries its run (so the try need not read it) up to this size as JSON. A
-# larger one (a big conf) would weigh on the broker at every send, and brokers refuse large
-# messages (SQS at 256 KB, RabbitMQ 4 at 16 MB): the try then reads its run from the metastore.
-MESSAGE_RUN_LIMIT = 64 << 10
 
 
 @dataclass(eq=False)
@@ -226,7 +221,7 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
                     try:
                         self.app.send_task(
                             TASK_NAME,
-                            args=[message_of(flight.workload), self.runner],
+                            args=[flight.workload.to_remote_json(), self.runner],
                             task_id=flight.task_id,
                             queue=flight.queue,
                             producer=producer,
@@ -359,15 +354,6 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
             self._reader.forget(task_ids)
         except Exception as exc:  # they expire in the backend anyway
             log.warning("cannot delete reported results: %s", exc)
-
-
-def message_of(workload: Workload) -> dict[str, Any]:
-    """The workload as a try's message carries it: with its run up to MESSAGE_RUN_LIMIT."""
-    data = workload.to_json()
-    run = data["run"]
-    if run is not None and len(json.dumps(run)) > MESSAGE_RUN_LIMIT:
-        data["run"] = None  # the try reads its run from the metastore
-    return data
 
 
 def _failed(key: TaskKey, info: str, *, retryable: bool, **flags: bool) -> TaskEvent:
