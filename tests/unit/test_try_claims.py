@@ -53,6 +53,8 @@ def _run_pk(session: Session, run_id: str) -> int:
 def test_a_try_is_claimed_once(session: Session) -> None:
     assert _claim(session, KEY, "h:1")
     assert not _claim(session, KEY, "h:2")
+    _queued(session, KEY, "running")  # a redelivery while the try runs
+    assert claims.claim(session, KEY, worker="h:3", task_id="x", now=NOW) is Claim.TAKEN
     found = claims.claim_of(session, KEY)
     assert found is not None
     assert (found.worker, found.celery_task_id, found.claimed_at) == ("h:1", "celery-id", NOW)

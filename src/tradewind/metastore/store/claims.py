@@ -54,7 +54,10 @@ def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: dat
     if waiting is None:
         return Claim.UNKNOWN
     if tuple(waiting) != (TaskState.QUEUED.value, key.try_number):
-        return Claim.NOT_WAITING
+        # A redelivery of a try that runs (or ran) finds its claim; a stale message none.
+        taken = claim_of(session, key) is not None
+        session.rollback()
+        return Claim.TAKEN if taken else Claim.NOT_WAITING
     values = {"worker": worker, "celery_task_id": task_id, "claimed_at": now}
     session.add(TaskTryClaim(**_key_values(key), **values, reschedule_count=0))
     try:
