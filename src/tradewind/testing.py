@@ -96,8 +96,8 @@ def scripted_runner(workload: Workload, channel: Channel, settings: Settings) ->
     ``sleep<N>``: sleeps N seconds, then succeeds. ``spawn``: starts a grandchild
     ``sleep 1000`` in its group (pid in :func:`spawned_pid_file`), then sleeps. ``stubborn``:
     ignores SIGTERM and sleeps. ``gate``: waits for :func:`open_gate`, then succeeds.
-    ``digest``: succeeds with the XCom ``return_value`` = :func:`run_digest` of the run its
-    workload carries.
+    ``digest``: succeeds with the XCom ``return_value`` = the :func:`digest` of the run and of
+    the executor_config its workload carries.
     """
     task_id = workload.key.task_id
     for prefix, behaviour in _BEHAVIOURS.items():
@@ -227,16 +227,17 @@ def _gate(workload: Workload, channel: Channel, settings: Settings) -> None:
     _succeed(workload, channel)
 
 
-def run_digest(run: Mapping[str, Any] | None) -> str | None:
-    """A digest of a workload's run (None when it carries none), to compare without copying."""
-    if run is None:
+def digest(value: Mapping[str, Any] | None) -> str | None:
+    """A digest of a part of a workload (None for none), to compare without copying."""
+    if value is None:
         return None
-    return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 def _digest(workload: Workload, channel: Channel, settings: Settings) -> None:
     _running(channel)
-    _finished(channel, "success", xcoms=[("return_value", run_digest(workload.run))])
+    digests = [digest(workload.run), digest(workload.executor_config)]
+    _finished(channel, "success", xcoms=[("return_value", digests)])
 
 
 _BEHAVIOURS: dict[str, Callable[[Workload, Channel, Settings], None]] = {

@@ -54,9 +54,9 @@ from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.testing import (
     SCRIPTED_RUNNER,
+    digest,
     make_workload,
     open_gate,
-    run_digest,
     spawned_pid_file,
 )
 
@@ -74,6 +74,8 @@ GRACE = 0.5
 HANG_GUARD = 60.0
 # A run's conf as large as a user may make it (bigger than any socket buffer or argument).
 BIG_CONF = 20 << 20
+# An executor_config larger than a socket's packet (a pod override with a big environment).
+BIG_CONFIG = 300 << 10
 
 CRASHES = {
     "raise": "process exited with code 1",
@@ -430,7 +432,11 @@ class TestExecutorContract:
         executor.submit(busy)
         recorder.running(busy.key)
         server = executor.server_pid if isinstance(executor, LocalExecutor) else None
-        big = replace(make_workload("digest_big"), run={"conf": {"blob": "x" * BIG_CONF}})
+        big = replace(
+            make_workload("digest_big"),
+            run={"conf": {"blob": "x" * BIG_CONF}},
+            executor_config={"blob": "y" * BIG_CONFIG},
+        )
         small = replace(make_workload("digest_small"), run={"conf": {"n": 1}})
 
         executor.submit(big)
@@ -443,11 +449,13 @@ class TestExecutorContract:
         busy_done = recorder.finished(busy.key)[busy.key]
 
         # A remote executor sends a large workload without its run: the try reads that from the
-        # metastore (brokers limit what a message may carry).
-        sent = None if kind.startswith("celery-") else run_digest(big.run)
+        # metastore (brokers limit what a message may carry). The rest is still larger than a
+        # socket's packet where it arrives (a celery worker's own local executor).
+        run = None if kind.startswith("celery-") else digest(big.run)
+        got = [run, digest(big.executor_config)]
         assert done[big.key].state == TaskState.SUCCESS, done[big.key].info
-        assert done[big.key].payload["xcoms"] == [["return_value", sent]]
-        assert done[small.key].payload["xcoms"] == [["return_value", run_digest(small.run)]]
+        assert done[big.key].payload["xcoms"] == [["return_value", got]]
+        assert done[small.key].payload["xcoms"] == [["return_value", [digest(small.run), None]]]
         assert busy_done.state == TaskState.SUCCESS
         if kind != "sequential":
             assert busy_then == []
