@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import re
@@ -95,6 +96,8 @@ def scripted_runner(workload: Workload, channel: Channel, settings: Settings) ->
     ``sleep<N>``: sleeps N seconds, then succeeds. ``spawn``: starts a grandchild
     ``sleep 1000`` in its group (pid in :func:`spawned_pid_file`), then sleeps. ``stubborn``:
     ignores SIGTERM and sleeps. ``gate``: waits for :func:`open_gate`, then succeeds.
+    ``digest``: succeeds with the XCom ``return_value`` = the :func:`digest` of the run and of
+    the executor_config its workload carries.
     """
     task_id = workload.key.task_id
     for prefix, behaviour in _BEHAVIOURS.items():
@@ -224,6 +227,19 @@ def _gate(workload: Workload, channel: Channel, settings: Settings) -> None:
     _succeed(workload, channel)
 
 
+def digest(value: Mapping[str, Any] | None) -> str | None:
+    """A digest of a part of a workload (None for none), to compare without copying."""
+    if value is None:
+        return None
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _digest(workload: Workload, channel: Channel, settings: Settings) -> None:
+    _running(channel)
+    digests = [digest(workload.run), digest(workload.executor_config)]
+    _finished(channel, "success", xcoms=[("return_value", digests)])
+
+
 _BEHAVIOURS: dict[str, Callable[[Workload, Channel, Settings], None]] = {
     "ok": _ok,
     "fail": _fail,
@@ -237,6 +253,7 @@ _BEHAVIOURS: dict[str, Callable[[Workload, Channel, Settings], None]] = {
     "spawn": _spawn,
     "stubborn": _stubborn,
     "gate": _gate,
+    "digest": _digest,
 }
 
 

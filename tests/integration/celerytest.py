@@ -177,13 +177,18 @@ class WorkerSpec:
     name: str
     queues: Sequence[str] = ()
     concurrency: int = 8
+    # Whether the worker is started with ``-n <name>@%h``; without it, it takes its default
+    # node name (``name`` then only names its log file and its environment's test marker).
+    named: bool = True
 
 
 def start_worker(settings: Settings, spec: WorkerSpec) -> Worker:
     queues = ",".join(spec.queues) or settings.celery.default_queue
     log = settings.home / f"worker-{spec.name}.log"
     command = [sys.executable, "-m", "tradewind", "celery", "worker"]
-    command += ["-q", queues, "-c", str(spec.concurrency), "-n", f"{spec.name}@%h"]
+    command += ["-q", queues, "-c", str(spec.concurrency)]
+    if spec.named:
+        command += ["-n", f"{spec.name}@%h"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,

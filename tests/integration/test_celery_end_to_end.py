@@ -197,3 +197,51 @@ def http_status(url: str, process: subprocess.Popen[bytes], limit: float = 60.0)
         except OSError:
             time.sleep(0.1)
     pytest.fail(f"{url} never answered")
+
+
+@pytest.mark.parametrize("iso", ["rabbitmq"], indirect=True)
+def test_workers_started_on_one_host_without_a_name_each_get_a_name_of_their_own(
+    celery_settings: Settings, tmp_path: Path
+) -> None:
+    """Two workers with the default node name used to share RabbitMQ's exclusive queue for
+    remote control (``<name>.<exchange>.pidbox``): the second died with RESOURCE_LOCKED."""
+    settings = celery_settings
+    journal = tmp_path / "journal.txt"
+    queue = settings.celery.default_queue
+    body = DAG.format(
+        dag_id="unnamed",
+        journal=journal,
+        fan_out=FAN_OUT,
+        chain=0,
+        special=queue,
+        worker_env=WORKER_ENV,
+    )
+    specs = [WorkerSpec("a", [queue], named=False), WorkerSpec("b", [queue], named=False)]
+
+    with celery_workers(settings, *specs) as workers:
+        names = worker_names(settings, len(specs))
+        with running_system(settings, tmp_path / "dags") as system:
+            system.add_dag("unnamed", body)
+            run_id = system.trigger("unnamed")
+            state = system.wait("unnamed", run_id, timeout=RUN_LIMIT)
+        exited = [w.process.poll() for w in workers]
+
+    assert exited == [None, None], "\n".join(w.tail() for w in workers)
+    assert len(set(names)) == len(specs), names
+    assert state == DagRunState.SUCCESS.value
+    assert set(read_marks(journal).values()) == {"a", "b"}
+
+
+def worker_names(settings: Settings, count: int, limit: float = 60.0) -> list[str]:
+    """The node names of the workers that answer a ping, once ``count`` of them do."""
+    from tradewind.executors.celery.app import make_app
+
+    app = make_app(settings)
+    try:
+        end = time.monotonic() + limit
+        names: list[str] = []
+        while len(names) < count and time.monotonic() < end:
+            names = [name for reply in app.control.ping(timeout=1.0) for name in reply]
+        return names
+    finally:
+        app.close()

@@ -160,6 +160,71 @@ def ti_file(system: System, dag_id: str) -> str:
     return str(system.dags / f"{dag_id}.py")
 
 
+@BOTH
+def test_a_message_for_a_task_instance_this_metastore_lacks_is_dropped_once(
+    make_system: Callable[..., System], brokers: Brokers, broker: str, tmp_path: Path
+) -> None:
+    """A leftover message of another installation sharing the broker, or of a run deleted
+    since, runs nothing: the worker logs it, takes it off the broker for good, and goes on."""
+    iso = isolate(brokers, broker)
+    system = _system(make_system, iso)
+    journal = tmp_path / "journal"
+    system.add_dag("here", _long("here", journal, retries=0, seconds=0))
+    queue = system.settings.celery.default_queue
+    stray = Workload(TaskKey("here", "manual__gone", "long"), ti_file(system, "here"), queue=queue)
+    with celery_workers(system.settings, WorkerSpec("w1")) as (worker,):
+        app = make_app(system.settings)
+        try:
+            app.send_task(
+                TASK_NAME,
+                args=[stray.to_json(), DEFAULT_RUNNER],
+                task_id=task_id_for(stray.key),
+                queue=queue,
+            )
+        finally:
+            app.close()
+        run_id = system.trigger("here")
+        assert system.wait("here", run_id) == "success"
+        dropped = f"dropping message {task_id_for(stray.key)}"
+        assert _wait(lambda: dropped in worker.log.read_text(errors="replace")), worker.tail()
+        assert _wait(lambda: _messages_left(iso, queue) == 0), worker.tail()
+        lines = [line for line in worker.log.read_text().splitlines() if dropped in line]
+    assert len(lines) == 1, lines
+    assert "this metastore has no such task instance" in lines[0]
+    assert _starts(journal, "long") == [1]
+    # The stray try never started: it has no log.
+    assert not (
+        system.settings.logging.base_log_folder / "dag_id=here" / "run_id=manual__gone"
+    ).exists()
+
+
+def _messages_left(iso: Isolation, queue: str) -> int:
+    """Messages of ``queue`` still on the broker, waiting or taken but not acknowledged."""
+    if iso.kind == "redis":
+        db = iso.broker_url.rsplit("/", 1)[1]
+        counts = [
+            _redis(db, "LLEN", f"{iso.prefix}:{queue}"),
+            _redis(db, "HLEN", f"{iso.prefix}:unacked"),
+        ]
+        return sum(counts)
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name", "messages"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sum(
+        int(n) for name, n in (line.split() for line in listing.splitlines()) if name == queue
+    )
+
+
+def _redis(db: str, *command: str) -> int:
+    done = subprocess.run(
+        ["redis-cli", "-n", db, *command], check=True, capture_output=True, text=True
+    )
+    return int(done.stdout.strip())
+
+
 def test_a_try_longer_than_the_visibility_timeout_is_neither_killed_nor_run_again(
     make_system: Callable[..., System], brokers: Brokers, tmp_path: Path
 ) -> None:

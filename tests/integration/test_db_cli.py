@@ -67,8 +67,8 @@ def test_init_twice_then_check(
 ) -> None:
     settings = settings_for(db_url)
     _ok(tradewind_cli(settings, "db", "init"), "Initialised the metastore at")
-    _ok(tradewind_cli(settings, "db", "init"), "Already initialised at 0006; nothing to do.")
-    _ok(tradewind_cli(settings, "db", "check"), "is at head revision 0006")
+    _ok(tradewind_cli(settings, "db", "init"), "Already initialised at 0007; nothing to do.")
+    _ok(tradewind_cli(settings, "db", "check"), "is at head revision 0007")
 
 
 def test_upgrade_creates_the_schema_and_is_idempotent(
@@ -76,8 +76,8 @@ def test_upgrade_creates_the_schema_and_is_idempotent(
 ) -> None:
     settings = settings_for(db_url)
     _one_line_error(tradewind_cli(settings, "db", "check"), "run `tradewind db init`")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "from an empty database to 0006")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "Already at head revision 0006; nothing to do.")
+    _ok(tradewind_cli(settings, "db", "upgrade"), "from an empty database to 0007")
+    _ok(tradewind_cli(settings, "db", "upgrade"), "Already at head revision 0007; nothing to do.")
     _ok(tradewind_cli(settings, "db", "migrate"), "nothing to do")
     assert _pool_slots(db_url) == 128
 
@@ -99,10 +99,10 @@ def test_downgrade_to_base_then_upgrade(
 ) -> None:
     settings = settings_for(db_url)
     tradewind_cli(settings, "db", "init")
-    _ok(tradewind_cli(settings, "db", "downgrade", "--to", "base", "--yes"), "from 0006 to base")
+    _ok(tradewind_cli(settings, "db", "downgrade", "--to", "base", "--yes"), "from 0007 to base")
     assert _tables(db_url) == {VERSION_TABLE}
     _one_line_error(tradewind_cli(settings, "db", "check"), "no tradewind schema")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "to 0006")
+    _ok(tradewind_cli(settings, "db", "upgrade"), "to 0007")
     _ok(tradewind_cli(settings, "db", "check"), "OK")
 
 

@@ -6,7 +6,9 @@ long anything took.
 
 The celery executor runs the contract on Redis and on RabbitMQ (kinds ``celery-redis`` and
 ``celery-rabbitmq``) with one real ``tradewind celery worker`` on a PostgreSQL metastore; the
-tries run in the worker's processes, on this host, with the same settings home.
+tries run in the worker's processes, on this host, with the same settings home. A worker runs
+only the tries its metastore waits for, so each try sent has its task instance queued there
+first, as a scheduler would have it (:class:`QueuingCeleryExecutor`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +35,26 @@ from celerytest import (
     celery_workers,
     isolate,
 )
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import load_executor
-from tradewind.executors.base import BaseExecutor, EventKind, ExecutorError, TaskEvent, TaskKey
+from tradewind.executors.base import (
+    BaseExecutor,
+    EventKind,
+    ExecutorError,
+    TaskEvent,
+    TaskKey,
+    Workload,
+)
 from tradewind.executors.local import LocalExecutor
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore.models import DagModel, DagRun, TaskInstance
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.testing import (
     SCRIPTED_RUNNER,
+    digest,
     make_workload,
     open_gate,
     spawned_pid_file,
@@ -56,6 +72,10 @@ REMOTE = (
 )
 GRACE = 0.5
 HANG_GUARD = 60.0
+# A run's conf as large as a user may make it (bigger than any socket buffer or argument).
+BIG_CONF = 20 << 20
+# An executor_config larger than a socket's packet (a pod override with a big environment).
+BIG_CONFIG = 300 << 10
 
 CRASHES = {
     "raise": "process exited with code 1",
@@ -135,6 +155,54 @@ def open_fds() -> set[int]:
     return {int(name) for name in os.listdir("/proc/self/fd")}
 
 
+def queue_instance(sessions: sessionmaker[Session], workload: Workload) -> None:
+    """The task instance of ``workload`` in the metastore, queued for its try (with its DAG
+    and run, made the first time)."""
+    key = workload.key
+    with sessions.begin() as session:
+        if session.get(DagModel, key.dag_id) is None:
+            session.add(DagModel(dag_id=key.dag_id, fileloc=workload.dag_file, fileloc_hash="-"))
+        run = session.scalars(select(DagRun).filter_by(dag_id=key.dag_id, run_id=key.run_id))
+        if run.first() is None:
+            when = datetime.now(UTC)
+            session.add(
+                DagRun(dag_id=key.dag_id, run_id=key.run_id, logical_date=when, run_type="manual")
+            )
+            session.flush()
+        ti = session.scalars(
+            select(TaskInstance).filter_by(
+                dag_id=key.dag_id, run_id=key.run_id, task_id=key.task_id, map_index=key.map_index
+            )
+        ).first()
+        if ti is None:
+            ti = TaskInstance(
+                dag_id=key.dag_id, run_id=key.run_id, task_id=key.task_id, map_index=key.map_index
+            )
+            session.add(ti)
+        ti.state, ti.try_number = TaskState.QUEUED.value, key.try_number
+
+
+def queuing_celery_executor(settings: Settings, **options: Any) -> BaseExecutor:
+    """The celery executor, each try's task instance queued in the metastore before it is
+    sent (as the scheduler does)."""
+    from tradewind.executors.celery.executor import CeleryExecutor
+
+    class QueuingCeleryExecutor(CeleryExecutor):
+        def start(self) -> None:
+            self.engine = engine_module.create_engine(self.settings.database)
+            super().start()
+
+        def submit(self, workload: Workload) -> None:
+            queue_instance(engine_module.session_factory(self.engine), workload)
+            super().submit(workload)
+
+        def close(self) -> None:
+            super().close()
+            self.engine.dispose()
+
+    return QueuingCeleryExecutor(settings, **options)
+
+
 @pytest.fixture(params=KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
     name: str = request.param
@@ -165,7 +233,7 @@ def make_executor(
             if sections and not built:
                 stack.enter_context(celery_workers(settings, WorkerSpec("w1")))
             name = kind.partition("-")[0]
-            factory: Any = load_executor(name)
+            factory: Any = queuing_celery_executor if name == "celery" else load_executor(name)
             executor: BaseExecutor = factory(settings, runner=SCRIPTED_RUNNER, grace_period=GRACE)
             executor.start()
             built.append(executor)
@@ -355,6 +423,74 @@ class TestExecutorContract:
         for pid in [*pids, grandchild, *([server] if server else [])]:
             assert wait_gone(pid), pid
         assert open_fds() == before
+
+    def test_a_workload_of_any_size_reaches_its_try_while_the_others_run_on(
+        self, kind: str, make_executor: Any
+    ) -> None:
+        executor, recorder, settings = make_executor()
+        busy = make_workload("gate_busy")
+        executor.submit(busy)
+        recorder.running(busy.key)
+        server = executor.server_pid if isinstance(executor, LocalExecutor) else None
+        big = replace(
+            make_workload("digest_big"),
+            run={"conf": {"blob": "x" * BIG_CONF}},
+            executor_config={"blob": "y" * BIG_CONFIG},
+        )
+        small = replace(make_workload("digest_small"), run={"conf": {"n": 1}})
+
+        executor.submit(big)
+        executor.submit(small)
+        if kind == "sequential":
+            open_gate(settings)  # its one slot is the busy try's
+        done = recorder.finished(big.key, small.key)
+        busy_then = recorder.of(busy.key, EventKind.FINISHED)
+        open_gate(settings)
+        busy_done = recorder.finished(busy.key)[busy.key]
+
+        # A remote executor sends a large workload without its run: the try reads that from the
+        # metastore (brokers limit what a message may carry). The rest is still larger than a
+        # socket's packet where it arrives (a celery worker's own local executor).
+        run = None if kind.startswith("celery-") else digest(big.run)
+        got = [run, digest(big.executor_config)]
+        assert done[big.key].state == TaskState.SUCCESS, done[big.key].info
+        assert done[big.key].payload["xcoms"] == [["return_value", got]]
+        assert done[small.key].payload["xcoms"] == [["return_value", [digest(small.run), None]]]
+        assert busy_done.state == TaskState.SUCCESS
+        if kind != "sequential":
+            assert busy_then == []
+        if server is not None:
+            assert executor.server_pid == server
+
+    def test_a_workload_that_cannot_be_handed_over_fails_its_own_try_only(
+        self, kind: str, make_executor: Any
+    ) -> None:
+        executor, recorder, settings = make_executor()
+        busy = make_workload("gate_busy")
+        executor.submit(busy)
+        recorder.running(busy.key)
+        server = executor.server_pid if isinstance(executor, LocalExecutor) else None
+        bad = replace(make_workload("ok_bad"), executor_config={"image": object()})
+
+        executor.submit(bad)
+        after = make_workload("ok_after")
+        executor.submit(after)
+        if kind == "sequential":
+            open_gate(settings)
+        done = recorder.finished(bad.key, after.key)
+        busy_then = recorder.of(busy.key, EventKind.FINISHED)
+        open_gate(settings)
+        busy_done = recorder.finished(busy.key)[busy.key]
+
+        assert done[bad.key].state == TaskState.FAILED
+        assert "JSON serializable" in done[bad.key].info
+        assert not recorder.of(bad.key, EventKind.RUNNING)
+        assert done[after.key].state == TaskState.SUCCESS
+        assert busy_done.state == TaskState.SUCCESS
+        if kind != "sequential":
+            assert busy_then == []
+        if server is not None:
+            assert executor.server_pid == server
 
     def test_poll_returns_as_soon_as_an_event_arrives(self, make_executor: Any) -> None:
         executor, _, _ = make_executor()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,21 @@ def test_annotations_carry_the_exact_ids_and_the_workload(kset: Settings) -> Non
     assert annotations["tradewind/map-index"] == "3"
     assert json.loads(annotations["tradewind/workload"]) == wl.to_json()
     assert podspec.workload_of(pod) == wl
+
+
+def test_a_large_run_stays_out_of_the_annotations(kset: Settings) -> None:
+    """The Kubernetes API takes at most 256 KB of annotations; the pod's try reads its run from
+    the metastore anyway (its command carries none)."""
+    small = replace(workload(), run={"conf": {"n": 1}})
+    large = replace(workload(), run={"conf": {"blob": "x" * (20 << 20)}})
+
+    kept = podspec.workload_of(podspec.build_pod(small, kset))
+    annotations = podspec.build_pod(large, kset)["metadata"]["annotations"]
+
+    assert kept is not None
+    assert kept.run == small.run
+    assert sum(len(k) + len(v) for k, v in annotations.items()) < 256 << 10
+    assert json.loads(annotations["tradewind/workload"])["run"] is None
 
 
 def test_env_carries_the_settings_but_not_the_web_server_s_secret_key(kset: Settings) -> None:

@@ -11,6 +11,7 @@ from tradewind.executors.base import TaskKey
 from tradewind.metastore.models import DagModel, DagRun, TaskInstance, TaskReschedule
 from tradewind.metastore.store import claims
 from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store.claims import Claim
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = TaskKey("d", "r1", "t", -1, 1)
@@ -18,7 +19,8 @@ KEY = TaskKey("d", "r1", "t", -1, 1)
 
 def _claim(session: Session, key: TaskKey, worker: str = "h:1") -> bool:
     _queued(session, key)
-    return claims.claim(session, key, worker=worker, task_id="celery-id", now=NOW)
+    found = claims.claim(session, key, worker=worker, task_id="celery-id", now=NOW)
+    return found is Claim.CLAIMED
 
 
 def _queued(session: Session, key: TaskKey, state: str | None = "queued") -> None:
@@ -51,6 +53,8 @@ def _run_pk(session: Session, run_id: str) -> int:
 def test_a_try_is_claimed_once(session: Session) -> None:
     assert _claim(session, KEY, "h:1")
     assert not _claim(session, KEY, "h:2")
+    _queued(session, KEY, "running")  # a redelivery while the try runs
+    assert claims.claim(session, KEY, worker="h:3", task_id="x", now=NOW) is Claim.TAKEN
     found = claims.claim_of(session, KEY)
     assert found is not None
     assert (found.worker, found.celery_task_id, found.claimed_at) == ("h:1", "celery-id", NOW)
@@ -84,9 +88,24 @@ def test_a_stale_message_claims_nothing(session: Session) -> None:
         _queued(session, KEY, state)
         if try_number != KEY.try_number:
             _queued(session, TaskKey("d", "r1", "t", -1, try_number))
-        assert not claims.claim(session, KEY, worker="h:1", task_id="x", now=NOW), state
-    unknown = TaskKey("d", "r9", "nothing")  # no task instance: claimed as usual
-    assert claims.claim(session, unknown, worker="h", task_id="x", now=NOW)
+        found = claims.claim(session, KEY, worker="h:1", task_id="x", now=NOW)
+        assert found is Claim.NOT_WAITING, state
+    assert claims.claim_of(session, KEY) is None
+
+
+def test_a_message_for_a_task_instance_this_metastore_does_not_have_claims_nothing(
+    session: Session,
+) -> None:
+    """A leftover message of another installation sharing the broker, or of a deleted run."""
+    _run(session, "r1")
+    for unknown in (
+        TaskKey("d", "r9", "t"),
+        TaskKey("d", "r1", "nothing"),
+        TaskKey("x", "r1", "t"),
+    ):
+        found = claims.claim(session, unknown, worker="h", task_id="x", now=NOW)
+        assert found is Claim.UNKNOWN, unknown
+        assert claims.claim_of(session, unknown) is None
 
 
 def test_each_poke_of_a_rescheduled_try_claims_it_once(session: Session) -> None:

@@ -45,7 +45,13 @@ def celery() -> None:
     default=None,
     help="Tries run at once (default: celery.worker_concurrency).",
 )
-@click.option("-n", "--name", "hostname", default=None, help="Worker name (e.g. w1@%h).")
+@click.option(
+    "-n",
+    "--name",
+    "hostname",
+    default=None,
+    help="Worker node name (e.g. w1@%h; default: tradewind-<pid>@<host>, unique on the host).",
+)
 @click.option(
     "-l",
     "--loglevel",
@@ -59,6 +65,9 @@ def worker(
     """Run a Celery worker: each try runs in a child process of its own."""
     settings = get_settings()
     app = _app()
+    from tradewind.executors.celery.app import default_node_name
+    from tradewind.executors.celery.logserver import serve_logs
+
     setup_logging(settings)
     concurrency = concurrency or settings.celery.worker_concurrency
     app.conf.worker_concurrency = concurrency
@@ -71,11 +80,8 @@ def worker(
         f"--loglevel={loglevel.upper()}",
         "--without-mingle",
         "--without-gossip",
+        f"--hostname={hostname or default_node_name()}",
     ]
-    if hostname:
-        argv.append(f"--hostname={hostname}")
-    from tradewind.executors.celery.logserver import serve_logs
-
     serve_logs(settings)  # the web server reads this worker's try logs from it
     app.worker_main(argv)
 

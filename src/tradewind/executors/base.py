@@ -69,6 +69,13 @@ class TaskKey:
         )
 
 
+# What a workload carries to another host (a broker message, a pod's annotation) holds its
+# run only up to this size as JSON. A larger one (a big conf) stays in the metastore, where the
+# try reads it: brokers and the Kubernetes API limit what they carry (SQS 256 KB a message,
+# RabbitMQ 4 16 MB, Kubernetes 256 KB of annotations), and a message is sent again at resends.
+REMOTE_RUN_LIMIT = 64 << 10
+
+
 @dataclass(frozen=True)
 class Workload:
     """One task try to run: everything an executor needs, nothing it must look up.
@@ -114,6 +121,15 @@ class Workload:
             "executor_config": dict(self.executor_config) if self.executor_config else None,
             "run": dict(self.run) if self.run else None,
         }
+
+    def to_remote_json(self) -> dict[str, Any]:
+        """:meth:`to_json` for another host: without the run when that is larger than
+        :data:`REMOTE_RUN_LIMIT` (the try then reads its run from the metastore)."""
+        data = self.to_json()
+        run = data["run"]
+        if run is not None and len(json.dumps(run, default=str)) > REMOTE_RUN_LIMIT:
+            data["run"] = None
+        return data
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Workload:

@@ -9,6 +9,8 @@ it must not use.
 Control socket protocol (a Unix SOCK_SEQPACKET pair, one JSON document per packet)::
 
     executor -> server  {"id": 7, "workload": {...}}  + the write end of the try's report pipe
+                        {"id": 7, "workload_fd": 1}   + that and a memory file of the workload
+                                                        (one too large for a packet: handover.py)
     server -> executor  {"event": "ready", "pid": 12}              once, when it can fork
                         {"event": "error", "message": "..."}       instead of ready; it exits
                         {"event": "started", "id": 7, "pid": 345}
@@ -38,7 +40,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from tradewind.executors import process, warm
+from tradewind.executors import handover, process, warm
 from tradewind.executors.base import ExecutorError, LineChannel, Workload
 from tradewind.settings import Settings, child_environ, load_settings
 
@@ -92,9 +94,9 @@ class ForkServer:
         return self.sock.fileno()
 
     def run(self, ident: int, workload: Workload, fd: int) -> None:
-        """Ask for a child running ``workload`` that reports on ``fd`` (an OSError if gone)."""
-        data = json.dumps({"id": ident, "workload": workload.to_json()}).encode()
-        socket.send_fds(self.sock, [data], [fd])
+        """Ask for a child running ``workload`` that reports on ``fd``: a HandoverError when
+        this workload cannot be handed over, an OSError when the server is gone."""
+        handover.send(self.sock, ident, workload, fd)
 
     def receive(self) -> tuple[list[dict[str, Any]], bool]:
         """The messages waiting on the control socket, and whether the server is still there."""
@@ -236,7 +238,7 @@ class _Server:
 
     def _receive(self) -> bool:
         try:
-            data, fds, flags, _ = socket.recv_fds(self.control, MAX_MESSAGE, 1)
+            data, fds, flags, _ = socket.recv_fds(self.control, MAX_MESSAGE, handover.MAX_FDS)
         except (BlockingIOError, InterruptedError):
             return True
         except OSError:
@@ -249,44 +251,43 @@ class _Server:
                 self.retiring = True  # a warm process being let go
                 return True
             ident = int(message["id"])
+            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+                raise handover.HandoverError("malformed request", ident=ident)
+            request = handover.receive(ident, message, data, fds)
         except (ValueError, KeyError, TypeError, AttributeError):
-            for fd in fds:
-                os.close(fd)
+            _close_all(fds)
             return True
-        if len(fds) != 1 or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
-            for fd in fds:
-                os.close(fd)
-            self._send({"event": "failed", "id": ident, "message": "malformed request"})
+        except handover.HandoverError as exc:
+            # This request alone: its try fails, the others and the server go on.
+            _close_all(fds)
+            self._send({"event": "failed", "id": exc.ident, "message": str(exc)})
             return True
-        try:
-            workload = Workload.from_json(message["workload"])
-        except (KeyError, TypeError, ValueError) as exc:
-            os.close(fds[0])
-            self._send({"event": "failed", "id": ident, "message": f"bad workload: {exc}"})
+        if self.warm is not None and self.warm.take(request):
             return True
-        if self.warm is not None and self.warm.take(ident, workload, data, fds[0]):
-            return True
-        self._spawn(ident, workload, fds[0])
+        self._spawn(request)
         return True
 
-    def _spawn(self, ident: int, workload: Workload, fd: int) -> None:
+    def _spawn(self, request: handover.Request) -> None:
+        # The child has the workload: its memory file is not needed any more.
+        request.drop_workload_file()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         try:
             pid = os.fork()
         except OSError as exc:
-            os.close(fd)
-            self._send({"event": "failed", "id": ident, "message": f"fork failed: {exc}"})
+            request.close()
+            message = f"fork failed: {exc}"
+            self._send({"event": "failed", "id": request.ident, "message": message})
             return
         if pid == 0:
-            self._child(workload, fd)
-        os.close(fd)
+            self._child(request.workload, request.report_fd)
+        request.close()
         # Set the group from both sides: whichever runs first wins, so the executor never
         # learns a pid whose group does not exist yet.
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
-        self.children[pid] = ident
-        self._send({"event": "started", "id": ident, "pid": pid})
+        self.children[pid] = request.ident
+        self._send({"event": "started", "id": request.ident, "pid": pid})
 
     def _child(self, workload: Workload, fd: int) -> None:
         """The try's process. Never returns."""
@@ -349,6 +350,12 @@ class _Server:
         with contextlib.suppress(OSError):
             while os.read(self.wake_r, 512):
                 pass
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _exists(kill: Callable[[int, int], None], ident: int) -> bool:

@@ -6,8 +6,10 @@ to the fork server with the workload, and reads the try's messages from the read
 fork server says when the child started (its pid, which is also its process group) and how it
 ended. Workloads beyond the free slots wait here, higher ``priority_weight`` first.
 
-If the fork server dies, the tries in flight are killed and reported lost, and the next try
-starts a new fork server.
+A workload of any size reaches its try (a large one through a memory file, see
+:mod:`tradewind.executors.handover`); one that cannot be handed over fails its own try and
+nothing else. If the fork server dies, the tries in flight are killed and reported lost, and
+the next try starts a new fork server.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class LocalExecutor(ProcessExecutor):
         self._by_ident[attempt.ident] = attempt
         self._watch_output(attempt, read_fd)
         try:
+            # A HandoverError (this workload alone) fails this try: see ProcessExecutor._fill.
             server.run(attempt.ident, attempt.workload, write_fd)
         except OSError as exc:
             self._server_lost(server, f"the fork server is gone ({exc})")

@@ -10,13 +10,13 @@ on a fixed sleep.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import signal
 import subprocess
 import sys
 from typing import ClassVar
 
+from tradewind.executors import handover
 from tradewind.executors.base import ExecutorError, Workload
 from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
 from tradewind.executors.tries import ProcessExecutor, RunningTry
@@ -42,22 +42,30 @@ class SequentialExecutor(ProcessExecutor):
     def capacity(self) -> int:
         return 1
 
-    def command(self, workload: Workload, report_fd: int) -> list[str]:
-        """The child's command line for ``workload``, reporting on ``report_fd``."""
+    def command(
+        self, workload: Workload, report_fd: int, workload_fd: int | None = None
+    ) -> list[str]:
+        """The child's command line for ``workload``, reporting on ``report_fd``; a runner
+        other than the default one reads the workload from ``workload_fd`` (a memory file:
+        a command line has a size limit, a workload has none)."""
         if self.runner == DEFAULT_RUNNER:
             args = workload.command()[1:]
             return [sys.executable, "-m", "tradewind", *args, "--report-fd", str(report_fd)]
-        payload = json.dumps(workload.to_json())
+        if workload_fd is None:
+            raise ValueError(f"runner {self.runner!r} reads its workload from a file descriptor")
         module = "tradewind.executors.runchild"
-        return [sys.executable, "-m", module, self.runner, str(report_fd), payload]
+        return [sys.executable, "-m", module, self.runner, str(report_fd), str(workload_fd)]
 
     def _launch(self, attempt: RunningTry) -> None:
+        fds: list[int] = []
+        if self.runner != DEFAULT_RUNNER:
+            fds.append(handover.memory_file(handover.encode(attempt.workload)))
         read_fd, write_fd = os.pipe()
-        command = self.command(attempt.workload, write_fd)
+        command = self.command(attempt.workload, write_fd, *fds)
         try:
             child = subprocess.Popen(
                 command,
-                pass_fds=(write_fd,),
+                pass_fds=(write_fd, *fds),
                 env=child_environ(self.settings),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
@@ -66,7 +74,8 @@ class SequentialExecutor(ProcessExecutor):
             os.close(read_fd)
             raise ExecutorError(f"cannot run {command[0]}: {exc}") from exc
         finally:
-            os.close(write_fd)
+            for fd in (write_fd, *fds):
+                os.close(fd)
         self._watch_output(attempt, read_fd)
         self._on_pid(attempt, child.pid)
         # The child is not reaped until we wait for it, so the pidfd cannot refer to another

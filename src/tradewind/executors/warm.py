@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradewind.executors.base import Workload
+from tradewind.executors.handover import Request
 
 IDLE_LIMIT = 120.0
 START_LIMIT = 60.0
@@ -62,8 +62,8 @@ class WarmProcess:
     retiring: bool = False
     # The files its import depends on, with their signatures when it imported them.
     files: list[tuple[str, Signature | None]] = field(default_factory=list)
-    # Requests that came before it was ready: (try id, workload, packet, report fd).
-    held: list[tuple[int, Workload, bytes, int]] = field(default_factory=list)
+    # Requests that came before it was ready.
+    held: list[Request] = field(default_factory=list)
     inflight: set[int] = field(default_factory=set)
 
     def stale(self) -> bool:
@@ -74,7 +74,7 @@ class WarmPool:
     """The fork server's warm processes, by DAG file.
 
     The fork server gives it: ``fork_warm(path, sock)`` (run in the forked child: import the
-    file and serve; never returns), ``spawn(ident, workload, fd)`` (start a try the cold way),
+    file and serve; never returns), ``spawn(request)`` (start a try the cold way),
     ``send(message)`` (to the executor), and ``watch``/``unwatch`` (its selector).
     """
 
@@ -83,7 +83,7 @@ class WarmPool:
         *,
         capacity: int,
         fork_warm: Callable[[str, socket.socket], None],
-        spawn: Callable[[int, Workload, int], None],
+        spawn: Callable[[Request], None],
         send: Callable[[dict[str, Any]], None],
         watch: Callable[[WarmProcess], None],
         unwatch: Callable[[WarmProcess], None],
@@ -101,9 +101,9 @@ class WarmPool:
 
     # ---- requests ---------------------------------------------------------------------------
 
-    def take(self, ident: int, workload: Workload, data: bytes, fd: int) -> bool:
+    def take(self, request: Request) -> bool:
         """Route a try to its file's warm process; False: start it the cold way instead."""
-        path = workload.dag_file
+        path = request.workload.dag_file
         if path in self.broken:
             if self.broken[path] == file_signature(path):
                 return False
@@ -118,17 +118,18 @@ class WarmPool:
                 return False
         proc.last_used = time.monotonic()
         if not proc.ready:
-            proc.held.append((ident, workload, data, fd))
+            proc.held.append(request)
             return True
-        return self._forward(proc, ident, data, fd)
+        return self._forward(proc, request)
 
-    def _forward(self, proc: WarmProcess, ident: int, data: bytes, fd: int) -> bool:
+    def _forward(self, proc: WarmProcess, request: Request) -> bool:
+        """Pass the request on as it came (with the workload's memory file, if it has one)."""
         try:
-            socket.send_fds(proc.sock, [data], [fd])
+            request.send(proc.sock)
         except OSError:
             return False
-        os.close(fd)
-        proc.inflight.add(ident)
+        request.close()
+        proc.inflight.add(request.ident)
         return True
 
     # ---- life cycle -------------------------------------------------------------------------
@@ -211,9 +212,9 @@ class WarmPool:
             proc.ready = True
             proc.files = [(str(p), (int(m), int(s))) for p, m, s in message.get("files", [])]
             held, proc.held = proc.held, []
-            for ident, workload, data, fd in held:
-                if not self._forward(proc, ident, data, fd):
-                    self._spawn(ident, workload, fd)
+            for request in held:
+                if not self._forward(proc, request):
+                    self._spawn(request)
             return
         if event in ("exited", "failed"):
             proc.inflight.discard(int(message.get("id", -1)))
@@ -233,8 +234,8 @@ class WarmPool:
             # report what goes wrong as tries do.
             self.broken[proc.dag_file] = file_signature(proc.dag_file)
         held, proc.held = proc.held, []
-        for ident, workload, _, fd in held:
-            self._spawn(ident, workload, fd)
+        for request in held:
+            self._spawn(request)
         for ident in sorted(proc.inflight):
             self._send(
                 {
@@ -251,11 +252,13 @@ class WarmPool:
         return [*self.by_file.values(), *self.retiring]
 
     def inherited_fds(self) -> list[int]:
-        """What a forked child must close: every warm socket and every held report pipe."""
+        """What a forked child must close: every warm socket and every held request's pipe
+        and memory file."""
         fds = []
         for proc in self.all():
             fds.append(proc.sock.fileno())
-            fds.extend(fd for _, _, _, fd in proc.held)
+            for request in proc.held:
+                fds.extend(request.fds)
         return fds
 
     def close(self) -> list[int]:
@@ -263,8 +266,8 @@ class WarmPool:
         pids = []
         for proc in self.all():
             self._unwatch(proc)
-            for _, _, _, fd in proc.held:
-                os.close(fd)
+            for request in proc.held:
+                request.close()
             proc.held.clear()
             proc.sock.close()
             pids.append(proc.pid)

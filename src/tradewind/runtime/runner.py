@@ -8,6 +8,7 @@ end. It never writes to the metastore; the scheduler applies the messages.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -68,17 +69,21 @@ def run_workload(
     _import_from_dags_folder(settings)
     masker = SecretsMasker()
     path = None if log_to_stdout else logs.log_path(settings.logging.base_log_folder, key)
-    with logs.TryLog(path, masker, settings.logging.level):
-        hostname, pid = socket.gethostname(), os.getpid()
+    hostname, pid = socket.gethostname(), os.getpid()
+    running = {"type": MessageType.RUNNING.value, "pid": pid, "hostname": hostname}
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(logs.TryLog(path, masker, settings.logging.level))
+        except OSError as exc:
+            # Said to the executor, so that the task instance shows it (not only our stderr).
+            folder = settings.logging.base_log_folder
+            error = f"cannot write the try's log: {exc} (logging.base_log_folder is {folder})"
+            print(f"tradewind: {key}: {error}", file=sys.stderr)
+            channel.send({**running, "at": datetime.now(UTC).isoformat()})
+            channel.send(execute.failed(error, retryable=True).message(masker))
+            return
         log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, path or "on stdout")
-        channel.send(
-            {
-                "type": MessageType.RUNNING.value,
-                "pid": pid,
-                "hostname": hostname,
-                "at": datetime.now(UTC).isoformat(),
-            }
-        )
+        channel.send({**running, "at": datetime.now(UTC).isoformat()})
         try:
             prepared = _prepare(workload, settings, masker, hostname, pid)
         except _CannotRun as exc:

@@ -136,8 +136,17 @@ def _finished(
         next_try_at = datetime.fromisoformat(raw) if isinstance(raw, str) else now
     # The try's own clock for its end (bounded by ours), so durations are what the task took.
     ended = min(event.at, now)
+    # Why it failed (its error, or why its executor ended it), kept for the API and the UI.
+    failed = (event.state or TaskState.FAILED) is TaskState.FAILED
+    reason = (event.info or None) if failed else None
     finished = task_store.mark_finished(
-        session, _key_tuple(key), state, now=ended, next_try_at=next_try_at, running=running
+        session,
+        _key_tuple(key),
+        state,
+        now=ended,
+        next_try_at=next_try_at,
+        running=running,
+        reason=reason,
     )
     if finished is None:
         return _restarting(session, key, result, running)

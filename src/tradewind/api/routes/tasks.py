@@ -56,6 +56,12 @@ class TaskInstance(BaseModel):
     external_executor_id: str | None = Field(
         description="the executor's name of the try: its pod (kubernetes), its task id (celery)"
     )
+    failure_reason: str | None = Field(
+        description=(
+            "why the try failed: the task's error, or why tradewind ended it (lost, timed "
+            "out, could not start, its log could not be written, ...); null unless it failed"
+        )
+    )
     pool: str
     pool_slots: int
     queue: str
@@ -139,6 +145,7 @@ def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
         hostname=row.hostname,
         pid=row.pid,
         external_executor_id=row.external_executor_id,
+        failure_reason=row.failure_reason,
         pool=row.pool,
         pool_slots=row.pool_slots,
         queue=row.queue,

@@ -9,6 +9,7 @@ from the same Settings, so they agree on the broker, the result backend and the 
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -29,6 +30,16 @@ PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+
+
+def default_node_name() -> str:
+    """The node name of a worker started without one: unique on its host.
+
+    Celery's own default, ``celery@<host>``, is the same for every worker of a host, and on
+    RabbitMQ only one of them can consume the remote-control queue named after it: the next
+    one dies with RESOURCE_LOCKED. The worker's pid tells workers of one host apart.
+    """
+    return f"tradewind-{os.getpid()}@%h"
 
 
 def task_id_for(key: TaskKey) -> str:

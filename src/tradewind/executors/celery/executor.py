@@ -2,9 +2,11 @@
 
 :meth:`CeleryExecutor.submit` sends the workload as the Celery task ``tradewind.run_try``
 with a task id derived from the try's key (:func:`~tradewind.executors.celery.app.task_id_for`),
-on the operator's ``queue`` or the default one. A worker claims the try, runs it, and reports
-through the result backend: RUNNING (with pid, host and a heartbeat that changes every
-``heartbeat_interval``) while it runs, then the finished message as the task's result.
+on the operator's ``queue`` or the default one; a large run (a big ``conf``) stays out of the
+message and the try reads it from the metastore (:meth:`Workload.to_remote_json`). A worker claims
+the try, runs it, and reports through the result backend: RUNNING (with pid, host and a
+heartbeat that changes every ``heartbeat_interval``) while it runs, then the finished message
+as the task's result.
 
 :meth:`poll` reads the state of every try in flight in one round trip every ~50 ms
 (:mod:`tradewind.executors.celery.states`) and turns what changed into events. It also
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import celery  # noqa: F401 - without the celery extra, choosing this executor says what to install
+from kombu.exceptions import EncodeError
 
 from tradewind.executors.base import (
     EventKind,
@@ -210,23 +213,32 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
 
     def _send(self, batch: Sequence[InFlight]) -> None:
         assert self.app is not None
+        refused: list[tuple[InFlight, Exception]] = []
         try:
             with self.app.producer_or_acquire() as producer:
                 for flight in batch:
                     assert flight.workload is not None
-                    self.app.send_task(
-                        TASK_NAME,
-                        args=[flight.workload.to_json(), self.runner],
-                        task_id=flight.task_id,
-                        queue=flight.queue,
-                        producer=producer,
-                    )
+                    try:
+                        self.app.send_task(
+                            TASK_NAME,
+                            args=[flight.workload.to_remote_json(), self.runner],
+                            task_id=flight.task_id,
+                            queue=flight.queue,
+                            producer=producer,
+                        )
+                    except (EncodeError, TypeError, ValueError) as exc:
+                        refused.append((flight, exc))  # this workload alone: the others go
+                        continue
                     flight.last_sent = time.monotonic()
         except Exception as exc:  # the broker is unreachable: resent soon, or timed out
             log.warning("cannot send tries to the broker (tried again soon): %s", exc)
             resend_at = time.monotonic() - self.settings.celery.resend_interval + SEND_RETRY
             for flight in batch:
                 flight.last_sent = min(flight.last_sent, resend_at)
+        for flight, error in refused:
+            info = f"could not send the try: its workload cannot be encoded: {error}"
+            log.error("%s: %s", flight.key, info)
+            self._finish(flight, _failed(flight.key, info, retryable=False))
 
     def _broadcast_cancel(self, task_id: str) -> None:
         assert self.app is not None

@@ -5,8 +5,11 @@ call:
 
 1. claims the try in the metastore (:func:`tradewind.metastore.store.claims.claim`); a try
    claimed already (the same message delivered again: a redelivery after the visibility
-   timeout, a broker reconnect, a resend by the scheduler) is dropped with
-   :class:`celery.exceptions.Ignore`, which writes nothing to the result backend;
+   timeout, a broker reconnect, a resend by the scheduler), one its task instance no longer
+   waits for, and one this metastore has no task instance for (a message of another
+   installation sharing the broker, or of a deleted run) is dropped with
+   :class:`celery.exceptions.Ignore`, which acknowledges the message and writes nothing to
+   the result backend;
 2. hands the workload to the worker's embedded local executor (see :class:`TryPool`): the try
    runs in a process of its own, forked by a warm fork server, in a process group of its own;
 3. relays the try's running message as the Celery state ``RUNNING`` with a heartbeat, again
@@ -171,14 +174,14 @@ class WorkerRuntime:
         self._tasks: dict[str, tuple[TryPool, TaskKey]] = {}
         self._lock = threading.Lock()
 
-    def claim(self, key: TaskKey, task_id: str) -> bool:
+    def claim(self, key: TaskKey, task_id: str) -> claims.Claim:
         """Claim the try, waiting while the metastore is away. After a failed attempt (whose
         COMMIT may have gone through) a claim with this worker, task id and time is ours."""
         now = datetime.now(UTC)
         ours = (self.name, task_id, now)
         tried = False
 
-        def attempt() -> bool:
+        def attempt() -> claims.Claim:
             nonlocal tried
             with self._sessions() as session:
                 found = claims.claim_of(session, key) if tried else None
@@ -186,7 +189,7 @@ class WorkerRuntime:
                     found is not None
                     and (found.worker, found.celery_task_id, found.claimed_at) == ours
                 ):
-                    return True
+                    return claims.Claim.CLAIMED
                 tried = True
                 return claims.claim(session, key, worker=self.name, task_id=task_id, now=now)
 
@@ -248,10 +251,11 @@ def run_try(self: Any, workload_json: Mapping[str, Any], runner: str) -> dict[st
     workload = Workload.from_json(workload_json)
     task_id: str = self.request.id
     runtime = runtime_for(settings)
-    if not runtime.claim(workload.key, task_id):
-        log.info(
-            "%s is claimed already or no longer waited for; dropping %s", workload.key, task_id
-        )
+    claimed = runtime.claim(workload.key, task_id)
+    if claimed is not claims.Claim.CLAIMED:
+        # Ignore acknowledges the message: it is dropped for good, and logged once.
+        level = logging.WARNING if claimed is claims.Claim.UNKNOWN else logging.INFO
+        log.log(level, "dropping message %s for %s: %s", task_id, workload.key, claimed.value)
         raise Ignore()
     # From now on the scheduler hears of this try at every heartbeat: if this worker dies
     # before the try's process reports, the try is still noticed as lost, not left waiting.

@@ -96,7 +96,7 @@ def annotations_for(workload: Workload) -> dict[str, str]:
         RUN_ID: key.run_id,
         TRY_NUMBER: str(key.try_number),
         MAP_INDEX: str(key.map_index),
-        WORKLOAD: json.dumps(workload.to_json(), default=str, sort_keys=True),
+        WORKLOAD: json.dumps(workload.to_remote_json(), default=str, sort_keys=True),
     }
 
 

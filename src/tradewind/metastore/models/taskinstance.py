@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,6 +61,9 @@ class _TryRecord(_TaskKey):
     queued_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
     scheduled_dttm: Mapped[datetime | None] = mapped_column(UtcDateTime())
     external_executor_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    # Why the try failed, in words: the task's error, or why tradewind ended it (lost,
+    # timed out, could not start, its log could not be written, ...). None otherwise.
+    failure_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = updated_at_column()
 
 

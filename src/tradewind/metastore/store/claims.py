@@ -2,11 +2,14 @@
 
 A broker may deliver a try's message more than once (a redelivery after the visibility
 timeout, a broker reconnect, a resend by the scheduler). The worker that gets it first claims
-the try with one INSERT; every later delivery finds the row and drops the message.
+the try with one INSERT; every later delivery finds the row and drops the message. A message
+for a try that this metastore does not wait for (a stale one, or one of another installation
+sharing the broker, or of a deleted run) claims nothing either.
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -18,11 +21,23 @@ from tradewind.metastore.models import TaskInstance, TaskReschedule, TaskTryClai
 from tradewind.states import TaskState
 
 
-def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: datetime) -> bool:
-    """Claim the try ``key`` for ``worker`` and commit; False when it is claimed already, or
-    when its task instance no longer waits for it (not queued, or at another try: the message
-    is stale, e.g. sent before the try was cleared or failed for waiting too long). A key with
-    no task instance at all (the executor's contract tests) is claimed as usual.
+class Claim(enum.Enum):
+    """What came of a claim; the value says why a message is dropped."""
+
+    CLAIMED = "claimed"
+    TAKEN = "claimed already"
+    NOT_WAITING = "its task instance no longer waits for this try"
+    UNKNOWN = (
+        "this metastore has no such task instance "
+        "(a message of another installation sharing the broker, or of a deleted run)"
+    )
+
+
+def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: datetime) -> Claim:
+    """Claim the try ``key`` for ``worker`` and commit. Only a try its task instance waits
+    for (queued, at that try number) is claimed, once: a message delivered again finds it
+    TAKEN; a stale one (sent before the try was cleared or failed for waiting too long) finds
+    it NOT_WAITING; a message for a task instance this metastore does not have is UNKNOWN.
 
     The next poke of a sensor in reschedule mode (same try number) takes over the claim of
     the previous poke once that poke's reschedule is recorded, and only once.
@@ -36,8 +51,13 @@ def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: dat
         )
     ).first()
     session.rollback()  # only a look: the claim below is its own transaction
-    if waiting is not None and tuple(waiting) != (TaskState.QUEUED.value, key.try_number):
-        return False
+    if waiting is None:
+        return Claim.UNKNOWN
+    if tuple(waiting) != (TaskState.QUEUED.value, key.try_number):
+        # A redelivery of a try that runs (or ran) finds its claim; a stale message none.
+        taken = claim_of(session, key) is not None
+        session.rollback()
+        return Claim.TAKEN if taken else Claim.NOT_WAITING
     values = {"worker": worker, "celery_task_id": task_id, "claimed_at": now}
     session.add(TaskTryClaim(**_key_values(key), **values, reschedule_count=0))
     try:
@@ -45,17 +65,17 @@ def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: dat
     except IntegrityError:
         session.rollback()
     else:
-        return True
+        return Claim.CLAIMED
     reschedules = _reschedules(session, key)
     if not reschedules:
-        return False
+        return Claim.TAKEN
     result = session.execute(
         update(TaskTryClaim)
         .where(*_key_filter(key), TaskTryClaim.reschedule_count < reschedules)
         .values(**values, reschedule_count=reschedules)
     )
     session.commit()
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return Claim.CLAIMED if getattr(result, "rowcount", 0) == 1 else Claim.TAKEN
 
 
 def claim_of(session: Session, key: TaskKey) -> TaskTryClaim | None:

@@ -134,6 +134,7 @@ class Try:
     duration: float | None
     hostname: str | None
     pid: int | None
+    failure_reason: str | None
 
 
 def tries(session: Session, dag_id: str, run_id: str, task_id: str) -> list[Try]:
@@ -146,6 +147,7 @@ def tries(session: Session, dag_id: str, run_id: str, task_id: str) -> list[Try]
         "duration",
         "hostname",
         "pid",
+        "failure_reason",
     )
     found: dict[int, Try] = {}
     for table in (TaskInstanceHistory, TaskInstance):

@@ -13,6 +13,7 @@ from tradewind.metastore.store.tasks import ACTIVE, HISTORY_COLUMNS
 from tradewind.states import TaskState
 
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
+ORPHANED = "the scheduler that queued it is gone; it runs again as a new try"
 
 
 def active_of_jobs(session: Session, *, alive_job_ids: Collection[int]) -> list[TaskInstance]:
@@ -59,6 +60,7 @@ def reset_orphan(session: Session, ti: TaskInstance, *, now: datetime) -> bool:
                 **{column: getattr(ti, column) for column in HISTORY_COLUMNS},
                 "state": TaskState.FAILED.value,
                 "end_date": now,
+                "failure_reason": ORPHANED,
             }
         )
     )

@@ -61,7 +61,10 @@ HISTORY_COLUMNS = (
     "queued_dttm",
     "scheduled_dttm",
     "external_executor_id",
+    "failure_reason",
 )
+# A failure's reason is kept up to this many characters (a task's error is as long already).
+MAX_REASON = 2000
 
 
 @dataclass(frozen=True)
@@ -364,6 +367,7 @@ _MARK_QUEUED = (
         queued_dttm=bindparam("now", type_=UtcDateTime()),
         updated_at=bindparam("now", type_=UtcDateTime()),
         queued_by_job_id=bindparam("job_id"),
+        failure_reason=None,  # a new try: the last one's reason is in the history
     )
 )
 
@@ -379,6 +383,7 @@ _MARK_QUEUED_MANY = (
         queued_dttm=bindparam("now", type_=UtcDateTime()),
         updated_at=bindparam("now", type_=UtcDateTime()),
         queued_by_job_id=bindparam("job_id"),
+        failure_reason=None,
     )
     .returning(_TI.c.id)
 )
@@ -438,6 +443,7 @@ _MARK_FINISHED = (
         updated_at=bindparam("v_end", type_=UtcDateTime()),
         pid=func.coalesce(bindparam("v_pid"), _TI.c.pid),
         hostname=func.coalesce(bindparam("v_hostname"), _TI.c.hostname),
+        failure_reason=bindparam("v_reason"),
     )
 )
 _HISTORY: Table = TaskInstanceHistory.__table__  # type: ignore[assignment]
@@ -491,11 +497,12 @@ def mark_finished(
     now: datetime,
     next_try_at: datetime | None = None,
     running: tuple[datetime, int | None, str | None] | None = None,
+    reason: str | None = None,
 ) -> FinishedTry | None:
     """queued|running -> a finished (or waiting) state for exactly this try; None if too late.
 
     ``running`` is the try's running report (when, pid, host) if it came in the same batch:
-    both are then recorded by this one UPDATE.
+    both are then recorded by this one UPDATE. ``reason`` is why the try failed, if it did.
     """
     row = session.execute(_ACTIVE_TRY_ROW, _key_params(key)).first()
     if row is None:
@@ -513,6 +520,7 @@ def mark_finished(
             "v_next": next_try_at,
             "v_pid": pid,
             "v_hostname": hostname,
+            "v_reason": reason[:MAX_REASON] if reason else None,
         },
     )
     if not result.rowcount:  # type: ignore[attr-defined]
@@ -590,6 +598,7 @@ def end_restart_row(
                 "start_date": start,
                 "end_date": now,
                 "duration": max(0.0, (now - start).total_seconds()),
+                "failure_reason": "cleared while it ran: stopped, to run again",
             }
         )
     )
@@ -721,6 +730,7 @@ def clear(
                 "start_date": None,
                 "duration": None,
                 "queued_by_job_id": None,
+                "failure_reason": None,
             }
         session.execute(
             update(_TI)
@@ -764,6 +774,7 @@ def set_instance_states(
                 duration=max(0.0, (now - start).total_seconds()),
                 next_try_at=None,
                 updated_at=now,
+                failure_reason=None,  # marked by hand: the audit log says who
             )
         )
         if not result.rowcount:  # type: ignore[attr-defined]
