@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind.metastore.store import dagfiles as dagfile_store
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.types import utcnow
 from tradewind.parsing import children, discover, liveness, loader, serialize
@@ -68,7 +69,7 @@ class DagProcessor:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
-        self._known: dict[str, dag_store.FileState] | None = None
+        self._known: dict[str, dagfile_store.FileState] | None = None
 
     def folders(self) -> list[Path]:
         folders = [self._settings.core.dags_folder]
@@ -97,10 +98,10 @@ class DagProcessor:
         with self._sessions() as session:
             # A DAG deleted through the API or the CLI takes its file's record along: the
             # file is then parsed again (if it is still there), as Airflow does.
-            if self._known is None or dag_store.count_present_files(session) < sum(
+            if self._known is None or dagfile_store.count_present_files(session) < sum(
                 state.is_present for state in self._known.values()
             ):
-                self._known = dag_store.file_states(session)
+                self._known = dagfile_store.file_states(session)
         known = self._known
         paths = self.list_files()
         # Forget vanished files first: a DAG moved to a new file (a rename) then finds its
@@ -111,9 +112,9 @@ class DagProcessor:
         results = self._parse(candidates, tick)
         for batch in _batches(results, WRITE_BATCH):
             with self._sessions.begin() as session, session.no_autoflush:
-                known_rows = dag_store.prefetch(session, batch)
+                known_rows = dagfile_store.prefetch(session, batch)
                 for parse in batch:
-                    report = dag_store.save_file_parse(
+                    report = dagfile_store.save_file_parse(
                         session,
                         parse,
                         paused_at_creation=self._settings.core.dags_are_paused_at_creation,
@@ -125,7 +126,7 @@ class DagProcessor:
                     with_errors += bool(report.errors)
                     for error in report.errors:
                         log.warning("import error: %s", _summary(parse.fileloc, error))
-                    known[parse.fileloc] = dag_store.FileState(
+                    known[parse.fileloc] = dagfile_store.FileState(
                         parse.fileloc,
                         parse.mtime,
                         parse.size,
@@ -143,21 +144,21 @@ class DagProcessor:
             seconds=time.perf_counter() - started,
         )
 
-    def _forget_missing(self, paths: list[Path], known: dict[str, dag_store.FileState]) -> int:
+    def _forget_missing(self, paths: list[Path], known: dict[str, dagfile_store.FileState]) -> int:
         present = {str(p) for p in paths}
         gone = [loc for loc, state in known.items() if state.is_present and loc not in present]
         if gone:
             with self._sessions.begin() as session:
-                deactivated = dag_store.forget_files(session, gone)
+                deactivated = dagfile_store.forget_files(session, gone)
             for loc in gone:
                 state = known[loc]
-                known[loc] = dag_store.FileState(loc, state.mtime, state.size, "", (), False)
+                known[loc] = dagfile_store.FileState(loc, state.mtime, state.size, "", (), False)
             log.info("files removed: %d; DAGs deactivated: %s", len(gone), deactivated)
             if deactivated:
                 self._retry_files_with_errors(known)
         return len(gone)
 
-    def _retry_files_with_errors(self, known: dict[str, dag_store.FileState]) -> None:
+    def _retry_files_with_errors(self, known: dict[str, dagfile_store.FileState]) -> None:
         """A file refused for a dag_id that a vanished file held may own it now: parse again."""
         with self._sessions() as session:
             failed = {error.filename for error in dag_store.list_import_errors(session)}
@@ -165,7 +166,7 @@ class DagProcessor:
             known[loc] = dataclasses.replace(known[loc], mtime=-1.0, content_hash="")
 
     def _changed(
-        self, paths: list[Path], known: dict[str, dag_store.FileState], force: bool
+        self, paths: list[Path], known: dict[str, dagfile_store.FileState], force: bool
     ) -> tuple[list[_Candidate], int]:
         candidates: list[_Candidate] = []
         unchanged = 0
@@ -186,7 +187,7 @@ class DagProcessor:
             if fresh and state and state.content_hash == digest:
                 unchanged += 1
                 touched.append((str(path), stat.st_mtime, stat.st_size))
-                known[str(path)] = dag_store.FileState(
+                known[str(path)] = dagfile_store.FileState(
                     str(path), stat.st_mtime, stat.st_size, digest, state.dag_ids, True
                 )
                 continue
@@ -194,12 +195,12 @@ class DagProcessor:
         if touched:
             with self._sessions.begin() as session:
                 for fileloc, mtime, size in touched:
-                    dag_store.touch_file(session, fileloc, mtime, size)
+                    dagfile_store.touch_file(session, fileloc, mtime, size)
         return candidates, unchanged
 
     def _parse(
         self, candidates: list[_Candidate], tick: Callable[[], object] | None
-    ) -> Iterator[dag_store.FileParse]:
+    ) -> Iterator[dagfile_store.FileParse]:
         """Parse candidates in children; files that need no import are answered directly."""
         settings = self._settings.dag_processor
         limit = int(settings.max_file_size_mb * 1024 * 1024)
@@ -261,7 +262,7 @@ class DagProcessor:
 
 def _records(
     result: loader.ParsedFile, now: datetime
-) -> tuple[list[dag_store.DagRecord], list[str]]:
+) -> tuple[list[dagfile_store.DagRecord], list[str]]:
     """Rows for the ``dag`` table from the serialized form (checked in the child already)."""
     errors = [e.stacktrace or e.message for e in result.errors]
     records = []
@@ -269,7 +270,7 @@ def _records(
         data = parsed.data
         first = parsed.first_run
         records.append(
-            dag_store.DagRecord(
+            dagfile_store.DagRecord(
                 dag_id=parsed.dag_id,
                 data=data,
                 hash=parsed.hash,
@@ -306,14 +307,14 @@ def _summary(fileloc: str, error: str) -> str:
 
 def _file_parse(
     cand: _Candidate,
-    records: list[dag_store.DagRecord],
+    records: list[dagfile_store.DagRecord],
     errors: list[str],
     duration: float,
     *,
     keep_source: bool,
-) -> dag_store.FileParse:
+) -> dagfile_store.FileParse:
     source = cand.content.decode("utf-8", errors="replace") if keep_source else ""
-    return dag_store.FileParse(
+    return dagfile_store.FileParse(
         fileloc=str(cand.path),
         mtime=cand.mtime,
         size=cand.size,
@@ -326,9 +327,9 @@ def _file_parse(
 
 
 def _batches(
-    items: Iterable[dag_store.FileParse], size: int
-) -> Iterator[list[dag_store.FileParse]]:
-    batch: list[dag_store.FileParse] = []
+    items: Iterable[dagfile_store.FileParse], size: int
+) -> Iterator[list[dagfile_store.FileParse]]:
+    batch: list[dagfile_store.FileParse] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

@@ -16,6 +16,7 @@ from tradewind.metastore.models import DagRun, TaskInstance
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.scheduler import decide
 from tradewind.scheduler.dagruns import DagCache, advance_run
@@ -76,7 +77,7 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
         if event.kind is EventKind.RUNNING and event.key in started:
             continue
         if event.kind is EventKind.RUNNING:
-            result.changed += task_store.mark_running(
+            result.changed += try_store.mark_running(
                 session,
                 _key_tuple(event.key),
                 pid=event.pid,
@@ -139,7 +140,7 @@ def _finished(
     # Why it failed (its error, or why its executor ended it), kept for the API and the UI.
     failed = (event.state or TaskState.FAILED) is TaskState.FAILED
     reason = (event.info or None) if failed else None
-    finished = task_store.mark_finished(
+    finished = try_store.mark_finished(
         session,
         _key_tuple(key),
         state,
@@ -164,7 +165,7 @@ def _finished(
     if xcoms:
         xcom_store.set_xcoms(session, run.id, key.task_id, key.map_index, [tuple(x) for x in xcoms])
     if state is TaskState.UP_FOR_RESCHEDULE and next_try_at is not None:
-        task_store.add_reschedule(
+        try_store.add_reschedule(
             session, finished, start=finished.start_date or now, end=now, until=next_try_at
         )
         return True
@@ -200,7 +201,7 @@ def _restarting(
     process may still be running (callbacks, the end of a SIGTERM): the loop ends the restart
     once the executor no longer holds it (see ``Scheduler._end_restarts``). Any other report
     that comes too late, or twice, is dropped."""
-    if not task_store.is_restarting(session, _key_tuple(key)):
+    if not try_store.is_restarting(session, _key_tuple(key)):
         log.info("dropped a late or duplicate report for %s", key)
         return False
     result.restarting[key] = running[0] if running else None

@@ -30,6 +30,7 @@ from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.metastore.types import utcnow
 from tradewind.scheduler import cutoff, dagruns, events, orphans, queueing
@@ -339,7 +340,7 @@ class Scheduler:
         for key in done:
             started = self._restarts.pop(key)
             row = (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
-            if task_store.end_restart(session, row, now=now, started=started) is None:
+            if try_store.end_restart(session, row, now=now, started=started) is None:
                 continue
             log.info("%s ended for a restart; the task runs again", key)
             run = run_store.lock_run(session, key.dag_id, key.run_id)
@@ -430,7 +431,7 @@ class Scheduler:
         if not keys:
             return
         with self.sessions() as session:
-            current = task_store.try_states(
+            current = try_store.try_states(
                 session, [(k.dag_id, k.run_id, k.task_id, k.map_index) for k in keys]
             )
         for key in sorted(keys):

@@ -14,7 +14,7 @@ from tradewind.metastore.models import TaskInstance
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import orphans as orphan_store
 from tradewind.metastore.store import runs as run_store
-from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import tries as try_store
 from tradewind.states import TaskState
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def _end_unheld_restarts(
     """Restarting tries whose process no executor of a live scheduler holds (it is gone,
     or its scheduler is): their task instances go to none, to run again."""
     held: set[TaskKey] | None = None
-    for row in task_store.restarting_tries(session):
+    for row in try_store.restarting_tries(session):
         owner = row["queued_by_job_id"]
         if owner in alive and owner != job_id:
             continue  # another live scheduler stops it and hears of its end
@@ -90,7 +90,7 @@ def _end_unheld_restarts(
             held = executor.active_keys() if held is None else held
             if key in held:
                 continue
-        if task_store.end_restart_row(session, row, now=now) is None:
+        if try_store.end_restart_row(session, row, now=now) is None:
             continue
         log.warning("%s: no process of it is left; its task instance runs again", key)
         run = run_store.get_run(session, key.dag_id, key.run_id)

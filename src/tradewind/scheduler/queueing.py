@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tradewind.executors.base import TaskKey, Workload
 from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import runs as run_store
-from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import tries as try_store
 from tradewind.scheduler.dagruns import DagCache
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,12 @@ def queue_ready(
     ``external_id`` (an executor's that can adopt tries) names each try for the executor; the
     name is kept with the task instance.
     """
-    candidates = task_store.scheduled_instances(session, max(room, fetch))
+    candidates = try_store.scheduled_instances(session, max(room, fetch))
     if not candidates:
         return []
-    pools = task_store.pool_room(session, lock=True)
+    pools = try_store.pool_room(session, lock=True)
     dag_ids = sorted({c.dag_id for c in candidates})
-    active = task_store.active_counts_by_dag(session, dag_ids)
+    active = try_store.active_counts_by_dag(session, dag_ids)
     chosen: list[tuple[int, Workload]] = []
     runs: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]] = {}
     for ti in candidates:
@@ -60,20 +60,20 @@ def queue_ready(
         active[ti.dag_id] = active.get(ti.dag_id, 0) + 1
         chosen.append((ti.id, workload))
     # Those another scheduler queued first are not ours to run.
-    queued = task_store.mark_queued_many(
+    queued = try_store.mark_queued_many(
         session, [ti_id for ti_id, _ in chosen], job_id=job_id, now=now
     )
     mine = [(ti_id, workload) for ti_id, workload in chosen if ti_id in queued]
     if external_id is not None:
         named = [(ti_id, external_id(workload.key)) for ti_id, workload in mine]
-        task_store.set_external_ids(session, [(i, name) for i, name in named if name])
+        try_store.set_external_ids(session, [(i, name) for i, name in named if name])
     return [workload for _, workload in mine]
 
 
 def _workload(
     session: Session,
     cache: DagCache,
-    ti: task_store.Queueable,
+    ti: try_store.Queueable,
     runs: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]],
 ) -> Workload | None:
     """The workload of a try; ``runs`` memoises each run's DAG version and data for this pass."""
