@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradewind.api import docs, errors, headers, limits, text
+from tradewind.api import docs, errors, headers, limits, text, unrouted
 from tradewind.api.deps import WebState
 from tradewind.api.security import PasswordChecks, Signer
 from tradewind.exceptions import TradewindError
@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
         cipher=crypto.Cipher(settings.core.fernet_key),
     )
     errors.install(app)
+    unrouted.install(app, API_PREFIX)
     text.install(app)
     app.add_middleware(ServerTiming)
     limits.install(app, settings)
