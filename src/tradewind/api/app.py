@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradewind.api import docs, errors, headers, limits, text, unrouted
+from tradewind.api import docs, errors, headers, limits, query, text, unrouted
 from tradewind.api.deps import WebState
 from tradewind.api.security import PasswordChecks, Signer
 from tradewind.exceptions import TradewindError
@@ -87,8 +87,9 @@ def create_app(settings: Settings) -> FastAPI:
     limits.install(app, settings)
     app.add_middleware(headers.SecurityHeaders)
     docs.install(app, f"{API_PREFIX}/docs")
-    # Every route refuses text no database can store (NUL, lone surrogates) with a 400.
-    checked = [text.CHECKED]
+    # Every route refuses text no database can store (NUL, lone surrogates) with a 400, and a
+    # query parameter that takes one value given several times.
+    checked = [text.CHECKED, query.ONCE]
     api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES, dependencies=checked)
     for name in API_ROUTES:
         module = importlib.import_module(f"tradewind.api.routes.{name}")
