@@ -45,7 +45,9 @@ def test_variables_round_trip(web: Web) -> None:
     assert web.get(f"{API}/variables/api_token", user="op").json()["value"] == "s3cret"
     edited = web.patch(f"{API}/variables/region", json={"value": '{"a": 1}'})
     assert edited.json()["value"] == '{"a": 1}'
-    assert web.patch(f"{API}/variables/region", json={"key": "other"}).status_code == 400
+    renamed = web.patch(f"{API}/variables/region", json={"key": "other"})
+    assert renamed.status_code == 409
+    assert "cannot be renamed" in renamed.json()["detail"]
     assert web.patch(f"{API}/variables/ghost", json={"value": "x"}).status_code == 404
     assert web.delete(f"{API}/variables/region").status_code == 204
     assert web.get(f"{API}/variables/region").status_code == 404
@@ -120,7 +122,7 @@ def test_pools_with_their_usage(web: Web) -> None:
     assert web.post(f"{API}/pools", json={"name": "db", "slots": 1}).status_code == 409
     assert web.post(f"{API}/pools", json={"name": "x", "slots": -1}).status_code == 400
     assert web.patch(f"{API}/pools/db", json={"slots": 5}).json()["slots"] == 5
-    assert web.patch(f"{API}/pools/db", json={"name": "other"}).status_code == 400
+    assert web.patch(f"{API}/pools/db", json={"name": "other"}).status_code == 409
     refused = web.delete(f"{API}/pools/default_pool")
     assert refused.status_code == 409
     assert "cannot be deleted" in refused.json()["detail"]

@@ -1,29 +1,42 @@
-"""The whole OpenAPI document fuzzed with schemathesis: no 5xx, answers as documented.
+"""The whole OpenAPI document fuzzed with schemathesis and every check it has: zero failures.
 
-Every operation runs as admin against a seeded metastore (a DAG registered, a run finished,
-a variable, a connection, a pool and an import error), and path parameters often take those
-real values, so the fuzzing reaches found resources as well as missing ones.
+schemathesis runs as ``st run --checks all`` does, in-process, against a real web server: its
+coverage phase (each parameter at its boundaries, missing and malformed; methods the document
+does not list; requests without credentials), its fuzzing phase (valid and invalid requests
+drawn from the schemas) and its stateful phase (chains that follow the links it infers: a
+resource created, read, changed, deleted and read again), with every check that
+``schemathesis.checks`` registers. It is bounded (a few examples per operation) and
+deterministic (derandomized generation, a fixed seed, no example database, no cache), so CI does
+not flake and a regression shows on the first run.
+
+Every operation runs as admin (a bearer token; login throttling is off, see ``web``) over a
+seeded metastore (a DAG registered, a run finished, a variable, a connection, a pool and an
+import error). Three times in four a path parameter of a GET, PATCH or POST takes a seeded
+value, so the fuzzing reaches found resources as well as missing ones; DELETE never does, so
+they stay for the other operations.
+
+One check has no one to compare here: object_level_authorization replays what one identity
+read as its peers, to find objects that leak between owners. tradewind has no owners: access
+is by role (every user of a role reads what that role may), which the role tests of each
+resource cover. It runs, with the one identity, and finds nothing to judge. One known
+disagreement is let through, the narrowest there is: see ``_not_applicable``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis import checks as st_checks
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events
 from sqlalchemy import select
-from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
+from webtest import Web, make_web_fixture, serving  # noqa: F401
 
 from tradewind.metastore.models import ParseImportError
 from tradewind.metastore.store import connections as conn_store
@@ -31,13 +44,8 @@ from tradewind.metastore.store import pools as pool_store
 from tradewind.metastore.store import variables as variable_store
 from tradewind.metastore.store.connections import Connection
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
+SEED = 20260101
+EXAMPLES = 6  # per operation and phase
 
 SEEDED = """
 with DAG("fuzzed", schedule=None, tags=["fuzz"], params={"n": 1}):
@@ -46,7 +54,15 @@ with DAG("fuzzed", schedule=None, tags=["fuzz"], params={"n": 1}):
 
 
 @pytest.fixture
-def seeded(web: Web) -> dict[str, Any]:
+def web(make_web: Callable[..., Web]) -> Web:
+    # Login throttling off: the ignored_auth check sends hundreds of wrong credentials and
+    # expects each to be a 401 (throttling answers 429 after a few; tests of its own cover it).
+    throttling_off = {"login_max_failures": 0, "login_max_failures_per_address": 0}
+    return make_web(webserver=throttling_off)
+
+
+@pytest.fixture
+def seeded(web: Web) -> dict[str, list[str | int]]:
     """Real values for path parameters, after registering and running a DAG."""
     web.system.add_dag("fuzzed", SEEDED)
     web.system.add_dag("broken", "raise RuntimeError('does not import')\n")
@@ -61,64 +77,130 @@ def seeded(web: Web) -> dict[str, Any]:
         pool_store.set_pool(session, "p1", 3, "fuzzing")
     with web.system.sessions() as session:
         error_ids = list(session.scalars(select(ParseImportError.id)))
+    assert error_ids
     return {
-        "dag_id": "fuzzed",
-        "run_id": run_id,
-        "dag_run_id": run_id,
-        "task_id": "t",
-        "try_number": 1,
-        "xcom_key": "return_value",
-        "key": "v1",
-        "connection_id": "c1",
-        "name": "p1",
-        "username": "viewer",
-        "import_error_id": error_ids[0] if error_ids else 1,
+        "dag_id": ["fuzzed"],
+        "run_id": [run_id],
+        "dag_run_id": [run_id],
+        "task_id": ["t"],
+        "try_number": [1],
+        "xcom_key": ["return_value"],
+        "key": ["v1"],
+        "connection_id": ["c1"],
+        "name": ["p1"],
+        # Not admin, whom the fuzzer is: a new password for admin would end its token.
+        "username": ["viewer"],
+        "import_error_id": error_ids,
     }
 
 
-FUZZ = settings(
-    max_examples=10,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@dataclass
+class Outcome:
+    """What a run found: failures (each with what was sent and answered), errors, the checks
+    that ran and the operations tested."""
+
+    failures: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    checks_run: set[str] = field(default_factory=set)
+    operations: set[str] = field(default_factory=set)
+
+
+def fuzz(url: str, token: str, seeded: dict[str, list[str | int]]) -> Outcome:
+    """Run schemathesis's engine with every check over the document at ``url``."""
+    st_checks.load_all_checks()
+    every_check = st_checks.CHECKS.get_all_names()
+    bindings = {
+        f"path.{name}": {"dictionary": name, "probability": 0.75} for name in sorted(seeded)
+    }
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "cache": {"enabled": False},
+            "workers": 1,
+            "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
+            "checks": {name: {"enabled": True} for name in every_check},
+            "auth": {"openapi": {"bearer": {"bearer": token}}},
+            "dictionaries": {name: {"values": values} for name, values in seeded.items()},
+            "operations": [
+                {"include-method": ["GET", "PATCH", "POST"], "parameters": bindings},
+                # Nor ids read from earlier responses (the seeded DAG deleted first thing would
+                # leave the fuzzing of its runs, tasks, logs and XComs nothing to find).
+                {
+                    "include-method": "DELETE",
+                    "phases": {
+                        phase: {"extra-data-sources": {"responses": False}}
+                        for phase in ("coverage", "fuzzing")
+                    },
+                },
+            ],
+        }
+    )
+    schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json", config=config)
+    outcome = Outcome()
+    for event in schemathesis.engine.from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            _record(event.recorder, outcome)
+        elif isinstance(event, events.NonFatalError):
+            outcome.errors.append(f"{event.label}: {event.info}")
+        elif isinstance(event, events.FatalError):
+            outcome.errors.append(repr(event.exception))
+        elif isinstance(event, events.EngineFinished):
+            outcome.failures.extend(f"after the run: {failure}" for failure in event.failures)
+    return outcome
+
+
+def _record(recorder: Any, outcome: Outcome) -> None:
+    outcome.operations.add(recorder.label)
+    for case_id, nodes in recorder.checks.items():
+        for node in nodes:
+            outcome.checks_run.add(node.name)
+            if node.status != Status.FAILURE or node.failure_info is None:
+                continue
+            case = recorder.cases[case_id].value
+            interaction = recorder.interactions.get(case_id)
+            response = interaction.response if interaction is not None else None
+            if _not_applicable(node.name, case, response):
+                continue
+            outcome.failures.append(_describe(node, case, response))
+
+
+def _not_applicable(check: str, case: Any, response: Any) -> bool:
+    """The one known disagreement that is the fuzzer's, not the server's.
+
+    A connection's ``extra`` is JSON object text: the document says so with contentMediaType
+    application/json and a pattern ("{" ... "}"), but schemathesis draws strings from the
+    pattern alone in some phases, so a "valid" ``extra`` may not parse ("{x}"); the server
+    refuses it with a 400 that says so. Only that case, of only that check, is let through.
+    """
+    if check != "positive_data_acceptance" or response is None or response.status_code != 400:
+        return False
+    body = case.body if isinstance(case.body, dict) else {}
+    extra = body.get("extra")
+    if not case.path.startswith("/api/v1/connections") or not isinstance(extra, str):
+        return False
+    try:
+        parsed = json.loads(extra)
+    except ValueError:
+        return "extra is not JSON" in response.text
+    return not isinstance(parsed, dict) and "extra is not a JSON object" in response.text
+
+
+def _describe(node: Any, case: Any, response: Any) -> str:
+    failure = node.failure_info.failure
+    sent = f"{case.method} {case.formatted_path} query={case.query} body={case.body!r}"
+    got = f"{response.status_code} {response.text[:500]}" if response is not None else "nothing"
+    return f"[{node.name}] {failure.title}: {failure.message}\n  sent: {sent}\n  got: {got}"
 
 
 @sqlite_only
-def test_every_operation_answers_as_documented(web: Web, seeded: dict[str, Any]) -> None:
-    """Valid and invalid requests to every operation; every failure is listed at the end."""
-    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", web.client.app)
-    headers = web.as_("admin")
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @FUZZ
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def fuzz(case: Any) -> None:
-                _use_seeded(case, seeded)
-                case.call_and_validate(headers=headers, checks=CHECKS)
-
-            try:
-                fuzz()
-            except Unsatisfiable:
-                continue  # nothing to make invalid (no parameters, no body)
-            except Exception as exc:
-                failures.append(
-                    f"{operation.method.upper()} {operation.path} ({mode.value}): {exc}"
-                )
-    assert operations >= 20
-    assert not failures, "\n\n".join(failures)
-
-
-def _use_seeded(case: Any, seeded: dict[str, Any]) -> None:
-    """Half of the cases (decided by the generated data, so shrinking stays stable) ask for
-    the seeded resources; DELETE never does, so they stay for the other operations."""
-    params = case.path_parameters or {}
-    if case.method.upper() != "DELETE" and params and len(str(params)) % 2 == 0:
-        for name in params:
-            if name in seeded:
-                params[name] = seeded[name]
+def test_every_operation_answers_as_documented(
+    web: Web, seeded: dict[str, list[str | int]]
+) -> None:
+    """Every check, every phase: every failure is listed at the end."""
+    with serving(web.client.app) as url:
+        outcome = fuzz(url, web.as_("admin")["Authorization"].split()[1], seeded)
+    assert len(outcome.operations) >= 50
+    assert not outcome.errors, "\n\n".join(outcome.errors)
+    assert not outcome.failures, "\n\n".join(outcome.failures)
+    # Every check schemathesis has ran, on every operation that it applies to.
+    assert set(st_checks.CHECKS.get_all_names()) <= outcome.checks_run

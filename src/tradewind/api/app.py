@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradewind.api import docs, errors, headers, limits, text
+from tradewind.api import docs, errors, headers, limits, query, text, unrouted
 from tradewind.api.deps import WebState
 from tradewind.api.security import PasswordChecks, Signer
 from tradewind.exceptions import TradewindError
@@ -81,14 +81,16 @@ def create_app(settings: Settings) -> FastAPI:
         cipher=crypto.Cipher(settings.core.fernet_key),
     )
     errors.install(app)
+    unrouted.install(app, API_PREFIX)
     text.install(app)
     errors.ride_out_outages(app, engine)
     app.add_middleware(ServerTiming)
     limits.install(app, settings)
     app.add_middleware(headers.SecurityHeaders)
     docs.install(app, f"{API_PREFIX}/docs")
-    # Every route refuses text no database can store (NUL, lone surrogates) with a 400.
-    checked = [text.CHECKED]
+    # Every route refuses text no database can store (NUL, lone surrogates) with a 400, and a
+    # query parameter that takes one value given several times.
+    checked = [text.CHECKED, query.ONCE]
     api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES, dependencies=checked)
     for name in API_ROUTES:
         module = importlib.import_module(f"tradewind.api.routes.{name}")
@@ -149,10 +151,27 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "The metastore cannot be reached at the moment; try again shortly"),
     )
 }
+_ERROR_RESPONSES[401]["headers"] = {
+    "WWW-Authenticate": {"description": "The schemes to log in with", "schema": {"type": "string"}}
+}
+_ERROR_RESPONSES[429]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds until logins are taken again",
+        "schema": {"type": "string"},
+    }
+}
+# The operations open to everyone, and the error answers they cannot give.
+_NO_LOGIN = ("401", "403", "429")
+_PUBLIC = {
+    "/auth/token": ("403",),
+    f"{API_PREFIX}/health": _NO_LOGIN,
+    f"{API_PREFIX}/version": _NO_LOGIN,
+}
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with the auth schemes and without FastAPI's 422 (errors are 400)."""
+    """The OpenAPI document, with the auth schemes and without FastAPI's 422 (errors are 400);
+    404 only where a path names something, no auth errors where no login is needed."""
     if app.openapi_schema:
         return app.openapi_schema
     document = get_openapi(
@@ -166,13 +185,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schemas = components.get("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    public = {"/auth/token", f"{API_PREFIX}/health", f"{API_PREFIX}/version"}
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
-            operation.get("responses", {}).pop("422", None)
-            if path not in public:
+            responses = operation.get("responses", {})
+            cannot = ("422", *_PUBLIC.get(path, ()), *(() if "{" in path else ("404",)))
+            for code in cannot:
+                responses.pop(code, None)
+            if path not in _PUBLIC:
                 operation["security"] = [{"bearer": []}, {"basic": []}]
     limits.document(document)
+    text.document(document)
     app.openapi_schema = document
     return document
 

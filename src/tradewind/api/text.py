@@ -8,6 +8,8 @@ naming the first place that holds such text. Routes can then take any ``str`` as
 
 :func:`install` adds the safety net behind it: input the database itself refuses (a NUL in
 basic-auth credentials, a value too long for its column) is a 400 too, not a 500.
+:func:`document` states the rule in the OpenAPI document, as a pattern on every string a
+request can carry.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from tradewind.api.errors import bad_request, json_error
 from tradewind.metastore.errors import first_line
 
 NUL = "\x00"
+# Storable text as the document states it: no NUL. Lone surrogates are refused too but left out
+# of the pattern: a class naming them (\uD800-\uDFFF) is not a regex to engines that work on
+# Unicode scalar values (jsonschema-rs, so schemathesis, drops the whole pattern), and \p{Cs} is
+# not one to Python's. Such engines cannot hold a lone surrogate anyway (it has no UTF-8 form).
+PATTERN = r"^[^\x00]*$"
+# The document's name for a JSON value made of storable text only (a run's conf, say).
+JSON_VALUE = "StorableJsonValue"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -98,3 +107,75 @@ def install(app: FastAPI) -> None:
         return json_error(400, f"the database cannot store this input: {first_line(str(exc.orig))}")
 
     app.add_exception_handler(DataError, refused)
+
+
+def document(openapi: dict[str, Any]) -> None:
+    """State in ``openapi`` what :data:`CHECKED` refuses: every string of every parameter and
+    request body without a pattern, format or enum of its own (each of which excludes NUL) gets
+    :data:`PATTERN`, and free-form JSON in a request (object keys included) becomes
+    :data:`JSON_VALUE`."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    ref = f"#/components/schemas/{JSON_VALUE}"
+    text = {"type": "string", "pattern": PATTERN}
+    schemas[JSON_VALUE] = {
+        "description": "Any JSON value whose strings (object keys too) hold no NUL character "
+        "and no lone surrogate.",
+        "anyOf": [
+            text,
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": {"$ref": ref}},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": PATTERN},
+                "additionalProperties": {"$ref": ref},
+            },
+        ],
+    }
+    storable = _Storable(schemas, ref)
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                storable.apply(parameter.get("schema", {}))
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                storable.apply(media.get("schema", {}))
+
+
+class _Storable:
+    """Walks request schemas (and the components they use, once each) adding the text rule."""
+
+    def __init__(self, schemas: dict[str, Any], json_value: str) -> None:
+        self.schemas = schemas
+        self.json_value = json_value
+        self.seen: set[str] = set()
+
+    def apply(self, schema: dict[str, Any]) -> None:
+        if "$ref" in schema:
+            name = str(schema["$ref"]).rsplit("/", 1)[-1]
+            if name not in self.seen and name in self.schemas:
+                self.seen.add(name)
+                self.apply(self.schemas[name])
+            return
+        for keyword in ("anyOf", "oneOf", "allOf"):
+            for branch in schema.get(keyword, []):
+                self.apply(branch)
+        kind = schema.get("type")
+        if not kind and not schema.keys() - {"title", "description", "default"}:
+            schema["$ref"] = self.json_value  # any JSON value
+        elif kind == "string" and not schema.keys() & {"pattern", "format", "enum", "const"}:
+            schema["pattern"] = PATTERN
+        elif kind == "array" and isinstance(schema.get("items"), dict):
+            self.apply(schema["items"])
+        elif kind == "object":
+            self._object(schema)
+
+    def _object(self, schema: dict[str, Any]) -> None:
+        for item in schema.get("properties", {}).values():
+            self.apply(item)
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
+            return
+        schema["propertyNames"] = {"pattern": PATTERN}
+        if isinstance(extra, dict) and extra:
+            self.apply(extra)
+        else:
+            schema["additionalProperties"] = {"$ref": self.json_value}

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel
 
 from tradewind.api.deps import AsViewer, DbSession, Paged
-from tradewind.api.routes.fields import PATH_TEXT, utc
+from tradewind.api.routes.fields import PATH_TEXT, Rfc3339, utc
 from tradewind.metastore.models import AuditLog
 from tradewind.metastore.store import audit as audit_store
 
 router = APIRouter(tags=["audit"])
 
 Filter = Annotated[str | None, Query(pattern=PATH_TEXT, max_length=500)]
-When = Annotated[AwareDatetime | None, Query(description="ISO 8601 with a time zone.")]
+When = Annotated[AwareDatetime | None, Rfc3339, Query(description="RFC 3339, with a time zone.")]
 
 
 class EventLog(BaseModel):
@@ -82,8 +82,8 @@ def list_event_logs(
             dag_id=dag_id,
             run_id=run_id,
             task_id=task_id,
-            after=utc(after, "after"),
-            before=utc(before, "before"),
+            after=utc(after),
+            before=utc(before),
         ),
         limit=page.limit,
         offset=page.offset,

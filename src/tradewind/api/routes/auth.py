@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from tradewind.api import audit, logins
 from tradewind.api.deps import DbSession, Web, WebState
+from tradewind.api.errors import ErrorBody
+from tradewind.api.routes.fields import RequestBody
 from tradewind.api.security import Principal, Role
 from tradewind.metastore.store import users as user_store
 from tradewind.metastore.types import utcnow
@@ -15,7 +17,7 @@ from tradewind.metastore.types import utcnow
 router = APIRouter(tags=["auth"])
 
 
-class Credentials(BaseModel):
+class Credentials(RequestBody):
     username: str = Field(min_length=1, max_length=250)
     password: str = Field(min_length=1, max_length=1000)
 
@@ -46,7 +48,7 @@ def check_login(
 @router.post(
     "/auth/token",
     response_model=Token,
-    responses={401: {"description": "Wrong username or password"}},
+    responses={401: {"model": ErrorBody, "description": "Wrong username or password"}},
 )
 def create_token(credentials: Credentials, request: Request, session: DbSession, web: Web) -> Token:
     """Exchange a username and password for a bearer token (``Authorization: Bearer ...``)."""

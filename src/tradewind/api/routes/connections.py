@@ -12,18 +12,34 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from tradewind.api import audit
 from tradewind.api.deps import AsOp, DbSession, Paged, Web
 from tradewind.api.errors import bad_request, conflict, not_found
-from tradewind.api.routes.fields import Id, IdPath, Short, Text, conflict_doc
+from tradewind.api.routes.fields import (
+    UNREADABLE,
+    Id,
+    IdPath,
+    Integral,
+    RequestBody,
+    Short,
+    Text,
+    conflict_doc,
+    on_string,
+    renamed,
+    same_name,
+)
 from tradewind.metastore.store import connections as conn_store
 from tradewind.metastore.store.connections import ConnectionsError
 
 router = APIRouter(tags=["connections"])
 
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[int, Field(ge=1, le=65535), Integral]
+ConnType = Annotated[Short, Field(min_length=1)]
+# The outline of a JSON object as text (or nothing): "{" ... "}", JSON whitespace around.
+JSON_OBJECT_TEXT = r"^(?:[ \t\n\r]*\{[\s\S]*\}[ \t\n\r]*)?$"
 
 
 class ConnectionOut(BaseModel):
@@ -43,23 +59,26 @@ class ConnectionList(BaseModel):
     total_entries: int
 
 
-class ConnectionPatch(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    connection_id: Id | None = None
-    conn_type: Annotated[Short, Field(min_length=1)] | None = None
+class ConnectionPatch(RequestBody):
+    connection_id: Id | None = Field(default=None, description="When given, the path's id.")
+    # Absent keeps the type; null is refused (a connection always has one).
+    conn_type: ConnType | SkipJsonSchema[None] = None
     description: Text | None = None
     host: Short | None = None
     login: Text | None = None
     schema_: Short | None = Field(None, alias="schema")
     port: Port | None = None
     password: Text | None = None
-    extra: Text | None = Field(None, description="A JSON object, as text.")
+    extra: Text | None = Field(
+        None,
+        description="A JSON object, as text.",
+        json_schema_extra=on_string(contentMediaType="application/json", pattern=JSON_OBJECT_TEXT),
+    )
 
 
 class ConnectionBody(ConnectionPatch):
     connection_id: Id
-    conn_type: Annotated[Short, Field(min_length=1)]
+    conn_type: ConnType
 
 
 def _out(conn: conn_store.Connection) -> ConnectionOut:
@@ -84,7 +103,7 @@ def _existing(session: DbSession, conn_id: str, web: Web) -> conn_store.Connecti
     return found
 
 
-@router.get("/connections", response_model=ConnectionList)
+@router.get("/connections", response_model=ConnectionList, responses=conflict_doc(UNREADABLE))
 def list_connections(*, session: DbSession, who: AsOp, web: Web, page: Paged) -> ConnectionList:
     found, total = conn_store.page_connections(
         session, web.cipher, limit=page.limit, offset=page.offset
@@ -93,14 +112,20 @@ def list_connections(*, session: DbSession, who: AsOp, web: Web, page: Paged) ->
     return ConnectionList(connections=[_out(c) for c in found], total_entries=total)
 
 
-@router.get("/connections/{connection_id}", response_model=ConnectionOut)
+@router.get(
+    "/connections/{connection_id}",
+    response_model=ConnectionOut,
+    responses=conflict_doc(UNREADABLE),
+)
 def get_connection(
     connection_id: IdPath, *, session: DbSession, who: AsOp, web: Web
 ) -> ConnectionOut:
     return _out(_existing(session, connection_id, web))
 
 
-@router.post("/connections", response_model=ConnectionOut, responses=conflict_doc("Exists"))
+@router.post(
+    "/connections", response_model=ConnectionOut, responses=conflict_doc("Exists", UNREADABLE)
+)
 def create_connection(
     body: ConnectionBody, *, session: DbSession, who: AsOp, web: Web
 ) -> ConnectionOut:
@@ -126,15 +151,16 @@ def create_connection(
     return _out(conn)
 
 
-@router.patch("/connections/{connection_id}", response_model=ConnectionOut)
+@router.patch(
+    "/connections/{connection_id}",
+    response_model=ConnectionOut,
+    responses=conflict_doc(renamed("connection", "connection_id"), UNREADABLE),
+)
 def patch_connection(
     connection_id: IdPath, body: ConnectionPatch, *, session: DbSession, who: AsOp, web: Web
 ) -> ConnectionOut:
     """Change the fields the body has (``null`` clears a field); the others stay."""
-    if body.connection_id is not None and body.connection_id != connection_id:
-        raise bad_request(
-            f"the body's connection_id {body.connection_id!r} is not the path's {connection_id!r}"
-        )
+    same_name("connection", "connection_id", body.connection_id, connection_id)
     current = _existing(session, connection_id, web)
     given = body.model_dump(exclude_unset=True, exclude={"connection_id"})
     if given.get("conn_type", "") is None:

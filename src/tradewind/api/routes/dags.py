@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from tradewind.api import audit
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
 from tradewind.api.errors import not_found
+from tradewind.api.routes.fields import QueryBool, RequestBody
 from tradewind.metastore.models import DagModel
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import listing
@@ -42,7 +43,7 @@ class DagList(BaseModel):
     total_entries: int
 
 
-class DagPatch(BaseModel):
+class DagPatch(RequestBody):
     is_paused: bool
 
 
@@ -87,9 +88,11 @@ def list_dags(
         str | None, Query(max_length=250, description="Only DAG ids containing this text.")
     ] = None,
     paused: Annotated[
-        bool | None, Query(description="Only paused (true) or active (false).")
+        bool | None, QueryBool, Query(description="Only paused (true) or active (false).")
     ] = None,
-    only_active: Annotated[bool, Query(description="Hide DAGs whose file is gone.")] = True,
+    only_active: Annotated[
+        bool, QueryBool, Query(description="Hide DAGs whose file is gone.")
+    ] = True,
 ) -> DagList:
     found = listing.page_dags(
         session,

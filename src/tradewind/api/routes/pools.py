@@ -9,15 +9,25 @@ from pydantic import BaseModel, Field
 
 from tradewind.api import audit
 from tradewind.api.deps import AsOp, DbSession, Paged
-from tradewind.api.errors import bad_request, conflict, not_found
-from tradewind.api.routes.fields import MAX_INT, PATH_TEXT, PoolName, Text, conflict_doc
+from tradewind.api.errors import conflict, not_found
+from tradewind.api.routes.fields import (
+    MAX_INT,
+    PATH_TEXT,
+    Integral,
+    PoolName,
+    RequestBody,
+    Text,
+    conflict_doc,
+    renamed,
+    same_name,
+)
 from tradewind.metastore.models import DEFAULT_POOL
 from tradewind.metastore.models import Pool as PoolRow
 from tradewind.metastore.store import pools as pool_store
 
 router = APIRouter(tags=["pools"])
 
-Slots = Annotated[int, Field(ge=0, le=MAX_INT)]
+Slots = Annotated[int, Field(ge=0, le=MAX_INT), Integral]
 NamePath = Annotated[str, Path(pattern=PATH_TEXT, max_length=256)]
 
 
@@ -36,14 +46,14 @@ class PoolList(BaseModel):
     total_entries: int
 
 
-class PoolBody(BaseModel):
+class PoolBody(RequestBody):
     name: PoolName
     slots: Slots
     description: Text | None = None
 
 
-class PoolPatch(BaseModel):
-    name: PoolName | None = None
+class PoolPatch(RequestBody):
+    name: PoolName | None = Field(default=None, description="When given, the path's name.")
     slots: Slots | None = None
     description: Text | None = None
 
@@ -92,13 +102,10 @@ def create_pool(body: PoolBody, *, session: DbSession, who: AsOp) -> Pool:
     return get_pool(body.name, session=session, who=who)
 
 
-@router.patch("/pools/{name}", response_model=Pool)
+@router.patch("/pools/{name}", response_model=Pool, responses=conflict_doc(renamed("pool", "name")))
 def patch_pool(name: NamePath, body: PoolPatch, *, session: DbSession, who: AsOp) -> Pool:
     """Change the slots and/or the description of a pool."""
-    if body.name is not None and body.name != name:
-        raise bad_request(
-            f"the body's name {body.name!r} is not the path's {name!r}; a pool cannot be renamed"
-        )
+    same_name("pool", "name", body.name, name)
     row = _existing(session, name)
     slots = row.slots if body.slots is None else body.slots
     pool_store.set_pool(session, name, slots, body.description)

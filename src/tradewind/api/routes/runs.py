@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from tradewind import limits
 from tradewind.api import audit, display
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged, Web
 from tradewind.api.errors import bad_request, conflict, not_found
+from tradewind.api.routes.fields import RequestBody, Rfc3339, conflict_doc, on_string
 from tradewind.api.routes.tasks import (
     TaskInstanceList,
     existing_run,
@@ -38,6 +39,8 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9_.~:+-]+$"
 NOTE_LENGTH = 1000
 # What every dialect stores (MySQL's DATETIME spans years 1000 to 9999).
 EARLIEST_YEAR, LATEST_YEAR = 1000, 9990
+# The same range as the document states it: an RFC 3339 date-time from year 1000 to 9990.
+YEARS_PATTERN = r"^(1\d{3}|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|9990)-"
 
 
 class DagRun(BaseModel):
@@ -68,23 +71,32 @@ class DagRunList(BaseModel):
     total_entries: int
 
 
-class TriggerRun(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TriggerRun(RequestBody):
     dag_run_id: str | None = Field(
         default=None,
         min_length=1,
         max_length=ID_LENGTH,
         pattern=RUN_ID_PATTERN,
         description="The run's id (default: manual__<logical date>).",
+        json_schema_extra=on_string(pattern=r"^(?!\.\.?$)" + RUN_ID_PATTERN[1:]),
     )
-    logical_date: datetime | None = Field(
-        default=None, description="With a time zone (default: now)."
+    logical_date: Annotated[datetime | None, Rfc3339] = Field(
+        default=None,
+        strict=False,  # read from its RFC 3339 text (Rfc3339 refuses any other JSON value)
+        description=f"With a time zone, in the years {EARLIEST_YEAR}-{LATEST_YEAR} (default: now).",
+        json_schema_extra=on_string(pattern=YEARS_PATTERN),
     )
     conf: dict[str, Any] | None = Field(
         default=None, description="The run's params (a JSON object)."
     )
     note: str | None = Field(default=None, max_length=NOTE_LENGTH, description="A note on the run.")
+
+    @field_validator("dag_run_id")
+    @classmethod
+    def _addressable(cls, run_id: str | None) -> str | None:
+        if run_id in (".", ".."):
+            raise ValueError("must not be '.' or '..' (it names the run in URLs)")
+        return run_id
 
     @field_validator("conf")
     @classmethod
@@ -97,21 +109,15 @@ class TriggerRun(BaseModel):
         return conf
 
 
-class RunNote(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunNote(RequestBody):
     note: str | None = Field(max_length=NOTE_LENGTH, description="The note (null removes it).")
 
 
-class RunPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunPatch(RequestBody):
     state: Literal["success", "failed", "queued"]
 
 
-class ClearRun(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClearRun(RequestBody):
     # Airflow's default: without "dry_run": false a call only previews.
     dry_run: bool = Field(
         default=True, description="Only say which task instances would be cleared."
@@ -185,7 +191,11 @@ def list_dag_runs(
     return DagRunList(dag_runs=[run_out(r, web) for r in rows], total_entries=total)
 
 
-@router.post("/dags/{dag_id}/dagRuns", response_model=DagRun)
+@router.post(
+    "/dags/{dag_id}/dagRuns",
+    response_model=DagRun,
+    responses=conflict_doc("The DAG has a run with this dag_run_id already"),
+)
 def trigger_run(
     dag_id: str,
     *,

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from tradewind.api import audit
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
 from tradewind.api.errors import ApiError, not_found
+from tradewind.api.routes.fields import RequestBody
 from tradewind.api.security import Principal
 from tradewind.metastore.models import ID_LENGTH, DagRun, TaskInstanceHistory
 from tradewind.metastore.models import TaskInstance as TaskInstanceRow
@@ -75,10 +76,8 @@ class TaskInstanceList(BaseModel):
     total_entries: int
 
 
-class Scoped(BaseModel):
+class Scoped(RequestBody):
     """Which task instances besides the ones named: their relatives and other runs."""
-
-    model_config = ConfigDict(extra="forbid")
 
     include_upstream: bool = False
     include_downstream: bool = False

@@ -8,16 +8,25 @@ by accident.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from tradewind import passwords
 from tradewind.api import audit
 from tradewind.api.deps import AsAdmin, DbSession, Paged
-from tradewind.api.errors import bad_request, conflict, not_found
-from tradewind.api.routes.fields import IdPath, NoNul, conflict_doc
+from tradewind.api.errors import conflict, not_found
+from tradewind.api.routes.fields import (
+    BLANK,
+    Addressable,
+    IdPath,
+    NoNul,
+    RequestBody,
+    conflict_doc,
+    renamed,
+    same_name,
+)
 from tradewind.api.security import Principal
 from tradewind.metastore.models import ID_LENGTH
 from tradewind.metastore.models import User as UserRow
@@ -27,10 +36,16 @@ from tradewind.metastore.types import utcnow
 router = APIRouter(tags=["users"])
 
 Username = Annotated[
-    str, StringConstraints(min_length=1, max_length=ID_LENGTH, pattern=r"^[^\s/:\x00]+$"), NoNul
+    str,
+    StringConstraints(min_length=1, max_length=ID_LENGTH, pattern=rf"^[^{BLANK}/:\x00]+$"),
+    NoNul,
+    Addressable,
+    Field(json_schema_extra={"pattern": rf"^(?!\.\.?$)[^{BLANK}/:\x00]+$"}),
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1000), NoNul]
 Email = Annotated[str, StringConstraints(max_length=320), NoNul]
+# user_store.ROLES, as the document's enum (a unit test keeps the two the same).
+RoleName = Literal["admin", "op", "user", "viewer"]
 
 
 class User(BaseModel):
@@ -47,18 +62,18 @@ class UserList(BaseModel):
     total_entries: int
 
 
-class UserBody(BaseModel):
+class UserBody(RequestBody):
     username: Username
     password: Password
-    role: str
+    role: RoleName
     email: Email | None = None
     active: bool = True
 
 
-class UserPatch(BaseModel):
-    username: Username | None = None
+class UserPatch(RequestBody):
+    username: Username | None = Field(default=None, description="When given, the path's.")
     password: Password | None = None
-    role: str | None = None
+    role: RoleName | None = None
     email: Email | None = None
     active: bool | None = None
 
@@ -81,11 +96,6 @@ def _existing(session: DbSession, username: str) -> UserRow:
     return row
 
 
-def _check_role(role: str | None) -> None:
-    if role is not None and role not in user_store.ROLES:
-        raise bad_request(f"unknown role {role!r}; roles: {', '.join(user_store.ROLES)}")
-
-
 def _not_self(who: Principal, username: str, what: str) -> None:
     if who.username == username:
         raise conflict(f"you cannot {what} your own account; ask another admin")
@@ -105,7 +115,6 @@ def get_user(username: IdPath, *, session: DbSession, who: AsAdmin) -> User:
 
 @router.post("/users", response_model=User, responses=conflict_doc("The user exists already"))
 def create_user(body: UserBody, *, session: DbSession, who: AsAdmin) -> User:
-    _check_role(body.role)
     if user_store.get_user(session, body.username) is not None:
         raise conflict(f"user {body.username!r} exists already")
     try:
@@ -128,15 +137,13 @@ def create_user(body: UserBody, *, session: DbSession, who: AsAdmin) -> User:
 @router.patch(
     "/users/{username}",
     response_model=User,
-    responses=conflict_doc("An admin cannot demote or deactivate themselves"),
+    responses=conflict_doc(
+        "An admin cannot demote or deactivate themselves", renamed("user", "username")
+    ),
 )
 def patch_user(username: IdPath, body: UserPatch, *, session: DbSession, who: AsAdmin) -> User:
     """Change the fields the body has: password, role, email (null clears it), active."""
-    if body.username is not None and body.username != username:
-        raise bad_request(
-            f"the body's username {body.username!r} is not the path's; a user cannot be renamed"
-        )
-    _check_role(body.role)
+    same_name("user", "username", body.username, username)
     current = _existing(session, username)
     if body.role is not None and body.role != "admin" and current.role == "admin":
         _not_self(who, username, "demote")

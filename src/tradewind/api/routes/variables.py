@@ -15,7 +15,16 @@ from pydantic import BaseModel, Field
 from tradewind.api import audit, display
 from tradewind.api.deps import AsOp, DbSession, Paged, Web
 from tradewind.api.errors import bad_request, conflict, not_found
-from tradewind.api.routes.fields import Id, IdPath, Text, conflict_doc
+from tradewind.api.routes.fields import (
+    UNREADABLE,
+    Id,
+    IdPath,
+    RequestBody,
+    Text,
+    conflict_doc,
+    renamed,
+    same_name,
+)
 from tradewind.metastore import crypto
 from tradewind.metastore.store import variables as variable_store
 
@@ -40,14 +49,14 @@ class VariableList(BaseModel):
     total_entries: int
 
 
-class VariableBody(BaseModel):
+class VariableBody(RequestBody):
     key: Id
     value: Text
     description: Text | None = None
 
 
-class VariablePatch(BaseModel):
-    key: Id | None = None
+class VariablePatch(RequestBody):
+    key: Id | None = Field(default=None, description="When given, the path's key.")
     value: Text | None = None
     description: Text | None = None
 
@@ -72,7 +81,7 @@ def _existing(session: DbSession, key: str, web: Web) -> variable_store.Variable
     return found
 
 
-@router.get("/variables", response_model=VariableList)
+@router.get("/variables", response_model=VariableList, responses=conflict_doc(UNREADABLE))
 def list_variables(*, session: DbSession, who: AsOp, web: Web, page: Paged) -> VariableList:
     """Variables by key; values of secret-looking keys are masked."""
     found, total = variable_store.page_variables(
@@ -82,7 +91,7 @@ def list_variables(*, session: DbSession, who: AsOp, web: Web, page: Paged) -> V
     return VariableList(variables=shown, total_entries=total)
 
 
-@router.get("/variables/{key}", response_model=Variable)
+@router.get("/variables/{key}", response_model=Variable, responses=conflict_doc(UNREADABLE))
 def get_variable(key: IdPath, *, session: DbSession, who: AsOp, web: Web) -> Variable:
     """A variable (a long value cut: GET .../value has it all)."""
     return _out(_existing(session, key, web), web)
@@ -91,7 +100,10 @@ def get_variable(key: IdPath, *, session: DbSession, who: AsOp, web: Web) -> Var
 @router.get(
     "/variables/{key}/value",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/plain": {}}, "description": "The whole value"}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "The whole value"},
+        **conflict_doc(UNREADABLE),
+    },
 )
 def download_variable_value(
     key: IdPath, *, session: DbSession, who: AsOp, web: Web
@@ -100,7 +112,7 @@ def download_variable_value(
     return display.download_text(_existing(session, key, web).value, key)
 
 
-@router.post("/variables", response_model=Variable, responses=conflict_doc("Exists"))
+@router.post("/variables", response_model=Variable, responses=conflict_doc("Exists", UNREADABLE))
 def create_variable(body: VariableBody, *, session: DbSession, who: AsOp, web: Web) -> Variable:
     if variable_store.variable_exists(session, body.key):
         raise conflict(f"variable {body.key!r} exists already")
@@ -110,13 +122,16 @@ def create_variable(body: VariableBody, *, session: DbSession, who: AsOp, web: W
     return _out(_existing(session, body.key, web), web)
 
 
-@router.patch("/variables/{key}", response_model=Variable)
+@router.patch(
+    "/variables/{key}",
+    response_model=Variable,
+    responses=conflict_doc(renamed("variable", "key"), UNREADABLE),
+)
 def patch_variable(
     key: IdPath, body: VariablePatch, *, session: DbSession, who: AsOp, web: Web
 ) -> Variable:
     """Change the value and/or the description of a variable."""
-    if body.key is not None and body.key != key:
-        raise bad_request(f"the body's key {body.key!r} is not the path's {key!r}")
+    same_name("variable", "key", body.key, key)
     current = _existing(session, key, web)
     value = current.value if body.value is None else body.value
     _set(session, web, key, value, body.description, new_value=body.value is not None)
