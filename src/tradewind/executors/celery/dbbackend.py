@@ -5,7 +5,9 @@ anywhere else (our workers use the threads pool) it builds a new engine without 
 write, so every heartbeat and every result opens and closes a database connection. This
 subclass shares one session manager per process that keeps its engine (a thread-safe pool).
 
-While the database (the metastore's) is away, a write waits for it as long as it is away,
+Its engines bound their waits on a silent server as the metastore's own do (see
+:mod:`tradewind.metastore.tcp`). While the database (the metastore's) is away, a write waits
+for it as long as it is away,
 instead of giving up after Celery's retries: a try's outcome is never dropped, and the
 worker logs one line per outage (:data:`OUTAGE`, shared with its claims) instead of one
 traceback per retry.
@@ -23,7 +25,7 @@ from typing import Any
 from celery.backends.database import DatabaseBackend
 from celery.backends.database.session import SessionManager
 
-from tradewind.metastore import outage
+from tradewind.metastore import outage, tcp
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +38,20 @@ _managers: dict[int, SessionManager] = {}
 _lock = threading.Lock()
 
 
-def _manager() -> SessionManager:
+def bound_engine(app: Any) -> Callable[[Any], None]:
+    """What to do with each engine made for ``app``'s result backend: bound its connections by
+    the metastore's settings (``connect_timeout``, ``tcp_timeout``)."""
+    settings = getattr(app, "tradewind_settings", None)
+    if settings is None:
+        return lambda engine: None
+    return lambda engine: tcp.bound(engine, settings.database)
+
+
+def _manager(app: Any) -> SessionManager:
     with _lock:
         found = _managers.get(os.getpid())
         if found is None:
-            found = SessionManager()
+            found = SessionManager(engine_callback=bound_engine(app))
             found.forked = True  # "keep the engine": safe here, it is this process's own
             _managers[os.getpid()] = found
         return found
@@ -49,7 +60,7 @@ def _manager() -> SessionManager:
 class PooledDatabaseBackend(DatabaseBackend):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session_manager = _manager()
+        self.session_manager = _manager(self.app)
 
     def _ensure_retryable(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Celery's retries for other errors; a lost database is waited for."""
