@@ -66,12 +66,11 @@ def worker(
     """Run a Celery worker: each try runs in a child process of its own."""
     settings = get_settings()
     app = _app()
+    from tradewind.cli.scheduler import stop_on_signals
     from tradewind.executors.celery.app import default_node_name
     from tradewind.executors.celery.logserver import serve_logs
 
     setup_logging(settings)
-    from tradewind.cli.scheduler import stop_on_signals
-
     with open_engine() as engine:
         # Claims need the metastore: take no try before it answers (saying once that it waits).
         if not outage.wait_for_database(engine, stop_on_signals(), "the celery worker"):
