@@ -179,6 +179,11 @@ class ThrowawayMariaDB:
         self.dir.chmod(0o755)
         _own(self.dir, "mysql")
         self.data = self.dir / "data"
+        # Temporary tables of its own: in the shared /tmp, mariadb-install-db failed now and
+        # then to remove one ("Could not remove temporary table ... error: 2").
+        self.tmp = self.dir / "tmp"
+        self.tmp.mkdir()
+        _own(self.tmp, "mysql")
         self.port = free_port()
         self.url = f"mysql+pymysql://root@{self.host}:{self.port}/{DATABASE}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -189,6 +194,7 @@ class ThrowawayMariaDB:
                 str(self.install),
                 "--no-defaults",
                 f"--datadir={self.data}",
+                f"--tmpdir={self.tmp}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
                 *user,
@@ -208,6 +214,7 @@ class ThrowawayMariaDB:
                 str(self.server),
                 "--no-defaults",
                 f"--datadir={self.data}",
+                f"--tmpdir={self.tmp}",
                 f"--port={self.port}",
                 f"--bind-address={self.host}",
                 f"--socket={self.dir / 'mysqld.sock'}",
