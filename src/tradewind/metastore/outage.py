@@ -138,9 +138,10 @@ class Outage:
             return
         with self._lock:
             since, self._since = self._since, None
+            again = self._again
         if since is not None:
             took = time.monotonic() - since
-            self.log.warning("%s reached the metastore%s after %.1f s", self.who, self._again, took)
+            self.log.warning("%s reached the metastore%s after %.1f s", self.who, again, took)
 
 
 def ride_out(call: Callable[[], T], outage: Outage) -> T:

@@ -5,12 +5,11 @@ anywhere else (our workers use the threads pool) it builds a new engine without 
 write, so every heartbeat and every result opens and closes a database connection. This
 subclass shares one session manager per process that keeps its engine (a thread-safe pool).
 
-Its engines bound their waits on a silent server as the metastore's own do (see
-:mod:`tradewind.metastore.tcp`). While the database (the metastore's) is away, a write waits
-for it as long as it is away,
+While the database (the metastore's) is away, a write waits for it as long as it is away,
 instead of giving up after Celery's retries: a try's outcome is never dropped, and the
 worker logs one line per outage (:data:`OUTAGE`, shared with its claims) instead of one
-traceback per retry.
+traceback per retry. Its engines bound their waits on a server that falls silent as the
+metastore's own do (:mod:`tradewind.metastore.tcp`), so a network cut is such an outage too.
 """
 
 from __future__ import annotations
