@@ -6,18 +6,21 @@ Left to the kernel, a statement sent during a cut would wait for TCP to give up 
 minutes) and the processes would hang without a word. With ``database.tcp_timeout`` a silent
 connection breaks in bounded time and becomes an outage that each process rides out: a real
 ``tradewind scheduler`` says once that it lost the metastore and once that it is back, and runs
-every try once; a real ``tradewind webserver`` answers 503 during the cut (not a hang) and
-works again after it.
+every try once; a real ``tradewind dag-processor`` says the same and registers the files added
+during the cut once it is over; a real ``tradewind webserver`` answers 503 during the cut (not
+a hang) and works again after it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from dagprocs import Site, command, make_site_fixture, wait_until  # noqa: F401
 from netcut import Link
 from outages import OutageRun, lines_with, outage_settings
 from scheduling import poll, running_system, scheduler_process
@@ -106,6 +109,36 @@ def test_the_scheduler_rides_out_a_network_cut(
     assert len(lines_with(log, LOST)) == 1, log.read_text()
     assert len(lines_with(log, BACK)) == 1, log.read_text()
     assert "Traceback" not in log.read_text()
+
+
+def test_the_dag_processor_rides_out_a_network_cut(
+    make_site: Callable[..., Site], linked_db: Throwaway, tmp_path: Path
+) -> None:
+    site = make_site(linked_db.url, database=BOUNDS)
+    site.write_dag("before", 'simple_dag("before")\n')
+    log = tmp_path / "processor.log"
+    lost, back = "the DAG processor lost the metastore", "the DAG processor reached the metastore"
+    link = link_of(linked_db)
+    with command(site.settings, "dag-processor", log=log) as processor:
+        wait_until(lambda: "before" in site.registered(), "the first DAG")
+        wait_until(site.processor_pid, "the DAG processor's heartbeat")
+        site.sessions.kw["bind"].dispose()  # the test's own connections: none in the cut
+        began = time.monotonic()
+        link.cut()
+        try:
+            wait_until(lambda: lost in log.read_text(), "the processor to say it lost it")
+            site.write_dag("during", 'simple_dag("during")\n')  # parsed now, written after
+            time.sleep(max(0.0, CUT_FOR - (time.monotonic() - began)))  # the cut itself
+        finally:
+            link.mend()
+        wait_until(lambda: back in log.read_text(), "the processor to say it is back")
+        wait_until(lambda: "during" in site.registered(), "the DAG added during the cut")
+        assert processor.poll() is None
+        assert [job.pid for job in site.processor_jobs()] == [processor.pid]
+    text = log.read_text()
+    assert text.count(lost) == 1, text
+    assert text.count(back) == 1, text
+    assert "Traceback" not in text, text
 
 
 def test_the_web_server_answers_503_during_a_network_cut(
