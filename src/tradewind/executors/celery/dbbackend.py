@@ -50,9 +50,11 @@ def _manager(app: Any) -> SessionManager:
     with _lock:
         found = _managers.get(os.getpid())
         if found is None:
-            found = SessionManager(engine_callback=bound_engine(app))
+            found = SessionManager()
             found.forked = True  # "keep the engine": safe here, it is this process's own
             _managers[os.getpid()] = found
+        # Engines made from now on get the settings of the newest app (a process has one).
+        found.engine_callback = bound_engine(app)
         return found
 
 
