@@ -1,16 +1,20 @@
 """Fault tests: real processes and real servers, broken on purpose.
 
 ``throwaway_db`` is a database server of the test's own (PostgreSQL or MariaDB, see
-``throwaway.py``) with the schema at head, which the test may stop, kill and restart.
+``throwaway.py``) with the schema at head, which the test may stop, kill and restart;
+``linked_db`` is one in a network namespace of its own, whose network the test may cut
+(``linked_db.link.cut()`` and ``.mend()``).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from netcut import Link
 from throwaway import SERVERS, Throwaway
 
 from tradewind.metastore import engine as engine_module
@@ -32,12 +36,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(params=["postgres", "mysql"])
 def throwaway_db(request: pytest.FixtureRequest) -> Iterator[Throwaway]:
     """A running database server of this test's own, the ``tradewind`` database at head."""
-    server = SERVERS[request.param]()
-    try:
-        server.start()
-        engine = engine_module.create_engine(DatabaseSettings(url=server.url))
-        schema.init_db(engine)
-        engine.dispose()
-        yield server
-    finally:
-        server.close()
+    with ExitStack() as stack:
+        yield _at_head(stack, SERVERS[request.param]())
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def linked_db(request: pytest.FixtureRequest) -> Iterator[Throwaway]:
+    """The same, in a network namespace of its own (``linked_db.link``): skipped without root
+    or ``ip``. The namespace is removed whatever happens."""
+    with ExitStack() as stack:
+        link = Link()
+        stack.callback(link.close)
+        yield _at_head(stack, SERVERS[request.param](link))
+
+
+def _at_head(stack: ExitStack, server: Throwaway) -> Throwaway:
+    stack.callback(server.close)
+    server.start()
+    engine = engine_module.create_engine(DatabaseSettings(url=server.url))
+    schema.init_db(engine)
+    engine.dispose()
+    return server

@@ -123,13 +123,32 @@ class OutageRun:
         """With the first tries running: stop the database, let three tries end, wait until
         ``lost`` is logged, do ``meanwhile``, wait some more, start the database again, let the
         last first try end."""
+        self.through(lambda: db.stop(crash=crash), db.start, log, lost, meanwhile=meanwhile)
+
+    def through(
+        self,
+        begin: Callable[[], None],
+        end: Callable[[], None],
+        log: Path,
+        lost: str,
+        *,
+        lasting: float = DOWN_FOR,
+        meanwhile: Callable[[], None] = lambda: None,
+    ) -> None:
+        """With the first tries running: ``begin`` an outage, let three tries end, wait until
+        ``lost`` is logged, do ``meanwhile``; ``end`` the outage once it lasted ``lasting``
+        seconds (and ``DOWN_FOR`` after ``lost`` at least; at once if anything failed), let
+        the last first try end."""
         assert poll(self.first_tries_run), log.read_text()
-        db.stop(crash=crash)
-        self.end_during()
-        assert poll(lambda: bool(lines_with(log, lost))), log.read_text()
-        meanwhile()
-        time.sleep(DOWN_FOR)  # the outage itself
-        db.start()
+        began = time.monotonic()
+        begin()
+        try:
+            self.end_during()
+            assert poll(lambda: bool(lines_with(log, lost))), log.read_text()
+            meanwhile()
+            time.sleep(max(DOWN_FOR, lasting - (time.monotonic() - began)))  # the outage itself
+        finally:
+            end()
         (self.folder / "after").touch()
 
     def assert_each_try_once(self) -> None:

@@ -38,7 +38,8 @@ class WebProcess:
     log: Path
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.base + path, auth=ADMIN, timeout=30, **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return httpx.request(method, self.base + path, auth=ADMIN, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)

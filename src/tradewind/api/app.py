@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        errors.look_at_start(engine, away)
         yield
         engine.dispose()
 
@@ -83,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     unrouted.install(app, API_PREFIX)
     text.install(app)
-    errors.ride_out_outages(app, engine)
+    away = errors.ride_out_outages(app, engine)
     app.add_middleware(ServerTiming)
     limits.install(app, settings)
     app.add_middleware(headers.SecurityHeaders)

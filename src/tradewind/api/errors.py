@@ -7,6 +7,7 @@ Bad input is a 4xx with a message that says what is wrong; the library's expecte
 from __future__ import annotations
 
 import logging
+import threading
 from http import HTTPStatus
 from typing import Any
 
@@ -104,10 +105,11 @@ METASTORE_AWAY = (
 RETRY_AFTER = "5"
 
 
-def ride_out_outages(app: FastAPI, engine: Engine) -> None:
+def ride_out_outages(app: FastAPI, engine: Engine) -> outage.Outage:
     """While the metastore is away, a request that needs it answers 503 with a message (the
     web server logs one line when it is lost and one when it is back); the first request after
-    it answers again works as before. Any other database error is a bug and rises (500)."""
+    it answers again works as before. Any other database error is a bug and rises (500).
+    Returns the web server's view of the metastore, for :func:`look_at_start`."""
     away = outage.Outage("the web server", log, meanwhile="requests that need it answer 503")
     if engine.dialect.name != "sqlite":
         # A connection handed out (after its pre-ping) means the database answers again.
@@ -122,6 +124,23 @@ def ride_out_outages(app: FastAPI, engine: Engine) -> None:
     app.add_exception_handler(sa_exc.DBAPIError, metastore_away)
     app.add_exception_handler(sa_exc.TimeoutError, metastore_away)
     app.add_middleware(OutageAfterResponse, away=away)
+    return away
+
+
+def look_at_start(engine: Engine, away: outage.Outage) -> None:
+    """As the web server starts: if the metastore cannot be reached, say so once (the server
+    starts all the same, and answers 503 until it can). In a thread: connecting to a server
+    that does not answer takes up to ``database.connect_timeout``."""
+
+    def look() -> None:
+        try:
+            error = outage.unreachable(engine)
+        except Exception:  # refused credentials, a bug: the first request says which
+            return
+        if error is not None:
+            away.lost(error, starting=True)
+
+    threading.Thread(target=look, name="metastore-at-start", daemon=True).start()
 
 
 class OutageAfterResponse:

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from tradewind.cli._common import get_settings, setup_logging
+from tradewind.cli._common import get_settings, open_engine, setup_logging
+from tradewind.metastore import outage
 
 INSTALL_HINT = "tradewind celery needs the celery extra: pip install 'tradewind[celery]'"
 
@@ -65,10 +66,15 @@ def worker(
     """Run a Celery worker: each try runs in a child process of its own."""
     settings = get_settings()
     app = _app()
+    from tradewind.cli.scheduler import stop_on_signals
     from tradewind.executors.celery.app import default_node_name
     from tradewind.executors.celery.logserver import serve_logs
 
     setup_logging(settings)
+    with open_engine() as engine:
+        # Claims need the metastore: take no try before it answers (saying once that it waits).
+        if not outage.wait_for_database(engine, stop_on_signals(), "the celery worker"):
+            return
     concurrency = concurrency or settings.celery.worker_concurrency
     app.conf.worker_concurrency = concurrency
     argv = [

@@ -17,7 +17,7 @@ from tradewind.cli._common import (
 )
 from tradewind.cli.scheduler import stop_on_signals
 from tradewind.exceptions import TradewindError
-from tradewind.metastore import crypto
+from tradewind.metastore import crypto, outage
 from tradewind.metastore import engine as engine_module
 from tradewind.scheduler.service import run_scheduler
 from tradewind.settings import child_environ, load_settings
@@ -32,6 +32,8 @@ def standalone() -> None:
     setup_logging(settings)
     stop = stop_on_signals()
     with open_engine() as engine:
+        if not outage.wait_for_database(engine, stop, "tradewind standalone"):
+            return
         prepared = prepare(settings, engine)
         where = engine_module.mask_url(engine.url)
     with user_errors(TradewindError, crypto.CryptoError):

@@ -6,8 +6,15 @@ from typing import Any
 
 import click
 
-from tradewind.cli._common import get_settings, open_metastore, setup_logging, user_errors
+from tradewind.cli._common import (
+    get_settings,
+    open_engine,
+    open_metastore,
+    setup_logging,
+    user_errors,
+)
 from tradewind.exceptions import TradewindError
+from tradewind.metastore import outage
 from tradewind.settings import Settings
 
 
@@ -33,8 +40,12 @@ def webserver(host: str | None, port: int | None, workers: int | None) -> None:
     except ValidationError as exc:
         raise click.ClickException(str(exc).splitlines()[-1]) from None
     setup_logging(settings)
-    with open_metastore():
-        pass  # a clear error now if the metastore is unreachable or not at head
+    with open_engine() as engine:
+        away = outage.unreachable(engine) is not None  # refused credentials: an error now
+    if not away:
+        with open_metastore():
+            pass  # a clear error now if the metastore is not at head
+    # else: the server starts all the same, says it waits, and answers 503 until it can
     with user_errors(TradewindError, crypto.CryptoError):
         settings = server.ensure_secret_key(settings)
     web = settings.webserver

@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode and takes the write lock when a transaction begins (``BEGIN
 IMMEDIATE``), so two writers never deadlock half-way through; PostgreSQL and MySQL/MariaDB get a
-connection pool sized from the settings.
+connection pool sized from the settings, and connections whose waits on a silent server are
+bounded (``database.connect_timeout``, ``database.tcp_timeout``: see :mod:`.tcp`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind.metastore import tcp
 from tradewind.metastore.errors import (
     AccessDenied,
     BadDatabaseUrl,
@@ -99,7 +101,7 @@ def create_engine(settings: DatabaseSettings) -> Engine:
             # PostgreSQL's default isolation; MySQL's REPEATABLE READ adds gap locks that make
             # concurrent schedulers deadlock far more often.
             options["isolation_level"] = "READ COMMITTED"
-        return sa.create_engine(
+        engine = sa.create_engine(
             url,
             echo=settings.echo,
             pool_size=settings.pool_size,
@@ -117,6 +119,10 @@ def create_engine(settings: DatabaseSettings) -> Engine:
         ) from None
     except exc.ArgumentError as error:
         raise BadDatabaseUrl(f"cannot use {mask_url(url)}: {first_line(str(error))}") from None
+    # Connecting is bounded by connect_timeout, and a server that falls silent (a network cut)
+    # breaks the connection after tcp_timeout instead of the kernel's minutes.
+    tcp.bound(engine, settings)
+    return engine
 
 
 def _sqlite_engine(url: URL, settings: DatabaseSettings) -> Engine:

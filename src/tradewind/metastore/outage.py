@@ -109,6 +109,7 @@ class Outage:
         self.log = logger
         self.meanwhile = meanwhile
         self._since: float | None = None
+        self._again = " again"
         self._backoff = Backoff()
         self._lock = threading.Lock()
 
@@ -116,15 +117,19 @@ class Outage:
     def down(self) -> bool:
         return self._since is not None
 
-    def lost(self, error: BaseException) -> float:
+    def lost(self, error: BaseException, *, starting: bool = False) -> float:
         """Note a failure for an outage; how long to wait before the next try. The first one
-        of an outage is logged."""
+        of an outage is logged (``starting``: the process starts without the metastore)."""
         with self._lock:
             if self._since is None:
                 self._since = time.monotonic()
                 self._backoff.reset()
+                self._again = "" if starting else " again"
                 also = f"; {self.meanwhile}" if self.meanwhile else ""
-                self.log.warning("%s lost the metastore (%s)%s", self.who, describe(error), also)
+                what = "waits for" if starting else "lost"
+                self.log.warning(
+                    "%s %s the metastore (%s)%s", self.who, what, describe(error), also
+                )
             return self._backoff.next()
 
     def back(self) -> None:
@@ -133,9 +138,10 @@ class Outage:
             return
         with self._lock:
             since, self._since = self._since, None
+            again = self._again
         if since is not None:
             took = time.monotonic() - since
-            self.log.warning("%s reached the metastore again after %.1f s", self.who, took)
+            self.log.warning("%s reached the metastore%s after %.1f s", self.who, again, took)
 
 
 def ride_out(call: Callable[[], T], outage: Outage) -> T:
@@ -153,6 +159,21 @@ def ride_out(call: Callable[[], T], outage: Outage) -> T:
         return result
 
 
+def unreachable(engine: Engine) -> exc.DBAPIError | None:
+    """Why the database of ``engine`` cannot be reached now (an outage error), or None when it
+    answers. Refused credentials raise :class:`~tradewind.metastore.errors.AccessDenied`, any
+    other error a :class:`~tradewind.metastore.errors.DatabaseError` that says what it is."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except exc.DBAPIError as error:
+        problem = engine_module.describe_connect_error(error, engine.url)
+        if isinstance(problem, AccessDenied) or not is_outage(error):
+            raise problem from error
+        return error
+    return None
+
+
 def wait_for_database(engine: Engine, stop: threading.Event, who: str) -> bool:
     """Wait until the database of ``engine`` answers (at a process's start), saying once that
     it waits and once that it is there; False when ``stop`` was set first. Refused
@@ -161,13 +182,8 @@ def wait_for_database(engine: Engine, stop: threading.Event, who: str) -> bool:
     backoff = Backoff()
     waited_since: float | None = None
     while not stop.is_set():
-        try:
-            with engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-        except exc.DBAPIError as error:
-            problem = engine_module.describe_connect_error(error, engine.url)
-            if isinstance(problem, AccessDenied) or not is_outage(error):
-                raise problem from error
+        error = unreachable(engine)
+        if error is not None:
             if waited_since is None:
                 waited_since = time.monotonic()
                 log.warning("%s waits for the metastore at %s (%s)", who, where, describe(error))

@@ -26,9 +26,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from tradewind.metastore import notify, outage
@@ -42,7 +45,6 @@ SQLITE_CHECK_INTERVAL = 0.05
 TOLD_FACTOR = 10
 # How often the PostgreSQL listener looks at the stop flag while no notification comes.
 _LISTEN_TIMEOUT = 1.0
-_CONNECT_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def start_waker(
         target: Callable[[], None] = lambda: _watch_sqlite(  # noqa: E731
             str(engine.url.database), calls, stop
         )
-    elif name == "postgresql":
+    elif name == "postgresql" and engine.dialect.driver == "psycopg":
         target = lambda: _listen_postgres(engine, calls, stop)  # noqa: E731
     else:
         return None
@@ -126,15 +128,10 @@ def _data_version(connection: sqlite3.Connection) -> int:
 def _listen_postgres(engine: Engine, calls: Callbacks, stop: threading.Event) -> None:
     import psycopg
 
-    url = engine.url.set(drivername="postgresql")
     backoff = outage.Backoff()
     while not stop.is_set():
         try:
-            with psycopg.connect(
-                url.render_as_string(hide_password=False),
-                autocommit=True,
-                connect_timeout=_CONNECT_TIMEOUT,
-            ) as connection:
+            with _own_connection(engine) as connection:
                 connection.execute(f"LISTEN {CHANNEL}")
                 backoff.reset()
                 # Whatever happened while not listening is found by the next full pass.
@@ -142,8 +139,20 @@ def _listen_postgres(engine: Engine, calls: Callbacks, stop: threading.Event) ->
                 while not stop.is_set():
                     for message in connection.notifies(timeout=_LISTEN_TIMEOUT, stop_after=1):
                         calls.heard(notify.sender_of(message.payload))
-        except psycopg.Error as exc:
+        except (psycopg.Error, exc.DBAPIError) as error:
             # The scheduler's passes say when the metastore is away and when it is back
             # (one line each); this thread only listens again, backing off meanwhile.
-            log.debug("lost the metastore notifications (%s); listening again", exc)
+            log.debug("lost the metastore notifications (%s); listening again", error)
             stop.wait(backoff.next())
+
+
+@contextmanager
+def _own_connection(engine: Engine) -> Iterator[Any]:
+    """A driver connection in autocommit, kept out of the engine's pool, made as the engine
+    makes its own: bounded while connecting, and broken after ``database.tcp_timeout`` of
+    silence (a listener that only waits would not notice a dead connection otherwise)."""
+    with engine.connect() as connection:
+        connection.detach()  # closed, not pooled, at the end
+        raw: Any = connection.connection.dbapi_connection
+        raw.autocommit = True
+        yield raw

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, field_validator
 
 
 class Section(BaseModel):
@@ -78,6 +78,9 @@ class DatabaseSettings(Section):
     pool_recycle: int = 1800
     pool_pre_ping: bool = True
     connect_timeout: int = 10
+    # Seconds of silence after which a connection to the server counts as lost (keepalives and
+    # TCP_USER_TIMEOUT; see metastore/tcp.py); 0 leaves the operating system's defaults.
+    tcp_timeout: NonNegativeInt = 30
     sqlite_busy_timeout: float = 30.0
     echo: bool = False
 

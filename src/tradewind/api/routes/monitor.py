@@ -10,15 +10,22 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradewind.api.deps import Web
+from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.types import utcnow
 from tradewind.version import __version__
 
 router = APIRouter(tags=["monitor"])
 
+UNREACHABLE = "the metastore cannot be reached"
+FAILING = "the metastore answered with an error"
+
 
 class MetastoreHealth(BaseModel):
     status: str  # healthy | unhealthy
+    # Why it is unhealthy (None when healthy): the metastore cannot be reached, or it answered
+    # with an error. No more than that: this endpoint needs no login.
+    detail: str | None = None
 
 
 class SchedulerHealth(BaseModel):
@@ -49,20 +56,20 @@ def health(web: Web) -> Health:
     DAG processor within dag_processor.health_check_threshold?"""
     beat: datetime | None = None
     processor_beat: datetime | None = None
-    reachable = True
+    problem: str | None = None
     try:
         with web.reads() as session:
             session.execute(text("SELECT 1"))
             beat = job_store.latest_heartbeat(session, job_store.SCHEDULER)
             processor_beat = job_store.latest_heartbeat(session, job_store.DAG_PROCESSOR)
-    except SQLAlchemyError:
-        reachable = False
+    except SQLAlchemyError as error:
+        problem = UNREACHABLE if outage.is_outage(error) else FAILING
     now = utcnow()
     age = _age(beat, now)
     processor_age = _age(processor_beat, now)
     threshold = web.settings.dag_processor.health_check_threshold
     return Health(
-        metadatabase=MetastoreHealth(status="healthy" if reachable else "unhealthy"),
+        metadatabase=MetastoreHealth(status="unhealthy" if problem else "healthy", detail=problem),
         scheduler=SchedulerHealth(
             status=_status(age, web.settings.scheduler.job_timeout),
             latest_heartbeat=beat,

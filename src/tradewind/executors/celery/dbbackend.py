@@ -8,7 +8,8 @@ subclass shares one session manager per process that keeps its engine (a thread-
 While the database (the metastore's) is away, a write waits for it as long as it is away,
 instead of giving up after Celery's retries: a try's outcome is never dropped, and the
 worker logs one line per outage (:data:`OUTAGE`, shared with its claims) instead of one
-traceback per retry.
+traceback per retry. Its engines bound their waits on a server that falls silent as the
+metastore's own do (:mod:`tradewind.metastore.tcp`), so a network cut is such an outage too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from celery.backends.database import DatabaseBackend
 from celery.backends.database.session import SessionManager
 
-from tradewind.metastore import outage
+from tradewind.metastore import outage, tcp
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +37,31 @@ _managers: dict[int, SessionManager] = {}
 _lock = threading.Lock()
 
 
-def _manager() -> SessionManager:
+def bound_engine(app: Any) -> Callable[[Any], None]:
+    """What to do with each engine made for ``app``'s result backend: bound its connections by
+    the metastore's settings (``connect_timeout``, ``tcp_timeout``)."""
+    settings = getattr(app, "tradewind_settings", None)
+    if settings is None:
+        return lambda engine: None
+    return lambda engine: tcp.bound(engine, settings.database)
+
+
+def _manager(app: Any) -> SessionManager:
     with _lock:
         found = _managers.get(os.getpid())
         if found is None:
             found = SessionManager()
             found.forked = True  # "keep the engine": safe here, it is this process's own
             _managers[os.getpid()] = found
+        # Engines made from now on get the settings of the newest app (a process has one).
+        found.engine_callback = bound_engine(app)
         return found
 
 
 class PooledDatabaseBackend(DatabaseBackend):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session_manager = _manager()
+        self.session_manager = _manager(self.app)
 
     def _ensure_retryable(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Celery's retries for other errors; a lost database is waited for."""

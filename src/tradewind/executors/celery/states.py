@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tradewind.executors.base import ExecutorError
+from tradewind.executors.celery import dbbackend
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class DatabaseReader(StateReader):
         self.backend = backend
         self.table: sa.Table = backend.task_cls.__table__
         self.engine = sa.create_engine(backend.url, pool_size=1, max_overflow=2, pool_pre_ping=True)
+        dbbackend.bound_engine(backend.app)(self.engine)
 
     def prepare(self) -> None:
         """Create Celery's tables if no worker has yet."""
