@@ -14,12 +14,12 @@ import pytest
 from dagprocs import (  # noqa: F401
     Site,
     children,
-    command,
     make_site_fixture,
     wait_gone,
     wait_until,
 )
 from fastapi.testclient import TestClient
+from scheduling import tradewind_process
 
 from tradewind.scheduler import supervisor as supervisor_module
 from tradewind.scheduler.supervisor import ProcessorSupervisor
@@ -59,7 +59,7 @@ def test_a_killed_dag_processor_is_started_again_and_its_heartbeat_shows_it(
     gate = tmp_path / "gate"
     site.write_dag("first", GATED_FIRST.format(gate=str(gate)))
     log = tmp_path / "scheduler.log"
-    with command(site.settings, "scheduler", log=log) as scheduler:
+    with tradewind_process(site.settings, "scheduler", log=log) as scheduler:
         wait_until(lambda: "first" in site.registered(), "the first DAG")
         first = wait_until(site.processor_pid, "the DAG processor's heartbeat")
         assert first in children(scheduler.pid)

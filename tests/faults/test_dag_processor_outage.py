@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from dagprocs import Site, command, make_site_fixture, wait_until  # noqa: F401
+from dagprocs import Site, make_site_fixture, wait_until  # noqa: F401
+from scheduling import tradewind_process
 from throwaway import Throwaway
 
 from tradewind.metastore.types import utcnow
@@ -23,7 +24,7 @@ def test_the_dag_processor_rides_out_a_metastore_restart(
     site = make_site(throwaway_db.url)
     site.write_dag("before", 'simple_dag("before")\n')
     log = tmp_path / "processor.log"
-    with command(site.settings, "dag-processor", log=log) as processor:
+    with tradewind_process(site.settings, "dag-processor", log=log) as processor:
         wait_until(lambda: "before" in site.registered(), "the first DAG")
         wait_until(site.processor_pid, "the DAG processor's heartbeat")
         site.sessions.kw["bind"].dispose()

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from dagprocs import (  # noqa: F401
     Site,
-    command,
     make_site_fixture,
     pid_alive,
     wait_gone,
     wait_until,
 )
+from scheduling import tradewind_process
 
 NOTE_PID = """
 import os
@@ -198,7 +198,7 @@ def test_hostile_files_are_their_own_import_errors_and_harm_nothing_else(
     site.write_dag("victim", 'simple_dag("victim")\n')
     site.write_dag("bystander", 'simple_dag("bystander")\n')
     log = tmp_path / "scheduler.log"
-    with command(site.settings, "scheduler", log=log):
+    with tradewind_process(site.settings, "scheduler", log=log):
         wait_until(lambda: {"victim", "bystander"} <= site.registered(), "the good DAGs")
         processor = wait_until(site.processor_pid, "the DAG processor's heartbeat")
 
@@ -246,7 +246,7 @@ def test_a_file_that_forks_at_import_runs_each_try_once(
     site.write_dag("forks", _body("forks", pids))
     site.write_dag("bystander", 'simple_dag("bystander")\n')
     log = tmp_path / "scheduler.log"
-    with command(site.settings, "scheduler", log=log):
+    with tradewind_process(site.settings, "scheduler", log=log):
         wait_until(lambda: {"forks", "bystander"} <= site.registered(), "both DAGs")
         # Twice: the fork server (and the warm process) still serve after the first run.
         for _ in range(2):

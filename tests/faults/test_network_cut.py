@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from dagprocs import Site, command, make_site_fixture, wait_until  # noqa: F401
+from dagprocs import Site, make_site_fixture, wait_until  # noqa: F401
 from netcut import Link
 from outages import OutageRun, lines_with, outage_settings
-from scheduling import poll, running_system, scheduler_process
+from scheduling import poll, running_system, scheduler_process, tradewind_process
 from throwaway import Throwaway
 from webprocess import add_admin, web_sections, webserver_process
 
@@ -119,7 +119,7 @@ def test_the_dag_processor_rides_out_a_network_cut(
     log = tmp_path / "processor.log"
     lost, back = "the DAG processor lost the metastore", "the DAG processor reached the metastore"
     link = link_of(linked_db)
-    with command(site.settings, "dag-processor", log=log) as processor:
+    with tradewind_process(site.settings, "dag-processor", log=log) as processor:
         wait_until(lambda: "before" in site.registered(), "the first DAG")
         wait_until(site.processor_pid, "the DAG processor's heartbeat")
         site.sessions.kw["bind"].dispose()  # the test's own connections: none in the cut

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from scheduling import System, poll
+from scheduling import System, poll, stop
 from throwaway import free_port
 from webtest import WEB_SECTIONS, add_user
 
@@ -76,10 +76,4 @@ def webserver_process(settings: Settings, log: Path) -> Iterator[WebProcess]:
         assert process.poll() is None, log.read_text()
         yield found
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)

@@ -21,7 +21,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,12 +221,14 @@ def running_system(settings: Settings, dags: Path, *, start: bool = True) -> Ite
 
 
 @contextmanager
-def scheduler_process(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m tradewind scheduler`` with exactly ``settings``, its output appended to
-    ``log``; stopped if still running."""
+def tradewind_process(
+    settings: Settings, *args: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m tradewind ARGS`` with exactly ``settings``, its output appended to ``log``;
+    stopped if still running."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tradewind", "scheduler"],
+            [sys.executable, "-m", "tradewind", *args],
             env={**os.environ, **settings.to_env()},
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -235,13 +237,26 @@ def scheduler_process(settings: Settings, log: Path) -> Iterator[subprocess.Pope
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
+
+
+def scheduler_process(
+    settings: Settings, log: Path
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """``python -m tradewind scheduler`` (see :func:`tradewind_process`)."""
+    return tradewind_process(settings, "scheduler", log=log)
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL if it is still there after 30 s; reaped either way."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def poll(condition: Callable[[], bool], timeout: float = 60.0) -> bool:

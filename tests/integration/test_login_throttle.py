@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from scheduling import make_system_fixture, sqlite_only  # noqa: F401
+from scheduling import make_system_fixture, sqlite_only, stop  # noqa: F401
 from webtest import Web, free_port, make_web_fixture, serving, web_fixture  # noqa: F401
 
 from tradewind import passwords
@@ -214,12 +214,7 @@ def webserver_process(web: Web, workers: int, **webserver: Any) -> Iterator[str]
                 time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @sqlite_only
