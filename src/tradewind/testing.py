@@ -339,3 +339,17 @@ class InlineExecutor(BaseExecutor):
         code = run_try(runner, workload, channel, self.settings)
         if not channel.finished:
             self._events.append(lost_event(workload.key, describe_exit(code)))
+
+
+class EmptySource:
+    """What a task reads from a metastore that holds nothing: no XCom, variable or
+    connection (a :class:`tradewind.runtime.context.Source` for tests of the runtime)."""
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str | None, key: str, map_index: int) -> Any:
+        return None
+
+    def variable(self, key: str) -> None:
+        return None
+
+    def connection(self, conn_id: str) -> None:
+        return None

@@ -18,27 +18,17 @@ from tradewind.operators.empty import EmptyOperator
 from tradewind.runtime import context as context_module
 from tradewind.runtime import execute
 from tradewind.states import TaskState
+from tradewind.testing import EmptySource
 
 LOGICAL = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-class NoSource:
-    def xcom(self, *args: Any) -> Any:
-        return None
-
-    def variable(self, key: str) -> None:
-        return None
-
-    def connection(self, conn_id: str) -> None:
-        return None
 
 
 def _outcome(dag: DAG, task_id: str, *, try_number: int = 1, timeout: float | None = None) -> Any:
     task = dag.get_task(task_id)
     run = context_module.DagRunView("d", "r", LOGICAL, LOGICAL, LOGICAL)
     key = TaskKey("d", "r", task_id, try_number=try_number)
-    ti = context_module.TaskInstanceView(key, task, NoSource(), hostname="h", pid=1)
-    context = context_module.build_context(dag, task, run, ti, NoSource())
+    ti = context_module.TaskInstanceView(key, task, EmptySource(), hostname="h", pid=1)
+    context = context_module.build_context(dag, task, run, ti, EmptySource())
     outcome = execute.execute_task(task, context, ti, timeout)
     execute.run_callbacks(task, context, outcome, try_number)
     return outcome

@@ -20,6 +20,7 @@ from tradewind.operators.empty import EmptyOperator
 from tradewind.runtime import context as context_module
 from tradewind.runtime import execute, rendered
 from tradewind.runtime.masking import SecretsMasker
+from tradewind.testing import EmptySource
 
 LOGICAL = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -112,18 +113,8 @@ def _run(task_dag: DAG, task_id: str) -> execute.Outcome:
     run = context_module.DagRunView("d", "r", LOGICAL, LOGICAL, LOGICAL, conf={"who": "ann"})
     key = TaskKey("d", "r", task_id)
 
-    class NoSource:
-        def xcom(self, *args: Any) -> Any:
-            return None
-
-        def variable(self, key: str) -> None:
-            return None
-
-        def connection(self, conn_id: str) -> None:
-            return None
-
-    ti = context_module.TaskInstanceView(key, task, NoSource(), hostname="h", pid=1)
-    context = context_module.build_context(task_dag, task, run, ti, NoSource())
+    ti = context_module.TaskInstanceView(key, task, EmptySource(), hostname="h", pid=1)
+    context = context_module.build_context(task_dag, task, run, ti, EmptySource())
     return execute.execute_task(task, context, ti, None)
 
 

@@ -19,17 +19,7 @@ from tradewind.operators import PythonOperator
 from tradewind.runtime import context as context_module
 from tradewind.runtime import execute
 from tradewind.runtime.masking import SecretsMasker
-
-
-class NoSource:
-    def xcom(self, *args: Any) -> Any:
-        return None
-
-    def variable(self, key: str) -> None:
-        return None
-
-    def connection(self, conn_id: str) -> None:
-        return None
+from tradewind.testing import EmptySource
 
 
 def test_a_value_over_its_limit_is_refused_with_the_setting_named() -> None:
@@ -121,7 +111,7 @@ def _finished(function: Any, max_xcom_mb: float) -> dict[str, Any]:
         task = PythonOperator(task_id="t", python_callable=function)
     when = datetime(2024, 1, 1, tzinfo=UTC)
     run = context_module.DagRunView("d", "r", when, when, when)
-    source = NoSource()
+    source = EmptySource()
     ti = context_module.TaskInstanceView(
         TaskKey("d", "r", "t"), task, source, hostname="h", pid=1, max_xcom_mb=max_xcom_mb
     )
