@@ -163,10 +163,12 @@ _ERROR_RESPONSES[429]["headers"] = {
 }
 # The operations open to everyone, and the error answers they cannot give.
 _NO_LOGIN = ("401", "403", "429")
+# Paths that need no login, and the answers they cannot give: no auth errors, and no 503 from
+# health (it reports the metastore's outage in its body) and version (it never reads it).
 _PUBLIC = {
     "/auth/token": ("403",),
-    f"{API_PREFIX}/health": _NO_LOGIN,
-    f"{API_PREFIX}/version": _NO_LOGIN,
+    f"{API_PREFIX}/health": (*_NO_LOGIN, "503"),
+    f"{API_PREFIX}/version": (*_NO_LOGIN, "503"),
 }
 
 
