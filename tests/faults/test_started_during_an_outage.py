@@ -28,9 +28,8 @@ from celerytest import (  # noqa: F401
     start_worker,
     wait_ready,
 )
-from dagprocs import command
 from outages import OutageRun, lines_with, outage_settings
-from scheduling import poll, running_system, scheduler_process
+from scheduling import poll, running_system, scheduler_process, tradewind_process
 from throwaway import SERVERS, Throwaway
 from webprocess import add_admin, web_sections, webserver_process
 
@@ -85,7 +84,7 @@ def test_standalone_started_while_the_metastore_is_down_waits_then_sets_it_up(
     base = f"http://{settings.webserver.host}:{settings.webserver.port}"
     waiting = "tradewind standalone waits for the metastore"
     empty_db.stop()
-    with command(settings, "standalone", log=log) as standalone:
+    with tradewind_process(settings, "standalone", log=log) as standalone:
         assert poll(lambda: bool(lines_with(log, waiting))), log.read_text()
         assert standalone.poll() is None, log.read_text()
         empty_db.start()
