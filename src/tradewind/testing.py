@@ -31,8 +31,6 @@ from tradewind.executors.base import (
     Channel,
     EventKind,
     TaskEvent,
-    TaskKey,
-    Workload,
     cancelled_event,
     event_from_message,
     lost_event,
@@ -41,6 +39,7 @@ from tradewind.executors.base import (
 from tradewind.executors.process import Runner, describe_exit, load_runner, run_try
 from tradewind.executors.tries import WorkQueue
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey, Workload
 
 SCRIPTED_RUNNER = "tradewind.testing:scripted_runner"
 

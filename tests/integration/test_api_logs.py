@@ -7,8 +7,8 @@ from pathlib import Path
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.executors.base import TaskKey
 from tradewind.runtime.logs import log_path, read_log
+from tradewind.workloads import TaskKey
 
 API = "/api/v1"
 

@@ -43,12 +43,12 @@ from scheduling import (  # noqa: F401
     wait_gone,
 )
 
-from tradewind.executors.base import TaskKey, Workload
 from tradewind.executors.celery.app import TASK_NAME, make_app, task_id_for
 from tradewind.executors.process import DEFAULT_RUNNER
 from tradewind.metastore.store import claims
 from tradewind.settings import Settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey, Workload
 
 pytestmark = [
     pytest.mark.parametrize("db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]),

@@ -39,14 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import load_executor
-from tradewind.executors.base import (
-    BaseExecutor,
-    EventKind,
-    ExecutorError,
-    TaskEvent,
-    TaskKey,
-    Workload,
-)
+from tradewind.executors.base import BaseExecutor, EventKind, ExecutorError, TaskEvent
 from tradewind.executors.local import LocalExecutor
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagModel, DagRun, TaskInstance
@@ -59,6 +52,7 @@ from tradewind.testing import (
     open_gate,
     spawned_pid_file,
 )
+from tradewind.workloads import TaskKey, Workload
 
 pytestmark = BROKERS
 

@@ -36,12 +36,12 @@ from kubernetes import client
 from sqlalchemy.engine import Engine
 
 from k8s_standin import Standin
-from tradewind.executors.base import TaskKey
 from tradewind.executors.kubernetes import podspec
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import models
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey
 
 Cli = Callable[..., Result]
 SettingsMaker = Callable[..., Settings]

@@ -39,19 +39,13 @@ from k8s import core_api, k8s_fixture  # noqa: F401
 from scheduling import System, read_journal, running_system, scheduler_process, system_sections
 
 from k8s_standin import NODE_NAME, OUTCOME_ANNOTATION, Standin
-from tradewind.executors.base import (
-    REPORT_TAG,
-    BaseExecutor,
-    EventKind,
-    TaskEvent,
-    TaskKey,
-    Workload,
-)
+from tradewind.executors.base import REPORT_TAG, BaseExecutor, EventKind, TaskEvent
 from tradewind.executors.kubernetes import KubernetesExecutor
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings, load_settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey, Workload
 
 POSTGRES = pytest.mark.parametrize(
     "db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]

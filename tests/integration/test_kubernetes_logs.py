@@ -21,9 +21,10 @@ from webtest import Web, make_web_fixture  # noqa: F401
 
 from k8s_standin import OUTCOME_ANNOTATION, Standin
 from tradewind.api.app import create_app
-from tradewind.executors.base import REPORT_TAG, TaskKey
+from tradewind.executors.base import REPORT_TAG
 from tradewind.executors.kubernetes import podspec
 from tradewind.runtime.logs import log_path
+from tradewind.workloads import TaskKey
 
 pytestmark = pytest.mark.parametrize(
     "db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -17,13 +17,13 @@ from scheduling import System
 from test_kubernetes_executor import HANG_GUARD, POSTGRES, kube_system_fixture, spy_on  # noqa: F401
 
 from k8s_standin import Standin
-from tradewind.executors.base import TaskKey
 from tradewind.executors.kubernetes import podspec
 from tradewind.metastore import crypto
 from tradewind.metastore.store import connections as connection_store
 from tradewind.metastore.store import variables as variable_store
 from tradewind.runtime.logs import log_path
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 FERNET = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="
 SECRET = "tradewind-secrets"

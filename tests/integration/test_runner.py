@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from tradewind.executors.base import TaskKey, Workload
 from tradewind.metastore import crypto, models
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import connections as connection_store
@@ -26,6 +25,7 @@ from tradewind.metastore.store import variables as variable_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.runtime import logs, runner
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey, Workload
 
 DAG_SOURCE = """
 import time

@@ -11,17 +11,11 @@ from typing import ClassVar
 from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
 from sqlalchemy import update
 
-from tradewind.executors.base import (
-    BaseExecutor,
-    EventKind,
-    TaskEvent,
-    TaskKey,
-    Workload,
-    now,
-)
+from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, now
 from tradewind.metastore.models import Job
 from tradewind.scheduler.loop import Scheduler
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey, Workload
 
 ONE = """
 with DAG("held", schedule=None):

@@ -33,11 +33,11 @@ from scheduling import make_system_fixture, running_system, sqlite_only, system_
 from webtest import WEB_SECTIONS, Web, add_user, make_web_fixture, web_fixture  # noqa: F401
 
 from tradewind.api.app import create_app
-from tradewind.executors.base import TaskKey
 from tradewind.executors.celery.logserver import LogServer
 from tradewind.runtime.logs import READ_LIMIT, LogChunk, log_path, read_log
 from tradewind.runtime.served_logs import TOKEN_SALT, fetch_log, make_token
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey
 
 pytestmark = BROKERS
 

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from tradewind.cli import cli
 from tradewind.executors import load_executor
-from tradewind.executors.base import ExecutorError, TaskKey
+from tradewind.executors.base import ExecutorError
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey
 
 celery_app = pytest.importorskip("tradewind.executors.celery.app")
 

@@ -9,11 +9,12 @@ import pytest
 
 pytest.importorskip("celery")
 
-from tradewind.executors.base import EventKind, TaskKey
+from tradewind.executors.base import EventKind
 from tradewind.executors.celery.executor import CeleryExecutor, InFlight
 from tradewind.executors.celery.states import Seen
 from tradewind.settings import Settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 KEY = TaskKey("d", "r", "t", -1, 1)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tradewind.executors.base import Channel, ExecutorError, Workload
+from tradewind.executors.base import Channel, ExecutorError
 from tradewind.executors.process import (
     DEFAULT_RUNNER,
     describe_exit,
@@ -23,6 +23,7 @@ from tradewind.executors.tries import WorkQueue
 from tradewind.runtime.context import DagRunView
 from tradewind.settings import Settings
 from tradewind.testing import SCRIPTED_RUNNER, make_workload, scripted_runner
+from tradewind.workloads import Workload
 
 
 def test_the_queue_gives_higher_priority_first_and_equal_ones_in_order() -> None:

@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("kubernetes")
 
-from tradewind.executors.base import TaskKey, Workload
 from tradewind.executors.kubernetes import podspec
 from tradewind.settings import Settings, load_settings
+from tradewind.workloads import TaskKey, Workload
 
 KEY = TaskKey("etl", "scheduled__2026-01-01T00:00:00+00:00", "load", 3, 2)
 LABEL = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")

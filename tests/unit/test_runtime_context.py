@@ -9,7 +9,6 @@ import pytest
 
 from tradewind import DAG, Param
 from tradewind.exceptions import ParamValidationError
-from tradewind.executors.base import TaskKey
 from tradewind.metastore.store.connections import Connection
 from tradewind.operators import BashOperator, PythonOperator
 from tradewind.runtime import context as context_module
@@ -17,6 +16,7 @@ from tradewind.runtime import execute
 from tradewind.runtime.context import DagRunView, TaskInstanceView
 from tradewind.sensors import PythonSensor
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 
 class FakeSource:

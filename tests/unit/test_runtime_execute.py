@@ -12,13 +12,13 @@ import pytest
 
 from tradewind import DAG
 from tradewind.exceptions import FailTask, RescheduleTask, SkipTask
-from tradewind.executors.base import TaskKey
 from tradewind.operators import BranchPythonOperator, PythonOperator, ShortCircuitOperator
 from tradewind.operators.empty import EmptyOperator
 from tradewind.runtime import context as context_module
 from tradewind.runtime import execute
 from tradewind.states import TaskState
 from tradewind.testing import EmptySource
+from tradewind.workloads import TaskKey
 
 LOGICAL = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from tradewind.executors.base import TaskKey
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import connections as connection_store
@@ -19,6 +18,7 @@ from tradewind.metastore.store import variables as variable_store
 from tradewind.runtime import logs
 from tradewind.runtime.masking import MaskingStream, SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
+from tradewind.workloads import TaskKey
 
 
 def test_masker_replaces_every_known_secret() -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tradewind import DAG
-from tradewind.executors.base import TaskKey, event_from_message
+from tradewind.executors.base import event_from_message
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagModel, DagRun, RenderedTaskInstanceFields, TaskInstance
 from tradewind.metastore.store import rendered as rendered_store
@@ -21,6 +21,7 @@ from tradewind.runtime import context as context_module
 from tradewind.runtime import execute, rendered
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.testing import EmptySource
+from tradewind.workloads import TaskKey
 
 LOGICAL = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tradewind.executors.base import TaskKey
 from tradewind.metastore.models import DagModel, DagRun, TaskInstance, TaskReschedule
 from tradewind.metastore.store import claims
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store.claims import Claim
+from tradewind.workloads import TaskKey
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = TaskKey("d", "r1", "t", -1, 1)

@@ -12,7 +12,6 @@ import pytest
 
 from tradewind import DAG, limits
 from tradewind.api import display, text
-from tradewind.executors.base import TaskKey
 from tradewind.metastore.store import audit
 from tradewind.metastore.store import connections as conn_store
 from tradewind.operators import PythonOperator
@@ -20,6 +19,7 @@ from tradewind.runtime import context as context_module
 from tradewind.runtime import execute
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.testing import EmptySource
+from tradewind.workloads import TaskKey
 
 
 def test_a_value_over_its_limit_is_refused_with_the_setting_named() -> None:

@@ -76,9 +76,9 @@ def generate_pod_yaml(
 
     from tradewind.cli.tasks import _registered_fileloc
     from tradewind.exceptions import TaskNotFound
-    from tradewind.executors.base import TaskKey, Workload
     from tradewind.executors.kubernetes import podspec
     from tradewind.runtime import dagfile
+    from tradewind.workloads import TaskKey, Workload
 
     settings = get_settings()
     # Absolute, as a registered fileloc is: the pod does not run in this directory.

@@ -17,13 +17,14 @@ from sqlalchemy.engine import Engine
 
 from tradewind.cli._common import get_settings, open_engine, open_metastore, user_errors
 from tradewind.exceptions import ParamValidationError, TaskNotFound
-from tradewind.executors.base import REPORT_TAG, LineChannel, TaskKey, Workload
+from tradewind.executors.base import REPORT_TAG, LineChannel
 from tradewind.metastore import crypto
 from tradewind.runtime import dagfile, runner
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey, Workload
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator

@@ -41,8 +41,9 @@ from types import FrameType
 from typing import Any
 
 from tradewind.executors import handover, process, warm
-from tradewind.executors.base import ExecutorError, LineChannel, Workload
+from tradewind.executors.base import ExecutorError, LineChannel
 from tradewind.settings import Settings, child_environ, load_settings
+from tradewind.workloads import Workload
 
 MAX_MESSAGE = 1 << 20
 START_TIMEOUT = 60.0

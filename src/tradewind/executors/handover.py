@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradewind.executors.base import ExecutorError, Workload
+from tradewind.executors.base import ExecutorError
+from tradewind.workloads import Workload
 
 # Far below the send buffer of a Unix socket (about 200 KB by default on Linux).
 INLINE_LIMIT = 64 << 10

@@ -18,8 +18,9 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from tradewind.executors.base import Channel, ExecutorError, Workload
+from tradewind.executors.base import Channel, ExecutorError
 from tradewind.settings import Settings
+from tradewind.workloads import Workload
 
 DEFAULT_RUNNER = "tradewind.runtime.runner:run_workload"
 # Seconds between SIGTERM and SIGKILL when a try is stopped (cancel, timeout, shutdown).

@@ -7,9 +7,10 @@ from __future__ import annotations
 import threading
 from typing import Generic, TypeVar
 
-from tradewind.executors.base import BaseExecutor, TaskEvent, TaskKey, cancelled_event
+from tradewind.executors.base import BaseExecutor, TaskEvent, cancelled_event
 from tradewind.executors.tries import WorkQueue
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey
 
 F = TypeVar("F")  # what the executor keeps of a try in flight
 

@@ -14,9 +14,10 @@ import json
 import sys
 
 from tradewind.executors import handover
-from tradewind.executors.base import ExecutorError, LineChannel, Workload
+from tradewind.executors.base import ExecutorError, LineChannel
 from tradewind.executors.process import load_runner, run_try
 from tradewind.settings import SettingsError, load_settings
+from tradewind.workloads import Workload
 
 USAGE = "usage: python -m tradewind.executors.runchild RUNNER REPORT_FD WORKLOAD_FD"
 

@@ -17,10 +17,11 @@ import sys
 from typing import ClassVar
 
 from tradewind.executors import handover
-from tradewind.executors.base import ExecutorError, Workload
+from tradewind.executors.base import ExecutorError
 from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
 from tradewind.executors.tries import ProcessExecutor, RunningTry
 from tradewind.settings import Settings, child_environ
+from tradewind.workloads import Workload
 
 
 class SequentialExecutor(ProcessExecutor):

@@ -33,8 +33,6 @@ from tradewind.executors.base import (
     EventKind,
     ExecutorError,
     TaskEvent,
-    TaskKey,
-    Workload,
     cancelled_event,
     event_from_message,
     lost_event,
@@ -46,6 +44,7 @@ from tradewind.executors.process import (
     signal_group,
 )
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tradewind import limits
 from tradewind.authoring.params import resolve_params
 from tradewind.exceptions import TradewindError
-from tradewind.executors.base import TaskKey
 from tradewind.runtime import macros
 from tradewind.sensors import base as sensor_base
+from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator

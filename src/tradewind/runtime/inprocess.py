@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tradewind.executors.base import TaskKey
 from tradewind.runtime import execute, logs
 from tradewind.runtime.context import (
     DagRunView,
@@ -23,6 +22,7 @@ from tradewind.runtime.context import (
     sensor_state,
 )
 from tradewind.runtime.reader import MetastoreReader
+from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator

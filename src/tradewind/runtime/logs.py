@@ -22,8 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from tradewind.executors.base import TaskKey
 from tradewind.runtime.masking import MaskingStream, SecretsMasker
+from tradewind.workloads import TaskKey
 
 LOG_FORMAT = "[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s"
 

@@ -16,7 +16,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.exceptions import TradewindError
-from tradewind.executors.base import TaskKey
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagRun, TaskReschedule
@@ -25,6 +24,7 @@ from tradewind.metastore.store import variables as variable_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.runtime.context import DagRunView
 from tradewind.runtime.masking import SecretsMasker
+from tradewind.workloads import TaskKey
 
 
 class MetastoreUnavailable(TradewindError):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradewind.exceptions import ParamValidationError, TaskNotFound
-from tradewind.executors.base import Channel, MessageType, Workload
+from tradewind.executors.base import Channel, MessageType
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
@@ -39,6 +39,7 @@ from tradewind.runtime.context import (
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings
+from tradewind.workloads import Workload
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator

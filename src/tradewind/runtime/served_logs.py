@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from tradewind.executors.base import TaskKey
 from tradewind.runtime.logs import LogChunk, log_path
+from tradewind.workloads import TaskKey
 
 TOKEN_SALT = "tradewind.worker-log"
 TOKEN_MAX_AGE = 60  # seconds

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from tradewind.executors.base import TaskKey, Workload
 from tradewind.metastore.store import cutoff as cutoff_store
 from tradewind.states import DagRunState
+from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tradewind.executors.base import EventKind, TaskEvent, TaskKey
+from tradewind.executors.base import EventKind, TaskEvent
 from tradewind.metastore.models import DagRun, TaskInstance
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
@@ -21,6 +21,7 @@ from tradewind.metastore.store import xcom as xcom_store
 from tradewind.scheduler import decide
 from tradewind.scheduler.dagruns import DagCache, advance_run
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 log = logging.getLogger(__name__)
 

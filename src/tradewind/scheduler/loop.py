@@ -25,7 +25,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, TaskKey, Workload
+from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
@@ -36,6 +36,7 @@ from tradewind.metastore.types import utcnow
 from tradewind.scheduler import cutoff, dagruns, events, orphans, queueing
 from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState, TaskState
+from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tradewind.executors.base import BaseExecutor, TaskKey
+from tradewind.executors.base import BaseExecutor
 from tradewind.metastore.models import TaskInstance
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import orphans as orphan_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 log = logging.getLogger(__name__)
 

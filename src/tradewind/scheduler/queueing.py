@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tradewind.executors.base import TaskKey, Workload
 from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.scheduler.dagruns import DagCache
+from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from pydantic import BaseModel
 
 from tradewind.api.deps import AsViewer, DbSession, Web
 from tradewind.api.errors import not_found
-from tradewind.executors.base import TaskKey
 from tradewind.metastore.models import NO_MAP_INDEX, TaskInstance
 from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
@@ -39,6 +38,7 @@ from tradewind.runtime.served_logs import (
 )
 from tradewind.settings import KubernetesSettings, Settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 router = APIRouter(tags=["logs"])
 

@@ -13,8 +13,8 @@ import os
 import uuid
 from typing import Any
 
-from tradewind.executors.base import TaskKey
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey
 
 TASK_NAME = "tradewind.run_try"
 # The result-backend states a worker writes while it holds a try: CLAIMED from the claim until

@@ -32,8 +32,6 @@ from kombu.exceptions import EncodeError
 from tradewind.executors.base import (
     EventKind,
     TaskEvent,
-    TaskKey,
-    Workload,
     cancelled_event,
     event_from_message,
     lost_event,
@@ -51,6 +49,7 @@ from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
 

@@ -38,14 +38,7 @@ from celery.exceptions import Ignore
 from celery.worker.control import control_command
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind.executors.base import (
-    EventKind,
-    MessageType,
-    TaskEvent,
-    TaskKey,
-    Workload,
-    lost_event,
-)
+from tradewind.executors.base import EventKind, MessageType, TaskEvent, lost_event
 from tradewind.executors.celery import dbbackend, redisfix
 from tradewind.executors.celery.app import CLAIMED_STATE, RUNNING_STATE
 from tradewind.executors.local import LocalExecutor
@@ -53,6 +46,7 @@ from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
 from tradewind.metastore.store import claims
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
 redisfix.install()

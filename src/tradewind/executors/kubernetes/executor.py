@@ -34,8 +34,6 @@ from tradewind.executors.base import (
     EventKind,
     ExecutorError,
     TaskEvent,
-    TaskKey,
-    Workload,
     cancelled_event,
     event_from_message,
     lost_event,
@@ -62,6 +60,7 @@ from tradewind.executors.remote import RemoteExecutor
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
 

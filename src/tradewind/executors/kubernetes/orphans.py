@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tradewind.executors.base import TaskKey
 from tradewind.executors.kubernetes import podlogs, podspec
 from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, delete_pod, deletes
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from tradewind.executors.base import TaskKey, Workload
 from tradewind.settings import Settings
+from tradewind.workloads import TaskKey, Workload
 
 BASE_CONTAINER = "base"
 APP_LABEL = "app"

@@ -16,9 +16,9 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tradewind.executors.base import TaskKey
 from tradewind.metastore.models import TaskInstance, TaskReschedule, TaskTryClaim
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 
 class Claim(enum.Enum):
