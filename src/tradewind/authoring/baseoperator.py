@@ -28,6 +28,15 @@ DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 
 # Identity and membership are per task; DAG-level params already include default_args["params"].
 _NOT_DEFAULTABLE = frozenset({"task_id", "dag", "task_group", "params"})
+# BaseOperator.__init__'s locals that are not arguments to check or keep.
+_NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
+_CALLBACKS = (
+    "on_execute_callback",
+    "on_success_callback",
+    "on_failure_callback",
+    "on_retry_callback",
+    "on_skipped_callback",
+)
 
 
 class _OperatorMeta(abc.ABCMeta):
@@ -134,6 +143,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         email_on_retry: bool = False,
         **kwargs: Any,
     ) -> None:
+        given = {name: value for name, value in locals().items() if name not in _NOT_ARGUMENTS}
         where = location.caller_location()
         self.fileloc = where.fileloc
         self.lineno = where.lineno
@@ -145,49 +155,54 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
             )
         try:
             label = values.check_id("task_id", task_id)
-            self.owner = values.check_text("owner", owner)
-            self.retries = values.check_int("retries", 0 if retries is None else retries, minimum=0)
-            self.retry_delay = values.as_timedelta("retry_delay", retry_delay)
-            self.max_retry_delay = values.as_optional_timedelta("max_retry_delay", max_retry_delay)
-            self.execution_timeout = values.as_optional_timedelta(
-                "execution_timeout", execution_timeout
-            )
-            self.trigger_rule = parse_trigger_rule(trigger_rule)
-            self.weight_rule = parse_weight_rule(weight_rule)
-            self.pool = values.check_text("pool", pool)
-            self.pool_slots = values.check_int("pool_slots", pool_slots, minimum=1)
-            self.priority_weight = values.check_int("priority_weight", priority_weight)
-            self.queue = values.check_text("queue", queue)
-            self.params: dict[str, Param] = to_params(params)
-            if executor_config is not None and not isinstance(executor_config, dict):
-                raise ValueError(f"executor_config must be a dict, not {executor_config!r}")
-            callbacks = {
-                "on_execute_callback": on_execute_callback,
-                "on_success_callback": on_success_callback,
-                "on_failure_callback": on_failure_callback,
-                "on_retry_callback": on_retry_callback,
-                "on_skipped_callback": on_skipped_callback,
-            }
-            for name, callback in callbacks.items():
-                setattr(self, name, values.as_callbacks(name, callback))
+            self._check_arguments(given)
         except ValueError as exc:
             raise self._error(f"task {task_id!r}: {exc}") from None
-        self.retry_exponential_backoff = bool(retry_exponential_backoff)
-        self.wait_for_downstream = bool(wait_for_downstream)
-        # Waiting for the previous run's downstream tasks implies waiting for this task there.
-        self.depends_on_past = bool(depends_on_past) or self.wait_for_downstream
-        self.executor_config = executor_config
-        self.do_xcom_push = bool(do_xcom_push)
-        self.multiple_outputs = bool(multiple_outputs)
-        self.start_date = start_date
-        self.end_date = end_date
-        self.doc_md = doc_md
-        self.email = email
-        self.email_on_failure = email_on_failure
-        self.email_on_retry = email_on_retry
+        self._keep_arguments(given)
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self._join(label, dag, task_group)
+
+    def _check_arguments(self, given: Mapping[str, Any]) -> None:
+        """Set the arguments that need checking; a bad one is a ValueError naming it."""
+        retries = given["retries"]
+        self.owner = values.check_text("owner", given["owner"])
+        self.retries = values.check_int("retries", 0 if retries is None else retries, minimum=0)
+        self.retry_delay = values.as_timedelta("retry_delay", given["retry_delay"])
+        self.max_retry_delay = values.as_optional_timedelta(
+            "max_retry_delay", given["max_retry_delay"]
+        )
+        self.execution_timeout = values.as_optional_timedelta(
+            "execution_timeout", given["execution_timeout"]
+        )
+        self.trigger_rule = parse_trigger_rule(given["trigger_rule"])
+        self.weight_rule = parse_weight_rule(given["weight_rule"])
+        self.pool = values.check_text("pool", given["pool"])
+        self.pool_slots = values.check_int("pool_slots", given["pool_slots"], minimum=1)
+        self.priority_weight = values.check_int("priority_weight", given["priority_weight"])
+        self.queue = values.check_text("queue", given["queue"])
+        self.params: dict[str, Param] = to_params(given["params"])
+        executor_config = given["executor_config"]
+        if executor_config is not None and not isinstance(executor_config, dict):
+            raise ValueError(f"executor_config must be a dict, not {executor_config!r}")
+        self.executor_config: dict[str, Any] | None = executor_config
+        for name in _CALLBACKS:
+            setattr(self, name, values.as_callbacks(name, given[name]))
+
+    def _keep_arguments(self, given: Mapping[str, Any]) -> None:
+        """Set the arguments that are taken as they are."""
+        self.retry_exponential_backoff = bool(given["retry_exponential_backoff"])
+        self.wait_for_downstream = bool(given["wait_for_downstream"])
+        # Waiting for the previous run's downstream tasks implies waiting for this task there.
+        self.depends_on_past = bool(given["depends_on_past"]) or self.wait_for_downstream
+        self.do_xcom_push = bool(given["do_xcom_push"])
+        self.multiple_outputs = bool(given["multiple_outputs"])
+        self.start_date: datetime | None = given["start_date"]
+        self.end_date: datetime | None = given["end_date"]
+        self.doc_md: str | None = given["doc_md"]
+        self.email: str | Sequence[str] | None = given["email"]
+        self.email_on_failure = bool(given["email_on_failure"])
+        self.email_on_retry = bool(given["email_on_retry"])
 
     def _join(self, label: str, dag: DAG | None, task_group: TaskGroup | None) -> None:
         """Set the full task id from the task group, then join the DAG (if there is one)."""

@@ -30,6 +30,8 @@ class _NotGiven:
 NOT_GIVEN: Any = _NotGiven()
 
 # Airflow arguments that DAG files pass and tradewind accepts without using.
+# DAG.__init__'s locals that are not arguments to check or keep.
+_NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
 _IGNORED_ARGUMENTS = frozenset({"owner_links", "access_control", "sla_miss_callback"})
 
 
@@ -42,6 +44,9 @@ class DAG:
     ``start_date`` is read in the DAG's time zone: ``timezone=`` (an IANA name), else the
     start date's own tzinfo, else UTC. ``schedule_interval`` is the old name of ``schedule``.
     """
+
+    on_success_callback: list[Callable[..., Any]]
+    on_failure_callback: list[Callable[..., Any]]
 
     def __init__(
         self,
@@ -71,6 +76,7 @@ class DAG:
         schedule_interval: Schedule = NOT_GIVEN,
         **kwargs: Any,
     ) -> None:
+        given = {name: value for name, value in locals().items() if name not in _NOT_ARGUMENTS}
         where = location.caller_location()
         self.fileloc = where.fileloc
         self.lineno = where.lineno
@@ -82,49 +88,65 @@ class DAG:
             self.dag_id = values.check_id("dag_id", dag_id)
         except ValueError as exc:
             raise self._error(f"DAG: {exc}") from None
-        if schedule_interval is not NOT_GIVEN:
-            if schedule is not None:
-                raise self._error(f"DAG {dag_id!r}: pass schedule or schedule_interval, not both")
-            schedule = schedule_interval
         self.default_args: dict[str, Any] = dict(default_args or {})
         try:
-            self._set_dates(start_date, end_date, timezone)
-            self.params: dict[str, Param] = {
-                **to_params(self.default_args.get("params")),
-                **to_params(params),
-            }
-            self.tags = _check_tags(tags)
-            self.max_active_runs = values.check_int("max_active_runs", max_active_runs, minimum=1)
-            self.max_active_tasks = values.check_int(
-                "max_active_tasks", max_active_tasks, minimum=1
-            )
-            self.dagrun_timeout = values.as_optional_timedelta("dagrun_timeout", dagrun_timeout)
-            self.on_success_callback = values.as_callbacks(
-                "on_success_callback", on_success_callback
-            )
-            self.on_failure_callback = values.as_callbacks(
-                "on_failure_callback", on_failure_callback
-            )
+            self._check_arguments(given)
         except ValueError as exc:
             raise self._error(f"DAG {self.dag_id!r}: {exc}") from None
+        self._set_schedule(schedule, schedule_interval)
+        self._keep_arguments(given)
+        self._set_graph()
+        capture.record_dag(self)
+
+    def _check_arguments(self, given: Mapping[str, Any]) -> None:
+        """Set the arguments that need checking; a bad one is a ValueError naming it."""
+        self._set_dates(given["start_date"], given["end_date"], given["timezone"])
+        self.params: dict[str, Param] = {
+            **to_params(self.default_args.get("params")),
+            **to_params(given["params"]),
+        }
+        self.tags = _check_tags(given["tags"])
+        self.max_active_runs = values.check_int(
+            "max_active_runs", given["max_active_runs"], minimum=1
+        )
+        self.max_active_tasks = values.check_int(
+            "max_active_tasks", given["max_active_tasks"], minimum=1
+        )
+        self.dagrun_timeout = values.as_optional_timedelta(
+            "dagrun_timeout", given["dagrun_timeout"]
+        )
+        for name in ("on_success_callback", "on_failure_callback"):
+            setattr(self, name, values.as_callbacks(name, given[name]))
+
+    def _set_schedule(self, schedule: Schedule, schedule_interval: Schedule) -> None:
+        if schedule_interval is not NOT_GIVEN:
+            if schedule is not None:
+                raise self._error(
+                    f"DAG {self.dag_id!r}: pass schedule or schedule_interval, not both"
+                )
+            schedule = schedule_interval
         try:
             self.timetable = timetables.create_timetable(schedule, self.timezone)
         except timetables.InvalidSchedule as exc:
             raise self._error(f"DAG {self.dag_id!r}: {exc}") from None
         self.schedule = schedule
-        self.catchup = bool(catchup)
-        self.description = description
-        self.doc_md = doc_md
-        self.dag_display_name = dag_display_name or self.dag_id
-        self.is_paused_upon_creation = is_paused_upon_creation
-        self.render_template_as_native_obj = bool(render_template_as_native_obj)
-        if isinstance(template_searchpath, str):
-            template_searchpath = [template_searchpath]
-        self.template_searchpath: list[str] = list(template_searchpath or [])
-        self.user_defined_macros: dict[str, Any] = dict(user_defined_macros or {})
-        self.user_defined_filters: dict[str, Callable[..., Any]] = dict(user_defined_filters or {})
-        self._set_graph()
-        capture.record_dag(self)
+
+    def _keep_arguments(self, given: Mapping[str, Any]) -> None:
+        """Set the arguments that are taken as they are."""
+        self.catchup = bool(given["catchup"])
+        self.description: str | None = given["description"]
+        self.doc_md: str | None = given["doc_md"]
+        self.dag_display_name: str = given["dag_display_name"] or self.dag_id
+        self.is_paused_upon_creation: bool | None = given["is_paused_upon_creation"]
+        self.render_template_as_native_obj = bool(given["render_template_as_native_obj"])
+        searchpath = given["template_searchpath"]
+        if isinstance(searchpath, str):
+            searchpath = [searchpath]
+        self.template_searchpath: list[str] = list(searchpath or [])
+        self.user_defined_macros: dict[str, Any] = dict(given["user_defined_macros"] or {})
+        self.user_defined_filters: dict[str, Callable[..., Any]] = dict(
+            given["user_defined_filters"] or {}
+        )
 
     def _set_dates(
         self, start_date: object, end_date: object, timezone: str | dt.tzinfo | None
