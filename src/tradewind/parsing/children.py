@@ -108,18 +108,11 @@ def parse_files(
     try:
         while pending or alone or running:
             while (pending or alone) and len(running) < processes:
-                if alone:
-                    batch = [alone.pop()]
-                else:
-                    size = max(1, min(BATCH, len(pending) // processes))
-                    batch = [pending.pop() for _ in range(size)]
+                batch = _next_batch(pending, alone, processes)
                 child = _spawn(batch, timeout, extra_path, memory_limit_mb)
                 running[child.fd] = child
                 selector.register(child.fd, selectors.EVENT_READ)
-            now = time.monotonic()
-            wait = max(0.0, min(c.deadline for c in running.values()) - now)
-            if tick is not None:
-                wait = min(wait, max(0.0, next_tick - now))
+            wait = _wait(running.values(), next_tick if tick is not None else None)
             for key, _ in selector.select(timeout=wait):
                 child = running[key.fd]
                 data = os.read(child.fd, 1 << 16)
@@ -130,12 +123,7 @@ def parse_files(
                 selector.unregister(child.fd)
                 del running[child.fd]
                 yield from _end(child, alone)
-            now = time.monotonic()
-            for fd, child in list(running.items()):
-                if now >= child.deadline:
-                    selector.unregister(fd)
-                    del running[fd]
-                    yield from _kill(child, timeout, alone)
+            yield from _expire(running, selector, timeout, alone)
             if tick is not None and time.monotonic() >= next_tick:
                 next_tick = _tick(tick, running.values())
     finally:
@@ -144,6 +132,38 @@ def parse_files(
             _stop(child)
         selector.close()
         gc.unfreeze()
+
+
+def _next_batch(pending: list[Path], alone: list[Path], processes: int) -> list[Path]:
+    """The files the next child parses: one that must go alone, else a share of the rest."""
+    if alone:
+        return [alone.pop()]
+    size = max(1, min(BATCH, len(pending) // processes))
+    return [pending.pop() for _ in range(size)]
+
+
+def _wait(running: Iterable[_Child], next_tick: float | None) -> float:
+    """Seconds until the first child's deadline or the next tick."""
+    now = time.monotonic()
+    wait = max(0.0, min(c.deadline for c in running) - now)
+    if next_tick is not None:
+        wait = min(wait, max(0.0, next_tick - now))
+    return wait
+
+
+def _expire(
+    running: dict[int, _Child],
+    selector: selectors.BaseSelector,
+    timeout: float,
+    alone: list[Path],
+) -> Iterator[loader.ParsedFile]:
+    """Stop the children past their deadline; yield their files' results."""
+    now = time.monotonic()
+    for fd, child in list(running.items()):
+        if now >= child.deadline:
+            selector.unregister(fd)
+            del running[fd]
+            yield from _kill(child, timeout, alone)
 
 
 def _tick(tick: Callable[[], object], running: Iterable[_Child]) -> float:

@@ -56,12 +56,36 @@ def _short(text: str, size: int = 24) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
+Edges = Mapping[str, set[str]]
+
+
 def layout(shape: Structure, expanded: Collection[str]) -> Layout:
-    dag = shape.dag
     # Enclosing groups (outermost first) of each task and of each group ("group:<id>").
     parents = {
         (row.id if row.kind == "task" else f"group:{row.id}"): row.parents for row in shape.rows
     }
+    keys, succ, pred = _visible_graph(shape, expanded, parents)
+    layers = _layers(keys, pred)
+    group_of = {key: _innermost(key, parents, expanded) for key in keys}
+    _order(layers, succ, pred, group_of)
+    tallest = max((len(m) for m in layers.values()), default=0)
+    xy: dict[str, tuple[float, float]] = {}
+    for index, members in layers.items():
+        offset = (tallest - len(members)) * (NODE_H + GAP_Y) / 2
+        for i, key in enumerate(members):
+            xy[key] = (MARGIN + index * (NODE_W + GAP_X), MARGIN + offset + i * (NODE_H + GAP_Y))
+    nodes = [_node(shape, key, xy[key], group_of[key]) for key in keys]
+    boxes = _boxes(shape, expanded, xy, parents)
+    width = MARGIN * 2 + len(layers) * (NODE_W + GAP_X) - GAP_X
+    height = MARGIN * 2 + tallest * (NODE_H + GAP_Y) - GAP_Y
+    return Layout(nodes, _edges(keys, succ, xy), boxes, max(width, 200), max(height, 80))
+
+
+def _visible_graph(
+    shape: Structure, expanded: Collection[str], parents: Mapping[str, tuple[str, ...]]
+) -> tuple[list[str], Edges, Edges]:
+    """The nodes shown (tasks, collapsed groups) in dependency order, and their edges."""
+    dag = shape.dag
     order = {task_id: index for index, task_id in enumerate(dag.topological_order())}
 
     def visible(task_id: str) -> str:
@@ -83,20 +107,30 @@ def layout(shape: Structure, expanded: Collection[str]) -> Layout:
             if target != source and target in rank:
                 succ[source].add(target)
                 pred[target].add(source)
-    keys = sorted(rank, key=lambda k: (rank[k], k))
+    return sorted(rank, key=lambda k: (rank[k], k)), succ, pred
+
+
+def _layers(keys: list[str], pred: Edges) -> dict[int, list[str]]:
+    """Nodes by their longest path from a root."""
     layer: dict[str, int] = {}
     for key in keys:  # in dependency order: an edge to an earlier key is a back edge, ignored
         layer[key] = max((layer[p] + 1 for p in pred[key] if p in layer), default=0)
     layers: dict[int, list[str]] = defaultdict(list)
     for key in keys:
         layers[layer[key]].append(key)
-    group_of = {key: _innermost(key, parents, expanded) for key in keys}
+    return layers
+
+
+def _order(
+    layers: dict[int, list[str]], succ: Edges, pred: Edges, group_of: Mapping[str, str]
+) -> None:
+    """Order each layer by its neighbours' barycentre, keeping a group's members together."""
     position = {key: float(i) for members in layers.values() for i, key in enumerate(members)}
-    count = max(layers) + 1 if layers else 0
+    count = len(layers)
     for sweep in range(SWEEPS):
         downward = sweep % 2 == 0
+        near = pred if downward else succ
         for index in range(1, count) if downward else range(count - 2, -1, -1):
-            near = pred if downward else succ
             members = layers[index]
             bary = {
                 key: (
@@ -118,13 +152,10 @@ def layout(shape: Structure, expanded: Collection[str]) -> Layout:
             )
             for i, key in enumerate(members):
                 position[key] = float(i)
-    tallest = max((len(m) for m in layers.values()), default=0)
-    xy: dict[str, tuple[float, float]] = {}
-    for index, members in layers.items():
-        offset = (tallest - len(members)) * (NODE_H + GAP_Y) / 2
-        for i, key in enumerate(members):
-            xy[key] = (MARGIN + index * (NODE_W + GAP_X), MARGIN + offset + i * (NODE_H + GAP_Y))
-    nodes = [_node(shape, key, xy[key], group_of[key]) for key in keys]
+
+
+def _edges(keys: list[str], succ: Edges, xy: Mapping[str, tuple[float, float]]) -> list[str]:
+    """SVG path data: a curve from the right side of a node to the left side of the next."""
     edges = []
     for source in keys:
         x1, y1 = xy[source][0] + NODE_W, xy[source][1] + NODE_H / 2
@@ -135,10 +166,7 @@ def layout(shape: Structure, expanded: Collection[str]) -> Layout:
                 f"M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} "
                 f"{x2 - bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
             )
-    boxes = _boxes(shape, expanded, xy, parents)
-    width = MARGIN * 2 + count * (NODE_W + GAP_X) - GAP_X
-    height = MARGIN * 2 + tallest * (NODE_H + GAP_Y) - GAP_Y
-    return Layout(nodes, edges, boxes, max(width, 200), max(height, 80))
+    return edges
 
 
 def _innermost(key: str, parents: Mapping[str, tuple[str, ...]], expanded: Collection[str]) -> str:

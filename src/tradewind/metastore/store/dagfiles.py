@@ -194,21 +194,7 @@ def save_file_parse(
     errors = list(parse.errors)
     if known is None:
         known = prefetch(session, [parse])
-    taken = {
-        dag_id: where
-        for dag_id, where in known.owners.items()
-        if where != parse.fileloc and dag_id in {d.dag_id for d in parse.dags}
-    }
-    kept: list[DagRecord] = []
-    for record in parse.dags:
-        if record.dag_id in taken:
-            errors.append(
-                f"{parse.fileloc}: dag_id {record.dag_id!r} is already defined in "
-                f"{taken[record.dag_id]}; this definition is ignored"
-            )
-        else:
-            kept.append(record)
-
+    kept = _unclaimed(parse, known, errors)
     for record in kept:
         _save_dag(
             session,
@@ -232,18 +218,44 @@ def save_file_parse(
     if parse.source:
         _save_code(session, parse, loc_hash, now)
 
+    _save_import_errors(session, parse.fileloc, loc_hash, errors, now)
+    report.errors = errors
+    return report
+
+
+def _unclaimed(parse: FileParse, known: Prefetched, errors: list[str]) -> list[DagRecord]:
+    """The file's DAGs that no other file defines already; an error for each one that is."""
+    parsed_ids = {d.dag_id for d in parse.dags}
+    taken = {
+        dag_id: where
+        for dag_id, where in known.owners.items()
+        if where != parse.fileloc and dag_id in parsed_ids
+    }
+    kept: list[DagRecord] = []
+    for record in parse.dags:
+        if record.dag_id in taken:
+            errors.append(
+                f"{parse.fileloc}: dag_id {record.dag_id!r} is already defined in "
+                f"{taken[record.dag_id]}; this definition is ignored"
+            )
+        else:
+            kept.append(record)
+    return kept
+
+
+def _save_import_errors(
+    session: Session, fileloc: str, loc_hash: str, errors: list[str], now: datetime
+) -> None:
     session.execute(delete(ParseImportError).where(ParseImportError.fileloc_hash == loc_hash))
     if errors:
         session.add(
             ParseImportError(
-                filename=parse.fileloc,
+                filename=fileloc,
                 fileloc_hash=loc_hash,
                 timestamp=now,
                 stacktrace="\n\n".join(errors),
             )
         )
-    report.errors = errors
-    return report
 
 
 def _save_dag(
