@@ -78,4 +78,7 @@ def test_importing_the_package_imports_no_executor_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert out.stdout.strip() == "['tradewind.executors.base', 'tradewind.executors.process']"
+    assert out.stdout.strip() == (
+        "['tradewind.executors.base', 'tradewind.executors.processes', "
+        "'tradewind.executors.processes.runners']"
+    )

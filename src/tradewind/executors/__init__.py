@@ -11,7 +11,7 @@ import importlib
 from typing import Protocol, cast
 
 from tradewind.executors.base import BaseExecutor, ExecutorError
-from tradewind.executors.process import DEFAULT_RUNNER
+from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.settings import Settings
 
 __all__ = ["DEFAULT_RUNNER", "EXECUTORS", "create_executor", "load_executor"]

@@ -45,7 +45,7 @@ from tradewind.executors.celery.app import (
     task_id_for,
 )
 from tradewind.executors.celery.states import Seen, StateReader, reader_for
-from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD
+from tradewind.executors.processes.runners import DEFAULT_RUNNER, GRACE_PERIOD
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
 from tradewind.states import TaskState

@@ -55,7 +55,7 @@ from tradewind.executors.kubernetes.outcome import (
     waiting_failure,
 )
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
-from tradewind.executors.process import DEFAULT_RUNNER
+from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings

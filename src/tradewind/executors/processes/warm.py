@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradewind.executors.handover import Request
+from tradewind.executors.processes.handover import Request
 
 IDLE_LIMIT = 120.0
 START_LIMIT = 60.0

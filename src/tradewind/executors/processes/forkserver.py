@@ -1,6 +1,6 @@
 """The local executor's fork server: a warm interpreter that forks one child per task try.
 
-The executor starts it as ``python -m tradewind.executors.forkserver RUNNER FD`` with its
+The executor starts it as ``python -m tradewind.executors.processes.forkserver RUNNER FD`` with its
 Settings in the environment. It imports the runner once, freezes the garbage collector (so
 the forked children share its pages instead of copying them) and then only forks: it holds no
 database engine, no thread and no socket but its control socket, so a child inherits nothing
@@ -40,8 +40,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from tradewind.executors import handover, process, warm
 from tradewind.executors.base import ExecutorError, LineChannel
+from tradewind.executors.processes import handover, warm
+from tradewind.executors.processes import runners as process
 from tradewind.settings import Settings, child_environ, load_settings
 from tradewind.workloads import Workload
 
@@ -141,7 +142,7 @@ class ForkServer:
 class _Server:
     """The fork server's side: a loop over the control socket and SIGCHLD.
 
-    The same loop runs in each warm process (see :mod:`tradewind.executors.warm`), on the
+    The same loop runs in each warm process (see :mod:`tradewind.executors.processes.warm`), on the
     socket its fork server gave it, without a pool of its own (``warm_file`` None).
     """
 
@@ -396,7 +397,9 @@ def _die_with_parent(parent: int) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m tradewind.executors.forkserver RUNNER FD", file=sys.stderr)
+        print(
+            "usage: python -m tradewind.executors.processes.forkserver RUNNER FD", file=sys.stderr
+        )
         return 2
     runner_path, fd_text = argv
     control = socket.socket(fileno=int(fd_text))

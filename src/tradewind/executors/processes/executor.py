@@ -37,7 +37,7 @@ from tradewind.executors.base import (
     event_from_message,
     lost_event,
 )
-from tradewind.executors.process import (
+from tradewind.executors.processes.runners import (
     DEFAULT_RUNNER,
     GRACE_PERIOD,
     describe_exit,
