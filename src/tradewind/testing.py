@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from tradewind.executors.base import (
     BaseExecutor,
@@ -297,6 +297,11 @@ class InlineExecutor(BaseExecutor):
         self._wake = threading.Event()
         self.started = False
         self.submitted: list[Workload] = []
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, runner: str | Runner = scripted_runner) -> Self:
+        """Runs ``runner`` (the scripted one unless told), ``core.parallelism`` at a time."""
+        return cls(settings, runner=runner, parallelism=settings.core.parallelism)
 
     def start(self) -> None:
         self.started = True

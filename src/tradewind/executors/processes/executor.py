@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Self
 
 from tradewind.executors.base import (
     BaseExecutor,
@@ -147,6 +148,18 @@ class ProcessExecutor(BaseExecutor):
         self._wake_r = -1
         self._wake_w = -1
         self._woken = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        runner: str = DEFAULT_RUNNER,
+        grace_period: float = GRACE_PERIOD,
+    ) -> Self:
+        """An executor whose tries run ``runner`` (the task runner unless a test says
+        otherwise) and get ``grace_period`` seconds between SIGTERM and SIGKILL."""
+        return cls(settings, runner=runner, grace_period=grace_period)
 
     # -- what a subclass provides -------------------------------------------------------------
 
