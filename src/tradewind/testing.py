@@ -36,8 +36,8 @@ from tradewind.executors.base import (
     lost_event,
     now,
 )
-from tradewind.executors.processes.executor import WorkQueue
 from tradewind.executors.processes.runners import Runner, describe_exit, load_runner, run_try
+from tradewind.executors.workqueue import WorkQueue
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey, Workload
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from tradewind.executors.base import Channel, ExecutorError
-from tradewind.executors.processes.executor import WorkQueue
 from tradewind.executors.processes.runners import (
     DEFAULT_RUNNER,
     describe_exit,
@@ -20,6 +19,7 @@ from tradewind.executors.processes.runners import (
     run_try,
 )
 from tradewind.executors.sequential import SequentialExecutor
+from tradewind.executors.workqueue import WorkQueue
 from tradewind.runtime.context import DagRunView
 from tradewind.settings import Settings
 from tradewind.testing import SCRIPTED_RUNNER, make_workload, scripted_runner

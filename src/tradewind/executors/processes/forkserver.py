@@ -41,8 +41,7 @@ from types import FrameType
 from typing import Any
 
 from tradewind.executors.base import ExecutorError, LineChannel
-from tradewind.executors.processes import handover, warm
-from tradewind.executors.processes import runners as process
+from tradewind.executors.processes import handover, runners, warm
 from tradewind.settings import Settings, child_environ, load_settings
 from tradewind.workloads import Workload
 
@@ -149,10 +148,10 @@ class _Server:
     def __init__(
         self,
         control: socket.socket,
-        runner: process.Runner,
+        runner: runners.Runner,
         settings: Settings,
         *,
-        warm_file: process.WarmFile | None = None,
+        warm_file: runners.WarmFile | None = None,
     ):
         self.control = control
         self.runner = runner
@@ -303,7 +302,7 @@ class _Server:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             # Programs the task starts must not hold the report pipe open.
             os.set_inheritable(fd, False)
-            code = process.run_try(self.runner, workload, LineChannel(fd), self.settings)
+            code = runners.run_try(self.runner, workload, LineChannel(fd), self.settings)
         finally:
             os._exit(code)
 
@@ -320,7 +319,7 @@ class _Server:
             pid = info.si_pid
             ident = self.children.pop(pid, None)
             if ident is not None:
-                process.signal_group(pid, signal.SIGKILL)
+                runners.signal_group(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
             if ident is not None:
                 code = os.waitstatus_to_exitcode(status)
@@ -329,7 +328,7 @@ class _Server:
     def _shutdown(self) -> None:
         groups = list(self.children)
         for pgid in groups:
-            process.signal_group(pgid, signal.SIGKILL)
+            runners.signal_group(pgid, signal.SIGKILL)
         # Warm processes stop their own tries when their socket closes.
         warm_pids = self.warm.close() if self.warm is not None else []
         end = time.monotonic() + _REAP_WAIT
@@ -406,9 +405,9 @@ def main(argv: list[str]) -> int:
     control.set_inheritable(False)
     try:
         settings = load_settings()
-        runner = process.load_runner(runner_path)
-        process.warm_up(runner_path, settings)
-        warm_file = process.warm_file_hook(runner_path)
+        runner = runners.load_runner(runner_path)
+        runners.warm_up(runner_path, settings)
+        warm_file = runners.warm_file_hook(runner_path)
     except Exception as exc:
         with contextlib.suppress(OSError):
             control.send(json.dumps({"event": "error", "message": str(exc)}).encode())
