@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from tradewind.executors.base import (
     BaseExecutor,
@@ -36,8 +36,8 @@ from tradewind.executors.base import (
     lost_event,
     now,
 )
-from tradewind.executors.process import Runner, describe_exit, load_runner, run_try
-from tradewind.executors.tries import WorkQueue
+from tradewind.executors.processes.runners import Runner, describe_exit, load_runner, run_try
+from tradewind.executors.workqueue import WorkQueue
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey, Workload
 
@@ -297,6 +297,11 @@ class InlineExecutor(BaseExecutor):
         self._wake = threading.Event()
         self.started = False
         self.submitted: list[Workload] = []
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, runner: str | Runner = scripted_runner) -> Self:
+        """Runs ``runner`` (the scripted one unless told), ``core.parallelism`` at a time."""
+        return cls(settings, runner=runner, parallelism=settings.core.parallelism)
 
     def start(self) -> None:
         self.started = True

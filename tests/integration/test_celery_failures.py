@@ -44,7 +44,7 @@ from scheduling import (  # noqa: F401
 )
 
 from tradewind.executors.celery.app import TASK_NAME, make_app, task_id_for
-from tradewind.executors.process import DEFAULT_RUNNER
+from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.metastore.store import claims
 from tradewind.settings import Settings
 from tradewind.states import TaskState

@@ -227,8 +227,12 @@ def make_executor(
             if sections and not built:
                 stack.enter_context(celery_workers(settings, WorkerSpec("w1")))
             name = kind.partition("-")[0]
-            factory: Any = queuing_celery_executor if name == "celery" else load_executor(name)
-            executor: BaseExecutor = factory(settings, runner=SCRIPTED_RUNNER, grace_period=GRACE)
+            executor: BaseExecutor
+            if name == "celery":
+                executor = queuing_celery_executor(settings, runner=SCRIPTED_RUNNER)
+            else:
+                factory: Any = load_executor(name).from_settings
+                executor = factory(settings, runner=SCRIPTED_RUNNER, grace_period=GRACE)
             executor.start()
             built.append(executor)
             return executor, Recorder(executor), settings

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from tradewind.executors.base import Channel, ExecutorError
-from tradewind.executors.process import (
+from tradewind.executors.processes.runners import (
     DEFAULT_RUNNER,
     describe_exit,
     load_runner,
     run_try,
 )
 from tradewind.executors.sequential import SequentialExecutor
-from tradewind.executors.tries import WorkQueue
+from tradewind.executors.workqueue import WorkQueue
 from tradewind.runtime.context import DagRunView
 from tradewind.settings import Settings
 from tradewind.testing import SCRIPTED_RUNNER, make_workload, scripted_runner
@@ -147,7 +147,7 @@ def test_the_sequential_child_names_any_other_runner(
     assert command == [
         sys.executable,
         "-m",
-        "tradewind.executors.runchild",
+        "tradewind.executors.processes.runchild",
         SCRIPTED_RUNNER,
         "9",
         "10",

@@ -8,14 +8,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from tradewind import executors
 from tradewind.executors.base import ExecutorError
 from tradewind.executors.local import LocalExecutor
+from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.executors.sequential import SequentialExecutor
-from tradewind.settings import Settings
+from tradewind.settings import EXECUTOR_NAMES, Settings
 from tradewind.testing import SCRIPTED_RUNNER
 
 
@@ -63,10 +65,10 @@ def test_create_executor_builds_the_configured_one_without_starting_it(
 ) -> None:
     settings = make_settings(tmp_path, core={"executor": "sequential"})
 
-    executor = executors.create_executor(settings, runner=SCRIPTED_RUNNER)
+    executor = executors.create_executor(settings)
 
     assert isinstance(executor, SequentialExecutor)
-    assert executor.runner == SCRIPTED_RUNNER
+    assert executor.runner == DEFAULT_RUNNER
     with pytest.raises(ExecutorError, match="not started"):
         executor.poll()
 
@@ -78,4 +80,25 @@ def test_importing_the_package_imports_no_executor_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert out.stdout.strip() == "['tradewind.executors.base', 'tradewind.executors.process']"
+    assert out.stdout.strip() == "['tradewind.executors.base']"
+
+
+def test_the_registry_knows_exactly_the_names_the_setting_accepts() -> None:
+    assert tuple(executors.EXECUTORS) == EXECUTOR_NAMES
+    assert EXECUTOR_NAMES == ("sequential", "local", "celery", "kubernetes")
+
+
+@pytest.mark.parametrize(
+    ("cls", "options"),
+    [
+        (SequentialExecutor, {"runner": SCRIPTED_RUNNER, "grace_period": 0.5}),
+        (LocalExecutor, {"runner": SCRIPTED_RUNNER, "grace_period": 0.5}),
+    ],
+)
+def test_a_process_executor_is_built_from_settings_with_its_own_options(
+    make_settings: Callable[..., Settings], tmp_path: Path, cls: type, options: dict[str, Any]
+) -> None:
+    executor = cls.from_settings(make_settings(tmp_path), **options)
+
+    assert isinstance(executor, cls)
+    assert (executor.runner, executor.grace_period) == (SCRIPTED_RUNNER, 0.5)

@@ -1,26 +1,23 @@
 """Executors: where task tries run. Chosen by name (``core.executor``), imported only when used.
 
-``EXECUTORS`` maps each name to ``"module:Class"``; optional stacks (Celery, Kubernetes) are
-imported only when their executor is chosen, and a missing extra gives the pip command that
-installs it. Every executor class is built as ``cls(settings, runner=...)``.
+The names are :data:`tradewind.settings.EXECUTOR_NAMES` (the same list validates the setting);
+``EXECUTORS`` maps each name to ``"module:Class"``: the executor ``x`` is ``XExecutor`` in
+``tradewind.executors.x``. Optional stacks (Celery, Kubernetes) are imported only when their
+executor is chosen, and a missing extra gives the pip command that installs it. Each executor
+class builds itself with ``from_settings(settings)``.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Protocol, cast
 
 from tradewind.executors.base import BaseExecutor, ExecutorError
-from tradewind.executors.process import DEFAULT_RUNNER
-from tradewind.settings import Settings
+from tradewind.settings import EXECUTOR_NAMES, Settings
 
-__all__ = ["DEFAULT_RUNNER", "EXECUTORS", "create_executor", "load_executor"]
+__all__ = ["EXECUTORS", "create_executor", "load_executor"]
 
 EXECUTORS: dict[str, str] = {
-    "sequential": "tradewind.executors.sequential:SequentialExecutor",
-    "local": "tradewind.executors.local:LocalExecutor",
-    "celery": "tradewind.executors.celery:CeleryExecutor",
-    "kubernetes": "tradewind.executors.kubernetes:KubernetesExecutor",
+    name: f"tradewind.executors.{name}:{name.capitalize()}Executor" for name in EXECUTOR_NAMES
 }
 
 # executor name -> (pip extra, top-level modules that extra installs)
@@ -28,10 +25,6 @@ _EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
     "celery": ("celery", frozenset({"celery", "kombu", "redis", "flower"})),
     "kubernetes": ("kubernetes", frozenset({"kubernetes"})),
 }
-
-
-class ExecutorFactory(Protocol):
-    def __call__(self, settings: Settings, *, runner: str = ...) -> BaseExecutor: ...
 
 
 def load_executor(name: str) -> type[BaseExecutor]:
@@ -57,7 +50,6 @@ def load_executor(name: str) -> type[BaseExecutor]:
     return cls
 
 
-def create_executor(settings: Settings, *, runner: str = DEFAULT_RUNNER) -> BaseExecutor:
+def create_executor(settings: Settings) -> BaseExecutor:
     """A new (not started) executor of the kind named by ``settings.core.executor``."""
-    factory = cast(ExecutorFactory, load_executor(settings.core.executor))
-    return factory(settings, runner=runner)
+    return load_executor(settings.core.executor).from_settings(settings)

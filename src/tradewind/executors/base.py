@@ -29,9 +29,10 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from tradewind.exceptions import TradewindError
+from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
 
@@ -156,6 +157,15 @@ class BaseExecutor(abc.ABC):
 
     name: ClassVar[str]
     supports_adoption: ClassVar[bool] = False
+
+    @classmethod
+    @abc.abstractmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """A new executor, not started, set up as ``settings`` say (the registry's way in).
+
+        Each executor reads from ``settings`` only what it needs; what a caller may choose
+        besides (a runner, a grace period) are keyword arguments of its own, with defaults.
+        """
 
     @abc.abstractmethod
     def start(self) -> None: ...

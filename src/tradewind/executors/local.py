@@ -1,15 +1,16 @@
 """The local executor: up to ``core.parallelism`` tries at once, forked from a warm fork server.
 
-A try starts in milliseconds because the fork server (see :mod:`tradewind.executors.forkserver`)
-has already imported the runner. For each try the executor makes a pipe, hands its write end
-to the fork server with the workload, and reads the try's messages from the read end; the
-fork server says when the child started (its pid, which is also its process group) and how it
-ended. Workloads beyond the free slots wait here, higher ``priority_weight`` first.
+A try starts in milliseconds because the fork server (see
+:mod:`tradewind.executors.processes.forkserver`) has already imported the runner. For each try
+the executor makes a pipe, hands its write end to the fork server with the workload, and reads
+the try's messages from the read end; the fork server says when the child started (its pid,
+which is also its process group) and how it ended. Workloads beyond the free slots wait here,
+higher ``priority_weight`` first.
 
 A workload of any size reaches its try (a large one through a memory file, see
-:mod:`tradewind.executors.handover`); one that cannot be handed over fails its own try and
-nothing else. If the fork server dies, the tries in flight are killed and reported lost, and
-the next try starts a new fork server.
+:mod:`tradewind.executors.processes.handover`); one that cannot be handed over fails its own
+try and nothing else. If the fork server dies, the tries in flight are killed and reported
+lost, and the next try starts a new fork server.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import os
 import signal
 from typing import Any, ClassVar
 
-from tradewind.executors.forkserver import ForkServer
-from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
-from tradewind.executors.tries import ProcessExecutor, RunningTry
+from tradewind.executors.processes.executor import ProcessExecutor, RunningTry
+from tradewind.executors.processes.forkserver import ForkServer
+from tradewind.executors.processes.runners import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import threading
 from typing import Generic, TypeVar
 
 from tradewind.executors.base import BaseExecutor, TaskEvent, cancelled_event
-from tradewind.executors.tries import WorkQueue
+from tradewind.executors.workqueue import WorkQueue
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey
 

@@ -1,10 +1,10 @@
 """The sequential executor: one try at a time, each in a fresh child process.
 
 Meant for debugging and the smallest setups. The child is ``tradewind tasks run ...
---report-fd FD`` (or, with another runner, :mod:`tradewind.executors.runchild`), started in a
-session and process group of its own with the executor's exact Settings in its environment.
-It reports on the pipe FD; the executor learns that it ended through a pidfd, so nothing waits
-on a fixed sleep.
+--report-fd FD`` (or, with another runner, :mod:`tradewind.executors.processes.runchild`),
+started in a session and process group of its own with the executor's exact Settings in its
+environment. It reports on the pipe FD; the executor learns that it ended through a pidfd, so
+nothing waits on a fixed sleep.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import subprocess
 import sys
 from typing import ClassVar
 
-from tradewind.executors import handover
 from tradewind.executors.base import ExecutorError
-from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
-from tradewind.executors.tries import ProcessExecutor, RunningTry
+from tradewind.executors.processes import handover
+from tradewind.executors.processes.executor import ProcessExecutor, RunningTry
+from tradewind.executors.processes.runners import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
 from tradewind.settings import Settings, child_environ
 from tradewind.workloads import Workload
 
@@ -54,7 +54,7 @@ class SequentialExecutor(ProcessExecutor):
             return [sys.executable, "-m", "tradewind", *args, "--report-fd", str(report_fd)]
         if workload_fd is None:
             raise ValueError(f"runner {self.runner!r} reads its workload from a file descriptor")
-        module = "tradewind.executors.runchild"
+        module = "tradewind.executors.processes.runchild"
         return [sys.executable, "-m", module, self.runner, str(report_fd), str(workload_fd)]
 
     def _launch(self, attempt: RunningTry) -> None:

@@ -1,7 +1,9 @@
 """Finding and importing the DAG file that defines the task a try runs.
 
-A process that forks tries may import a DAG file ahead of them (:func:`preload`); each try
-forked from it then finds its DAG already built, as long as the file has not changed since.
+A process that forks tries (a warm process, :mod:`tradewind.executors.processes.warm`) may
+import a DAG file ahead of them (:func:`preload`); each try forked from it then finds its DAG
+already built, as long as the file has not changed since (by the warm processes' own
+:func:`~tradewind.executors.processes.warm.file_signature`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tradewind.exceptions import TradewindError
+from tradewind.executors.processes.warm import Signature, file_signature
 from tradewind.parsing import discover, loader
 
 if TYPE_CHECKING:
@@ -24,18 +27,8 @@ class DagLoadError(TradewindError):
     """The DAG file is missing, fails to import, or does not define the DAG."""
 
 
-Signature = tuple[int, int]
 # DAG files imported ahead of their tries: path -> (its mtime and size then, what it defined).
 _preloaded: dict[str, tuple[Signature, loader.ImportedFile]] = {}
-
-
-def signature(path: str | Path) -> Signature | None:
-    """What tells a changed file: its modification time (ns) and size; None if it is gone."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return (stat.st_mtime_ns, stat.st_size)
 
 
 def preload(dag_file: Path) -> list[str]:
@@ -46,7 +39,7 @@ def preload(dag_file: Path) -> list[str]:
     tradewind itself).
     """
     before = set(sys.modules)
-    found = signature(dag_file)
+    found = file_signature(dag_file)
     imported = loader.import_dags(dag_file)
     if found is not None:
         _preloaded[str(dag_file)] = (found, imported)
@@ -73,7 +66,7 @@ def load_task(dag_file: Path, dag_id: str, task_id: str) -> tuple[DAG, BaseOpera
     if not dag_file.is_file():
         raise DagLoadError(f"DAG file {dag_file} does not exist")
     cached = _preloaded.get(str(dag_file))
-    if cached is not None and cached[0] == signature(dag_file):
+    if cached is not None and cached[0] == file_signature(dag_file):
         imported = cached[1]
     else:
         imported = loader.import_dags(dag_file)

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tradewind.settings.sections import (
+    EXECUTOR_NAMES,
     CelerySettings,
     CoreSettings,
     DagProcessorSettings,
@@ -30,6 +31,7 @@ from tradewind.settings.sections import (
 __all__ = [
     "CONFIG_FILE",
     "ENV_PREFIX",
+    "EXECUTOR_NAMES",
     "HOME_ENV",
     "SECTIONS",
     "SETTINGS_JSON_ENV",

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, field_validator
+
+# The executors there are, in the order messages list them: ``core.executor`` accepts these, and
+# the executor registry (tradewind.executors) imports each from the module of the same name.
+ExecutorName = Literal["sequential", "local", "celery", "kubernetes"]
+EXECUTOR_NAMES: tuple[ExecutorName, ...] = get_args(ExecutorName)
 
 
 class Section(BaseModel):
@@ -20,7 +25,7 @@ class Section(BaseModel):
 
 class CoreSettings(Section):
     dags_folder: Path
-    executor: Literal["sequential", "local", "celery", "kubernetes"] = "local"
+    executor: ExecutorName = "local"
     parallelism: int = 32
     # How many DAG files the local executor keeps imported in warm processes, so that their
     # tries start without importing them again (0: every try imports its file).

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import celery  # noqa: F401 - without the celery extra, choosing this executor says what to install
 from kombu.exceptions import EncodeError
@@ -45,7 +45,7 @@ from tradewind.executors.celery.app import (
     task_id_for,
 )
 from tradewind.executors.celery.states import Seen, StateReader, reader_for
-from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD
+from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
 from tradewind.states import TaskState
@@ -85,21 +85,19 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
     name: ClassVar[str] = "celery"
     supports_adoption: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        runner: str = DEFAULT_RUNNER,
-        grace_period: float = GRACE_PERIOD,
-    ) -> None:
-        # grace_period belongs to the workers (SIGTERM -> SIGKILL of a cancelled try there).
-        del grace_period
+    def __init__(self, settings: Settings, *, runner: str = DEFAULT_RUNNER) -> None:
         super().__init__(settings)
         self.runner = runner
         self.app: Any = None
         self._reader: StateReader | None = None
         self._next_check = 0.0
         self._blind = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, runner: str = DEFAULT_RUNNER) -> Self:
+        """An executor whose workers run ``runner`` (the task runner unless a test says
+        otherwise). The grace period of a cancelled try is the workers' own."""
+        return cls(settings, runner=runner)
 
     # ---- life cycle ------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import kubernetes  # noqa: F401 - without the kubernetes extra, choosing this executor says so
 from kubernetes.client.exceptions import ApiException
@@ -55,7 +55,6 @@ from tradewind.executors.kubernetes.outcome import (
     waiting_failure,
 )
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
-from tradewind.executors.process import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
@@ -104,14 +103,8 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
     supports_adoption: ClassVar[bool] = True
 
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        runner: str = DEFAULT_RUNNER,
-        scheduler_id: str | None = None,
-        api: Any = None,
+        self, settings: Settings, *, scheduler_id: str | None = None, api: Any = None
     ) -> None:
-        del runner  # the pod runs `tradewind tasks run`
         super().__init__(settings)
         self.scheduler_id = scheduler_id
         self.api: Any = api
@@ -124,6 +117,12 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         self._next_check = 0.0
         self._next_create = 0.0
         self._next_sweep = float("inf")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """An executor for the cluster and pod template ``settings.kubernetes`` names (each
+        pod runs ``tradewind tasks run``: there is no other runner to choose)."""
+        return cls(settings)
 
     @property
     def _check_interval(self) -> float:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradewind.executors.handover import Request
+from tradewind.executors.processes.handover import Request
 
 IDLE_LIMIT = 120.0
 START_LIMIT = 60.0
@@ -42,8 +42,12 @@ MAX_MESSAGE = 1 << 20
 Signature = tuple[int, int]
 
 
-def file_signature(path: str) -> Signature | None:
-    """A file's modification time (ns) and size; None when it is gone."""
+def file_signature(path: str | os.PathLike[str]) -> Signature | None:
+    """What tells a changed file: its modification time (ns) and size; None when it is gone.
+
+    The task runner keeps a DAG file it imported ahead of its tries by the same mark
+    (:mod:`tradewind.runtime.dagfile`), so that both see a change alike.
+    """
     try:
         stat = os.stat(path)
     except OSError:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import functools
-import heapq
 import itertools
 import json
 import logging
@@ -27,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Self
 
 from tradewind.executors.base import (
     BaseExecutor,
@@ -37,12 +37,13 @@ from tradewind.executors.base import (
     event_from_message,
     lost_event,
 )
-from tradewind.executors.process import (
+from tradewind.executors.processes.runners import (
     DEFAULT_RUNNER,
     GRACE_PERIOD,
     describe_exit,
     signal_group,
 )
+from tradewind.executors.workqueue import WorkQueue
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey, Workload
 
@@ -56,47 +57,6 @@ START_ALLOWANCE = 30.0
 # After close() has killed everything, how long it waits for the processes to be reaped.
 _REAP_WAIT = 5.0
 _READ_SIZE = 1 << 16
-
-
-class WorkQueue:
-    """Workloads waiting for a slot: higher priority_weight first, equal weights in FIFO order."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[int, int, Workload]] = []
-        self._keys: set[TaskKey] = set()
-        self._order = itertools.count()
-
-    def __len__(self) -> int:
-        return len(self._heap)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def keys(self) -> set[TaskKey]:
-        return set(self._keys)
-
-    def push(self, workload: Workload) -> None:
-        heapq.heappush(self._heap, (-workload.priority_weight, next(self._order), workload))
-        self._keys.add(workload.key)
-
-    def pop(self) -> Workload:
-        workload = heapq.heappop(self._heap)[2]
-        self._keys.discard(workload.key)
-        return workload
-
-    def remove(self, key: TaskKey) -> Workload | None:
-        """Take one waiting workload out of the queue (None when it is not waiting)."""
-        if key not in self._keys:
-            return None
-        index = next(i for i, entry in enumerate(self._heap) if entry[2].key == key)
-        workload = self._heap.pop(index)[2]
-        heapq.heapify(self._heap)
-        self._keys.discard(key)
-        return workload
-
-    def clear(self) -> None:
-        self._heap.clear()
-        self._keys.clear()
 
 
 @dataclass(eq=False)
@@ -147,6 +107,18 @@ class ProcessExecutor(BaseExecutor):
         self._wake_r = -1
         self._wake_w = -1
         self._woken = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        runner: str = DEFAULT_RUNNER,
+        grace_period: float = GRACE_PERIOD,
+    ) -> Self:
+        """An executor whose tries run ``runner`` (the task runner unless a test says
+        otherwise) and get ``grace_period`` seconds between SIGTERM and SIGKILL."""
+        return cls(settings, runner=runner, grace_period=grace_period)
 
     # -- what a subclass provides -------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Run one task try in this (fresh) process with the runner named on the command line.
 
-``python -m tradewind.executors.runchild RUNNER REPORT_FD WORKLOAD_FD``
+``python -m tradewind.executors.processes.runchild RUNNER REPORT_FD WORKLOAD_FD``
 
 The sequential executor starts this instead of ``tradewind tasks run`` when it was given a
 runner other than the default one (tests use a scripted runner). The Settings come from the
@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import sys
 
-from tradewind.executors import handover
 from tradewind.executors.base import ExecutorError, LineChannel
-from tradewind.executors.process import load_runner, run_try
+from tradewind.executors.processes import handover
+from tradewind.executors.processes.runners import load_runner, run_try
 from tradewind.settings import SettingsError, load_settings
 from tradewind.workloads import Workload
 
-USAGE = "usage: python -m tradewind.executors.runchild RUNNER REPORT_FD WORKLOAD_FD"
+USAGE = "usage: python -m tradewind.executors.processes.runchild RUNNER REPORT_FD WORKLOAD_FD"
 
 
 def main(argv: list[str]) -> int:

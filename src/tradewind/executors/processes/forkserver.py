@@ -1,6 +1,6 @@
 """The local executor's fork server: a warm interpreter that forks one child per task try.
 
-The executor starts it as ``python -m tradewind.executors.forkserver RUNNER FD`` with its
+The executor starts it as ``python -m tradewind.executors.processes.forkserver RUNNER FD`` with its
 Settings in the environment. It imports the runner once, freezes the garbage collector (so
 the forked children share its pages instead of copying them) and then only forks: it holds no
 database engine, no thread and no socket but its control socket, so a child inherits nothing
@@ -40,8 +40,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from tradewind.executors import handover, process, warm
 from tradewind.executors.base import ExecutorError, LineChannel
+from tradewind.executors.processes import handover, runners, warm
 from tradewind.settings import Settings, child_environ, load_settings
 from tradewind.workloads import Workload
 
@@ -141,17 +141,17 @@ class ForkServer:
 class _Server:
     """The fork server's side: a loop over the control socket and SIGCHLD.
 
-    The same loop runs in each warm process (see :mod:`tradewind.executors.warm`), on the
+    The same loop runs in each warm process (see :mod:`tradewind.executors.processes.warm`), on the
     socket its fork server gave it, without a pool of its own (``warm_file`` None).
     """
 
     def __init__(
         self,
         control: socket.socket,
-        runner: process.Runner,
+        runner: runners.Runner,
         settings: Settings,
         *,
-        warm_file: process.WarmFile | None = None,
+        warm_file: runners.WarmFile | None = None,
     ):
         self.control = control
         self.runner = runner
@@ -302,7 +302,7 @@ class _Server:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             # Programs the task starts must not hold the report pipe open.
             os.set_inheritable(fd, False)
-            code = process.run_try(self.runner, workload, LineChannel(fd), self.settings)
+            code = runners.run_try(self.runner, workload, LineChannel(fd), self.settings)
         finally:
             os._exit(code)
 
@@ -319,7 +319,7 @@ class _Server:
             pid = info.si_pid
             ident = self.children.pop(pid, None)
             if ident is not None:
-                process.signal_group(pid, signal.SIGKILL)
+                runners.signal_group(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
             if ident is not None:
                 code = os.waitstatus_to_exitcode(status)
@@ -328,7 +328,7 @@ class _Server:
     def _shutdown(self) -> None:
         groups = list(self.children)
         for pgid in groups:
-            process.signal_group(pgid, signal.SIGKILL)
+            runners.signal_group(pgid, signal.SIGKILL)
         # Warm processes stop their own tries when their socket closes.
         warm_pids = self.warm.close() if self.warm is not None else []
         end = time.monotonic() + _REAP_WAIT
@@ -396,16 +396,18 @@ def _die_with_parent(parent: int) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m tradewind.executors.forkserver RUNNER FD", file=sys.stderr)
+        print(
+            "usage: python -m tradewind.executors.processes.forkserver RUNNER FD", file=sys.stderr
+        )
         return 2
     runner_path, fd_text = argv
     control = socket.socket(fileno=int(fd_text))
     control.set_inheritable(False)
     try:
         settings = load_settings()
-        runner = process.load_runner(runner_path)
-        process.warm_up(runner_path, settings)
-        warm_file = process.warm_file_hook(runner_path)
+        runner = runners.load_runner(runner_path)
+        runners.warm_up(runner_path, settings)
+        warm_file = runners.warm_file_hook(runner_path)
     except Exception as exc:
         with contextlib.suppress(OSError):
             control.send(json.dumps({"event": "error", "message": str(exc)}).encode())
