@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 import celery  # noqa: F401 - without the celery extra, choosing this executor says what to install
 from kombu.exceptions import EncodeError
 
+from tradewind import tasklogs
+from tradewind.executors import served_logs
 from tradewind.executors.base import (
     EventKind,
     TaskEvent,
@@ -132,6 +134,15 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
 
     def external_id(self, key: TaskKey) -> str | None:
         return task_id_for(key)
+
+    @classmethod
+    def log_source(cls, settings: Settings) -> tasklogs.LogSource:
+        """The log file here, or else the log server of the worker that ran the try."""
+        return served_logs.WorkerLogSource(
+            settings.logging.base_log_folder,
+            settings.celery.worker_log_server_port,
+            settings.webserver.secret_key,
+        )
 
     def queue_of(self, workload: Workload) -> str:
         """The broker queue of a try: the operator's ``queue=``, or ``celery.default_queue``
