@@ -9,7 +9,7 @@ heartbeat that changes every ``heartbeat_interval``) while it runs, then the fin
 as the task's result.
 
 :meth:`poll` reads the state of every try in flight in one round trip every ~50 ms
-(:mod:`tradewind.executors.celery.states`) and turns what changed into events. It also
+(:mod:`tradewind.executors.celery.results`) and turns what changed into events. It also
 notices what goes wrong: a running try whose heartbeat stopped changing for
 ``heartbeat_timeout`` seconds is lost (its worker is gone); a try no worker took within
 ``queued_timeout`` fails and says which queue nobody listens on; a try still waiting after
@@ -46,7 +46,7 @@ from tradewind.executors.celery.app import (
     make_app,
     task_id_for,
 )
-from tradewind.executors.celery.states import Seen, StateReader, reader_for
+from tradewind.executors.celery.results import Seen, StateReader, reader_for
 from tradewind.executors.process import DEFAULT_RUNNER, GRACE_PERIOD
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
