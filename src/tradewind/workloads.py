@@ -2,12 +2,14 @@
 
 A :class:`TaskKey` names one try of one task instance; a :class:`Workload` is everything a
 try needs to run, as plain values. The scheduler builds them, executors carry them, the store
-looks rows up by them and the runner runs them; this module imports nothing of tradewind's, so
-any part may use it.
+looks rows up by them and the runner runs them. A workload that reaches a worker more than once
+runs once: the worker claims its try first, and a :class:`Claim` says what came of that. This
+module imports nothing of tradewind's, so any part may use it.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -117,3 +119,15 @@ class Workload:
             executor_config=raw.get("executor_config"),
             run=raw.get("run"),
         )
+
+
+class Claim(enum.Enum):
+    """What came of a worker's claim of a try; the value says why a message is dropped."""
+
+    CLAIMED = "claimed"
+    TAKEN = "claimed already"
+    NOT_WAITING = "its task instance no longer waits for this try"
+    UNKNOWN = (
+        "this metastore has no such task instance "
+        "(a message of another installation sharing the broker, or of a deleted run)"
+    )

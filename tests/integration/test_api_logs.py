@@ -7,7 +7,7 @@ from pathlib import Path
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.runtime.logs import log_path, read_log
+from tradewind.tasklogs import log_path, read_log
 from tradewind.workloads import TaskKey
 
 API = "/api/v1"

@@ -39,8 +39,8 @@ from k8s_standin import Standin
 from tradewind.executors.kubernetes import podspec
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import models
-from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
+from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey
 
 Cli = Callable[..., Result]

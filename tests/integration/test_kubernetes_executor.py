@@ -42,9 +42,9 @@ from k8s_standin import NODE_NAME, OUTCOME_ANNOTATION, Standin
 from tradewind.executors.base import REPORT_TAG, BaseExecutor, EventKind, TaskEvent
 from tradewind.executors.kubernetes import KubernetesExecutor
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
-from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings, load_settings
 from tradewind.states import TaskState
+from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey, Workload
 
 POSTGRES = pytest.mark.parametrize(

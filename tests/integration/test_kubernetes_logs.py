@@ -23,7 +23,7 @@ from k8s_standin import OUTCOME_ANNOTATION, Standin
 from tradewind.api.app import create_app
 from tradewind.executors.base import REPORT_TAG
 from tradewind.executors.kubernetes import podspec
-from tradewind.runtime.logs import log_path
+from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey
 
 pytestmark = pytest.mark.parametrize(

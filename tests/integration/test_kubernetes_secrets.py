@@ -21,8 +21,8 @@ from tradewind.executors.kubernetes import podspec
 from tradewind.metastore import crypto
 from tradewind.metastore.store import connections as connection_store
 from tradewind.metastore.store import variables as variable_store
-from tradewind.runtime.logs import log_path
 from tradewind.states import TaskState
+from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey
 
 FERNET = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="

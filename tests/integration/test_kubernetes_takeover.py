@@ -28,8 +28,8 @@ from test_kubernetes_executor import (  # noqa: F401
 from k8s_standin import Standin
 from tradewind.executors.base import REPORT_TAG
 from tradewind.executors.kubernetes import podspec
-from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
+from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey
 
 pytestmark = [

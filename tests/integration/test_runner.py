@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from tradewind import tasklogs
 from tradewind.metastore import crypto, models
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import connections as connection_store
 from tradewind.metastore.store import variables as variable_store
 from tradewind.metastore.store import xcom as xcom_store
-from tradewind.runtime import logs, runner
+from tradewind.runtime import runner
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey, Workload
 
@@ -153,7 +154,7 @@ class Setup:
 
     def log(self, task_id: str, try_number: int = 1) -> str:
         key = TaskKey("rt", RUN_ID, task_id, -1, try_number)
-        return logs.log_path(self.settings.logging.base_log_folder, key).read_text()
+        return tasklogs.log_path(self.settings.logging.base_log_folder, key).read_text()
 
 
 def _setup(tmp_path: Path, engine: Engine, make_settings: SettingsMaker) -> Setup:

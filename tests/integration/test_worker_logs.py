@@ -34,9 +34,9 @@ from webtest import WEB_SECTIONS, Web, add_user, make_web_fixture, web_fixture  
 
 from tradewind.api.app import create_app
 from tradewind.executors.celery.logserver import LogServer
-from tradewind.runtime.logs import READ_LIMIT, LogChunk, log_path, read_log
-from tradewind.runtime.served_logs import TOKEN_SALT, fetch_log, make_token
+from tradewind.executors.served_logs import TOKEN_SALT, fetch_log, make_token
 from tradewind.settings import Settings
+from tradewind.tasklogs import READ_LIMIT, LogChunk, log_path, read_log
 from tradewind.workloads import TaskKey
 
 pytestmark = BROKERS

@@ -98,14 +98,18 @@ def test_rabbitmq_gets_no_visibility_timeout_and_redis_results_stay_redis(
     assert config["result_backend"] == "redis://h/1"
 
 
-def test_make_app_registers_the_try_task(
+def test_a_worker_registers_the_try_task_on_the_shared_app(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
+    from tradewind.executors.celery import worker
+    from tradewind.metastore.store import claims
+
     settings = make_settings(tmp_path, celery={"options": {"task_always_eager": False}})
 
     app = celery_app.make_app(settings)
+    assert celery_app.TASK_NAME not in app.tasks  # the scheduler only sends it, by name
+    worker.register(app, claims.claim)
 
-    assert celery_app.TASK_NAME in app.tasks
     task = app.tasks[celery_app.TASK_NAME]
     assert task.acks_late is True
     assert task.reject_on_worker_lost is True

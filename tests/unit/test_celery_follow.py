@@ -11,7 +11,7 @@ pytest.importorskip("celery")
 
 from tradewind.executors.base import EventKind
 from tradewind.executors.celery.executor import CeleryExecutor, InFlight
-from tradewind.executors.celery.states import Seen
+from tradewind.executors.celery.results import Seen
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey

@@ -18,8 +18,8 @@ from kubernetes.client.exceptions import ApiException
 from tradewind.executors.base import REPORT_TAG, EventKind
 from tradewind.executors.kubernetes import KubernetesExecutor, podspec
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent
-from tradewind.runtime.logs import log_path
 from tradewind.states import TaskState
+from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey, Workload
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from tradewind import tasklogs
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import connections as connection_store
@@ -50,7 +51,7 @@ def test_masking_stream_masks_secrets_written_in_pieces() -> None:
 
 def test_log_path_layout(tmp_path: Path) -> None:
     key = TaskKey("etl", "manual__2024-01-01T00:00:00+00:00", "load", -1, 2)
-    assert logs.log_path(tmp_path, key) == (
+    assert tasklogs.log_path(tmp_path, key) == (
         tmp_path
         / "dag_id=etl"
         / "run_id=manual__2024-01-01T00:00:00+00:00"
@@ -58,7 +59,7 @@ def test_log_path_layout(tmp_path: Path) -> None:
         / "attempt=2.log"
     )
     mapped = TaskKey("etl", "a/b", "load", 3, 1)
-    assert logs.log_path(tmp_path, mapped) == (
+    assert tasklogs.log_path(tmp_path, mapped) == (
         tmp_path / "dag_id=etl" / "run_id=a%2Fb" / "task_id=load" / "map_index=3" / "attempt=1.log"
     )
 

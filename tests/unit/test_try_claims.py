@@ -46,6 +46,15 @@ def _queued(session: Session, key: TaskKey, state: str | None = "queued") -> Non
     session.commit()
 
 
+def test_a_claim_tried_again_after_its_commit_went_through_is_ours(session: Session) -> None:
+    assert _claim(session, KEY, "h:1")  # the worker did not hear that this went through
+
+    again = claims.claim(session, KEY, worker="h:1", task_id="celery-id", now=NOW, retried=True)
+    other = claims.claim(session, KEY, worker="h:2", task_id="celery-id", now=NOW, retried=True)
+
+    assert (again, other) == (Claim.CLAIMED, Claim.TAKEN)
+
+
 def _run_pk(session: Session, run_id: str) -> int:
     return session.scalar(select(DagRun.id).filter_by(dag_id="d", run_id=run_id)) or -1
 

@@ -67,8 +67,12 @@ def worker(
     settings = get_settings()
     app = _app()
     from tradewind.cli.scheduler import stop_on_signals
+    from tradewind.executors.celery import worker as celery_worker
     from tradewind.executors.celery.app import default_node_name
     from tradewind.executors.celery.logserver import serve_logs
+    from tradewind.metastore.store import claims
+
+    celery_worker.register(app, claims.claim)
 
     setup_logging(settings)
     with open_engine() as engine:

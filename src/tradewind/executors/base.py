@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, Self
 
+from tradewind import tasklogs
 from tradewind.exceptions import TradewindError
 from tradewind.settings import Settings
 from tradewind.states import TaskState
@@ -206,3 +207,10 @@ class BaseExecutor(abc.ABC):
     @abc.abstractmethod
     def free_slots(self) -> int:
         """How many more workloads it would start now (the scheduler queues no more than this)."""
+
+    @classmethod
+    def log_source(cls, settings: Settings) -> tasklogs.LogSource:
+        """Where the web server reads the logs of this executor's tries: by default the files
+        under ``logging.base_log_folder``. An executor whose tries write their logs elsewhere
+        (a worker's host, a pod) offers a source that finds them there."""
+        return tasklogs.LogSource(settings.logging.base_log_folder)

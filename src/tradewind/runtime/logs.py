@@ -1,9 +1,6 @@
-"""Where a try's log goes, and sending everything the try prints or logs there, masked.
+"""Sending everything a try prints or logs to its log, masked.
 
-One file per try::
-
-    {base_log_folder}/dag_id=<d>/run_id=<r>/task_id=<t>/[map_index=<m>/]attempt=<n>.log
-
+The try's log file is :func:`tradewind.tasklogs.log_path` (one file per try).
 :class:`TryLog` points file descriptors 1 and 2 at that file (so subprocesses write there too),
 replaces ``sys.stdout``/``sys.stderr`` with masking streams and logs through them; on exit it
 puts everything back, so it can also run inside a longer-lived process.
@@ -11,95 +8,18 @@ puts everything back, so it can also run inside a longer-lived process.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
 from tradewind.runtime.masking import MaskingStream, SecretsMasker
-from tradewind.workloads import TaskKey
 
 LOG_FORMAT = "[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s"
-
-
-def _component(name: str, value: str) -> str:
-    # Ids cannot hold "/", but a hand-made run id might: keep it one folder level.
-    return f"{name}={value.replace('/', '%2F')}"
-
-
-def log_path(base_log_folder: Path, key: TaskKey) -> Path:
-    """The log file of one try."""
-    path = (
-        Path(base_log_folder)
-        / _component("dag_id", key.dag_id)
-        / _component("run_id", key.run_id)
-        / _component("task_id", key.task_id)
-    )
-    if key.map_index >= 0:
-        path = path / f"map_index={key.map_index}"
-    return path / f"attempt={key.try_number}.log"
-
-
-READ_LIMIT = 1024 * 1024  # bytes of a log one read returns at most
-
-
-@dataclass(frozen=True)
-class LogChunk:
-    """Text of a log from a byte offset; ``offset`` is where the next read starts."""
-
-    content: str
-    offset: int
-    at_end: bool  # the file ends at ``offset`` (or there is no file)
-
-
-def read_log(
-    path: Path, offset: int = 0, *, limit: int = READ_LIMIT, final: bool = False
-) -> LogChunk:
-    """Up to ``limit`` bytes of the log at ``path`` from byte ``offset``, decoded as UTF-8.
-
-    Bytes that are not UTF-8 become U+FFFD. A character cut at the end of the chunk is left
-    for the next read (``offset`` stops before it), unless the file ends there and ``final``
-    says that nothing more will be written.
-    """
-    offset = max(0, offset)
-    try:
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            if offset >= size:
-                return LogChunk("", offset, True)
-            file.seek(offset)
-            data = file.read(limit)
-    except FileNotFoundError:
-        return LogChunk("", offset, True)
-    return _decode(data, offset, size, limit=limit, final=final)
-
-
-def chunk_of(
-    log: bytes, offset: int = 0, *, limit: int = READ_LIMIT, final: bool = False
-) -> LogChunk:
-    """:func:`read_log` of a log held in memory."""
-    offset = max(0, offset)
-    if offset >= len(log):
-        return LogChunk("", offset, True)
-    return _decode(log[offset : offset + limit], offset, len(log), limit=limit, final=final)
-
-
-def _decode(data: bytes, offset: int, size: int, *, limit: int, final: bool) -> LogChunk:
-    reached = offset + len(data)
-    at_end = reached >= size
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    text = decoder.decode(data, final=at_end and final)
-    pending = len(decoder.getstate()[0])
-    if pending and pending == len(data) >= limit:
-        # A lone fragment that can never complete a character (the limit is tiny): move on.
-        text, pending = decoder.decode(b"", final=True), 0
-    return LogChunk(text, reached - pending, at_end and not pending)
 
 
 def _dup(fd: int) -> int | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from tradewind import tasklogs
 from tradewind.exceptions import ParamValidationError, TaskNotFound
 from tradewind.executors.base import Channel, MessageType
 from tradewind.metastore import crypto
@@ -69,7 +70,7 @@ def run_workload(
     key = workload.key
     _import_from_dags_folder(settings)
     masker = SecretsMasker()
-    path = None if log_to_stdout else logs.log_path(settings.logging.base_log_folder, key)
+    path = None if log_to_stdout else tasklogs.log_path(settings.logging.base_log_folder, key)
     hostname, pid = socket.gethostname(), os.getpid()
     running = {"type": MessageType.RUNNING.value, "pid": pid, "hostname": hostname}
     with contextlib.ExitStack() as stack:

@@ -4,39 +4,33 @@ A client polls with the ``offset`` of the previous answer until ``end_of_log``. 
 ``Accept: text/plain`` the answer is the text itself, its offset and end in the headers
 ``X-Log-Offset`` and ``X-Log-End``.
 
-On the celery executor, a try's log that is not in the web server's own
-``logging.base_log_folder`` is fetched from the log server of the worker that ran it (its
-hostname, recorded with the try; see :mod:`tradewind.runtime.served_logs`). On the kubernetes
-executor, the log of a try whose pod has not ended yet is read from the pod through the Kubernetes
-API; when the pod ends the scheduler keeps its log in the log folder (see
-:mod:`tradewind.executors.kubernetes.podlogs`). A worker or a pod whose log cannot be read gives
-an empty chunk and a ``note`` (header ``X-Log-Note``) saying why, not an error.
+The log is read from the configured executor's log source
+(:meth:`~tradewind.executors.base.BaseExecutor.log_source`): the file in the web server's own
+``logging.base_log_folder``, or where the executor's tries write it (the log server of the
+Celery worker that ran the try, by the hostname recorded with the try; the pod of a try that
+has not ended yet). A worker or a pod whose log cannot be read gives an empty chunk and a
+``note`` (header ``X-Log-Note``) saying why, not an error.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
+from tradewind import tasklogs
 from tradewind.api.deps import AsViewer, DbSession, Web
 from tradewind.api.errors import not_found
+from tradewind.executors import load_executor
+from tradewind.executors.base import ExecutorError
 from tradewind.metastore.models import NO_MAP_INDEX, TaskInstance
 from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
-from tradewind.runtime.logs import LogChunk, log_path, read_log
-from tradewind.runtime.served_logs import (
-    WorkerLogError,
-    fetch_log,
-    relative_log_path,
-)
-from tradewind.settings import KubernetesSettings, Settings
+from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
@@ -102,9 +96,11 @@ def get_log(
     key = TaskKey(dag_id, run_id, task_id, NO_MAP_INDEX, try_number)
     note = None
     try:
-        chunk = _read(web.settings, key, offset, finished, lambda: _worker(session, ti, key))
-    except _Unreadable as exc:
-        chunk, note = LogChunk("", offset, True), str(exc)
+        chunk = _log_source(web.settings).read(
+            key, offset, finished=finished, host=lambda: _worker(session, ti, key)
+        )
+    except tasklogs.LogUnavailable as exc:
+        chunk, note = tasklogs.LogChunk("", offset, True), str(exc)
     answer = TaskLog(
         content=chunk.content,
         offset=chunk.offset,
@@ -122,77 +118,28 @@ def get_log(
     return answer
 
 
-class _Unreadable(Exception):
-    """Where the log is (a worker, a pod) does not give it; the text says why."""
-
-
-def _read(
-    settings: Settings, key: TaskKey, offset: int, finished: bool, worker: Callable[[], str | None]
-) -> LogChunk:
-    """The chunk from the local log file, or, when the file is not here, from the log server
-    of the try's worker (celery) or from its pod (kubernetes)."""
-    path = log_path(settings.logging.base_log_folder, key)
-    executor = settings.core.executor
-    if path.exists() or executor not in ("celery", "kubernetes"):
-        return read_log(path, offset, final=finished)
-    if executor == "kubernetes":
-        started = worker() is not None
-        return _from_pod(settings, key, path, offset=offset, finished=finished, started=started)
-    port = settings.celery.worker_log_server_port
-    hostname = worker() if port else None
-    if not hostname:
-        return read_log(path, offset, final=finished)
+def _log_source(settings: Settings) -> tasklogs.LogSource:
+    """Where the configured executor's tries write their logs; without its extra installed
+    here, the files in this host's log folder alone."""
     try:
-        return fetch_log(
-            hostname,
-            port,
-            settings.webserver.secret_key,
-            relative_log_path(key),
-            offset,
-            final=finished,
-        )
-    except WorkerLogError as exc:
-        raise _Unreadable(str(exc)) from None
+        return load_executor(settings.core.executor).log_source(settings)
+    except ExecutorError as exc:
+        return _HereOnly(settings.logging.base_log_folder, str(exc))
 
 
-def _from_pod(
-    settings: Settings, key: TaskKey, path: FilePath, *, offset: int, finished: bool, started: bool
-) -> LogChunk:
-    """The log of a try whose pod has not ended yet, from the pod; once it has ended, from the
-    file the scheduler keeps (it may have appeared since we looked). A try whose pod is not
-    made yet has no log yet, and nothing to say about it."""
-    from tradewind.executors.kubernetes import podlogs, podspec
+class _HereOnly(tasklogs.LogSource):
+    """The log files here; a log that is elsewhere cannot be read, for reason ``why``."""
 
-    try:
-        chunk = podlogs.read_live(
-            _pod_api(settings.kubernetes),
-            settings.kubernetes.namespace,
-            podspec.pod_name(key),
-            offset,
-        )
-    except podlogs.PodLogError as exc:
-        if path.exists():
-            return read_log(path, offset, final=finished)
-        if exc.status == 404 and not started and not finished:
-            return LogChunk("", offset, True)  # its pod is not made yet
-        raise _Unreadable(str(exc)) from None
-    if path.exists():  # the pod ended while we read it
-        return read_log(path, offset, final=finished)
-    return LogChunk(chunk.content, chunk.offset, chunk.at_end and finished)
+    def __init__(self, folder: FilePath, why: str) -> None:
+        super().__init__(folder)
+        self.why = why
 
-
-@functools.lru_cache(maxsize=4)
-def _pod_api(settings: KubernetesSettings) -> Any:
-    try:
-        from tradewind.executors.kubernetes.client import make_api
-    except ModuleNotFoundError:
-        raise _Unreadable(
-            "the web server cannot read pod logs: pip install 'tradewind[kubernetes]'"
-        ) from None
-    try:
-        return make_api(settings)
-    except Exception as exc:  # no kubeconfig, no service account
-        raise _Unreadable(f"the web server cannot reach the Kubernetes API: {exc}") from None
+    def read(
+        self, key: TaskKey, offset: int, *, finished: bool, host: tasklogs.HostOf
+    ) -> tasklogs.LogChunk:
+        if not self.path(key).exists():
+            raise tasklogs.LogUnavailable(f"the web server cannot read this log: {self.why}")
+        return super().read(key, offset, finished=finished, host=host)
 
 
 def _worker(session: DbSession, ti: TaskInstance, key: TaskKey) -> str | None:

@@ -2,9 +2,10 @@
 
 The scheduler (:class:`~tradewind.executors.celery.executor.CeleryExecutor`) sends each try as
 the task :data:`TASK_NAME` with the id :func:`task_id_for` its key; a worker
-(``tradewind celery worker``) runs it with
-:func:`tradewind.executors.celery.worker.run_try`. Both build their app with :func:`make_app`
-from the same Settings, so they agree on the broker, the result backend and the queues.
+(``tradewind celery worker``) registers that task on its app
+(:func:`tradewind.executors.celery.worker.register`) and runs it. Both build their app with
+:func:`make_app` from the same Settings, so they agree on the broker, the result backend and
+the queues; the scheduler sends the task by name and never needs the worker's side.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import uuid
 from typing import Any
 
+from tradewind.executors.celery import redisfix
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey
 
@@ -22,7 +24,6 @@ TASK_NAME = "tradewind.run_try"
 # celery.heartbeat_interval.
 CLAIMED_STATE = "CLAIMED"
 RUNNING_STATE = "RUNNING"
-WORKER_FUNCTION = "tradewind.executors.celery.worker:run_try"
 # Publishing a try gives up (and is tried again at the next resend) after about a second.
 PUBLISH_RETRY_POLICY = {
     "max_retries": 3,
@@ -114,17 +115,16 @@ def app_config(settings: Settings) -> dict[str, Any]:
 
 
 def make_app(settings: Settings) -> Any:
-    """A Celery app for ``settings`` with the try task registered under :data:`TASK_NAME`.
+    """A Celery app for ``settings`` (a worker adds the try task to it: see
+    :func:`tradewind.executors.celery.worker.register`).
 
     Raises ModuleNotFoundError (naming ``celery``) when the celery extra is not installed.
     """
     from celery import Celery
 
+    redisfix.install()
     app = Celery("tradewind", set_as_current=False)
     app.conf.update(app_config(settings))
-    # The worker reads its Settings here (the same ones the app was built from).
+    # The worker and the result backend read their Settings here (the ones the app is built from).
     app.tradewind_settings = settings
-    from tradewind.executors.celery.worker import run_try
-
-    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(run_try)
     return app

@@ -9,7 +9,7 @@ heartbeat that changes every ``heartbeat_interval``) while it runs, then the fin
 as the task's result.
 
 :meth:`poll` reads the state of every try in flight in one round trip every ~50 ms
-(:mod:`tradewind.executors.celery.states`) and turns what changed into events. It also
+(:mod:`tradewind.executors.celery.results`) and turns what changed into events. It also
 notices what goes wrong: a running try whose heartbeat stopped changing for
 ``heartbeat_timeout`` seconds is lost (its worker is gone); a try no worker took within
 ``queued_timeout`` fails and says which queue nobody listens on; a try still waiting after
@@ -29,6 +29,8 @@ from typing import Any, ClassVar, Self
 import celery  # noqa: F401 - without the celery extra, choosing this executor says what to install
 from kombu.exceptions import EncodeError
 
+from tradewind import tasklogs
+from tradewind.executors import served_logs
 from tradewind.executors.base import (
     EventKind,
     TaskEvent,
@@ -44,7 +46,7 @@ from tradewind.executors.celery.app import (
     make_app,
     task_id_for,
 )
-from tradewind.executors.celery.states import Seen, StateReader, reader_for
+from tradewind.executors.celery.results import Seen, StateReader, reader_for
 from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
@@ -130,6 +132,15 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
 
     def external_id(self, key: TaskKey) -> str | None:
         return task_id_for(key)
+
+    @classmethod
+    def log_source(cls, settings: Settings) -> tasklogs.LogSource:
+        """The log file here, or else the log server of the worker that ran the try."""
+        return served_logs.WorkerLogSource(
+            settings.logging.base_log_folder,
+            settings.celery.worker_log_server_port,
+            settings.webserver.secret_key,
+        )
 
     def queue_of(self, workload: Workload) -> str:
         """The broker queue of a try: the operator's ``queue=``, or ``celery.default_queue``

@@ -4,8 +4,8 @@
 interface (the web server is on another host). It answers only ``GET /log/<path>?offset=N``,
 where ``<path>`` is a try's log relative to ``logging.base_log_folder``, and only with a
 token signed by ``webserver.secret_key`` naming that path (see
-:mod:`tradewind.runtime.served_logs`): JSON ``{"content", "offset", "at_end"}`` read as
-:func:`tradewind.runtime.logs.read_log` reads (at most 1 MiB; ``final=1`` says the try has
+:mod:`tradewind.executors.served_logs`): JSON ``{"content", "offset", "at_end"}`` read as
+:func:`tradewind.tasklogs.read_log` reads (at most 1 MiB; ``final=1`` says the try has
 ended). A path leading out of the folder or a bad, expired or missing token is a 403; no such
 file, a folder, or any other request a 404.
 """
@@ -20,9 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tradewind.runtime.logs import read_log
-from tradewind.runtime.served_logs import ROUTE, inside, token_allows
+from tradewind.executors.served_logs import ROUTE, inside, token_allows
 from tradewind.settings import Settings
+from tradewind.tasklogs import read_log
 
 log = logging.getLogger(__name__)
 

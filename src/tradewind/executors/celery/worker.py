@@ -1,10 +1,12 @@
 """The worker side of the celery executor: the task that runs one try, and its cancel command.
 
-A ``tradewind celery worker`` runs the Celery task :func:`run_try` in a pool of threads. Each
-call:
+A ``tradewind celery worker`` registers the Celery task :func:`run_try` on its app with
+:func:`register`, handing it the function that claims a try in the metastore (the CLI passes
+:func:`tradewind.metastore.store.claims.claim`: executors do not touch the metastore's tables
+themselves), and runs it in a pool of threads. Each call:
 
-1. claims the try in the metastore (:func:`tradewind.metastore.store.claims.claim`); a try
-   claimed already (the same message delivered again: a redelivery after the visibility
+1. claims the try with the function it was given (:class:`ClaimTry`); a try claimed
+   already (the same message delivered again: a redelivery after the visibility
    timeout, a broker reconnect, a resend by the scheduler), one its task instance no longer
    waits for, and one this metastore has no task instance for (a message of another
    installation sharing the broker, or of a deleted run) is dropped with
@@ -32,24 +34,22 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from celery.exceptions import Ignore
 from celery.worker.control import control_command
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors.base import EventKind, MessageType, TaskEvent, lost_event
-from tradewind.executors.celery import dbbackend, redisfix
-from tradewind.executors.celery.app import CLAIMED_STATE, RUNNING_STATE
+from tradewind.executors.celery import dbbackend
+from tradewind.executors.celery.app import CLAIMED_STATE, RUNNING_STATE, TASK_NAME
 from tradewind.executors.local import LocalExecutor
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
-from tradewind.metastore.store import claims
 from tradewind.settings import Settings
-from tradewind.workloads import TaskKey, Workload
+from tradewind.workloads import Claim, TaskKey, Workload
 
 log = logging.getLogger(__name__)
-redisfix.install()
 
 CANCEL_COMMAND = "tradewind_cancel"
 # Only runners of tradewind itself may be named by a message.
@@ -77,6 +77,25 @@ def finished_message(event: TaskEvent) -> dict[str, Any]:
         "error": event.info or None,
         **event.payload,
     }
+
+
+class ClaimTry(Protocol):
+    """Claims the try ``key`` for ``worker`` as Celery task ``task_id`` and commits.
+
+    ``retried`` says an earlier attempt of this claim failed, perhaps after its COMMIT went
+    through (a claim found with this worker, task id and time is then ours).
+    """
+
+    def __call__(
+        self,
+        session: Session,
+        key: TaskKey,
+        *,
+        worker: str,
+        task_id: str,
+        now: datetime,
+        retried: bool = False,
+    ) -> Claim: ...
 
 
 class TryPool:
@@ -159,33 +178,29 @@ class TryPool:
 class WorkerRuntime:
     """What a worker process keeps for all its tries: the metastore engine and the pools."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, claim_try: ClaimTry) -> None:
         self.settings = settings
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._claim_try = claim_try
         self._engine = engine_module.create_engine(settings.database)
         self._sessions: sessionmaker[Session] = engine_module.session_factory(self._engine)
         self._pools: dict[str, TryPool] = {}
         self._tasks: dict[str, tuple[TryPool, TaskKey]] = {}
         self._lock = threading.Lock()
 
-    def claim(self, key: TaskKey, task_id: str) -> claims.Claim:
+    def claim(self, key: TaskKey, task_id: str) -> Claim:
         """Claim the try, waiting while the metastore is away. After a failed attempt (whose
         COMMIT may have gone through) a claim with this worker, task id and time is ours."""
         now = datetime.now(UTC)
-        ours = (self.name, task_id, now)
         tried = False
 
-        def attempt() -> claims.Claim:
+        def attempt() -> Claim:
             nonlocal tried
             with self._sessions() as session:
-                found = claims.claim_of(session, key) if tried else None
-                if (
-                    found is not None
-                    and (found.worker, found.celery_task_id, found.claimed_at) == ours
-                ):
-                    return claims.Claim.CLAIMED
-                tried = True
-                return claims.claim(session, key, worker=self.name, task_id=task_id, now=now)
+                retried, tried = tried, True
+                return self._claim_try(
+                    session, key, worker=self.name, task_id=task_id, now=now, retried=retried
+                )
 
         return outage.ride_out(attempt, dbbackend.OUTAGE)
 
@@ -222,12 +237,12 @@ _runtimes: dict[int, WorkerRuntime] = {}
 _runtime_lock = threading.Lock()
 
 
-def runtime_for(settings: Settings) -> WorkerRuntime:
+def runtime_for(settings: Settings, claim_try: ClaimTry) -> WorkerRuntime:
     """This worker process's runtime, made at its first try."""
     with _runtime_lock:
         runtime = _runtimes.get(os.getpid())
         if runtime is None:
-            runtime = _runtimes[os.getpid()] = WorkerRuntime(_embedded(settings))
+            runtime = _runtimes[os.getpid()] = WorkerRuntime(_embedded(settings), claim_try)
         return runtime
 
 
@@ -237,18 +252,31 @@ def _embedded(settings: Settings) -> Settings:
     return settings.model_copy(update={"core": core})
 
 
-def run_try(self: Any, workload_json: Mapping[str, Any], runner: str) -> dict[str, Any]:
+def register(app: Any, claim_try: ClaimTry) -> None:
+    """Make ``app`` (:func:`~tradewind.executors.celery.app.make_app`) a worker's: the task
+    :data:`~tradewind.executors.celery.app.TASK_NAME` runs :func:`run_try`, claiming each try
+    with ``claim_try``."""
+
+    def run_claiming(self: Any, workload_json: Mapping[str, Any], runner: str) -> dict[str, Any]:
+        return run_try(self, workload_json, runner, claim_try)
+
+    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(run_claiming)
+
+
+def run_try(
+    self: Any, workload_json: Mapping[str, Any], runner: str, claim_try: ClaimTry
+) -> dict[str, Any]:
     """The Celery task ``tradewind.run_try`` (bound): claim the try, run it, report it."""
     settings: Settings = self.app.tradewind_settings
     if not runner.startswith(RUNNER_PACKAGE):
         raise ValueError(f"runner {runner!r} is refused: only runners of tradewind are run")
     workload = Workload.from_json(workload_json)
     task_id: str = self.request.id
-    runtime = runtime_for(settings)
+    runtime = runtime_for(settings, claim_try)
     claimed = runtime.claim(workload.key, task_id)
-    if claimed is not claims.Claim.CLAIMED:
+    if claimed is not Claim.CLAIMED:
         # Ignore acknowledges the message: it is dropped for good, and logged once.
-        level = logging.WARNING if claimed is claims.Claim.UNKNOWN else logging.INFO
+        level = logging.WARNING if claimed is Claim.UNKNOWN else logging.INFO
         log.log(level, "dropping message %s for %s: %s", task_id, workload.key, claimed.value)
         raise Ignore()
     # From now on the scheduler hears of this try at every heartbeat: if this worker dies

@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Self
 import kubernetes  # noqa: F401 - without the kubernetes extra, choosing this executor says so
 from kubernetes.client.exceptions import ApiException
 
+from tradewind import tasklogs
 from tradewind.executors.base import (
     EventKind,
     ExecutorError,
@@ -56,7 +57,6 @@ from tradewind.executors.kubernetes.outcome import (
 )
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
 from tradewind.executors.remote import RemoteExecutor
-from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
@@ -179,6 +179,11 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         self._wake.set()
 
     # ---- the interface ---------------------------------------------------------------------
+
+    @classmethod
+    def log_source(cls, settings: Settings) -> tasklogs.LogSource:
+        """The log file here once the try's pod ended; before, the pod's own log."""
+        return podlogs.PodLogSource(settings.logging.base_log_folder, settings.kubernetes)
 
     def external_id(self, key: TaskKey) -> str | None:
         return podspec.pod_name(key)
@@ -433,7 +438,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
         self._report(lost_event(workload.key, info))
 
     def _log_path(self, key: TaskKey) -> Path:
-        return log_path(self.settings.logging.base_log_folder, key)
+        return tasklogs.log_path(self.settings.logging.base_log_folder, key)
 
     def _fail(self, flight: Flight, info: str) -> None:
         """The try failed for a reason of its pod's: said in its log and in the event."""

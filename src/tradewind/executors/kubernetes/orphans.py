@@ -18,8 +18,8 @@ from typing import Any
 
 from tradewind.executors.kubernetes import podlogs, podspec
 from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, delete_pod, deletes
-from tradewind.runtime.logs import log_path
 from tradewind.settings import Settings
+from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey
 
 log = logging.getLogger(__name__)

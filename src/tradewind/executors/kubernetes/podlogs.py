@@ -1,7 +1,8 @@
 """A pod's log: the try's log, with the try's messages (lines after ``REPORT_TAG``) among it.
 
 A pod runs ``tradewind tasks run ... --log-to-stdout``, so its container log is the try's log.
-While the pod runs, the web server reads it from the Kubernetes API (:func:`read_live`). When
+While the pod runs, the web server reads it from the Kubernetes API (:func:`read_live`, through
+:class:`PodLogSource`, the kubernetes executor's log source). When
 the pod ends, the executor keeps it (:func:`keep`): it copies the log, messages left out, into
 the try's log file under ``logging.base_log_folder`` before the pod may be deleted, and adds
 the pod's outcome on a last line when the try did not report one (an OOM kill, an eviction, an
@@ -11,6 +12,7 @@ image that cannot be pulled). The messages themselves go to the executor, not to
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -21,9 +23,19 @@ from typing import Any, BinaryIO
 from kubernetes.client.exceptions import ApiException
 
 from tradewind.executors.base import REPORT_TAG, MessageType
-from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, status_message
-from tradewind.executors.kubernetes.podspec import BASE_CONTAINER
-from tradewind.runtime.logs import READ_LIMIT, LogChunk, chunk_of
+from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, make_api, status_message
+from tradewind.executors.kubernetes.podspec import BASE_CONTAINER, pod_name
+from tradewind.settings import KubernetesSettings
+from tradewind.tasklogs import (
+    READ_LIMIT,
+    HostOf,
+    LogChunk,
+    LogSource,
+    LogUnavailable,
+    chunk_of,
+    read_log,
+)
+from tradewind.workloads import TaskKey
 
 _TAG = REPORT_TAG.encode()
 _CHUNK = 64 * 1024
@@ -232,3 +244,38 @@ def _why(exc: ApiException, name: str) -> str:
     if exc.status == 400 and detail:
         return f"pod {name} has no log yet: {detail}"
     return f"the log of pod {name} cannot be read: {exc.status} {detail or exc.reason}"
+
+
+class PodLogSource(LogSource):
+    """A try's log file under ``folder`` once its pod has ended (the scheduler keeps it there);
+    before, the running pod's log from the Kubernetes API. A try whose pod is not made yet has
+    no log yet, and nothing to say about it."""
+
+    def __init__(self, folder: Path, settings: KubernetesSettings) -> None:
+        super().__init__(folder)
+        self.settings = settings
+
+    def read(self, key: TaskKey, offset: int, *, finished: bool, host: HostOf) -> LogChunk:
+        path = self.path(key)
+        if path.exists():
+            return read_log(path, offset, final=finished)
+        started = host() is not None
+        try:
+            chunk = read_live(_api(self.settings), self.settings.namespace, pod_name(key), offset)
+        except PodLogError as exc:
+            if path.exists():
+                return read_log(path, offset, final=finished)
+            if exc.status == 404 and not started and not finished:
+                return LogChunk("", offset, True)  # its pod is not made yet
+            raise LogUnavailable(str(exc)) from None
+        if path.exists():  # the pod ended while we read it
+            return read_log(path, offset, final=finished)
+        return LogChunk(chunk.content, chunk.offset, chunk.at_end and finished)
+
+
+@functools.lru_cache(maxsize=4)
+def _api(settings: KubernetesSettings) -> Any:
+    try:
+        return make_api(settings)
+    except Exception as exc:  # no kubeconfig, no service account
+        raise LogUnavailable(f"the web server cannot reach the Kubernetes API: {exc}") from None

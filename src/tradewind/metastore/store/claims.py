@@ -9,7 +9,6 @@ sharing the broker, or of a deleted run) claims nothing either.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -18,22 +17,20 @@ from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import TaskInstance, TaskReschedule, TaskTryClaim
 from tradewind.states import TaskState
-from tradewind.workloads import TaskKey
+from tradewind.workloads import Claim, TaskKey
+
+__all__ = ["Claim", "claim", "claim_of"]
 
 
-class Claim(enum.Enum):
-    """What came of a claim; the value says why a message is dropped."""
-
-    CLAIMED = "claimed"
-    TAKEN = "claimed already"
-    NOT_WAITING = "its task instance no longer waits for this try"
-    UNKNOWN = (
-        "this metastore has no such task instance "
-        "(a message of another installation sharing the broker, or of a deleted run)"
-    )
-
-
-def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: datetime) -> Claim:
+def claim(
+    session: Session,
+    key: TaskKey,
+    *,
+    worker: str,
+    task_id: str,
+    now: datetime,
+    retried: bool = False,
+) -> Claim:
     """Claim the try ``key`` for ``worker`` and commit. Only a try its task instance waits
     for (queued, at that try number) is claimed, once: a message delivered again finds it
     TAKEN; a stale one (sent before the try was cleared or failed for waiting too long) finds
@@ -41,7 +38,12 @@ def claim(session: Session, key: TaskKey, *, worker: str, task_id: str, now: dat
 
     The next poke of a sensor in reschedule mode (same try number) takes over the claim of
     the previous poke once that poke's reschedule is recorded, and only once.
+
+    ``retried`` says an earlier attempt of this same claim failed, perhaps after its COMMIT
+    went through: a claim found with this worker, task id and time is ours.
     """
+    if retried and _holder(claim_of(session, key)) == (worker, task_id, now):
+        return Claim.CLAIMED
     waiting = session.execute(
         select(TaskInstance.state, TaskInstance.try_number).where(
             TaskInstance.dag_id == key.dag_id,
@@ -83,6 +85,13 @@ def claim_of(session: Session, key: TaskKey) -> TaskTryClaim | None:
     return session.get(
         TaskTryClaim, (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
     )
+
+
+def _holder(found: TaskTryClaim | None) -> tuple[str, str, datetime] | None:
+    """Who claimed the try, with which task id, when."""
+    if found is None:
+        return None
+    return found.worker, found.celery_task_id, found.claimed_at
 
 
 def _reschedules(session: Session, key: TaskKey) -> int:

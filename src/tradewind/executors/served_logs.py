@@ -2,7 +2,8 @@
 
 A Celery worker serves the logs of the tries it ran
 (:mod:`tradewind.executors.celery.logserver`); the web server fetches a try's log from the
-worker that ran it when the file is not in its own ``logging.base_log_folder``. Each request
+worker that ran it when the file is not in its own ``logging.base_log_folder``
+(:class:`WorkerLogSource`, the celery executor's log source). Each request
 names the log by its path relative to the log folder and carries a token that is signed with
 ``webserver.secret_key`` (which workers share through tradewind.toml), names that same path
 and lives :data:`TOKEN_MAX_AGE` seconds. This module needs no Celery: the web server imports it.
@@ -18,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from tradewind.runtime.logs import LogChunk, log_path
+from tradewind.tasklogs import HostOf, LogChunk, LogSource, LogUnavailable, log_path, read_log
 from tradewind.workloads import TaskKey
 
 TOKEN_SALT = "tradewind.worker-log"
@@ -110,3 +111,30 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
         return str(exc.reason)
     return str(exc) or type(exc).__name__
+
+
+class WorkerLogSource(LogSource):
+    """The log file under ``folder`` when it is here; otherwise the log server of the worker
+    that ran the try (on ``port``; none when 0), asked with a token signed by ``secret_key``."""
+
+    def __init__(self, folder: Path, port: int, secret_key: str) -> None:
+        super().__init__(folder)
+        self.port = port
+        self.secret_key = secret_key
+
+    def read(self, key: TaskKey, offset: int, *, finished: bool, host: HostOf) -> LogChunk:
+        path = self.path(key)
+        hostname = host() if self.port and not path.exists() else None
+        if not hostname:
+            return read_log(path, offset, final=finished)
+        try:
+            return fetch_log(
+                hostname,
+                self.port,
+                self.secret_key,
+                relative_log_path(key),
+                offset,
+                final=finished,
+            )
+        except WorkerLogError as exc:
+            raise LogUnavailable(str(exc)) from None
