@@ -3,9 +3,9 @@
 Clearing a queued or running task instance (``metastore.store.tasks.clear_instances``) makes it
 restarting, as in Airflow: its try may still have a process, and two tries of one task never
 run at once. The loop stops that try (see :mod:`tradewind.scheduler.abandoned`); its finished
-report then finds the instance restarting (:func:`reported`) and is kept in :class:`Restarts`
+report then finds the instance restarting (:func:`reported`) and the loop keeps it waiting
 until the executor no longer holds the try (its process may still run callbacks, or the end
-of a SIGTERM). Then (:meth:`Restarts.end`) the instance goes to none with a history row for
+of a SIGTERM). Then (:func:`end`) the instance goes to none with a history row for
 the old try (``metastore.store.tries.end_restart``), and its run decides it again, so it runs
 with the next try number. A restarting try of a scheduler that died is ended by the orphan
 sweep (:mod:`tradewind.scheduler.orphans`).
@@ -36,41 +36,31 @@ def reported(session: Session, key: TaskKey) -> bool:
     return False
 
 
-class Restarts:
-    """Tries of restarting task instances that reported their end, with their start if known:
-    each instance goes to none once its executor no longer holds the try."""
+# Tries of restarting task instances that reported their end, with their start if known.
+Waiting = Mapping[TaskKey, datetime | None]
 
-    def __init__(self) -> None:
-        self._waiting: dict[TaskKey, datetime | None] = {}
 
-    def __bool__(self) -> bool:
-        return bool(self._waiting)
-
-    def snapshot(self) -> dict[TaskKey, datetime | None]:
-        return dict(self._waiting)
-
-    def restore(self, snapshot: Mapping[TaskKey, datetime | None]) -> None:
-        """Back to ``snapshot`` (a pass that wrote what it ended was rolled back)."""
-        self._waiting = dict(snapshot)
-
-    def add(self, reported: Mapping[TaskKey, datetime | None]) -> None:
-        self._waiting.update(reported)
-
-    def end(
-        self, session: Session, cache: dagruns.DagCache, held: Collection[TaskKey], now: datetime
-    ) -> bool:
-        """End the restarts of tries whose process has ended (``held``: the tries the executor
-        still holds); never while the old try's process still lives. True if any ended."""
-        done = [key for key in self._waiting if key not in held]
-        for key in done:
-            started = self._waiting.pop(key)
-            if try_store.end_restart(session, _row(key), now=now, started=started) is None:
-                continue
-            log.info("%s ended for a restart; the task runs again", key)
-            run = run_store.lock_run(session, key.dag_id, key.run_id)
-            if run is not None:
-                dagruns.advance_run(session, cache, run, {key.task_id}, now)
-        return bool(done)
+def end(
+    session: Session,
+    cache: dagruns.DagCache,
+    waiting: Waiting,
+    held: Collection[TaskKey],
+    now: datetime,
+) -> dict[TaskKey, datetime | None]:
+    """End the restarts of tries whose process has ended (``held``: the tries the executor
+    still holds; never while the old try's process still lives): their task instances go to
+    none and their runs decide them again. Returns the tries still waiting."""
+    still = {key: started for key, started in waiting.items() if key in held}
+    for key, started in waiting.items():
+        if key in still:
+            continue
+        if try_store.end_restart(session, _row(key), now=now, started=started) is None:
+            continue
+        log.info("%s ended for a restart; the task runs again", key)
+        run = run_store.lock_run(session, key.dag_id, key.run_id)
+        if run is not None:
+            dagruns.advance_run(session, cache, run, {key.task_id}, now)
+    return still
 
 
 def _row(key: TaskKey) -> tuple[str, str, str, int, int]:
