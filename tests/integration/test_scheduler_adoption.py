@@ -11,7 +11,8 @@ from typing import ClassVar, Self
 from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
 from sqlalchemy import update
 
-from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent, now
+from tradewind import reports
+from tradewind.executors.base import BaseExecutor, TaskEvent, now
 from tradewind.metastore.models import Job
 from tradewind.scheduler.loop import Scheduler
 from tradewind.settings import Settings
@@ -47,7 +48,7 @@ class Holding(BaseExecutor):
         self.held.add(workload.key)
 
     def finish(self, key: TaskKey) -> None:
-        self.events.append(TaskEvent(key, EventKind.FINISHED, now(), state=TaskState.SUCCESS))
+        self.events.append(TaskEvent(key, reports.Finished(now(), TaskState.SUCCESS)))
         self.held.discard(key)
         self._wake.set()
 

@@ -1,37 +1,26 @@
 """The executor interface and the plain values it trades in.
 
 The scheduler hands an executor a :class:`Workload` (one task try) and gets :class:`TaskEvent`
-values back. Executors know nothing of the scheduler, the metastore or DAG files; a task try
-reports what happens to it through a :class:`Channel` (one JSON message per line), which the
-executor turns into events. The scheduler stays the only writer of task state.
+values back: a try's key and its report (:mod:`tradewind.reports`). Executors know nothing of
+the scheduler, the metastore or DAG files; a task try sends its reports through a
+:class:`Channel` (one JSON object per line, see :mod:`tradewind.reports` for the wire format),
+which the executor decodes into events. The scheduler stays the only writer of task state.
 
-Messages a try sends, in order (see :class:`MessageType`)::
-
-    {"type": "running", "pid": 123, "hostname": "h", "at": "2026-...Z"}
-    {"type": "finished", "state": "success", "at": "...", "error": null, "retryable": true,
-     "xcoms": [["return_value", 42]], "skip": ["t2"], "reschedule_date": null,
-     "rendered_fields": {"bash_command": "echo 2026-01-01"}}
-
-``rendered_fields`` (JSON, secrets masked) is there only when the task has template fields and
-they rendered. An XCom whose value holds a secret the try used comes as ``[key, value, shown]``:
-``shown`` is the value masked, for display.
-
-A try whose process ends without a ``finished`` message is reported failed by the executor
-(``lost`` in the payload), so a crash is noticed the moment the process is gone.
+A try whose process ends without a finished report is reported failed by the executor
+(:func:`lost_event`, cause ``lost``), so a crash is noticed the moment the process is gone.
 """
 
 from __future__ import annotations
 
 import abc
-import enum
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Protocol, Self
 
-from tradewind import tasklogs
+from tradewind import reports, tasklogs
 from tradewind.exceptions import TradewindError
 from tradewind.settings import Settings
 from tradewind.states import TaskState
@@ -42,46 +31,61 @@ class ExecutorError(TradewindError):
     """An executor cannot be built or started (unknown name, missing extra, runner not found)."""
 
 
-class MessageType(enum.StrEnum):
-    RUNNING = "running"
-    FINISHED = "finished"
-
-
-class EventKind(enum.StrEnum):
-    RUNNING = "running"
-    FINISHED = "finished"
+# One vocabulary for a report's kind, on the wire and in an event (older names kept).
+MessageType = EventKind = reports.Kind
 
 
 @dataclass(frozen=True)
 class TaskEvent:
-    """Something that happened to a try.
+    """Something that happened to a try: its key and its report.
 
-    For FINISHED, ``state`` is one of success, failed, skipped, up_for_reschedule; ``payload``
-    carries ``retryable`` (bool), ``xcoms`` (list of [key, value], or [key, value, shown] when
-    the value holds a secret), ``skip`` (downstream task ids to skip), ``reschedule_date`` (ISO
-    text), ``rendered_fields`` (``{field: JSON value}``, when the task rendered templates), and
-    ``lost`` (True when the process died without reporting), ``timed_out`` (True when the
-    executor stopped it at its execution_timeout) or ``cancelled`` (True when it was stopped
-    because :meth:`BaseExecutor.cancel` asked for it).
+    The properties read the report for code that relays it without looking inside (a Celery
+    worker passes it on as it came); the scheduler reads :attr:`report` itself.
     """
 
     key: TaskKey
-    kind: EventKind
-    at: datetime
-    state: TaskState | None = None
-    pid: int | None = None
-    hostname: str | None = None
-    info: str = ""
-    payload: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    report: reports.Report
+
+    @property
+    def kind(self) -> reports.Kind:
+        return self.report.kind
+
+    @property
+    def at(self) -> datetime:
+        return self.report.at
+
+    @property
+    def state(self) -> TaskState | None:
+        return self.report.state if isinstance(self.report, reports.Finished) else None
+
+    @property
+    def pid(self) -> int | None:
+        return self.report.pid if isinstance(self.report, reports.Running) else None
+
+    @property
+    def hostname(self) -> str | None:
+        return self.report.hostname if isinstance(self.report, reports.Running) else None
+
+    @property
+    def info(self) -> str:
+        """Why a finished try failed (its error, or why its executor ended it)."""
+        return self.report.error if isinstance(self.report, reports.Finished) else ""
+
+    @property
+    def payload(self) -> Mapping[str, Any]:
+        """A finished report's wire fields beyond type, state, time and error."""
+        if isinstance(self.report, reports.Finished):
+            return reports.finished_fields(self.report)
+        return {}
 
 
 class Channel(Protocol):
-    """Where a running try sends its messages."""
+    """Where a running try sends its reports (encoded, see :func:`tradewind.reports.encode`)."""
 
     def send(self, message: Mapping[str, Any]) -> None: ...
 
 
-# Starts each message line of a try whose messages share a stream with its log (a pod's).
+# Starts each report line of a try whose reports share a stream with its log (a pod's).
 REPORT_TAG = "tradewind-report: "
 
 
@@ -101,50 +105,24 @@ class LineChannel:
 
 
 def event_from_message(key: TaskKey, message: Mapping[str, Any]) -> TaskEvent:
-    """Turn one message of a try into an event (unknown types are an error of the runner)."""
-    at = _parse_time(message.get("at"))
-    kind = message.get("type")
-    if kind == MessageType.RUNNING:
-        return TaskEvent(
-            key, EventKind.RUNNING, at, pid=message.get("pid"), hostname=message.get("hostname")
-        )
-    if kind == MessageType.FINISHED:
-        payload = {k: v for k, v in message.items() if k not in {"type", "at", "state", "error"}}
-        return TaskEvent(
-            key,
-            EventKind.FINISHED,
-            at,
-            state=TaskState(message["state"]),
-            info=message.get("error") or "",
-            payload=payload,
-        )
-    raise ValueError(f"unknown message type {kind!r} from {key}")
+    """Decode one report of a try into an event (unknown types are an error of the runner)."""
+    try:
+        return TaskEvent(key, reports.decode(message))
+    except ValueError as exc:
+        raise ValueError(f"{exc} from {key}") from exc
 
 
 def lost_event(key: TaskKey, info: str, *, timed_out: bool = False) -> TaskEvent:
     """The try's process is gone without a word: it failed (and may be retried)."""
-    payload: dict[str, Any] = {"retryable": True, "lost": not timed_out, "timed_out": timed_out}
-    return TaskEvent(
-        key, EventKind.FINISHED, now(), state=TaskState.FAILED, info=info, payload=payload
-    )
+    return TaskEvent(key, reports.lost(info, timed_out=timed_out))
 
 
 def cancelled_event(key: TaskKey) -> TaskEvent:
     """The try was stopped (or dropped from the queue) because the scheduler asked for it."""
-    payload: dict[str, Any] = {"retryable": False, "cancelled": True}
-    return TaskEvent(
-        key, EventKind.FINISHED, now(), state=TaskState.FAILED, info="cancelled", payload=payload
-    )
+    return TaskEvent(key, reports.cancelled())
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _parse_time(raw: Any) -> datetime:
-    if isinstance(raw, str):
-        return datetime.fromisoformat(raw)
-    return now()
+now = reports.now
 
 
 class BaseExecutor(abc.ABC):

@@ -15,11 +15,11 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from tradewind import limits
+from tradewind import limits, reports
 from tradewind.authoring import templating
 from tradewind.exceptions import (
     FailTask,
@@ -29,7 +29,6 @@ from tradewind.exceptions import (
     TaskError,
     TradewindError,
 )
-from tradewind.executors.base import MessageType
 from tradewind.runtime import rendered
 from tradewind.runtime.context import (
     RETURN_VALUE_KEY,
@@ -58,7 +57,8 @@ class TaskTerminated(TradewindError):
 
 @dataclass
 class Outcome:
-    """How a try ended: what the FINISHED message carries."""
+    """How a try ended: what its finished report (:class:`tradewind.reports.Finished`) says,
+    and the exception its callbacks see."""
 
     state: TaskState
     error: str | None = None
@@ -75,34 +75,36 @@ class Outcome:
     def return_value(self) -> Any:
         return dict(self.xcoms).get(RETURN_VALUE_KEY)
 
-    def message(self, masker: SecretsMasker | None = None) -> dict[str, Any]:
-        """The FINISHED message (see :mod:`tradewind.executors.base`)."""
+    def report(self, masker: SecretsMasker | None = None) -> reports.Finished:
+        """The finished report, with the error and secret XCom values masked."""
         error = self.error
         if error is not None and masker is not None:
             error = masker.mask(error)
-        message: dict[str, Any] = {
-            "type": MessageType.FINISHED.value,
-            "state": self.state.value,
-            "at": datetime.now(UTC).isoformat(),
-            "error": error,
-            "retryable": self.retryable,
-            "xcoms": [_reported(key, value, masker) for key, value in self.xcoms],
-            "skip": self.skip,
-            "reschedule_date": self.reschedule_date.isoformat() if self.reschedule_date else None,
-        }
+        fields = None
         if self.rendered_fields is not None:
-            message["rendered_fields"] = rendered.for_report(
-                self.rendered_fields, masker or SecretsMasker()
-            )
-        return message
+            fields = rendered.for_report(self.rendered_fields, masker or SecretsMasker())
+        return reports.Finished(
+            reports.now(),
+            self.state,
+            error or "",
+            retryable=self.retryable,
+            xcoms=tuple(_reported(key, value, masker) for key, value in self.xcoms),
+            skip=tuple(self.skip),
+            reschedule_date=self.reschedule_date,
+            rendered_fields=fields,
+        )
+
+    def message(self, masker: SecretsMasker | None = None) -> dict[str, Any]:
+        """The finished report as it goes on the wire (see :mod:`tradewind.reports`)."""
+        return reports.encode(self.report(masker))
 
 
-def _reported(key: str, value: Any, masker: SecretsMasker | None) -> list[Any]:
-    """An XCom as the FINISHED message carries it: ``[key, value]``, and when the value holds
-    a secret the try knows, ``[key, value, shown]`` with ``shown`` the value masked, which is
-    what the UI and the API display (the next task still pulls ``value``)."""
+def _reported(key: str, value: Any, masker: SecretsMasker | None) -> reports.XCom:
+    """An XCom as the finished report carries it; when the value holds a secret the try knows,
+    with ``shown``, the value masked, which is what the UI and the API display (the next task
+    still pulls ``value``)."""
     shown = value if masker is None else masker.mask_value(value)
-    return [key, value] if shown is value or shown == value else [key, value, shown]
+    return reports.XCom(key, value, None if shown is value or shown == value else shown)
 
 
 def failed(error: str, *, retryable: bool, exception: BaseException | None = None) -> Outcome:

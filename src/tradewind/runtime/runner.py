@@ -2,8 +2,8 @@
 
 :func:`run_workload` is what an executor runs for each try (in a fork-server child, or through
 ``tradewind tasks run``). It writes the try's log, reads what it needs from the metastore, runs
-the task and reports through the channel: a RUNNING message at once, a FINISHED message at the
-end. It never writes to the metastore; the scheduler applies the messages.
+the task and reports through the channel (see :mod:`tradewind.reports`): running at once,
+finished at the end. It never writes to the metastore; the scheduler applies the reports.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tradewind import tasklogs
+from tradewind import reports, tasklogs
 from tradewind.exceptions import ParamValidationError, TaskNotFound
-from tradewind.executors.base import Channel, MessageType
+from tradewind.executors.base import Channel
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
@@ -72,7 +71,10 @@ def run_workload(
     masker = SecretsMasker()
     path = None if log_to_stdout else tasklogs.log_path(settings.logging.base_log_folder, key)
     hostname, pid = socket.gethostname(), os.getpid()
-    running = {"type": MessageType.RUNNING.value, "pid": pid, "hostname": hostname}
+
+    def running() -> dict[str, Any]:
+        return reports.encode(reports.Running(reports.now(), pid, hostname))
+
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(logs.TryLog(path, masker, settings.logging.level))
@@ -81,11 +83,11 @@ def run_workload(
             folder = settings.logging.base_log_folder
             error = f"cannot write the try's log: {exc} (logging.base_log_folder is {folder})"
             print(f"tradewind: {key}: {error}", file=sys.stderr)
-            channel.send({**running, "at": datetime.now(UTC).isoformat()})
+            channel.send(running())
             channel.send(execute.failed(error, retryable=True).message(masker))
             return
         log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, path or "on stdout")
-        channel.send({**running, "at": datetime.now(UTC).isoformat()})
+        channel.send(running())
         try:
             prepared = _prepare(workload, settings, masker, hostname, pid)
         except _CannotRun as exc:

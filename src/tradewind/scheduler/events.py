@@ -1,5 +1,10 @@
-"""Apply what the executor reports: each event is a guarded state change, then the
-downstream tasks of a finished one are settled at once (event-driven readiness)."""
+"""Apply what the executor reports: each report is a guarded state change, then the
+downstream tasks of a finished try are settled at once (event-driven readiness).
+
+What a try's end means is decided in :mod:`tradewind.scheduler.outcomes` (pure); this module
+reads the facts that needs and writes the decision. A report of a restarting task instance
+goes to :mod:`tradewind.scheduler.restarts`.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,27 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tradewind.executors.base import EventKind, TaskEvent
+from tradewind import reports
+from tradewind.executors.base import TaskEvent
 from tradewind.metastore.models import DagRun, TaskInstance
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
-from tradewind.scheduler import decide
+from tradewind.scheduler import decide, outcomes, restarts
 from tradewind.scheduler.dagruns import DagCache, advance_run
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
 log = logging.getLogger(__name__)
+
+# When a try started, on which pid and host (its running report, applied with its end).
+Started = tuple[datetime, int | None, str | None]
+Touched = dict[tuple[str, str], tuple[DagRun, set[str]]]
 
 
 def key_of(ti: TaskInstance) -> TaskKey:
@@ -63,31 +72,38 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     event: under load, batches grow and the cost per task falls.
     """
     result = Applied()
-    touched: dict[tuple[str, str], tuple[DagRun, set[str]]] = {}
+    touched: Touched = {}
     # A try that reported running and finished in the same batch is written once.
-    finishing = {e.key for e in events if e.kind is EventKind.FINISHED}
+    finishing = {e.key for e in events if isinstance(e.report, reports.Finished)}
     result.reported = finishing
-    started = {
-        e.key: (min(e.at, now), e.pid, e.hostname)
+    started: dict[TaskKey, Started] = {
+        e.key: (min(e.report.at, now), e.report.pid, e.report.hostname)
         for e in events
-        if e.kind is EventKind.RUNNING and e.key in finishing
+        if isinstance(e.report, reports.Running) and e.key in finishing
     }
     # Runs are locked as their first finished try comes up: in one order for every
     # scheduler, so that two of them never wait on each other's locks.
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
-        if event.kind is EventKind.RUNNING and event.key in started:
-            continue
-        if event.kind is EventKind.RUNNING:
+        report = event.report
+        if isinstance(report, reports.Running) and event.key not in started:
             result.changed += try_store.mark_running(
                 session,
                 _key_tuple(event.key),
-                pid=event.pid,
-                hostname=event.hostname,
-                now=min(event.at, now),
+                pid=report.pid,
+                hostname=report.hostname,
+                now=min(report.at, now),
             )
-        elif event.kind is EventKind.FINISHED:
+        elif isinstance(report, reports.Finished):
+            running = started.get(event.key)
             result.changed += _finished(
-                session, cache, event, now, touched, result=result, running=started.get(event.key)
+                session,
+                cache,
+                event.key,
+                report,
+                now,
+                touched=touched,
+                result=result,
+                running=running,
             )
     # One statement for the batch; none when no try rendered anything (no template fields).
     rendered_store.set_rendered(session, result.rendered)
@@ -100,14 +116,15 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
 def _finished(
     session: Session,
     cache: DagCache,
-    event: TaskEvent,
+    key: TaskKey,
+    report: reports.Finished,
     now: datetime,
-    touched: dict[tuple[str, str], tuple[DagRun, set[str]]],
     *,
+    touched: Touched,
     result: Applied,
-    running: tuple[datetime, int | None, str | None] | None,
+    running: Started | None,
 ) -> bool:
-    key = event.key
+    """Decide (see :mod:`outcomes`) and write the end of one try."""
     if (key.dag_id, key.run_id) in touched:
         run = touched[(key.dag_id, key.run_id)][0]
     else:
@@ -117,96 +134,94 @@ def _finished(
         run = found
     dag = cache.get(session, run.serialized_dag_id)
     task = dag.tasks.get(key.task_id) if dag else None
-    payload: dict[str, Any] = dict(event.payload)
-    state = event.state or TaskState.FAILED
-    next_try_at = None
-    if state is TaskState.FAILED and _gone_from_dag(session, cache, key):
-        # Deleted from the DAG file since the run started: its code cannot run any more.
-        state = TaskState.REMOVED
-    elif state is TaskState.FAILED:
-        ti = task_store.get_instance(session, key.dag_id, key.run_id, key.task_id, key.map_index)
-        if ti is not None and task is not None:
-            state, next_try_at = decide.after_failure(
-                task,
-                key.try_number,
-                ti.max_tries,
-                retryable=bool(payload.get("retryable", True)),
-                now=now,
-            )
-    elif state is TaskState.UP_FOR_RESCHEDULE:
-        raw = payload.get("reschedule_date")
-        next_try_at = datetime.fromisoformat(raw) if isinstance(raw, str) else now
-    # The try's own clock for its end (bounded by ours), so durations are what the task took.
-    ended = min(event.at, now)
-    # Why it failed (its error, or why its executor ended it), kept for the API and the UI.
-    failed = (event.state or TaskState.FAILED) is TaskState.FAILED
-    reason = (event.info or None) if failed else None
+    gone, max_tries = _failure_facts(session, cache, key, report)
+    end = outcomes.end_of_try(
+        report, key.try_number, dag, task, max_tries=max_tries, gone=gone, now=now
+    )
     finished = try_store.mark_finished(
         session,
         _key_tuple(key),
-        state,
-        now=ended,
-        next_try_at=next_try_at,
+        end.state,
+        now=end.ended,
+        next_try_at=end.next_try_at,
         running=running,
-        reason=reason,
+        reason=end.reason,
     )
     if finished is None:
-        return _restarting(session, key, result, running)
-    if event.info:
-        log.info("%s: %s (%s)", key, state.value, event.info)
-    result.waits(next_try_at)
-    fields = payload.get("rendered_fields")
-    if isinstance(fields, dict):
+        if not restarts.reported(session, key):
+            return False
+        result.restarting[key] = running[0] if running else None
+        return True
+    if report.error:
+        log.info("%s: %s (%s)", key, end.state.value, report.error)
+    result.waits(end.next_try_at)
+    _write_results(session, run, key, report, result)
+    if end.rescheduled and end.next_try_at is not None:
+        try_store.add_reschedule(
+            session, finished, start=finished.start_date or now, end=now, until=end.next_try_at
+        )
+    elif end.settled:
+        _settle(session, run, key, end, touched=touched, now=now)
+    return True
+
+
+def _failure_facts(
+    session: Session, cache: DagCache, key: TaskKey, report: reports.Finished
+) -> tuple[bool, int | None]:
+    """What deciding a failure needs from the metastore: whether the task is gone from its
+    DAG, else its instance's max_tries (nothing is read for other ends)."""
+    if not report.failed:
+        return False, None
+    if _gone_from_dag(session, cache, key):
+        return True, None
+    ti = task_store.get_instance(session, key.dag_id, key.run_id, key.task_id, key.map_index)
+    return False, ti.max_tries if ti is not None else None
+
+
+def _write_results(
+    session: Session, run: DagRun, key: TaskKey, report: reports.Finished, result: Applied
+) -> None:
+    """What the try rendered (stored with the batch) and pushed."""
+    if isinstance(report.rendered_fields, dict):
         result.rendered.append(
             rendered_store.Rendered(
-                key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number, fields
+                key.dag_id,
+                key.run_id,
+                key.task_id,
+                key.map_index,
+                key.try_number,
+                report.rendered_fields,
             )
         )
-    xcoms = payload.get("xcoms") or []
-    if xcoms:
-        xcom_store.set_xcoms(session, run.id, key.task_id, key.map_index, [tuple(x) for x in xcoms])
-    if state is TaskState.UP_FOR_RESCHEDULE and next_try_at is not None:
-        try_store.add_reschedule(
-            session, finished, start=finished.start_date or now, end=now, until=next_try_at
-        )
-        return True
-    if state not in decide.SETTLED or dag is None or task is None:
-        return True
-    if task.depends_on_past:
+    if report.xcoms:
+        rows = [x.row() for x in report.xcoms]
+        xcom_store.set_xcoms(session, run.id, key.task_id, key.map_index, rows)
+
+
+def _settle(
+    session: Session,
+    run: DagRun,
+    key: TaskKey,
+    end: outcomes.TryEnd,
+    *,
+    touched: Touched,
+    now: datetime,
+) -> None:
+    """A try done for good: skip what it skips; its downstream tasks are decided with the
+    batch's run."""
+    if end.later_runs:
         # The same task in later runs waits on this try, not on the end of this whole run.
         run_store.request_decision_for_later_runs(session, run)
-    skip = [t for t in payload.get("skip") or [] if t in dag.tasks]
-    if skip:
+    if end.skip:
         task_store.set_states(
             session,
             key.dag_id,
             key.run_id,
-            dict.fromkeys(skip, TaskState.SKIPPED),
+            dict.fromkeys(end.skip, TaskState.SKIPPED),
             expected=decide.UNDECIDED,
             now=now,
         )
-    candidates = touched.setdefault((key.dag_id, key.run_id), (run, set()))[1]
-    candidates.update(task.downstream_task_ids)
-    for skipped in skip:
-        candidates.update(dag.tasks[skipped].downstream_task_ids)
-    return True
-
-
-def _restarting(
-    session: Session,
-    key: TaskKey,
-    result: Applied,
-    running: tuple[datetime, int | None, str | None] | None,
-) -> bool:
-    """The report of a try whose task instance was cleared while it ran (restarting). Its
-    process may still be running (callbacks, the end of a SIGTERM): the loop ends the restart
-    once the executor no longer holds it (see ``Scheduler._end_restarts``). Any other report
-    that comes too late, or twice, is dropped."""
-    if not try_store.is_restarting(session, _key_tuple(key)):
-        log.info("dropped a late or duplicate report for %s", key)
-        return False
-    result.restarting[key] = running[0] if running else None
-    return True
+    touched.setdefault((key.dag_id, key.run_id), (run, set()))[1].update(end.candidates)
 
 
 def _gone_from_dag(session: Session, cache: DagCache, key: TaskKey) -> bool:

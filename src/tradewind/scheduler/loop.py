@@ -1,7 +1,12 @@
 """The scheduler loop: metastore <-> decisions <-> executor.
 
-One pass (:meth:`Scheduler.step`) applies the executor's events, creates and starts runs,
-settles the runs something changed in, and queues what is ready. Between passes the loop
+One pass (:meth:`Scheduler.step`) applies the executor's events (what a try's end means:
+:mod:`tradewind.scheduler.outcomes`), creates and starts runs, settles the runs something
+changed in, and queues what is ready; it returns what it decided (:class:`Pass`), which the
+loop acts on once it has committed. Heartbeats, the orphan sweep and run timeouts are in
+:mod:`tradewind.scheduler.housekeeping`, DAG callback processes in
+:mod:`tradewind.scheduler.callbacks`, restarts in :mod:`tradewind.scheduler.restarts`. Between
+passes the loop
 sleeps inside ``executor.poll``: it wakes the moment a try reports, at the next due time, when
 another process changed the metastore (see :mod:`tradewind.scheduler.wakeups`), or at the
 latest after :attr:`Scheduler.poll_interval` to look for such work unprompted.
@@ -16,26 +21,28 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind.executors.base import BaseExecutor, EventKind, TaskEvent
+from tradewind import reports
+from tradewind.executors.base import BaseExecutor, TaskEvent
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
-from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.metastore.types import utcnow
-from tradewind.scheduler import cutoff, dagruns, events, orphans, queueing
-from tradewind.settings import Settings, child_environ
-from tradewind.states import DagRunState, TaskState
+from tradewind.scheduler import cutoff, dagruns, events, queueing, restarts
+from tradewind.scheduler.abandoned import Abandoned
+from tradewind.scheduler.callbacks import DagCallbacks
+from tradewind.scheduler.housekeeping import Housekeeping
+from tradewind.settings import Settings
+from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,21 @@ class LeaseHeld(Exception):
     """Another scheduler runs against this SQLite metastore."""
 
 
+@dataclass
+class Pass:
+    """What one pass decided, acted on once its transaction has committed: the tries to hand
+    to the executor, the DAG callbacks to start, the tries that reported their end, the
+    restarting tries still waiting for their process to end, and when the next full pass is
+    due (time.monotonic())."""
+
+    busy: bool
+    full_at: float
+    workloads: list[Workload] = field(default_factory=list)
+    callbacks: list[cutoff.Callback] = field(default_factory=list)
+    reported: set[TaskKey] = field(default_factory=set)
+    restarts: dict[TaskKey, datetime | None] = field(default_factory=dict)
+
+
 class Scheduler:
     def __init__(
         self,
@@ -75,9 +97,9 @@ class Scheduler:
         self.clock = clock
         self.cache = dagruns.DagCache()
         self.job_id: int | None = None
-        self._last_heartbeat = 0.0
-        self._last_sweep = 0.0
-        self._callbacks: list[subprocess.Popen[bytes]] = []
+        self.callbacks = DagCallbacks(settings)
+        self.abandoned = Abandoned()
+        self.housekeeping = Housekeeping(settings, sessions, executor, self.abandoned)
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
         # How often the full pass looks for work that other processes added, unprompted. Who
@@ -89,13 +111,7 @@ class Scheduler:
         # Another process changed the metastore: look for tries of ours it no longer expects
         # (cleared: restarting; marked by hand; run deleted) after the next pass, and stop them.
         self._check_tries = False
-        # Tries that reported their end: their process may still run callbacks, not to be
-        # stopped. Tries this scheduler asked its executor to stop. Both pruned to what the
-        # executor still holds whenever tries are checked.
-        self._reported: set[TaskKey] = set()
-        self._stopping: set[TaskKey] = set()
-        # Tries of restarting task instances that reported their end, with their start if
-        # known: each instance goes to none once its executor no longer holds the try.
+        # Restarting tries waiting for their process to end (see restarts).
         self._restarts: dict[TaskKey, datetime | None] = {}
         # The metastore as this scheduler sees it; a pass whose COMMIT was cut off, to settle
         # before the next one; when to try again while it is away.
@@ -112,7 +128,7 @@ class Scheduler:
         if self.job_id is None:
             self.job_id = self._register(now)
         self.executor.start()
-        self._adopt_or_reset_orphans()
+        self.housekeeping.adopt_or_reset_orphans(self.job_id, self.clock())
 
     def _register(self, now: datetime) -> int:
         with self.sessions.begin() as session:
@@ -203,7 +219,8 @@ class Scheduler:
             self._retry_at = time.monotonic() + self.outage.lost(error)
             # Once back: a heartbeat at once (it may be stale by then), a full pass, and a
             # look at the tries that others may have changed meanwhile.
-            self._last_heartbeat = self._full_at = 0.0
+            self.housekeeping.beat_soon()
+            self._full_at = 0.0
             self._check_tries = True
             return None
         self.outage.back()
@@ -214,8 +231,7 @@ class Scheduler:
         with self.sessions() as session:
             workloads, callbacks = self._cut_off.settle(session, self.job_id)
         self._cut_off = None
-        self.cache.callbacks_due += callbacks
-        self._start_dag_callbacks()
+        self.callbacks.start(callbacks)
         for workload in workloads:
             self.executor.submit(workload)
 
@@ -227,7 +243,7 @@ class Scheduler:
         later (it waits on the finished report anyway).
         """
         pending = self.executor.poll(timeout)
-        if pending and all(e.kind is EventKind.RUNNING for e in pending):
+        if pending and all(isinstance(e.report, reports.Running) for e in pending):
             pending += self.executor.poll(RUNNING_REPORT_DELAY)
         return pending
 
@@ -241,56 +257,68 @@ class Scheduler:
         *full* pass also creates and starts runs, settles runs changed by other processes and
         wakes waiting tries; it comes every :attr:`poll_interval`, at the next due time, when
         another process changed the metastore, and right after a run finished (which may let
-        a queued run start).
+        a queued run start). What the pass decided (:class:`Pass`) is acted on once it has
+        committed.
         """
         now = self.clock()
-        tick = time.monotonic()
-        full = tick >= self._full_at
-        pending, restarts = self._pending, dict(self._restarts)
-        workloads: list[Workload] | None = None
+        done: Pass | None = None
         try:
             with self.sessions.begin() as session:
-                applied = events.apply(session, self.cache, pending, now) if pending else None
-                busy = bool(applied and applied.changed)
-                if full:
-                    # After a pass that did something, another one at once (more may be due);
-                    # else not before the next due time, and never in a tight loop.
-                    did = self._full_pass(session, now)
-                    wait = 0.0 if did else max(MIN_FULL_GAP, self._seconds_until_due(session, now))
-                    self._full_at = tick + wait
-                    busy = busy or did
-                if applied is not None:
-                    if applied.reported:
-                        self._reported |= applied.reported
-                    if applied.restarting:
-                        self._restarts.update(applied.restarting)
-                if self._restarts:
-                    busy = self._end_restarts(session, now) or busy
-                if applied is not None:
-                    if applied.finished_runs:
-                        self._full_at = 0.0
-                    if applied.wait_until is not None:
-                        wait = (applied.wait_until - now).total_seconds()
-                        self._full_at = min(self._full_at, tick + max(0.0, wait))
-                workloads = self._queue(session, now)
+                done = self._decide(session, now)
         except Exception:
-            # Rolled back; or, with workloads, the COMMIT was cut off (see cutoff). The
+            # Rolled back; or, with a decision, the COMMIT was cut off (see cutoff). The
             # events stay pending, the pass is done again.
-            self._restarts = restarts
             callbacks, self.cache.callbacks_due = self.cache.callbacks_due, []
-            if workloads is not None and (workloads or callbacks):
-                self._cut_off = cutoff.CutOff(workloads, callbacks)
+            if done is not None and (done.workloads or callbacks):
+                self._cut_off = cutoff.CutOff(done.workloads, callbacks)
             raise
+        done.callbacks, self.cache.callbacks_due = self.cache.callbacks_due, []
+        self._act(done)
+        self._housekeeping(now)
+        return done.busy or bool(done.workloads) or self._full_at <= time.monotonic()
+
+    def _decide(self, session: Session, now: datetime) -> Pass:
+        """The pass's work in its transaction: apply the events, the full pass when due, end
+        restarts whose process has ended, queue what is ready."""
+        tick = time.monotonic()
+        applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
+        done = Pass(busy=bool(applied and applied.changed), full_at=self._full_at)
+        if tick >= self._full_at:
+            # After a pass that did something, another one at once (more may be due); else
+            # not before the next due time, and never in a tight loop.
+            did = self._full_pass(session, now)
+            wait = 0.0 if did else max(MIN_FULL_GAP, self._seconds_until_due(session, now))
+            done.full_at = tick + wait
+            done.busy = done.busy or did
+        waiting = dict(self._restarts)
+        if applied is not None:
+            done.reported = applied.reported
+            waiting.update(applied.restarting)
+            if applied.finished_runs:
+                done.full_at = 0.0
+            if applied.wait_until is not None:
+                wait = (applied.wait_until - now).total_seconds()
+                done.full_at = min(done.full_at, tick + max(0.0, wait))
+        if waiting:
+            held = self.executor.active_keys()
+            done.restarts = restarts.end(session, self.cache, waiting, held, now)
+            done.busy = done.busy or len(done.restarts) < len(waiting)
+        done.workloads = self._queue(session, now)
+        return done
+
+    def _act(self, done: Pass) -> None:
+        """Act on a committed pass: record it, start its callbacks, hand over its tries, and
+        stop abandoned tries when another process changed the metastore."""
         self._pending = []
         self._committed_at = time.monotonic()
-        self._start_dag_callbacks()
-        for workload in workloads:
+        self._full_at, self._restarts = done.full_at, done.restarts
+        self.abandoned.reported(done.reported)
+        self.callbacks.start(done.callbacks)
+        for workload in done.workloads:
             self.executor.submit(workload)
         if self._check_tries:
             self._check_tries = False
-            self._stop_abandoned_tries()
-        self._housekeeping(now)
-        return busy or bool(workloads) or self._full_at <= time.monotonic()
+            self.abandoned.stop(self.sessions, self.executor)
 
     def _full_pass(self, session: Session, now: datetime) -> bool:
         limit = self.settings.scheduler.max_dagruns_per_loop
@@ -328,26 +356,9 @@ class Scheduler:
 
     def _idle_wait(self) -> float:
         """Until the next full pass, or the next heartbeat if that comes first."""
-        beat = self._last_heartbeat + self.settings.scheduler.heartbeat_interval
+        beat = self.housekeeping.next_beat()
         wait = max(0.0, min(self._full_at, beat) - time.monotonic())
         return min(wait, RESTART_CHECK_INTERVAL) if self._restarts else wait
-
-    def _end_restarts(self, session: Session, now: datetime) -> bool:
-        """Restarting tries whose process has ended (their executor no longer holds them):
-        their task instances go to none and their runs decide them again, so they run again
-        with the next try number. Never while the old try's process still lives."""
-        held = self.executor.active_keys()
-        done = [key for key in self._restarts if key not in held]
-        for key in done:
-            started = self._restarts.pop(key)
-            row = (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
-            if try_store.end_restart(session, row, now=now, started=started) is None:
-                continue
-            log.info("%s ended for a restart; the task runs again", key)
-            run = run_store.lock_run(session, key.dag_id, key.run_id)
-            if run is not None:
-                dagruns.advance_run(session, self.cache, run, {key.task_id}, now)
-        return bool(done)
 
     def look_now(self) -> None:
         """Run the full pass at once (safe from any thread)."""
@@ -367,28 +378,6 @@ class Scheduler:
             self._check_tries = True
             self.look_now()
 
-    def _start_dag_callbacks(self) -> None:
-        """DAG callbacks are user code: each runs in a process of its own, never waited on."""
-        due, self.cache.callbacks_due = self.cache.callbacks_due, []
-        for fileloc, dag_id, run_id, outcome in due:
-            command = [sys.executable, "-m", "tradewind.runtime.dag_callbacks"]
-            command += [fileloc, dag_id, run_id, outcome.value]
-            try:
-                self._callbacks.append(
-                    subprocess.Popen(
-                        command,
-                        env=child_environ(self.settings),
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        start_new_session=True,
-                    )
-                )
-            except OSError as exc:
-                log.error("cannot start the %s callback of %s: %s", outcome.value, dag_id, exc)
-        # Reap the ones that ended, so none lingers as a zombie.
-        self._callbacks = [proc for proc in self._callbacks if proc.poll() is None]
-
     def _queue(self, session: Session, now: datetime) -> list[Workload]:
         room = self.executor.free_slots
         if room <= 0:
@@ -403,90 +392,7 @@ class Scheduler:
             external_id=self.executor.external_id if self.executor.supports_adoption else None,
         )
 
-    # ---- housekeeping ----------------------------------------------------------------------
-
     def _housekeeping(self, now: datetime) -> None:
-        tick = time.monotonic()
-        settings = self.settings.scheduler
-        if tick - self._last_heartbeat >= settings.heartbeat_interval:
-            self._last_heartbeat = tick
-            if self.job_id is not None:
-                with self.sessions.begin() as session:
-                    job_store.heartbeat(session, self.job_id, now)
-                self._committed_at = time.monotonic()
-        if tick - self._last_sweep >= settings.job_timeout / 2:
-            self._last_sweep = tick
-            self._adopt_or_reset_orphans()
-            self._time_out_runs(now)
-            self._stop_abandoned_tries()
-
-    def _stop_abandoned_tries(self) -> None:
-        """Stop tries the metastore no longer expects: cleared (restarting), marked by hand,
-        their run ended or deleted. One query for all the tries the executor holds; nothing
-        when it holds none. Runs after a pass that followed an outside change, and at the
-        sweep."""
-        held = self.executor.active_keys()
-        self._reported &= held
-        self._stopping &= held
-        keys = held - self._stopping
-        if not keys:
-            return
-        with self.sessions() as session:
-            current = try_store.try_states(
-                session, [(k.dag_id, k.run_id, k.task_id, k.map_index) for k in keys]
-            )
-        for key in sorted(keys):
-            try_number, state = current.get(
-                (key.dag_id, key.run_id, key.task_id, key.map_index), (None, None)
-            )
-            if try_number != key.try_number:
-                why = "the metastore no longer expects it"
-            elif state is TaskState.RESTARTING:
-                why = "its task instance was cleared; it runs again once this try has ended"
-            elif state in (TaskState.QUEUED, TaskState.RUNNING) or key in self._reported:
-                # Expected; or it reported its end and runs its callbacks: let it finish.
-                continue
-            else:
-                why = f"its task instance was set to {state} meanwhile"
-            log.warning("stopping %s: %s", key, why)
-            self._stopping.add(key)
-            self.executor.cancel(key)
-
-    def _adopt_or_reset_orphans(self) -> None:
-        """Tries of schedulers that are gone: adopted or reset (see :mod:`orphans`)."""
-        now = self.clock()
-        timeout = self.settings.scheduler.job_timeout
-        with self.sessions.begin() as session:
-            orphans.sweep(session, self.executor, job_id=self.job_id, timeout=timeout, now=now)
-
-    def _time_out_runs(self, now: datetime) -> None:
-        with self.sessions.begin() as session:
-            for run in dagruns.timed_out_runs(session, self.cache, now):
-                if not run_store.finish_run(session, run.id, DagRunState.FAILED, now):
-                    continue
-                log.warning("run %s of %s failed: dagrun_timeout exceeded", run.run_id, run.dag_id)
-                for ti in task_store.instances_of_run(session, run.dag_id, run.run_id):
-                    state = TaskState(ti.state or TaskState.NONE)
-                    if state in (TaskState.QUEUED, TaskState.RUNNING, TaskState.RESTARTING):
-                        self.executor.cancel(events.key_of(ti))
-                task_store.set_states(
-                    session,
-                    run.dag_id,
-                    run.run_id,
-                    {
-                        ti.task_id: TaskState.SKIPPED
-                        for ti in task_store.instances_of_run(session, run.dag_id, run.run_id)
-                    },
-                    # Running tries too, as in Airflow: the stopped try's own report then
-                    # comes too late to count, so it cannot be retried in a finished run.
-                    expected={
-                        TaskState.NONE,
-                        TaskState.SCHEDULED,
-                        TaskState.QUEUED,
-                        TaskState.RUNNING,
-                        TaskState.RESTARTING,
-                        TaskState.UP_FOR_RETRY,
-                        TaskState.UP_FOR_RESCHEDULE,
-                    },
-                    now=now,
-                )
+        """The heartbeat and the sweep, when due (see :mod:`housekeeping`)."""
+        if self.housekeeping.run(self.job_id, now, self.cache):
+            self._committed_at = time.monotonic()

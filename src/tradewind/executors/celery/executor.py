@@ -29,15 +29,13 @@ from typing import Any, ClassVar, Self
 import celery  # noqa: F401 - without the celery extra, choosing this executor says what to install
 from kombu.exceptions import EncodeError
 
-from tradewind import tasklogs
+from tradewind import reports, tasklogs
 from tradewind.executors import served_logs
 from tradewind.executors.base import (
-    EventKind,
     TaskEvent,
     cancelled_event,
     event_from_message,
     lost_event,
-    now,
 )
 from tradewind.executors.celery.app import (
     CLAIMED_STATE,
@@ -50,7 +48,6 @@ from tradewind.executors.celery.results import Seen, StateReader, reader_for
 from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.executors.remote import RemoteExecutor
 from tradewind.settings import Settings
-from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
@@ -345,7 +342,9 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
             self.app.control.revoke(flight.task_id)
         except Exception as exc:
             log.warning("cannot revoke %s: %s", flight.task_id, exc)
-        return self._finish(flight, _failed(flight.key, info, retryable=False, queued_timeout=True))
+        return self._finish(
+            flight, _failed(flight.key, info, retryable=False, cause=reports.Cause.QUEUED_TIMEOUT)
+        )
 
     def _finish(self, flight: InFlight, event: TaskEvent) -> bool:
         self._done(flight)
@@ -364,11 +363,11 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
             log.warning("cannot delete reported results: %s", exc)
 
 
-def _failed(key: TaskKey, info: str, *, retryable: bool, **flags: bool) -> TaskEvent:
-    payload: dict[str, Any] = {"retryable": retryable, **flags}
-    return TaskEvent(
-        key, EventKind.FINISHED, now(), state=TaskState.FAILED, info=info, payload=payload
-    )
+def _failed(
+    key: TaskKey, info: str, *, retryable: bool, cause: reports.Cause = reports.Cause.REPORTED
+) -> TaskEvent:
+    """A failure the executor saw on the worker's side (the try never reported it)."""
+    return TaskEvent(key, reports.failed_by_executor(info, retryable=retryable, cause=cause))
 
 
 def _no_subscription(producer: Any, task_id: str) -> None:

@@ -30,15 +30,13 @@ from typing import Any, ClassVar, Self
 import kubernetes  # noqa: F401 - without the kubernetes extra, choosing this executor says so
 from kubernetes.client.exceptions import ApiException
 
-from tradewind import tasklogs
+from tradewind import reports, tasklogs
 from tradewind.executors.base import (
-    EventKind,
     ExecutorError,
     TaskEvent,
     cancelled_event,
     event_from_message,
     lost_event,
-    now,
 )
 from tradewind.executors.kubernetes import orphans, podlogs, podspec
 from tradewind.executors.kubernetes.client import (
@@ -374,7 +372,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
     def _on_running(self, flight: Flight, pod: dict[str, Any]) -> None:
         flight.running = True
         host = (pod.get("spec") or {}).get("nodeName") or flight.name
-        self._ready.append(TaskEvent(flight.key, EventKind.RUNNING, now(), hostname=host))
+        self._ready.append(TaskEvent(flight.key, reports.Running(reports.now(), hostname=host)))
 
     def _on_ended(self, flight: Flight, pod: dict[str, Any]) -> None:
         started = flight.running or container_started(pod)

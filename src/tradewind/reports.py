@@ -1,0 +1,198 @@
+"""What a task try reports, as frozen values, and their one wire format.
+
+A try says two things, in order: :class:`Running` (its process started) and :class:`Finished`
+(how it ended). The runner sends them over a pipe or a pod's log, a Celery worker relays them
+through the result backend, and every executor turns them back into values with
+:func:`decode`; an executor that sees a try end without a word makes the :class:`Finished` up
+itself (:func:`lost`, :func:`cancelled`). The scheduler reads only these values.
+
+On the wire each report is one JSON object (the field names are a contract: a try started by
+an older worker must still be understood)::
+
+    {"type": "running", "pid": 123, "hostname": "h", "at": "2026-...Z"}
+    {"type": "finished", "state": "success", "at": "...", "error": null, "retryable": true,
+     "xcoms": [["return_value", 42]], "skip": ["t2"], "reschedule_date": null,
+     "rendered_fields": {"bash_command": "echo 2026-01-01"}}
+
+``rendered_fields`` (JSON, secrets masked) is there only when the task has template fields and
+they rendered. An XCom whose value holds a secret the try used comes as ``[key, value, shown]``:
+``shown`` is the value masked, for display. A finished report the executor made up carries
+why as a flag: ``lost`` (the process died without reporting), ``timed_out`` (stopped at its
+execution_timeout), ``cancelled`` (stopped because the scheduler asked) or ``queued_timeout``
+(no worker took it).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tradewind.states import TaskState
+
+
+class Kind(enum.StrEnum):
+    """The ``type`` of a report on the wire."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+class Cause(enum.StrEnum):
+    """Why a try ended as it did: ``reported`` when nothing beyond its error says more (the
+    try's own report, or a failure its executor saw); else its executor ended it, and why."""
+
+    REPORTED = "reported"
+    LOST = "lost"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    QUEUED_TIMEOUT = "queued_timeout"
+
+
+# The wire's flags for a cause, in the order a reader looks for them.
+_FLAGS = (Cause.CANCELLED, Cause.TIMED_OUT, Cause.LOST, Cause.QUEUED_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class XCom:
+    """A value the try pushed; ``shown`` is it masked when it holds a secret the try used
+    (what the UI and the API display), else None."""
+
+    key: str
+    value: Any
+    shown: Any = None
+
+    def row(self) -> tuple[Any, ...]:
+        """As the store and the wire take it: ``(key, value)`` or ``(key, value, shown)``."""
+        if self.shown is None:
+            return (self.key, self.value)
+        return (self.key, self.value, self.shown)
+
+    @classmethod
+    def of(cls, raw: Sequence[Any]) -> XCom:
+        return cls(raw[0], raw[1], raw[2] if len(raw) > 2 else None)
+
+
+@dataclass(frozen=True)
+class Running:
+    """The try's process started."""
+
+    at: datetime
+    pid: int | None = None
+    hostname: str | None = None
+
+    kind = Kind.RUNNING
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How the try ended: its state (success, failed, skipped, up_for_reschedule), the error
+    that failed it, whether a failure may be retried, what it pushed, the downstream tasks it
+    skips, when a rescheduled sensor pokes again, its rendered template fields, and the
+    :class:`Cause` (who ended it)."""
+
+    at: datetime
+    state: TaskState
+    error: str = ""
+    retryable: bool = True
+    xcoms: tuple[XCom, ...] = ()
+    skip: tuple[str, ...] = ()
+    reschedule_date: datetime | None = None
+    rendered_fields: Mapping[str, Any] | None = field(default=None, compare=False)
+    cause: Cause = Cause.REPORTED
+
+    kind = Kind.FINISHED
+
+    @property
+    def failed(self) -> bool:
+        return self.state is TaskState.FAILED
+
+
+Report = Running | Finished
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lost(error: str, *, timed_out: bool = False) -> Finished:
+    """The try's process is gone without a word (or was stopped at its timeout): failed, and
+    may be retried."""
+    cause = Cause.TIMED_OUT if timed_out else Cause.LOST
+    return Finished(now(), TaskState.FAILED, error, retryable=True, cause=cause)
+
+
+def cancelled() -> Finished:
+    """The try was stopped (or dropped from the queue) because the scheduler asked for it."""
+    return Finished(now(), TaskState.FAILED, "cancelled", retryable=False, cause=Cause.CANCELLED)
+
+
+def failed_by_executor(error: str, *, retryable: bool, cause: Cause = Cause.REPORTED) -> Finished:
+    """A failure its executor saw (the try never got to say it)."""
+    return Finished(now(), TaskState.FAILED, error, retryable=retryable, cause=cause)
+
+
+def encode(report: Report) -> dict[str, Any]:
+    """The report as one JSON object (see the module docstring)."""
+    if isinstance(report, Running):
+        return {
+            "type": Kind.RUNNING.value,
+            "pid": report.pid,
+            "hostname": report.hostname,
+            "at": report.at.isoformat(),
+        }
+    message: dict[str, Any] = {
+        "type": Kind.FINISHED.value,
+        "state": report.state.value,
+        "at": report.at.isoformat(),
+        "error": report.error or None,
+        **finished_fields(report),
+    }
+    return message
+
+
+def finished_fields(report: Finished) -> dict[str, Any]:
+    """The fields of a finished report beyond its type, state, time and error."""
+    fields: dict[str, Any] = {
+        "retryable": report.retryable,
+        "xcoms": [list(x.row()) for x in report.xcoms],
+        "skip": list(report.skip),
+        "reschedule_date": report.reschedule_date.isoformat() if report.reschedule_date else None,
+    }
+    if report.rendered_fields is not None:
+        fields["rendered_fields"] = dict(report.rendered_fields)
+    if report.cause in (Cause.LOST, Cause.TIMED_OUT):
+        # Both flags, as executors always sent them.
+        fields["lost"] = report.cause is Cause.LOST
+        fields["timed_out"] = report.cause is Cause.TIMED_OUT
+    elif report.cause is not Cause.REPORTED:
+        fields[report.cause.value] = True
+    return fields
+
+
+def decode(message: Mapping[str, Any]) -> Report:
+    """A report from its JSON object (unknown types are an error of the runner)."""
+    at = _time(message.get("at")) or now()
+    kind = message.get("type")
+    if kind == Kind.RUNNING:
+        return Running(at, pid=message.get("pid"), hostname=message.get("hostname"))
+    if kind == Kind.FINISHED:
+        fields = message.get("rendered_fields")
+        return Finished(
+            at,
+            TaskState(message["state"]),
+            error=message.get("error") or "",
+            retryable=bool(message.get("retryable", True)),
+            xcoms=tuple(XCom.of(x) for x in message.get("xcoms") or ()),
+            skip=tuple(message.get("skip") or ()),
+            reschedule_date=_time(message.get("reschedule_date")),
+            rendered_fields=fields if isinstance(fields, dict) else None,
+            cause=next((c for c in _FLAGS if message.get(c.value)), Cause.REPORTED),
+        )
+    raise ValueError(f"unknown report type {kind!r}")
+
+
+def _time(raw: Any) -> datetime | None:
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else None

@@ -1,0 +1,42 @@
+"""DAG callbacks (on_success_callback, on_failure_callback of a run): user code, so each runs
+in a process of its own (``tradewind.runtime.dag_callbacks``), started and never waited on."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Iterable
+
+from tradewind.scheduler.cutoff import Callback
+from tradewind.settings import Settings, child_environ
+
+log = logging.getLogger(__name__)
+
+
+class DagCallbacks:
+    """The callback processes of one scheduler; those that ended are reaped at each start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, due: Iterable[Callback]) -> None:
+        """Start a process for each callback, then reap the ones that ended (no zombies)."""
+        for fileloc, dag_id, run_id, outcome in due:
+            command = [sys.executable, "-m", "tradewind.runtime.dag_callbacks"]
+            command += [fileloc, dag_id, run_id, outcome.value]
+            try:
+                self._running.append(
+                    subprocess.Popen(
+                        command,
+                        env=child_environ(self.settings),
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
+            except OSError as exc:
+                log.error("cannot start the %s callback of %s: %s", outcome.value, dag_id, exc)
+        self._running = [proc for proc in self._running if proc.poll() is None]
