@@ -19,9 +19,9 @@ from tradewind.cli.scheduler import stop_on_signals
 from tradewind.exceptions import TradewindError
 from tradewind.metastore import crypto, outage
 from tradewind.metastore import engine as engine_module
+from tradewind.metastore.bootstrap import prepare
 from tradewind.scheduler.service import run_scheduler
 from tradewind.settings import child_environ, load_settings
-from tradewind.standalone import prepare
 
 
 @click.command()
