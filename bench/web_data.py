@@ -225,11 +225,11 @@ def main(argv: list[str] | None = None) -> None:
     from fastapi.testclient import TestClient
 
     from tradewind import passwords
-    from tradewind.api.app import create_app
     from tradewind.metastore import engine as engine_module
     from tradewind.metastore import schema
     from tradewind.metastore.store import users
     from tradewind.settings import load_settings
+    from tradewind.ui.app import create_app
 
     home = Path(tempfile.mkdtemp(prefix="tw-web-bench-"))
     settings = load_settings(

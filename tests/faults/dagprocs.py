@@ -25,7 +25,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind import passwords
-from tradewind.api.app import create_app
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagModel, DagRun, Job, ParseImportError, TaskInstance
 from tradewind.metastore.store import dags as dag_store
@@ -34,6 +33,7 @@ from tradewind.metastore.store import users as user_store
 from tradewind.metastore.types import utcnow
 from tradewind.scheduler.trigger import trigger_dag
 from tradewind.settings import Settings
+from tradewind.ui.app import create_app
 
 HEADER = """
 import os

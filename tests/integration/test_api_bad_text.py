@@ -20,7 +20,7 @@ from scheduling import make_system_fixture  # noqa: F401
 from test_api_tasks import three_finished_runs
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.api.app import create_app
+from tradewind.ui.app import create_app
 
 pytestmark = [
     pytest.mark.parametrize(

@@ -137,8 +137,8 @@ def test_pools_with_their_usage(web: Web) -> None:
 def test_secrets_stored_under_another_key_are_a_409_that_says_so(web: Web) -> None:
     from fastapi.testclient import TestClient
 
-    from tradewind.api.app import create_app
     from tradewind.metastore import crypto
+    from tradewind.ui.app import create_app
 
     assert web.post(f"{API}/variables", json={"key": "token", "value": "s3"}).status_code == 200
     settings = web.system.settings

@@ -20,10 +20,10 @@ from test_kubernetes_executor import HANG_GUARD, kube_sections, started
 from webtest import Web, make_web_fixture  # noqa: F401
 
 from k8s_standin import OUTCOME_ANNOTATION, Standin
-from tradewind.api.app import create_app
 from tradewind.executors.base import REPORT_TAG
 from tradewind.executors.kubernetes import podspec
 from tradewind.tasklogs import log_path
+from tradewind.ui.app import create_app
 from tradewind.workloads import TaskKey
 
 pytestmark = pytest.mark.parametrize(

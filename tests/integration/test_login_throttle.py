@@ -21,8 +21,8 @@ from scheduling import make_system_fixture, sqlite_only, stop  # noqa: F401
 from webtest import Web, free_port, make_web_fixture, serving, web_fixture  # noqa: F401
 
 from tradewind import passwords
-from tradewind.api.app import create_app
 from tradewind.metastore.store import users as user_store
+from tradewind.ui.app import create_app
 
 # A small limit per user; per address as high as the test's other attempts need, or small.
 PER_USER = {"login_max_failures": 3, "login_max_failures_per_address": 1000}

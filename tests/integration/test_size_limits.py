@@ -22,9 +22,9 @@ from scheduling import make_system_fixture, sqlite_only  # noqa: F401
 from test_ui_browser import shots
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.api.app import create_app
 from tradewind.cli import cli
 from tradewind.states import TaskState
+from tradewind.ui.app import create_app
 
 pytestmark = sqlite_only
 API = "/api/v1"

@@ -16,7 +16,7 @@ import pytest
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.api.app import create_app
+from tradewind.ui.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from scheduling import make_system_fixture, sqlite_only  # noqa: F401
 from test_ui_browser import CHROMIUM, need_chromium, shots
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.api.app import create_app
+from tradewind.ui.app import create_app
 
 pytestmark = [sqlite_only, pytest.mark.timeout(240)]
 

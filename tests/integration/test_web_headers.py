@@ -10,8 +10,8 @@ import httpx
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
 from webtest import Web, make_web_fixture, serving, web_fixture  # noqa: F401
 
-from tradewind.api.app import create_app
 from tradewind.api.deps import SESSION_COOKIE
+from tradewind.ui.app import create_app
 from tradewind.ui.auth import LOGIN_CSRF_COOKIE
 
 pytestmark = sqlite_only

@@ -32,11 +32,11 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from scheduling import make_system_fixture, running_system, sqlite_only, system_sections  # noqa: F401
 from webtest import WEB_SECTIONS, Web, add_user, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.api.app import create_app
 from tradewind.executors.celery.logserver import LogServer
 from tradewind.executors.served_logs import TOKEN_SALT, fetch_log, make_token
 from tradewind.settings import Settings
 from tradewind.tasklogs import READ_LIMIT, LogChunk, log_path, read_log
+from tradewind.ui.app import create_app
 from tradewind.workloads import TaskKey
 
 pytestmark = BROKERS

@@ -26,10 +26,10 @@ from fastapi.testclient import TestClient
 from scheduling import System
 
 from tradewind import passwords
-from tradewind.api.app import create_app
 from tradewind.api.security import Signer
 from tradewind.metastore.store import users as user_store
 from tradewind.metastore.types import utcnow
+from tradewind.ui.app import create_app
 
 ROLES = ("admin", "op", "user", "viewer")
 SECRET_KEY = "test-secret-key-for-signing"

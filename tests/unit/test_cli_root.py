@@ -1,4 +1,5 @@
-"""The root command: every command is listed with a summary, and each one loads."""
+"""The root command and the lazily loaded groups: every command is listed (with a summary
+at the root), and every entry of their name -> module tables loads the command of that name."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import click
 from click.testing import CliRunner
 
 from tradewind.cli import COMMANDS, SUMMARIES, cli
+from tradewind.cli import tasks as tasks_cli
+from tradewind.cli.dags import dags
 
 
 def test_help_lists_every_command_with_a_summary() -> None:
@@ -27,3 +30,23 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["nope"])
     assert result.exit_code == 2
     assert "No such command" in result.output
+
+
+def test_every_tasks_command_loads_under_its_name() -> None:
+    ctx = click.Context(tasks_cli.tasks)
+    for name in tasks_cli.COMMANDS:
+        command = tasks_cli.tasks.get_command(ctx, name)
+        assert isinstance(command, click.Command)
+        assert command.name == name
+
+
+def test_tasks_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["tasks", "--help"])
+    assert result.exit_code == 0
+    for name in tasks_cli.COMMANDS:
+        assert name in result.output
+
+
+def test_dags_group_holds_the_run_commands() -> None:
+    expected = {"trigger", "state", "list-runs", "backfill", "test", "list", "show", "pause"}
+    assert expected <= set(dags.commands)

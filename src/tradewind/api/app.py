@@ -1,13 +1,12 @@
-"""The web server's ASGI app: the REST API under /api/v1, ``POST /auth/token``, health, and the
-UI pages.
+"""The REST API's ASGI app: the resources under /api/v1, ``POST /auth/token``, health and
+metrics, with the middleware every request passes through.
 
-``create_app(settings)`` is what tests and ``tradewind webserver`` use; ``app_from_env`` lets
-uvicorn's worker processes build the same app from the settings their parent passed down.
+``create_api(settings)`` builds it; the web server's whole app (this with the UI pages mounted
+on it) is :func:`tradewind.ui.app.create_app`.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,27 +18,42 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tradewind.api import docs, errors, headers, limits, query, text, unrouted
 from tradewind.api.deps import WebState
+from tradewind.api.routes import (
+    audit,
+    auth,
+    dags,
+    logs,
+    meta,
+    metrics,
+    monitor,
+    rendered,
+    resources,
+    runs,
+    tasks,
+    users,
+    xcom,
+)
 from tradewind.api.security import PasswordChecks, Signer
 from tradewind.exceptions import TradewindError
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
-from tradewind.settings import Settings, load_settings
+from tradewind.settings import Settings
 from tradewind.version import __version__
 
 API_PREFIX = "/api/v1"
-# Modules under tradewind.api.routes whose ``router`` is served under /api/v1.
-API_ROUTES = (
-    "monitor",
-    "dags",
-    "meta",
-    "runs",
-    "tasks",
-    "rendered",
-    "logs",
-    "xcom",
-    "resources",
-    "users",
-    "audit",
+# The routers served under /api/v1, in the order they are matched.
+API_ROUTERS = (
+    monitor.router,
+    dags.router,
+    meta.router,
+    runs.router,
+    tasks.router,
+    rendered.router,
+    logs.router,
+    xcom.router,
+    resources.router,
+    users.router,
+    audit.router,
 )
 
 
@@ -47,7 +61,7 @@ class WebserverError(TradewindError):
     """The web server cannot start as configured."""
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_api(settings: Settings) -> FastAPI:
     if not settings.webserver.secret_key:
         raise WebserverError(
             "webserver.secret_key is empty; `tradewind webserver` and `tradewind standalone` "
@@ -93,17 +107,12 @@ def create_app(settings: Settings) -> FastAPI:
     # query parameter that takes one value given several times.
     checked = [text.CHECKED, query.ONCE]
     api = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES, dependencies=checked)
-    for name in API_ROUTES:
-        module = importlib.import_module(f"tradewind.api.routes.{name}")
-        api.include_router(module.router)
+    for router in API_ROUTERS:
+        api.include_router(router)
     app.include_router(api)
-    metrics = importlib.import_module("tradewind.api.routes.metrics")
     app.include_router(metrics.router, responses=_ERROR_RESPONSES, dependencies=checked)
-    monitor = importlib.import_module("tradewind.api.routes.monitor")
     app.add_api_route("/health", monitor.health, include_in_schema=False)
-    auth = importlib.import_module("tradewind.api.routes.auth")
     app.include_router(auth.router, responses=_ERROR_RESPONSES, dependencies=checked)
-    _mount_ui(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -130,11 +139,6 @@ class ServerTiming:
             await send(message)
 
         await self.app(scope, receive, timed)
-
-
-def _mount_ui(app: FastAPI) -> None:
-    ui = importlib.import_module("tradewind.ui.pages")
-    ui.mount(app)
 
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -200,8 +204,3 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     text.document(document)
     app.openapi_schema = document
     return document
-
-
-def app_from_env() -> FastAPI:
-    """The app for a uvicorn worker: settings from the environment the parent set."""
-    return create_app(load_settings())

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage, revision
 from tradewind.metastore.errors import DatabaseError
+from tradewind.runtime import locate
 from tradewind.settings import Settings, SettingsError, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,6 +124,16 @@ def open_metastore() -> Iterator[sessionmaker[Session]]:
             )
         with user_errors(DatabaseError):
             yield engine_module.session_factory(engine)
+
+
+def registered_fileloc(dag_id: str) -> str:
+    """The file DAG_ID was registered from, or a one-line error saying to pass --dag-file."""
+    with (
+        open_metastore() as sessions,
+        sessions() as session,
+        user_errors(locate.DagNotRegistered),
+    ):
+        return locate.registered_fileloc(session, dag_id)
 
 
 def setup_logging(settings: Settings) -> None:

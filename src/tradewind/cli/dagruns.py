@@ -1,4 +1,5 @@
-"""``tradewind dags trigger|state|list-runs|test|backfill``: the run side of the dags group."""
+"""``tradewind dags trigger|state|list-runs|test|backfill``: the run side of the dags group
+(cli/dags.py adds these commands to it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tradewind import limits
 from tradewind.cli._common import emit, get_settings, open_metastore, output_option, user_errors
-from tradewind.cli.dags import dags
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import dags as dag_store
@@ -62,7 +62,7 @@ def run_row(run: DagRun) -> dict[str, Any]:
     }
 
 
-@dags.command()
+@click.command()
 @click.argument("dag_id")
 @click.option("-r", "--run-id", help="The run id (default: manual__<logical date>).")
 @click.option("-c", "--conf", help="The run's conf, a JSON object.")
@@ -90,7 +90,7 @@ def trigger(
         click.echo(row["run_id"])
 
 
-@dags.command()
+@click.command()
 @click.argument("dag_id")
 @click.argument("run_id")
 def state(dag_id: str, run_id: str) -> None:
@@ -102,7 +102,7 @@ def state(dag_id: str, run_id: str) -> None:
     click.echo(run.state)
 
 
-@dags.command("list-runs")
+@click.command("list-runs")
 @click.argument("dag_id")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @output_option
@@ -129,7 +129,7 @@ def _progress_bar(total: int) -> tuple[Progress, Callable[[dict[str, str]], None
     return bar, update
 
 
-@dags.command()
+@click.command()
 @click.argument("dag_id")
 @click.option("-s", "--start-date", required=True, help="First logical date (ISO 8601).")
 @click.option("-e", "--end-date", required=True, help="Last logical date (ISO 8601).")
@@ -159,7 +159,7 @@ def backfill(dag_id: str, start_date: str, end_date: str, no_wait: bool) -> None
     click.echo("All backfill runs succeeded.")
 
 
-@dags.command("test")
+@click.command("test")
 @click.argument("dag_id")
 @click.argument("logical_date", required=False)
 @click.option("-c", "--conf", help="The run's conf, a JSON object.")

@@ -1,4 +1,5 @@
-"""``tradewind dags``: list, inspect, pause and re-parse registered DAGs."""
+"""``tradewind dags``: list, inspect, pause and re-parse registered DAGs; the group also holds
+the run side (trigger, state, list-runs, test, backfill) from cli/dagruns.py."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
+from tradewind.cli import dagruns
 from tradewind.cli._common import (
     emit,
     get_settings,
@@ -124,3 +126,10 @@ def reserialize() -> None:
         f"Parsed {report.parsed} files in {report.seconds:.2f}s: {report.dags} DAGs, "
         f"{report.with_errors} files with import errors."
     )
+
+
+dags.add_command(dagruns.trigger)
+dags.add_command(dagruns.state)
+dags.add_command(dagruns.list_runs)
+dags.add_command(dagruns.backfill)
+dags.add_command(dagruns.test_)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tradewind.cli._common import get_settings, user_errors
+from tradewind.cli._common import get_settings, registered_fileloc, user_errors
 
 INSTALL_HINT = (
     "tradewind kubernetes needs the kubernetes extra: pip install 'tradewind[kubernetes]'"
@@ -74,7 +74,6 @@ def generate_pod_yaml(
     _need_extra()
     import yaml
 
-    from tradewind.cli.tasks import _registered_fileloc
     from tradewind.exceptions import TaskNotFound
     from tradewind.executors.kubernetes import podspec
     from tradewind.runtime import dagfile
@@ -82,7 +81,7 @@ def generate_pod_yaml(
 
     settings = get_settings()
     # Absolute, as a registered fileloc is: the pod does not run in this directory.
-    fileloc = str(Path(dag_file).absolute()) if dag_file else _registered_fileloc(dag_id)
+    fileloc = str(Path(dag_file).absolute()) if dag_file else registered_fileloc(dag_id)
     with user_errors(dagfile.DagLoadError, TaskNotFound):
         _, task = dagfile.load_task(Path(fileloc), dag_id, task_id)
     workload = Workload(

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from tradewind.api import server
+from tradewind.api.secretkey import ensure_secret_key
 from tradewind.cli._common import (
     get_settings,
     open_engine,
@@ -19,9 +19,9 @@ from tradewind.cli.scheduler import stop_on_signals
 from tradewind.exceptions import TradewindError
 from tradewind.metastore import crypto, outage
 from tradewind.metastore import engine as engine_module
+from tradewind.metastore.bootstrap import prepare
 from tradewind.scheduler.service import run_scheduler
 from tradewind.settings import child_environ, load_settings
-from tradewind.standalone import prepare
 
 
 @click.command()
@@ -37,7 +37,7 @@ def standalone() -> None:
         prepared = prepare(settings, engine)
         where = engine_module.mask_url(engine.url)
     with user_errors(TradewindError, crypto.CryptoError):
-        settings = server.ensure_secret_key(settings)
+        settings = ensure_secret_key(settings)
     web = settings.webserver
     click.echo(f"tradewind standalone: http://{web.host}:{web.port}/")
     click.echo(f"  metastore {where}")

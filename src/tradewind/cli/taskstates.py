@@ -1,4 +1,5 @@
-"""``tradewind tasks list|state|states-for-dag-run|clear``: task instances of runs."""
+"""``tradewind tasks list|state|states-for-dag-run|clear``: task instances of runs (the
+``tasks`` group in cli/tasks.py lists these commands)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 import click
 
 from tradewind.cli._common import emit, open_metastore, output_option, user_errors
-from tradewind.cli.tasks import tasks
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import TaskInstance
 from tradewind.metastore.store import runs as run_store
@@ -33,7 +33,7 @@ def ti_row(ti: TaskInstance) -> dict[str, Any]:
     }
 
 
-@tasks.command("list")
+@click.command("list")
 @click.argument("dag_id")
 @click.option("--tree", is_flag=True, help="Show each task's downstream tasks too.")
 def list_(dag_id: str, tree: bool) -> None:
@@ -47,7 +47,7 @@ def list_(dag_id: str, tree: bool) -> None:
         click.echo(task_id)
 
 
-@tasks.command()
+@click.command()
 @click.argument("dag_id")
 @click.argument("task_id")
 @click.argument("run_id")
@@ -61,7 +61,7 @@ def state(dag_id: str, task_id: str, run_id: str, map_index: int) -> None:
     click.echo(ti.state or "none")
 
 
-@tasks.command("states-for-dag-run")
+@click.command("states-for-dag-run")
 @click.argument("dag_id")
 @click.argument("run_id")
 @output_option
@@ -75,7 +75,7 @@ def states_for_dag_run(dag_id: str, run_id: str, output: str) -> None:
     emit(rows, columns, output)
 
 
-@tasks.command()
+@click.command()
 @click.argument("dag_id")
 @click.argument("run_id")
 @click.option("-t", "--task-id", "task_ids", multiple=True, help="Tasks to clear (default: all).")

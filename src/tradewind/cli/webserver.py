@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
+from tradewind.api.secretkey import ensure_secret_key
 from tradewind.cli._common import (
     get_settings,
     open_engine,
@@ -14,8 +16,9 @@ from tradewind.cli._common import (
     user_errors,
 )
 from tradewind.exceptions import TradewindError
-from tradewind.metastore import outage
+from tradewind.metastore import crypto, outage
 from tradewind.settings import Settings
+from tradewind.ui import server
 
 
 def with_overrides(settings: Settings, **values: Any) -> Settings:
@@ -30,11 +33,6 @@ def with_overrides(settings: Settings, **values: Any) -> Settings:
 @click.option("-w", "--workers", type=int, default=None, help="Worker processes.")
 def webserver(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web UI and the REST API (never imports DAG files)."""
-    from pydantic import ValidationError
-
-    from tradewind.api import server
-    from tradewind.metastore import crypto
-
     try:
         settings = with_overrides(get_settings(), host=host, port=port, workers=workers)
     except ValidationError as exc:
@@ -47,7 +45,7 @@ def webserver(host: str | None, port: int | None, workers: int | None) -> None:
             pass  # a clear error now if the metastore is not at head
     # else: the server starts all the same, says it waits, and answers 503 until it can
     with user_errors(TradewindError, crypto.CryptoError):
-        settings = server.ensure_secret_key(settings)
+        settings = ensure_secret_key(settings)
     web = settings.webserver
     click.echo(f"tradewind web server on http://{web.host}:{web.port}/ (Ctrl-C stops it)")
     server.serve(settings)

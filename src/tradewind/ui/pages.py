@@ -1,33 +1,28 @@
-"""The UI's routes: server-rendered pages over the metastore, with small fetches for live
-updates and for writes (which go through the REST API).
+"""What every UI page uses: the templates and their filters, ``render``, the role checks
+(``AsViewerPage`` ...) and the errors a page raises (``LoginRequired``, ``PageError``).
 
-``mount(app)`` adds the static files, the page routers of the modules below and the handlers
-that send a logged-out visitor to the login page and show a role error as a page.
+The pages themselves are server-rendered over the metastore, with small fetches for live
+updates and for writes (which go through the REST API); each module of this package with a
+``router`` holds some, and :mod:`tradewind.ui.app` mounts them.
 """
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from tradewind.api import text
 from tradewind.api.deps import DbSession, Web, identify
 from tradewind.api.security import Principal, Role
 from tradewind.version import __version__
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-# The modules whose ``router`` holds UI pages, in the order they are mounted.
-PAGE_MODULES = ("auth", "dags", "dag", "runs", "dagtabs", "trigger", "task", "admin")
 
 # Task and run states in the legend's order, with their labels.
 STATES = (
@@ -149,27 +144,3 @@ templates.env.filters["dt"] = fmt_dt
 templates.env.filters["duration"] = fmt_duration
 templates.env.filters["sc"] = state_class
 templates.env.filters["urlpart"] = lambda value: quote(str(value), safe="")
-
-
-def mount(app: FastAPI) -> None:
-    """Add the UI's pages and static files to ``app``."""
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-
-    @app.exception_handler(LoginRequired)
-    async def _to_login(request: Request, exc: LoginRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-    @app.exception_handler(PageError)
-    async def _page_error(request: Request, exc: PageError) -> Response:
-        who = getattr(request.state, "who", None)
-        return render(request, "error.html", who, exc.status, title=exc.title, message=exc.message)
-
-    for name in PAGE_MODULES:
-        try:
-            module = importlib.import_module(f"tradewind.ui.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tradewind.ui.{name}":
-                raise
-            continue
-        app.include_router(module.router, include_in_schema=False, dependencies=[text.CHECKED])

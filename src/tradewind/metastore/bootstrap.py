@@ -1,4 +1,7 @@
-"""Everything ``tradewind standalone`` sets up before it runs the components."""
+"""The first start of ``tradewind standalone``: the home and DAGs folders, the schema, the
+fernet key and an admin user with a generated password, each made only if missing.
+
+The command itself (cli/standalone.py) calls :func:`prepare`, then runs the components."""
 
 from __future__ import annotations
 

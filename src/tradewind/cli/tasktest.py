@@ -1,0 +1,80 @@
+"""``tradewind tasks test``: run one task here, with its log on the terminal, recording nothing
+(the work is :func:`tradewind.runtime.tasktest.run_test`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from tradewind.cli._common import get_settings, user_errors
+from tradewind.runtime import tasktest
+
+
+def _parse_date(text: str | None, zone_name: str) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date or time (e.g. 2024-01-31 or 2024-01-31T06:00:00+00:00)",
+            param_hint="LOGICAL_DATE",
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone_name))
+    return value.astimezone(UTC)
+
+
+def _parse_conf(conf_json: str | None) -> dict[str, Any]:
+    if conf_json is None:
+        return {}
+    try:
+        conf = json.loads(conf_json)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--conf") from None
+    if not isinstance(conf, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--conf")
+    return conf
+
+
+@click.command()
+@click.argument("dag_id")
+@click.argument("task_id")
+@click.argument("logical_date", required=False)
+@click.option("--dag-file", help="The DAG file (default: the registered one, or a search).")
+@click.option("-c", "--conf", "conf_json", help="The run's conf as a JSON object.")
+@click.pass_context
+def test(
+    ctx: click.Context,
+    *,
+    dag_id: str,
+    task_id: str,
+    logical_date: str | None,
+    dag_file: str | None,
+    conf_json: str | None,
+) -> None:
+    """Run one task here, with its log on the terminal, without recording any state."""
+    settings = get_settings()
+    when = _parse_date(logical_date, settings.core.default_timezone)
+    conf = _parse_conf(conf_json)
+    with user_errors(*tasktest.USER_ERRORS):
+        result = tasktest.run_test(
+            settings,
+            dag_id,
+            task_id,
+            logical_date=when,
+            conf=conf,
+            dag_file=dag_file,
+            note=lambda text: click.echo(text, err=True),
+        )
+    click.echo(f"Task {dag_id}.{task_id} ({result.run_id}): {result.state.value}")
+    if result.return_value is not None:
+        click.echo(f"Return value: {result.return_value}")
+    if result.error:
+        click.echo(f"Error: {result.error}", err=True)
+    if not result.ok:
+        ctx.exit(1)

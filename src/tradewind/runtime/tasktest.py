@@ -1,0 +1,122 @@
+"""``tasks test``: find a task and run it once here, recording nothing.
+
+The task's DAG comes from the given file, else from where it was registered, else (with no
+usable metastore) from a search of the DAGs folders. Variables, connections and XComs are read
+from the metastore when it is usable; without one the task runs all the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+
+from tradewind.exceptions import ParamValidationError, TaskNotFound, TradewindError
+from tradewind.metastore import crypto, schema
+from tradewind.metastore import engine as engine_module
+from tradewind.metastore.errors import DatabaseError
+from tradewind.parsing import processor
+from tradewind.runtime import dagfile, inprocess, locate
+from tradewind.runtime.masking import SecretsMasker
+from tradewind.runtime.reader import MetastoreReader
+from tradewind.settings import Settings
+from tradewind.states import TaskState
+
+if TYPE_CHECKING:
+    from tradewind.authoring.baseoperator import BaseOperator
+    from tradewind.authoring.dag import DAG
+
+# Outcomes that are not failures of the task.
+OK_STATES = frozenset({TaskState.SUCCESS, TaskState.SKIPPED, TaskState.UP_FOR_RESCHEDULE})
+
+
+class DagNotFound(TradewindError):
+    """No DAG file under the searched folders defines this DAG."""
+
+
+# What run_test raises about its input: a one-line message for the user, not a crash.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    crypto.CryptoError,
+    DatabaseError,
+    dagfile.DagLoadError,
+    TaskNotFound,
+    locate.DagNotRegistered,
+    DagNotFound,
+    ParamValidationError,
+)
+
+
+@dataclass(frozen=True)
+class TaskTestResult:
+    run_id: str
+    state: TaskState
+    return_value: str | None  # as JSON, secrets masked
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.state in OK_STATES
+
+
+def run_test(
+    settings: Settings,
+    dag_id: str,
+    task_id: str,
+    *,
+    logical_date: datetime,
+    conf: Mapping[str, Any],
+    dag_file: str | None,
+    note: Callable[[str], None],
+) -> TaskTestResult:
+    """Run ``dag_id.task_id`` for a transient run at ``logical_date``; ``note`` is told when
+    the metastore is not usable. Raises one of USER_ERRORS when the input is wrong."""
+    cipher = crypto.Cipher(settings.core.fernet_key)
+    masker = SecretsMasker()
+    engine = engine_module.create_engine(settings.database)
+    try:
+        usable = _usable(engine, note)
+        dag, task = _load(settings, usable, dag_id, task_id, dag_file)
+        reader = MetastoreReader(usable, cipher, masker)
+        run = inprocess.transient_run(dag, logical_date, conf)
+        outcome = inprocess.run_in_process(dag, task, run, reader, level=settings.logging.level)
+    finally:
+        engine.dispose()
+    returned = None
+    if outcome.return_value is not None:
+        returned = masker.mask(json.dumps(outcome.return_value))
+    return TaskTestResult(run.run_id, outcome.state, returned, outcome.error)
+
+
+def _usable(engine: Engine, note: Callable[[str], None]) -> Engine | None:
+    status = schema.check_db(engine)
+    if status.problem or status.current is None or not status.up_to_date:
+        reason = status.problem or "it is not initialised or not at head"
+        note(
+            f"Note: the metastore is not usable ({reason}); variables, connections and XComs "
+            "are not available."
+        )
+        return None
+    return engine
+
+
+def _load(
+    settings: Settings, engine: Engine | None, dag_id: str, task_id: str, dag_file: str | None
+) -> tuple[DAG, BaseOperator]:
+    if dag_file is not None:
+        return dagfile.load_task(Path(dag_file), dag_id, task_id)
+    if engine is not None:
+        with engine_module.session_factory(engine)() as session:
+            fileloc = locate.registered_fileloc(session, dag_id)
+        return dagfile.load_task(Path(fileloc), dag_id, task_id)
+    folders = [settings.core.dags_folder]
+    if settings.core.load_examples:
+        folders.append(processor.example_dags_folder())
+    dag = dagfile.find_dag(dag_id, folders)
+    if dag is None:
+        raise DagNotFound(f"no DAG {dag_id!r} found under {', '.join(str(f) for f in folders)}")
+    return dag, dag.get_task(task_id)
