@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tradewind.executors.base import EventKind
 from tradewind.executors.local import LocalExecutor
+from tradewind.reports import Kind
 from tradewind.settings import load_settings
 from tradewind.testing import SCRIPTED_RUNNER, make_workload
 
@@ -52,9 +52,9 @@ def latency(executor: LocalExecutor, tries: int) -> dict[str, float]:
         running = finished = None
         while finished is None:
             for event in executor.poll(10):
-                if event.kind == EventKind.RUNNING:
+                if event.kind == Kind.RUNNING:
                     running = time.perf_counter()
-                elif event.kind == EventKind.FINISHED:
+                elif event.kind == Kind.FINISHED:
                     finished = time.perf_counter()
         if number >= WARM_UP and running is not None:
             to_running.append((running - started) * 1000)
@@ -78,7 +78,7 @@ def burst(executor: LocalExecutor, tries: int) -> dict[str, float]:
     left = {w.key for w in workloads}
     while left:
         for event in executor.poll(10):
-            if event.kind == EventKind.FINISHED:
+            if event.kind == Kind.FINISHED:
                 left.discard(event.key)
     seconds = time.perf_counter() - started
     return {

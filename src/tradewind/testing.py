@@ -29,7 +29,6 @@ from typing import Any, ClassVar, Self
 from tradewind.executors.base import (
     BaseExecutor,
     Channel,
-    EventKind,
     TaskEvent,
     cancelled_event,
     event_from_message,
@@ -38,6 +37,7 @@ from tradewind.executors.base import (
 )
 from tradewind.executors.processes.runners import Runner, describe_exit, load_runner, run_try
 from tradewind.executors.workqueue import WorkQueue
+from tradewind.reports import Kind
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey, Workload
 
@@ -268,7 +268,7 @@ class _CollectingChannel:
         if self.finished:
             return
         event = event_from_message(self._key, json.loads(json.dumps(message, default=str)))
-        self.finished = event.kind == EventKind.FINISHED
+        self.finished = event.kind == Kind.FINISHED
         self._events.append(event)
 
 

@@ -39,10 +39,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import load_executor
-from tradewind.executors.base import BaseExecutor, EventKind, ExecutorError, TaskEvent
+from tradewind.executors.base import BaseExecutor, ExecutorError, TaskEvent
 from tradewind.executors.local import LocalExecutor
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagModel, DagRun, TaskInstance
+from tradewind.reports import Cause, Kind, XCom
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.testing import (
@@ -95,25 +96,25 @@ class Recorder:
                 pytest.fail(f"no progress; events so far: {self.events}")
             self.events.extend(self.executor.poll(1.0))
 
-    def of(self, key: TaskKey, kind: EventKind) -> list[TaskEvent]:
+    def of(self, key: TaskKey, kind: Kind) -> list[TaskEvent]:
         return [e for e in self.events if e.key == key and e.kind == kind]
 
     def finished(self, *keys: TaskKey) -> dict[TaskKey, TaskEvent]:
-        self.poll_until(lambda: all(self.of(k, EventKind.FINISHED) for k in keys))
-        return {k: self.of(k, EventKind.FINISHED)[0] for k in keys}
+        self.poll_until(lambda: all(self.of(k, Kind.FINISHED) for k in keys))
+        return {k: self.of(k, Kind.FINISHED)[0] for k in keys}
 
     def running(self, *keys: TaskKey) -> dict[TaskKey, TaskEvent]:
-        self.poll_until(lambda: all(self.of(k, EventKind.RUNNING) for k in keys))
-        return {k: self.of(k, EventKind.RUNNING)[0] for k in keys}
+        self.poll_until(lambda: all(self.of(k, Kind.RUNNING) for k in keys))
+        return {k: self.of(k, Kind.RUNNING)[0] for k in keys}
 
-    def of_kind(self, kind: EventKind) -> list[TaskEvent]:
+    def of_kind(self, kind: Kind) -> list[TaskEvent]:
         return [e for e in self.events if e.kind == kind]
 
     def most_running_at_once(self) -> int:
         running: set[TaskKey] = set()
         most = 0
         for event in self.events:
-            if event.kind == EventKind.RUNNING:
+            if event.kind == Kind.RUNNING:
                 running.add(event.key)
                 most = max(most, len(running))
             else:
@@ -121,7 +122,7 @@ class Recorder:
         return most
 
     def started_order(self) -> list[str]:
-        return [e.key.task_id for e in self.events if e.kind == EventKind.RUNNING]
+        return [e.key.task_id for e in self.events if e.kind == Kind.RUNNING]
 
 
 def gone(pid: int) -> bool:
@@ -256,7 +257,7 @@ class TestExecutorContract:
         assert isinstance(running.pid, int)
         assert recorder.events.index(running) < recorder.events.index(done)
         assert done.state == TaskState.SUCCESS
-        assert done.payload["xcoms"] == [["return_value", "ok_1"]]
+        assert done.report.xcoms == (XCom("return_value", "ok_1"),)
 
     def test_a_failure_is_reported_by_the_try(self, make_executor: Any) -> None:
         executor, recorder, _ = make_executor()
@@ -267,8 +268,8 @@ class TestExecutorContract:
 
         assert done.state == TaskState.FAILED
         assert done.info == "the scripted task failed"
-        assert done.payload["retryable"] is True
-        assert "lost" not in done.payload
+        assert done.report.retryable is True
+        assert done.report.cause is Cause.REPORTED
 
     def test_each_crash_fails_only_its_own_try(self, make_executor: Any) -> None:
         executor, recorder, _ = make_executor()
@@ -282,7 +283,7 @@ class TestExecutorContract:
         for workload, info in zip(crashes, CRASHES.values(), strict=True):
             event = done[workload.key]
             assert (event.state, event.info) == (TaskState.FAILED, info), workload.key.task_id
-            assert event.payload["lost"] is True
+            assert event.report.cause is Cause.LOST
         assert all(done[w.key].state == TaskState.SUCCESS for w in healthy)
 
     def test_a_timeout_kills_the_whole_process_group(self, make_executor: Any) -> None:
@@ -296,7 +297,7 @@ class TestExecutorContract:
 
         assert done.state == TaskState.FAILED
         assert done.info == "timed out after 0.5 s"
-        assert done.payload["timed_out"] is True
+        assert done.report.cause is Cause.TIMED_OUT
         assert pid is not None
         assert wait_gone(pid)
         assert wait_gone(grandchild)
@@ -312,7 +313,7 @@ class TestExecutorContract:
         done = recorder.finished(workload.key)[workload.key]
 
         assert (done.state, done.info) == (TaskState.FAILED, "cancelled")
-        assert done.payload["cancelled"] is True
+        assert done.report.cause is Cause.CANCELLED
         assert wait_gone(grandchild)
 
     def test_a_try_that_ignores_sigterm_is_killed_after_the_grace_period(
@@ -343,7 +344,7 @@ class TestExecutorContract:
         recorder.finished(blocker.key)
 
         assert (cancelled.state, cancelled.info) == (TaskState.FAILED, "cancelled")
-        assert not recorder.of(queued.key, EventKind.RUNNING)
+        assert not recorder.of(queued.key, Kind.RUNNING)
 
     def test_no_more_tries_run_at_once_than_there_are_slots(
         self, kind: str, make_executor: Any
@@ -356,7 +357,7 @@ class TestExecutorContract:
         recorder.running(*(w.key for w in workloads[:slots]))
         recorder.events.extend(executor.poll(0.5))
 
-        started_while_closed = len(recorder.of_kind(EventKind.RUNNING))
+        started_while_closed = len(recorder.of_kind(Kind.RUNNING))
         free_while_full = executor.free_slots
         open_gate(settings)
         done = recorder.finished(*(w.key for w in workloads))
@@ -414,7 +415,7 @@ class TestExecutorContract:
             executor.submit(workload)
         recorder.running(*(w.key for w in workloads[: 1 if kind == "sequential" else 2]))
         grandchild = int(spawned_pid_file(settings, workloads[0].key).read_text())
-        pids = [e.pid for e in recorder.of_kind(EventKind.RUNNING) if e.pid is not None]
+        pids = [e.pid for e in recorder.of_kind(Kind.RUNNING) if e.pid is not None]
 
         executor.close()
 
@@ -442,7 +443,7 @@ class TestExecutorContract:
         if kind == "sequential":
             open_gate(settings)  # its one slot is the busy try's
         done = recorder.finished(big.key, small.key)
-        busy_then = recorder.of(busy.key, EventKind.FINISHED)
+        busy_then = recorder.of(busy.key, Kind.FINISHED)
         open_gate(settings)
         busy_done = recorder.finished(busy.key)[busy.key]
 
@@ -452,8 +453,8 @@ class TestExecutorContract:
         run = None if kind.startswith("celery-") else digest(big.run)
         got = [run, digest(big.executor_config)]
         assert done[big.key].state == TaskState.SUCCESS, done[big.key].info
-        assert done[big.key].payload["xcoms"] == [["return_value", got]]
-        assert done[small.key].payload["xcoms"] == [["return_value", [digest(small.run), None]]]
+        assert done[big.key].report.xcoms == (XCom("return_value", got),)
+        assert done[small.key].report.xcoms == (XCom("return_value", [digest(small.run), None]),)
         assert busy_done.state == TaskState.SUCCESS
         if kind != "sequential":
             assert busy_then == []
@@ -476,13 +477,13 @@ class TestExecutorContract:
         if kind == "sequential":
             open_gate(settings)
         done = recorder.finished(bad.key, after.key)
-        busy_then = recorder.of(busy.key, EventKind.FINISHED)
+        busy_then = recorder.of(busy.key, Kind.FINISHED)
         open_gate(settings)
         busy_done = recorder.finished(busy.key)[busy.key]
 
         assert done[bad.key].state == TaskState.FAILED
         assert "JSON serializable" in done[bad.key].info
-        assert not recorder.of(bad.key, EventKind.RUNNING)
+        assert not recorder.of(bad.key, Kind.RUNNING)
         assert done[after.key].state == TaskState.SUCCESS
         assert busy_done.state == TaskState.SUCCESS
         if kind != "sequential":
@@ -498,7 +499,7 @@ class TestExecutorContract:
         # Were poll to wait for its whole timeout, the test's own time limit would end it.
         events = executor.poll(240)
 
-        assert [(e.key, e.kind) for e in events] == [(workload.key, EventKind.RUNNING)]
+        assert [(e.key, e.kind) for e in events] == [(workload.key, Kind.RUNNING)]
         executor.cancel(workload.key)
 
     @pytest.mark.timeout(60)
@@ -535,7 +536,7 @@ class TestLocalExecutor:
 
         assert lost.state == TaskState.FAILED
         assert "fork server" in lost.info
-        assert lost.payload["lost"] is True
+        assert lost.report.cause is Cause.LOST
         assert wait_gone(pid)
         assert done.state == TaskState.SUCCESS
         assert executor.server_pid not in (None, old_server)

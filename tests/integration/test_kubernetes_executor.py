@@ -39,9 +39,10 @@ from k8s import core_api, k8s_fixture  # noqa: F401
 from scheduling import System, read_journal, running_system, scheduler_process, system_sections
 
 from k8s_standin import NODE_NAME, OUTCOME_ANNOTATION, Standin
-from tradewind.executors.base import REPORT_TAG, BaseExecutor, EventKind, TaskEvent
+from tradewind.executors.base import REPORT_TAG, BaseExecutor, TaskEvent
 from tradewind.executors.kubernetes import KubernetesExecutor
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent, PodWatcher
+from tradewind.reports import Cause, Kind
 from tradewind.settings import Settings, load_settings
 from tradewind.states import TaskState
 from tradewind.tasklogs import log_path
@@ -89,11 +90,11 @@ class Spy:
 
         self.executor.poll = poll  # type: ignore[method-assign]
 
-    def of(self, task_id: str, kind: EventKind) -> list[TaskEvent]:
+    def of(self, task_id: str, kind: Kind) -> list[TaskEvent]:
         return [e for e in self.events if e.key.task_id == task_id and e.kind == kind]
 
     def finished(self, task_id: str) -> TaskEvent:
-        found = self.of(task_id, EventKind.FINISHED)
+        found = self.of(task_id, Kind.FINISHED)
         assert len(found) == 1, (task_id, self.events)
         return found[0]
 
@@ -102,8 +103,8 @@ class Spy:
         keys: set[TaskKey] = {e.key for e in self.events}
         for key in keys:
             kinds = [e.kind for e in self.events if e.key == key]
-            assert kinds.count(EventKind.FINISHED) == 1, (key, kinds)
-            assert kinds.count(EventKind.RUNNING) <= 1, (key, kinds)
+            assert kinds.count(Kind.FINISHED) == 1, (key, kinds)
+            assert kinds.count(Kind.RUNNING) <= 1, (key, kinds)
 
 
 def spy_on(system: System, count_created: Callable[[], int] | None = None) -> Spy:
@@ -183,7 +184,7 @@ def test_a_dag_run_succeeds_with_each_try_in_its_own_pod(
     spy.each_once()
     names = set()
     for task_id in ("first", "left", "right", "last"):
-        running = spy.of(task_id, EventKind.RUNNING)
+        running = spy.of(task_id, Kind.RUNNING)
         assert len(running) == 1
         assert running[0].hostname == NODE_NAME
         assert spy.finished(task_id).state == TaskState.SUCCESS
@@ -321,12 +322,12 @@ def test_outcome_image_pull_back_off(outcomes: Outcomes) -> None:
     event = outcomes.check("bad_image")
     # ErrImagePull comes first, then ImagePullBackOff: either ends the try.
     assert event.info.startswith(("ErrImagePull", "ImagePullBackOff")), event.info
-    assert not outcomes.spy.of("bad_image", EventKind.RUNNING)
+    assert not outcomes.spy.of("bad_image", Kind.RUNNING)
 
 
 def test_outcome_pending_longer_than_the_pending_timeout(outcomes: Outcomes) -> None:
     outcomes.check("pending", "pending for")
-    assert not outcomes.spy.of("pending", EventKind.RUNNING)
+    assert not outcomes.spy.of("pending", Kind.RUNNING)
 
 
 def test_outcome_evicted(outcomes: Outcomes) -> None:
@@ -497,7 +498,7 @@ def test_a_scheduler_started_again_adopts_the_running_pod(takeover: Takeover, k8
     assert before.metadata.labels[SCHEDULER_LABEL].endswith(f"-{first_pid}")
     assert relabelled[SCHEDULER_LABEL].endswith(f"-{os.getpid()}")
     assert [e.try_number for e in read_journal(journal)] == [1]
-    assert [e.key.try_number for e in spy.of("long", EventKind.FINISHED)] == [1]
+    assert [e.key.try_number for e in spy.of("long", Kind.FINISHED)] == [1]
     assert spy.finished("long").state == TaskState.SUCCESS
 
 
@@ -559,8 +560,8 @@ def test_a_try_submitted_twice_gets_one_pod_and_cancel_deletes_it(
         first.close()
         second.close()
     assert k8s.created() == [name]
-    assert [(e.kind, e.info) for e in events] == [(EventKind.FINISHED, "cancelled")]
-    assert events[0].payload["cancelled"] is True
+    assert [(e.kind, e.info) for e in events] == [(Kind.FINISHED, "cancelled")]
+    assert events[0].report.cause is Cause.CANCELLED
 
 
 def test_a_try_whose_pod_another_executor_created_is_followed_to_its_end(
@@ -586,13 +587,13 @@ def test_a_try_whose_pod_another_executor_created_is_followed_to_its_end(
         events += second.poll(0.5)
         assert k8s.evict(name)
         end = time.monotonic() + HANG_GUARD
-        while not any(e.kind == EventKind.FINISHED for e in events) and time.monotonic() < end:
+        while not any(e.kind == Kind.FINISHED for e in events) and time.monotonic() < end:
             events += second.poll(0.5)
     finally:
         first.close()
         second.close()
     assert k8s.created() == [name]
-    finished = [e for e in events if e.kind == EventKind.FINISHED]
+    finished = [e for e in events if e.kind == Kind.FINISHED]
     assert len(finished) == 1, events
     assert finished[0].state == TaskState.FAILED
     assert finished[0].info.startswith("evicted: The node was low on resource"), finished[0].info

@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("celery")
 
-from tradewind.executors.base import EventKind
 from tradewind.executors.celery.executor import CeleryExecutor, InFlight
 from tradewind.executors.celery.results import Seen
+from tradewind.reports import Cause, Kind
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
@@ -41,8 +41,8 @@ def test_a_claimed_try_whose_worker_goes_silent_is_lost_not_left_waiting(
     assert not follow(executor, flight, claimed, 10.5)  # the same heartbeat, not too old yet
     assert follow(executor, flight, claimed, 11.5)  # silent for more than 10 s
     [lost] = executor._ready
-    assert (lost.kind, lost.state) == (EventKind.FINISHED, TaskState.FAILED)
-    assert lost.payload["lost"] is True
+    assert (lost.kind, lost.state) == (Kind.FINISHED, TaskState.FAILED)
+    assert lost.report.cause is Cause.LOST
 
 
 def test_a_claimed_try_that_heartbeats_is_kept_past_the_queued_timeout(
@@ -54,4 +54,4 @@ def test_a_claimed_try_that_heartbeats_is_kept_past_the_queued_timeout(
     running = Seen("RUNNING", {"message": {"pid": 7, "hostname": "h"}, "heartbeat": "x"})
     assert not follow(executor, flight, running, 301.0)
     [event] = executor._ready
-    assert (event.kind, event.pid, event.hostname) == (EventKind.RUNNING, 7, "h")
+    assert (event.kind, event.pid, event.hostname) == (Kind.RUNNING, 7, "h")

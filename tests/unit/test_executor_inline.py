@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from tradewind.executors.base import EventKind, TaskEvent
+from tradewind.executors.base import TaskEvent
+from tradewind.reports import Kind, XCom
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.testing import InlineExecutor, make_workload
@@ -20,7 +21,7 @@ def executor(settings: Settings) -> InlineExecutor:
 
 
 def finished(events: list[TaskEvent]) -> dict[str, TaskEvent]:
-    return {e.key.task_id: e for e in events if e.kind == EventKind.FINISHED}
+    return {e.key.task_id: e for e in events if e.kind == Kind.FINISHED}
 
 
 def test_tries_run_in_poll_and_report_like_a_real_executor(executor: InlineExecutor) -> None:
@@ -36,10 +37,10 @@ def test_tries_run_in_poll_and_report_like_a_real_executor(executor: InlineExecu
         "raise_1": (TaskState.FAILED, "process exited with code 1"),
         "exit_1": (TaskState.FAILED, "process exited with code 3"),
     }
-    assert finished(events)["ok_1"].payload["xcoms"] == [["return_value", "ok_1"]]
+    assert finished(events)["ok_1"].report.xcoms == (XCom("return_value", "ok_1"),)
     assert [e.kind for e in events if e.key.task_id == "ok_1"] == [
-        EventKind.RUNNING,
-        EventKind.FINISHED,
+        Kind.RUNNING,
+        Kind.FINISHED,
     ]
 
 
@@ -49,7 +50,7 @@ def test_higher_priority_tries_run_first(executor: InlineExecutor) -> None:
 
     events = executor.poll()
 
-    assert [e.key.task_id for e in events if e.kind == EventKind.RUNNING] == [
+    assert [e.key.task_id for e in events if e.kind == Kind.RUNNING] == [
         "ok_b",
         "ok_a",
         "ok_c",
@@ -64,7 +65,7 @@ def test_a_cancelled_queued_try_never_runs(executor: InlineExecutor) -> None:
     events = executor.poll()
 
     assert [(e.kind, e.state, e.info) for e in events] == [
-        (EventKind.FINISHED, TaskState.FAILED, "cancelled")
+        (Kind.FINISHED, TaskState.FAILED, "cancelled")
     ]
 
 

@@ -15,9 +15,10 @@ pytest.importorskip("kubernetes")
 
 from kubernetes.client.exceptions import ApiException
 
-from tradewind.executors.base import REPORT_TAG, EventKind
+from tradewind.executors.base import REPORT_TAG
 from tradewind.executors.kubernetes import KubernetesExecutor, podspec
 from tradewind.executors.kubernetes.watcher import Listed, PodEvent
+from tradewind.reports import Cause, Kind
 from tradewind.states import TaskState
 from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey, Workload
@@ -69,7 +70,7 @@ def until_finished(executor: KubernetesExecutor, count: int) -> list[Any]:
     pod's log, so its end comes a little later)."""
     events: list[Any] = []
     deadline = time.monotonic() + 10
-    while sum(e.kind == EventKind.FINISHED for e in events) < count:
+    while sum(e.kind == Kind.FINISHED for e in events) < count:
         assert time.monotonic() < deadline, events
         events += executor.poll(0.5)
     return events
@@ -152,7 +153,7 @@ def test_running_then_the_report_from_the_log(make: Any) -> None:
     executor._on_seen(PodEvent("MODIFIED", pod(name, "Succeeded")))
     (done,) = until_finished(executor, 1)
 
-    assert running.kind == EventKind.RUNNING
+    assert running.kind == Kind.RUNNING
     assert running.hostname == "node-1"
     assert done.state == TaskState.SUCCESS
     assert api.deleted == [name]
@@ -309,7 +310,7 @@ def test_cancel_and_adopt(make: Any) -> None:
     executor.submit(wl("a"))
     executor.cancel(wl("a").key)
     (event,) = executor.poll(0)
-    assert event.payload["cancelled"]
+    assert event.report.cause is Cause.CANCELLED
 
     adopted = executor.adopt([wl("b").key])
 
@@ -332,7 +333,7 @@ def test_a_pod_evicted_before_it_ran_never_reports_running(make: Any) -> None:
     evicted = pod(name, "Failed", reason="Evicted", message="The node was low on memory.")
     executor._on_seen(PodEvent("MODIFIED", evicted))
     (done,) = executor.poll(0)  # one event: it finished, it never ran
-    assert (done.kind, done.state) == (EventKind.FINISHED, TaskState.FAILED)
+    assert (done.kind, done.state) == (Kind.FINISHED, TaskState.FAILED)
     assert done.info.startswith("evicted")
     assert "log" not in done.info  # there is no log of a container that never started
 
@@ -405,10 +406,10 @@ def test_a_pod_whose_sidecar_runs_on_ends_with_its_base_container(make: Any) -> 
     executor._on_seen(PodEvent("MODIFIED", pod(name_b, "Running", containerStatuses=ended(2))))
     events = until_finished(executor, 2)
 
-    done = {e.key.task_id: e for e in events if e.kind == EventKind.FINISHED}
+    done = {e.key.task_id: e for e in events if e.kind == Kind.FINISHED}
     assert done["a"].state == TaskState.SUCCESS
     assert (done["b"].state, done["b"].info) == (TaskState.FAILED, "exit code 2")
-    assert {e.key.task_id for e in events if e.kind == EventKind.RUNNING} == {"a", "b"}
+    assert {e.key.task_id for e in events if e.kind == Kind.RUNNING} == {"a", "b"}
     assert api.deleted == [name_a]  # its sidecar goes with it; a failed pod is kept
     assert executor.active_keys() == set()
 
@@ -436,8 +437,8 @@ def test_a_slow_log_read_holds_up_nothing_and_its_end_still_comes(make: Any) -> 
     meanwhile = executor.poll(0.3)
 
     assert [(e.key.task_id, e.kind) for e in meanwhile] == [
-        ("slow", EventKind.RUNNING),
-        ("next", EventKind.RUNNING),
+        ("slow", Kind.RUNNING),
+        ("next", Kind.RUNNING),
     ]
     assert executor.poll(0.2) == []  # still reading
     release.set()

@@ -144,7 +144,7 @@ def test_a_try_reports_what_it_rendered_before_execute_changed_it() -> None:
     message = py.message(SecretsMasker())
     assert message["rendered_fields"] == py.rendered_fields
     event = event_from_message(TaskKey("d", "r", "py"), json.loads(json.dumps(message)))
-    assert event.payload["rendered_fields"] == py.rendered_fields
+    assert event.report.rendered_fields == py.rendered_fields
     # No template fields, or templates that failed to render: nothing is reported.
     for task_id in ("empty", "bad"):
         outcome = _run(dag, task_id)

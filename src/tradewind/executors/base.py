@@ -31,16 +31,12 @@ class ExecutorError(TradewindError):
     """An executor cannot be built or started (unknown name, missing extra, runner not found)."""
 
 
-# One vocabulary for a report's kind, on the wire and in an event (older names kept).
-MessageType = EventKind = reports.Kind
-
-
 @dataclass(frozen=True)
 class TaskEvent:
     """Something that happened to a try: its key and its report.
 
-    The properties read the report for code that relays it without looking inside (a Celery
-    worker passes it on as it came); the scheduler reads :attr:`report` itself.
+    The properties are shortcuts to the report's common fields, for code that only glances at
+    an event (a progress display, a test); the scheduler reads :attr:`report` itself.
     """
 
     key: TaskKey
@@ -70,13 +66,6 @@ class TaskEvent:
     def info(self) -> str:
         """Why a finished try failed (its error, or why its executor ended it)."""
         return self.report.error if isinstance(self.report, reports.Finished) else ""
-
-    @property
-    def payload(self) -> Mapping[str, Any]:
-        """A finished report's wire fields beyond type, state, time and error."""
-        if isinstance(self.report, reports.Finished):
-            return reports.finished_fields(self.report)
-        return {}
 
 
 class Channel(Protocol):

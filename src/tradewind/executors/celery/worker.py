@@ -40,12 +40,14 @@ from celery.exceptions import Ignore
 from celery.worker.control import control_command
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind.executors.base import EventKind, MessageType, TaskEvent, lost_event
+from tradewind import reports
+from tradewind.executors.base import TaskEvent
 from tradewind.executors.celery import dbbackend
 from tradewind.executors.celery.app import CLAIMED_STATE, RUNNING_STATE, TASK_NAME
 from tradewind.executors.local import LocalExecutor
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
+from tradewind.reports import Kind
 from tradewind.settings import Settings
 from tradewind.workloads import Claim, TaskKey, Workload
 
@@ -56,27 +58,6 @@ CANCEL_COMMAND = "tradewind_cancel"
 RUNNER_PACKAGE = "tradewind."
 # How long the dispatcher waits for events before it looks at new requests anyway.
 _POLL = 1.0
-
-
-def running_message(event: TaskEvent) -> dict[str, Any]:
-    """The try's running message, as the runner sent it."""
-    return {
-        "type": MessageType.RUNNING.value,
-        "pid": event.pid,
-        "hostname": event.hostname,
-        "at": event.at.isoformat(),
-    }
-
-
-def finished_message(event: TaskEvent) -> dict[str, Any]:
-    """The try's finished message, as the runner sent it (or as the executor made it up)."""
-    return {
-        "type": MessageType.FINISHED.value,
-        "state": event.state.value if event.state is not None else None,
-        "at": event.at.isoformat(),
-        "error": event.info or None,
-        **event.payload,
-    }
 
 
 class ClaimTry(Protocol):
@@ -167,7 +148,7 @@ class TryPool:
             request()
         for event in self._executor.poll(_POLL):
             with self._lock:
-                if event.kind == EventKind.FINISHED:
+                if event.kind is Kind.FINISHED:
                     events = self._waiters.pop(event.key, None)
                 else:
                     events = self._waiters.get(event.key)
@@ -308,15 +289,15 @@ def _follow(
             event: TaskEvent | None = events.get(timeout=max(0.0, next_beat - time.monotonic()))
         except queue.Empty:
             event = None
-        if event is not None and event.kind == EventKind.FINISHED:
-            result: dict[str, Any] = {"message": finished_message(event)}
+        if event is not None and event.kind is Kind.FINISHED:
+            result: dict[str, Any] = {"message": reports.encode(event.report)}
             if running is not None:
                 result["running"] = running
             return result
         if event is not None:
-            running = running_message(event)
+            running = reports.encode(event.report)
         elif not pool.alive:
-            return {"message": finished_message(lost_event(key, "the worker's try runner died"))}
+            return {"message": reports.encode(reports.lost("the worker's try runner died"))}
         if event is not None or time.monotonic() >= next_beat:
             _report(task, task_id, running)
             next_beat = time.monotonic() + interval

@@ -22,9 +22,10 @@ from typing import Any, BinaryIO
 
 from kubernetes.client.exceptions import ApiException
 
-from tradewind.executors.base import REPORT_TAG, MessageType
+from tradewind.executors.base import REPORT_TAG
 from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, make_api, status_message
 from tradewind.executors.kubernetes.podspec import BASE_CONTAINER, pod_name
+from tradewind.reports import Kind
 from tradewind.settings import KubernetesSettings
 from tradewind.tasklogs import (
     READ_LIMIT,
@@ -88,7 +89,7 @@ class LogFilter:
             message = json.loads(raw)
         except ValueError:
             return
-        if isinstance(message, dict) and message.get("type") == MessageType.FINISHED.value:
+        if isinstance(message, dict) and message.get("type") == Kind.FINISHED.value:
             self.finished = message
 
 

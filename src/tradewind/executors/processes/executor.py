@@ -30,7 +30,6 @@ from typing import Self
 
 from tradewind.executors.base import (
     BaseExecutor,
-    EventKind,
     ExecutorError,
     TaskEvent,
     cancelled_event,
@@ -44,6 +43,7 @@ from tradewind.executors.processes.runners import (
     signal_group,
 )
 from tradewind.executors.workqueue import WorkQueue
+from tradewind.reports import Kind
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey, Workload
 
@@ -385,7 +385,7 @@ class ProcessExecutor(BaseExecutor):
             return
         if attempt.reported:
             return
-        if event.kind == EventKind.FINISHED:
+        if event.kind == Kind.FINISHED:
             attempt.reported = True
         else:
             attempt.running = True
