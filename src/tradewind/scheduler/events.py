@@ -24,6 +24,7 @@ from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.scheduler import decide, outcomes, restarts
+from tradewind.scheduler.callbacks import Callback
 from tradewind.scheduler.dagruns import DagCache, advance_run
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
@@ -50,6 +51,8 @@ class Applied:
     changed: int = 0
     # A run finished: queued runs of its DAG may start, later runs may be decided.
     finished_runs: int = 0
+    # The DAG callbacks due for the runs that finished.
+    callbacks: list[Callback] = field(default_factory=list)
     # What the finished tries rendered, stored once for the whole batch.
     rendered: list[rendered_store.Rendered] = field(default_factory=list)
     # The earliest moment a try of this batch waits for (a retry or a reschedule).
@@ -108,8 +111,11 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     # One statement for the batch; none when no try rendered anything (no template fields).
     rendered_store.set_rendered(session, result.rendered)
     for run, candidates in touched.values():
-        if advance_run(session, cache, run, candidates, now).outcome is not None:
+        advance = advance_run(session, cache, run, candidates, now)
+        if advance.outcome is not None:
             result.finished_runs += 1
+        if advance.callback is not None:
+            result.callbacks.append(advance.callback)
     return result
 
 

@@ -262,16 +262,37 @@ def set_states(
 
 _WAITING = TaskInstance.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value])
 _DUE_WAITING = (
-    select(TaskInstance)
+    select(
+        TaskInstance.dag_id,
+        TaskInstance.run_id,
+        TaskInstance.task_id,
+        TaskInstance.map_index,
+        TaskInstance.state,
+    )
     .where(_WAITING, TaskInstance.next_try_at <= bindparam("now"))
     .limit(bindparam("limit"))
 )
 _NEXT_WAITING = select(func.min(TaskInstance.next_try_at)).where(_WAITING)
 
 
-def due_waiting(session: Session, now: datetime, limit: int) -> list[TaskInstance]:
+@dataclass(frozen=True)
+class WaitingTry:
+    """A task instance waiting in up_for_retry or up_for_reschedule."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    state: TaskState
+
+
+def due_waiting(session: Session, now: datetime, limit: int) -> list[WaitingTry]:
     """up_for_retry / up_for_reschedule tries whose wait is over."""
-    return list(session.scalars(_DUE_WAITING, {"now": now, "limit": limit}).all())
+    rows = session.execute(_DUE_WAITING, {"now": now, "limit": limit}).all()
+    return [
+        WaitingTry(dag_id, run_id, task_id, map_index, TaskState(state or TaskState.NONE))
+        for dag_id, run_id, task_id, map_index, state in rows
+    ]
 
 
 def next_waiting_time(session: Session) -> datetime | None:
