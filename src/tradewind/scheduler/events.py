@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tradewind import reports
 from tradewind.executors.base import TaskEvent
-from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -34,14 +34,6 @@ log = logging.getLogger(__name__)
 # When a try started, on which pid and host (its running report, applied with its end).
 Started = tuple[datetime, int | None, str | None]
 Touched = dict[tuple[str, str], tuple[DagRun, set[str]]]
-
-
-def key_of(ti: TaskInstance) -> TaskKey:
-    return TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
-
-
-def _key_tuple(key: TaskKey) -> tuple[str, str, str, int, int]:
-    return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
 
 
 @dataclass
@@ -91,7 +83,7 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
         if isinstance(report, reports.Running) and event.key not in started:
             result.changed += try_store.mark_running(
                 session,
-                _key_tuple(event.key),
+                event.key,
                 pid=report.pid,
                 hostname=report.hostname,
                 now=min(report.at, now),
@@ -146,7 +138,7 @@ def _finished(
     )
     finished = try_store.mark_finished(
         session,
-        _key_tuple(key),
+        key,
         end.state,
         now=end.ended,
         next_try_at=end.next_try_at,

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 def reported(session: Session, key: TaskKey) -> bool:
     """Whether the finished report of a try that could not be recorded is that of a
     restarting task instance (else it came too late, or twice, and is dropped)."""
-    if try_store.is_restarting(session, _row(key)):
+    if try_store.is_restarting(session, key):
         return True
     log.info("dropped a late or duplicate report for %s", key)
     return False
@@ -65,7 +65,7 @@ def end(
     for key, started in waiting.items():
         if key in ended.waiting:
             continue
-        if try_store.end_restart(session, _row(key), now=now, started=started) is None:
+        if try_store.end_restart(session, key, now=now, started=started) is None:
             continue
         log.info("%s ended for a restart; the task runs again", key)
         run = run_store.lock_run(session, key.dag_id, key.run_id)
@@ -75,7 +75,3 @@ def end(
         if callback is not None:
             ended.callbacks.append(callback)
     return ended
-
-
-def _row(key: TaskKey) -> tuple[str, str, str, int, int]:
-    return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
