@@ -172,8 +172,7 @@ def _failure_facts(
         return False, None
     if _gone_from_dag(session, cache, key):
         return True, None
-    ti = task_store.get_instance(session, key.dag_id, key.run_id, key.task_id, key.map_index)
-    return False, ti.max_tries if ti is not None else None
+    return False, task_store.max_tries(session, key)
 
 
 def _write_results(

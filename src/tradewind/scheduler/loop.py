@@ -275,9 +275,11 @@ class Scheduler:
         restarts whose process has ended, queue what is ready."""
         tick = time.monotonic()
         applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
-        done = Pass(busy=bool(applied and applied.changed), full_at=self._full_at)
-        if applied is not None:
-            done.callbacks += applied.callbacks
+        done = Pass(
+            busy=bool(applied and applied.changed),
+            full_at=self._full_at,
+            callbacks=list(applied.callbacks) if applied else [],
+        )
         if tick >= self._full_at:
             full = fullpass.run(
                 session, self.cache, now, self.settings.scheduler, interval=self.poll_interval

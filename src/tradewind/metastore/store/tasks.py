@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tradewind.metastore.models import DagRun, TaskInstance, TaskInstanceHistory
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 ACTIVE = (TaskState.QUEUED.value, TaskState.RUNNING.value)
 RESTARTING = TaskState.RESTARTING.value
@@ -147,6 +148,23 @@ def get_instance(
             TaskInstance.map_index == map_index,
         )
     )
+
+
+_MAX_TRIES = select(_TI.c.max_tries).where(
+    _RUN_KEY, _TI.c.task_id == bindparam("k_task_id"), _TI.c.map_index == bindparam("k_map_index")
+)
+
+
+def max_tries(session: Session, key: TaskKey) -> int | None:
+    """The max_tries of the task instance of this try (whatever its current try); None when
+    there is no such task instance."""
+    params = {
+        "r_dag_id": key.dag_id,
+        "r_run_id": key.run_id,
+        "k_task_id": key.task_id,
+        "k_map_index": key.map_index,
+    }
+    return session.scalar(_MAX_TRIES, params)
 
 
 # set_states' statements: the tasks of one run among ``task_ids`` still in an ``expected``
