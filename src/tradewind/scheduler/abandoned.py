@@ -38,13 +38,9 @@ class Abandoned:
         if not keys:
             return
         with sessions() as session:
-            current = try_store.try_states(
-                session, [(k.dag_id, k.run_id, k.task_id, k.map_index) for k in keys]
-            )
+            current = try_store.try_states(session, keys)
         for key in sorted(keys):
-            try_number, state = current.get(
-                (key.dag_id, key.run_id, key.task_id, key.map_index), (None, None)
-            )
+            try_number, state = current.get(key, (None, None))
             why = self._why(key, try_number, state)
             if why is None:
                 continue

@@ -1,5 +1,7 @@
-"""DAG callbacks (on_success_callback, on_failure_callback of a run): user code, so each runs
-in a process of its own (``tradewind.runtime.dag_callbacks``), started and never waited on."""
+"""DAG callbacks (on_success_callback, on_failure_callback of a run): which are due
+(:class:`Callback`, a value the pass that finished the run returns) and the processes that run
+them. They are user code, so each runs in a process of its own
+(``tradewind.runtime.dag_callbacks``), started and never waited on."""
 
 from __future__ import annotations
 
@@ -7,11 +9,23 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from tradewind.scheduler.cutoff import Callback
 from tradewind.settings import Settings, child_environ
+from tradewind.states import DagRunState
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A DAG callback due: the run that finished with ``outcome``, and the DAG file that has
+    the callback."""
+
+    fileloc: str
+    dag_id: str
+    run_id: str
+    outcome: DagRunState
 
 
 class DagCallbacks:
@@ -23,9 +37,10 @@ class DagCallbacks:
 
     def start(self, due: Iterable[Callback]) -> None:
         """Start a process for each callback, then reap the ones that ended (no zombies)."""
-        for fileloc, dag_id, run_id, outcome in due:
+        for callback in due:
             command = [sys.executable, "-m", "tradewind.runtime.dag_callbacks"]
-            command += [fileloc, dag_id, run_id, outcome.value]
+            command += [callback.fileloc, callback.dag_id, callback.run_id]
+            command.append(callback.outcome.value)
             try:
                 self._running.append(
                     subprocess.Popen(
@@ -38,5 +53,10 @@ class DagCallbacks:
                     )
                 )
             except OSError as exc:
-                log.error("cannot start the %s callback of %s: %s", outcome.value, dag_id, exc)
+                log.error(
+                    "cannot start the %s callback of %s: %s",
+                    callback.outcome.value,
+                    callback.dag_id,
+                    exc,
+                )
         self._running = [proc for proc in self._running if proc.poll() is None]

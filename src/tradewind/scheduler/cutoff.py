@@ -20,12 +20,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.store import cutoff as cutoff_store
-from tradewind.states import DagRunState
-from tradewind.workloads import TaskKey, Workload
+from tradewind.scheduler.callbacks import Callback
+from tradewind.workloads import Workload
 
 log = logging.getLogger(__name__)
-
-Callback = tuple[str, str, str, DagRunState]  # fileloc, dag_id, run_id, outcome
 
 
 @dataclass(frozen=True)
@@ -37,11 +35,10 @@ class CutOff:
 
     def settle(self, session: Session, job_id: int | None) -> tuple[list[Workload], list[Callback]]:
         """The workloads and callbacks of the pass whose commit did go through."""
-        by_key = {_row(w.key): w for w in self.workloads}
-        queued = cutoff_store.queued_by(session, job_id, by_key)
-        runs = cutoff_store.run_states(session, [(c[1], c[2]) for c in self.callbacks])
-        workloads = [w for key, w in by_key.items() if key in queued]
-        callbacks = [c for c in self.callbacks if runs.get((c[1], c[2])) == c[3].value]
+        queued = cutoff_store.queued_by(session, job_id, [w.key for w in self.workloads])
+        runs = cutoff_store.run_states(session, [(c.dag_id, c.run_id) for c in self.callbacks])
+        workloads = [w for w in self.workloads if w.key in queued]
+        callbacks = [c for c in self.callbacks if runs.get((c.dag_id, c.run_id)) == c.outcome.value]
         committed = "went through" if workloads or callbacks else "did not go through"
         log.info(
             "the commit cut off by the metastore's outage %s: %d of %d queued tries handed "
@@ -53,7 +50,3 @@ class CutOff:
             len(self.callbacks),
         )
         return workloads, callbacks
-
-
-def _row(key: TaskKey) -> cutoff_store.TryKey:
-    return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)

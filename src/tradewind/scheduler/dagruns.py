@@ -1,4 +1,9 @@
-"""Create, start, advance and finish DAG runs (inside the caller's transaction)."""
+"""Create, start, advance and finish DAG runs (inside the caller's transaction).
+
+Advancing a run (:func:`advance_run`) returns what it decided (:class:`Advance`), with the DAG
+callback due when the run finished; the callers pass that on to the pass's result, which
+starts it once the pass has committed.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.parsing.serialize import SerializedDag, deserialize_dag
 from tradewind.scheduler import decide
+from tradewind.scheduler.callbacks import Callback
 from tradewind.states import DagRunState, DagRunType, TaskState
 
 log = logging.getLogger(__name__)
@@ -29,9 +35,6 @@ class DagCache:
     def __init__(self, size: int = 256) -> None:
         self._size = size
         self._items: OrderedDict[int, SerializedDag] = OrderedDict()
-        # Runs finished in the current pass whose DAG has a callback for the outcome; the
-        # loop starts the callbacks once the pass is committed.
-        self.callbacks_due: list[tuple[str, str, str, DagRunState]] = []
 
     def get(self, session: Session, serialized_dag_id: int | None) -> SerializedDag | None:
         if serialized_dag_id is None:
@@ -106,13 +109,16 @@ def create_scheduled_runs(session: Session, cache: DagCache, now: datetime, limi
     return created
 
 
-def start_queued_runs(session: Session, cache: DagCache, now: datetime, limit: int) -> int:
-    """queued -> running within max_active_runs; creates task instances, settles the roots."""
+def start_queued_runs(
+    session: Session, cache: DagCache, now: datetime, limit: int
+) -> list[Advance]:
+    """queued -> running within max_active_runs; creates task instances, settles the roots.
+    Returns what settling each started run decided."""
     queued = run_store.queued_runs(session, limit)
     if not queued:
-        return 0
+        return []
     running = run_store.active_run_counts(session, sorted({r.dag_id for r in queued}))
-    started = 0
+    started: list[Advance] = []
     for run in queued:
         dag = cache.get(session, run.serialized_dag_id)
         if dag is None:
@@ -125,9 +131,8 @@ def start_queued_runs(session: Session, cache: DagCache, now: datetime, limit: i
         if not run_store.start_run(session, run, now):
             continue
         running[run.dag_id] = running.get(run.dag_id, 0) + 1
-        started += 1
         task_store.create_task_instances(session, run, _new_tasks(dag))
-        advance_run(session, cache, run, dag.task_ids, now)
+        started.append(advance_run(session, cache, run, dag.task_ids, now))
     return started
 
 
@@ -147,10 +152,14 @@ def _new_tasks(dag: SerializedDag) -> list[task_store.NewTask]:
     ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Advance:
+    """What advancing a run decided: the tasks whose state changed, the run's outcome if it
+    finished now, and the DAG callback due for that outcome (if the DAG has one)."""
+
     changed: list[str]
     outcome: DagRunState | None
+    callback: Callback | None = None
 
 
 def advance_run(
@@ -160,7 +169,8 @@ def advance_run(
     candidates: Collection[str] | None,
     now: datetime,
 ) -> Advance:
-    """Settle what can be settled among ``candidates`` (all undecided tasks when None)."""
+    """Settle what can be settled among ``candidates`` (all undecided tasks when None); finish
+    the run when its outcome is decided."""
     dag = cache.get(session, run.serialized_dag_id)
     if dag is None:
         return Advance([], None)
@@ -174,15 +184,10 @@ def advance_run(
     )
     states.update({t: changes[t] for t in changed})
     outcome = decide.run_outcome(dag, states)
+    callback = None
     if outcome is not None and run_store.finish_run(session, run.id, outcome, now):
         log.info("run %s of %s finished: %s", run.run_id, run.dag_id, outcome.value)
-        wanted = (
-            dag.has_on_success_callback
-            if outcome is DagRunState.SUCCESS
-            else dag.has_on_failure_callback
-        )
-        if wanted:
-            cache.callbacks_due.append((dag.fileloc, run.dag_id, run.run_id, outcome))
+        callback = _callback(dag, run, outcome)
         run_store.request_decision_for_later_runs(session, run)
     else:
         outcome = None
@@ -190,7 +195,17 @@ def advance_run(
         # Asked for by someone (a clear, a mark, a finished run before it): answered now.
         run_store.mark_decided(session, run.id, now)
         set_committed_value(run, "last_scheduling_decision", now)
-    return Advance(changed, outcome)
+    return Advance(changed, outcome, callback)
+
+
+def _callback(dag: SerializedDag, run: DagRun, outcome: DagRunState) -> Callback | None:
+    """The DAG callback due for a run that finished with ``outcome``, if the DAG has one."""
+    wanted = (
+        dag.has_on_success_callback
+        if outcome is DagRunState.SUCCESS
+        else dag.has_on_failure_callback
+    )
+    return Callback(dag.fileloc, run.dag_id, run.run_id, outcome) if wanted else None
 
 
 def _past_ok(

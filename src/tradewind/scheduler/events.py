@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from tradewind import reports
 from tradewind.executors.base import TaskEvent
-from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.scheduler import decide, outcomes, restarts
+from tradewind.scheduler.callbacks import Callback
 from tradewind.scheduler.dagruns import DagCache, advance_run
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
@@ -35,14 +36,6 @@ Started = tuple[datetime, int | None, str | None]
 Touched = dict[tuple[str, str], tuple[DagRun, set[str]]]
 
 
-def key_of(ti: TaskInstance) -> TaskKey:
-    return TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
-
-
-def _key_tuple(key: TaskKey) -> tuple[str, str, str, int, int]:
-    return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
-
-
 @dataclass
 class Applied:
     """What applying a batch of events did."""
@@ -50,6 +43,8 @@ class Applied:
     changed: int = 0
     # A run finished: queued runs of its DAG may start, later runs may be decided.
     finished_runs: int = 0
+    # The DAG callbacks due for the runs that finished.
+    callbacks: list[Callback] = field(default_factory=list)
     # What the finished tries rendered, stored once for the whole batch.
     rendered: list[rendered_store.Rendered] = field(default_factory=list)
     # The earliest moment a try of this batch waits for (a retry or a reschedule).
@@ -88,7 +83,7 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
         if isinstance(report, reports.Running) and event.key not in started:
             result.changed += try_store.mark_running(
                 session,
-                _key_tuple(event.key),
+                event.key,
                 pid=report.pid,
                 hostname=report.hostname,
                 now=min(report.at, now),
@@ -108,8 +103,11 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     # One statement for the batch; none when no try rendered anything (no template fields).
     rendered_store.set_rendered(session, result.rendered)
     for run, candidates in touched.values():
-        if advance_run(session, cache, run, candidates, now).outcome is not None:
+        advance = advance_run(session, cache, run, candidates, now)
+        if advance.outcome is not None:
             result.finished_runs += 1
+        if advance.callback is not None:
+            result.callbacks.append(advance.callback)
     return result
 
 
@@ -140,7 +138,7 @@ def _finished(
     )
     finished = try_store.mark_finished(
         session,
-        _key_tuple(key),
+        key,
         end.state,
         now=end.ended,
         next_try_at=end.next_try_at,
@@ -174,8 +172,7 @@ def _failure_facts(
         return False, None
     if _gone_from_dag(session, cache, key):
         return True, None
-    ti = task_store.get_instance(session, key.dag_id, key.run_id, key.task_id, key.map_index)
-    return False, ti.max_tries if ti is not None else None
+    return False, task_store.max_tries(session, key)
 
 
 def _write_results(

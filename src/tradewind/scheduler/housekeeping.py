@@ -16,7 +16,7 @@ from tradewind.executors.base import BaseExecutor
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
-from tradewind.scheduler import dagruns, events, orphans
+from tradewind.scheduler import dagruns, orphans
 from tradewind.scheduler.abandoned import Abandoned
 from tradewind.settings import Settings
 from tradewind.states import DagRunState, TaskState
@@ -97,7 +97,7 @@ class Housekeeping:
                 instances = task_store.instances_of_run(session, run.dag_id, run.run_id)
                 for ti in instances:
                     if TaskState(ti.state or TaskState.NONE) in _HELD:
-                        self.executor.cancel(events.key_of(ti))
+                        self.executor.cancel(ti.key)
                 task_store.set_states(
                     session,
                     run.dag_id,

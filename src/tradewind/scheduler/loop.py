@@ -1,15 +1,16 @@
 """The scheduler loop: metastore <-> decisions <-> executor.
 
 One pass (:meth:`Scheduler.step`) applies the executor's events (what a try's end means:
-:mod:`tradewind.scheduler.outcomes`), creates and starts runs, settles the runs something
-changed in, and queues what is ready; it returns what it decided (:class:`Pass`), which the
-loop acts on once it has committed. Heartbeats, the orphan sweep and run timeouts are in
+:mod:`tradewind.scheduler.outcomes`), does the full pass when it is due (creating and starting
+runs, settling the runs something changed in, waking waiting tries:
+:mod:`tradewind.scheduler.fullpass`), ends restarts (:mod:`tradewind.scheduler.restarts`) and
+queues what is ready; it returns what it decided (:class:`Pass`), which the loop acts on once
+it has committed. Heartbeats, the orphan sweep and run timeouts are in
 :mod:`tradewind.scheduler.housekeeping`, DAG callback processes in
-:mod:`tradewind.scheduler.callbacks`, restarts in :mod:`tradewind.scheduler.restarts`. Between
-passes the loop
-sleeps inside ``executor.poll``: it wakes the moment a try reports, at the next due time, when
-another process changed the metastore (see :mod:`tradewind.scheduler.wakeups`), or at the
-latest after :attr:`Scheduler.poll_interval` to look for such work unprompted.
+:mod:`tradewind.scheduler.callbacks`. Between passes the loop sleeps inside
+``executor.poll``: it wakes the moment a try reports, at the next due time, when another
+process changed the metastore (see :mod:`tradewind.scheduler.wakeups`), or at the latest
+after :attr:`Scheduler.poll_interval` to look for such work unprompted.
 
 A pass that fails because the metastore is away (see :mod:`tradewind.metastore.outage`) is
 rolled back and tried again after a backoff, with everything the executor reported meanwhile;
@@ -33,16 +34,12 @@ from tradewind import reports
 from tradewind.executors.base import BaseExecutor, TaskEvent
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
-from tradewind.metastore.store import runs as run_store
-from tradewind.metastore.store import tasks as task_store
-from tradewind.metastore.store import xcom as xcom_store
 from tradewind.metastore.types import utcnow
-from tradewind.scheduler import cutoff, dagruns, events, queueing, restarts
+from tradewind.scheduler import cutoff, dagruns, events, fullpass, queueing, restarts
 from tradewind.scheduler.abandoned import Abandoned
-from tradewind.scheduler.callbacks import DagCallbacks
+from tradewind.scheduler.callbacks import Callback, DagCallbacks
 from tradewind.scheduler.housekeeping import Housekeeping
 from tradewind.settings import Settings
-from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
@@ -52,9 +49,6 @@ JOB_TYPE = job_store.SCHEDULER
 RUNNING_REPORT_DELAY = 0.05
 # A change of the metastore seen this soon after a pass of ours is taken for our own commit.
 OWN_COMMIT_WINDOW = 0.05
-# The shortest wait between two full passes that found nothing to do (something overdue but
-# blocked, such as a run beyond max_active_runs, must not make the loop spin).
-MIN_FULL_GAP = 0.05
 # How often the loop looks whether the process of a try stopped for a restart has ended (its
 # executor reports no event for that: the try reported its end already).
 RESTART_CHECK_INTERVAL = 0.05
@@ -77,7 +71,7 @@ class Pass:
     busy: bool
     full_at: float
     workloads: list[Workload] = field(default_factory=list)
-    callbacks: list[cutoff.Callback] = field(default_factory=list)
+    callbacks: list[Callback] = field(default_factory=list)
     reported: set[TaskKey] = field(default_factory=set)
     restarts: dict[TaskKey, datetime | None] = field(default_factory=dict)
 
@@ -159,6 +153,7 @@ class Scheduler:
         try:
             if self._pending:
                 # What finished before the stop is recorded; a restart must not run it again.
+                # (The DAG callbacks of runs this finishes are not started: it is stopping.)
                 with self.sessions.begin() as session:
                     events.apply(session, self.cache, self._pending, self.clock())
                 self._pending = []
@@ -268,11 +263,9 @@ class Scheduler:
         except Exception:
             # Rolled back; or, with a decision, the COMMIT was cut off (see cutoff). The
             # events stay pending, the pass is done again.
-            callbacks, self.cache.callbacks_due = self.cache.callbacks_due, []
-            if done is not None and (done.workloads or callbacks):
-                self._cut_off = cutoff.CutOff(done.workloads, callbacks)
+            if done is not None and (done.workloads or done.callbacks):
+                self._cut_off = cutoff.CutOff(done.workloads, done.callbacks)
             raise
-        done.callbacks, self.cache.callbacks_due = self.cache.callbacks_due, []
         self._act(done)
         self._housekeeping(now)
         return done.busy or bool(done.workloads) or self._full_at <= time.monotonic()
@@ -282,14 +275,18 @@ class Scheduler:
         restarts whose process has ended, queue what is ready."""
         tick = time.monotonic()
         applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
-        done = Pass(busy=bool(applied and applied.changed), full_at=self._full_at)
+        done = Pass(
+            busy=bool(applied and applied.changed),
+            full_at=self._full_at,
+            callbacks=list(applied.callbacks) if applied else [],
+        )
         if tick >= self._full_at:
-            # After a pass that did something, another one at once (more may be due); else
-            # not before the next due time, and never in a tight loop.
-            did = self._full_pass(session, now)
-            wait = 0.0 if did else max(MIN_FULL_GAP, self._seconds_until_due(session, now))
-            done.full_at = tick + wait
-            done.busy = done.busy or did
+            full = fullpass.run(
+                session, self.cache, now, self.settings.scheduler, interval=self.poll_interval
+            )
+            done.full_at = tick + full.wait
+            done.busy = done.busy or full.did
+            done.callbacks += full.callbacks
         waiting = dict(self._restarts)
         if applied is not None:
             done.reported = applied.reported
@@ -300,8 +297,9 @@ class Scheduler:
                 wait = (applied.wait_until - now).total_seconds()
                 done.full_at = min(done.full_at, tick + max(0.0, wait))
         if waiting:
-            held = self.executor.active_keys()
-            done.restarts = restarts.end(session, self.cache, waiting, held, now)
+            ended = restarts.end(session, self.cache, waiting, self.executor.active_keys(), now)
+            done.restarts = ended.waiting
+            done.callbacks += ended.callbacks
             done.busy = done.busy or len(done.restarts) < len(waiting)
         done.workloads = self._queue(session, now)
         return done
@@ -319,40 +317,6 @@ class Scheduler:
         if self._check_tries:
             self._check_tries = False
             self.abandoned.stop(self.sessions, self.executor)
-
-    def _full_pass(self, session: Session, now: datetime) -> bool:
-        limit = self.settings.scheduler.max_dagruns_per_loop
-        created = dagruns.create_scheduled_runs(session, self.cache, now, limit)
-        started = dagruns.start_queued_runs(session, self.cache, now, limit)
-        decided = 0
-        for run in run_store.runs_needing_decision(session, limit):
-            dagruns.advance_run(session, self.cache, run, None, now)
-            decided += 1
-        due = task_store.due_waiting(session, now, self.settings.scheduler.max_tis_per_query)
-        for ti in due:
-            if ti.state == TaskState.UP_FOR_RETRY.value:
-                # A new try starts clean: what the failed one pushed is gone.
-                retried = run_store.get_run(session, ti.dag_id, ti.run_id)
-                if retried is not None:
-                    xcom_store.delete_xcoms(session, retried.id, ti.task_id, ti.map_index)
-            task_store.set_states(
-                session,
-                ti.dag_id,
-                ti.run_id,
-                {ti.task_id: TaskState.SCHEDULED},
-                expected={TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE},
-                now=now,
-            )
-        return bool(created or started or decided or due)
-
-    def _seconds_until_due(self, session: Session, now: datetime) -> float:
-        """Until the next full pass: the wake interval, or sooner if a run or a try is due."""
-        cap = self.poll_interval
-        times = [run_store.next_due_time(session), task_store.next_waiting_time(session)]
-        soonest = min((t for t in times if t is not None), default=None)
-        if soonest is None:
-            return cap
-        return max(0.0, min(cap, (soonest - now).total_seconds()))
 
     def _idle_wait(self) -> float:
         """Until the next full pass, or the next heartbeat if that comes first."""

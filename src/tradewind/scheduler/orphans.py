@@ -59,7 +59,7 @@ def _adopt(
     if not executor.supports_adoption or job_id is None:
         return set()
     candidates = {
-        TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number): ti
+        ti.key: ti
         for ti in orphans
         if ti.external_executor_id and ti.state in (TaskState.QUEUED.value, TaskState.RUNNING.value)
     }

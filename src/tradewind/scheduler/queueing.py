@@ -88,7 +88,7 @@ def _workload(
         return None
     task = dag.tasks[ti.task_id]
     return Workload(
-        key=TaskKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number),
+        key=ti.key,
         dag_file=dag.fileloc,
         priority_weight=ti.priority_weight,
         queue=ti.queue,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.scheduler import dagruns
+from tradewind.scheduler.callbacks import Callback
 from tradewind.workloads import TaskKey
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 def reported(session: Session, key: TaskKey) -> bool:
     """Whether the finished report of a try that could not be recorded is that of a
     restarting task instance (else it came too late, or twice, and is dropped)."""
-    if try_store.is_restarting(session, _row(key)):
+    if try_store.is_restarting(session, key):
         return True
     log.info("dropped a late or duplicate report for %s", key)
     return False
@@ -40,28 +42,36 @@ def reported(session: Session, key: TaskKey) -> bool:
 Waiting = Mapping[TaskKey, datetime | None]
 
 
+@dataclass
+class Ended:
+    """What :func:`end` did: the tries still waiting for their process to end, and the DAG
+    callbacks due for runs that finished when their tasks were decided again."""
+
+    waiting: dict[TaskKey, datetime | None]
+    callbacks: list[Callback] = field(default_factory=list)
+
+
 def end(
     session: Session,
     cache: dagruns.DagCache,
     waiting: Waiting,
     held: Collection[TaskKey],
     now: datetime,
-) -> dict[TaskKey, datetime | None]:
+) -> Ended:
     """End the restarts of tries whose process has ended (``held``: the tries the executor
     still holds; never while the old try's process still lives): their task instances go to
-    none and their runs decide them again. Returns the tries still waiting."""
-    still = {key: started for key, started in waiting.items() if key in held}
+    none and their runs decide them again."""
+    ended = Ended({key: started for key, started in waiting.items() if key in held})
     for key, started in waiting.items():
-        if key in still:
+        if key in ended.waiting:
             continue
-        if try_store.end_restart(session, _row(key), now=now, started=started) is None:
+        if try_store.end_restart(session, key, now=now, started=started) is None:
             continue
         log.info("%s ended for a restart; the task runs again", key)
         run = run_store.lock_run(session, key.dag_id, key.run_id)
-        if run is not None:
-            dagruns.advance_run(session, cache, run, {key.task_id}, now)
-    return still
-
-
-def _row(key: TaskKey) -> tuple[str, str, str, int, int]:
-    return (key.dag_id, key.run_id, key.task_id, key.map_index, key.try_number)
+        if run is None:
+            continue
+        callback = dagruns.advance_run(session, cache, run, {key.task_id}, now).callback
+        if callback is not None:
+            ended.callbacks.append(callback)
+    return ended

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tradewind.metastore.models.base import ID_LENGTH, Base, updated_at_column
 from tradewind.metastore.types import BigId, UtcDateTime
+from tradewind.workloads import TaskKey
 
 DEFAULT_POOL = "default_pool"
 DEFAULT_QUEUE = "default"
@@ -87,6 +88,11 @@ class TaskInstance(_TryRecord, Base):
     # The scheduler job that queued the try, so a dead scheduler's work can be adopted.
     queued_by_job_id: Mapped[int | None] = mapped_column(Integer)
     executor_config: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+    @property
+    def key(self) -> TaskKey:
+        """The try this row holds now."""
+        return TaskKey(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
 
 
 class TaskInstanceHistory(_TryRecord, Base):

@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import DagRun, TaskInstance
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _RUN: Table = DagRun.__table__  # type: ignore[assignment]
-
-TryKey = tuple[str, str, str, int, int]
 
 _QUEUED_BY = select(
     _TI.c.dag_id, _TI.c.run_id, _TI.c.task_id, _TI.c.map_index, _TI.c.try_number
@@ -31,14 +30,15 @@ _RUN_STATES = select(_RUN.c.dag_id, _RUN.c.run_id, _RUN.c.state).where(
 )
 
 
-def queued_by(session: Session, job_id: int | None, tries: Iterable[TryKey]) -> set[TryKey]:
+def queued_by(session: Session, job_id: int | None, tries: Iterable[TaskKey]) -> set[TaskKey]:
     """Those of ``tries`` that are queued by the scheduler ``job_id``, at that try."""
     wanted = set(tries)
     if not wanted or job_id is None:
         return set()
-    params = {"keys": sorted({key[:4] for key in wanted}), "job_id": job_id}
-    found = {tuple(row) for row in session.execute(_QUEUED_BY, params).all()}
-    return {key for key in wanted if key in found}
+    instances = {(k.dag_id, k.run_id, k.task_id, k.map_index) for k in wanted}
+    params = {"keys": sorted(instances), "job_id": job_id}
+    found = {TaskKey(*row) for row in session.execute(_QUEUED_BY, params).all()}
+    return wanted & found
 
 
 def run_states(session: Session, runs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:

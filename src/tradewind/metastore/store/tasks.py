@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tradewind.metastore.models import DagRun, TaskInstance, TaskInstanceHistory
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 ACTIVE = (TaskState.QUEUED.value, TaskState.RUNNING.value)
 RESTARTING = TaskState.RESTARTING.value
@@ -149,6 +150,23 @@ def get_instance(
     )
 
 
+_MAX_TRIES = select(_TI.c.max_tries).where(
+    _RUN_KEY, _TI.c.task_id == bindparam("k_task_id"), _TI.c.map_index == bindparam("k_map_index")
+)
+
+
+def max_tries(session: Session, key: TaskKey) -> int | None:
+    """The max_tries of the task instance of this try (whatever its current try); None when
+    there is no such task instance."""
+    params = {
+        "r_dag_id": key.dag_id,
+        "r_run_id": key.run_id,
+        "k_task_id": key.task_id,
+        "k_map_index": key.map_index,
+    }
+    return session.scalar(_MAX_TRIES, params)
+
+
 # set_states' statements: the tasks of one run among ``task_ids`` still in an ``expected``
 # state (NULL is spelled "none" there, so that one expanding list says it all).
 _UNDECIDED_WHERE = and_(
@@ -262,16 +280,37 @@ def set_states(
 
 _WAITING = TaskInstance.state.in_([TaskState.UP_FOR_RETRY.value, TaskState.UP_FOR_RESCHEDULE.value])
 _DUE_WAITING = (
-    select(TaskInstance)
+    select(
+        TaskInstance.dag_id,
+        TaskInstance.run_id,
+        TaskInstance.task_id,
+        TaskInstance.map_index,
+        TaskInstance.state,
+    )
     .where(_WAITING, TaskInstance.next_try_at <= bindparam("now"))
     .limit(bindparam("limit"))
 )
 _NEXT_WAITING = select(func.min(TaskInstance.next_try_at)).where(_WAITING)
 
 
-def due_waiting(session: Session, now: datetime, limit: int) -> list[TaskInstance]:
+@dataclass(frozen=True)
+class WaitingTry:
+    """A task instance waiting in up_for_retry or up_for_reschedule."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    state: TaskState
+
+
+def due_waiting(session: Session, now: datetime, limit: int) -> list[WaitingTry]:
     """up_for_retry / up_for_reschedule tries whose wait is over."""
-    return list(session.scalars(_DUE_WAITING, {"now": now, "limit": limit}).all())
+    rows = session.execute(_DUE_WAITING, {"now": now, "limit": limit}).all()
+    return [
+        WaitingTry(dag_id, run_id, task_id, map_index, TaskState(state or TaskState.NONE))
+        for dag_id, run_id, task_id, map_index, state in rows
+    ]
 
 
 def next_waiting_time(session: Session) -> datetime | None:

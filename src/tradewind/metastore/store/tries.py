@@ -1,5 +1,6 @@
 """Queries of a task try's life: what is ready to queue and the room for it, queued, running,
-finished (with its history row), restarting, and the reschedules of sensors. These run on the
+finished (with its history row), restarting, and the reschedules of sensors. A try is named by
+its :class:`~tradewind.workloads.TaskKey`, as the executors name it. These run on the
 scheduler's hot path, so their statements are built once, with bound parameters, and go
 through the tables rather than the ORM entities (several times cheaper).
 
@@ -44,6 +45,7 @@ from tradewind.metastore.store.tasks import (
 )
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, TaskState
+from tradewind.workloads import TaskKey
 
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _HISTORY: Table = TaskInstanceHistory.__table__  # type: ignore[assignment]
@@ -59,6 +61,10 @@ class TryRow:
     task_id: str
     map_index: int
     try_number: int
+
+    @property
+    def key(self) -> TaskKey:
+        return TaskKey(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
 
 
 @dataclass(frozen=True)
@@ -234,20 +240,19 @@ _MARK_FINISHED = (
 )
 
 
-def _key_params(key: tuple[str, str, str, int, int]) -> dict[str, Any]:
-    dag_id, run_id, task_id, map_index, try_number = key
+def _key_params(key: TaskKey) -> dict[str, Any]:
     return {
-        "k_dag_id": dag_id,
-        "k_run_id": run_id,
-        "k_task_id": task_id,
-        "k_map_index": map_index,
-        "k_try_number": try_number,
+        "k_dag_id": key.dag_id,
+        "k_run_id": key.run_id,
+        "k_task_id": key.task_id,
+        "k_map_index": key.map_index,
+        "k_try_number": key.try_number,
     }
 
 
 def mark_running(
     session: Session,
-    key: tuple[str, str, str, int, int],
+    key: TaskKey,
     *,
     pid: int | None,
     hostname: str | None,
@@ -272,7 +277,7 @@ _ACTIVE_TRY_ROW = select(*_TRY_COLUMNS, _TI.c.start_date).where(_TRY_KEY, _TI.c.
 
 def mark_finished(
     session: Session,
-    key: tuple[str, str, str, int, int],
+    key: TaskKey,
     state: TaskState,
     *,
     now: datetime,
@@ -337,14 +342,14 @@ _RESTARTED = (
 _IS_RESTARTING = select(_TI.c.id).where(_TRY_KEY, _TI.c.state == RESTARTING)
 
 
-def is_restarting(session: Session, key: tuple[str, str, str, int, int]) -> bool:
+def is_restarting(session: Session, key: TaskKey) -> bool:
     """Whether this try's task instance is restarting (cleared while the try ran)."""
     return session.execute(_IS_RESTARTING, _key_params(key)).first() is not None
 
 
 def end_restart(
     session: Session,
-    key: tuple[str, str, str, int, int],
+    key: TaskKey,
     *,
     now: datetime,
     started: datetime | None = None,
@@ -413,18 +418,21 @@ _TRY_STATES = select(
 )
 
 
-def try_states(
-    session: Session, keys: Iterable[tuple[str, str, str, int]]
-) -> dict[tuple[str, str, str, int], tuple[int, TaskState]]:
-    """The current try number and state of these task instances, in one query."""
-    wanted = list(set(keys))
+def try_states(session: Session, keys: Iterable[TaskKey]) -> dict[TaskKey, tuple[int, TaskState]]:
+    """The current try number and state of the task instance of each of these tries (those
+    that exist), in one query."""
+    wanted = set(keys)
     if not wanted:
         return {}
-    rows = session.execute(_TRY_STATES, {"keys": wanted}).all()
-    return {
+    instances = list({(k.dag_id, k.run_id, k.task_id, k.map_index) for k in wanted})
+    current = {
         (dag_id, run_id, task_id, map_index): (try_number, TaskState(state or TaskState.NONE))
-        for dag_id, run_id, task_id, map_index, try_number, state in rows
+        for dag_id, run_id, task_id, map_index, try_number, state in session.execute(
+            _TRY_STATES, {"keys": instances}
+        ).all()
     }
+    found = {k: current.get((k.dag_id, k.run_id, k.task_id, k.map_index)) for k in wanted}
+    return {k: state for k, state in found.items() if state is not None}
 
 
 def add_reschedule(
