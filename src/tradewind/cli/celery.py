@@ -68,10 +68,7 @@ def worker(
     settings = get_settings()
     app = _app()
     from tradewind.executors.celery import node
-    from tradewind.executors.celery import worker as celery_worker
     from tradewind.metastore.store import claims
-
-    celery_worker.register(app, claims.claim)
 
     setup_logging(settings)
     with open_engine() as engine:
@@ -81,6 +78,7 @@ def worker(
     node.run_worker(
         app,
         settings,
+        claim_try=claims.claim,
         queues=queues,
         concurrency=concurrency,
         hostname=hostname,

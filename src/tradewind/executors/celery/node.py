@@ -1,9 +1,9 @@
 """A ``tradewind celery worker`` node: Celery's worker on the app, with its pool of threads,
 its queues and its name, and this host's log server beside it.
 
-The command (cli/celery.py) registers the task that runs a try (with the metastore's claim,
-see :mod:`tradewind.executors.celery.worker`) and waits for the metastore; then
-:func:`run_worker` runs the node until it is stopped.
+The command (cli/celery.py) waits for the metastore, then calls :func:`run_worker` with the
+metastore's claim (executors do not touch the metastore's tables themselves, see
+:mod:`tradewind.executors.celery.worker`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from tradewind.executors.celery.app import default_node_name
 from tradewind.executors.celery.logserver import serve_logs
+from tradewind.executors.celery.worker import ClaimTry, register
 from tradewind.settings import Settings
 
 
@@ -36,14 +37,17 @@ def run_worker(
     app: Any,
     settings: Settings,
     *,
+    claim_try: ClaimTry,
     queues: str | None,
     concurrency: int | None,
     hostname: str | None,
     loglevel: str,
 ) -> None:
-    """Run a worker node of ``app`` until it is stopped: ``concurrency`` tries at once
-    (default ``celery.worker_concurrency``) from ``queues`` (comma-separated; default
-    ``celery.default_queue``), named ``hostname`` (default: unique on this host)."""
+    """Run a worker node of ``app`` until it is stopped, each try claimed with ``claim_try``:
+    ``concurrency`` tries at once (default ``celery.worker_concurrency``) from ``queues``
+    (comma-separated; default ``celery.default_queue``), named ``hostname`` (default: unique
+    on this host)."""
+    register(app, claim_try)
     concurrency = concurrency or settings.celery.worker_concurrency
     app.conf.worker_concurrency = concurrency
     argv = worker_argv(
