@@ -1,12 +1,16 @@
-"""Helpers shared by the command modules: settings, errors and output formats."""
+"""Helpers shared by the command modules: settings, errors, output formats, the metastore,
+logging and stopping on signals."""
 
 from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -147,3 +151,15 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(outage.quiet_pool)
+
+
+def stop_on_signals() -> threading.Event:
+    """An Event set by SIGINT or SIGTERM (Ctrl-C stops cleanly)."""
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop

@@ -1,4 +1,5 @@
-"""``tradewind celery worker|flower|stop``: the Celery side of the celery executor.
+"""``tradewind celery worker|flower|stop``: the Celery side of the celery executor (a worker
+node is :func:`tradewind.executors.celery.node.run_worker`).
 
 Celery is an optional extra; without it each command is a one-line error with the pip command.
 """
@@ -9,7 +10,7 @@ from typing import Any
 
 import click
 
-from tradewind.cli._common import get_settings, open_engine, setup_logging
+from tradewind.cli._common import get_settings, open_engine, setup_logging, stop_on_signals
 from tradewind.metastore import outage
 
 INSTALL_HINT = "tradewind celery needs the celery extra: pip install 'tradewind[celery]'"
@@ -66,34 +67,23 @@ def worker(
     """Run a Celery worker: each try runs in a child process of its own."""
     settings = get_settings()
     app = _app()
-    from tradewind.cli.scheduler import stop_on_signals
-    from tradewind.executors.celery import worker as celery_worker
-    from tradewind.executors.celery.app import default_node_name
-    from tradewind.executors.celery.logserver import serve_logs
+    from tradewind.executors.celery import node
     from tradewind.metastore.store import claims
-
-    celery_worker.register(app, claims.claim)
 
     setup_logging(settings)
     with open_engine() as engine:
         # Claims need the metastore: take no try before it answers (saying once that it waits).
         if not outage.wait_for_database(engine, stop_on_signals(), "the celery worker"):
             return
-    concurrency = concurrency or settings.celery.worker_concurrency
-    app.conf.worker_concurrency = concurrency
-    argv = [
-        "worker",
-        # Each pool thread only waits on its try's process; the tries are child processes.
-        "--pool=threads",
-        f"--concurrency={concurrency}",
-        f"--queues={queues or settings.celery.default_queue}",
-        f"--loglevel={loglevel.upper()}",
-        "--without-mingle",
-        "--without-gossip",
-        f"--hostname={hostname or default_node_name()}",
-    ]
-    serve_logs(settings)  # the web server reads this worker's try logs from it
-    app.worker_main(argv)
+    node.run_worker(
+        app,
+        settings,
+        claim_try=claims.claim,
+        queues=queues,
+        concurrency=concurrency,
+        hostname=hostname,
+        loglevel=loglevel,
+    )
 
 
 @celery.command()

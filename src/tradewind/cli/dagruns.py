@@ -1,5 +1,6 @@
 """``tradewind dags trigger|state|list-runs|test|backfill``: the run side of the dags group
-(cli/dags.py adds these commands to it)."""
+(cli/dags.py adds these commands to it). The work is in the scheduler: scheduler/trigger.py,
+scheduler/backfill.py and scheduler/dagtest.py."""
 
 from __future__ import annotations
 
@@ -15,13 +16,10 @@ from tradewind import limits
 from tradewind.cli._common import emit, get_settings, open_metastore, output_option, user_errors
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import DagRun
-from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
-from tradewind.metastore.store import tasks as task_store
-from tradewind.parsing.processor import DagProcessor
-from tradewind.scheduler.backfill import FINISHED_RUN_STATES, create_backfill_runs, drive_runs
+from tradewind.scheduler import backfill as backfills
+from tradewind.scheduler import dagtest
 from tradewind.scheduler.trigger import trigger_dag
-from tradewind.states import DagRunState
 
 
 def parse_when(value: str | None, what: str = "logical date") -> datetime | None:
@@ -113,7 +111,7 @@ def list_runs(dag_id: str, limit: int, output: str) -> None:
     emit(rows, ["dag_id", "run_id", "state", "run_type", "logical_date", "end_date"], output)
 
 
-def _progress_bar(total: int) -> tuple[Progress, Callable[[dict[str, str]], None]]:
+def _progress_bar(total: int) -> tuple[Progress, Callable[[int], None]]:
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -123,8 +121,8 @@ def _progress_bar(total: int) -> tuple[Progress, Callable[[dict[str, str]], None
     )
     task_id = bar.add_task("runs finished", total=total)
 
-    def update(states: dict[str, str]) -> None:
-        bar.update(task_id, completed=sum(s in FINISHED_RUN_STATES for s in states.values()))
+    def update(finished: int) -> None:
+        bar.update(task_id, completed=finished)
 
     return bar, update
 
@@ -140,20 +138,16 @@ def backfill(dag_id: str, start_date: str, end_date: str, no_wait: bool) -> None
     start = parse_when(start_date, "start date") or datetime.now(UTC)
     end = parse_when(end_date, "end date") or datetime.now(UTC)
     with open_metastore() as sessions:
-        with sessions.begin() as session, user_errors(TradewindError):
-            created, existing = create_backfill_runs(
-                session, dag_id, start, end, now=datetime.now(UTC)
-            )
-            run_ids = [r.run_id for r in created]
-        click.echo(f"Created {len(run_ids)} backfill runs of {dag_id}.")
-        if existing:
-            click.echo(f"{len(existing)} runs existed already and were left alone.")
-        if no_wait or not run_ids:
+        with user_errors(TradewindError):
+            created = backfills.create_backfill(sessions, dag_id, start, end)
+        click.echo(f"Created {len(created.run_ids)} backfill runs of {dag_id}.")
+        if created.existing:
+            click.echo(f"{len(created.existing)} runs existed already and were left alone.")
+        if no_wait or not created.run_ids:
             return
-        bar, update = _progress_bar(len(run_ids))
+        bar, update = _progress_bar(len(created.run_ids))
         with bar:
-            states = drive_runs(settings, sessions, dag_id, run_ids, progress=update)
-    failed = sorted(r for r, s in states.items() if s != DagRunState.SUCCESS.value)
+            failed = backfills.wait_for_backfill(settings, sessions, created, progress=update)
     if failed:
         raise click.ClickException(f"{len(failed)} runs did not succeed: {', '.join(failed)}")
     click.echo("All backfill runs succeeded.")
@@ -168,31 +162,20 @@ def test_(dag_id: str, logical_date: str | None, conf: str | None) -> None:
     settings = get_settings()
     parsed_conf = parse_conf(conf)
     when = parse_when(logical_date) or datetime.now(UTC)
-    with open_metastore() as sessions:
-        DagProcessor(settings, sessions).scan()
-        with sessions.begin() as session, user_errors(TradewindError):
-            run = trigger_dag(
-                session,
-                dag_id,
-                now=datetime.now(UTC),
-                run_id=f"test__{when.isoformat()}",
-                conf=parsed_conf,
-                logical_date=when,
-            )
-            dag_store.set_paused(session, dag_id, False)
-            run_id = run.run_id
-        states = drive_runs(settings, sessions, dag_id, [run_id])
-        with sessions() as session:
-            rows = [
-                {
-                    "task_id": ti.task_id,
-                    "state": ti.state or "none",
-                    "try_number": ti.try_number,
-                    "duration": f"{ti.duration:.3f}s" if ti.duration is not None else "",
-                }
-                for ti in task_store.instances_of_run(session, dag_id, run_id)
-            ]
+    with open_metastore() as sessions, user_errors(dagtest.DagTestError):
+        result = dagtest.run_dag_test(
+            settings, sessions, dag_id, logical_date=when, conf=parsed_conf
+        )
+    rows = [
+        {
+            "task_id": task.task_id,
+            "state": task.state or "none",
+            "try_number": task.try_number,
+            "duration": f"{task.duration:.3f}s" if task.duration is not None else "",
+        }
+        for task in result.tasks
+    ]
     emit(rows, ["task_id", "state", "try_number", "duration"], "table")
-    click.echo(f"Run {run_id}: {states.get(run_id)}")
-    if states.get(run_id) != DagRunState.SUCCESS.value:
+    click.echo(f"Run {result.run_id}: {result.state}")
+    if not result.ok:
         raise SystemExit(1)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import click
 
-from tradewind.cli._common import get_settings, open_metastore, setup_logging
+from tradewind.cli._common import get_settings, open_metastore, setup_logging, stop_on_signals
 from tradewind.parsing.processor import DagProcessor
 
 
@@ -28,13 +24,7 @@ def dag_processor(once: bool) -> None:
                 f"({report.seconds:.2f}s)"
             )
             return
-        stop = threading.Event()
-
-        def _stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        stop = stop_on_signals()
         click.echo(
             f"DAG processor watching {', '.join(str(f) for f in proc.folders())} "
             f"every {settings.dag_processor.refresh_interval:g}s; Ctrl-C stops it."

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import click
 
 from tradewind.cli._common import (
@@ -13,23 +9,12 @@ from tradewind.cli._common import (
     open_engine,
     open_metastore,
     setup_logging,
+    stop_on_signals,
     user_errors,
 )
 from tradewind.executors.base import ExecutorError
 from tradewind.metastore import outage
 from tradewind.scheduler.service import run_scheduler
-
-
-def stop_on_signals() -> threading.Event:
-    """An Event set by SIGINT or SIGTERM (Ctrl-C stops cleanly)."""
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    return stop
 
 
 @click.command()

@@ -1,7 +1,7 @@
 """The first start of ``tradewind standalone``: the home and DAGs folders, the schema, the
 fernet key and an admin user with a generated password, each made only if missing.
 
-The command itself (cli/standalone.py) calls :func:`prepare`, then runs the components."""
+:func:`tradewind.standalone.service.get_ready` calls :func:`prepare`; then the components run."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from tradewind.exceptions import TradewindError
 from tradewind.executors.processes.warm import Signature, file_signature
 from tradewind.parsing import discover, loader
+from tradewind.workloads import TaskKey, Workload
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator
@@ -76,6 +77,19 @@ def load_task(dag_file: Path, dag_id: str, task_id: str) -> tuple[DAG, BaseOpera
     problems = "; ".join(error.message for error in imported.errors)
     raise DagLoadError(
         f"DAG {dag_id!r} is not defined in {dag_file}" + (f" ({problems})" if problems else "")
+    )
+
+
+def workload_of(dag_file: str, key: TaskKey) -> Workload:
+    """The workload of try ``key`` of a task of ``dag_file``, with the task's priority, queue
+    and executor_config (what ``kubernetes generate-pod-yaml`` shows the pod of)."""
+    _, task = load_task(Path(dag_file), key.dag_id, key.task_id)
+    return Workload(
+        key,
+        dag_file,
+        priority_weight=task.priority_weight,
+        queue=task.queue,
+        executor_config=task.executor_config,
     )
 
 

@@ -1,11 +1,17 @@
 """Backfill: runs for every scheduled interval of a date range; and running runs to the end
-in this process when no scheduler is around (``dags backfill``, ``dags test``)."""
+in this process when no scheduler is around (``dags backfill``, and ``dags test`` in
+scheduler/dagtest.py).
+
+``dags backfill`` is two calls, so that the command can say what it created before it waits:
+:func:`create_backfill`, then :func:`wait_for_backfill`.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,6 +84,42 @@ def create_backfill_runs(
         except run_store.RunExists:
             existing.append(run_id)
     return created, existing
+
+
+@dataclass(frozen=True)
+class Backfill:
+    dag_id: str
+    run_ids: list[str]  # the runs created
+    existing: list[str]  # the run ids of the range that existed already (left alone)
+
+
+def create_backfill(
+    sessions: sessionmaker[Session], dag_id: str, start: datetime, end: datetime
+) -> Backfill:
+    """Create the queued backfill runs of the range, in one transaction (raises
+    TradewindError when the range or the DAG does not allow it)."""
+    with sessions.begin() as session:
+        created, existing = create_backfill_runs(session, dag_id, start, end, now=datetime.now(UTC))
+        return Backfill(dag_id, [r.run_id for r in created], existing)
+
+
+def wait_for_backfill(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    backfill: Backfill,
+    *,
+    progress: Callable[[int], None] = lambda finished: None,
+) -> list[str]:
+    """Run the backfill's runs to their end (see :func:`drive_runs`), telling ``progress`` how
+    many have finished; the ids of those that did not succeed, sorted."""
+    states = drive_runs(
+        settings,
+        sessions,
+        backfill.dag_id,
+        backfill.run_ids,
+        progress=lambda states: progress(sum(s in FINISHED_RUN_STATES for s in states.values())),
+    )
+    return sorted(r for r, s in states.items() if s != DagRunState.SUCCESS.value)
 
 
 def scheduler_alive(settings: Settings, sessions: sessionmaker[Session]) -> bool:

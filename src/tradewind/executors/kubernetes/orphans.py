@@ -2,22 +2,29 @@
 
 A scheduler deletes the pods it follows when they end (by ``delete_worker_pods`` and
 ``delete_worker_pods_on_failure``). A pod that ended while its scheduler was gone, and that
-no scheduler adopted, stays: the executor sweeps such pods now and then, and
-``tradewind kubernetes cleanup-pods`` deletes finished pods on demand. Before a pod goes, its
-log is kept in its try's log file, unless that file exists already (the scheduler that followed
-the pod kept it).
+no scheduler adopted, stays: the executor sweeps such pods now and then (:func:`sweep`), and
+``tradewind kubernetes cleanup-pods`` deletes finished pods on demand (:func:`cleanup`). Before
+a pod goes, its log is kept in its try's log file, unless that file exists already (the
+scheduler that followed the pod kept it).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tradewind.executors.kubernetes import podlogs, podspec
-from tradewind.executors.kubernetes.client import REQUEST_TIMEOUT, delete_pod, deletes
+from tradewind.executors.kubernetes.client import (
+    REQUEST_TIMEOUT,
+    api_errors,
+    delete_pod,
+    deletes,
+    make_api,
+)
 from tradewind.settings import Settings
 from tradewind.tasklogs import log_path
 from tradewind.workloads import TaskKey
@@ -136,3 +143,37 @@ def sweep(api: Any, settings: Settings, *, mine: str, followed: set[str], grace:
             log.warning("cannot clean up orphaned pod %s: %s", name, exc)
             continue
         log.info("cleaned up pod %s (%s), which no scheduler follows", name, phase)
+
+
+def cleanup(
+    settings: Settings,
+    *,
+    min_age: float,
+    dry_run: bool,
+    say: Callable[[str], None],
+    warn: Callable[[str], None],
+) -> None:
+    """Delete tradewind's finished pods of ``settings``' namespace created more than
+    ``min_age`` seconds ago (``tradewind kubernetes cleanup-pods``), each pod's log kept first,
+    unless kept already: a pod whose log cannot be written stays. ``say`` is told of each pod
+    deleted (or, with ``dry_run``, that would be), ``warn`` of each pod that stays. Raises
+    KubernetesApiError when the API cannot be used."""
+    namespace = settings.kubernetes.namespace
+    with api_errors(f"list the pods of namespace {namespace}"):
+        api = make_api(settings.kubernetes)
+        pods = finished_pods(api, namespace)
+    cutoff = datetime.now(UTC) - timedelta(seconds=min_age)
+    for pod in pods:
+        name, phase = name_of(pod), pod["status"]["phase"]
+        created = _time((pod.get("metadata") or {}).get("creationTimestamp"))
+        if created is not None and created > cutoff:
+            continue
+        if dry_run:
+            say(f"would delete {name} ({phase})")
+            continue
+        if not keep_log(api, namespace, pod, settings.logging.base_log_folder):
+            warn(f"keeping {name}: its log cannot be written here")
+            continue
+        say(f"deleting {name} ({phase})")
+        with api_errors(f"delete pod {name}"):
+            delete_pod(api, namespace, name)

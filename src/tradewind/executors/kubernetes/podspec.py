@@ -283,3 +283,14 @@ def build_pod(
     meta["labels"] = {**(meta.get("labels") or {}), **labels_for(workload.key, scheduler_id)}
     meta["annotations"] = {**(meta.get("annotations") or {}), **annotations_for(workload)}
     return pod
+
+
+def pod_yaml(workload: Workload, settings: Settings) -> str:
+    """The pod of ``workload`` as YAML (``kubernetes generate-pod-yaml``); a PodSpecError's
+    message is one line (a YAML error spans several: the text around it, a caret)."""
+    try:
+        pod = build_pod(workload, settings)
+    except PodSpecError as exc:
+        raise PodSpecError(" ".join(str(exc).split())) from None
+    text: str = yaml.safe_dump(pod, sort_keys=False)
+    return text

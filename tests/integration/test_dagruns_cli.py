@@ -1,0 +1,108 @@
+"""``tradewind dags test`` and ``tradewind dags backfill`` as a user runs them (SQLite, with the
+scheduler that the command runs in its own process when none is running):
+
+- dags test parses the DAG files, runs one whole run, prints each task's outcome and the run's
+  state, and exits 1 when the run failed; an unknown DAG or a run that exists is a one-line error;
+- dags backfill creates a run per scheduled interval of the range, says which existed already,
+  runs them (unless --no-wait) and says that all succeeded; a bad range is a one-line error.
+
+Every command here uses the sequential executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from sqlalchemy.engine import Engine
+
+from tradewind.settings import Settings
+
+Cli = Callable[..., Result]
+
+DAGS = """
+from datetime import datetime
+
+from tradewind import DAG
+from tradewind.operators import BashOperator
+
+with DAG("daily", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=False):
+    a = BashOperator(task_id="a", bash_command="echo a")
+    a >> BashOperator(task_id="b", bash_command="echo b")
+
+with DAG("failing", schedule=None, start_date=datetime(2024, 1, 1)):
+    BashOperator(task_id="x", bash_command="exit 3")
+"""
+
+
+def _one_line_error(result: Result, expected: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: "), result.output
+    assert result.output.strip().count("\n") == 0, result.output
+    assert expected in result.output
+
+
+@pytest.fixture
+def settings(
+    make_settings: Callable[..., Settings], tmp_path: Path, sqlite_engine: Engine
+) -> Settings:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "dags.py").write_text(DAGS)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    return make_settings(
+        tmp_path,
+        db_url=url,
+        core={"dags_folder": str(folder), "load_examples": False, "executor": "sequential"},
+    )
+
+
+def test_dags_test_runs_one_run_and_prints_each_task(
+    settings: Settings, tradewind_cli: Cli
+) -> None:
+    result = tradewind_cli(settings, "dags", "test", "daily", "2024-01-02")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split()[1:4] for line in lines if line.startswith("│")] == [
+        ["a", "│", "success"],
+        ["b", "│", "success"],
+    ]
+    assert lines[-1] == "Run test__2024-01-02T00:00:00+00:00: success"
+
+    again = tradewind_cli(settings, "dags", "test", "daily", "2024-01-02")
+    _one_line_error(again, "already has a run 'test__2024-01-02T00:00:00+00:00'")
+    _one_line_error(tradewind_cli(settings, "dags", "test", "ghost"), "no DAG 'ghost'")
+
+
+def test_dags_test_of_a_failing_run_exits_1(settings: Settings, tradewind_cli: Cli) -> None:
+    result = tradewind_cli(settings, "dags", "test", "failing", "2024-01-02")
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[-1] == "Run test__2024-01-02T00:00:00+00:00: failed"
+
+
+def test_dags_backfill_creates_and_runs_the_runs_of_a_range(
+    settings: Settings, tradewind_cli: Cli
+) -> None:
+    assert tradewind_cli(settings, "dag-processor", "--once").exit_code == 0
+    # The runs of a paused DAG wait (as a manual run's do): unpaused, they run.
+    assert tradewind_cli(settings, "dags", "unpause", "daily").exit_code == 0
+    args = ("dags", "backfill", "daily", "-s", "2024-01-01", "-e", "2024-01-03")
+    result = tradewind_cli(settings, *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "Created 3 backfill runs of daily."
+    assert result.stdout.splitlines()[-1] == "All backfill runs succeeded."
+
+    wider = ("dags", "backfill", "daily", "-s", "2024-01-01", "-e", "2024-01-04", "--no-wait")
+    result = tradewind_cli(settings, *wider)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Created 1 backfill runs of daily.",
+        "3 runs existed already and were left alone.",
+    ]
+
+    backwards = ("dags", "backfill", "daily", "-s", "2024-01-05", "-e", "2024-01-03")
+    _one_line_error(tradewind_cli(settings, *backwards), "the start date is after the end date")
+    unscheduled = ("dags", "backfill", "failing", "-s", "2024-01-01", "-e", "2024-01-03")
+    _one_line_error(tradewind_cli(settings, *unscheduled), "has no schedule to backfill")
