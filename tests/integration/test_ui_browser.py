@@ -139,8 +139,10 @@ def test_trigger_watch_clear_mark_and_log_out(live: Live) -> None:
     # A task's log shows its output.
     page.locator("#grid tr[data-t=hello] td").first.click()
     page.wait_for_url(re.compile(r".*/tasks/hello$"))
+    # Predicates are functions, not expressions: Playwright polls an expression through eval,
+    # which the page's Content-Security-Policy refuses.
     page.wait_for_function(
-        "document.getElementById('log').textContent.includes('hello from the browser test')"
+        "() => document.getElementById('log').textContent.includes('hello from the browser test')"
     )
     assert "the tester" in page.locator("#log").text_content()
     # Clear it (dry run first, then confirm): it runs again.
@@ -256,7 +258,7 @@ def test_pages_keep_to_the_content_security_policy(live: Live) -> None:
         return window.__injected === true;
     }"""
     assert page.evaluate(injected) is False
-    page.wait_for_function("window.__blocked.length > 0")
+    page.wait_for_function("() => window.__blocked.length > 0")
     assert page.evaluate("window.__blocked")[0].startswith("script-src")
     problems.clear()  # Chromium reports what it refused as a console error
     # Selects that submit their form when changed (once inline handlers) still do.
@@ -273,7 +275,7 @@ def test_pages_keep_to_the_content_security_policy(live: Live) -> None:
     )
     page.goto(f"{live.base}/api/v1/docs")
     page.wait_for_function(
-        "document.getElementById('swagger-ui').textContent.includes('/api/v1/openapi.json')"
+        "() => document.getElementById('swagger-ui').textContent.includes('/api/v1/openapi.json')"
     )
     assert page.evaluate("window.__blocked") == []
     assert problems == []

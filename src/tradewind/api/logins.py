@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from tradewind import passwords
 from tradewind.api.errors import ApiError
+from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import User
 from tradewind.metastore.store import audit as audit_store
 from tradewind.metastore.store import logins as login_store
@@ -162,8 +163,9 @@ def _write(web: WebState, session: Session, change: Callable[[Session], None]) -
     """Apply ``change`` in a transaction of its own, committed whatever the request does.
 
     The request's transaction is ended first: on SQLite it may hold the write lock (or a read
-    snapshot that cannot become a writer), which this one would wait for in vain.
+    snapshot that cannot become a writer), which this one would wait for in vain. Web server
+    processes counting the first failures of one key at once may deadlock on MySQL (its
+    duplicate-key check takes a shared lock): the server rolls one back, and it runs again.
     """
     session.rollback()
-    with web.writes.begin() as writes:
-        change(writes)
+    engine_module.write(web.writes, change)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -60,6 +60,8 @@ _ACCESS_DENIED_TEXT = (
 )
 _PG_MISSING = re.compile(r'(role|database) "[^"]*" does not exist')
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+T = TypeVar("T")
 
 
 def mask_url(url: URL | str) -> str:
@@ -244,3 +246,36 @@ def server_version_problem(name: str, version: tuple[Any, ...]) -> str | None:
         f"{name} {shown} is too old: tradewind needs {name} {wanted} or newer "
         "(for SELECT ... FOR UPDATE SKIP LOCKED)"
     )
+
+
+# A transaction the server chose to roll back to break a lock cycle (MySQL/MariaDB 1213, and
+# PostgreSQL's deadlock_detected and serialization_failure): running it again succeeds.
+_DEADLOCK_CODES = frozenset({1213})
+_DEADLOCK_STATES = frozenset({"40P01", "40001"})
+
+
+def is_deadlock(error: BaseException) -> bool:
+    """Whether ``error`` rolled a transaction back to break a deadlock."""
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in _DEADLOCK_STATES:
+        return True
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] in _DEADLOCK_CODES
+
+
+def write(sessions: sessionmaker[Session], change: Callable[[Session], T], attempts: int = 3) -> T:
+    """Run ``change`` in a transaction of its own and commit it.
+
+    A transaction the server rolled back to break a deadlock (writers racing to insert the same
+    row on MySQL, say) runs again, up to ``attempts`` times in all.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with sessions.begin() as session:
+                return change(session)
+        except exc.DBAPIError as error:
+            if attempt == attempts or not is_deadlock(error):
+                raise
+    raise AssertionError("unreachable")
