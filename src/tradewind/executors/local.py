@@ -19,11 +19,11 @@ import functools
 import logging
 import os
 import signal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
-from tradewind.executors.processes.executor import ProcessExecutor, RunningTry
+from tradewind.executors.processes.executor import ProcessExecutor, ProcessOptions, RunningTry
 from tradewind.executors.processes.forkserver import ForkServer
-from tradewind.executors.processes.runners import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
+from tradewind.executors.processes.runners import signal_group
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,14 +34,8 @@ class LocalExecutor(ProcessExecutor):
 
     name: ClassVar[str] = "local"
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        runner: str = DEFAULT_RUNNER,
-        grace_period: float = GRACE_PERIOD,
-    ) -> None:
-        super().__init__(settings, runner=runner, grace_period=grace_period)
+    def __init__(self, settings: Settings, **options: Unpack[ProcessOptions]) -> None:
+        super().__init__(settings, **options)
         self._server: ForkServer | None = None
         self._by_ident: dict[int, RunningTry] = {}
 

@@ -14,12 +14,12 @@ import os
 import signal
 import subprocess
 import sys
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 from tradewind.executors.base import ExecutorError
 from tradewind.executors.processes import handover
-from tradewind.executors.processes.executor import ProcessExecutor, RunningTry
-from tradewind.executors.processes.runners import DEFAULT_RUNNER, GRACE_PERIOD, signal_group
+from tradewind.executors.processes.executor import ProcessExecutor, ProcessOptions, RunningTry
+from tradewind.executors.processes.runners import DEFAULT_RUNNER, signal_group
 from tradewind.settings import Settings, child_environ
 from tradewind.workloads import Workload
 
@@ -29,14 +29,8 @@ class SequentialExecutor(ProcessExecutor):
 
     name: ClassVar[str] = "sequential"
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        runner: str = DEFAULT_RUNNER,
-        grace_period: float = GRACE_PERIOD,
-    ) -> None:
-        super().__init__(settings, runner=runner, grace_period=grace_period)
+    def __init__(self, settings: Settings, **options: Unpack[ProcessOptions]) -> None:
+        super().__init__(settings, **options)
         self._children: dict[int, tuple[subprocess.Popen[bytes], int]] = {}
 
     @property

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Self, TypedDict, Unpack
 
 from tradewind.executors.base import (
     BaseExecutor,
@@ -85,6 +85,13 @@ class RunningTry:
         return self.fd is None and (self.exit_code is not None or self.failure is not None)
 
 
+class ProcessOptions(TypedDict, total=False):
+    """What a test may set on a process executor beyond its settings."""
+
+    runner: str
+    grace_period: float
+
+
 class ProcessExecutor(BaseExecutor):
     """Base of executors that run each try in a local process group of its own."""
 
@@ -109,16 +116,10 @@ class ProcessExecutor(BaseExecutor):
         self._woken = False
 
     @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        runner: str = DEFAULT_RUNNER,
-        grace_period: float = GRACE_PERIOD,
-    ) -> Self:
+    def from_settings(cls, settings: Settings, **options: Unpack[ProcessOptions]) -> Self:
         """An executor whose tries run ``runner`` (the task runner unless a test says
         otherwise) and get ``grace_period`` seconds between SIGTERM and SIGKILL."""
-        return cls(settings, runner=runner, grace_period=grace_period)
+        return cls(settings, **options)
 
     # -- what a subclass provides -------------------------------------------------------------
 
