@@ -1,8 +1,9 @@
-"""``tradewind dags test`` and ``tradewind dags backfill`` as a user runs them (SQLite, with the
-scheduler that the command runs in its own process when none is running):
+"""``tradewind dags test`` and ``tradewind dags backfill`` as a user runs them (SQLite):
 
-- dags test parses the DAG files, runs one whole run, prints each task's outcome and the run's
-  state, and exits 1 when the run failed; an unknown DAG or a run that exists is a one-line error;
+- dags test parses the DAG files, runs one whole run in its own process (the tasks' logs on the
+  terminal, the DAG left paused, so no other run joins it), prints each task's outcome and the
+  run's state, and exits 1 when the run failed; testing a date again replaces its test run; an
+  unknown DAG is a one-line error;
 - dags backfill creates a run per scheduled interval of the range, says which existed already,
   runs them (unless --no-wait) and says that all succeeded; a bad range is a one-line error.
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tradewind.settings import Settings
@@ -23,7 +25,7 @@ from tradewind.settings import Settings
 Cli = Callable[..., Result]
 
 DAGS = """
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tradewind import DAG
 from tradewind.operators import BashOperator
@@ -33,7 +35,7 @@ with DAG("daily", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=Fa
     a >> BashOperator(task_id="b", bash_command="echo b")
 
 with DAG("failing", schedule=None, start_date=datetime(2024, 1, 1)):
-    BashOperator(task_id="x", bash_command="exit 3")
+    BashOperator(task_id="x", bash_command="exit 3", retries=1, retry_delay=timedelta(0))
 """
 
 
@@ -59,26 +61,41 @@ def settings(
     )
 
 
-def test_dags_test_runs_one_run_and_prints_each_task(
-    settings: Settings, tradewind_cli: Cli
+def test_dags_test_runs_one_run_in_its_process_and_prints_each_task(
+    settings: Settings, tradewind_cli: Cli, sqlite_engine: Engine
 ) -> None:
     result = tradewind_cli(settings, "dags", "test", "daily", "2024-01-02")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
+    # Each task's log comes on the terminal (stderr) as it runs, before the table of outcomes.
+    logged = result.output[: result.output.index("┏")]
+    assert "Running command: echo a" in logged
+    assert "Running command: echo b" in logged
     assert [line.split()[1:4] for line in lines if line.startswith("│")] == [
         ["a", "│", "success"],
         ["b", "│", "success"],
     ]
     assert lines[-1] == "Run test__2024-01-02T00:00:00+00:00: success"
+    # The test run is the only run: the DAG stays paused, so no scheduled run joins it.
+    with sqlite_engine.connect() as connection:
+        runs = connection.execute(text("SELECT run_id FROM dag_run WHERE dag_id = 'daily'"))
+        assert [row.run_id for row in runs] == ["test__2024-01-02T00:00:00+00:00"]
+        paused = connection.execute(text("SELECT is_paused FROM dag WHERE dag_id = 'daily'"))
+        assert paused.scalar_one()
 
+    # Testing the same date again replaces the earlier test run.
     again = tradewind_cli(settings, "dags", "test", "daily", "2024-01-02")
-    _one_line_error(again, "already has a run 'test__2024-01-02T00:00:00+00:00'")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[-1] == "Run test__2024-01-02T00:00:00+00:00: success"
     _one_line_error(tradewind_cli(settings, "dags", "test", "ghost"), "no DAG 'ghost'")
 
 
 def test_dags_test_of_a_failing_run_exits_1(settings: Settings, tradewind_cli: Cli) -> None:
     result = tradewind_cli(settings, "dags", "test", "failing", "2024-01-02")
     assert result.exit_code == 1, result.output
+    # Its one retry ran too (in this process, when due), and failed again.
+    rows = [line.split()[1:6] for line in result.stdout.splitlines() if line.startswith("│")]
+    assert rows == [["x", "│", "failed", "│", "2"]]
     assert result.stdout.splitlines()[-1] == "Run test__2024-01-02T00:00:00+00:00: failed"
 
 

@@ -62,14 +62,23 @@ class _Prepared:
 
 
 def run_workload(
-    workload: Workload, channel: Channel, settings: Settings, *, log_to_stdout: bool = False
+    workload: Workload,
+    channel: Channel,
+    settings: Settings,
+    *,
+    log_to_stdout: bool = False,
+    on_terminal: bool = False,
 ) -> None:
-    """Run one try: log to its file (or stdout), send RUNNING, run the task, send FINISHED."""
+    """Run one try: log to its file (or stdout), send RUNNING, run the task, send FINISHED.
+
+    ``on_terminal`` shows the log through this process's ``sys.stdout`` and ``sys.stderr``
+    instead (``dags test`` runs tries in its own process).
+    """
     started = time.monotonic()
     key = workload.key
     _import_from_dags_folder(settings)
     masker = SecretsMasker()
-    path = None if log_to_stdout else tasklogs.log_path(settings.logging.base_log_folder, key)
+    capture, where = _log_of(workload, settings, masker, log_to_stdout, on_terminal)
     hostname, pid = socket.gethostname(), os.getpid()
 
     def running() -> dict[str, Any]:
@@ -77,7 +86,7 @@ def run_workload(
 
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(logs.TryLog(path, masker, settings.logging.level))
+            stack.enter_context(capture)
         except OSError as exc:
             # Said to the executor, so that the task instance shows it (not only our stderr).
             folder = settings.logging.base_log_folder
@@ -86,7 +95,7 @@ def run_workload(
             channel.send(running())
             channel.send(execute.failed(error, retryable=True).message(masker))
             return
-        log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, path or "on stdout")
+        log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, where)
         channel.send(running())
         try:
             prepared = _prepare(workload, settings, masker, hostname, pid)
@@ -112,6 +121,23 @@ def run_workload(
             execute.run_callbacks(prepared.task, prepared.context, outcome, key.try_number)
         finally:
             prepared.reader.close()
+
+
+def _log_of(
+    workload: Workload,
+    settings: Settings,
+    masker: SecretsMasker,
+    log_to_stdout: bool,
+    on_terminal: bool,
+) -> tuple[logs.TryLog | logs.TerminalLog, str]:
+    """Where the try's log goes, and how to say so."""
+    level = settings.logging.level
+    if on_terminal:
+        return logs.TerminalLog(masker, level), "on the terminal"
+    if log_to_stdout:
+        return logs.TryLog(None, masker, level), "on stdout"
+    path = tasklogs.log_path(settings.logging.base_log_folder, workload.key)
+    return logs.TryLog(path, masker, level), str(path)
 
 
 def warm_up(settings: Settings) -> None:

@@ -120,20 +120,36 @@ def start_queued_runs(
     running = run_store.active_run_counts(session, sorted({r.dag_id for r in queued}))
     started: list[Advance] = []
     for run in queued:
-        dag = cache.get(session, run.serialized_dag_id)
-        if dag is None:
-            latest = cache.latest(session, run.dag_id)
-            if latest is None:
-                continue
-            run.serialized_dag_id, dag = latest
-        if running.get(run.dag_id, 0) >= dag.max_active_runs:
+        dag = dag_of(session, cache, run)
+        if dag is None or running.get(run.dag_id, 0) >= dag.max_active_runs:
             continue
-        if not run_store.start_run(session, run, now):
-            continue
-        running[run.dag_id] = running.get(run.dag_id, 0) + 1
-        task_store.create_task_instances(session, run, _new_tasks(dag))
-        started.append(advance_run(session, cache, run, dag.task_ids, now))
+        advance = start_run(session, cache, run, dag, now)
+        if advance is not None:
+            running[run.dag_id] = running.get(run.dag_id, 0) + 1
+            started.append(advance)
     return started
+
+
+def start_run(
+    session: Session, cache: DagCache, run: DagRun, dag: SerializedDag, now: datetime
+) -> Advance | None:
+    """queued -> running: create the run's task instances and settle its roots (None: another
+    scheduler started it first)."""
+    if not run_store.start_run(session, run, now):
+        return None
+    task_store.create_task_instances(session, run, _new_tasks(dag))
+    return advance_run(session, cache, run, dag.task_ids, now)
+
+
+def dag_of(session: Session, cache: DagCache, run: DagRun) -> SerializedDag | None:
+    """The DAG version the run keeps (the latest when its own is gone)."""
+    dag = cache.get(session, run.serialized_dag_id)
+    if dag is None:
+        latest = cache.latest(session, run.dag_id)
+        if latest is None:
+            return None
+        run.serialized_dag_id, dag = latest
+    return dag
 
 
 def _new_tasks(dag: SerializedDag) -> list[task_store.NewTask]:

@@ -27,6 +27,7 @@ def queue_ready(
     now: datetime,
     fetch: int,
     external_id: Callable[[TaskKey], str | None] | None = None,
+    run: tuple[str, str] | None = None,
 ) -> list[Workload]:
     """Move up to ``room`` scheduled tries to queued and return their workloads.
 
@@ -34,9 +35,10 @@ def queue_ready(
     priority holds across the whole queue. A try is skipped for now when its pool has no free
     slots or its DAG is at max_active_tasks; lower-priority tries that fit may go ahead.
     ``external_id`` (an executor's that can adopt tries) names each try for the executor; the
-    name is kept with the task instance.
+    name is kept with the task instance. ``run`` (dag id, run id) limits it to that run, whose
+    DAG may be paused (``dags test``).
     """
-    candidates = try_store.scheduled_instances(session, max(room, fetch))
+    candidates = try_store.scheduled_instances(session, max(room, fetch), run=run)
     if not candidates:
         return []
     pools = try_store.pool_room(session, lock=True)

@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     RowMapping,
+    Select,
     Table,
     and_,
     bindparam,
@@ -88,30 +90,49 @@ _TRY_COLUMNS = (
     _TI.c.map_index,
     _TI.c.try_number,
 )
-_SCHEDULED = (
-    select(
-        *_TRY_COLUMNS,
-        _TI.c.pool,
-        _TI.c.pool_slots,
-        _TI.c.queue,
-        _TI.c.priority_weight,
-        _DAG.c.max_active_tasks,
+
+
+def _scheduled(*conditions: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(
+            *_TRY_COLUMNS,
+            _TI.c.pool,
+            _TI.c.pool_slots,
+            _TI.c.queue,
+            _TI.c.priority_weight,
+            _DAG.c.max_active_tasks,
+        )
+        .join(_DR, and_(_DR.c.dag_id == _TI.c.dag_id, _DR.c.run_id == _TI.c.run_id))
+        .join(_DAG, _DAG.c.dag_id == _TI.c.dag_id)
+        .where(
+            _TI.c.state == TaskState.SCHEDULED.value,
+            _DR.c.state == DagRunState.RUNNING.value,
+            *conditions,
+        )
+        .order_by(_TI.c.priority_weight.desc(), _TI.c.scheduled_dttm, _TI.c.id)
+        .limit(bindparam("limit"))
     )
-    .join(_DR, and_(_DR.c.dag_id == _TI.c.dag_id, _DR.c.run_id == _TI.c.run_id))
-    .join(_DAG, _DAG.c.dag_id == _TI.c.dag_id)
-    .where(
-        _TI.c.state == TaskState.SCHEDULED.value,
-        _DR.c.state == DagRunState.RUNNING.value,
-        _DAG.c.is_paused.is_(False),
-    )
-    .order_by(_TI.c.priority_weight.desc(), _TI.c.scheduled_dttm, _TI.c.id)
-    .limit(bindparam("limit"))
+
+
+_SCHEDULED = _scheduled(_DAG.c.is_paused.is_(False))
+_SCHEDULED_OF_RUN = _scheduled(
+    _TI.c.dag_id == bindparam("dag_id"), _TI.c.run_id == bindparam("run_id")
 )
 
 
-def scheduled_instances(session: Session, limit: int) -> list[Queueable]:
-    """Scheduled tries of running runs of unpaused DAGs: highest priority first, then oldest."""
-    rows = session.execute(_SCHEDULED, {"limit": limit}).all()
+def scheduled_instances(
+    session: Session, limit: int, *, run: tuple[str, str] | None = None
+) -> list[Queueable]:
+    """Scheduled tries of running runs of unpaused DAGs: highest priority first, then oldest.
+
+    With ``run`` (dag id, run id): that run's only, whether its DAG is paused or not (``dags
+    test`` drives one run of a DAG that stays paused).
+    """
+    if run is None:
+        rows = session.execute(_SCHEDULED, {"limit": limit}).all()
+    else:
+        params = {"limit": limit, "dag_id": run[0], "run_id": run[1]}
+        rows = session.execute(_SCHEDULED_OF_RUN, params).all()
     return [Queueable(*row) for row in rows]
 
 
