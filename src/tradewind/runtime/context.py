@@ -102,6 +102,11 @@ class PreviousRun:
     start_date: datetime | None = None
     end_date: datetime | None = None
 
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> PreviousRun:
+        """From a workload's ``run["previous_success"]`` (timestamps as ISO text)."""
+        return cls(**_dates(raw, _PREVIOUS_FIELDS))
+
 
 @dataclass(frozen=True)
 class DagRunView:
@@ -126,7 +131,7 @@ class DagRunView:
         data.setdefault("start_date", None)
         previous = raw.get("previous_success")
         if isinstance(previous, Mapping):
-            data["previous_success"] = PreviousRun(**_dates(previous, _PREVIOUS_FIELDS))
+            data["previous_success"] = PreviousRun.from_json(previous)
         return cls(**data)
 
     @property
