@@ -66,13 +66,17 @@ def test_task_assigned_to_dag_later() -> None:
 
 
 def test_schedule_interval_is_an_alias_of_schedule() -> None:
-    old = DAG("old", schedule_interval="@daily", start_date=datetime(2024, 1, 1))
+    with pytest.warns(DeprecationWarning, match="schedule_interval"):
+        old = DAG("old", schedule_interval="@daily", start_date=datetime(2024, 1, 1))
     new = DAG("new", schedule="@daily", start_date=datetime(2024, 1, 1))
     assert old.timetable == new.timetable
 
 
 def test_schedule_and_schedule_interval_together_is_an_error() -> None:
-    with pytest.raises(DagDefinitionError, match="schedule or schedule_interval, not both"):
+    with (
+        pytest.warns(DeprecationWarning, match="schedule_interval"),
+        pytest.raises(DagDefinitionError, match="schedule or schedule_interval, not both"),
+    ):
         DAG("x", schedule="@daily", schedule_interval="@hourly")
 
 

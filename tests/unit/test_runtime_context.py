@@ -87,7 +87,8 @@ def test_params_resolve_from_dag_task_and_conf() -> None:
         PythonOperator(task_id="t", python_callable=print, params={"table": "customers"})
     context, _ = _context(dag, "t", FakeSource(), conf={"limit": 5, "extra": True})
     assert context["params"] == {"limit": 5, "table": "customers", "extra": True}
-    assert context["conf"] == {"limit": 5, "extra": True}
+    with pytest.warns(context_module.ContextDeprecationWarning, match="'conf'"):
+        assert context["conf"] == {"limit": 5, "extra": True}
     assert context["dag_run"].conf == {"limit": 5, "extra": True}
     with pytest.raises(ParamValidationError, match="limit"):
         _context(dag, "t", FakeSource(), conf={"limit": "many"})

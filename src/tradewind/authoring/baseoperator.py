@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import copy
 import inspect
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -84,6 +85,18 @@ def _accepted_arguments(cls: type) -> frozenset[str]:
     return accepted
 
 
+def _drop_sla(kwargs: dict[str, Any], task_id: str, where: location.Location) -> None:
+    """As Airflow 3 does: SLAs are gone, so ``sla=`` is accepted, ignored, and warned about."""
+    if "sla" in kwargs:
+        kwargs.pop("sla")
+        warnings.warn_explicit(
+            f"task {task_id!r}: sla is ignored (Airflow 3 removed SLAs)",
+            DeprecationWarning,
+            where.fileloc,
+            where.lineno,
+        )
+
+
 class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     """A task: subclasses set ``template_fields`` and implement ``execute(context)``.
 
@@ -141,12 +154,14 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         email: str | Sequence[str] | None = None,
         email_on_failure: bool = False,
         email_on_retry: bool = False,
+        task_display_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         given = {name: value for name, value in locals().items() if name not in _NOT_ARGUMENTS}
         where = location.caller_location()
         self.fileloc = where.fileloc
         self.lineno = where.lineno
+        _drop_sla(kwargs, task_id, where)
         if kwargs:
             names = ", ".join(repr(name) for name in sorted(kwargs))
             plural = "s" if len(kwargs) > 1 else ""
@@ -203,6 +218,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.email: str | Sequence[str] | None = given["email"]
         self.email_on_failure = bool(given["email_on_failure"])
         self.email_on_retry = bool(given["email_on_retry"])
+        self._task_display_name: str | None = given["task_display_name"]
 
     def _join(self, label: str, dag: DAG | None, task_group: TaskGroup | None) -> None:
         """Set the full task id from the task group, then join the DAG (if there is one)."""
@@ -266,6 +282,11 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     @property
     def dag_id(self) -> str | None:
         return self._dag.dag_id if self._dag is not None else None
+
+    @property
+    def task_display_name(self) -> str:
+        """The name shown for the task: ``task_display_name=`` if given, else the task id."""
+        return self._task_display_name or self.task_id
 
     def _require_dag(self) -> DAG:
         if self._dag is None:

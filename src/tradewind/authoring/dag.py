@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+import pendulum
 
 from tradewind import timetables
 from tradewind.authoring import capture, graph, location, scope, values
@@ -32,7 +35,9 @@ NOT_GIVEN: Any = _NotGiven()
 # Airflow arguments that DAG files pass and tradewind accepts without using.
 # DAG.__init__'s locals that are not arguments to check or keep.
 _NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
-_IGNORED_ARGUMENTS = frozenset({"owner_links", "access_control", "sla_miss_callback"})
+_IGNORED_ARGUMENTS = frozenset(
+    {"owner_links", "access_control", "sla_miss_callback", "default_view", "orientation"}
+)
 
 
 class DAG:
@@ -42,7 +47,8 @@ class DAG:
     operators created in the block join it. ``schedule`` is a cron expression, a preset
     (``@daily``...), a timedelta, a Timetable or None for manual runs only. A naive
     ``start_date`` is read in the DAG's time zone: ``timezone=`` (an IANA name), else the
-    start date's own tzinfo, else UTC. ``schedule_interval`` is the old name of ``schedule``.
+    start date's own tzinfo, else UTC. ``schedule_interval`` is the old name of ``schedule``
+    and ``concurrency`` the old name of ``max_active_tasks`` (both warn, as in Airflow 2).
     """
 
     on_success_callback: list[Callable[..., Any]]
@@ -80,6 +86,8 @@ class DAG:
         where = location.caller_location()
         self.fileloc = where.fileloc
         self.lineno = where.lineno
+        if "concurrency" in kwargs:
+            given["max_active_tasks"] = _renamed("concurrency", "max_active_tasks", kwargs)
         unknown = sorted(set(kwargs) - _IGNORED_ARGUMENTS)
         if unknown:
             names = ", ".join(repr(name) for name in unknown)
@@ -120,6 +128,7 @@ class DAG:
 
     def _set_schedule(self, schedule: Schedule, schedule_interval: Schedule) -> None:
         if schedule_interval is not NOT_GIVEN:
+            _warn_removed("DAG(schedule_interval=...)", "use schedule=", stacklevel=4)
             if schedule is not None:
                 raise self._error(
                     f"DAG {self.dag_id!r}: pass schedule or schedule_interval, not both"
@@ -302,6 +311,23 @@ class DAG:
     def timezone_name(self) -> str:
         return zone_name(self.timezone)
 
+    def following_schedule(self, dttm: dt.datetime) -> pendulum.DateTime | None:
+        """The schedule point after ``dttm``, in UTC (Airflow 2; None without a schedule)."""
+        _warn_removed("DAG.following_schedule()", "use DAG.next_dagrun_info()")
+        after = timetables.schedule_after(self.timetable, _aware(dttm))
+        return None if after is None else pendulum.instance(after)
+
+    def previous_schedule(self, dttm: dt.datetime) -> pendulum.DateTime | None:
+        """The schedule point before ``dttm``, in UTC (Airflow 2; None without a schedule)."""
+        _warn_removed("DAG.previous_schedule()", "use the previous run's data interval")
+        before = timetables.schedule_before(self.timetable, _aware(dttm))
+        return None if before is None else pendulum.instance(before)
+
+    @property
+    def concurrency(self) -> int:
+        """Airflow 2's name of :attr:`max_active_tasks`."""
+        return self.max_active_tasks
+
     # -- context manager --------------------------------------------------------------------
 
     def __enter__(self) -> DAG:
@@ -318,6 +344,26 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
+
+
+def _warn_removed(what: str, instead: str, *, stacklevel: int = 3) -> None:
+    """Warn that an Airflow 2 name is used (by the caller's caller, by default)."""
+    warnings.warn(
+        f"{what} is deprecated (Airflow 3 removed it): {instead}",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def _renamed(old: str, new: str, kwargs: dict[str, Any]) -> Any:
+    """Pop Airflow 2's argument ``old`` from ``kwargs``, warning that ``new`` replaces it."""
+    _warn_removed(f"DAG({old}=...)", f"use {new}=", stacklevel=4)
+    return kwargs.pop(old)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """A naive datetime is read as UTC, as Airflow 2 did for these methods."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _resolve_zone(timezone: str | dt.tzinfo | None, start_date: object) -> dt.tzinfo:

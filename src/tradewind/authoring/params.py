@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Final
 
 from tradewind.authoring import location
@@ -127,12 +127,114 @@ def _first_error(schema: Mapping[str, Any], value: Any) -> str | None:
     return None if error is None else error.message
 
 
+class ParamsDict(MutableMapping[str, Any]):
+    """Airflow's container of params: reading a key gives the param's value, and setting
+    one checks the value against that param's schema (ParamValidationError if it does not
+    fit). :meth:`get_param` gives the :class:`Param` itself.
+
+    ``suppress_exception=True`` makes a param without a value read as None instead of
+    raising.
+    """
+
+    def __init__(
+        self, dict_obj: Mapping[str, Any] | None = None, suppress_exception: bool = False
+    ) -> None:
+        self._params: dict[str, Param] = {}
+        self.suppress_exception = suppress_exception
+        if dict_obj:
+            self.update(dict_obj)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if isinstance(value, Param):
+            self._params[key] = value
+            return
+        current = self._params.get(key)
+        if current is None:
+            self._params[key] = Param(value)
+            return
+        try:
+            current.resolve(value, name=key)
+        except ParamValidationError:
+            if not self.suppress_exception:
+                raise
+        kept = Param.__new__(Param)
+        kept.default, kept.description, kept.schema = value, current.description, current.schema
+        self._params[key] = kept
+
+    def __getitem__(self, key: str) -> Any:
+        param = self._params[key]
+        try:
+            return param.resolve(name=key)
+        except ParamValidationError:
+            if self.suppress_exception:
+                return None
+            raise
+
+    def __delitem__(self, key: str) -> None:
+        del self._params[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._params
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """As dict.update; another ParamsDict hands over its Params, not only their values."""
+        for source in (*args, kwargs):
+            items = source.params().items() if isinstance(source, ParamsDict) else source.items()
+            for key, value in items:
+                self[key] = value
+
+    def get_param(self, key: str) -> Param:
+        """The :class:`Param` under ``key``."""
+        return self._params[key]
+
+    def params(self) -> dict[str, Param]:
+        """Every name with its :class:`Param`."""
+        return dict(self._params)
+
+    def dump(self) -> dict[str, Any]:
+        """Every name with its value (None where a param has no value)."""
+        return {key: self._value_or_none(key) for key in self._params}
+
+    def validate(self) -> dict[str, Any]:
+        """Every name with its value; ParamValidationError names the first bad param."""
+        return {key: param.resolve(name=key) for key, param in self._params.items()}
+
+    def deep_merge(self, other: Mapping[str, Any] | None) -> None:
+        """Merge ``other`` in: a dict value is merged into a dict value under the same key."""
+        for key, value in (other or {}).items():
+            current = self._value_or_none(key) if key in self else None
+            if isinstance(current, dict) and isinstance(value, dict):
+                self[key] = {**current, **value}
+            else:
+                self[key] = value
+
+    def copy(self) -> ParamsDict:
+        return ParamsDict(self, suppress_exception=self.suppress_exception)
+
+    def _value_or_none(self, key: str) -> Any:
+        try:
+            return self._params[key].resolve(name=key)
+        except ParamValidationError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"ParamsDict({self.dump()!r})"
+
+
 def to_params(values: Mapping[str, Any] | None) -> dict[str, Param]:
     """Wrap plain values in Params (Params are kept as they are).
 
     Raises ValueError naming the param when a name is not a string or a plain value is not
     JSON-serializable.
     """
+    if isinstance(values, ParamsDict):
+        values = values.params()
     result: dict[str, Param] = {}
     for name, value in (values or {}).items():
         if not isinstance(name, str):

@@ -5,10 +5,11 @@ Imported by the task runner, not by DAG files: Jinja is only needed when a task 
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jinja2
 import jinja2.nativetypes
@@ -36,7 +37,17 @@ def _ts_nodash(value: datetime) -> str:
     return value.strftime("%Y%m%dT%H%M%S")
 
 
-FILTERS = {"ds": _ds, "ds_nodash": _ds_nodash, "ts": _ts, "ts_nodash": _ts_nodash}
+def _ts_nodash_with_tz(value: datetime) -> str:
+    return value.strftime("%Y%m%dT%H%M%S%z")
+
+
+FILTERS = {
+    "ds": _ds,
+    "ds_nodash": _ds_nodash,
+    "ts": _ts,
+    "ts_nodash": _ts_nodash,
+    "ts_nodash_with_tz": _ts_nodash_with_tz,
+}
 
 
 def template_environment(dag: DAG | None) -> jinja2.Environment:
@@ -73,8 +84,8 @@ def render_value(
     """Render strings, resolve XComArgs and recurse into lists, tuples, sets and dicts."""
     if isinstance(value, str):
         if template_ext and value.endswith(template_ext):
-            return env.get_template(value).render(context)
-        return env.from_string(value).render(context)
+            return _render(env.get_template(value), context)
+        return _render(env.from_string(value), context)
     if isinstance(value, Resolvable):
         return value.resolve(context)
     if isinstance(value, list):
@@ -86,6 +97,18 @@ def render_value(
     if isinstance(value, dict):
         return {key: render_value(item, context, env, template_ext) for key, item in value.items()}
     return value
+
+
+def _render(template: jinja2.Template, context: Mapping[str, Any]) -> Any:
+    """Render with ``context`` looked up key by key (not copied, as ``render`` would), so
+    that a context that warns about a deprecated key warns only when a template uses it."""
+    names = collections.ChainMap(cast(dict[str, Any], context), template.globals)
+    try:
+        return template.environment.concat(
+            template.root_render_func(template.new_context(cast(dict[str, Any], names), True))
+        )
+    except Exception:
+        return template.environment.handle_exception()
 
 
 def render_template_fields(

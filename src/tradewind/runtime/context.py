@@ -1,51 +1,73 @@
 """The context a task runs with: dates, the run, ``ti``, params, ``var``, ``conn``, macros.
 
-Everything a task reads from the metastore goes through a :class:`Source` (read-only); what it
-pushes with ``ti.xcom_push`` is collected here and sent with the try's outcome, because the
-scheduler is the only writer of the metastore.
+Everything a task reads from the metastore goes through a :class:`Source` (read-only). The
+context holds Airflow's keys, Airflow 2's included: those Airflow 3 dropped warn with a
+:class:`ContextDeprecationWarning` when read. :func:`get_current_context` returns the
+context of the try running in this process.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+import dataclasses
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tradewind import limits
 from tradewind.authoring.params import resolve_params
 from tradewind.exceptions import TradewindError
-from tradewind.runtime import macros
+from tradewind.runtime import dates, macros
+from tradewind.runtime.accessors import (
+    ConnectionAccessor,
+    ConnectionNotFound,
+    VariableAccessor,
+    VariableNotFound,
+)
+from tradewind.runtime.taskinstance import (
+    MAX_KEY_LENGTH,
+    RETURN_VALUE_KEY,
+    TaskInstanceView,
+    XComValueError,
+    ensure_json,
+)
 from tradewind.sensors import base as sensor_base
-from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator
     from tradewind.authoring.dag import DAG
     from tradewind.metastore.store.connections import Connection
 
-RETURN_VALUE_KEY = "return_value"
-# The longest XCom key the metastore stores (its column's length).
-MAX_KEY_LENGTH = 512
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "RETURN_VALUE_KEY",
+    "ConnectionAccessor",
+    "ConnectionNotFound",
+    "Context",
+    "ContextDeprecationWarning",
+    "DagRunView",
+    "NoCurrentContext",
+    "PreviousRun",
+    "Source",
+    "TaskInstanceView",
+    "VariableAccessor",
+    "VariableNotFound",
+    "XComValueError",
+    "build_context",
+    "ensure_json",
+    "get_current_context",
+    "is_rescheduling_sensor",
+    "sensor_state",
+]
 
 
-class XComValueError(TradewindError, TypeError):
-    """A value pushed as an XCom is not plain JSON."""
+class ContextDeprecationWarning(DeprecationWarning):
+    """A task read a context key that Airflow 3 removed (``execution_date``, ``next_ds``...)."""
 
 
-class _Missing(TradewindError, KeyError):
-    def __str__(self) -> str:
-        # KeyError would wrap the message in quotes.
-        return str(self.args[0]) if self.args else ""
-
-
-class VariableNotFound(_Missing):
-    """``var.value.NAME`` for a variable that does not exist."""
-
-
-class ConnectionNotFound(_Missing):
-    """``conn.NAME`` for a connection that does not exist."""
+class NoCurrentContext(TradewindError, RuntimeError):
+    """:func:`get_current_context` was called outside a running task."""
 
 
 class Source(Protocol):
@@ -61,18 +83,29 @@ class Source(Protocol):
         """A connection with its secrets (None if there is no such connection)."""
 
 
-def ensure_json(value: Any, what: str, max_mb: float | None = None) -> None:
-    """Raise :class:`XComValueError` unless ``value`` is plain JSON, and
-    :class:`~tradewind.limits.TooLarge` when its JSON text is over ``max_mb``."""
-    try:
-        size = len(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise XComValueError(
-            f"{what} is not JSON-serializable ({exc}); XComs hold plain JSON values: "
-            "str, int, float, bool, None, and lists and dicts of them"
-        ) from None
-    if max_mb is not None:
-        limits.check(what, size, max_mb, "core.max_xcom_mb")
+def _dates(raw: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of ``raw`` among ``names``, ISO text read back as datetimes."""
+    data = {name: raw[name] for name in names if name in raw}
+    for name, value in data.items():
+        if isinstance(value, str) and name.endswith(("date", "start", "end")):
+            data[name] = datetime.fromisoformat(value)
+    return data
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """The DAG's latest successful run before this one (``prev_*_success`` in the context)."""
+
+    logical_date: datetime
+    data_interval_start: datetime | None = None
+    data_interval_end: datetime | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> PreviousRun:
+        """From a workload's ``run["previous_success"]`` (timestamps as ISO text)."""
+        return cls(**_dates(raw, _PREVIOUS_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -89,14 +122,16 @@ class DagRunView:
     start_date: datetime | None = None
     external_trigger: bool = False
     id: int | None = None
+    previous_success: PreviousRun | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> DagRunView:
         """From a workload's ``run`` (the same fields, timestamps as ISO text)."""
-        data: dict[str, Any] = {name: raw[name] for name in _RUN_FIELDS if name in raw}
-        for name in ("logical_date", "data_interval_start", "data_interval_end", "start_date"):
-            value = data.get(name)
-            data[name] = datetime.fromisoformat(value) if isinstance(value, str) else None
+        data = _dates(raw, _RUN_FIELDS)
+        data.setdefault("start_date", None)
+        previous = raw.get("previous_success")
+        if isinstance(previous, Mapping):
+            data["previous_success"] = PreviousRun.from_json(previous)
         return cls(**data)
 
     @property
@@ -104,136 +139,40 @@ class DagRunView:
         """Airflow 1's name of ``logical_date``."""
         return self.logical_date
 
-
-_RUN_FIELDS = tuple(f.name for f in fields(DagRunView))
-
-
-class TaskInstanceView:
-    """``ti`` in the context: which try this is, and XCom push and pull."""
-
-    def __init__(
-        self,
-        key: TaskKey,
-        task: BaseOperator,
-        source: Source,
-        *,
-        hostname: str,
-        pid: int,
-        max_xcom_mb: float | None = None,
-    ) -> None:
-        self.key = key
-        self.dag_id = key.dag_id
-        self.task_id = key.task_id
-        self.run_id = key.run_id
-        self.map_index = key.map_index
-        self.try_number = key.try_number
-        self.max_tries = task.retries
-        self.task = task
-        self.hostname = hostname
-        self.pid = pid
-        self.pushed: dict[str, Any] = {}
-        # The largest value a push may hold (core.max_xcom_mb); None: no limit.
-        self.max_xcom_mb = max_xcom_mb
-        self._source = source
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        """Push ``value`` under ``key``; it is stored when the try finishes."""
-        if not isinstance(key, str) or not key:
-            raise XComValueError(f"an XCom key must be a non-empty string, not {key!r}")
-        if len(key) > MAX_KEY_LENGTH or "\x00" in key:
-            raise XComValueError(
-                f"an XCom key must be at most {MAX_KEY_LENGTH} characters, without NUL: {key!r}"
-            )
-        ensure_json(value, f"XCom {key!r} of task {self.task_id!r}", self.max_xcom_mb)
-        self.pushed[key] = value
-
-    def xcom_pull(
-        self,
-        task_ids: str | Iterable[str] | None = None,
-        key: str = RETURN_VALUE_KEY,
-        dag_id: str | None = None,
-        map_indexes: int | None = None,
-        default: Any = None,
-    ) -> Any:
-        """The value a task pushed in this run (a list of values for a list of task ids).
-
-        ``task_ids=None`` takes the latest value pushed under ``key`` by any task.
-        """
-        if task_ids is None or isinstance(task_ids, str):
-            return self._pull_one(task_ids, key, dag_id, map_indexes, default)
-        return [self._pull_one(t, key, dag_id, map_indexes, default) for t in task_ids]
-
-    def _pull_one(
-        self, task_id: str | None, key: str, dag_id: str | None, map_index: int | None, default: Any
-    ) -> Any:
-        own = dag_id in (None, self.dag_id) and task_id == self.task_id
-        if own and key in self.pushed:
-            return self.pushed[key]
-        value = self._source.xcom(
-            dag_id or self.dag_id, self.run_id, task_id, key, -1 if map_index is None else map_index
+    def in_pendulum(self) -> DagRunView:
+        """This run with its dates as pendulum DateTimes in UTC (as the context shows it)."""
+        start = self.start_date
+        return dataclasses.replace(
+            self,
+            logical_date=dates.to_pendulum(self.logical_date),
+            data_interval_start=dates.to_pendulum(self.data_interval_start),
+            data_interval_end=dates.to_pendulum(self.data_interval_end),
+            start_date=None if start is None else dates.to_pendulum(start),
         )
-        return default if value is None else value
-
-    def __repr__(self) -> str:
-        return f"<TaskInstance: {self.key}>"
 
 
-class _VariableValues:
-    def __init__(self, source: Source, decode: bool) -> None:
-        self._source = source
-        self._decode = decode
+_RUN_FIELDS = tuple(f.name for f in fields(DagRunView) if f.name != "previous_success")
+_PREVIOUS_FIELDS = tuple(f.name for f in fields(PreviousRun))
 
-    def get(self, key: str, default: Any = None) -> Any:
-        value = self._source.variable(key)
-        if value is None:
-            return default
-        if not self._decode:
-            return value
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise VariableNotFound(f"variable {key!r} does not hold JSON") from None
 
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("_"):
-            raise AttributeError(key)
-        missing = object()
-        value = self.get(key, missing)
-        if value is missing:
-            raise VariableNotFound(f"variable {key!r} does not exist")
-        return value
+class Context(dict[str, Any]):
+    """A task's context: a dict that warns when a task reads a key Airflow 3 removed."""
 
     def __getitem__(self, key: str) -> Any:
-        return self.__getattr__(key)
+        replacement = dates.DEPRECATED.get(key)
+        if replacement is not None:
+            warnings.warn(
+                f"the context key {key!r} is deprecated (Airflow 3 removed it): {replacement}",
+                ContextDeprecationWarning,
+                stacklevel=2,
+            )
+        return super().__getitem__(key)
 
-
-class VariableAccessor:
-    """``var`` in the context: ``var.value.NAME`` (text) and ``var.json.NAME`` (decoded)."""
-
-    def __init__(self, source: Source) -> None:
-        self.value = _VariableValues(source, decode=False)
-        self.json = _VariableValues(source, decode=True)
-
-
-class ConnectionAccessor:
-    """``conn`` in the context: ``conn.NAME`` is the connection with id NAME."""
-
-    def __init__(self, source: Source) -> None:
-        self._source = source
-
-    def get(self, conn_id: str) -> Connection:
-        found = self._source.connection(conn_id)
-        if found is None:
-            raise ConnectionNotFound(f"connection {conn_id!r} does not exist")
-        return found
-
-    def __getattr__(self, conn_id: str) -> Connection:
-        if conn_id.startswith("_"):
-            raise AttributeError(conn_id)
-        return self.get(conn_id)
-
-    def __getitem__(self, conn_id: str) -> Connection:
-        return self.get(conn_id)
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 def build_context(
@@ -244,37 +183,64 @@ def build_context(
     source: Source,
     *,
     test_mode: bool = False,
-) -> dict[str, Any]:
+) -> Context:
     """The template and ``execute()`` context; ParamValidationError for a bad run conf."""
-    logical = run.logical_date
-    ds_nodash = logical.strftime("%Y%m%d")
-    params = resolve_params({**dag.params, **task.params}, run.conf)
-    return {
-        "conf": run.conf,
-        "conn": ConnectionAccessor(source),
-        "dag": dag,
-        "dag_run": run,
-        "data_interval_start": run.data_interval_start,
-        "data_interval_end": run.data_interval_end,
-        "ds": logical.strftime("%Y-%m-%d"),
-        "ds_nodash": ds_nodash,
-        "execution_date": logical,
-        "logical_date": logical,
-        "macros": macros,
-        "map_index": ti.map_index,
-        "params": params,
-        "run_id": run.run_id,
-        "task": task,
-        "task_instance": ti,
-        "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
-        "test_mode": test_mode,
-        "ti": ti,
-        "try_number": ti.try_number,
-        "ts": logical.isoformat(),
-        "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
-        "ts_nodash_with_tz": logical.strftime("%Y%m%dT%H%M%S%z"),
-        "var": VariableAccessor(source),
-    }
+    run = run.in_pendulum()
+    context = Context(dates.date_entries(run))
+    context.update(dates.deprecated_date_entries(dag, run))
+    ds_nodash = context["ds_nodash"]
+    context.update(
+        conf=run.conf,
+        conn=ConnectionAccessor(source),
+        dag=dag,
+        dag_run=run,
+        expanded_ti_count=None,
+        inlets=list(getattr(task, "inlets", None) or []),
+        macros=macros,
+        map_index=ti.map_index,
+        map_index_template=getattr(task, "map_index_template", None),
+        outlets=list(getattr(task, "outlets", None) or []),
+        params=resolve_params({**dag.params, **task.params}, run.conf),
+        run_id=run.run_id,
+        task=task,
+        task_instance=ti,
+        task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
+        test_mode=test_mode,
+        ti=ti,
+        triggering_asset_events={},
+        triggering_dataset_events={},
+        try_number=ti.try_number,
+        var=VariableAccessor(source),
+    )
+    return context
+
+
+# The contexts of the tries running in this process, innermost last.
+_CURRENT: list[Mapping[str, Any]] = []
+
+
+@contextmanager
+def current_context(context: Mapping[str, Any]) -> Iterator[None]:
+    """Make ``context`` what :func:`get_current_context` returns while the block runs."""
+    _CURRENT.append(context)
+    try:
+        yield
+    finally:
+        _CURRENT.pop()
+
+
+def get_current_context() -> Mapping[str, Any]:
+    """The context of the task running now (Airflow's ``get_current_context``).
+
+    Raises :class:`NoCurrentContext` outside a running task (in a DAG file's top level,
+    for instance).
+    """
+    if not _CURRENT:
+        raise NoCurrentContext(
+            "get_current_context() was called outside a running task: call it from a task's "
+            "execute() or its Python callable, not at the top level of a DAG file"
+        )
+    return _CURRENT[-1]
 
 
 def is_rescheduling_sensor(task: BaseOperator) -> bool:

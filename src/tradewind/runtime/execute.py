@@ -30,13 +30,14 @@ from tradewind.exceptions import (
     TradewindError,
 )
 from tradewind.runtime import rendered
-from tradewind.runtime.context import (
+from tradewind.runtime.context import current_context
+from tradewind.runtime.masking import SecretsMasker
+from tradewind.runtime.taskinstance import (
     RETURN_VALUE_KEY,
     TaskInstanceView,
     XComValueError,
     ensure_json,
 )
-from tradewind.runtime.masking import SecretsMasker
 from tradewind.states import TaskState
 
 if TYPE_CHECKING:
@@ -191,7 +192,8 @@ def execute_task(
     ``elapsed`` is how much of the timeout the try has used already.
     """
     progress = _Progress(max_xcom_mb=ti.max_xcom_mb)
-    outcome = _execute(task, context, timeout, elapsed, progress)
+    with current_context(context):
+        outcome = _execute(task, context, timeout, elapsed, progress)
     outcome.rendered_fields = progress.rendered_fields
     # Values pushed by hand come first; the return value wins a clash on its key.
     outcome.xcoms = [*ti.pushed.items(), *outcome.xcoms]

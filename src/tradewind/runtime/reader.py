@@ -20,9 +20,10 @@ from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagRun, TaskReschedule
 from tradewind.metastore.store import connections as connection_store
+from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import variables as variable_store
 from tradewind.metastore.store import xcom as xcom_store
-from tradewind.runtime.context import DagRunView
+from tradewind.runtime.context import DagRunView, PreviousRun
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.workloads import TaskKey
 
@@ -86,8 +87,10 @@ class MetastoreReader:
             row = session.execute(
                 select(table).where(table.c.dag_id == dag_id, table.c.run_id == run_id)
             ).one_or_none()
-        if row is None:
-            return None
+            if row is None:
+                return None
+            previous = run_store.previous_success(session, dag_id, row.logical_date)
+            earlier = run_store.previous_success_data(previous)
         return DagRunView(
             dag_id=row.dag_id,
             run_id=row.run_id,
@@ -99,6 +102,7 @@ class MetastoreReader:
             start_date=row.start_date,
             external_trigger=row.external_trigger,
             id=row.id,
+            previous_success=None if earlier is None else PreviousRun.from_json(earlier),
         )
 
     def reschedules(self, key: TaskKey) -> tuple[datetime | None, int]:

@@ -82,7 +82,7 @@ def _workload(
     if (ti.dag_id, ti.run_id) not in runs:
         run = run_store.get_run(session, ti.dag_id, ti.run_id)
         runs[(ti.dag_id, ti.run_id)] = (
-            (run.serialized_dag_id, _run_data(run)) if run else (None, None)
+            (run.serialized_dag_id, _run_data(session, run)) if run else (None, None)
         )
     version, run_data = runs[(ti.dag_id, ti.run_id)]
     dag = cache.get(session, version)
@@ -100,9 +100,10 @@ def _workload(
     )
 
 
-def _run_data(run: DagRun) -> dict[str, Any]:
+def _run_data(session: Session, run: DagRun) -> dict[str, Any]:
     """What the try needs of its run, so that it does not have to read it (Workload.run)."""
     logical = run.logical_date
+    previous = run_store.previous_success(session, run.dag_id, logical)
     return {
         "dag_id": run.dag_id,
         "run_id": run.run_id,
@@ -114,4 +115,5 @@ def _run_data(run: DagRun) -> dict[str, Any]:
         "start_date": run.start_date.isoformat() if run.start_date else None,
         "external_trigger": run.external_trigger,
         "id": run.id,
+        "previous_success": run_store.previous_success_data(previous),
     }

@@ -20,6 +20,7 @@ from tradewind.timetables.factory import (
     next_run_within,
 )
 from tradewind.timetables.interval import DeltaTimetable
+from tradewind.timetables.periodic import schedule_after, schedule_before
 from tradewind.timetables.simple import NullTimetable, OnceTimetable
 
 __all__ = [
@@ -37,4 +38,6 @@ __all__ = [
     "create_timetable",
     "deserialize_timetable",
     "next_run_within",
+    "schedule_after",
+    "schedule_before",
 ]

@@ -31,7 +31,10 @@ def require_aware(value: dt.datetime, name: str) -> dt.datetime:
         raise ValueError(
             f"{name} must be a time-zone-aware datetime, got naive {value.isoformat()}"
         )
-    return value.astimezone(UTC)
+    utc = value.astimezone(UTC)
+    # A plain datetime even for pendulum's DateTime (a subclass): its arithmetic and
+    # comparisons with naive values differ, and the timetables compute in plain datetimes.
+    return dt.datetime.combine(utc.date(), utc.time(), tzinfo=UTC)
 
 
 @dataclass(frozen=True)

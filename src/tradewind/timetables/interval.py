@@ -38,6 +38,9 @@ class DeltaTimetable(PeriodicTimetable):
     def _next(self, current: dt.datetime) -> dt.datetime:
         return current + self.delta
 
+    def _prev(self, current: dt.datetime) -> dt.datetime:
+        return current - self.delta
+
     # Any moment can start an interval; the grid is set by start_date alone.
     def _align_next(self, current: dt.datetime) -> dt.datetime:
         return current

@@ -29,6 +29,10 @@ class PeriodicTimetable(Timetable):
         """The first interval boundary strictly after ``current``."""
 
     @abc.abstractmethod
+    def _prev(self, current: dt.datetime) -> dt.datetime:
+        """The last interval boundary strictly before ``current``."""
+
+    @abc.abstractmethod
     def _align_next(self, current: dt.datetime) -> dt.datetime:
         """``current`` if it is a boundary, else the next boundary."""
 
@@ -78,3 +82,17 @@ class PeriodicTimetable(Timetable):
         if restriction.latest is not None and start > restriction.latest:
             return None
         return DagRunInfo.interval(start, self._next(start))
+
+
+def schedule_after(timetable: Timetable, moment: dt.datetime) -> dt.datetime | None:
+    """The first schedule point after ``moment`` (UTC); None for a timetable without points."""
+    if not isinstance(timetable, PeriodicTimetable):
+        return None
+    return timetable._next(require_aware(moment, "moment"))
+
+
+def schedule_before(timetable: Timetable, moment: dt.datetime) -> dt.datetime | None:
+    """The last schedule point before ``moment`` (UTC); None for a timetable without points."""
+    if not isinstance(timetable, PeriodicTimetable):
+        return None
+    return timetable._prev(require_aware(moment, "moment"))

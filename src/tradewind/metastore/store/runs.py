@@ -266,6 +266,37 @@ def previous_run(session: Session, run: DagRun) -> DagRun | None:
     )
 
 
+def previous_success(session: Session, dag_id: str, logical_date: datetime) -> DagRun | None:
+    """The DAG's latest successful run before ``logical_date`` (``prev_*_success``)."""
+    return session.scalar(
+        select(DagRun)
+        .where(
+            DagRun.dag_id == dag_id,
+            DagRun.logical_date < logical_date,
+            DagRun.state == DagRunState.SUCCESS.value,
+        )
+        .order_by(DagRun.logical_date.desc())
+        .limit(1)
+    )
+
+
+def previous_success_data(run: DagRun | None) -> dict[str, Any] | None:
+    """A run's dates as a workload carries them (``previous_success`` of Workload.run)."""
+    if run is None:
+        return None
+    return {
+        "logical_date": run.logical_date.isoformat(),
+        "data_interval_start": _iso(run.data_interval_start),
+        "data_interval_end": _iso(run.data_interval_end),
+        "start_date": _iso(run.start_date),
+        "end_date": _iso(run.end_date),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def set_next_dagrun(
     session: Session,
     dag_id: str,
