@@ -52,6 +52,8 @@ def _tradewind_main():
         arguments = {serializer}.load(file)
     try:
         result = {name}(*arguments["args"], **arguments["kwargs"])
+    except SystemExit:
+        raise
     except BaseException as exc:
         names = [kind.__name__ for kind in type(exc).__mro__]
         with open(error_path, "w") as file:

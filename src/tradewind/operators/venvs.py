@@ -137,7 +137,7 @@ def _check(argv: list[str], what: str) -> None:
     except OSError as exc:
         raise TaskError(f"{what} failed: {exc}") from None
     if code != 0:
-        raise TaskError(f"{what} failed (exit code {code}); the task log has pip's output")
+        raise TaskError(f"{what} failed (exit code {code}); the task log has its output")
 
 
 def requirement_lines(requirements: Sequence[str] | str | None) -> tuple[str, ...]:
