@@ -226,3 +226,22 @@ def test_short_circuit_can_leave_further_tasks_to_their_trigger_rules() -> None:
     with pytest.raises(SkipDownstream) as info:
         check.execute(make_context())
     assert info.value.task_ids == {"next"}
+
+
+def test_output_processor_turns_the_last_line_into_the_xcom() -> None:
+    import json
+
+    with DAG("d") as dag:
+        op = BashOperator(
+            task_id="b",
+            bash_command="echo noise; echo '{\"rows\": 3}'",
+            output_processor=json.loads,
+        )
+
+        @task.bash(output_processor=lambda line: line.upper())
+        def shout() -> str:
+            return "echo quiet"
+
+        shout()
+    assert op.execute(make_context()) == {"rows": 3}
+    assert dag.get_task("shout").execute(make_context()) == "QUIET"

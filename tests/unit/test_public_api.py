@@ -50,18 +50,33 @@ def test_unknown_root_attribute_is_an_attribute_error() -> None:
 
 def test_operator_sensor_and_model_modules() -> None:
     assert tradewind.operators.__all__ == [
+        "BaseBranchOperator",
         "BashOperator",
+        "BranchDateTimeOperator",
+        "BranchDayOfWeekOperator",
+        "BranchExternalPythonOperator",
         "BranchPythonOperator",
+        "BranchPythonVirtualenvOperator",
         "EmptyOperator",
+        "ExternalPythonOperator",
+        "LatestOnlyOperator",
         "PythonOperator",
+        "PythonVirtualenvOperator",
         "ShortCircuitOperator",
     ]
     assert tradewind.sensors.__all__ == [
         "BaseSensorOperator",
+        "BashSensor",
+        "DateTimeSensor",
+        "DateTimeSensorAsync",
+        "DayOfWeekSensor",
         "FileSensor",
         "PokeReturnValue",
         "PythonSensor",
         "TimeDeltaSensor",
+        "TimeDeltaSensorAsync",
+        "TimeSensor",
+        "TimeSensorAsync",
     ]
     assert tradewind.models.__all__ == ["DAG", "BaseOperator", "Param"]
     assert tradewind.models.DAG is tradewind.DAG

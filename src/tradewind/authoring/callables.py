@@ -18,6 +18,16 @@ def call_with_context(
     A function with ``**kwargs`` gets the whole context; otherwise only parameters named
     like context keys (``ti``, ``ds``, ``params``, ...) that the call does not fill already.
     """
+    return function(*args, **kwargs, **context_arguments(function, args, kwargs, context))
+
+
+def context_arguments(
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The context entries :func:`call_with_context` adds to the call's keyword arguments."""
     signature = inspect.signature(function)
     parameters = signature.parameters
     bound = signature.bind_partial(*args, **kwargs).arguments
@@ -33,7 +43,7 @@ def call_with_context(
             wanted = parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
         if wanted:
             extra[key] = value
-    return function(*args, **kwargs, **extra)
+    return extra
 
 
 def bind_python_callable(

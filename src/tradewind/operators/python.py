@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.authoring.callables import bind_python_callable, call_with_context
-from tradewind.exceptions import SkipDownstream, TaskError
+from tradewind.exceptions import SkipDownstream
+from tradewind.operators.branch import follow_branches
 
 
 class PythonOperator(BaseOperator):
@@ -45,18 +46,6 @@ class PythonOperator(BaseOperator):
         return call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
 
 
-def _as_task_ids(value: Any) -> set[str]:
-    if value is None:
-        return set()
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, Iterable) and all(isinstance(item, str) for item in value):
-        return set(value)
-    raise TaskError(
-        f"a branch callable must return a task id, a list of task ids or None: {value!r}"
-    )
-
-
 class BranchPythonOperator(PythonOperator):
     """Runs a callable that returns the task id(s) to follow; other direct downstream tasks skip.
 
@@ -68,25 +57,7 @@ class BranchPythonOperator(PythonOperator):
     ui_color = "#ffefeb"
 
     def execute(self, context: Mapping[str, Any]) -> Any:
-        chosen = super().execute(context)
-        follow: set[str] = set()
-        dag = self._require_dag()
-        for branch in _as_task_ids(chosen):
-            group = dag.task_group_dict.get(branch)
-            if group is not None:
-                follow.update(task.task_id for task in group.roots)
-            elif branch in self.downstream_task_ids:
-                follow.add(branch)
-            else:
-                valid = ", ".join(sorted(self.downstream_task_ids)) or "none"
-                raise TaskError(
-                    f"branch task {self.task_id!r} chose {branch!r}, which is not one of its "
-                    f"direct downstream tasks ({valid})"
-                )
-        skip = self.downstream_task_ids - follow
-        if skip:
-            raise SkipDownstream(skip, xcom_value=chosen)
-        return chosen
+        return follow_branches(self, super().execute(context))
 
 
 class ShortCircuitOperator(PythonOperator):

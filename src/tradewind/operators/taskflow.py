@@ -3,7 +3,8 @@
 ``@task`` / ``@task.python`` run the function with PythonOperator; ``@task.bash`` runs the
 command the function returns; ``@task.branch`` and ``@task.short_circuit`` decide which
 downstream tasks run; ``@task.sensor`` pokes until the function returns True (or a done
-PokeReturnValue).
+PokeReturnValue); ``@task.virtualenv`` and ``@task.external_python`` (and their ``branch_``
+flavours) run the function in another interpreter.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from tradewind.authoring.xcom_arg import XComArg
 from tradewind.exceptions import TaskError
 from tradewind.operators.bash import BashOperator
 from tradewind.operators.python import BranchPythonOperator, PythonOperator, ShortCircuitOperator
+from tradewind.operators.python_virtualenv import (
+    BranchExternalPythonOperator,
+    BranchPythonVirtualenvOperator,
+    ExternalPythonOperator,
+    PythonVirtualenvOperator,
+)
 from tradewind.sensors.python import PythonSensor
 
 
@@ -39,6 +46,22 @@ class _ShortCircuitDecoratedOperator(ShortCircuitOperator):
 
 class _SensorDecoratedOperator(PythonSensor):
     custom_operator_name = "@task.sensor"
+
+
+class _VirtualenvDecoratedOperator(PythonVirtualenvOperator):
+    custom_operator_name = "@task.virtualenv"
+
+
+class _ExternalPythonDecoratedOperator(ExternalPythonOperator):
+    custom_operator_name = "@task.external_python"
+
+
+class _BranchVirtualenvDecoratedOperator(BranchPythonVirtualenvOperator):
+    custom_operator_name = "@task.branch_virtualenv"
+
+
+class _BranchExternalPythonDecoratedOperator(BranchExternalPythonOperator):
+    custom_operator_name = "@task.branch_external_python"
 
 
 class _BashDecoratedOperator(BashOperator):
@@ -66,7 +89,7 @@ class _BashDecoratedOperator(BashOperator):
         self.op_args: list[Any] = list(op_args or [])
         self.op_kwargs: dict[str, Any] = dict(op_kwargs or {})
 
-    def execute(self, context: Mapping[str, Any]) -> str:
+    def execute(self, context: Mapping[str, Any]) -> Any:
         command = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
         if not isinstance(command, str) or not command.strip():
             raise TaskError(
@@ -169,8 +192,14 @@ class _TaskNamespace(_TaskDecoratorFactory):
         self.branch = _TaskDecoratorFactory(_BranchDecoratedOperator)
         self.short_circuit = _TaskDecoratorFactory(_ShortCircuitDecoratedOperator)
         self.sensor = _TaskDecoratorFactory(_SensorDecoratedOperator)
+        self.virtualenv = _TaskDecoratorFactory(_VirtualenvDecoratedOperator)
+        self.external_python = _TaskDecoratorFactory(_ExternalPythonDecoratedOperator)
+        self.branch_virtualenv = _TaskDecoratorFactory(_BranchVirtualenvDecoratedOperator)
+        self.branch_external_python = _TaskDecoratorFactory(_BranchExternalPythonDecoratedOperator)
 
 
 task = _TaskNamespace()
 """``@task``, ``@task(...)``, ``@task.python``, ``@task.bash``, ``@task.branch``,
-``@task.short_circuit`` and ``@task.sensor``; arguments are the operator's."""
+``@task.short_circuit``, ``@task.sensor``, ``@task.virtualenv``, ``@task.external_python``,
+``@task.branch_virtualenv`` and ``@task.branch_external_python``; arguments are the
+operator's."""

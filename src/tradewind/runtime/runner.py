@@ -27,6 +27,7 @@ from tradewind.executors.base import Channel
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
+from tradewind.operators import python_virtualenv
 from tradewind.parsing import loader
 from tradewind.runtime import dagfile, execute, logs
 from tradewind.runtime.context import (
@@ -205,6 +206,8 @@ def _prepare(
             context = build_context(dag, task, run, ti, reader)
         except ParamValidationError as exc:
             raise _CannotRun(str(exc), retryable=False) from None
+        if isinstance(task, python_virtualenv.PythonVirtualenvOperator):
+            context[python_virtualenv.VENV_CACHE_KEY] = settings.core.venv_cache_folder
         if is_rescheduling_sensor(task):
             context.update(sensor_state(*reader.reschedules(key)))
     except (SQLAlchemyError, DatabaseError) as exc:

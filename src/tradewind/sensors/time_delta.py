@@ -8,11 +8,14 @@ from typing import Any
 
 from tradewind.authoring import values
 from tradewind.exceptions import TaskError
-from tradewind.sensors.base import BaseSensorOperator
+from tradewind.sensors.deferral import DeferrableSensor
 
 
-class TimeDeltaSensor(BaseSensorOperator):
-    """Done once ``data_interval_end + delta`` has passed (``logical_date`` if no interval)."""
+class TimeDeltaSensor(DeferrableSensor):
+    """Done once ``data_interval_end + delta`` has passed (``logical_date`` if no interval).
+
+    ``deferrable=True`` is accepted: without a triggerer the sensor pokes.
+    """
 
     def __init__(self, *, delta: dt.timedelta, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -29,3 +32,10 @@ class TimeDeltaSensor(BaseSensorOperator):
                 "in its context"
             )
         return dt.datetime.now(dt.UTC) >= base + self.delta
+
+
+class TimeDeltaSensorAsync(TimeDeltaSensor):
+    """Airflow 2's deferring TimeDeltaSensor: a TimeDeltaSensor with ``deferrable=True``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{"deferrable": True, **kwargs})

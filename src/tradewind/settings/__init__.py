@@ -117,7 +117,7 @@ def default_home(environ: Mapping[str, str]) -> Path:
 
 def _defaults(home: Path) -> dict[str, dict[str, Any]]:
     return {
-        "core": {"dags_folder": str(home / "dags")},
+        "core": {"dags_folder": str(home / "dags"), "venv_cache_folder": str(home / "venvs")},
         "database": {"url": f"sqlite:///{home / 'tradewind.db'}"},
         "dag_processor": {},
         "scheduler": {},

@@ -42,6 +42,9 @@ class CoreSettings(Section):
     max_conf_mb: float = 4.0
     max_variable_mb: float = 4.0
     max_xcom_mb: float = 4.0
+    # Where PythonVirtualenvOperator keeps the virtual environments it creates, one folder per
+    # distinct set of requirements, so that later tries reuse them.
+    venv_cache_folder: Path
 
     @field_validator("max_conf_mb", "max_variable_mb", "max_xcom_mb")
     @classmethod
