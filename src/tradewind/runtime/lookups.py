@@ -99,3 +99,6 @@ def write_variable(key: str, value: Any, description: str | None = None) -> None
         )
     finally:
         engine.dispose()
+    reader = source()
+    if isinstance(reader, MetastoreReader):
+        reader.forget_variable(key)
