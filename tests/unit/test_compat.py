@@ -202,3 +202,30 @@ def test_a_dag_file_with_an_unknown_import_gets_the_message_as_its_import_error(
     assert error.message.startswith(f"{path}:3: ")
     assert "airflow.providers.amazon is not part of tradewind" in error.message
     assert "compat/finder.py" not in error.stacktrace
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        """
+        @task
+        def double(x):
+            return 2 * x
+
+        with DAG("mapped", schedule=None):
+            double.expand(x=[1, 2, 3])
+        """,
+        """
+        with DAG("mapped", schedule=None):
+            BashOperator.partial(task_id="echo").expand(bash_command=["echo 1", "echo 2"])
+        """,
+    ],
+)
+def test_dynamic_task_mapping_says_it_is_not_provided_yet(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "mapped.py"
+    header = "from airflow.sdk import DAG, task\nfrom airflow.operators.bash import BashOperator\n"
+    path.write_text(header + textwrap.dedent(body))
+    [error] = loader.load_file(path).errors
+    assert "dynamic task mapping (.partial / .expand) is not provided by tradewind yet" in (
+        error.message
+    )
