@@ -9,6 +9,10 @@ with a DAG file. The task signals are raised from ``execute()`` (or a callable i
 - :class:`RescheduleTask`: a sensor in ``reschedule`` mode gives back its slot until a given time.
 - :class:`SkipDownstream`: the task succeeded and these downstream tasks must be skipped
   (branching and short-circuiting).
+
+Airflow's names for these (``airflow.exceptions``, served by :mod:`tradewind.compat`) are
+:data:`AirflowException` (every error here), :class:`SkipTask`, :class:`FailTask`,
+:class:`SensorTimeout`, :class:`RescheduleTask`, :class:`NotFound` and :class:`ConfigNotFound`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,23 @@ from typing import Any
 
 class TradewindError(Exception):
     """Base class of every error tradewind raises on purpose."""
+
+
+# Airflow's base error: raising it fails the try (retries apply); catching it catches every
+# error and signal above and below, as in Airflow.
+AirflowException = TradewindError
+
+
+class NotFound(TradewindError, KeyError):
+    """A variable or connection looked up by name that does not exist."""
+
+    def __str__(self) -> str:
+        # KeyError would wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigNotFound(NotFound):
+    """A configuration key with no value and no fallback (``conf.get`` of Airflow)."""
 
 
 class DagDefinitionError(TradewindError):
@@ -85,6 +106,13 @@ class SkipDownstream(TradewindError):
         self.task_ids = frozenset(task_ids)
         self.xcom_value = xcom_value
         super().__init__(f"skip downstream tasks: {', '.join(sorted(self.task_ids))}")
+
+
+class NotProvidedYet(TradewindError, NotImplementedError):
+    """An Airflow feature that tradewind does not provide yet (the message names it)."""
+
+
+MAPPING_NOT_YET = "dynamic task mapping (.partial / .expand) is not provided by tradewind yet"
 
 
 class SerializationError(TradewindError, ValueError):

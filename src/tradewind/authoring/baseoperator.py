@@ -15,7 +15,7 @@ from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.params import Param, to_params
 from tradewind.authoring.rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
 from tradewind.authoring.xcom_arg import XComArg, find_resolvables
-from tradewind.exceptions import DagDefinitionError
+from tradewind.exceptions import MAPPING_NOT_YET, DagDefinitionError, NotProvidedYet
 
 if TYPE_CHECKING:
     from tradewind.authoring.dag import DAG
@@ -111,6 +111,11 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     is_sensor: ClassVar[bool] = False
     # Shown instead of the class name for TaskFlow tasks ("@task", "@task.bash", ...).
     custom_operator_name: ClassVar[str | None] = None
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """Airflow's dynamic task mapping, which tradewind does not provide yet."""
+        raise NotProvidedYet(MAPPING_NOT_YET)
 
     _init_done = False
     on_execute_callback: list[Callable[..., Any]]

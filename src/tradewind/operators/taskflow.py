@@ -20,7 +20,7 @@ from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.authoring.callables import call_with_context
 from tradewind.authoring.task_group import unique_label
 from tradewind.authoring.xcom_arg import XComArg
-from tradewind.exceptions import TaskError
+from tradewind.exceptions import MAPPING_NOT_YET, NotProvidedYet, TaskError
 from tradewind.operators.bash import BashOperator
 from tradewind.operators.python import BranchPythonOperator, PythonOperator, ShortCircuitOperator
 from tradewind.operators.python_virtualenv import (
@@ -136,6 +136,12 @@ class TaskDecorator:
         return TaskDecorator(
             self.function, self.operator_class, {**self.operator_kwargs, **operator_kwargs}
         )
+
+    def expand(self, *args: Any, **kwargs: Any) -> XComArg:
+        """Airflow's dynamic task mapping, which tradewind does not provide yet."""
+        raise NotProvidedYet(MAPPING_NOT_YET)
+
+    partial = expand_kwargs = expand
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         options = dict(self.operator_kwargs)

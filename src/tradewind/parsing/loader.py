@@ -3,6 +3,10 @@
 :func:`import_dags` runs in the process that calls it and returns the DAG objects (the task
 runner and ``dags test`` need those). :func:`load_file` wraps it for the DAG processor: it
 validates and serializes, so that only plain JSON leaves the child process that parsed the file.
+
+Both serve the ``airflow`` import namespace first (:func:`tradewind.compat.install`, unless a
+real Airflow is importable), so Airflow DAG files import unchanged wherever tradewind imports
+DAG files: the DAG processor, warm processes, task tries, ``dags test`` and ``tasks test``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tradewind import compat
 from tradewind.authoring import capture
 from tradewind.authoring.dag import DAG
+from tradewind.compat import finder as compat_finder
 from tradewind.exceptions import DagDefinitionError
 from tradewind.parsing import serialize
 
@@ -43,6 +49,7 @@ WARM_MODULES = (
 
 def warm_imports() -> None:
     """Import what DAG files usually import (call before forking children that load DAGs)."""
+    compat.install()
     for name in WARM_MODULES:
         importlib.import_module(name)
 
@@ -124,7 +131,8 @@ def _error_from(exc: BaseException, path: Path) -> FileError:
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)
-        if not frame.filename.startswith("<frozen importlib") and frame.filename != __file__
+        if not frame.filename.startswith("<frozen importlib")
+        and frame.filename not in (__file__, compat_finder.__file__)
     ]
     text = "Traceback (most recent call last):\n" if frames else ""
     text += "".join(traceback.format_list(frames))
@@ -144,6 +152,7 @@ def import_dags(path: Path) -> ImportedFile:
     in it (``os._exit(0)``): only the process that imported the file carries on, so a fork
     at import never makes a second parser, task try or warm process.
     """
+    compat.install()
     result = ImportedFile(str(path))
     name = module_name_for(path)
     spec = importlib.util.spec_from_file_location(name, path)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tradewind.runtime import execute, logs
+from tradewind.runtime import execute, logs, lookups
 from tradewind.runtime.context import (
     DagRunView,
     TaskInstanceView,
@@ -22,6 +22,7 @@ from tradewind.runtime.context import (
     sensor_state,
 )
 from tradewind.runtime.reader import MetastoreReader
+from tradewind.settings import Settings
 from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
@@ -48,7 +49,13 @@ def transient_run(
 
 
 def run_in_process(
-    dag: DAG, task: BaseOperator, run: DagRunView, reader: MetastoreReader, *, level: str = "INFO"
+    dag: DAG,
+    task: BaseOperator,
+    run: DagRunView,
+    reader: MetastoreReader,
+    *,
+    level: str = "INFO",
+    settings: Settings | None = None,
 ) -> execute.Outcome:
     """Run ``task`` for ``run`` here, logging to stderr (masked); nothing is recorded.
 
@@ -61,8 +68,9 @@ def run_in_process(
         if is_rescheduling_sensor(task):
             context.update(sensor_state(None, 0))
         timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
-        outcome = execute.execute_task(task, context, ti, timeout)
-        execute.run_callbacks(task, context, outcome, key.try_number)
+        with lookups.reading_from(reader, settings):
+            outcome = execute.execute_task(task, context, ti, timeout)
+            execute.run_callbacks(task, context, outcome, key.try_number)
     if outcome.error is not None:
         outcome.error = reader.masker.mask(outcome.error)
     return outcome

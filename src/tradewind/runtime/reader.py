@@ -141,6 +141,10 @@ class MetastoreReader:
             self._variables[key] = value
         return self._variables[key]
 
+    def forget_variable(self, key: str) -> None:
+        """Read ``key`` again on its next read (this process has just changed it)."""
+        self._variables.pop(key, None)
+
     def connection(self, conn_id: str) -> connection_store.Connection | None:
         if conn_id not in self._connections:
             with self._session(f"connection {conn_id!r}") as session:

@@ -29,7 +29,7 @@ from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
 from tradewind.operators import python_virtualenv
 from tradewind.parsing import loader
-from tradewind.runtime import dagfile, execute, logs
+from tradewind.runtime import dagfile, execute, logs, lookups
 from tradewind.runtime.context import (
     DagRunView,
     TaskInstanceView,
@@ -110,16 +110,18 @@ def run_workload(
             channel.send(execute.failed(error, retryable=True).message(masker))
             return
         try:
-            outcome = execute.execute_task(
-                prepared.task,
-                prepared.context,
-                prepared.ti,
-                _timeout(workload, prepared.task),
-                elapsed=time.monotonic() - started,
-            )
-            # The scheduler moves on as soon as it knows; callbacks cannot change the outcome.
-            channel.send(outcome.message(masker))
-            execute.run_callbacks(prepared.task, prepared.context, outcome, key.try_number)
+            # Variable.get, Connection.get and conf in the task read what the try reads.
+            with lookups.reading_from(prepared.reader, settings):
+                outcome = execute.execute_task(
+                    prepared.task,
+                    prepared.context,
+                    prepared.ti,
+                    _timeout(workload, prepared.task),
+                    elapsed=time.monotonic() - started,
+                )
+                # The scheduler moves on as soon as it knows; callbacks cannot change it.
+                channel.send(outcome.message(masker))
+                execute.run_callbacks(prepared.task, prepared.context, outcome, key.try_number)
         finally:
             prepared.reader.close()
 

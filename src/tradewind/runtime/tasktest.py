@@ -83,7 +83,9 @@ def run_test(
         dag, task = _load(settings, usable, dag_id, task_id, dag_file)
         reader = MetastoreReader(usable, cipher, masker)
         run = inprocess.transient_run(dag, logical_date, conf)
-        outcome = inprocess.run_in_process(dag, task, run, reader, level=settings.logging.level)
+        outcome = inprocess.run_in_process(
+            dag, task, run, reader, level=settings.logging.level, settings=settings
+        )
     finally:
         engine.dispose()
     returned = None

@@ -1,0 +1,222 @@
+"""Which ``airflow`` module serves which names, and which tradewind name each one is.
+
+:data:`MODULES` maps an Airflow module path (Airflow 2 and Airflow 3 spellings) to the names it
+exports, each given as ``"tradewind.module:attr"``. Targets are text, resolved on first use, so
+this table imports nothing. Every module whose path is a prefix of another is a package.
+
+:data:`NOT_YET` names Airflow features tradewind will provide later: importing one fails with
+an error that says so (rather than "not part of tradewind").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+_AUTHORING = {
+    "DAG": "tradewind.authoring.dag:DAG",
+    "dag": "tradewind.authoring.dag_decorator:dag",
+    "task": "tradewind.operators.taskflow:task",
+    "task_group": "tradewind.authoring.task_group:task_group",
+    "TaskGroup": "tradewind.authoring.task_group:TaskGroup",
+    "Param": "tradewind.authoring.params:Param",
+    "BaseOperator": "tradewind.authoring.baseoperator:BaseOperator",
+    "XComArg": "tradewind.authoring.xcom_arg:XComArg",
+    "chain": "tradewind.authoring.dependencies:chain",
+    "cross_downstream": "tradewind.authoring.dependencies:cross_downstream",
+    "TriggerRule": "tradewind.authoring.rules:TriggerRule",
+    "WeightRule": "tradewind.authoring.rules:WeightRule",
+    "Variable": "tradewind.runtime.variables:Variable",
+    "Connection": "tradewind.runtime.connections:Connection",
+    "BaseHook": "tradewind.runtime.connections:BaseHook",
+    "BaseSensorOperator": "tradewind.sensors.base:BaseSensorOperator",
+    "PokeReturnValue": "tradewind.sensors.base:PokeReturnValue",
+}
+
+_EXCEPTIONS = {
+    "AirflowException": "tradewind.exceptions:AirflowException",
+    "AirflowSkipException": "tradewind.exceptions:SkipTask",
+    "AirflowFailException": "tradewind.exceptions:FailTask",
+    "AirflowSensorTimeout": "tradewind.exceptions:SensorTimeout",
+    "AirflowRescheduleException": "tradewind.exceptions:RescheduleTask",
+    "AirflowNotFoundException": "tradewind.exceptions:NotFound",
+    "AirflowConfigException": "tradewind.exceptions:ConfigNotFound",
+    "AirflowTaskTimeout": "tradewind.runtime.execute:ExecutionTimeout",
+    "AirflowTaskTerminated": "tradewind.runtime.execute:TaskTerminated",
+    "ParamValidationError": "tradewind.exceptions:ParamValidationError",
+    "TaskNotFound": "tradewind.exceptions:TaskNotFound",
+    "DuplicateTaskIdFound": "tradewind.exceptions:DagDefinitionError",
+    "AirflowDagCycleException": "tradewind.exceptions:DagDefinitionError",
+}
+
+_TIMEZONE = {
+    name: f"tradewind.timetables.timezone:{name}"
+    for name in (
+        "utc",
+        "datetime",
+        "utcnow",
+        "parse",
+        "make_aware",
+        "make_naive",
+        "convert_to_utc",
+        "is_localized",
+        "is_naive",
+        "coerce_datetime",
+    )
+}
+
+_MACROS = {
+    name: f"tradewind.runtime.macros:{name}"
+    for name in ("ds_add", "ds_format", "datetime", "timedelta", "json", "time", "uuid", "random")
+}
+
+_EMPTY = {"EmptyOperator": "tradewind.operators.empty:EmptyOperator"}
+_BASH = {"BashOperator": "tradewind.operators.bash:BashOperator"}
+_PYTHON = {
+    name: f"tradewind.operators.python:{name}"
+    for name in ("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
+}
+_SENSOR_BASE = {
+    "BaseSensorOperator": "tradewind.sensors.base:BaseSensorOperator",
+    "PokeReturnValue": "tradewind.sensors.base:PokeReturnValue",
+}
+_PYTHON_SENSOR = {"PythonSensor": "tradewind.sensors.python:PythonSensor"}
+_FILE_SENSOR = {"FileSensor": "tradewind.sensors.filesystem:FileSensor"}
+_TIME_DELTA_SENSOR = {"TimeDeltaSensor": "tradewind.sensors.time_delta:TimeDeltaSensor"}
+_STATES = {
+    "State": "tradewind.states:TaskState",
+    "TaskInstanceState": "tradewind.states:TaskState",
+    "DagRunState": "tradewind.states:DagRunState",
+}
+_VARIABLE = {"Variable": _AUTHORING["Variable"]}
+_CONNECTION = {"Connection": _AUTHORING["Connection"]}
+_HOOK = {"BaseHook": _AUTHORING["BaseHook"]}
+
+MODULES: dict[str, dict[str, str]] = {
+    "airflow": {"DAG": _AUTHORING["DAG"]},
+    # Airflow 2's authoring modules
+    "airflow.models": {
+        name: _AUTHORING[name]
+        for name in ("DAG", "BaseOperator", "Param", "Variable", "Connection", "XComArg")
+    },
+    "airflow.models.dag": {"DAG": _AUTHORING["DAG"]},
+    "airflow.models.baseoperator": {
+        name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
+    },
+    "airflow.models.param": {"Param": _AUTHORING["Param"]},
+    "airflow.models.variable": _VARIABLE,
+    "airflow.models.connection": _CONNECTION,
+    "airflow.models.xcom_arg": {"XComArg": _AUTHORING["XComArg"]},
+    "airflow.decorators": {name: _AUTHORING[name] for name in ("dag", "task", "task_group")},
+    # Airflow 3's authoring API
+    "airflow.sdk": {
+        name: _AUTHORING[name]
+        for name in (
+            "DAG",
+            "dag",
+            "task",
+            "task_group",
+            "TaskGroup",
+            "Param",
+            "BaseOperator",
+            "BaseSensorOperator",
+            "PokeReturnValue",
+            "BaseHook",
+            "Variable",
+            "Connection",
+            "XComArg",
+            "chain",
+            "cross_downstream",
+            "TriggerRule",
+        )
+    },
+    "airflow.sdk.bases": {},
+    "airflow.sdk.bases.operator": {
+        name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
+    },
+    "airflow.sdk.bases.sensor": _SENSOR_BASE,
+    "airflow.sdk.bases.hook": _HOOK,
+    "airflow.sdk.timezone": _TIMEZONE,
+    # Airflow 2's operators and sensors (with the older module names that 2.x still took)
+    "airflow.operators": {},
+    "airflow.operators.empty": _EMPTY,
+    "airflow.operators.dummy": {"DummyOperator": _EMPTY["EmptyOperator"], **_EMPTY},
+    "airflow.operators.dummy_operator": {"DummyOperator": _EMPTY["EmptyOperator"]},
+    "airflow.operators.bash": _BASH,
+    "airflow.operators.bash_operator": _BASH,
+    "airflow.operators.python": _PYTHON,
+    "airflow.operators.python_operator": _PYTHON,
+    "airflow.sensors": {},
+    "airflow.sensors.base": _SENSOR_BASE,
+    "airflow.sensors.base_sensor_operator": _SENSOR_BASE,
+    "airflow.sensors.python": _PYTHON_SENSOR,
+    "airflow.sensors.filesystem": _FILE_SENSOR,
+    "airflow.sensors.time_delta": _TIME_DELTA_SENSOR,
+    # Airflow 3's standard provider
+    "airflow.providers": {},
+    "airflow.providers.standard": {},
+    "airflow.providers.standard.operators": {},
+    "airflow.providers.standard.operators.empty": _EMPTY,
+    "airflow.providers.standard.operators.bash": _BASH,
+    "airflow.providers.standard.operators.python": _PYTHON,
+    "airflow.providers.standard.sensors": {},
+    "airflow.providers.standard.sensors.python": _PYTHON_SENSOR,
+    "airflow.providers.standard.sensors.filesystem": _FILE_SENSOR,
+    "airflow.providers.standard.sensors.time_delta": _TIME_DELTA_SENSOR,
+    "airflow.providers.standard.utils": {},
+    # Helpers DAG files use
+    "airflow.utils": {},
+    "airflow.utils.dates": {"days_ago": "tradewind.timetables.timezone:days_ago"},
+    "airflow.utils.timezone": _TIMEZONE,
+    "airflow.utils.trigger_rule": {"TriggerRule": _AUTHORING["TriggerRule"]},
+    "airflow.utils.weight_rule": {"WeightRule": _AUTHORING["WeightRule"]},
+    "airflow.utils.task_group": {"TaskGroup": _AUTHORING["TaskGroup"]},
+    "airflow.utils.helpers": {name: _AUTHORING[name] for name in ("chain", "cross_downstream")},
+    "airflow.utils.state": _STATES,
+    "airflow.exceptions": _EXCEPTIONS,
+    "airflow.macros": _MACROS,
+    "airflow.hooks": {},
+    "airflow.hooks.base": _HOOK,
+    "airflow.hooks.base_hook": _HOOK,
+    "airflow.configuration": {"conf": "tradewind.runtime.config:conf"},
+}
+
+_ASSETS = "Airflow 3's assets, for data-aware scheduling"
+_DATASETS = "Airflow 2's datasets, for data-aware scheduling"
+_DEFERRAL = "deferrable operators and their triggers"
+
+# Module path, or "module path:name", -> the Airflow feature it belongs to.
+NOT_YET: dict[str, str] = {
+    "airflow.datasets": _DATASETS,
+    "airflow.assets": _ASSETS,
+    "airflow.sdk.definitions.asset": _ASSETS,
+    "airflow.triggers": _DEFERRAL,
+    "airflow.providers.standard.triggers": _DEFERRAL,
+    "airflow:Dataset": _DATASETS,
+    "airflow.sdk:Asset": _ASSETS,
+    "airflow.sdk:AssetAlias": _ASSETS,
+    "airflow.sdk:AssetAll": _ASSETS,
+    "airflow.sdk:AssetAny": _ASSETS,
+    "airflow.sdk:AssetWatcher": _ASSETS,
+    "airflow.sdk:Metadata": _ASSETS,
+    "airflow.sdk:asset": _ASSETS,
+    "airflow.exceptions:TaskDeferred": _DEFERRAL,
+    "airflow.sensors.time_delta:TimeDeltaSensorAsync": _DEFERRAL,
+}
+
+
+def is_package(path: str, modules: Mapping[str, object] = MODULES) -> bool:
+    """Whether ``path`` has submodules in the table (it then gets a ``__path__``)."""
+    prefix = path + "."
+    return any(name.startswith(prefix) for name in modules)
+
+
+def not_yet(path: str, name: str | None = None) -> str | None:
+    """The feature a module (or a name in a module) belongs to, if tradewind provides it later."""
+    if name is not None:
+        return NOT_YET.get(f"{path}:{name}")
+    parts = path.split(".")
+    for end in range(len(parts), 0, -1):
+        found = NOT_YET.get(".".join(parts[:end]))
+        if found is not None:
+            return found
+    return None
