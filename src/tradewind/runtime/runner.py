@@ -110,20 +110,32 @@ def run_workload(
             channel.send(execute.failed(error, retryable=True).message(masker))
             return
         try:
-            # Variable.get, Connection.get and conf in the task read what the try reads.
-            with lookups.reading_from(prepared.reader, settings):
-                outcome = execute.execute_task(
-                    prepared.task,
-                    prepared.context,
-                    prepared.ti,
-                    _timeout(workload, prepared.task),
-                    elapsed=time.monotonic() - started,
-                )
-                # The scheduler moves on as soon as it knows; callbacks cannot change it.
-                channel.send(outcome.message(masker))
-                execute.run_callbacks(prepared.task, prepared.context, outcome, key.try_number)
+            _execute(workload, prepared, channel, settings, masker, started)
         finally:
             prepared.reader.close()
+
+
+def _execute(
+    workload: Workload,
+    prepared: _Prepared,
+    channel: Channel,
+    settings: Settings,
+    masker: SecretsMasker,
+    started: float,
+) -> None:
+    """Run the prepared task, report how it ended, then run its callbacks."""
+    # Variable.get, Connection.get and conf in the task read what the try reads.
+    with lookups.reading_from(prepared.reader, settings):
+        outcome = execute.execute_task(
+            prepared.task,
+            prepared.context,
+            prepared.ti,
+            _timeout(workload, prepared.task),
+            elapsed=time.monotonic() - started,
+        )
+        # The scheduler moves on as soon as it knows; callbacks cannot change it.
+        channel.send(outcome.message(masker))
+        execute.run_callbacks(prepared.task, prepared.context, outcome, workload.key.try_number)
 
 
 def _log_of(
