@@ -57,6 +57,7 @@ def clear_tasks(
             chosen |= dag.relatives(task_id, upstream=True)
         if downstream:
             chosen |= dag.relatives(task_id)
+    chosen = with_setups_and_teardowns(dag, chosen)
     task_store.clear(session, dag_id, run_id, chosen, now=now)
     for task_id in chosen:
         xcom_store.delete_xcoms(session, run.id, task_id)
@@ -64,6 +65,25 @@ def clear_tasks(
     # Tells the scheduler at once (a restarting try is to be stopped now).
     run_store.request_decision(session, [run.id])
     return sorted(chosen)
+
+
+def with_setups_and_teardowns(dag: SerializedDag, task_ids: Collection[str]) -> set[str]:
+    """``task_ids`` with what clearing them also clears, as in Airflow: the setup tasks they
+    depend on (however far upstream), and the teardowns of those setups."""
+    chosen = set(task_ids)
+    setups = {
+        other
+        for task_id in chosen
+        for other in dag.relatives(task_id, upstream=True) | {task_id}
+        if dag.tasks[other].is_setup
+    }
+    teardowns = {
+        down
+        for setup in setups
+        for down in dag.tasks[setup].downstream_task_ids
+        if dag.tasks[down].is_teardown
+    }
+    return chosen | setups | teardowns
 
 
 class NotFound(OperationError):
@@ -123,11 +143,17 @@ def scoped_instances(
     run_id: str,
     task_ids: Collection[str] | None,
     scope: Scope,
+    *,
+    clearing: bool = False,
 ) -> list[tuple[TaskInstance, int]]:
     """The task instances ``scope`` reaches from ``task_ids`` of a run, each with its run's row
-    id (relatives come from the run's own DAG version)."""
+    id (relatives come from the run's own DAG version). ``clearing`` adds what a clear
+    reaches besides (:func:`with_setups_and_teardowns`)."""
     run = existing_run(session, dag_id, run_id)
-    chosen = scoped_task_ids(dag_of(session, run), task_ids, scope)
+    dag = dag_of(session, run)
+    chosen = scoped_task_ids(dag, task_ids, scope)
+    if clearing:
+        chosen = with_setups_and_teardowns(dag, chosen)
     return instance_store.instances_in_runs(
         session, dag_id, chosen, run_id=run_id, past=scope.past, future=scope.future
     )
@@ -148,7 +174,7 @@ def clear_instances(
     the scheduler runs them again, and reopen their runs; returns them (as they are after the
     clear, or as they are now with ``dry_run``, which changes nothing). A queued or running one
     is restarting: the scheduler stops its try first, then runs it again."""
-    found = scoped_instances(session, dag_id, run_id, task_ids, scope)
+    found = scoped_instances(session, dag_id, run_id, task_ids, scope, clearing=True)
     if only_failed:
         found = [(ti, run_pk) for ti, run_pk in found if ti.state in FAILED_STATES]
     if dry_run or not found:
