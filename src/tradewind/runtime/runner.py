@@ -36,6 +36,7 @@ from tradewind.runtime.context import (
     is_rescheduling_sensor,
     sensor_state,
 )
+from tradewind.runtime.crossdag import CrossDag
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings
@@ -59,6 +60,11 @@ class _Prepared:
     ti: TaskInstanceView
     context: dict[str, Any]
     reader: MetastoreReader
+    cross_dag: CrossDag
+
+    def close(self) -> None:
+        self.reader.close()
+        self.cross_dag.close()
 
 
 def run_workload(
@@ -111,7 +117,7 @@ def run_workload(
             channel.send(outcome.message(masker))
             execute.run_callbacks(prepared.task, prepared.context, outcome, key.try_number)
         finally:
-            prepared.reader.close()
+            prepared.close()
 
 
 def warm_up(settings: Settings) -> None:
@@ -181,6 +187,8 @@ def _prepare(
             raise _CannotRun(str(exc), retryable=False) from None
         if is_rescheduling_sensor(task):
             context.update(sensor_state(*reader.reschedules(key)))
+        cross_dag = CrossDag(functools.partial(engine_module.create_engine, settings.database))
+        context.update(cross_dag.context_entries())
     except (SQLAlchemyError, DatabaseError) as exc:
         reader.close()
         raise _CannotRun(
@@ -189,4 +197,4 @@ def _prepare(
     except BaseException:
         reader.close()
         raise
-    return _Prepared(task, ti, context, reader)
+    return _Prepared(task, ti, context, reader, cross_dag)
