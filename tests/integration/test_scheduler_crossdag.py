@@ -143,3 +143,48 @@ def test_teardown_runs_after_the_work_failed_and_the_run_fails(
     }
     with open(journal) as handle:
         assert "deleted cluster-1" in handle.read()
+
+
+MARKER_DAGS = """
+from tradewind.sensors.external_task import ExternalTaskMarker
+
+with DAG("parent", schedule=None):
+    EmptyOperator(task_id="prepare") >> ExternalTaskMarker(
+        task_id="mark_child", external_dag_id="child", external_task_id="start"
+    )
+
+with DAG("child", schedule=None):
+    EmptyOperator(task_id="before") >> EmptyOperator(task_id="start") >> EmptyOperator(
+        task_id="finish"
+    )
+"""
+
+
+def test_clearing_a_marker_clears_the_external_task_and_its_downstream(system: System) -> None:
+    from tradewind.scheduler.operations import Scope, clear_instances
+
+    system.add_dag("markers", MARKER_DAGS)
+    parent = system.trigger("parent", logical_date=_day(3))
+    child = system.trigger("child", logical_date=_day(3))
+    other_day = system.trigger("child", logical_date=_day(4))
+    for dag_id, run in (("parent", parent), ("child", child), ("child", other_day)):
+        assert system.wait(dag_id, run) == DagRunState.SUCCESS.value
+    with system.sessions.begin() as session:
+        cleared = clear_instances(
+            session,
+            "parent",
+            parent,
+            ["prepare"],
+            scope=Scope(downstream=True),
+            now=datetime.now(UTC),
+        )
+    assert sorted((ti.dag_id, ti.run_id, ti.task_id) for ti in cleared) == [
+        ("child", child, "finish"),
+        ("child", child, "start"),
+        ("parent", parent, "mark_child"),
+        ("parent", parent, "prepare"),
+    ]
+    assert system.wait("child", child) == DagRunState.SUCCESS.value
+    assert system.instance("child", child, "start").try_number == 2
+    assert system.instance("child", child, "before").try_number == 1
+    assert system.instance("child", other_day, "start").try_number == 1

@@ -26,6 +26,7 @@ from tradewind.authoring.params import Param, resolve_params
 from tradewind.authoring.rules import TriggerRule, WeightRule
 from tradewind.exceptions import SerializationError, TaskNotFound
 from tradewind.operators.empty import EmptyOperator
+from tradewind.sensors.external_task import ExternalTaskMarker
 
 FORMAT_VERSION = 1
 ROOT_GROUP_ID = ""
@@ -88,6 +89,9 @@ class SerializedTask:
     is_setup: bool = False
     is_teardown: bool = False
     on_failure_fail_dagrun: bool = False
+    # An ExternalTaskMarker's target: external_dag_id, external_task_id and logical_date (all
+    # unrendered templates) and recursion_depth.
+    external_marker: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,6 +293,13 @@ def _serialize_task(task: BaseOperator, priority_weight_total: int) -> dict[str,
     for flag in _LATER_TASK_FLAGS:
         if getattr(task, flag):
             data[flag] = True
+    if isinstance(task, ExternalTaskMarker):
+        data["external_marker"] = {
+            "external_dag_id": _jsonable(task.external_dag_id),
+            "external_task_id": _jsonable(task.external_task_id),
+            "logical_date": _jsonable(task.logical_date),
+            "recursion_depth": task.recursion_depth,
+        }
     return data
 
 
