@@ -270,3 +270,24 @@ def test_graph_layout_layers_and_groups() -> None:
     for node in opened.nodes:
         inside = box.x < node.x and node.x + graph.NODE_W < box.x + box.w
         assert inside == node.key.startswith("g."), node.key
+
+
+LABELLED = """
+from tradewind.authoring.edges import Label
+
+with DAG("labelled", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+    check = EmptyOperator(task_id="check")
+    check >> Label("rows look right") >> EmptyOperator(task_id="publish")
+    check >> Label("rows are off") >> EmptyOperator(task_id="alert")
+    check >> EmptyOperator(task_id="archive")
+"""
+
+
+@sqlite_only
+def test_graph_shows_edge_labels(web: Web) -> None:
+    web.system.add_dag("labelled", LABELLED)
+    login(web.client, "viewer")
+    page = web.client.get("/dags/labelled/graph")
+    assert page.status_code == 200
+    labels = re.findall(r'<text class="edge-label"[^>]*>([^<]*)</text>', page.text)
+    assert sorted(labels) == ["rows are off", "rows look right"]

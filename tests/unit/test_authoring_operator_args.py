@@ -29,6 +29,7 @@ ALL_RULES = [
     "none_failed_min_one_success",
     "none_skipped",
     "always",
+    "all_done_setup_success",
 ]
 
 

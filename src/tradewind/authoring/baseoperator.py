@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tradewind.authoring import capture, location, scope, values
+from tradewind.authoring import capture, location, scope, setup_teardown, values
 from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.params import Param, to_params
 from tradewind.authoring.rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
@@ -181,6 +181,9 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self._keep_arguments(given)
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
+        self.is_setup = False
+        self.is_teardown = False
+        self.on_failure_fail_dagrun = False
         self._join(label, dag, task_group)
 
     def _check_arguments(self, given: Mapping[str, Any]) -> None:
@@ -363,6 +366,23 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         dag = self._dag
         relatives = self.get_flat_relative_ids(upstream=self.weight_rule is WeightRule.UPSTREAM)
         return self.priority_weight + sum(dag.get_task(t).priority_weight for t in relatives)
+
+    # -- setup and teardown -----------------------------------------------------------------
+
+    def as_setup(self) -> BaseOperator:
+        """Make this a setup task (see :mod:`tradewind.authoring.setup_teardown`)."""
+        setup_teardown.mark_setup(self)
+        return self
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyMixin | Sequence[DependencyMixin] | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> BaseOperator:
+        """Make this a teardown task, downstream of ``setups`` (which become setup tasks)."""
+        setup_teardown.mark_teardown(self, setups, on_failure_fail_dagrun)
+        return self
 
     @property
     def output(self) -> XComArg:

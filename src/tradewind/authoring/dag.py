@@ -175,6 +175,8 @@ class DAG:
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_group = TaskGroup.create_root(self)
         self.task_group_dict: dict[str, TaskGroup] = {}
+        # Edge labels and other edge data: {upstream_id: {downstream_id: {"label": ...}}}.
+        self.edge_info: dict[str, dict[str, dict[str, Any]]] = {}
 
     def _error(self, message: str) -> DagDefinitionError:
         return DagDefinitionError(message, fileloc=self.fileloc, lineno=self.lineno)
@@ -245,6 +247,14 @@ class DAG:
     def leaves(self) -> list[BaseOperator]:
         """Tasks without downstream tasks."""
         return [task for task in self.task_dict.values() if not task.downstream_task_ids]
+
+    def set_edge_info(self, upstream_task_id: str, downstream_task_id: str, info: Any) -> None:
+        """Keep data (``{"label": ...}``) about the edge ``upstream >> downstream``."""
+        self.edge_info.setdefault(upstream_task_id, {})[downstream_task_id] = dict(info)
+
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict[str, Any]:
+        """The data kept about an edge (empty if none)."""
+        return dict(self.edge_info.get(upstream_task_id, {}).get(downstream_task_id, {}))
 
     def downstream_map(self) -> dict[str, set[str]]:
         return {task_id: task.downstream_task_ids for task_id, task in self.task_dict.items()}

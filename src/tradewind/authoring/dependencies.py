@@ -29,15 +29,25 @@ class DependencyMixin(abc.ABC):
     @abc.abstractmethod
     def leaves(self) -> list[BaseOperator]: ...
 
-    def set_upstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
-        """Make ``other`` (one node or a list) run before this one."""
+    def set_upstream(
+        self,
+        other: DependencyMixin | Sequence[DependencyMixin],
+        edge_modifier: EdgeModifier | None = None,
+    ) -> None:
+        """Make ``other`` (one node or a list) run before this one; ``edge_modifier`` (a
+        Label) annotates the new edges."""
         for node in as_nodes(other):
-            connect(node, self)
+            connect(node, self, edge_modifier)
 
-    def set_downstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
-        """Make ``other`` (one node or a list) run after this one."""
+    def set_downstream(
+        self,
+        other: DependencyMixin | Sequence[DependencyMixin],
+        edge_modifier: EdgeModifier | None = None,
+    ) -> None:
+        """Make ``other`` (one node or a list) run after this one; ``edge_modifier`` (a
+        Label) annotates the new edges."""
         for node in as_nodes(other):
-            connect(self, node)
+            connect(self, node, edge_modifier)
 
     def __rshift__(self, other: _T) -> _T:
         self.set_downstream(other)
@@ -71,11 +81,53 @@ def as_nodes(value: Any) -> list[DependencyMixin]:
     raise TypeError(f"cannot set a dependency on {value!r}: not a task or task group")
 
 
-def connect(upstream: DependencyMixin, downstream: DependencyMixin) -> None:
-    """Add an edge from every leaf of ``upstream`` to every root of ``downstream``."""
+class EdgeModifier(DependencyMixin):
+    """Something placed on the edges between nodes (``a >> Label("x") >> b``): the nodes on
+    each side are linked to each other, and the modifier annotates those edges."""
+
+    def __init__(self) -> None:
+        self._upstream: list[DependencyMixin] = []
+        self._downstream: list[DependencyMixin] = []
+
+    @property
+    def roots(self) -> list[BaseOperator]:
+        return []
+
+    @property
+    def leaves(self) -> list[BaseOperator]:
+        return []
+
+    @abc.abstractmethod
+    def annotate(self, upstream: BaseOperator, downstream: BaseOperator) -> None:
+        """Record this modifier on the edge ``upstream >> downstream``."""
+
+    def add_upstream(self, node: DependencyMixin) -> None:
+        self._upstream.append(node)
+        for downstream in self._downstream:
+            connect(node, downstream, self)
+
+    def add_downstream(self, node: DependencyMixin) -> None:
+        self._downstream.append(node)
+        for upstream in self._upstream:
+            connect(upstream, node, self)
+
+
+def connect(
+    upstream: DependencyMixin, downstream: DependencyMixin, modifier: EdgeModifier | None = None
+) -> None:
+    """Add an edge from every leaf of ``upstream`` to every root of ``downstream`` (annotated by
+    ``modifier``); an edge modifier on either side keeps the node for its other side."""
+    if isinstance(downstream, EdgeModifier):
+        downstream.add_upstream(upstream)
+        return
+    if isinstance(upstream, EdgeModifier):
+        upstream.add_downstream(downstream)
+        return
     for leaf in upstream.leaves:
         for root in downstream.roots:
             leaf.add_downstream_task(root)
+            if modifier is not None:
+                modifier.annotate(leaf, root)
 
 
 def chain(*elements: DependencyMixin | Sequence[DependencyMixin]) -> None:

@@ -20,6 +20,8 @@ class TriggerRule(enum.StrEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    # A teardown's rule: once every upstream task is done, run if one of its setups succeeded.
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
 
 
 # Old Airflow names that DAG files still use.

@@ -128,10 +128,18 @@ class TaskGroup(DependencyMixin):
 
     @property
     def leaves(self) -> list[BaseOperator]:
-        """Tasks of the group with no downstream task inside the group."""
+        """Tasks of the group with no downstream task inside the group.
+
+        Teardowns do not count, as in Airflow: the tasks before a group's teardowns are its
+        leaves (unless the group holds nothing but teardowns)."""
         tasks = list(self.iter_tasks())
         ids = {task.task_id for task in tasks}
-        return [task for task in tasks if not task.downstream_task_ids & ids]
+        plain = [task for task in tasks if not task.downstream_task_ids & ids]
+        work = {task.task_id for task in tasks if not task.is_teardown}
+        leaves = [
+            task for task in tasks if task.task_id in work and not task.downstream_task_ids & work
+        ]
+        return leaves or plain
 
     def _error(self, message: str) -> DagDefinitionError:
         return DagDefinitionError(message, fileloc=self.fileloc, lineno=self.lineno)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tradewind.authoring.dependencies import DependencyMixin
@@ -48,6 +48,21 @@ class XComArg(Resolvable, DependencyMixin):
 
     def upstream_operators(self) -> list[BaseOperator]:
         return [self.operator]
+
+    def as_setup(self) -> XComArg:
+        """Make the task a setup task (see ``BaseOperator.as_setup``)."""
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(
+        self,
+        *,
+        setups: DependencyMixin | Sequence[DependencyMixin] | None = None,
+        on_failure_fail_dagrun: bool | None = None,
+    ) -> XComArg:
+        """Make the task a teardown task (see ``BaseOperator.as_teardown``)."""
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
 
     def __getitem__(self, key: str) -> XComArg:
         if not isinstance(key, str):

@@ -26,12 +26,15 @@ from tradewind.authoring.params import Param, resolve_params
 from tradewind.authoring.rules import TriggerRule, WeightRule
 from tradewind.exceptions import SerializationError, TaskNotFound
 from tradewind.operators.empty import EmptyOperator
+from tradewind.sensors.external_task import ExternalTaskMarker
 
 FORMAT_VERSION = 1
 ROOT_GROUP_ID = ""
 """The key of a DAG's top-level task group in ``task_groups``."""
 
 _CALLBACKS = ("execute", "success", "failure", "retry", "skipped")
+# Task flags added after format version 1 shipped: kept only when set (see serialize_dag).
+_LATER_TASK_FLAGS = ("is_setup", "is_teardown", "on_failure_fail_dagrun")
 # Default reprs embed memory addresses, which differ on every parse; they must not reach the hash.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -82,6 +85,13 @@ class SerializedTask:
     task_group_id: str | None
     callable_name: str | None
     params: Mapping[str, Mapping[str, Any]]
+    # Added after format version 1 first shipped: a DAG stored before has none of them.
+    is_setup: bool = False
+    is_teardown: bool = False
+    on_failure_fail_dagrun: bool = False
+    # An ExternalTaskMarker's target: external_dag_id, external_task_id and logical_date (all
+    # unrendered templates) and recursion_depth.
+    external_marker: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +133,15 @@ class SerializedDag:
     render_template_as_native_obj: bool
     task_groups: Mapping[str, SerializedTaskGroup]
     tasks: Mapping[str, SerializedTask]
+    # Edge labels ``{upstream_id: {downstream_id: {"label": text}}}`` (none in older DAGs).
+    edge_info: Mapping[str, Mapping[str, Mapping[str, Any]]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def edge_label(self, upstream_id: str, downstream_id: str) -> str | None:
+        """The label of the edge ``upstream_id >> downstream_id`` (None if it has none)."""
+        label = self.edge_info.get(upstream_id, {}).get(downstream_id, {}).get("label")
+        return label if isinstance(label, str) else None
 
     @property
     def task_ids(self) -> list[str]:
@@ -189,7 +208,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
     """The DAG as plain JSON-able data: fixed key order, tasks sorted by id."""
     totals = _priority_weight_totals(dag)
     tasks = sorted(dag.tasks, key=lambda task: task.task_id)
-    return {
+    data: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "dag_id": dag.dag_id,
         "fileloc": dag.fileloc,
@@ -215,6 +234,11 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "task_groups": _serialize_groups(dag),
         "tasks": [_serialize_task(task, totals[task.task_id]) for task in tasks],
     }
+    # Keys added later are left out at their defaults, so a DAG without them keeps its hash.
+    edge_info = _edge_info(dag)
+    if edge_info:
+        data["edge_info"] = edge_info
+    return data
 
 
 def _serialize_task(task: BaseOperator, priority_weight_total: int) -> dict[str, Any]:
@@ -266,7 +290,33 @@ def _serialize_task(task: BaseOperator, priority_weight_total: int) -> dict[str,
     data["params"] = {
         name: _jsonable(task.params[name].serialize()) for name in sorted(task.params)
     }
+    for flag in _LATER_TASK_FLAGS:
+        if getattr(task, flag):
+            data[flag] = True
+    if isinstance(task, ExternalTaskMarker):
+        data["external_marker"] = {
+            "external_dag_id": _jsonable(task.external_dag_id),
+            "external_task_id": _jsonable(task.external_task_id),
+            "logical_date": _jsonable(task.logical_date),
+            "recursion_depth": task.recursion_depth,
+        }
     return data
+
+
+def _edge_info(dag: DAG) -> dict[str, Any]:
+    """The DAG's edge data for edges that exist, in a fixed order."""
+    kept: dict[str, Any] = {}
+    for upstream_id in sorted(dag.edge_info):
+        task = dag.task_dict.get(upstream_id)
+        edges = dag.edge_info[upstream_id]
+        found = {
+            down: _jsonable(edges[down])
+            for down in sorted(edges)
+            if task is not None and down in task.downstream_task_ids
+        }
+        if found:
+            kept[upstream_id] = found
+    return kept
 
 
 def _serialize_groups(dag: DAG) -> dict[str, Any]:
@@ -378,6 +428,8 @@ def _build(
 ) -> Any:
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):
+        if field.name not in data and _has_default(field):
+            continue
         if field.name not in data:
             raise SerializationError(f"{what}: missing key {field.name!r}")
         convert = converters.get(field.name)
@@ -386,6 +438,12 @@ def _build(
         except (TypeError, ValueError) as exc:
             raise SerializationError(f"{what}: bad {field.name!r}: {exc}") from None
     return cls(**values)
+
+
+def _has_default(field: dataclasses.Field[Any]) -> bool:
+    return (
+        field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+    )
 
 
 def deserialize_dag(data: Mapping[str, Any]) -> SerializedDag:

@@ -37,6 +37,7 @@ from tradewind.runtime.context import (
     is_rescheduling_sensor,
     sensor_state,
 )
+from tradewind.runtime.crossdag import CrossDag
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings
@@ -60,6 +61,11 @@ class _Prepared:
     ti: TaskInstanceView
     context: dict[str, Any]
     reader: MetastoreReader
+    cross_dag: CrossDag
+
+    def close(self) -> None:
+        self.reader.close()
+        self.cross_dag.close()
 
 
 def run_workload(
@@ -112,7 +118,7 @@ def run_workload(
         try:
             _execute(workload, prepared, channel, settings, masker, started)
         finally:
-            prepared.reader.close()
+            prepared.close()
 
 
 def _execute(
@@ -224,6 +230,8 @@ def _prepare(
             context[python_virtualenv.VENV_CACHE_KEY] = settings.core.venv_cache_folder
         if is_rescheduling_sensor(task):
             context.update(sensor_state(*reader.reschedules(key)))
+        cross_dag = CrossDag(functools.partial(engine_module.create_engine, settings.database))
+        context.update(cross_dag.context_entries())
     except (SQLAlchemyError, DatabaseError) as exc:
         reader.close()
         raise _CannotRun(
@@ -232,4 +240,4 @@ def _prepare(
     except BaseException:
         reader.close()
         raise
-    return _Prepared(task, ti, context, reader)
+    return _Prepared(task, ti, context, reader, cross_dag)

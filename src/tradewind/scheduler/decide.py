@@ -37,6 +37,10 @@ class UpstreamCounts:
     skipped: int = 0
     failed: int = 0
     upstream_failed: int = 0
+    # The direct upstream tasks that are setup tasks (a teardown's rule looks at them).
+    setups: int = 0
+    setups_success: int = 0
+    setups_skipped: int = 0
 
     @property
     def done(self) -> int:
@@ -51,14 +55,22 @@ class UpstreamCounts:
         return self.failed + self.upstream_failed > 0
 
     @classmethod
-    def of(cls, states: Iterable[TaskState]) -> UpstreamCounts:
+    def of(
+        cls, states: Iterable[TaskState], setup_states: Iterable[TaskState] = ()
+    ) -> UpstreamCounts:
+        """Counts of the upstream tasks' ``states``; ``setup_states`` are those of the setup
+        tasks among them (counted in ``states`` too)."""
         counts = Counter(s for s in states if s is not TaskState.REMOVED)
+        setups = Counter(s for s in setup_states if s is not TaskState.REMOVED)
         return cls(
             total=sum(counts.values()),
             success=counts[TaskState.SUCCESS],
             skipped=counts[TaskState.SKIPPED],
             failed=counts[TaskState.FAILED],
             upstream_failed=counts[TaskState.UPSTREAM_FAILED],
+            setups=sum(setups.values()),
+            setups_success=setups[TaskState.SUCCESS],
+            setups_skipped=setups[TaskState.SKIPPED],
         )
 
 
@@ -115,7 +127,19 @@ def evaluate_trigger_rule(rule: TriggerRule, up: UpstreamCounts) -> Readiness:
         if up.skipped:
             return r.SKIP
         return _when_all_done(up, r.READY)
+    if rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:
+        return _when_all_done(up, _after_setups(up))
     raise ValueError(f"unknown trigger rule {rule!r}")
+
+
+def _after_setups(up: UpstreamCounts) -> Readiness:
+    """A teardown whose upstream tasks are done: it runs if one of its setups succeeded (or it
+    has none), is skipped if they all were, and cannot run if they failed."""
+    if not up.setups or up.setups_success:
+        return Readiness.READY
+    if up.setups_skipped >= up.setups:
+        return Readiness.SKIP
+    return Readiness.UPSTREAM_FAILED
 
 
 READINESS_STATE = {
@@ -151,7 +175,7 @@ def decide_tasks(
             task = dag.tasks.get(task_id)
             if task is None:
                 continue
-            up = UpstreamCounts.of(current.get(u, TaskState.NONE) for u in task.upstream_task_ids)
+            up = _upstream_counts(dag, task, current)
             readiness = evaluate_trigger_rule(task.trigger_rule, up)
             if readiness is Readiness.READY and past_ok and not past_ok.get(task_id, True):
                 readiness = Readiness.WAIT
@@ -166,16 +190,46 @@ def decide_tasks(
     return changes
 
 
+def _upstream_counts(
+    dag: SerializedDag, task: SerializedTask, states: Mapping[str, TaskState]
+) -> UpstreamCounts:
+    ups = task.upstream_task_ids
+    setups = [u for u in ups if u in dag.tasks and dag.tasks[u].is_setup]
+    return UpstreamCounts.of(
+        (states.get(u, TaskState.NONE) for u in ups),
+        (states.get(u, TaskState.NONE) for u in setups),
+    )
+
+
+def _counts_for_outcome(task: SerializedTask) -> bool:
+    """Whether a task's own state may fail its run: a teardown's may not, unless it has
+    on_failure_fail_dagrun."""
+    return not task.is_teardown or task.on_failure_fail_dagrun
+
+
+def outcome_leaves(dag: SerializedDag) -> list[str]:
+    """The tasks whose states decide a run's outcome, as in Airflow: the leaves, where a
+    teardown is passed over (its upstream tasks count instead) unless it has
+    on_failure_fail_dagrun."""
+    leaves = [
+        task.task_id
+        for task in dag.tasks.values()
+        if _counts_for_outcome(task)
+        and all(not _counts_for_outcome(dag.tasks[d]) for d in task.downstream_task_ids)
+    ]
+    return leaves or [task.task_id for task in dag.leaves]
+
+
 def run_outcome(dag: SerializedDag, states: Mapping[str, TaskState]) -> DagRunState | None:
     """The run's final state once every task is finished, else None (still running).
 
-    As in Airflow, a run fails when any leaf task failed or could not run for an upstream
-    failure; it succeeds when every leaf succeeded or was skipped.
+    As in Airflow, a run fails when any leaf task (see :func:`outcome_leaves`) failed or could
+    not run for an upstream failure; it succeeds when every leaf succeeded or was skipped.
     """
     relevant = {t: s for t, s in states.items() if t in dag.tasks and s is not TaskState.REMOVED}
     if any(s not in FINISHED for s in relevant.values()):
         return None
-    leaves = [t.task_id for t in dag.leaves]
+    leaves = outcome_leaves(dag)
     bad = {TaskState.FAILED, TaskState.UPSTREAM_FAILED}
     if any(relevant.get(leaf) in bad for leaf in leaves):
         return DagRunState.FAILED

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.store import crossdag as crossdag_store
 from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing.serialize import SerializedDag, deserialize_dag
+from tradewind.scheduler import markers
 from tradewind.states import TaskState
 
 
@@ -57,6 +59,7 @@ def clear_tasks(
             chosen |= dag.relatives(task_id, upstream=True)
         if downstream:
             chosen |= dag.relatives(task_id)
+    chosen = with_setups_and_teardowns(dag, chosen)
     task_store.clear(session, dag_id, run_id, chosen, now=now)
     for task_id in chosen:
         xcom_store.delete_xcoms(session, run.id, task_id)
@@ -64,6 +67,25 @@ def clear_tasks(
     # Tells the scheduler at once (a restarting try is to be stopped now).
     run_store.request_decision(session, [run.id])
     return sorted(chosen)
+
+
+def with_setups_and_teardowns(dag: SerializedDag, task_ids: Collection[str]) -> set[str]:
+    """``task_ids`` with what clearing them also clears, as in Airflow: the setup tasks they
+    depend on (however far upstream), and the teardowns of those setups."""
+    chosen = set(task_ids)
+    setups = {
+        other
+        for task_id in chosen
+        for other in dag.relatives(task_id, upstream=True) | {task_id}
+        if dag.tasks[other].is_setup
+    }
+    teardowns = {
+        down
+        for setup in setups
+        for down in dag.tasks[setup].downstream_task_ids
+        if dag.tasks[down].is_teardown
+    }
+    return chosen | setups | teardowns
 
 
 class NotFound(OperationError):
@@ -123,11 +145,17 @@ def scoped_instances(
     run_id: str,
     task_ids: Collection[str] | None,
     scope: Scope,
+    *,
+    clearing: bool = False,
 ) -> list[tuple[TaskInstance, int]]:
     """The task instances ``scope`` reaches from ``task_ids`` of a run, each with its run's row
-    id (relatives come from the run's own DAG version)."""
+    id (relatives come from the run's own DAG version). ``clearing`` adds what a clear
+    reaches besides (:func:`with_setups_and_teardowns`)."""
     run = existing_run(session, dag_id, run_id)
-    chosen = scoped_task_ids(dag_of(session, run), task_ids, scope)
+    dag = dag_of(session, run)
+    chosen = scoped_task_ids(dag, task_ids, scope)
+    if clearing:
+        chosen = with_setups_and_teardowns(dag, chosen)
     return instance_store.instances_in_runs(
         session, dag_id, chosen, run_id=run_id, past=scope.past, future=scope.future
     )
@@ -147,12 +175,82 @@ def clear_instances(
     """Clear the task instances ``scope`` reaches (only failed ones with ``only_failed``) so that
     the scheduler runs them again, and reopen their runs; returns them (as they are after the
     clear, or as they are now with ``dry_run``, which changes nothing). A queued or running one
-    is restarting: the scheduler stops its try first, then runs it again."""
-    found = scoped_instances(session, dag_id, run_id, task_ids, scope)
-    if only_failed:
+    is restarting: the scheduler stops its try first, then runs it again.
+
+    With downstream tasks, an ExternalTaskMarker among them also clears its target task and
+    that task's downstream tasks in the other DAG's run (following markers there too)."""
+    options = _ClearOptions(only_failed, dry_run, now)
+    return _clear(session, dag_id, run_id, task_ids, scope=scope, options=options, depth_left=None)
+
+
+@dataclass(frozen=True)
+class _ClearOptions:
+    only_failed: bool
+    dry_run: bool
+    now: datetime
+
+
+def _clear(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_ids: Collection[str] | None,
+    *,
+    scope: Scope,
+    options: _ClearOptions,
+    depth_left: int | None,
+) -> list[TaskInstance]:
+    found = scoped_instances(session, dag_id, run_id, task_ids, scope, clearing=True)
+    if options.only_failed:
         found = [(ti, run_pk) for ti, run_pk in found if ti.state in FAILED_STATES]
-    if dry_run or not found:
-        return [ti for ti, _ in found]
+    marked = _marked(session, dag_id, found) if scope.downstream else []
+    if options.dry_run or not found:
+        cleared = [ti for ti, _ in found]
+    else:
+        cleared = _clear_found(session, dag_id, found, options.now)
+    for target in marked:
+        budget = target.recursion_depth if depth_left is None else depth_left
+        if budget <= 0:
+            raise OperationError(
+                f"clearing reached ExternalTaskMarker's recursion depth at DAG {target.dag_id!r}"
+            )
+        target_run = crossdag_store.run_at(session, target.dag_id, target.logical_date)
+        if target_run is None:
+            continue
+        cleared += _clear(
+            session,
+            target.dag_id,
+            target_run.run_id,
+            [target.task_id],
+            scope=Scope(downstream=True),
+            options=options,
+            depth_left=budget - 1,
+        )
+    return cleared
+
+
+def _marked(
+    session: Session, dag_id: str, found: list[tuple[TaskInstance, int]]
+) -> list[markers.MarkedTask]:
+    """The targets of the ExternalTaskMarkers among ``found``, each in its own run."""
+    by_run: dict[int, set[str]] = {}
+    for ti, run_pk in found:
+        by_run.setdefault(run_pk, set()).add(ti.task_id)
+    targets: list[markers.MarkedTask] = []
+    for run_pk, task_ids in by_run.items():
+        run = session.get(DagRun, run_pk)
+        if run is None:
+            continue
+        try:
+            targets += markers.marked_tasks(dag_of(session, run), run, task_ids)
+        except markers.MarkerError as exc:
+            raise OperationError(str(exc)) from None
+    return targets
+
+
+def _clear_found(
+    session: Session, dag_id: str, found: list[tuple[TaskInstance, int]], now: datetime
+) -> list[TaskInstance]:
     by_run: dict[int, tuple[str, list[str]]] = {}
     for ti, run_pk in found:
         by_run.setdefault(run_pk, (ti.run_id, []))[1].append(ti.task_id)

@@ -3,13 +3,14 @@
 Tasks flow left to right. Collapsed task groups become one node each. Nodes are put in layers
 by their longest path from a root, ordered within a layer by the barycentre of their
 neighbours (a few sweeps down and up, members of one group kept together), and edges are
-drawn as curves from the right side of a node to the left side of the next.
+drawn as curves from the right side of a node to the left side of the next, with their
+labels (``a >> Label("x") >> b``) at the middle.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from tradewind.ui.structure import Structure
@@ -44,9 +45,17 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Edge:
+    path: str  # SVG path data
+    label: str  # the edge's Label ("" for none), drawn at (label_x, label_y)
+    label_x: float
+    label_y: float
+
+
+@dataclass(frozen=True)
 class Layout:
     nodes: list[Node]
-    edges: list[str]  # SVG path data
+    edges: list[Edge]
     boxes: list[Box]
     width: float
     height: float
@@ -78,7 +87,8 @@ def layout(shape: Structure, expanded: Collection[str]) -> Layout:
     boxes = _boxes(shape, expanded, xy, parents)
     width = MARGIN * 2 + len(layers) * (NODE_W + GAP_X) - GAP_X
     height = MARGIN * 2 + tallest * (NODE_H + GAP_Y) - GAP_Y
-    return Layout(nodes, _edges(keys, succ, xy), boxes, max(width, 200), max(height, 80))
+    edges = _edges(keys, succ, xy, lambda up, down: shape.dag.edge_label(up, down) or "")
+    return Layout(nodes, edges, boxes, max(width, 200), max(height, 80))
 
 
 def _visible_graph(
@@ -154,18 +164,27 @@ def _order(
                 position[key] = float(i)
 
 
-def _edges(keys: list[str], succ: Edges, xy: Mapping[str, tuple[float, float]]) -> list[str]:
-    """SVG path data: a curve from the right side of a node to the left side of the next."""
+def _edges(
+    keys: list[str],
+    succ: Edges,
+    xy: Mapping[str, tuple[float, float]],
+    label_of: Callable[[str, str], str],
+) -> list[Edge]:
+    """A curve from the right side of a node to the left side of the next, with the edge's
+    label at its middle (edges from or to a collapsed group have none)."""
     edges = []
     for source in keys:
         x1, y1 = xy[source][0] + NODE_W, xy[source][1] + NODE_H / 2
         for target in sorted(succ[source]):
             x2, y2 = xy[target][0], xy[target][1] + NODE_H / 2
             bend = max(GAP_X / 2, (x2 - x1) / 2)
-            edges.append(
+            path = (
                 f"M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} "
                 f"{x2 - bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
             )
+            plain = not source.startswith("group:") and not target.startswith("group:")
+            label = _short(label_of(source, target), 20) if plain else ""
+            edges.append(Edge(path, label, (x1 + x2) / 2, (y1 + y2) / 2 - 4))
     return edges
 
 
