@@ -116,7 +116,7 @@ def run_workload(
             channel.send(execute.failed(error, retryable=True).message(masker))
             return
         try:
-            _execute(workload, prepared, channel, settings, masker, started)
+            _execute(workload, prepared, channel, settings, masker=masker, started=started)
         finally:
             prepared.close()
 
@@ -126,6 +126,7 @@ def _execute(
     prepared: _Prepared,
     channel: Channel,
     settings: Settings,
+    *,
     masker: SecretsMasker,
     started: float,
 ) -> None:
