@@ -167,12 +167,7 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.fileloc = where.fileloc
         self.lineno = where.lineno
         _drop_sla(kwargs, task_id, where)
-        if kwargs:
-            names = ", ".join(repr(name) for name in sorted(kwargs))
-            plural = "s" if len(kwargs) > 1 else ""
-            raise self._error(
-                f"{type(self).__name__}(task_id={task_id!r}) got unknown argument{plural} {names}"
-            )
+        self._refuse_unknown(task_id, kwargs)
         try:
             label = values.check_id("task_id", task_id)
             self._check_arguments(given)
@@ -185,6 +180,14 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.is_teardown = False
         self.on_failure_fail_dagrun = False
         self._join(label, dag, task_group)
+
+    def _refuse_unknown(self, task_id: str, unknown: Mapping[str, Any]) -> None:
+        if unknown:
+            names = ", ".join(repr(name) for name in sorted(unknown))
+            plural = "s" if len(unknown) > 1 else ""
+            raise self._error(
+                f"{type(self).__name__}(task_id={task_id!r}) got unknown argument{plural} {names}"
+            )
 
     def _check_arguments(self, given: Mapping[str, Any]) -> None:
         """Set the arguments that need checking; a bad one is a ValueError naming it."""
