@@ -3,6 +3,7 @@
 DAG files import their building blocks from here::
 
     from tradewind import DAG, dag, task, task_group, TaskGroup, Param, chain, cross_downstream
+    from tradewind import Label, setup, teardown
 
 Names load on first use, so commands that never touch DAGs (``tradewind db ...``) do not pay
 for importing the authoring layer.
@@ -19,14 +20,17 @@ if TYPE_CHECKING:
     from tradewind.authoring.dag import DAG
     from tradewind.authoring.dag_decorator import dag
     from tradewind.authoring.dependencies import chain, cross_downstream
+    from tradewind.authoring.edges import Label
     from tradewind.authoring.params import Param
     from tradewind.authoring.rules import TriggerRule
     from tradewind.authoring.task_group import TaskGroup, task_group
     from tradewind.authoring.xcom_arg import XComArg
+    from tradewind.operators.setup_teardown import setup, teardown
     from tradewind.operators.taskflow import task
 
 __all__ = [
     "DAG",
+    "Label",
     "Param",
     "TaskGroup",
     "TriggerRule",
@@ -35,12 +39,15 @@ __all__ = [
     "chain",
     "cross_downstream",
     "dag",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]
 
 _LAZY = {
     "DAG": "tradewind.authoring.dag",
+    "Label": "tradewind.authoring.edges",
     "Param": "tradewind.authoring.params",
     "TaskGroup": "tradewind.authoring.task_group",
     "TriggerRule": "tradewind.authoring.rules",
@@ -48,7 +55,9 @@ _LAZY = {
     "chain": "tradewind.authoring.dependencies",
     "cross_downstream": "tradewind.authoring.dependencies",
     "dag": "tradewind.authoring.dag_decorator",
+    "setup": "tradewind.operators.setup_teardown",
     "task": "tradewind.operators.taskflow",
+    "teardown": "tradewind.operators.setup_teardown",
     "task_group": "tradewind.authoring.task_group",
 }
 

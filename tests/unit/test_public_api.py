@@ -15,6 +15,7 @@ from tradewind import exceptions
 
 EXPECTED_ROOT = [
     "DAG",
+    "Label",
     "Param",
     "TaskGroup",
     "TriggerRule",
@@ -23,8 +24,10 @@ EXPECTED_ROOT = [
     "chain",
     "cross_downstream",
     "dag",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]
 
 
@@ -63,6 +66,7 @@ def test_operator_sensor_and_model_modules() -> None:
         "PythonOperator",
         "PythonVirtualenvOperator",
         "ShortCircuitOperator",
+        "TriggerDagRunOperator",
     ]
     assert tradewind.sensors.__all__ == [
         "BaseSensorOperator",
@@ -70,6 +74,8 @@ def test_operator_sensor_and_model_modules() -> None:
         "DateTimeSensor",
         "DateTimeSensorAsync",
         "DayOfWeekSensor",
+        "ExternalTaskMarker",
+        "ExternalTaskSensor",
         "FileSensor",
         "PokeReturnValue",
         "PythonSensor",

@@ -45,6 +45,7 @@ _EXCEPTIONS = {
     "ParamValidationError": "tradewind.exceptions:ParamValidationError",
     "TaskNotFound": "tradewind.exceptions:TaskNotFound",
     "DuplicateTaskIdFound": "tradewind.exceptions:DagDefinitionError",
+    "RemovedInAirflow3Warning": "tradewind.runtime.context:ContextDeprecationWarning",
     "AirflowDagCycleException": "tradewind.exceptions:DagDefinitionError",
 }
 
@@ -66,14 +67,38 @@ _TIMEZONE = {
 
 _MACROS = {
     name: f"tradewind.runtime.macros:{name}"
-    for name in ("ds_add", "ds_format", "datetime", "timedelta", "json", "time", "uuid", "random")
+    for name in (
+        "ds_add",
+        "ds_format",
+        "ds_format_locale",
+        "datetime_diff_for_humans",
+        "datetime",
+        "timedelta",
+        "dateutil",
+        "json",
+        "time",
+        "uuid",
+        "random",
+    )
 }
 
 _EMPTY = {"EmptyOperator": "tradewind.operators.empty:EmptyOperator"}
 _BASH = {"BashOperator": "tradewind.operators.bash:BashOperator"}
 _PYTHON = {
-    name: f"tradewind.operators.python:{name}"
-    for name in ("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
+    **{
+        name: f"tradewind.operators.python:{name}"
+        for name in ("PythonOperator", "BranchPythonOperator", "ShortCircuitOperator")
+    },
+    **{
+        name: f"tradewind.operators.python_virtualenv:{name}"
+        for name in (
+            "PythonVirtualenvOperator",
+            "ExternalPythonOperator",
+            "BranchPythonVirtualenvOperator",
+            "BranchExternalPythonOperator",
+        )
+    },
+    "get_current_context": "tradewind.runtime.context:get_current_context",
 }
 _SENSOR_BASE = {
     "BaseSensorOperator": "tradewind.sensors.base:BaseSensorOperator",
@@ -81,7 +106,50 @@ _SENSOR_BASE = {
 }
 _PYTHON_SENSOR = {"PythonSensor": "tradewind.sensors.python:PythonSensor"}
 _FILE_SENSOR = {"FileSensor": "tradewind.sensors.filesystem:FileSensor"}
-_TIME_DELTA_SENSOR = {"TimeDeltaSensor": "tradewind.sensors.time_delta:TimeDeltaSensor"}
+_TIME_DELTA_SENSOR = {
+    name: f"tradewind.sensors.time_delta:{name}"
+    for name in ("TimeDeltaSensor", "TimeDeltaSensorAsync")
+}
+_TIME_SENSOR = {
+    name: f"tradewind.sensors.time_of_day:{name}" for name in ("TimeSensor", "TimeSensorAsync")
+}
+_WEEKDAY = {"WeekDay": "tradewind.timetables.weekday:WeekDay"}
+_SETUP_TEARDOWN = {
+    name: f"tradewind.operators.setup_teardown:{name}" for name in ("setup", "teardown")
+}
+_LABEL = {"Label": "tradewind.authoring.edges:Label"}
+_CONTEXT = {"Context": "tradewind.runtime.context:Context"}
+_PARAMS = {
+    "Param": "tradewind.authoring.params:Param",
+    "ParamsDict": "tradewind.authoring.params:ParamsDict",
+}
+# What Airflow 2 keeps under airflow.<path> and Airflow 3 under airflow.providers.standard.<path>.
+_STANDARD: dict[str, dict[str, str]] = {
+    "operators.branch": {"BaseBranchOperator": "tradewind.operators.branch:BaseBranchOperator"},
+    "operators.latest_only": {
+        "LatestOnlyOperator": "tradewind.operators.latest_only:LatestOnlyOperator"
+    },
+    "operators.weekday": {
+        "BranchDayOfWeekOperator": "tradewind.operators.weekday:BranchDayOfWeekOperator"
+    },
+    "operators.datetime": {
+        name: f"tradewind.operators.date_time:{name}"
+        for name in ("BranchDateTimeOperator", "target_times_as_dates")
+    },
+    "operators.trigger_dagrun": {
+        "TriggerDagRunOperator": "tradewind.operators.trigger_dagrun:TriggerDagRunOperator"
+    },
+    "sensors.weekday": {"DayOfWeekSensor": "tradewind.sensors.weekday:DayOfWeekSensor"},
+    "sensors.date_time": {
+        name: f"tradewind.sensors.date_time:{name}"
+        for name in ("DateTimeSensor", "DateTimeSensorAsync")
+    },
+    "sensors.bash": {"BashSensor": "tradewind.sensors.bash:BashSensor"},
+    "sensors.external_task": {
+        name: f"tradewind.sensors.external_task:{name}"
+        for name in ("ExternalTaskSensor", "ExternalTaskMarker")
+    },
+}
 _STATES = {
     "State": "tradewind.states:TaskState",
     "TaskInstanceState": "tradewind.states:TaskState",
@@ -97,16 +165,20 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.models": {
         name: _AUTHORING[name]
         for name in ("DAG", "BaseOperator", "Param", "Variable", "Connection", "XComArg")
-    },
+    }
+    | {"ParamsDict": _PARAMS["ParamsDict"]},
     "airflow.models.dag": {"DAG": _AUTHORING["DAG"]},
     "airflow.models.baseoperator": {
         name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
     },
-    "airflow.models.param": {"Param": _AUTHORING["Param"]},
+    "airflow.models.param": _PARAMS,
     "airflow.models.variable": _VARIABLE,
     "airflow.models.connection": _CONNECTION,
     "airflow.models.xcom_arg": {"XComArg": _AUTHORING["XComArg"]},
-    "airflow.decorators": {name: _AUTHORING[name] for name in ("dag", "task", "task_group")},
+    "airflow.decorators": {
+        **{name: _AUTHORING[name] for name in ("dag", "task", "task_group")},
+        **_SETUP_TEARDOWN,
+    },
     # Airflow 3's authoring API
     "airflow.sdk": {
         name: _AUTHORING[name]
@@ -128,7 +200,14 @@ MODULES: dict[str, dict[str, str]] = {
             "cross_downstream",
             "TriggerRule",
         )
-    },
+    }
+    | _SETUP_TEARDOWN
+    | _LABEL
+    | _CONTEXT
+    | {"get_current_context": _PYTHON["get_current_context"]},
+    "airflow.sdk.definitions": {},
+    "airflow.sdk.definitions.context": _CONTEXT,
+    "airflow.sdk.definitions.param": _PARAMS,
     "airflow.sdk.bases": {},
     "airflow.sdk.bases.operator": {
         name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
@@ -151,6 +230,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.python": _PYTHON_SENSOR,
     "airflow.sensors.filesystem": _FILE_SENSOR,
     "airflow.sensors.time_delta": _TIME_DELTA_SENSOR,
+    "airflow.sensors.time_sensor": _TIME_SENSOR,
     # Airflow 3's standard provider
     "airflow.providers": {},
     "airflow.providers.standard": {},
@@ -162,7 +242,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.python": _PYTHON_SENSOR,
     "airflow.providers.standard.sensors.filesystem": _FILE_SENSOR,
     "airflow.providers.standard.sensors.time_delta": _TIME_DELTA_SENSOR,
+    "airflow.providers.standard.sensors.time": _TIME_SENSOR,
     "airflow.providers.standard.utils": {},
+    "airflow.providers.standard.utils.weekday": _WEEKDAY,
     # Helpers DAG files use
     "airflow.utils": {},
     "airflow.utils.dates": {"days_ago": "tradewind.timetables.timezone:days_ago"},
@@ -172,6 +254,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.task_group": {"TaskGroup": _AUTHORING["TaskGroup"]},
     "airflow.utils.helpers": {name: _AUTHORING[name] for name in ("chain", "cross_downstream")},
     "airflow.utils.state": _STATES,
+    "airflow.utils.weekday": _WEEKDAY,
+    "airflow.utils.edgemodifier": _LABEL,
+    "airflow.utils.context": _CONTEXT
+    | {"AirflowContextDeprecationWarning": "tradewind.runtime.context:ContextDeprecationWarning"},
     "airflow.exceptions": _EXCEPTIONS,
     "airflow.macros": _MACROS,
     "airflow.hooks": {},
@@ -179,6 +265,10 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.base_hook": _HOOK,
     "airflow.configuration": {"conf": "tradewind.runtime.config:conf"},
 }
+
+for _path, _names in _STANDARD.items():
+    MODULES[f"airflow.{_path}"] = _names
+    MODULES[f"airflow.providers.standard.{_path}"] = _names
 
 _ASSETS = "Airflow 3's assets, for data-aware scheduling"
 _DATASETS = "Airflow 2's datasets, for data-aware scheduling"
@@ -200,7 +290,6 @@ NOT_YET: dict[str, str] = {
     "airflow.sdk:Metadata": _ASSETS,
     "airflow.sdk:asset": _ASSETS,
     "airflow.exceptions:TaskDeferred": _DEFERRAL,
-    "airflow.sensors.time_delta:TimeDeltaSensorAsync": _DEFERRAL,
 }
 
 

@@ -12,6 +12,7 @@ from tradewind.operators.python_virtualenv import (
     ExternalPythonOperator,
     PythonVirtualenvOperator,
 )
+from tradewind.operators.trigger_dagrun import TriggerDagRunOperator
 from tradewind.operators.weekday import BranchDayOfWeekOperator
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "PythonOperator",
     "PythonVirtualenvOperator",
     "ShortCircuitOperator",
+    "TriggerDagRunOperator",
 ]

@@ -3,6 +3,7 @@
 from tradewind.sensors.base import BaseSensorOperator, PokeReturnValue
 from tradewind.sensors.bash import BashSensor
 from tradewind.sensors.date_time import DateTimeSensor, DateTimeSensorAsync
+from tradewind.sensors.external_task import ExternalTaskMarker, ExternalTaskSensor
 from tradewind.sensors.filesystem import FileSensor
 from tradewind.sensors.python import PythonSensor
 from tradewind.sensors.time_delta import TimeDeltaSensor, TimeDeltaSensorAsync
@@ -15,6 +16,8 @@ __all__ = [
     "DateTimeSensor",
     "DateTimeSensorAsync",
     "DayOfWeekSensor",
+    "ExternalTaskMarker",
+    "ExternalTaskSensor",
     "FileSensor",
     "PokeReturnValue",
     "PythonSensor",
