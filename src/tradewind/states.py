@@ -51,3 +51,5 @@ class DagRunType(enum.StrEnum):
     SCHEDULED = "scheduled"
     MANUAL = "manual"
     BACKFILL = "backfill"
+    # Airflow 2's name of BACKFILL (airflow.utils.types.DagRunType.BACKFILL_JOB).
+    BACKFILL_JOB = "backfill"

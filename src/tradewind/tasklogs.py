@@ -10,12 +10,15 @@ bytes at a time, from a byte offset (a reader following a live log goes on from 
 the last chunk). A :class:`LogSource` is where the web server finds a try's log: the file under
 its own log folder by default; an executor whose tries write their logs elsewhere (a worker's
 host, a pod) offers its own (:meth:`tradewind.executors.base.BaseExecutor.log_source`).
+:class:`LoggingMixin` gives a class a ``log`` (Airflow's ``LoggingMixin``): what it logs
+during a try goes to the try's log like any other logging.
 This module imports nothing of tradewind but :mod:`tradewind.workloads`: every part may use it.
 """
 
 from __future__ import annotations
 
 import codecs
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,3 +124,17 @@ class LogSource:
     def path(self, key: TaskKey) -> Path:
         """The try's log file in this host's folder."""
         return log_path(self.folder, key)
+
+
+class LoggingMixin:
+    """Gives a class a ``log``: the logger named after its module and class."""
+
+    @classmethod
+    def logger(cls) -> logging.Logger:
+        """The logger of this class."""
+        return logging.getLogger(f"{cls.__module__}.{cls.__name__}")
+
+    @property
+    def log(self) -> logging.Logger:
+        """The logger of this object's class."""
+        return type(self).logger()

@@ -61,6 +61,11 @@ EXPECTED: dict[str, tuple[str, dict[str, str]]] = {
         {"latest_only": S, "report": S, "which_day": S, "any_day": S, "never": K},
     ),
     "airflow2_leftovers": (S, {"start": S, "old_keys": S, "echo": S}),
+    "airflow2_helpers": (
+        S,
+        {"latest_only": S, "run_kind": S, "venv_check": S, "greet": S, "smooth": S},
+    ),
+    "sdk_names": (S, {"dated_by_trigger": S, "states": S, "venv_check": S, "smooth": S}),
     "sensors_and_rules": (
         S,
         {
@@ -78,6 +83,7 @@ EXPECTED: dict[str, tuple[str, dict[str, str]]] = {
 # file -> what its import error says
 IMPORT_ERRORS = {
     "not_provided.py": "airflow.providers.amazon is not part of tradewind",
+    "subdag.py": "airflow.operators.subdag is not part of tradewind (Airflow 2's SubDagOperator",
 }
 
 

@@ -133,6 +133,45 @@ def test_later_features_say_not_yet(statement: str, feature: str) -> None:
     assert feature in str(error)
 
 
+@pytest.mark.parametrize(
+    ("statement", "says"),
+    [
+        ("from airflow.operators.subdag import SubDagOperator", "TaskGroup"),
+        ("from airflow.operators.subdag_operator import SubDagOperator", "TaskGroup"),
+        ("from airflow.operators.email import EmailOperator", "e-mail"),
+        ("from airflow.io.path import ObjectStoragePath", "fsspec"),
+        ("from airflow.sdk import ObjectStoragePath", "fsspec"),
+        ("from airflow.utils.session import provide_session", "metadata database"),
+        ("from airflow.models import DagBag", "metadata database"),
+        ("from airflow.models import XCom", "ti.xcom_pull"),
+        ("from airflow.example_dags.libs.helper import print_stuff", "example DAGs"),
+    ],
+)
+def test_what_tradewind_never_provides_says_what_to_use_instead(statement: str, says: str) -> None:
+    error = _import_error(statement)
+    assert "not provided by tradewind" in str(error) or "not part of tradewind" in str(error)
+    assert says in str(error)
+
+
+def test_a_standard_provider_module_not_served_says_so() -> None:
+    error = _import_error("from airflow.providers.standard.operators.hitl import ApprovalOperator")
+    assert "not part of tradewind" in str(error)
+    assert "standard provider only" not in str(error)
+
+
+def test_airflow_1_module_names_that_airflow_2_kept() -> None:
+    scope: dict[str, object] = {}
+    exec(
+        "from airflow.operators.latest_only_operator import LatestOnlyOperator\n"
+        "from airflow.operators.latest_only import LatestOnlyOperator as Today\n"
+        "from airflow.sensors.external_task_sensor import ExternalTaskSensor\n"
+        "from airflow.providers.standard.sensors.external_task import ExternalTaskSensor as Now\n",
+        scope,
+    )
+    assert scope["LatestOnlyOperator"] is scope["Today"]
+    assert scope["ExternalTaskSensor"] is scope["Now"]
+
+
 def test_private_names_are_plain_attribute_errors() -> None:
     module = importlib.import_module("airflow.operators.bash")
     assert not hasattr(module, "__file__")

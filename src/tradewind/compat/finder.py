@@ -76,6 +76,9 @@ def name_message(module_name: str, name: str, exports: Mapping[str, str]) -> str
     feature = table.not_yet(module_name, name)
     if feature is not None:
         return f"{module_name}.{name} ({feature}) is not provided by tradewind yet"
+    instead = table.not_provided(module_name, name)
+    if instead is not None:
+        return f"cannot import {name!r} from {module_name}: not provided by tradewind ({instead})"
     provided = ", ".join(sorted(exports)) or "no names, only its submodules"
     return (
         f"cannot import {name!r} from {module_name}: {name} is not provided by tradewind "
@@ -87,8 +90,13 @@ def module_message(fullname: str) -> str:
     feature = table.not_yet(fullname)
     if feature is not None:
         return f"{fullname} ({feature}) is not provided by tradewind yet"
+    instead = table.not_provided(fullname)
+    if instead is not None:
+        return f"{fullname} is not part of tradewind ({instead})"
     parts = fullname.split(".")
-    if len(parts) >= 3 and parts[1] == "providers":
+    if len(parts) >= 3 and parts[1] == "providers" and parts[2] == "standard":
+        where = "tradewind serves the standard provider's common operators, sensors and utils"
+    elif len(parts) >= 3 and parts[1] == "providers":
         where = "tradewind provides Airflow's standard provider only"
     else:
         where = "see the README's Airflow section for the airflow modules tradewind serves"

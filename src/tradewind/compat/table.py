@@ -99,6 +99,7 @@ _PYTHON = {
         )
     },
     "get_current_context": "tradewind.runtime.context:get_current_context",
+    "is_venv_installed": "tradewind.operators.venvs:is_venv_installed",
 }
 _SENSOR_BASE = {
     "BaseSensorOperator": "tradewind.sensors.base:BaseSensorOperator",
@@ -123,6 +124,24 @@ _PARAMS = {
     "Param": "tradewind.authoring.params:Param",
     "ParamsDict": "tradewind.authoring.params:ParamsDict",
 }
+_STATES = {
+    "State": "tradewind.states:TaskState",
+    "TaskInstanceState": "tradewind.states:TaskState",
+    "DagRunState": "tradewind.states:DagRunState",
+}
+_DAG_RUN = {"DagRun": "tradewind.runtime.context:DagRunView"}
+_TASK_INSTANCE = {"TaskInstance": "tradewind.runtime.taskinstance:TaskInstanceView"}
+_PARSING_CONTEXT = {"get_parsing_context": "tradewind.parsing.context:get_parsing_context"}
+_TIMETABLES = {
+    "CronDataIntervalTimetable": "tradewind.timetables.cron:CronTimetable",
+    "DeltaDataIntervalTimetable": "tradewind.timetables.interval:DeltaTimetable",
+    "CronTriggerTimetable": "tradewind.timetables.trigger:CronTriggerTimetable",
+}
+_TIMETABLE_BASE = {
+    name: f"tradewind.timetables.base:{name}"
+    for name in ("Timetable", "DagRunInfo", "DataInterval", "TimeRestriction")
+}
+_SMOOTH = {"SmoothOperator": "tradewind.operators.smooth:SmoothOperator"}
 # What Airflow 2 keeps under airflow.<path> and Airflow 3 under airflow.providers.standard.<path>.
 _STANDARD: dict[str, dict[str, str]] = {
     "operators.branch": {"BaseBranchOperator": "tradewind.operators.branch:BaseBranchOperator"},
@@ -149,11 +168,17 @@ _STANDARD: dict[str, dict[str, str]] = {
         name: f"tradewind.sensors.external_task:{name}"
         for name in ("ExternalTaskSensor", "ExternalTaskMarker")
     },
+    "operators.smooth": _SMOOTH,
 }
-_STATES = {
-    "State": "tradewind.states:TaskState",
-    "TaskInstanceState": "tradewind.states:TaskState",
-    "DagRunState": "tradewind.states:DagRunState",
+# Airflow 2's deprecated module names (Airflow 1.10's) that 2.x still imported -> today's name.
+_AIRFLOW1_NAMES = {
+    "operators.latest_only_operator": "operators.latest_only",
+    "operators.dagrun_operator": "operators.trigger_dagrun",
+    "operators.branch_operator": "operators.branch",
+    "sensors.external_task_sensor": "sensors.external_task",
+    "sensors.weekday_sensor": "sensors.weekday",
+    "sensors.date_time_sensor": "sensors.date_time",
+    "sensors.bash_sensor": "sensors.bash",
 }
 _VARIABLE = {"Variable": _AUTHORING["Variable"]}
 _CONNECTION = {"Connection": _AUTHORING["Connection"]}
@@ -166,8 +191,13 @@ MODULES: dict[str, dict[str, str]] = {
         name: _AUTHORING[name]
         for name in ("DAG", "BaseOperator", "Param", "Variable", "Connection", "XComArg")
     }
-    | {"ParamsDict": _PARAMS["ParamsDict"]},
-    "airflow.models.dag": {"DAG": _AUTHORING["DAG"]},
+    | {"ParamsDict": _PARAMS["ParamsDict"]}
+    | _DAG_RUN
+    | _TASK_INSTANCE,
+    "airflow.models.dag": {name: _AUTHORING[name] for name in ("DAG", "dag")},
+    "airflow.models.dagrun": _DAG_RUN,
+    "airflow.models.taskinstance": _TASK_INSTANCE,
+    "airflow.models.xcom": {"XCOM_RETURN_KEY": "tradewind.runtime.taskinstance:RETURN_VALUE_KEY"},
     "airflow.models.baseoperator": {
         name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
     },
@@ -199,13 +229,28 @@ MODULES: dict[str, dict[str, str]] = {
             "chain",
             "cross_downstream",
             "TriggerRule",
+            "WeightRule",
         )
     }
     | _SETUP_TEARDOWN
     | _LABEL
     | _CONTEXT
-    | {"get_current_context": _PYTHON["get_current_context"]},
+    | _PARSING_CONTEXT
+    | _TIMETABLES
+    | {name: _STATES[name] for name in ("DagRunState", "TaskInstanceState")}
+    | {
+        "EdgeModifier": "tradewind.authoring.dependencies:EdgeModifier",
+        "conf": "tradewind.runtime.config:conf",
+        "get_current_context": _PYTHON["get_current_context"],
+    },
+    "airflow.sdk.macros": _MACROS,
     "airflow.sdk.definitions": {},
+    "airflow.sdk.definitions.dag": {name: _AUTHORING[name] for name in ("DAG", "dag")},
+    "airflow.sdk.definitions.taskgroup": {
+        name: _AUTHORING[name] for name in ("TaskGroup", "task_group")
+    },
+    "airflow.sdk.definitions.edges": _LABEL
+    | {"EdgeModifier": "tradewind.authoring.dependencies:EdgeModifier"},
     "airflow.sdk.definitions.context": _CONTEXT,
     "airflow.sdk.definitions.param": _PARAMS,
     "airflow.sdk.bases": {},
@@ -222,8 +267,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.operators.dummy_operator": {"DummyOperator": _EMPTY["EmptyOperator"]},
     "airflow.operators.bash": _BASH,
     "airflow.operators.bash_operator": _BASH,
-    "airflow.operators.python": _PYTHON,
     "airflow.operators.python_operator": _PYTHON,
+    # Airflow 2 kept the TaskFlow decorator here too.
+    "airflow.operators.python": _PYTHON | {"task": _AUTHORING["task"]},
     "airflow.sensors": {},
     "airflow.sensors.base": _SENSOR_BASE,
     "airflow.sensors.base_sensor_operator": _SENSOR_BASE,
@@ -231,6 +277,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sensors.filesystem": _FILE_SENSOR,
     "airflow.sensors.time_delta": _TIME_DELTA_SENSOR,
     "airflow.sensors.time_sensor": _TIME_SENSOR,
+    "airflow.sensors.time_delta_sensor": _TIME_DELTA_SENSOR,
+    "airflow.sensors.python_sensor": _PYTHON_SENSOR,
     # Airflow 3's standard provider
     "airflow.providers": {},
     "airflow.providers.standard": {},
@@ -245,6 +293,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.sensors.time": _TIME_SENSOR,
     "airflow.providers.standard.utils": {},
     "airflow.providers.standard.utils.weekday": _WEEKDAY,
+    "airflow.providers.standard.utils.python_virtualenv": {
+        "is_venv_installed": _PYTHON["is_venv_installed"]
+    },
     # Helpers DAG files use
     "airflow.utils": {},
     "airflow.utils.dates": {"days_ago": "tradewind.timetables.timezone:days_ago"},
@@ -254,6 +305,11 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.task_group": {"TaskGroup": _AUTHORING["TaskGroup"]},
     "airflow.utils.helpers": {name: _AUTHORING[name] for name in ("chain", "cross_downstream")},
     "airflow.utils.state": _STATES,
+    "airflow.utils.types": {"DagRunType": "tradewind.states:DagRunType"},
+    "airflow.utils.log": {},
+    "airflow.utils.log.logging_mixin": {"LoggingMixin": "tradewind.tasklogs:LoggingMixin"},
+    "airflow.utils.decorators": {"apply_defaults": "tradewind.operators.legacy:apply_defaults"},
+    "airflow.utils.dag_parsing_context": _PARSING_CONTEXT,
     "airflow.utils.weekday": _WEEKDAY,
     "airflow.utils.edgemodifier": _LABEL,
     "airflow.utils.context": _CONTEXT
@@ -264,11 +320,23 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.base": _HOOK,
     "airflow.hooks.base_hook": _HOOK,
     "airflow.configuration": {"conf": "tradewind.runtime.config:conf"},
+    "airflow.timetables": {},
+    "airflow.timetables.base": _TIMETABLE_BASE,
+    "airflow.timetables.interval": {
+        name: _TIMETABLES[name]
+        for name in ("CronDataIntervalTimetable", "DeltaDataIntervalTimetable")
+    },
+    "airflow.timetables.trigger": {"CronTriggerTimetable": _TIMETABLES["CronTriggerTimetable"]},
+    "airflow.timetables.simple": {
+        name: f"tradewind.timetables.simple:{name}" for name in ("NullTimetable", "OnceTimetable")
+    },
 }
 
 for _path, _names in _STANDARD.items():
     MODULES[f"airflow.{_path}"] = _names
     MODULES[f"airflow.providers.standard.{_path}"] = _names
+for _old, _path in _AIRFLOW1_NAMES.items():
+    MODULES[f"airflow.{_old}"] = _STANDARD[_path]
 
 _ASSETS = "Airflow 3's assets, for data-aware scheduling"
 _DATASETS = "Airflow 2's datasets, for data-aware scheduling"
@@ -293,6 +361,46 @@ NOT_YET: dict[str, str] = {
 }
 
 
+_SUBDAG = (
+    "Airflow 2's SubDagOperator (removed in Airflow 3): group the tasks in a TaskGroup "
+    "(airflow.utils.task_group.TaskGroup, or @task_group) instead"
+)
+_EMAIL = "sending e-mail: send it from a @task or an on_failure_callback"
+_OBJECT_STORAGE = (
+    "Airflow's object storage (ObjectStoragePath): use fsspec or pathlib in the task instead"
+)
+_METADATA = (
+    "direct access to Airflow's metadata database: tradewind's metastore is its own "
+    "(use tradewind's REST API or CLI)"
+)
+_XCOM = "the XCom table: a task reads XComs with ti.xcom_pull and writes them with ti.xcom_push"
+
+# Module path, or "module path:name", -> what it is and what to use instead in tradewind.
+NOT_PROVIDED: dict[str, str] = {
+    "airflow.operators.subdag": _SUBDAG,
+    "airflow.operators.subdag_operator": _SUBDAG,
+    "airflow.operators.email": _EMAIL,
+    "airflow.operators.email_operator": _EMAIL,
+    "airflow.utils.email": _EMAIL,
+    "airflow.providers.smtp": _EMAIL,
+    "airflow.io": _OBJECT_STORAGE,
+    "airflow.sdk:ObjectStoragePath": _OBJECT_STORAGE,
+    "airflow.settings": _METADATA,
+    "airflow.utils.session": _METADATA,
+    "airflow.utils.db": _METADATA,
+    "airflow.models.dagbag": _METADATA,
+    "airflow.models:DagBag": _METADATA,
+    "airflow.models:DagModel": _METADATA,
+    "airflow.models:Pool": _METADATA,
+    "airflow.models:XCom": _XCOM,
+    "airflow.models.xcom:XCom": _XCOM,
+    "airflow.sdk:XCom": _XCOM,
+    "airflow.example_dags": (
+        "the helper modules of Airflow's own example DAGs: put what the file needs beside it"
+    ),
+}
+
+
 def is_package(path: str, modules: Mapping[str, object] = MODULES) -> bool:
     """Whether ``path`` has submodules in the table (it then gets a ``__path__``)."""
     prefix = path + "."
@@ -301,11 +409,20 @@ def is_package(path: str, modules: Mapping[str, object] = MODULES) -> bool:
 
 def not_yet(path: str, name: str | None = None) -> str | None:
     """The feature a module (or a name in a module) belongs to, if tradewind provides it later."""
+    return _lookup(NOT_YET, path, name)
+
+
+def not_provided(path: str, name: str | None = None) -> str | None:
+    """What a module (or a name in a module) that tradewind never provides is, and what to use."""
+    return _lookup(NOT_PROVIDED, path, name)
+
+
+def _lookup(found_in: Mapping[str, str], path: str, name: str | None) -> str | None:
     if name is not None:
-        return NOT_YET.get(f"{path}:{name}")
+        return found_in.get(f"{path}:{name}")
     parts = path.split(".")
     for end in range(len(parts), 0, -1):
-        found = NOT_YET.get(".".join(parts[:end]))
+        found = found_in.get(".".join(parts[:end]))
         if found is not None:
             return found
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import shutil
@@ -149,3 +150,12 @@ def requirement_lines(requirements: Sequence[str] | str | None) -> tuple[str, ..
         requirements = requirements.splitlines()
     lines = (line.strip() for line in requirements)
     return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+def is_venv_installed() -> bool:
+    """Whether virtual environments can be made here (Airflow's ``is_venv_installed``).
+
+    tradewind makes them with the standard library's ``venv``, so this is true wherever
+    that module is importable.
+    """
+    return importlib.util.find_spec("venv") is not None

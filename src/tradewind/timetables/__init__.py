@@ -22,10 +22,12 @@ from tradewind.timetables.factory import (
 from tradewind.timetables.interval import DeltaTimetable
 from tradewind.timetables.periodic import schedule_after, schedule_before
 from tradewind.timetables.simple import NullTimetable, OnceTimetable
+from tradewind.timetables.trigger import CronTriggerTimetable
 
 __all__ = [
     "PRESETS",
     "CronTimetable",
+    "CronTriggerTimetable",
     "DagRunInfo",
     "DataInterval",
     "DeltaTimetable",

@@ -17,6 +17,7 @@ from tradewind.timetables.base import (
 from tradewind.timetables.cron import CronTimetable
 from tradewind.timetables.interval import DeltaTimetable
 from tradewind.timetables.simple import NullTimetable, OnceTimetable
+from tradewind.timetables.trigger import cron_trigger_from
 
 Schedule = str | dt.timedelta | Timetable | None
 
@@ -86,6 +87,7 @@ def _delta(data: Mapping[str, Any]) -> Timetable:
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Timetable]] = {
     "cron": _cron,
     "timedelta": _delta,
+    "cron_trigger": lambda data: cron_trigger_from(dict(data)),
     "once": lambda data: OnceTimetable(),
     "none": lambda data: NullTimetable(),
 }
