@@ -100,8 +100,10 @@ def build(dag: SerializedDag) -> Structure:
             label = child[len(prefix) :] if prefix and child.startswith(prefix) else child
             if kind == "task":
                 task_group[child] = group_id
+                label = dag.tasks[child].task_display_name or label
                 rows.append(Row("task", child, label, depth, parents))
             else:
+                label = groups[child].group_display_name or label
                 rows.append(Row("group", child, label, depth, parents))
                 walk(child, depth + 1, (*parents, child))
 
@@ -110,7 +112,8 @@ def build(dag: SerializedDag) -> Structure:
     else:
         for task_id in sorted(dag.tasks, key=lambda t: order.get(t, 0)):
             task_group[task_id] = ""
-            rows.append(Row("task", task_id, task_id, 0, ()))
+            label = dag.tasks[task_id].task_display_name or task_id
+            rows.append(Row("task", task_id, label, 0, ()))
     group_tasks = {g: members(g) for g in groups if g != ROOT_GROUP_ID}
     return Structure(dag, tuple(rows), group_tasks, task_group)
 
