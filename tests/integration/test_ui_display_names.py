@@ -21,6 +21,9 @@ def test_display_names_label_the_dag_page_grid_and_graph(web: Web) -> None:
     web.system.add_dag("named_ids", NAMED)
     client = web.client
     login(client, "viewer")
+    listed = client.get("/dags").text
+    assert 'href="/dags/named_ids"' in listed
+    assert ">Nightly Sales Load</a>" in listed
     grid = client.get("/dags/named_ids")
     assert grid.status_code == 200
     assert "<h1" in grid.text
