@@ -59,7 +59,8 @@ def test_schedule_interval_warns() -> None:
 
 
 def test_ui_only_airflow_2_arguments_are_accepted() -> None:
-    dag = DAG("ui", default_view="graph", orientation="LR")
+    with pytest.warns(UserWarning, match="default_view is ignored"):
+        dag = DAG("ui", default_view="graph", orientation="LR")
     assert dag.dag_id == "ui"
 
 

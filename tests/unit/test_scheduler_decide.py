@@ -114,6 +114,26 @@ def test_depends_on_past_holds_a_ready_task() -> None:
     }
 
 
+def test_wait_for_past_depends_before_skipping_holds_a_skip_too() -> None:
+    def build() -> None:
+        up = EmptyOperator(task_id="up")
+        up >> EmptyOperator(
+            task_id="waits", depends_on_past=True, wait_for_past_depends_before_skipping=True
+        )
+        up >> EmptyOperator(task_id="skips", depends_on_past=True)
+
+    dag = _dag(build)
+    states = {"up": K, "waits": N, "skips": N}
+    held = {"waits": False, "skips": False}
+    assert decide.decide_tasks(dag, states, ["waits", "skips"], past_ok=held) == {
+        "skips": TaskState.SKIPPED
+    }
+    allowed = {"waits": True, "skips": False}
+    assert decide.decide_tasks(dag, states, ["waits"], past_ok=allowed) == {
+        "waits": TaskState.SKIPPED
+    }
+
+
 def test_run_outcome_follows_the_leaves() -> None:
     def build() -> None:
         a, b = EmptyOperator(task_id="a"), EmptyOperator(task_id="b", trigger_rule="all_done")

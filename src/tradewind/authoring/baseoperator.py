@@ -5,12 +5,11 @@ from __future__ import annotations
 import abc
 import copy
 import inspect
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tradewind.authoring import capture, location, scope, setup_teardown, values
+from tradewind.authoring import airflow_args, capture, location, scope, setup_teardown, values
 from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.params import Param, to_params
 from tradewind.authoring.rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
@@ -44,7 +43,9 @@ class _OperatorMeta(abc.ABCMeta):
     """Applies the DAG's and task group's default_args before ``__init__`` runs.
 
     A default fills an argument only if some ``__init__`` in the class's hierarchy accepts it
-    and the call did not pass it, so explicit arguments always win (as in Airflow).
+    (or it is one of :data:`airflow_args.TASK_EXTRAS`) and the call did not pass it, so
+    explicit arguments always win (as in Airflow). The operator's own ``default_args=``
+    come over the DAG's and the group's.
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -55,6 +56,8 @@ class _OperatorMeta(abc.ABCMeta):
         defaults: dict[str, Any] = dict(dag.default_args) if dag is not None else {}
         if group is not None:
             defaults.update(group.default_args)
+        # Airflow's operators take default_args too: they go over the DAG's and group's.
+        defaults.update(kwargs.pop("default_args", None) or {})
         accepted = _accepted_arguments(cls) - _NOT_DEFAULTABLE
         for key, value in defaults.items():
             if key in accepted and key not in kwargs:
@@ -80,21 +83,11 @@ def _accepted_arguments(cls: type) -> frozenset[str]:
             if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
                 names.add(parameter.name)
     names.discard("self")
+    # Honoured Airflow arguments that BaseOperator reads from **kwargs (airflow_args).
+    names.update(airflow_args.TASK_EXTRAS, ("task_concurrency",))
     accepted = frozenset(names)
     type.__setattr__(cls, "_accepted_arguments", accepted)
     return accepted
-
-
-def _drop_sla(kwargs: dict[str, Any], task_id: str, where: location.Location) -> None:
-    """As Airflow 3 does: SLAs are gone, so ``sla=`` is accepted, ignored, and warned about."""
-    if "sla" in kwargs:
-        kwargs.pop("sla")
-        warnings.warn_explicit(
-            f"task {task_id!r}: sla is ignored (Airflow 3 removed SLAs)",
-            DeprecationWarning,
-            where.fileloc,
-            where.lineno,
-        )
 
 
 class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
@@ -123,6 +116,8 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     on_failure_callback: list[Callable[..., Any]]
     on_retry_callback: list[Callable[..., Any]]
     on_skipped_callback: list[Callable[..., Any]]
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
 
     def __init__(
         self,
@@ -164,11 +159,10 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
     ) -> None:
         given = {name: value for name, value in locals().items() if name not in _NOT_ARGUMENTS}
         where = location.caller_location()
-        self.fileloc = where.fileloc
-        self.lineno = where.lineno
-        _drop_sla(kwargs, task_id, where)
-        self._refuse_unknown(task_id, kwargs)
+        self.fileloc, self.lineno = where.fileloc, where.lineno
         try:
+            given.update(self._take_airflow_arguments(task_id, kwargs, where))
+            self._refuse_unknown(task_id, kwargs)
             label = values.check_id("task_id", task_id)
             self._check_arguments(given)
         except ValueError as exc:
@@ -180,6 +174,23 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.is_teardown = False
         self.on_failure_fail_dagrun = False
         self._join(label, dag, task_group)
+
+    def _take_airflow_arguments(
+        self, task_id: str, kwargs: dict[str, Any], where: location.Location
+    ) -> dict[str, Any]:
+        """Airflow's arguments beyond the signature (see :mod:`airflow_args`): the honoured
+        ones are returned; the ignored ones are kept as attributes, as given."""
+        honoured, ignored = airflow_args.take(
+            kwargs,
+            extras=airflow_args.TASK_EXTRAS,
+            ignored=airflow_args.TASK_IGNORED,
+            refused=airflow_args.TASK_REFUSED,
+            owner=f"task {task_id!r}",
+            where=where,
+        )
+        for name, value in ignored.items():
+            setattr(self, name, value)
+        return honoured
 
     def _refuse_unknown(self, task_id: str, unknown: Mapping[str, Any]) -> None:
         if unknown:
@@ -214,6 +225,9 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.executor_config: dict[str, Any] | None = executor_config
         for name in _CALLBACKS:
             setattr(self, name, values.as_callbacks(name, given[name]))
+        for name in ("max_active_tis_per_dag", "max_active_tis_per_dagrun"):
+            limit = given[name]
+            setattr(self, name, None if limit is None else values.check_int(name, limit, minimum=1))
 
     def _keep_arguments(self, given: Mapping[str, Any]) -> None:
         """Set the arguments that are taken as they are."""
@@ -226,6 +240,14 @@ class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
         self.start_date: datetime | None = given["start_date"]
         self.end_date: datetime | None = given["end_date"]
         self.doc_md: str | None = given["doc_md"]
+        self.doc: str | None = given["doc"]
+        self.doc_rst: str | None = given["doc_rst"]
+        self.doc_json: str | None = given["doc_json"]
+        self.doc_yaml: str | None = given["doc_yaml"]
+        self.ignore_first_depends_on_past = bool(given["ignore_first_depends_on_past"])
+        self.wait_for_past_depends_before_skipping = bool(
+            given["wait_for_past_depends_before_skipping"]
+        )
         self.email: str | Sequence[str] | None = given["email"]
         self.email_on_failure = bool(given["email_on_failure"])
         self.email_on_retry = bool(given["email_on_retry"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 
 from tradewind import timetables
-from tradewind.authoring import capture, graph, location, scope, values
+from tradewind.authoring import airflow_args, capture, graph, location, scope, values
 from tradewind.authoring.params import Param, resolve_params, to_params
 from tradewind.authoring.rules import parse_trigger_rule
 from tradewind.authoring.task_group import TaskGroup
@@ -32,12 +32,8 @@ class _NotGiven:
 
 NOT_GIVEN: Any = _NotGiven()
 
-# Airflow arguments that DAG files pass and tradewind accepts without using.
 # DAG.__init__'s locals that are not arguments to check or keep.
 _NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
-_IGNORED_ARGUMENTS = frozenset(
-    {"owner_links", "access_control", "sla_miss_callback", "default_view", "orientation"}
-)
 
 
 class DAG:
@@ -86,25 +82,44 @@ class DAG:
         where = location.caller_location()
         self.fileloc = where.fileloc
         self.lineno = where.lineno
-        if "concurrency" in kwargs:
-            given["max_active_tasks"] = _renamed("concurrency", "max_active_tasks", kwargs)
-        unknown = sorted(set(kwargs) - _IGNORED_ARGUMENTS)
-        if unknown:
-            names = ", ".join(repr(name) for name in unknown)
-            raise self._error(f"DAG({dag_id!r}) got unknown argument(s) {names}")
         try:
             self.dag_id = values.check_id("dag_id", dag_id)
+            given.update(self._take_airflow_arguments(kwargs, where))
         except ValueError as exc:
-            raise self._error(f"DAG: {exc}") from None
+            raise self._error(f"DAG {dag_id!r}: {exc}") from None
+        if kwargs:
+            names = ", ".join(repr(name) for name in sorted(kwargs))
+            raise self._error(f"DAG({dag_id!r}) got unknown argument(s) {names}")
         self.default_args: dict[str, Any] = dict(default_args or {})
         try:
             self._check_arguments(given)
         except ValueError as exc:
             raise self._error(f"DAG {self.dag_id!r}: {exc}") from None
-        self._set_schedule(schedule, schedule_interval)
+        self._set_schedule(given["schedule"], schedule_interval)
         self._keep_arguments(given)
         self._set_graph()
         capture.record_dag(self)
+
+    def _take_airflow_arguments(
+        self, kwargs: dict[str, Any], where: location.Location
+    ) -> dict[str, Any]:
+        """Airflow's arguments beyond the signature (see :mod:`airflow_args`): Airflow 2's
+        names and the honoured ones are returned; the ignored ones are kept as attributes."""
+        renamed = {}
+        for old, new in (("concurrency", "max_active_tasks"), ("timetable", "schedule")):
+            if old in kwargs:
+                renamed[new] = _renamed(old, new, kwargs)
+        honoured, ignored = airflow_args.take(
+            kwargs,
+            extras=airflow_args.DAG_EXTRAS,
+            ignored=airflow_args.DAG_IGNORED,
+            refused=airflow_args.DAG_REFUSED,
+            owner=f"DAG {self.dag_id!r}",
+            where=where,
+        )
+        for name, value in ignored.items():
+            setattr(self, name, value)
+        return {**renamed, **honoured}
 
     def _check_arguments(self, given: Mapping[str, Any]) -> None:
         """Set the arguments that need checking; a bad one is a ValueError naming it."""
@@ -156,6 +171,10 @@ class DAG:
         self.user_defined_filters: dict[str, Callable[..., Any]] = dict(
             given["user_defined_filters"] or {}
         )
+        self.jinja_environment_kwargs: dict[str, Any] = dict(
+            given["jinja_environment_kwargs"] or {}
+        )
+        self.template_undefined: type[Any] | None = given["template_undefined"]
 
     def _set_dates(
         self, start_date: object, end_date: object, timezone: str | dt.tzinfo | None
@@ -367,7 +386,7 @@ def _warn_removed(what: str, instead: str, *, stacklevel: int = 3) -> None:
 
 def _renamed(old: str, new: str, kwargs: dict[str, Any]) -> Any:
     """Pop Airflow 2's argument ``old`` from ``kwargs``, warning that ``new`` replaces it."""
-    _warn_removed(f"DAG({old}=...)", f"use {new}=", stacklevel=4)
+    _warn_removed(f"DAG({old}=...)", f"use {new}=", stacklevel=5)
     return kwargs.pop(old)
 
 

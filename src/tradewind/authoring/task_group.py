@@ -25,6 +25,7 @@ class TaskGroup(DependencyMixin):
     Task ids inside get the group id as a prefix (unless ``prefix_group_id=False``); a
     dependency on the group means its first tasks (upstream side) or last tasks (downstream).
     ``default_args`` extend the DAG's and any enclosing group's for the tasks inside.
+    ``group_display_name`` (Airflow 3) is the label shown for it instead of its id.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class TaskGroup(DependencyMixin):
         ui_color: str = "CornflowerBlue",
         ui_fgcolor: str = "#000",
         add_suffix_on_collision: bool = False,
+        group_display_name: str = "",
     ) -> None:
         where = location.caller_location()
         self.fileloc, self.lineno = where.fileloc, where.lineno
@@ -62,6 +64,7 @@ class TaskGroup(DependencyMixin):
         self.group_id: str | None = parent.child_id(label)
         self.prefix_group_id = prefix_group_id
         self.tooltip = tooltip
+        self.group_display_name = group_display_name or label
         self.ui_color = ui_color
         self.ui_fgcolor = ui_fgcolor
         self.default_args: dict[str, Any] = {**parent.default_args, **(default_args or {})}
@@ -80,6 +83,7 @@ class TaskGroup(DependencyMixin):
         root.group_id = None
         root.prefix_group_id = True
         root.tooltip = ""
+        root.group_display_name = ""
         root.ui_color = "CornflowerBlue"
         root.ui_fgcolor = "#000"
         root.default_args = {}

@@ -54,20 +54,27 @@ def template_environment(dag: DAG | None) -> jinja2.Environment:
     """The Jinja environment for a DAG's tasks: its search path, macros and filters.
 
     Templates are looked up in ``template_searchpath`` and then in the DAG file's folder.
-    Undefined names are errors, so a typo fails the task instead of rendering as empty.
+    Undefined names are errors, so a typo fails the task instead of rendering as empty, unless
+    the DAG's ``template_undefined`` says otherwise; its ``jinja_environment_kwargs`` go over
+    these options, as in Airflow.
     """
     searchpath: list[str] = []
     native = False
+    options: dict[str, Any] = {"undefined": jinja2.StrictUndefined}
     if dag is not None:
         searchpath = [*dag.template_searchpath, os.path.dirname(dag.fileloc)]
         native = dag.render_template_as_native_obj
+        if dag.template_undefined is not None:
+            options["undefined"] = dag.template_undefined
+        options.update(dag.jinja_environment_kwargs)
     env_class = jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment
-    env = env_class(
-        loader=jinja2.FileSystemLoader(searchpath),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    options = {
+        "loader": jinja2.FileSystemLoader(searchpath),
+        "keep_trailing_newline": True,
+        "autoescape": False,
+        **options,
+    }
+    env = env_class(**options)
     env.filters.update(FILTERS)
     if dag is not None:
         env.globals.update(dag.user_defined_macros)

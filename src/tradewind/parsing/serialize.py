@@ -1,9 +1,10 @@
-"""DAGs as plain JSON, and the frozen objects that the scheduler, web server and CLI use.
+"""DAGs as plain JSON, and back as the frozen objects that the scheduler, web server and CLI use.
 
 ``serialize_dag`` runs where user code is imported (the DAG processor). ``deserialize_dag``
-gives a :class:`SerializedDag` that carries everything needed to schedule and show the DAG
-without importing the DAG file. The JSON keys of a task are the field names of
-:class:`SerializedTask`; those of a DAG are the field names of :class:`SerializedDag`.
+gives a :class:`SerializedDag` (defined in :mod:`serialized`, re-exported here) that carries
+everything needed to schedule and show the DAG without importing the DAG file. The JSON keys
+of a task are the field names of :class:`SerializedTask`; those of a DAG are the field names
+of :class:`SerializedDag`.
 """
 
 from __future__ import annotations
@@ -22,183 +23,43 @@ from tradewind import timetables
 from tradewind.authoring import graph
 from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.authoring.dag import DAG
-from tradewind.authoring.params import Param, resolve_params
 from tradewind.authoring.rules import TriggerRule, WeightRule
-from tradewind.exceptions import SerializationError, TaskNotFound
+from tradewind.exceptions import SerializationError
 from tradewind.operators.empty import EmptyOperator
+from tradewind.parsing.serialized import (
+    ROOT_GROUP_ID,
+    SerializedDag,
+    SerializedTask,
+    SerializedTaskGroup,
+)
 from tradewind.sensors.external_task import ExternalTaskMarker
 
+__all__ = [
+    "ROOT_GROUP_ID",
+    "SerializedDag",
+    "SerializedTask",
+    "SerializedTaskGroup",
+    "dag_hash",
+    "deserialize_dag",
+    "serialize_dag",
+]
+
 FORMAT_VERSION = 1
-ROOT_GROUP_ID = ""
-"""The key of a DAG's top-level task group in ``task_groups``."""
 
 _CALLBACKS = ("execute", "success", "failure", "retry", "skipped")
-# Task flags added after format version 1 shipped: kept only when set (see serialize_dag).
-_LATER_TASK_FLAGS = ("is_setup", "is_teardown", "on_failure_fail_dagrun")
+# Task fields added after format version 1 shipped, with their defaults: kept only when they
+# differ, so a DAG stored before keeps its hash (see serialize_dag).
+_LATER_TASK_FIELDS: dict[str, Any] = {
+    "is_setup": False,
+    "is_teardown": False,
+    "on_failure_fail_dagrun": False,
+    "max_active_tis_per_dag": None,
+    "max_active_tis_per_dagrun": None,
+    "ignore_first_depends_on_past": True,
+    "wait_for_past_depends_before_skipping": False,
+}
 # Default reprs embed memory addresses, which differ on every parse; they must not reach the hash.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-@dataclasses.dataclass(frozen=True)
-class SerializedTask:
-    """One task of a serialized DAG; ``template_values`` hold the unrendered field values."""
-
-    task_id: str
-    operator: str
-    operator_module: str
-    custom_operator_name: str | None
-    upstream_task_ids: frozenset[str]
-    downstream_task_ids: frozenset[str]
-    trigger_rule: TriggerRule
-    retries: int
-    retry_delay: float
-    retry_exponential_backoff: bool
-    max_retry_delay: float | None
-    execution_timeout: float | None
-    depends_on_past: bool
-    wait_for_downstream: bool
-    pool: str
-    pool_slots: int
-    priority_weight: int
-    weight_rule: WeightRule
-    priority_weight_total: int
-    queue: str
-    executor_config: Mapping[str, Any] | None
-    owner: str
-    do_xcom_push: bool
-    multiple_outputs: bool
-    template_fields: tuple[str, ...]
-    template_values: Mapping[str, Any]
-    is_sensor: bool
-    sensor_mode: str | None
-    poke_interval: float | None
-    sensor_timeout: float | None
-    soft_fail: bool
-    has_on_execute_callback: bool
-    has_on_success_callback: bool
-    has_on_failure_callback: bool
-    has_on_retry_callback: bool
-    has_on_skipped_callback: bool
-    ignore_downstream_trigger_rules: bool
-    is_empty: bool
-    doc_md: str | None
-    task_group_id: str | None
-    callable_name: str | None
-    params: Mapping[str, Mapping[str, Any]]
-    # Added after format version 1 first shipped: a DAG stored before has none of them.
-    is_setup: bool = False
-    is_teardown: bool = False
-    on_failure_fail_dagrun: bool = False
-    # An ExternalTaskMarker's target: external_dag_id, external_task_id and logical_date (all
-    # unrendered templates) and recursion_depth.
-    external_marker: Mapping[str, Any] | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class SerializedTaskGroup:
-    """A task group for the graph view: its direct child tasks and groups."""
-
-    group_id: str
-    parent_id: str | None
-    tooltip: str
-    prefix_group_id: bool
-    task_ids: tuple[str, ...]
-    group_ids: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class SerializedDag:
-    """A DAG as the scheduler, web server and CLI see it, without the DAG file's code."""
-
-    dag_id: str
-    fileloc: str
-    lineno: int
-    description: str | None
-    doc_md: str | None
-    owners: tuple[str, ...]
-    tags: tuple[str, ...]
-    schedule: str
-    timetable: timetables.Timetable
-    timezone: str
-    start_date: dt.datetime | None
-    end_date: dt.datetime | None
-    catchup: bool
-    max_active_runs: int
-    max_active_tasks: int
-    dagrun_timeout: float | None
-    params: Mapping[str, Mapping[str, Any]]
-    is_paused_upon_creation: bool | None
-    has_on_success_callback: bool
-    has_on_failure_callback: bool
-    render_template_as_native_obj: bool
-    task_groups: Mapping[str, SerializedTaskGroup]
-    tasks: Mapping[str, SerializedTask]
-    # Edge labels ``{upstream_id: {downstream_id: {"label": text}}}`` (none in older DAGs).
-    edge_info: Mapping[str, Mapping[str, Mapping[str, Any]]] = dataclasses.field(
-        default_factory=dict
-    )
-
-    def edge_label(self, upstream_id: str, downstream_id: str) -> str | None:
-        """The label of the edge ``upstream_id >> downstream_id`` (None if it has none)."""
-        label = self.edge_info.get(upstream_id, {}).get(downstream_id, {}).get("label")
-        return label if isinstance(label, str) else None
-
-    @property
-    def task_ids(self) -> list[str]:
-        return list(self.tasks)
-
-    def get_task(self, task_id: str) -> SerializedTask:
-        """The task with this id; TaskNotFound otherwise."""
-        try:
-            return self.tasks[task_id]
-        except KeyError:
-            raise TaskNotFound(f"DAG {self.dag_id!r} has no task {task_id!r}") from None
-
-    @property
-    def roots(self) -> list[SerializedTask]:
-        return [task for task in self.tasks.values() if not task.upstream_task_ids]
-
-    @property
-    def leaves(self) -> list[SerializedTask]:
-        return [task for task in self.tasks.values() if not task.downstream_task_ids]
-
-    def topological_order(self) -> list[str]:
-        """Task ids, each after its upstream tasks (ties by task id)."""
-        return graph.topological_order(
-            {task_id: sorted(task.downstream_task_ids) for task_id, task in self.tasks.items()}
-        )
-
-    def relatives(self, task_id: str, *, upstream: bool = False) -> set[str]:
-        """Ids of every task downstream (or upstream) of ``task_id``, however far."""
-        self.get_task(task_id)
-        side = "upstream_task_ids" if upstream else "downstream_task_ids"
-        return graph.flat_relatives(
-            {tid: getattr(task, side) for tid, task in self.tasks.items()}, task_id
-        )
-
-    def next_dagrun_info(
-        self,
-        last_automated_data_interval: timetables.DataInterval | None,
-        now: dt.datetime | None = None,
-    ) -> timetables.DagRunInfo | None:
-        """The next scheduled run after the last one, as ``DAG.next_dagrun_info`` computes it."""
-        return timetables.next_run_within(
-            self.timetable,
-            start_date=self.start_date,
-            end_date=self.end_date,
-            catchup=self.catchup,
-            last_automated_data_interval=last_automated_data_interval,
-            now=now,
-        )
-
-    def infer_manual_data_interval(self, run_after: dt.datetime) -> timetables.DataInterval:
-        """The data interval of a run triggered by hand at ``run_after``."""
-        return self.timetable.infer_manual_data_interval(run_after=run_after)
-
-    def resolve_params(self, conf: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Validated params for a run with this conf; ParamValidationError names a bad one."""
-        specs = {name: Param.deserialize(spec) for name, spec in self.params.items()}
-        return resolve_params(specs, conf)
 
 
 # -- serializing --------------------------------------------------------------------------
@@ -238,6 +99,8 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
     edge_info = _edge_info(dag)
     if edge_info:
         data["edge_info"] = edge_info
+    if dag.dag_display_name != dag.dag_id:
+        data["dag_display_name"] = dag.dag_display_name
     return data
 
 
@@ -290,9 +153,7 @@ def _serialize_task(task: BaseOperator, priority_weight_total: int) -> dict[str,
     data["params"] = {
         name: _jsonable(task.params[name].serialize()) for name in sorted(task.params)
     }
-    for flag in _LATER_TASK_FLAGS:
-        if getattr(task, flag):
-            data[flag] = True
+    data.update(_later_fields(task))
     if isinstance(task, ExternalTaskMarker):
         data["external_marker"] = {
             "external_dag_id": _jsonable(task.external_dag_id),
@@ -300,6 +161,18 @@ def _serialize_task(task: BaseOperator, priority_weight_total: int) -> dict[str,
             "logical_date": _jsonable(task.logical_date),
             "recursion_depth": task.recursion_depth,
         }
+    return data
+
+
+def _later_fields(task: BaseOperator) -> dict[str, Any]:
+    """The task's fields added after format version 1, where they differ from the default."""
+    data = {
+        name: getattr(task, name)
+        for name, default in _LATER_TASK_FIELDS.items()
+        if getattr(task, name) != default
+    }
+    if task.task_display_name != task.task_id:
+        data["task_display_name"] = task.task_display_name
     return data
 
 
@@ -324,6 +197,7 @@ def _serialize_groups(dag: DAG) -> dict[str, Any]:
     for group in dag.task_group.iter_groups():
         children = group.children.values()
         parent = group.parent_group
+        shown = group.group_display_name
         groups[group.group_id or ROOT_GROUP_ID] = {
             "group_id": group.group_id or ROOT_GROUP_ID,
             "parent_id": None if parent is None else (parent.group_id or ROOT_GROUP_ID),
@@ -333,6 +207,7 @@ def _serialize_groups(dag: DAG) -> dict[str, Any]:
             "group_ids": sorted(
                 c.group_id for c in children if not isinstance(c, BaseOperator) and c.group_id
             ),
+            **({"group_display_name": shown} if shown and shown != group.label else {}),
         }
     return dict(sorted(groups.items()))
 

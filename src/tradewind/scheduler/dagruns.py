@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -193,7 +193,7 @@ def advance_run(
     states = task_store.states_of_run(session, run.dag_id, run.run_id)
     if candidates is None:
         candidates = [t for t, s in states.items() if s in decide.UNDECIDED]
-    past_ok = _past_ok(session, dag, run, candidates)
+    past_ok = _past_ok(session, dag, run, candidates, states)
     changes = decide.decide_tasks(dag, states, candidates, past_ok=past_ok)
     changed = task_store.set_states(
         session, run.dag_id, run.run_id, changes, expected=decide.UNDECIDED, now=now
@@ -225,9 +225,28 @@ def _callback(dag: SerializedDag, run: DagRun, outcome: DagRunState) -> Callback
 
 
 def _past_ok(
-    session: Session, dag: SerializedDag, run: DagRun, candidates: Collection[str]
+    session: Session,
+    dag: SerializedDag,
+    run: DagRun,
+    candidates: Collection[str],
+    states: Mapping[str, TaskState],
 ) -> dict[str, bool] | None:
-    needy = [t for t in candidates if t in dag.tasks and dag.tasks[t].depends_on_past]
+    """For the tasks with depends_on_past that may be decided now, whether the previous run
+    lets them go on: its try of the task succeeded or was skipped. Where the previous run has
+    no such task, ignore_first_depends_on_past (the default) lets it go on.
+
+    Undecided tasks that wait for the past before being skipped are asked about too: the
+    decision may reach them in a cascade of skips."""
+    tasks = dag.tasks
+    needy = {t for t in candidates if t in tasks and tasks[t].depends_on_past}
+    needy.update(
+        t
+        for t, state in states.items()
+        if t in tasks
+        and state in decide.UNDECIDED
+        and tasks[t].depends_on_past
+        and tasks[t].wait_for_past_depends_before_skipping
+    )
     if not needy:
         return None
     previous = run_store.previous_run(session, run)
@@ -235,7 +254,9 @@ def _past_ok(
         return None
     past = task_store.past_states(session, previous.dag_id, previous.run_id, needy)
     good = {TaskState.SUCCESS, TaskState.SKIPPED}
-    return {t: (t not in past or past[t] in good) for t in needy}
+    return {
+        t: past[t] in good if t in past else tasks[t].ignore_first_depends_on_past for t in needy
+    }
 
 
 def timed_out_runs(session: Session, cache: DagCache, now: datetime) -> list[DagRun]:

@@ -160,7 +160,8 @@ def decide_tasks(
 
     Decisions cascade: a task skipped or failed here is seen by its downstream tasks in the same
     call, so a whole branch is settled at once. ``past_ok`` holds, for tasks with
-    depends_on_past, whether the previous run allows them to start (absent means allowed).
+    depends_on_past, whether the previous run allows them to start (absent means allowed);
+    those with wait_for_past_depends_before_skipping wait for it before being skipped too.
     """
     current = dict(states)
     changes: dict[str, TaskState] = {}
@@ -177,7 +178,7 @@ def decide_tasks(
                 continue
             up = _upstream_counts(dag, task, current)
             readiness = evaluate_trigger_rule(task.trigger_rule, up)
-            if readiness is Readiness.READY and past_ok and not past_ok.get(task_id, True):
+            if _waits_for_past(task, readiness, past_ok):
                 readiness = Readiness.WAIT
             new = READINESS_STATE.get(readiness)
             if new is None or new is current.get(task_id):
@@ -188,6 +189,18 @@ def decide_tasks(
                 next_round.update(task.downstream_task_ids)
         pending = sorted(next_round)
     return changes
+
+
+def _waits_for_past(
+    task: SerializedTask, readiness: Readiness, past_ok: Mapping[str, bool] | None
+) -> bool:
+    """Whether the previous run holds the task back: from running (depends_on_past), and
+    from being skipped too with wait_for_past_depends_before_skipping."""
+    if not past_ok or past_ok.get(task.task_id, True):
+        return False
+    return readiness is Readiness.READY or (
+        readiness is Readiness.SKIP and task.wait_for_past_depends_before_skipping
+    )
 
 
 def _upstream_counts(

@@ -1,17 +1,21 @@
-"""Pick the scheduled tries to queue now: priority across the whole queue, pools, limits."""
+"""Pick the scheduled tries to queue now: priority across the whole queue, pools, limits
+(max_active_tasks per DAG, max_active_tis_per_dag and max_active_tis_per_dagrun per task)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import room as room_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
+from tradewind.parsing.serialized import SerializedDag, SerializedTask
 from tradewind.scheduler.dagruns import DagCache
 from tradewind.workloads import TaskKey, Workload
 
@@ -33,7 +37,9 @@ def queue_ready(
 
     Candidates come highest priority_weight first (then oldest), over all DAGs at once, so
     priority holds across the whole queue. A try is skipped for now when its pool has no free
-    slots or its DAG is at max_active_tasks; lower-priority tries that fit may go ahead.
+    slots, its DAG is at max_active_tasks or its task at max_active_tis_per_dag (over all
+    runs) or max_active_tis_per_dagrun (in its run); lower-priority tries that fit may go
+    ahead.
     ``external_id`` (an executor's that can adopt tries) names each try for the executor; the
     name is kept with the task instance. ``run`` (dag id, run id) limits it to that run, whose
     DAG may be paused (``dags test``).
@@ -41,11 +47,12 @@ def queue_ready(
     candidates = try_store.scheduled_instances(session, max(room, fetch), run=run)
     if not candidates:
         return []
-    pools = try_store.pool_room(session, lock=True)
-    dag_ids = sorted({c.dag_id for c in candidates})
-    active = try_store.active_counts_by_dag(session, dag_ids)
+    pools = room_store.pool_room(session, lock=True)
+    active = room_store.active_counts_by_dag(session, sorted({c.dag_id for c in candidates}))
+    runs: dict[tuple[str, str], dict[str, Any] | None] = {}
+    tasks = {ti.id: _task(session, cache, ti) for ti in candidates}
+    limits = _TaskLimits.read(session, candidates, tasks)
     chosen: list[tuple[int, Workload]] = []
-    runs: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]] = {}
     for ti in candidates:
         if len(chosen) >= room:
             break
@@ -53,13 +60,17 @@ def queue_ready(
         if free is None:
             log.warning("%s.%s waits: pool %r does not exist", ti.dag_id, ti.task_id, ti.pool)
             continue
+        task = tasks[ti.id]
         if free < ti.pool_slots or active.get(ti.dag_id, 0) >= ti.max_active_tasks:
             continue
-        workload = _workload(session, cache, ti, runs)
+        if task is None or not limits.allow(ti, task):
+            continue
+        workload = _workload(session, ti, task, runs)
         if workload is None:
             continue
         pools[ti.pool] = free - ti.pool_slots
         active[ti.dag_id] = active.get(ti.dag_id, 0) + 1
+        limits.take(ti)
         chosen.append((ti.id, workload))
     # Those another scheduler queued first are not ours to run.
     queued = try_store.mark_queued_many(
@@ -72,23 +83,30 @@ def queue_ready(
     return [workload for _, workload in mine]
 
 
-def _workload(
-    session: Session,
-    cache: DagCache,
-    ti: try_store.Queueable,
-    runs: dict[tuple[str, str], tuple[int | None, dict[str, Any] | None]],
-) -> Workload | None:
-    """The workload of a try; ``runs`` memoises each run's DAG version and data for this pass."""
-    if (ti.dag_id, ti.run_id) not in runs:
-        run = run_store.get_run(session, ti.dag_id, ti.run_id)
-        runs[(ti.dag_id, ti.run_id)] = (
-            (run.serialized_dag_id, _run_data(session, run)) if run else (None, None)
-        )
-    version, run_data = runs[(ti.dag_id, ti.run_id)]
-    dag = cache.get(session, version)
+def _task(
+    session: Session, cache: DagCache, ti: try_store.Queueable
+) -> tuple[SerializedDag, SerializedTask] | None:
+    """The try's DAG (its run's version, from the cache) and task."""
+    dag = cache.get(session, ti.serialized_dag_id)
     if dag is None or ti.task_id not in dag.tasks:
         return None
-    task = dag.tasks[ti.task_id]
+    return dag, dag.tasks[ti.task_id]
+
+
+def _workload(
+    session: Session,
+    ti: try_store.Queueable,
+    found: tuple[SerializedDag, SerializedTask],
+    runs: dict[tuple[str, str], dict[str, Any] | None],
+) -> Workload | None:
+    """The workload of a try; ``runs`` memoises each run's data for this pass."""
+    if (ti.dag_id, ti.run_id) not in runs:
+        run = run_store.get_run(session, ti.dag_id, ti.run_id)
+        runs[(ti.dag_id, ti.run_id)] = _run_data(session, run) if run else None
+    run_data = runs[(ti.dag_id, ti.run_id)]
+    if run_data is None:
+        return None
+    dag, task = found
     return Workload(
         key=ti.key,
         dag_file=dag.fileloc,
@@ -98,6 +116,53 @@ def _workload(
         executor_config=task.executor_config,
         run=run_data,
     )
+
+
+@dataclass
+class _TaskLimits:
+    """Tries occupying a slot per (dag_id, task_id, run_id), for the tasks with a limit of
+    their own (``max_active_tis_per_dag``, ``max_active_tis_per_dagrun``), counted up as
+    this pass queues more."""
+
+    by_run: dict[tuple[str, str, str], int]
+
+    @classmethod
+    def read(
+        cls,
+        session: Session,
+        candidates: Sequence[try_store.Queueable],
+        tasks: Mapping[int, tuple[SerializedDag, SerializedTask] | None],
+    ) -> _TaskLimits:
+        limited = set()
+        for ti in candidates:
+            found = tasks[ti.id]
+            if found is not None and _has_limit(found[1]):
+                limited.add((ti.dag_id, ti.task_id))
+        return cls(room_store.active_counts_by_task_and_run(session, limited))
+
+    def allow(self, ti: try_store.Queueable, found: tuple[SerializedDag, SerializedTask]) -> bool:
+        task = found[1]
+        if not _has_limit(task):
+            return True
+        per_dag, per_run = task.max_active_tis_per_dag, task.max_active_tis_per_dagrun
+        if per_run is not None and self.by_run.get(_run_key(ti), 0) >= per_run:
+            return False
+        if per_dag is None:
+            return True
+        counts = self.by_run.items()
+        total = sum(n for (d, t, _), n in counts if (d, t) == (ti.dag_id, ti.task_id))
+        return total < per_dag
+
+    def take(self, ti: try_store.Queueable) -> None:
+        self.by_run[_run_key(ti)] = self.by_run.get(_run_key(ti), 0) + 1
+
+
+def _has_limit(task: SerializedTask) -> bool:
+    return task.max_active_tis_per_dag is not None or task.max_active_tis_per_dagrun is not None
+
+
+def _run_key(ti: try_store.Queueable) -> tuple[str, str, str]:
+    return (ti.dag_id, ti.task_id, ti.run_id)
 
 
 def _run_data(session: Session, run: DagRun) -> dict[str, Any]:

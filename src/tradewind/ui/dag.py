@@ -28,8 +28,11 @@ def dag_context(session: Session, dag_id: str, tab: str) -> dict[str, Any]:
     dag = dag_store.get_dag(session, dag_id)
     if dag is None:
         raise page_not_found(f"There is no DAG {dag_id!r}.")
+    shape = structure.latest(session, dag_id)
     return {
         "dag": dag,
+        # The DAG's dag_display_name where it has one; ids stay in URLs and forms.
+        "dag_label": shape.dag.display_name if shape else dag_id,
         "dag_tags": listing.tags_of(session, [dag_id]).get(dag_id, []),
         "tab": tab,
     }

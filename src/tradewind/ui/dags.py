@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from tradewind.api.deps import DbSession
 from tradewind.metastore.store import listing
+from tradewind.ui import structure
 from tradewind.ui.pages import FINISHED_RUN_STATES, AsViewerPage, render
 
 router = APIRouter()
@@ -54,6 +55,7 @@ def dag_list(
         "dags.html",
         who,
         dags=found.dags,
+        labels=structure.display_names(session, dag_ids),
         tags=found.tags,
         recent={dag_id: list(reversed(runs)) for dag_id, runs in recent.items()},
         total=found.total,

@@ -197,10 +197,12 @@ def _node(shape: Structure, key: str, at: tuple[float, float], group_id: str) ->
     if key.startswith("group:"):
         gid = key[len("group:") :]
         size = len(shape.group_tasks.get(gid, ()))
-        label = gid.rsplit(".", 1)[-1]
+        group = shape.dag.task_groups.get(gid)
+        label = (group.group_display_name if group else None) or gid.rsplit(".", 1)[-1]
         return Node(key, _short(label), f"group · {size} tasks", *at, True, gid)
     task = shape.dag.tasks[key]
     label = key[len(group_id) + 1 :] if group_id and key.startswith(group_id + ".") else key
+    label = task.task_display_name or label
     return Node(
         key, _short(label), _short(task.custom_operator_name or task.operator, 28), *at, False, ""
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -100,8 +100,10 @@ def build(dag: SerializedDag) -> Structure:
             label = child[len(prefix) :] if prefix and child.startswith(prefix) else child
             if kind == "task":
                 task_group[child] = group_id
+                label = dag.tasks[child].task_display_name or label
                 rows.append(Row("task", child, label, depth, parents))
             else:
+                label = groups[child].group_display_name or label
                 rows.append(Row("group", child, label, depth, parents))
                 walk(child, depth + 1, (*parents, child))
 
@@ -110,7 +112,8 @@ def build(dag: SerializedDag) -> Structure:
     else:
         for task_id in sorted(dag.tasks, key=lambda t: order.get(t, 0)):
             task_group[task_id] = ""
-            rows.append(Row("task", task_id, task_id, 0, ()))
+            label = dag.tasks[task_id].task_display_name or task_id
+            rows.append(Row("task", task_id, label, 0, ()))
     group_tasks = {g: members(g) for g in groups if g != ROOT_GROUP_ID}
     return Structure(dag, tuple(rows), group_tasks, task_group)
 
@@ -149,3 +152,29 @@ def latest(session: Session, dag_id: str) -> Structure | None:
     """The structure of the DAG's current serialized version."""
     found = grid_store.latest_serialized(session, dag_id)
     return CACHE.get(session, *found) if found is not None else None
+
+
+_DISPLAY_NAMES: OrderedDict[tuple[int, str], str | None] = OrderedDict()
+_DISPLAY_NAMES_SIZE = 4096
+_DISPLAY_NAMES_LOCK = threading.Lock()
+
+
+def display_names(session: Session, dag_ids: Sequence[str]) -> dict[str, str]:
+    """The ``dag_display_name`` of each of these DAGs that has one (for the DAG list): read
+    from the stored JSON once per serialized version."""
+    names: dict[str, str] = {}
+    for dag_id, key in grid_store.latest_serialized_many(session, dag_ids).items():
+        with _DISPLAY_NAMES_LOCK:
+            known = key in _DISPLAY_NAMES
+            found = _DISPLAY_NAMES.get(key)
+        if not known:
+            data = grid_store.serialized_data(session, key[0]) or {}
+            name = data.get("dag_display_name")
+            found = name if isinstance(name, str) else None
+            with _DISPLAY_NAMES_LOCK:
+                _DISPLAY_NAMES[key] = found
+                while len(_DISPLAY_NAMES) > _DISPLAY_NAMES_SIZE:
+                    _DISPLAY_NAMES.popitem(last=False)
+        if found:
+            names[dag_id] = found
+    return names

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import (
@@ -58,6 +58,25 @@ def latest_serialized(session: Session, dag_id: str) -> tuple[int, str] | None:
         .limit(1)
     ).first()
     return (row[0], row[1]) if row is not None else None
+
+
+def latest_serialized_many(session: Session, dag_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """:func:`latest_serialized` of each of these DAGs, in one query."""
+    if not dag_ids:
+        return {}
+    model = SerializedDagModel
+    newest = (
+        select(model.dag_id, func.max(model.version).label("version"))
+        .where(model.dag_id.in_(list(dag_ids)))
+        .group_by(model.dag_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(model.dag_id, model.id, model.dag_hash).join(
+            newest, and_(model.dag_id == newest.c.dag_id, model.version == newest.c.version)
+        )
+    ).all()
+    return {dag_id: (serialized_id, dag_hash) for dag_id, serialized_id, dag_hash in rows}
 
 
 def serialized_data(session: Session, serialized_id: int) -> dict[str, Any] | None:

@@ -1,8 +1,8 @@
-"""Queries of a task try's life: what is ready to queue and the room for it, queued, running,
-finished (with its history row), restarting, and the reschedules of sensors. A try is named by
-its :class:`~tradewind.workloads.TaskKey`, as the executors name it. These run on the
-scheduler's hot path, so their statements are built once, with bound parameters, and go
-through the tables rather than the ORM entities (several times cheaper).
+"""Queries of a task try's life: what is ready to queue (the room for it: store/room.py),
+queued, running, finished (with its history row), restarting, and the reschedules of
+sensors. A try is named by its :class:`~tradewind.workloads.TaskKey`, as the executors name
+it. These run on the scheduler's hot path, so their statements are built once, with bound
+parameters, and go through the tables rather than the ORM entities (several times cheaper).
 
 The task instances themselves (created, decided, cleared, marked by hand): store/tasks.py.
 """
@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from tradewind.metastore.models import (
     DagModel,
     DagRun,
-    Pool,
     TaskInstance,
     TaskInstanceHistory,
     TaskReschedule,
@@ -41,7 +40,6 @@ from tradewind.metastore.store.tasks import (
     ACTIVE,
     HISTORY_COLUMNS,
     MAX_REASON,
-    OCCUPYING,
     RESTARTING,
     TO_HISTORY,
 )
@@ -76,11 +74,11 @@ class Queueable(TryRow):
     queue: str
     priority_weight: int
     max_active_tasks: int
+    serialized_dag_id: int | None  # its run's DAG version
 
 
 _DR: Table = DagRun.__table__  # type: ignore[assignment]
 _DAG: Table = DagModel.__table__  # type: ignore[assignment]
-_POOL: Table = Pool.__table__  # type: ignore[assignment]
 # The columns of a TryRow, as the hot queries return them.
 _TRY_COLUMNS = (
     _TI.c.id,
@@ -101,6 +99,7 @@ def _scheduled(*conditions: ColumnElement[bool]) -> Select[Any]:
             _TI.c.queue,
             _TI.c.priority_weight,
             _DAG.c.max_active_tasks,
+            _DR.c.serialized_dag_id,
         )
         .join(_DR, and_(_DR.c.dag_id == _TI.c.dag_id, _DR.c.run_id == _TI.c.run_id))
         .join(_DAG, _DAG.c.dag_id == _TI.c.dag_id)
@@ -134,42 +133,6 @@ def scheduled_instances(
         params = {"limit": limit, "dag_id": run[0], "run_id": run[1]}
         rows = session.execute(_SCHEDULED_OF_RUN, params).all()
     return [Queueable(*row) for row in rows]
-
-
-_POOL_SLOTS = select(_POOL.c.pool, _POOL.c.slots)
-_POOL_SLOTS_LOCKED = _POOL_SLOTS.with_for_update()
-_POOL_USED = (
-    select(_TI.c.pool, func.sum(_TI.c.pool_slots))
-    .where(_TI.c.state.in_(OCCUPYING))
-    .group_by(_TI.c.pool)
-)
-
-
-def pool_room(session: Session, *, lock: bool) -> dict[str, int]:
-    """Free slots per pool (slots minus the slots of queued, running and restarting tries).
-
-    With ``lock`` the pool rows are locked until commit, so schedulers sharing a database
-    queue against pools one at a time and never overfill them.
-    """
-    locking = lock and session.get_bind().dialect.name != "sqlite"
-    rows = session.execute(_POOL_SLOTS_LOCKED if locking else _POOL_SLOTS).all()
-    slots: dict[str, int] = {name: int(count) for name, count in rows}
-    used = {name: int(total or 0) for name, total in session.execute(_POOL_USED).all()}
-    return {pool: total - used.get(pool, 0) for pool, total in slots.items()}
-
-
-_ACTIVE_BY_DAG = (
-    select(_TI.c.dag_id, func.count())
-    .where(_TI.c.dag_id.in_(bindparam("dag_ids", expanding=True)), _TI.c.state.in_(OCCUPYING))
-    .group_by(_TI.c.dag_id)
-)
-
-
-def active_counts_by_dag(session: Session, dag_ids: Sequence[str]) -> dict[str, int]:
-    if not dag_ids:
-        return {}
-    rows = session.execute(_ACTIVE_BY_DAG, {"dag_ids": list(dag_ids)}).all()
-    return {dag_id: int(count) for dag_id, count in rows}
 
 
 _MARK_QUEUED = (
