@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradewind import DAG, TaskGroup, chain, cross_downstream
+from tradewind.authoring.dependencies import chain_linear
 from tradewind.exceptions import DagDefinitionError
 from tradewind.operators import EmptyOperator
 
@@ -116,3 +117,22 @@ def test_group_dependencies_bind_to_its_roots_and_leaves() -> None:
     assert start.downstream_task_ids == {"g.first"}
     assert end.upstream_task_ids == {"g.last"}
     assert ("g.first", "g.ma") in edges(dag)
+
+
+def test_chain_linear_makes_each_element_wait_for_all_of_the_one_before() -> None:
+    with DAG("x") as dag:
+        a, b, c, d, e = tasks("a", "b", "c", "d", "e")
+        chain_linear(a, [b, c], [d, e])
+    assert edges(dag) == {("a", "b"), ("a", "c"), ("b", "d"), ("b", "e"), ("c", "d"), ("c", "e")}
+    with pytest.raises(ValueError, match="two elements or more"):
+        chain_linear([a, b])
+
+
+def test_an_operator_logs_through_the_logger_of_its_class(caplog: pytest.LogCaptureFixture) -> None:
+    with DAG("x"):
+        (a,) = tasks("a")
+    with caplog.at_level("INFO"):
+        a.log.info("hello from %s", a.task_id)
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("tradewind.operators.empty.EmptyOperator", "hello from a")
+    ]

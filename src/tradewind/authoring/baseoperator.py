@@ -15,6 +15,7 @@ from tradewind.authoring.params import Param, to_params
 from tradewind.authoring.rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
 from tradewind.authoring.xcom_arg import XComArg, find_resolvables
 from tradewind.exceptions import MAPPING_NOT_YET, DagDefinitionError, NotProvidedYet
+from tradewind.tasklogs import LoggingMixin
 
 if TYPE_CHECKING:
     from tradewind.authoring.dag import DAG
@@ -90,7 +91,7 @@ def _accepted_arguments(cls: type) -> frozenset[str]:
     return accepted
 
 
-class BaseOperator(DependencyMixin, metaclass=_OperatorMeta):
+class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
     """A task: subclasses set ``template_fields`` and implement ``execute(context)``.
 
     All arguments are keyword arguments. Those not passed come from the DAG's (and task

@@ -154,6 +154,17 @@ def chain(*elements: DependencyMixin | Sequence[DependencyMixin]) -> None:
                     connect(up, down)
 
 
+def chain_linear(*elements: DependencyMixin | Sequence[DependencyMixin]) -> None:
+    """Set dependencies in a line where each element runs after all of the one before:
+    ``chain_linear(a, [b, c], [d, e])`` links a to b and c, and each of b and c to d and e."""
+    if len(elements) < 2:
+        raise ValueError("chain_linear() needs two elements or more (did you forget a `*`?)")
+    for left, right in itertools.pairwise(elements):
+        for up in as_nodes(left):
+            for down in as_nodes(right):
+                connect(up, down)
+
+
 def cross_downstream(
     from_tasks: Sequence[DependencyMixin], to_tasks: DependencyMixin | Sequence[DependencyMixin]
 ) -> None:

@@ -22,6 +22,7 @@ _AUTHORING = {
     "BaseOperator": "tradewind.authoring.baseoperator:BaseOperator",
     "XComArg": "tradewind.authoring.xcom_arg:XComArg",
     "chain": "tradewind.authoring.dependencies:chain",
+    "chain_linear": "tradewind.authoring.dependencies:chain_linear",
     "cross_downstream": "tradewind.authoring.dependencies:cross_downstream",
     "TriggerRule": "tradewind.authoring.rules:TriggerRule",
     "WeightRule": "tradewind.authoring.rules:WeightRule",
@@ -199,7 +200,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.models.taskinstance": _TASK_INSTANCE,
     "airflow.models.xcom": {"XCOM_RETURN_KEY": "tradewind.runtime.taskinstance:RETURN_VALUE_KEY"},
     "airflow.models.baseoperator": {
-        name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
+        name: _AUTHORING[name]
+        for name in ("BaseOperator", "chain", "chain_linear", "cross_downstream")
     },
     "airflow.models.param": _PARAMS,
     "airflow.models.variable": _VARIABLE,
@@ -227,6 +229,7 @@ MODULES: dict[str, dict[str, str]] = {
             "Connection",
             "XComArg",
             "chain",
+            "chain_linear",
             "cross_downstream",
             "TriggerRule",
             "WeightRule",
@@ -255,7 +258,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.sdk.definitions.param": _PARAMS,
     "airflow.sdk.bases": {},
     "airflow.sdk.bases.operator": {
-        name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
+        name: _AUTHORING[name]
+        for name in ("BaseOperator", "chain", "chain_linear", "cross_downstream")
     },
     "airflow.sdk.bases.sensor": _SENSOR_BASE,
     "airflow.sdk.bases.hook": _HOOK,
@@ -303,7 +307,9 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.trigger_rule": {"TriggerRule": _AUTHORING["TriggerRule"]},
     "airflow.utils.weight_rule": {"WeightRule": _AUTHORING["WeightRule"]},
     "airflow.utils.task_group": {"TaskGroup": _AUTHORING["TaskGroup"]},
-    "airflow.utils.helpers": {name: _AUTHORING[name] for name in ("chain", "cross_downstream")},
+    "airflow.utils.helpers": {
+        name: _AUTHORING[name] for name in ("chain", "chain_linear", "cross_downstream")
+    },
     "airflow.utils.state": _STATES,
     "airflow.utils.types": {"DagRunType": "tradewind.states:DagRunType"},
     "airflow.utils.log": {},
