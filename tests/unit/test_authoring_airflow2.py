@@ -59,9 +59,13 @@ def test_schedule_interval_warns() -> None:
 
 
 def test_ui_only_airflow_2_arguments_are_accepted() -> None:
-    with pytest.warns(UserWarning, match="default_view is ignored"):
+    with pytest.warns(UserWarning) as caught:
         dag = DAG("ui", default_view="graph", orientation="LR")
     assert dag.dag_id == "ui"
+    said = sorted(str(w.message) for w in caught)
+    assert len(said) == 2
+    assert "default_view is ignored" in said[0]
+    assert "orientation is ignored" in said[1]
 
 
 def test_following_and_previous_schedule() -> None:
