@@ -95,6 +95,7 @@ def scripted_runner(workload: Workload, channel: Channel, settings: Settings) ->
     ``sleep<N>``: sleeps N seconds, then succeeds. ``spawn``: starts a grandchild
     ``sleep 1000`` in its group (pid in :func:`spawned_pid_file`), then sleeps. ``stubborn``:
     ignores SIGTERM and sleeps. ``gate``: waits for :func:`open_gate`, then succeeds.
+    ``linger``: succeeds at once, then its process waits for :func:`open_gate` before it ends.
     ``digest``: succeeds with the XCom ``return_value`` = the :func:`digest` of the run and of
     the executor_config its workload carries.
     """
@@ -226,6 +227,13 @@ def _gate(workload: Workload, channel: Channel, settings: Settings) -> None:
     _succeed(workload, channel)
 
 
+def _linger(workload: Workload, channel: Channel, settings: Settings) -> None:
+    _ok(workload, channel, settings)
+    gate = gate_file(settings)
+    while not gate.exists():
+        time.sleep(0.01)
+
+
 def digest(value: Mapping[str, Any] | None) -> str | None:
     """A digest of a part of a workload (None for none), to compare without copying."""
     if value is None:
@@ -252,6 +260,7 @@ _BEHAVIOURS: dict[str, Callable[[Workload, Channel, Settings], None]] = {
     "spawn": _spawn,
     "stubborn": _stubborn,
     "gate": _gate,
+    "linger": _linger,
     "digest": _digest,
 }
 

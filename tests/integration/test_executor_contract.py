@@ -65,6 +65,10 @@ REMOTE = (
     "the celery executor leaves tries on workers running at close "
     "(a scheduler taking over adopts them)"
 )
+CLAIMED_ONCE = (
+    "a celery worker runs a try number again only once its reschedule is recorded in the "
+    "metastore (its claim); the scheduler tests cover that"
+)
 GRACE = 0.5
 HANG_GUARD = 60.0
 # A run's conf as large as a user may make it (bigger than any socket buffer or argument).
@@ -345,6 +349,48 @@ class TestExecutorContract:
 
         assert (cancelled.state, cancelled.info) == (TaskState.FAILED, "cancelled")
         assert not recorder.of(queued.key, Kind.RUNNING)
+
+    def test_a_try_is_run_again_once_its_process_that_reported_its_end_is_gone(
+        self, kind: str, make_executor: Any
+    ) -> None:
+        # A sensor in reschedule mode with poke_interval=0: the next poke (same key) is
+        # submitted as soon as the last one reported, maybe before its process ended.
+        if kind.startswith("celery-"):
+            pytest.skip(CLAIMED_ONCE)
+        executor, recorder, settings = make_executor()
+        workload = make_workload("linger_1")
+        executor.submit(workload)
+        recorder.finished(workload.key)
+
+        executor.submit(workload)  # the next run: waits for the lingering process
+        executor.submit(workload)  # a duplicate of that one: dropped
+        open_gate(settings)
+        recorder.poll_until(lambda: len(recorder.of(workload.key, Kind.FINISHED)) == 2)
+        recorder.poll_until(lambda: not executor.active_keys())
+
+        runs = recorder.of(workload.key, Kind.RUNNING)
+        assert [e.state for e in recorder.of(workload.key, Kind.FINISHED)] == [
+            TaskState.SUCCESS,
+            TaskState.SUCCESS,
+        ]
+        assert len(runs) == 2
+        assert runs[0].pid != runs[1].pid
+
+    def test_a_duplicate_of_a_running_try_is_not_run(self, make_executor: Any) -> None:
+        executor, recorder, settings = make_executor()
+        workload = make_workload("gate_1")
+        executor.submit(workload)
+        recorder.running(workload.key)
+
+        executor.submit(workload)
+        open_gate(settings)
+        recorder.finished(workload.key)
+        recorder.poll_until(lambda: not executor.active_keys())
+
+        # One process ran it (a celery worker's claim drops the second delivery, whose
+        # executor may then report the same process running again).
+        assert len({e.pid for e in recorder.of(workload.key, Kind.RUNNING)}) == 1
+        assert len(recorder.of(workload.key, Kind.FINISHED)) == 1
 
     def test_no_more_tries_run_at_once_than_there_are_slots(
         self, kind: str, make_executor: Any

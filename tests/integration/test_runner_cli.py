@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine
 from tradewind.executors.base import REPORT_TAG
 from tradewind.metastore import crypto, models
 from tradewind.metastore import engine as engine_module
+from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import variables as variable_store
+from tradewind.parsing.processor import DagProcessor
 from tradewind.settings import Settings, child_environ
 
 Cli = Callable[..., Result]
@@ -215,3 +217,55 @@ def test_tasks_test_finds_the_dag_without_a_metastore(
     # Reading a variable needs the metastore: a clear error, not a silent default.
     result = tradewind_cli(settings, "tasks", "test", "cli_dag", "greet")
     assert "Error: cannot read variable 'db_password': no metastore" in result.output
+
+
+CROSS_DAG_SOURCE = """
+from datetime import datetime
+
+from tradewind import DAG
+from tradewind.operators import EmptyOperator, PythonVirtualenvOperator, TriggerDagRunOperator
+
+
+def where():
+    import sys
+
+    return sys.prefix
+
+
+with DAG("target", schedule=None, start_date=datetime(2024, 1, 1)):
+    EmptyOperator(task_id="noop")
+
+with DAG("cross", schedule=None, start_date=datetime(2024, 1, 1)):
+    TriggerDagRunOperator(
+        task_id="kick", trigger_dag_id="target", trigger_run_id="kicked", conf={"by": "test"}
+    )
+    PythonVirtualenvOperator(task_id="isolated", python_callable=where, system_site_packages=False)
+"""
+
+
+@pytest.fixture
+def cross_dag(registered: Settings, sqlite_engine: Engine) -> Settings:
+    """``registered`` with the DAGs ``cross`` and ``target`` parsed into the metastore."""
+    (registered.core.dags_folder / "cross_dag.py").write_text(CROSS_DAG_SOURCE)
+    DagProcessor(registered, engine_module.session_factory(sqlite_engine)).scan()
+    return registered
+
+
+def test_tasks_test_triggers_a_run_as_a_try_does(
+    cross_dag: Settings, sqlite_engine: Engine, tradewind_cli: Cli
+) -> None:
+    result = tradewind_cli(cross_dag, "tasks", "test", "cross", "kick")
+    assert result.exit_code == 0, result.output
+    with engine_module.session_factory(sqlite_engine)() as session:
+        run = run_store.get_run(session, "target", "kicked")
+        assert run is not None
+        assert run.conf == {"by": "test"}
+
+
+def test_tasks_test_caches_a_virtualenv_where_a_try_does(
+    cross_dag: Settings, tradewind_cli: Cli
+) -> None:
+    result = tradewind_cli(cross_dag, "tasks", "test", "cross", "isolated")
+    assert result.exit_code == 0, result.output
+    prefix = json.loads(result.stdout.split("Return value: ", 1)[1].splitlines()[0])
+    assert Path(prefix).parent == cross_dag.core.venv_cache_folder

@@ -142,6 +142,34 @@ def test_a_rescheduling_sensor_gives_its_slot_back_and_keeps_its_try(
     assert len({pid for _, pid in pokes}) == len(pokes)
 
 
+THIRD_POKE_DAG = """
+def third_time(journal={journal!r}):
+    note(journal, "poke", os.getpid())
+    return len(Path(journal).read_text().splitlines()) >= 3
+
+with DAG("sensing", schedule=None):
+    PythonSensor(task_id="wait", python_callable=third_time, mode="reschedule", poke_interval=0,
+                 timeout=60)
+"""
+
+
+@sqlite_only  # about the executor and the scheduler, not the database
+def test_a_rescheduling_sensor_due_at_once_runs_its_next_poke(
+    system: System, tmp_path: Path
+) -> None:
+    # Each poke is due the moment the last one reported, often before its process is reaped:
+    # the next poke (same try) must still run, once that process is gone.
+    journal = tmp_path / "journal"
+    system.add_dag("sensing", THIRD_POKE_DAG.format(journal=str(journal)))
+    run_id = system.trigger("sensing")
+    assert system.wait("sensing", run_id) == "success"
+    assert len(_reschedules(system, run_id)) == 2
+    pokes = _pokes(journal)
+    assert len(pokes) == 3
+    assert len({pid for _, pid in pokes}) == 3
+    assert system.instance("sensing", run_id, "wait").try_number == 1
+
+
 def _reschedules(system: System, run_id: str) -> list[TaskReschedule]:
     with system.sessions() as session:
         return list(

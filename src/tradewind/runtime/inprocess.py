@@ -2,7 +2,9 @@
 
 The run is transient: no DAG run row is needed, nothing is written to the metastore, and the
 log goes to the terminal. Variables, connections and XComs are read from the metastore when
-one is given.
+one is given. The task gets the context entries a real try gets (see
+:mod:`tradewind.runtime.tryservices`): a TriggerDagRunOperator triggers its run for real, as
+in Airflow's ``tasks test``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tradewind.runtime.context import (
     sensor_state,
 )
 from tradewind.runtime.reader import MetastoreReader
+from tradewind.runtime.tryservices import try_services
 from tradewind.settings import Settings
 from tradewind.workloads import TaskKey
 
@@ -54,8 +57,8 @@ def run_in_process(
     run: DagRunView,
     reader: MetastoreReader,
     *,
+    settings: Settings,
     level: str = "INFO",
-    settings: Settings | None = None,
 ) -> execute.Outcome:
     """Run ``task`` for ``run`` here, logging to stderr (masked); nothing is recorded.
 
@@ -67,10 +70,15 @@ def run_in_process(
         context = build_context(dag, task, run, ti, reader, test_mode=True)
         if is_rescheduling_sensor(task):
             context.update(sensor_state(None, 0))
+        services, cross_dag = try_services(task, settings)
+        context.update(services)
         timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
-        with lookups.reading_from(reader, settings):
-            outcome = execute.execute_task(task, context, ti, timeout)
-            execute.run_callbacks(task, context, outcome, key.try_number)
+        try:
+            with lookups.reading_from(reader, settings):
+                outcome = execute.execute_task(task, context, ti, timeout)
+                execute.run_callbacks(task, context, outcome, key.try_number)
+        finally:
+            cross_dag.close()
     if outcome.error is not None:
         outcome.error = reader.masker.mask(outcome.error)
     return outcome

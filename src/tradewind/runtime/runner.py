@@ -27,7 +27,6 @@ from tradewind.executors.base import Channel
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
-from tradewind.operators import python_virtualenv
 from tradewind.parsing import loader
 from tradewind.runtime import dagfile, execute, logs, lookups
 from tradewind.runtime.context import (
@@ -40,6 +39,7 @@ from tradewind.runtime.context import (
 from tradewind.runtime.crossdag import CrossDag
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
+from tradewind.runtime.tryservices import try_services
 from tradewind.settings import Settings
 from tradewind.workloads import Workload
 
@@ -227,12 +227,10 @@ def _prepare(
             context = build_context(dag, task, run, ti, reader)
         except ParamValidationError as exc:
             raise _CannotRun(str(exc), retryable=False) from None
-        if isinstance(task, python_virtualenv.PythonVirtualenvOperator):
-            context[python_virtualenv.VENV_CACHE_KEY] = settings.core.venv_cache_folder
         if is_rescheduling_sensor(task):
             context.update(sensor_state(*reader.reschedules(key)))
-        cross_dag = CrossDag(functools.partial(engine_module.create_engine, settings.database))
-        context.update(cross_dag.context_entries())
+        services, cross_dag = try_services(task, settings)
+        context.update(services)
     except (SQLAlchemyError, DatabaseError) as exc:
         reader.close()
         raise _CannotRun(

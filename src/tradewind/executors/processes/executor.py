@@ -9,6 +9,11 @@ process and tells the base when it learns the try's pid and exit code.
 A try is over when both its report pipe is closed and its exit code is known. If it never sent
 a ``finished`` message by then, the executor reports it failed: lost (with why the process
 ended), timed out, or cancelled.
+
+A workload whose key is still here is a duplicate and is dropped, unless the try holding the key
+has already reported its end: then it is the next run of the same try (a sensor in reschedule
+mode pokes again under its try number, at once with ``poke_interval=0``), which waits until the
+ended process is gone and then starts. So a try never runs twice at once, and none is lost.
 """
 
 from __future__ import annotations
@@ -107,6 +112,8 @@ class ProcessExecutor(BaseExecutor):
         self.grace_period = grace_period
         self._queue = WorkQueue()
         self._running: dict[TaskKey, RunningTry] = {}
+        # The next run of a try whose process reported its end but is not gone yet.
+        self._after: dict[TaskKey, Workload] = {}
         self._events: list[TaskEvent] = []
         self._idents = itertools.count(1)
         self._selector: selectors.BaseSelector | None = None
@@ -161,7 +168,11 @@ class ProcessExecutor(BaseExecutor):
     def submit(self, workload: Workload) -> None:
         self._require_selector()
         key = workload.key
-        if key in self._running or key in self._queue:
+        held = self._running.get(key)
+        if held is not None and held.reported and key not in self._after:
+            self._after[key] = workload  # started by _finish, once the ended process is gone
+            return
+        if held is not None or key in self._queue or key in self._after:
             log.warning("%s is already queued or running here; dropping the duplicate", key)
             return
         self._queue.push(workload)
@@ -184,7 +195,7 @@ class ProcessExecutor(BaseExecutor):
 
     def cancel(self, key: TaskKey) -> None:
         self._require_selector()
-        if self._queue.remove(key) is not None:
+        if self._queue.remove(key) is not None or self._after.pop(key, None) is not None:
             self._events.append(cancelled_event(key))
             return
         attempt = self._running.get(key)
@@ -195,6 +206,7 @@ class ProcessExecutor(BaseExecutor):
         if self._selector is None:
             return
         self._queue.clear()
+        self._after.clear()
         now = time.monotonic()
         for attempt in list(self._running.values()):
             if attempt.stop_reason is None:
@@ -222,7 +234,7 @@ class ProcessExecutor(BaseExecutor):
                     os.write(self._wake_w, b"\0")
 
     def active_keys(self) -> set[TaskKey]:
-        return set(self._running) | self._queue.keys()
+        return set(self._running) | self._queue.keys()  # _after's keys are in _running
 
     @property
     def free_slots(self) -> int:
@@ -404,6 +416,9 @@ class ProcessExecutor(BaseExecutor):
         self._forget(attempt)
         if not attempt.reported:
             self._events.append(self._unreported_event(attempt))
+        following = self._after.pop(attempt.key, None)
+        if following is not None:
+            self._queue.push(following)
 
     def _unreported_event(self, attempt: RunningTry) -> TaskEvent:
         key = attempt.key
