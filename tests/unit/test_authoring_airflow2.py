@@ -59,7 +59,7 @@ def test_schedule_interval_warns() -> None:
 
 
 def test_ui_only_airflow_2_arguments_are_accepted() -> None:
-    with pytest.warns(UserWarning) as caught:
+    with pytest.warns(UserWarning, match="is ignored") as caught:
         dag = DAG("ui", default_view="graph", orientation="LR")
     assert dag.dag_id == "ui"
     said = sorted(str(w.message) for w in caught)
