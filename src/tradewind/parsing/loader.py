@@ -48,10 +48,34 @@ WARM_MODULES = (
 
 
 def warm_imports() -> None:
-    """Import what DAG files usually import (call before forking children that load DAGs)."""
+    """Import what DAG files usually import (call before forking children that load DAGs),
+    then define a small DAG of the common operators and throw it away: what defining one
+    fills once per process (each operator class's accepted arguments, the abc checks, the UTC
+    zone) is then filled in the parent, not again in every child it forks."""
     compat.install()
     for name in WARM_MODULES:
         importlib.import_module(name)
+    _practice_dag()
+
+
+def _practice_dag() -> None:
+    from tradewind.operators import BashOperator, EmptyOperator, PythonOperator
+    from tradewind.operators.taskflow import task
+
+    with DAG("tradewind_warm_up", schedule=None, start_date=datetime(2024, 1, 1, tzinfo=UTC)):
+        first = EmptyOperator(task_id="empty")
+        second = PythonOperator(task_id="python", python_callable=_nothing)
+        third = BashOperator(task_id="bash", bash_command="true")
+
+        @task
+        def taskflow() -> None:
+            return None
+
+        first >> second >> third >> taskflow()
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True)
