@@ -80,6 +80,21 @@ class SerializedTask:
     # An ExternalTaskMarker's target: external_dag_id, external_task_id and logical_date (all
     # unrendered templates) and recursion_depth.
     external_marker: Mapping[str, Any] | None = None
+    # A mapped task, or a task of a mapped task group: ``{"length": <expression>, "group_id":
+    # <the mapped group's id, or None for the task's own expand>}`` where the expression says
+    # how many instances it expands to (see :mod:`tradewind.parsing.mapspec`). None: not mapped.
+    mapping: Mapping[str, Any] | None = None
+    # Airflow's ``map_index_template`` (unrendered): a readable name for each mapped instance.
+    map_index_template: str | None = None
+
+    @property
+    def is_mapped(self) -> bool:
+        return self.mapping is not None
+
+    @property
+    def mapped_group_id(self) -> str | None:
+        """The mapped task group whose instances this task's instances are (None: none)."""
+        return None if self.mapping is None else self.mapping.get("group_id")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +108,8 @@ class SerializedTaskGroup:
     task_ids: tuple[str, ...]
     group_ids: tuple[str, ...]
     group_display_name: str | None = None
+    # Expanded with ``.expand(...)``: each of its tasks has one instance per input item.
+    is_mapped: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

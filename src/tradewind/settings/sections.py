@@ -45,6 +45,9 @@ class CoreSettings(Section):
     # Where PythonVirtualenvOperator keeps the virtual environments it creates, one folder per
     # distinct set of requirements, so that later tries reuse them.
     venv_cache_folder: Path
+    # The most instances one mapped task may expand to: a task pushing a longer list for a
+    # mapped task to expand over fails, as does a mapped task whose input is longer.
+    max_map_length: int = 1024
 
     @field_validator("max_conf_mb", "max_variable_mb", "max_xcom_mb")
     @classmethod
@@ -53,7 +56,7 @@ class CoreSettings(Section):
             raise ValueError("must be a positive number of MB")
         return value
 
-    @field_validator("parallelism")
+    @field_validator("parallelism", "max_map_length")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -65,6 +65,8 @@ class _TryRecord(_TaskKey):
     # Why the try failed, in words: the task's error, or why tradewind ended it (lost,
     # timed out, could not start, its log could not be written, ...). None otherwise.
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # A mapped instance's readable name: its task's map_index_template as the try rendered it.
+    rendered_map_index: Mapped[str | None] = mapped_column(String(250))
     updated_at: Mapped[datetime] = updated_at_column()
 
 
