@@ -119,7 +119,8 @@ def test_downgrade_to_base_removes_the_schema_and_refuses_bad_targets(empty: Eng
     schema.init_db(empty)
     with pytest.raises(
         MigrationError,
-        match="unknown revision '0999'; known: 0008, 0007, 0006, 0005, 0004, 0003, 0002, 0001, base",
+        match="unknown revision '0999'; known: 0008, 0007, 0006, 0005, 0004, 0003, 0002, 0001, "
+        "base",
     ):
         schema.downgrade_db(empty, "0999")
     assert schema.downgrade_db(empty, "0001") == schema.DowngradeResult("0008", "0001")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from decisions import decide_plain, plain
 
 from tradewind import DAG
 from tradewind.authoring.rules import TriggerRule
@@ -87,7 +88,7 @@ def test_failure_cascades_down_a_chain_in_one_decision() -> None:
         a >> b >> c >> d
 
     dag = _dag(build)
-    changes = decide.decide_tasks(dag, {"a": F, "b": N, "c": N, "d": N}, ["b"])
+    changes = decide_plain(dag, {"a": F, "b": N, "c": N, "d": N}, ["b"])
     assert changes == {"b": U, "c": U, "d": U}
 
 
@@ -100,7 +101,7 @@ def test_skip_cascades_but_join_with_none_failed_min_one_success_runs() -> None:
 
     dag = _dag(build)
     states = {"start": S, "left": S, "right": K, "join": N}
-    assert decide.decide_tasks(dag, states, ["join"]) == {"join": TaskState.SCHEDULED}
+    assert decide_plain(dag, states, ["join"]) == {"join": TaskState.SCHEDULED}
 
 
 def test_depends_on_past_holds_a_ready_task() -> None:
@@ -108,10 +109,8 @@ def test_depends_on_past_holds_a_ready_task() -> None:
         EmptyOperator(task_id="a", depends_on_past=True)
 
     dag = _dag(build)
-    assert decide.decide_tasks(dag, {"a": N}, ["a"], past_ok={"a": False}) == {}
-    assert decide.decide_tasks(dag, {"a": N}, ["a"], past_ok={"a": True}) == {
-        "a": TaskState.SCHEDULED
-    }
+    assert decide_plain(dag, {"a": N}, ["a"], past_ok={"a": False}) == {}
+    assert decide_plain(dag, {"a": N}, ["a"], past_ok={"a": True}) == {"a": TaskState.SCHEDULED}
 
 
 def test_wait_for_past_depends_before_skipping_holds_a_skip_too() -> None:
@@ -125,13 +124,11 @@ def test_wait_for_past_depends_before_skipping_holds_a_skip_too() -> None:
     dag = _dag(build)
     states = {"up": K, "waits": N, "skips": N}
     held = {"waits": False, "skips": False}
-    assert decide.decide_tasks(dag, states, ["waits", "skips"], past_ok=held) == {
+    assert decide_plain(dag, states, ["waits", "skips"], past_ok=held) == {
         "skips": TaskState.SKIPPED
     }
     allowed = {"waits": True, "skips": False}
-    assert decide.decide_tasks(dag, states, ["waits"], past_ok=allowed) == {
-        "waits": TaskState.SKIPPED
-    }
+    assert decide_plain(dag, states, ["waits"], past_ok=allowed) == {"waits": TaskState.SKIPPED}
 
 
 def test_run_outcome_follows_the_leaves() -> None:
@@ -140,10 +137,10 @@ def test_run_outcome_follows_the_leaves() -> None:
         a >> b
 
     dag = _dag(build)
-    assert decide.run_outcome(dag, {"a": S, "b": TaskState.RUNNING}) is None
-    assert decide.run_outcome(dag, {"a": F, "b": S}) is DagRunState.SUCCESS
-    assert decide.run_outcome(dag, {"a": S, "b": F}) is DagRunState.FAILED
-    assert decide.run_outcome(dag, {"a": K, "b": K}) is DagRunState.SUCCESS
+    assert decide.run_outcome(dag, plain({"a": S, "b": TaskState.RUNNING})) is None
+    assert decide.run_outcome(dag, plain({"a": F, "b": S})) is DagRunState.SUCCESS
+    assert decide.run_outcome(dag, plain({"a": S, "b": F})) is DagRunState.FAILED
+    assert decide.run_outcome(dag, plain({"a": K, "b": K})) is DagRunState.SUCCESS
 
 
 RESTARTING = TaskState.RESTARTING
@@ -166,10 +163,10 @@ def test_a_restarting_task_holds_its_downstream_tasks_and_its_run() -> None:
 
     dag = _dag(build)
     states = {"a": RESTARTING, "b": N, "done": N}
-    assert decide.decide_tasks(dag, states, ["a", "b", "done"]) == {}
-    assert decide.run_outcome(dag, {"a": RESTARTING, "b": S, "done": S}) is None
+    assert decide_plain(dag, states, ["a", "b", "done"]) == {}
+    assert decide.run_outcome(dag, plain({"a": RESTARTING, "b": S, "done": S})) is None
     # Once back to none (its try has ended), it is scheduled again.
-    assert decide.decide_tasks(dag, {**states, "a": N}, ["a"]) == {"a": TaskState.SCHEDULED}
+    assert decide_plain(dag, {**states, "a": N}, ["a"]) == {"a": TaskState.SCHEDULED}
 
 
 def test_retry_delay_with_exponential_backoff_and_cap() -> None:

@@ -7,6 +7,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
+from decisions import decide_plain, plain
 
 from tradewind import DAG, task
 from tradewind.authoring.edges import Label
@@ -127,24 +128,28 @@ def test_all_done_setup_success(
 def test_teardown_runs_after_failed_work_and_the_run_fails() -> None:
     dag = frozen(cluster_dag())
     states = {"create": S, "work": F, "delete": TaskState.NONE}
-    assert decide.decide_tasks(dag, states, ["delete"]) == {"delete": TaskState.SCHEDULED}
-    assert decide.run_outcome(dag, {**states, "delete": S}) is DagRunState.FAILED
+    assert decide_plain(dag, states, ["delete"]) == {"delete": TaskState.SCHEDULED}
+    assert decide.run_outcome(dag, plain({**states, "delete": S})) is DagRunState.FAILED
 
 
 def test_a_failed_teardown_does_not_fail_the_run() -> None:
     dag = frozen(cluster_dag())
-    assert decide.run_outcome(dag, {"create": S, "work": S, "delete": F}) is DagRunState.SUCCESS
+    assert (
+        decide.run_outcome(dag, plain({"create": S, "work": S, "delete": F})) is DagRunState.SUCCESS
+    )
 
 
 def test_on_failure_fail_dagrun_makes_the_teardown_count() -> None:
     dag = frozen(cluster_dag(fail_dagrun=True))
     assert decide.outcome_leaves(dag) == ["delete"]
-    assert decide.run_outcome(dag, {"create": S, "work": S, "delete": F}) is DagRunState.FAILED
+    assert (
+        decide.run_outcome(dag, plain({"create": S, "work": S, "delete": F})) is DagRunState.FAILED
+    )
 
 
 def test_teardown_skipped_with_its_setup() -> None:
     dag = frozen(cluster_dag())
-    changes = decide.decide_tasks(dag, {"create": K, "work": TaskState.NONE}, ["work"])
+    changes = decide_plain(dag, {"create": K, "work": TaskState.NONE}, ["work"])
     assert changes == {"work": K, "delete": K}
 
 

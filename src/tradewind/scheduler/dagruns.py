@@ -22,8 +22,9 @@ from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.parsing.serialize import SerializedDag, deserialize_dag
-from tradewind.scheduler import decide
+from tradewind.scheduler import decide, mapping
 from tradewind.scheduler.callbacks import Callback
+from tradewind.scheduler.mapping import new_task
 from tradewind.states import DagRunState, DagRunType, TaskState
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,10 @@ log = logging.getLogger(__name__)
 class DagCache:
     """Deserialized DAG versions by serialized_dag id; a run keeps the version it started with."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 256, *, max_map_length: int = 1024) -> None:
         self._size = size
+        # core.max_map_length: the most instances a mapped task of these DAGs expands to.
+        self.max_map_length = max_map_length
         self._items: OrderedDict[int, SerializedDag] = OrderedDict()
 
     def get(self, session: Session, serialized_dag_id: int | None) -> SerializedDag | None:
@@ -137,7 +140,7 @@ def start_run(
     scheduler started it first)."""
     if not run_store.start_run(session, run, now):
         return None
-    task_store.create_task_instances(session, run, _new_tasks(dag))
+    task_store.create_task_instances(session, run, [new_task(t) for t in dag.tasks.values()])
     return advance_run(session, cache, run, dag.task_ids, now)
 
 
@@ -152,28 +155,12 @@ def dag_of(session: Session, cache: DagCache, run: DagRun) -> SerializedDag | No
     return dag
 
 
-def _new_tasks(dag: SerializedDag) -> list[task_store.NewTask]:
-    return [
-        task_store.NewTask(
-            task_id=t.task_id,
-            max_tries=t.retries,
-            pool=t.pool,
-            pool_slots=t.pool_slots,
-            queue=t.queue,
-            priority_weight=t.priority_weight_total,
-            operator=t.custom_operator_name or t.operator,
-            executor_config=t.executor_config,
-        )
-        for t in dag.tasks.values()
-    ]
-
-
 @dataclass(frozen=True)
 class Advance:
     """What advancing a run decided: the tasks whose state changed, the run's outcome if it
     finished now, and the DAG callback due for that outcome (if the DAG has one)."""
 
-    changed: list[str]
+    changed: list[decide.Instance]
     outcome: DagRunState | None
     callback: Callback | None = None
 
@@ -190,15 +177,24 @@ def advance_run(
     dag = cache.get(session, run.serialized_dag_id)
     if dag is None:
         return Advance([], None)
-    states = task_store.states_of_run(session, run.dag_id, run.run_id)
+    states = task_store.instance_states(session, run.dag_id, run.run_id)
     if candidates is None:
-        candidates = [t for t, s in states.items() if s in decide.UNDECIDED]
+        candidates = [
+            t for t, found in states.items() if any(s in decide.UNDECIDED for s in found.values())
+        ]
     past_ok = _past_ok(session, dag, run, candidates, states)
-    changes = decide.decide_tasks(dag, states, candidates, past_ok=past_ok)
-    changed = task_store.set_states(
-        session, run.dag_id, run.run_id, changes, expected=decide.UNDECIDED, now=now
-    )
-    states.update({t: changes[t] for t in changed})
+    changed: list[decide.Instance] = []
+    # Expanding a mapped task gives new instances to decide, which may expand others.
+    for _ in range(len(dag.tasks) + 1):
+        decisions = decide.decide_tasks(dag, states, candidates, past_ok=past_ok)
+        changed += _apply(session, run, decisions.changes, states, now)
+        if not decisions.expand:
+            break
+        expanded = mapping.expand_tasks(
+            session, run, dag, decisions.expand, max_length=cache.max_map_length, now=now
+        )
+        states.update(expanded)
+        candidates = set(expanded).union(*(dag.tasks[t].downstream_task_ids for t in expanded))
     outcome = decide.run_outcome(dag, states)
     callback = None
     if outcome is not None and run_store.finish_run(session, run.id, outcome, now):
@@ -212,6 +208,36 @@ def advance_run(
         run_store.mark_decided(session, run.id, now)
         set_committed_value(run, "last_scheduling_decision", now)
     return Advance(changed, outcome, callback)
+
+
+def _apply(
+    session: Session,
+    run: DagRun,
+    changes: Mapping[decide.Instance, TaskState],
+    states: dict[str, dict[int, TaskState]],
+    now: datetime,
+) -> list[decide.Instance]:
+    """Write decided states (one statement per state, and per mapped task and state); the
+    instances that changed are updated in ``states`` too."""
+    groups: dict[tuple[str | None, TaskState], list[decide.Instance]] = {}
+    for (task_id, map_index), state in changes.items():
+        groups.setdefault((task_id if map_index >= 0 else None, state), []).append(
+            (task_id, map_index)
+        )
+    changed: list[decide.Instance] = []
+    for (_, state), instances in groups.items():
+        changed += task_store.set_states(
+            session,
+            run.dag_id,
+            run.run_id,
+            {task_id: state for task_id, _ in instances},
+            expected=decide.UNDECIDED,
+            now=now,
+            map_indexes=sorted({map_index for _, map_index in instances}),
+        )
+    for task_id, map_index in changed:
+        states[task_id][map_index] = changes[(task_id, map_index)]
+    return changed
 
 
 def _callback(dag: SerializedDag, run: DagRun, outcome: DagRunState) -> Callback | None:
@@ -229,7 +255,7 @@ def _past_ok(
     dag: SerializedDag,
     run: DagRun,
     candidates: Collection[str],
-    states: Mapping[str, TaskState],
+    states: decide.RunStates,
 ) -> dict[str, bool] | None:
     """For the tasks with depends_on_past that may be decided now, whether the previous run
     lets them go on: its try of the task succeeded or was skipped. Where the previous run has
@@ -241,9 +267,9 @@ def _past_ok(
     needy = {t for t in candidates if t in tasks and tasks[t].depends_on_past}
     needy.update(
         t
-        for t, state in states.items()
+        for t, found in states.items()
         if t in tasks
-        and state in decide.UNDECIDED
+        and any(state in decide.UNDECIDED for state in found.values())
         and tasks[t].depends_on_past
         and tasks[t].wait_for_past_depends_before_skipping
     )

@@ -90,7 +90,7 @@ def run_dag_test(
     how its tasks ended. Raises DagTestError when the run cannot be created."""
     DagProcessor(settings, sessions).scan()
     run_id = f"test__{logical_date.isoformat()}"
-    cache = dagruns.DagCache()
+    cache = dagruns.DagCache(max_map_length=settings.core.max_map_length)
     try:
         with sessions.begin() as session:
             started = _start(session, cache, dag_id, run_id, logical_date=logical_date, conf=conf)

@@ -149,46 +149,72 @@ READINESS_STATE = {
 }
 
 
+Instance = tuple[str, int]
+"""A task instance of a run: ``(task_id, map_index)``; map_index -1 for a task not (yet) mapped."""
+RunStates = Mapping[str, Mapping[int, TaskState]]
+"""The states of a run's task instances: task_id -> map_index -> state."""
+_UNKNOWN: Mapping[int, TaskState] = {-1: TaskState.NONE}
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What :func:`decide_tasks` decided: new states of instances, and the mapped tasks whose
+    unexpanded instance may run now, so must be expanded first (their instances are then
+    decided in turn)."""
+
+    changes: dict[Instance, TaskState]
+    expand: frozenset[str] = frozenset()
+
+
 def decide_tasks(
     dag: SerializedDag,
-    states: Mapping[str, TaskState],
+    states: RunStates,
     candidates: Iterable[str],
     *,
     past_ok: Mapping[str, bool] | None = None,
-) -> dict[str, TaskState]:
-    """New states for candidate tasks whose trigger rule can now be decided.
+) -> Decisions:
+    """New states for the instances of candidate tasks whose trigger rule can now be decided.
 
     Decisions cascade: a task skipped or failed here is seen by its downstream tasks in the same
     call, so a whole branch is settled at once. ``past_ok`` holds, for tasks with
     depends_on_past, whether the previous run allows them to start (absent means allowed);
     those with wait_for_past_depends_before_skipping wait for it before being skipped too.
+    A mapped task's unexpanded instance that may run is not scheduled but listed in
+    ``expand``.
     """
-    current = dict(states)
-    changes: dict[str, TaskState] = {}
+    current = {task_id: dict(instances) for task_id, instances in states.items()}
+    changes: dict[Instance, TaskState] = {}
+    expand: set[str] = set()
     pending = sorted(set(candidates))
     seen_rounds = 0
     while pending and seen_rounds <= len(dag.tasks):
         seen_rounds += 1
         next_round: set[str] = set()
         for task_id in pending:
-            if current.get(task_id, TaskState.NONE) not in UNDECIDED:
-                continue
             task = dag.tasks.get(task_id)
             if task is None:
                 continue
-            up = _upstream_counts(dag, task, current)
-            readiness = evaluate_trigger_rule(task.trigger_rule, up)
-            if _waits_for_past(task, readiness, past_ok):
-                readiness = Readiness.WAIT
-            new = READINESS_STATE.get(readiness)
-            if new is None or new is current.get(task_id):
-                continue
-            current[task_id] = new
-            changes[task_id] = new
-            if new is not TaskState.SCHEDULED:
-                next_round.update(task.downstream_task_ids)
+            instances = current.setdefault(task_id, dict(_UNKNOWN))
+            for map_index, state in sorted(instances.items()):
+                if state not in UNDECIDED:
+                    continue
+                readiness = evaluate_trigger_rule(
+                    task.trigger_rule, _upstream_counts(dag, task, current, map_index)
+                )
+                if _waits_for_past(task, readiness, past_ok):
+                    readiness = Readiness.WAIT
+                if readiness is Readiness.READY and map_index < 0 and task.is_mapped:
+                    expand.add(task_id)
+                    continue
+                new = READINESS_STATE.get(readiness)
+                if new is None or new is state:
+                    continue
+                instances[map_index] = new
+                changes[(task_id, map_index)] = new
+                if new is not TaskState.SCHEDULED:
+                    next_round.update(task.downstream_task_ids)
         pending = sorted(next_round)
-    return changes
+    return Decisions(changes, frozenset(expand))
 
 
 def _waits_for_past(
@@ -203,14 +229,28 @@ def _waits_for_past(
     )
 
 
+def _upstream_states(
+    dag: SerializedDag, task: SerializedTask, upstream_id: str, states: RunStates, map_index: int
+) -> Iterable[TaskState]:
+    """The states of the upstream task's instances that ``task``'s instance waits for: every
+    one, except inside an expanded mapped task group, where instance i waits for instance i."""
+    instances = states.get(upstream_id, _UNKNOWN)
+    group = task.mapped_group_id
+    upstream = dag.tasks.get(upstream_id)
+    in_group = upstream is not None and group is not None and upstream.mapped_group_id == group
+    if map_index >= 0 and in_group and map_index in instances:
+        return (instances[map_index],)
+    return instances.values()
+
+
 def _upstream_counts(
-    dag: SerializedDag, task: SerializedTask, states: Mapping[str, TaskState]
+    dag: SerializedDag, task: SerializedTask, states: RunStates, map_index: int = -1
 ) -> UpstreamCounts:
     ups = task.upstream_task_ids
     setups = [u for u in ups if u in dag.tasks and dag.tasks[u].is_setup]
     return UpstreamCounts.of(
-        (states.get(u, TaskState.NONE) for u in ups),
-        (states.get(u, TaskState.NONE) for u in setups),
+        (s for u in ups for s in _upstream_states(dag, task, u, states, map_index)),
+        (s for u in setups for s in _upstream_states(dag, task, u, states, map_index)),
     )
 
 
@@ -233,18 +273,22 @@ def outcome_leaves(dag: SerializedDag) -> list[str]:
     return leaves or [task.task_id for task in dag.leaves]
 
 
-def run_outcome(dag: SerializedDag, states: Mapping[str, TaskState]) -> DagRunState | None:
-    """The run's final state once every task is finished, else None (still running).
+def run_outcome(dag: SerializedDag, states: RunStates) -> DagRunState | None:
+    """The run's final state once every task instance is finished, else None (still running).
 
-    As in Airflow, a run fails when any leaf task (see :func:`outcome_leaves`) failed or could
-    not run for an upstream failure; it succeeds when every leaf succeeded or was skipped.
+    As in Airflow, a run fails when any instance of a leaf task (see :func:`outcome_leaves`)
+    failed or could not run for an upstream failure; it succeeds when every one succeeded or
+    was skipped.
     """
-    relevant = {t: s for t, s in states.items() if t in dag.tasks and s is not TaskState.REMOVED}
-    if any(s not in FINISHED for s in relevant.values()):
+    relevant = {
+        task_id: [s for s in instances.values() if s is not TaskState.REMOVED]
+        for task_id, instances in states.items()
+        if task_id in dag.tasks
+    }
+    if any(s not in FINISHED for found in relevant.values() for s in found):
         return None
-    leaves = outcome_leaves(dag)
     bad = {TaskState.FAILED, TaskState.UPSTREAM_FAILED}
-    if any(relevant.get(leaf) in bad for leaf in leaves):
+    if any(s in bad for leaf in outcome_leaves(dag) for s in relevant.get(leaf, ())):
         return DagRunState.FAILED
     return DagRunState.SUCCESS
 

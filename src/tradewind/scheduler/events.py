@@ -144,6 +144,7 @@ def _finished(
         next_try_at=end.next_try_at,
         running=running,
         reason=end.reason,
+        map_name=getattr(report, "rendered_map_index", None),
     )
     if finished is None:
         if not restarts.reported(session, key):

@@ -92,6 +92,7 @@ def wake_due_tries(session: Session, now: datetime, limit: int) -> int:
             {ti.task_id: TaskState.SCHEDULED},
             expected={TaskState.UP_FOR_RETRY, TaskState.UP_FOR_RESCHEDULE},
             now=now,
+            map_indexes=[ti.map_index],
         )
     return len(due)
 

@@ -89,7 +89,7 @@ class Scheduler:
         self.sessions = sessions
         self.executor = executor
         self.clock = clock
-        self.cache = dagruns.DagCache()
+        self.cache = dagruns.DagCache(max_map_length=settings.core.max_map_length)
         self.job_id: int | None = None
         self.callbacks = DagCallbacks(settings)
         self.abandoned = Abandoned()

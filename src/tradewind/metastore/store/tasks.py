@@ -54,7 +54,10 @@ HISTORY_COLUMNS = (
     "scheduled_dttm",
     "external_executor_id",
     "failure_reason",
+    "rendered_map_index",
 )
+# A mapped instance's readable name is kept up to this many characters (its column's size).
+MAX_MAP_NAME = 250
 # A failure's reason is kept up to this many characters (a task's error is as long already).
 MAX_REASON = 2000
 _HISTORY: Table = TaskInstanceHistory.__table__  # type: ignore[assignment]
@@ -119,12 +122,22 @@ def create_task_instances(session: Session, run: DagRun, tasks: Iterable[NewTask
 
 
 _RUN_KEY = and_(_TI.c.dag_id == bindparam("r_dag_id"), _TI.c.run_id == bindparam("r_run_id"))
-_STATES_OF_RUN = select(_TI.c.task_id, _TI.c.state).where(_RUN_KEY)
+_STATES_OF_RUN = select(_TI.c.task_id, _TI.c.map_index, _TI.c.state).where(_RUN_KEY)
 
 
 def states_of_run(session: Session, dag_id: str, run_id: str) -> dict[str, TaskState]:
+    """The state of each task of a run (of one of its instances, for a mapped task)."""
     rows = session.execute(_STATES_OF_RUN, {"r_dag_id": dag_id, "r_run_id": run_id}).all()
-    return {task_id: TaskState(state or TaskState.NONE) for task_id, state in rows}
+    return {task_id: TaskState(state or TaskState.NONE) for task_id, _, state in rows}
+
+
+def instance_states(session: Session, dag_id: str, run_id: str) -> dict[str, dict[int, TaskState]]:
+    """The state of every task instance of a run: task_id -> map_index -> state."""
+    rows = session.execute(_STATES_OF_RUN, {"r_dag_id": dag_id, "r_run_id": run_id}).all()
+    found: dict[str, dict[int, TaskState]] = {}
+    for task_id, map_index, state in rows:
+        found.setdefault(task_id, {})[map_index] = TaskState(state or TaskState.NONE)
+    return found
 
 
 def instances_of_run(session: Session, dag_id: str, run_id: str) -> list[TaskInstance]:
@@ -168,68 +181,93 @@ def max_tries(session: Session, key: TaskKey) -> int | None:
 
 
 # set_states' statements: the tasks of one run among ``task_ids`` still in an ``expected``
-# state (NULL is spelled "none" there, so that one expanding list says it all).
+# state (NULL is spelled "none" there, so that one expanding list says it all), each in two
+# forms: for every instance of those tasks, and for those among ``map_indexes`` only.
 _UNDECIDED_WHERE = and_(
     _RUN_KEY,
     _TI.c.task_id.in_(bindparam("task_ids", expanding=True)),
     func.coalesce(_TI.c.state, TaskState.NONE.value).in_(bindparam("expected", expanding=True)),
 )
-_SELECT_CHANGING = select(_TI.c.task_id).where(_UNDECIDED_WHERE)
 _TO_SCHEDULED: dict[str, Any] = {
     "state": TaskState.SCHEDULED.value,
     "updated_at": bindparam("now", type_=UtcDateTime()),
     "scheduled_dttm": bindparam("now", type_=UtcDateTime()),
     "next_try_at": None,
 }
-_NEW_TRY = (
-    update(_TI)
-    .where(_UNDECIDED_WHERE, _TI.c.state.is_distinct_from(TaskState.UP_FOR_RESCHEDULE.value))
-    .values(
-        **_TO_SCHEDULED,
-        try_number=_TI.c.try_number + 1,
-        start_date=None,
-        end_date=None,
-        duration=None,
-    )
-)
-_SAME_TRY = update(_TI).where(_UNDECIDED_WHERE).values(**_TO_SCHEDULED)
-_TO_DONE_UNRUN = (
-    update(_TI)
-    .where(_UNDECIDED_WHERE)
-    .values(
-        state=bindparam("v_state"),
-        updated_at=bindparam("now", type_=UtcDateTime()),
-        end_date=bindparam("now", type_=UtcDateTime()),
-        start_date=func.coalesce(_TI.c.start_date, bindparam("now", type_=UtcDateTime())),
-        duration=0.0,
-    )
-)
-_TO_STATE = (
-    update(_TI)
-    .where(_UNDECIDED_WHERE)
-    .values(state=bindparam("v_state"), updated_at=bindparam("now", type_=UtcDateTime()))
-)
 # Where UPDATE ... RETURNING exists and SET reads the row as it was (PostgreSQL, SQLite; not
 # MySQL, whose SET sees the values assigned before it), each change is one statement.
 _RESCHEDULED = _TI.c.state == TaskState.UP_FOR_RESCHEDULE.value
-_SCHEDULE_RETURNING = (
-    update(_TI)
-    .where(_UNDECIDED_WHERE)
-    .values(
-        **_TO_SCHEDULED,
-        try_number=case((_RESCHEDULED, _TI.c.try_number), else_=_TI.c.try_number + 1),
-        start_date=case((_RESCHEDULED, _TI.c.start_date), else_=None),
-        end_date=case((_RESCHEDULED, _TI.c.end_date), else_=None),
-        duration=case((_RESCHEDULED, _TI.c.duration), else_=None),
-    )
-    .returning(_TI.c.task_id)
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """The statements that apply decided states to the rows ``where`` selects."""
+
+    select_changing: Any
+    new_try: Any
+    same_try: Any
+    done_unrun: Any
+    to_state: Any
+    returning: Mapping[TaskState, Any]
+    to_state_returning: Any
+
+    @classmethod
+    def where(cls, where: Any) -> _Changes:
+        done_unrun = (
+            update(_TI)
+            .where(where)
+            .values(
+                state=bindparam("v_state"),
+                updated_at=bindparam("now", type_=UtcDateTime()),
+                end_date=bindparam("now", type_=UtcDateTime()),
+                start_date=func.coalesce(_TI.c.start_date, bindparam("now", type_=UtcDateTime())),
+                duration=0.0,
+            )
+        )
+        to_state = (
+            update(_TI)
+            .where(where)
+            .values(state=bindparam("v_state"), updated_at=bindparam("now", type_=UtcDateTime()))
+        )
+        schedule = (
+            update(_TI)
+            .where(where)
+            .values(
+                **_TO_SCHEDULED,
+                try_number=case((_RESCHEDULED, _TI.c.try_number), else_=_TI.c.try_number + 1),
+                start_date=case((_RESCHEDULED, _TI.c.start_date), else_=None),
+                end_date=case((_RESCHEDULED, _TI.c.end_date), else_=None),
+                duration=case((_RESCHEDULED, _TI.c.duration), else_=None),
+            )
+        )
+        key = (_TI.c.task_id, _TI.c.map_index)
+        return cls(
+            select_changing=select(*key).where(where),
+            new_try=update(_TI)
+            .where(where, _TI.c.state.is_distinct_from(TaskState.UP_FOR_RESCHEDULE.value))
+            .values(
+                **_TO_SCHEDULED,
+                try_number=_TI.c.try_number + 1,
+                start_date=None,
+                end_date=None,
+                duration=None,
+            ),
+            same_try=update(_TI).where(where).values(**_TO_SCHEDULED),
+            done_unrun=done_unrun,
+            to_state=to_state,
+            returning={
+                TaskState.SKIPPED: done_unrun.returning(*key),
+                TaskState.UPSTREAM_FAILED: done_unrun.returning(*key),
+                TaskState.SCHEDULED: schedule.returning(*key),
+            },
+            to_state_returning=to_state.returning(*key),
+        )
+
+
+_ALL_INSTANCES = _Changes.where(_UNDECIDED_WHERE)
+_SOME_INSTANCES = _Changes.where(
+    and_(_UNDECIDED_WHERE, _TI.c.map_index.in_(bindparam("map_indexes", expanding=True)))
 )
-_RETURNING = {
-    TaskState.SKIPPED: _TO_DONE_UNRUN.returning(_TI.c.task_id),
-    TaskState.UPSTREAM_FAILED: _TO_DONE_UNRUN.returning(_TI.c.task_id),
-    TaskState.SCHEDULED: _SCHEDULE_RETURNING,
-}
-_TO_STATE_RETURNING = _TO_STATE.returning(_TI.c.task_id)
 
 
 def set_states(
@@ -240,14 +278,17 @@ def set_states(
     *,
     expected: Collection[TaskState],
     now: datetime,
-) -> list[str]:
-    """Apply decided states to tasks still in an ``expected`` state; returns those changed.
+    map_indexes: Collection[int] | None = None,
+) -> list[tuple[str, int]]:
+    """Apply decided states to the instances of tasks still in an ``expected`` state (those
+    among ``map_indexes`` only, when given); returns the ``(task_id, map_index)`` changed.
 
     Moving to scheduled starts a new try (try_number + 1), except after a reschedule, which
     continues the same try.
     """
-    changed: list[str] = []
+    changed: list[tuple[str, int]] = []
     returning = session.get_bind().dialect.name in ("postgresql", "sqlite")
+    statements = _ALL_INSTANCES if map_indexes is None else _SOME_INSTANCES
     by_state: dict[TaskState, list[str]] = {}
     for task_id, state in changes.items():
         by_state.setdefault(state, []).append(task_id)
@@ -260,21 +301,23 @@ def set_states(
             "now": now,
             "v_state": _state(state),
         }
+        if map_indexes is not None:
+            params["map_indexes"] = list(map_indexes)
         if returning:
-            statement = _RETURNING.get(state, _TO_STATE_RETURNING)
-            changed.extend(session.scalars(statement, params).all())
+            statement = statements.returning.get(state, statements.to_state_returning)
+            changed.extend(tuple(row) for row in session.execute(statement, params))
             continue
-        ids = session.scalars(_SELECT_CHANGING, params).all()
-        if not ids:
+        rows = [tuple(row) for row in session.execute(statements.select_changing, params)]
+        if not rows:
             continue
         if state is TaskState.SCHEDULED:
-            session.execute(_NEW_TRY, params)
-            session.execute(_SAME_TRY, params)
+            session.execute(statements.new_try, params)
+            session.execute(statements.same_try, params)
         elif state in (TaskState.SKIPPED, TaskState.UPSTREAM_FAILED):
-            session.execute(_TO_DONE_UNRUN, params)
+            session.execute(statements.done_unrun, params)
         else:
-            session.execute(_TO_STATE, params)
-        changed.extend(ids)
+            session.execute(statements.to_state, params)
+        changed.extend(rows)
     return changed
 
 
@@ -320,6 +363,7 @@ def next_waiting_time(session: Session) -> datetime | None:
 def past_states(
     session: Session, dag_id: str, run_id: str, task_ids: Collection[str]
 ) -> dict[str, TaskState]:
+    """The state of each of ``task_ids`` in a run (for depends_on_past)."""
     if not task_ids:
         return {}
     rows = session.execute(
@@ -329,7 +373,13 @@ def past_states(
             TaskInstance.task_id.in_(list(task_ids)),
         )
     ).all()
-    return {task_id: TaskState(state or TaskState.NONE) for task_id, state in rows}
+    # A mapped task's instances: the state of one that did not succeed, if one did not.
+    found: dict[str, TaskState] = {}
+    for task_id, state in rows:
+        if found.get(task_id) not in (None, TaskState.SUCCESS, TaskState.SKIPPED):
+            continue
+        found[task_id] = TaskState(state or TaskState.NONE)
+    return found
 
 
 def clear(

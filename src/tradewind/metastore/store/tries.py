@@ -39,6 +39,7 @@ from tradewind.metastore.models import (
 from tradewind.metastore.store.tasks import (
     ACTIVE,
     HISTORY_COLUMNS,
+    MAX_MAP_NAME,
     MAX_REASON,
     RESTARTING,
     TO_HISTORY,
@@ -220,6 +221,7 @@ _MARK_FINISHED = (
         pid=func.coalesce(bindparam("v_pid"), _TI.c.pid),
         hostname=func.coalesce(bindparam("v_hostname"), _TI.c.hostname),
         failure_reason=bindparam("v_reason"),
+        rendered_map_index=func.coalesce(bindparam("v_map_name"), _TI.c.rendered_map_index),
     )
 )
 
@@ -268,11 +270,13 @@ def mark_finished(
     next_try_at: datetime | None = None,
     running: tuple[datetime, int | None, str | None] | None = None,
     reason: str | None = None,
+    map_name: str | None = None,
 ) -> FinishedTry | None:
     """queued|running -> a finished (or waiting) state for exactly this try; None if too late.
 
     ``running`` is the try's running report (when, pid, host) if it came in the same batch:
-    both are then recorded by this one UPDATE. ``reason`` is why the try failed, if it did.
+    both are then recorded by this one UPDATE. ``reason`` is why the try failed, if it did;
+    ``map_name`` a mapped instance's rendered map_index_template, if the try rendered it.
     """
     row = session.execute(_ACTIVE_TRY_ROW, _key_params(key)).first()
     if row is None:
@@ -291,6 +295,7 @@ def mark_finished(
             "v_pid": pid,
             "v_hostname": hostname,
             "v_reason": reason[:MAX_REASON] if reason else None,
+            "v_map_name": map_name[:MAX_MAP_NAME] if map_name else None,
         },
     )
     if not result.rowcount:  # type: ignore[attr-defined]

@@ -1,0 +1,113 @@
+"""Queries that expand mapped tasks: the lengths of what their upstream tasks pushed, and the
+task instances of an expansion, written in one statement each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.models import TaskInstance, XCom
+from tradewind.metastore.store.tasks import NewTask
+from tradewind.metastore.types import UtcDateTime
+from tradewind.states import TaskState
+
+_TI: Table = TaskInstance.__table__  # type: ignore[assignment]
+_XCOM: Table = XCom.__table__  # type: ignore[assignment]
+_PUSHED = and_(
+    _XCOM.c.dag_id == bindparam("dag_id"),
+    _XCOM.c.run_id == bindparam("run_id"),
+    _XCOM.c.task_id == bindparam("task_id"),
+    _XCOM.c.key == bindparam("key"),
+)
+_VALUE = select(_XCOM.c.value).where(_PUSHED, _XCOM.c.map_index == -1).limit(1)
+_COUNT = select(func.count()).select_from(_XCOM).where(_PUSHED, _XCOM.c.map_index >= 0)
+_UNEXPANDED = and_(
+    _TI.c.dag_id == bindparam("dag_id"),
+    _TI.c.run_id == bindparam("run_id"),
+    _TI.c.task_id == bindparam("task_id"),
+    _TI.c.map_index == -1,
+    _TI.c.state.is_(None),
+)
+_FIRST = update(_TI).where(_UNEXPANDED).values(map_index=0)
+_END_UNEXPANDED = (
+    update(_TI)
+    .where(_UNEXPANDED)
+    .values(
+        state=bindparam("state"),
+        failure_reason=bindparam("reason"),
+        start_date=bindparam("now", type_=UtcDateTime()),
+        end_date=bindparam("now", type_=UtcDateTime()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+        duration=0.0,
+    )
+)
+
+NOT_PUSHED = object()
+"""What :func:`pushed_value` gives when the task pushed nothing under the key."""
+
+
+def pushed_value(session: Session, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+    """What a plain task pushed under ``key`` in a run (:data:`NOT_PUSHED`: nothing)."""
+    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "key": key}
+    row = session.execute(_VALUE, params).first()
+    return NOT_PUSHED if row is None else row[0]
+
+
+def pushed_count(session: Session, dag_id: str, run_id: str, task_id: str, key: str) -> int:
+    """How many instances of a mapped task pushed a value under ``key`` in a run."""
+    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "key": key}
+    return int(session.execute(_COUNT, params).scalar_one())
+
+
+def expand(session: Session, dag_id: str, run_id: str, task: NewTask, count: int) -> bool:
+    """The task's unexpanded instance becomes instance 0 and instances 1..count-1 are added,
+    all in state none. False (nothing done) when it was expanded or decided already."""
+    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task.task_id}
+    if session.execute(_FIRST, params).rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    rows = [
+        {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "task_id": task.task_id,
+            "map_index": index,
+            "state": None,
+            "try_number": 0,
+            "max_tries": task.max_tries,
+            "pool": task.pool,
+            "pool_slots": task.pool_slots,
+            "queue": task.queue,
+            "priority_weight": task.priority_weight,
+            "operator": task.operator,
+            "executor_config": dict(task.executor_config) if task.executor_config else None,
+        }
+        for index in range(1, count)
+    ]
+    if rows:
+        session.execute(insert(TaskInstance), rows)
+    return True
+
+
+def end_unexpanded(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    state: TaskState,
+    *,
+    reason: str | None,
+    now: datetime,
+) -> bool:
+    """A mapped task that cannot expand ends in ``state`` as its one unexpanded instance."""
+    params = {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": task_id,
+        "state": state.value,
+        "reason": reason,
+        "now": now,
+    }
+    return bool(session.execute(_END_UNEXPANDED, params).rowcount == 1)  # type: ignore[attr-defined]
