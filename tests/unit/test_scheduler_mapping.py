@@ -136,3 +136,15 @@ def test_length_expressions() -> None:
     ]
     with pytest.raises(mapspec.MapLengthError):
         mapspec.length({"nonsense": 1}, lookup)
+
+
+def test_a_mapped_task_cleared_whole_is_revised_before_it_runs_again() -> None:
+    dag = _dag([("make", "each")], {"each": {"length": PUSHED, "group_id": None}})
+    cleared = {"make": {-1: S}, "each": {0: N, 1: N}}
+    assert decide.decide_tasks(dag, cleared, ["each"]).expand == {"each"}
+    # Just expanded (or revised): its instances are scheduled.
+    fresh = decide.decide_tasks(dag, cleared, ["each"], fresh={"each"})
+    assert fresh.changes == {("each", 0): TaskState.SCHEDULED, ("each", 1): TaskState.SCHEDULED}
+    # One instance cleared among finished ones runs again as it is.
+    one = decide.decide_tasks(dag, {"make": {-1: S}, "each": {0: S, 1: N}}, ["each"])
+    assert one.changes == {("each", 1): TaskState.SCHEDULED}

@@ -184,9 +184,10 @@ def advance_run(
         ]
     past_ok = _past_ok(session, dag, run, candidates, states)
     changed: list[decide.Instance] = []
+    fresh: set[str] = set()
     # Expanding a mapped task gives new instances to decide, which may expand others.
     for _ in range(len(dag.tasks) + 1):
-        decisions = decide.decide_tasks(dag, states, candidates, past_ok=past_ok)
+        decisions = decide.decide_tasks(dag, states, candidates, past_ok=past_ok, fresh=fresh)
         changed += _apply(session, run, decisions.changes, states, now)
         if not decisions.expand:
             break
@@ -194,6 +195,7 @@ def advance_run(
             session, run, dag, decisions.expand, max_length=cache.max_map_length, now=now
         )
         states.update(expanded)
+        fresh.update(expanded)
         candidates = set(expanded).union(*(dag.tasks[t].downstream_task_ids for t in expanded))
     outcome = decide.run_outcome(dag, states)
     callback = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -172,6 +172,7 @@ def decide_tasks(
     candidates: Iterable[str],
     *,
     past_ok: Mapping[str, bool] | None = None,
+    fresh: Collection[str] = (),
 ) -> Decisions:
     """New states for the instances of candidate tasks whose trigger rule can now be decided.
 
@@ -180,7 +181,8 @@ def decide_tasks(
     depends_on_past, whether the previous run allows them to start (absent means allowed);
     those with wait_for_past_depends_before_skipping wait for it before being skipped too.
     A mapped task's unexpanded instance that may run is not scheduled but listed in
-    ``expand``.
+    ``expand``; so is a mapped task expanded before whose instances were all cleared (its
+    input may have changed since), unless it is among the ``fresh`` ones, just expanded.
     """
     current = {task_id: dict(instances) for task_id, instances in states.items()}
     changes: dict[Instance, TaskState] = {}
@@ -195,6 +197,9 @@ def decide_tasks(
             if task is None:
                 continue
             instances = current.setdefault(task_id, dict(_UNKNOWN))
+            if task_id not in fresh and _to_revise(dag, task, instances, current, past_ok):
+                expand.add(task_id)
+                continue
             for map_index, state in sorted(instances.items()):
                 if state not in UNDECIDED:
                     continue
@@ -215,6 +220,28 @@ def decide_tasks(
                     next_round.update(task.downstream_task_ids)
         pending = sorted(next_round)
     return Decisions(changes, frozenset(expand))
+
+
+def _to_revise(
+    dag: SerializedDag,
+    task: SerializedTask,
+    instances: Mapping[int, TaskState],
+    states: RunStates,
+    past_ok: Mapping[str, bool] | None,
+) -> bool:
+    """Whether an expanded mapped task is to run again from the start (every instance in
+    state none) and may now, so that its instances are first revised to its input."""
+    if not task.is_mapped or not instances or min(instances) < 0:
+        return False
+    if any(state is not TaskState.NONE for state in instances.values()):
+        return False
+    group = task.mapped_group_id
+    if group is not None and any(
+        dag.tasks[u].mapped_group_id == group for u in task.upstream_task_ids if u in dag.tasks
+    ):
+        return False  # revised with the first tasks of its group
+    readiness = evaluate_trigger_rule(task.trigger_rule, _upstream_counts(dag, task, states))
+    return readiness is Readiness.READY and not _waits_for_past(task, readiness, past_ok)
 
 
 def _waits_for_past(

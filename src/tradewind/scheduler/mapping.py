@@ -50,8 +50,9 @@ def expand_tasks(
     max_length: int,
     now: datetime,
 ) -> dict[str, dict[int, TaskState]]:
-    """Expand the mapped tasks ``task_ids`` (with their mapped groups' other tasks); returns
-    the new instance states of every task it changed."""
+    """Expand the mapped tasks ``task_ids`` (with their mapped groups' other tasks), or, for
+    those expanded before and cleared since, revise their instances to what their input has
+    now; returns the instance states of every task it expanded, revised or ended."""
     changed: dict[str, dict[int, TaskState]] = {}
     for task_id in sorted(task_ids):
         task = dag.tasks[task_id]
@@ -64,13 +65,20 @@ def expand_tasks(
             continue
         if count is not None and 0 < count <= max_length:
             for member in _members(dag, task):
-                if map_store.expand(session, run.dag_id, run.run_id, new_task(member), count):
-                    changed[member.task_id] = dict.fromkeys(range(count), TaskState.NONE)
+                changed[member.task_id] = _expand(session, run, member, count, now)
             log.info("%s.%s in run %s: %d instances", run.dag_id, task_id, run.run_id, count)
             continue
         state, reason = _unexpandable(count, max_length)
         changed.update(_end(session, run, task, state, reason=reason, now=now))
     return changed
+
+
+def _expand(
+    session: Session, run: DagRun, task: SerializedTask, count: int, now: datetime
+) -> dict[int, TaskState]:
+    if map_store.expand(session, run.dag_id, run.run_id, new_task(task), count):
+        return dict.fromkeys(range(count), TaskState.NONE)
+    return map_store.revise(session, run.dag_id, run.run_id, new_task(task), count, now=now)
 
 
 def _unexpandable(count: int | None, max_length: int) -> tuple[TaskState, str | None]:
@@ -102,13 +110,27 @@ def _end(
     reason: str | None,
     now: datetime,
 ) -> dict[str, dict[int, TaskState]]:
-    if not map_store.end_unexpanded(
-        session, run.dag_id, run.run_id, task.task_id, state, reason=reason, now=now
-    ):
-        return {}
+    """The task cannot expand: its unexpanded instance (or its instances still to run, when
+    it was expanded before) end in ``state``."""
     if reason is not None:
         log.info("%s.%s in run %s: %s: %s", run.dag_id, task.task_id, run.run_id, state, reason)
-    return {task.task_id: {-1: state}}
+    if map_store.end_unexpanded(
+        session, run.dag_id, run.run_id, task.task_id, state, reason=reason, now=now
+    ):
+        return {task.task_id: {-1: state}}
+    found = map_store.instances(session, run.dag_id, run.run_id, task.task_id)
+    waiting = [i for i, s in found.items() if s is TaskState.NONE]
+    ended = task_store.set_states(
+        session,
+        run.dag_id,
+        run.run_id,
+        {task.task_id: state},
+        expected=[TaskState.NONE],
+        now=now,
+        map_indexes=waiting,
+    )
+    found.update({index: state for _, index in ended})
+    return {task.task_id: found}
 
 
 class _Lookup:

@@ -3,6 +3,7 @@ task instances of an expansion, written in one statement each."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +69,55 @@ def expand(session: Session, dag_id: str, run_id: str, task: NewTask, count: int
     params = {"dag_id": dag_id, "run_id": run_id, "task_id": task.task_id}
     if session.execute(_FIRST, params).rowcount != 1:  # type: ignore[attr-defined]
         return False
+    _add(session, dag_id, run_id, task, range(1, count))
+    return True
+
+
+_INSTANCES = select(_TI.c.map_index, _TI.c.state).where(
+    _TI.c.dag_id == bindparam("dag_id"),
+    _TI.c.run_id == bindparam("run_id"),
+    _TI.c.task_id == bindparam("task_id"),
+)
+_REMOVE = (
+    update(_TI)
+    .where(
+        _TI.c.dag_id == bindparam("dag_id"),
+        _TI.c.run_id == bindparam("run_id"),
+        _TI.c.task_id == bindparam("task_id"),
+        _TI.c.map_index.in_(bindparam("indexes", expanding=True)),
+        _TI.c.state.is_(None),
+    )
+    .values(state=TaskState.REMOVED.value, updated_at=bindparam("now", type_=UtcDateTime()))
+)
+
+
+def instances(session: Session, dag_id: str, run_id: str, task_id: str) -> dict[int, TaskState]:
+    """The states of a task's instances in a run, by map_index."""
+    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    return {
+        index: TaskState(state or TaskState.NONE)
+        for index, state in session.execute(_INSTANCES, params)
+    }
+
+
+def revise(
+    session: Session, dag_id: str, run_id: str, task: NewTask, count: int, *, now: datetime
+) -> dict[int, TaskState]:
+    """An expanded task to run again over ``count`` items: its instances in state none beyond
+    them are removed and the missing ones added. Returns the states of its instances."""
+    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task.task_id}
+    found = instances(session, dag_id, run_id, task.task_id)
+    beyond = [i for i, state in found.items() if i >= count and state is TaskState.NONE]
+    if beyond:
+        session.execute(_REMOVE, {**params, "indexes": beyond, "now": now})
+        found.update(dict.fromkeys(beyond, TaskState.REMOVED))
+    missing = [i for i in range(count) if i not in found]
+    _add(session, dag_id, run_id, task, missing)
+    found.update(dict.fromkeys(missing, TaskState.NONE))
+    return found
+
+
+def _add(session: Session, dag_id: str, run_id: str, task: NewTask, indexes: Iterable[int]) -> None:
     rows = [
         {
             "dag_id": dag_id,
@@ -84,11 +134,10 @@ def expand(session: Session, dag_id: str, run_id: str, task: NewTask, count: int
             "operator": task.operator,
             "executor_config": dict(task.executor_config) if task.executor_config else None,
         }
-        for index in range(1, count)
+        for index in indexes
     ]
     if rows:
         session.execute(insert(TaskInstance), rows)
-    return True
 
 
 def end_unexpanded(
