@@ -312,6 +312,8 @@ def run_figures(
         return common.chain_figures(times)
     if workload == "fanout":
         return common.fanout_figures(times)
+    if workload in ("mapped", "wide"):
+        return common.wide_figures(times, "items")
     if workload == "light":
         return {"total_s": common.total_seconds(times)}
     compute = common.pure_compute_seconds(airflow.python, sizes.heavy_fib, sizes.heavy)

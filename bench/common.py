@@ -39,8 +39,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
-WORKLOADS = ("chain", "fanout", "light", "heavy", "parse", "idle", "startup")
-RUN_WORKLOADS = ("chain", "fanout", "light", "heavy")
+WORKLOADS = ("chain", "fanout", "mapped", "wide", "light", "heavy", "parse", "idle", "startup")
+RUN_WORKLOADS = ("chain", "fanout", "mapped", "wide", "light", "heavy")
 
 # Figure name -> (unit, "higher" or "lower" is better, what it is).
 FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
@@ -49,6 +49,14 @@ FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
         "gap_ms": ("ms", "lower", "median time from the end of one task to the start of the next"),
     },
     "fanout": {"tasks_per_s": ("tasks/s", "higher", "tasks over trigger -> run end")},
+    "mapped": {
+        "tasks_per_s": ("tasks/s", "higher", "instances of a task mapped over 1,000 items"),
+        "first_ms": ("ms", "lower", "end of the task it maps over -> start of its first instance"),
+    },
+    "wide": {
+        "tasks_per_s": ("tasks/s", "higher", "a plain fan-out as wide as `mapped`"),
+        "first_ms": ("ms", "lower", "end of the first task -> start of the first of the fan-out"),
+    },
     "light": {"total_s": ("s", "lower", "trigger -> run end, 40 x fib(10) in a chain")},
     "heavy": {
         "total_s": ("s", "lower", "trigger -> run end, 10 x fib(33) in a chain"),
@@ -72,6 +80,7 @@ FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
 class Sizes:
     chain: int = 30
     fanout: int = 200
+    mapped: int = 1000
     light: int = 40
     light_fib: int = 10
     heavy: int = 10
@@ -85,6 +94,7 @@ FULL = Sizes()
 SMOKE = Sizes(
     chain=5,
     fanout=10,
+    mapped=10,
     light=5,
     heavy=2,
     heavy_fib=20,
@@ -204,6 +214,17 @@ def total_seconds(times: RunTimes) -> float:
 
 def fanout_figures(times: RunTimes) -> dict[str, float]:
     return {"tasks_per_s": len(times.tasks) / total_seconds(times)}
+
+
+def wide_figures(times: RunTimes, first: str) -> dict[str, float]:
+    """A fan-out after one task ``first`` (mapped or plain): tasks per second, and how soon
+    the fan-out's first task started after ``first`` ended."""
+    first_end = next(end for task_id, _, end in times.tasks if task_id == first)
+    starts = [start for task_id, start, _ in times.tasks if task_id not in (first, "end")]
+    return {
+        "tasks_per_s": len(times.tasks) / total_seconds(times),
+        "first_ms": (min(starts) - first_end).total_seconds() * 1000,
+    }
 
 
 def pure_compute_seconds(python: str, n: int, count: int) -> float:

@@ -5,10 +5,10 @@
                         [--executor local|celery-redis|celery-rabbitmq|kubernetes-standin]
     python bench/run.py compare [WORKLOAD...] --db postgres [--repeat 3]
 
-WORKLOAD is one of chain, fanout, light, heavy, parse, idle, startup, or ``all``. ``compare``
-runs both sides on this machine, interleaved (per workload one side then the other, the first
-side alternating), and puts their medians side by side. Every run prints a table and writes
-one JSON file to bench/results/ (``--smoke``: tiny sizes, once, nothing written).
+WORKLOAD is one of chain, fanout, mapped, wide, light, heavy, parse, idle, startup, or
+``all``. ``compare`` runs both sides on this machine, interleaved (per workload one side then
+the other, the first side alternating), and puts their medians side by side. Every run prints
+a table and writes one JSON file to bench/results/ (``--smoke``: tiny sizes, once, nothing written).
 See bench/README.md for what each figure means.
 """
 

@@ -74,6 +74,25 @@ with DAG("bench_fanout", schedule=None, start_date=datetime(2024, 1, 1),
     middle = [PythonOperator(task_id=f"t{{n:03d}}", python_callable=noop) for n in range({tasks})]
     start >> middle >> end
 """,
+    "mapped": """
+with DAG("bench_mapped", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+
+    @task
+    def items():
+        return [{{"n": n}} for n in range({tasks})]
+
+    each = PythonOperator.partial(task_id="each", python_callable=noop).expand(op_kwargs=items())
+    each >> EmptyOperator(task_id="end")
+""",
+    "wide": """
+with DAG("bench_wide", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+    start = EmptyOperator(task_id="items")
+    end = EmptyOperator(task_id="end")
+    middle = [PythonOperator(task_id=f"t{{n:04d}}", python_callable=noop) for n in range({tasks})]
+    start >> middle >> end
+""",
     # light and heavy: the same chain of fib(n) tasks, with other sizes.
     "light": FIB_CHAIN.replace("{dag_id}", "bench_light"),
     "heavy": FIB_CHAIN.replace("{dag_id}", "bench_heavy"),
@@ -135,10 +154,12 @@ def run_dag_id(workload: str) -> str:
 
 
 def write_run_dag(system: str, workload: str, folder: Path, sizes: Sizes) -> str:
-    """Write the DAG file of a run workload (chain, fanout, light, heavy); its dag_id."""
+    """Write the DAG file of a run workload (see ``RUN_SHAPES``); its dag_id."""
     tasks, fib_n = {
         "chain": (sizes.chain, 0),
         "fanout": (sizes.fanout, 0),
+        "mapped": (sizes.mapped, 0),
+        "wide": (sizes.mapped, 0),
         "light": (sizes.light, sizes.light_fib),
         "heavy": (sizes.heavy, sizes.heavy_fib),
     }[workload]

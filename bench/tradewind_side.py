@@ -314,6 +314,8 @@ def _run_figures(workload: str, times: common.RunTimes, compute: float) -> dict[
         return common.chain_figures(times)
     if workload == "fanout":
         return common.fanout_figures(times)
+    if workload in ("mapped", "wide"):
+        return common.wide_figures(times, "items")
     if workload == "heavy":
         return common.heavy_figures(times, compute)
     return {"total_s": common.total_seconds(times)}
