@@ -49,7 +49,7 @@ import os
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from tradewind import DAG, TaskGroup, task
+from tradewind import DAG, TaskGroup, task, task_group
 from tradewind.exceptions import SkipTask
 from tradewind.operators import (
     BashOperator, BranchPythonOperator, EmptyOperator, PythonOperator, ShortCircuitOperator,
@@ -189,9 +189,16 @@ class System:
                 ).all()
             )
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
+    def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
         with self.sessions() as session:
-            return xcom_store.get_xcom(session, dag_id, run_id, task_id, "return_value")
+            return xcom_store.get_xcom(
+                session, dag_id, run_id, task_id, "return_value", map_index=map_index
+            )
+
+    def mapped(self, dag_id: str, run_id: str, task_id: str) -> dict[int, TaskState]:
+        """The states of a task's instances by map_index (-1 alone: not expanded)."""
+        with self.sessions() as session:
+            return task_store.instance_states(session, dag_id, run_id).get(task_id, {})
 
 
 def system_sections(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
