@@ -168,7 +168,7 @@ def test_(dag_id: str, logical_date: str | None, conf: str | None) -> None:
         )
     rows = [
         {
-            "task_id": task.task_id,
+            "task_id": task.name,
             "state": task.state or "none",
             "try_number": task.try_number,
             "duration": f"{task.duration:.3f}s" if task.duration is not None else "",

@@ -55,6 +55,12 @@ class TaskOutcome:
     state: str | None
     try_number: int
     duration: float | None  # seconds
+    map_index: int = -1
+
+    @property
+    def name(self) -> str:
+        """The task id, with ``[i]`` for an instance of a mapped task."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def run_dag_test(
     state = _drive(settings, sessions, cache, (dag_id, run_id))
     with sessions() as session:
         tasks = [
-            TaskOutcome(ti.task_id, ti.state, ti.try_number, ti.duration)
+            TaskOutcome(ti.task_id, ti.state, ti.try_number, ti.duration, ti.map_index)
             for ti in task_store.instances_of_run(session, dag_id, run_id)
         ]
     return DagTestResult(run_id, state, tasks)

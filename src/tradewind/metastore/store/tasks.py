@@ -145,7 +145,7 @@ def instances_of_run(session: Session, dag_id: str, run_id: str) -> list[TaskIns
         session.scalars(
             select(TaskInstance)
             .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-            .order_by(TaskInstance.task_id)
+            .order_by(TaskInstance.task_id, TaskInstance.map_index)
         ).all()
     )
 
