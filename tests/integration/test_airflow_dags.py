@@ -66,6 +66,25 @@ EXPECTED: dict[str, tuple[str, dict[str, str]]] = {
         {"latest_only": S, "run_kind": S, "venv_check": S, "greet": S, "smooth": S},
     ),
     "sdk_names": (S, {"dated_by_trigger": S, "states": S, "venv_check": S, "smooth": S}),
+    # Every instance of each mapped task succeeded; an empty input skipped its mapped task.
+    "dynamic_mapping": (
+        S,
+        {
+            "regions": S,
+            "count_orders": S,
+            "report": S,
+            "announce": S,
+            "scaled": S,
+            "pairs": S,
+            "labels": S,
+            "doubled": S,
+            "zipped": S,
+            "per_region.load": S,
+            "per_region.check": S,
+            "nothing": S,
+            "never": K,
+        },
+    ),
     "sensors_and_rules": (
         S,
         {
