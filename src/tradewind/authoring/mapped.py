@@ -10,8 +10,8 @@ operator of one instance (see :mod:`tradewind.authoring.expandinput` for the val
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from tradewind.authoring import airflow_args, scope
 from tradewind.authoring.baseoperator import BaseOperator, _accepted_arguments
@@ -23,8 +23,17 @@ from tradewind.authoring.expandinput import (
     check_kwargs_input,
     check_literal,
 )
-from tradewind.authoring.task_group import mapped_group_of
-from tradewind.authoring.xcom_arg import Resolvable
+from tradewind.authoring.task_group import MappedTaskGroup, mapped_group_of
+from tradewind.authoring.xcom_arg import (
+    ConcatXComArg,
+    MapXComArg,
+    Resolvable,
+    XComArg,
+    ZipXComArg,
+)
+
+if TYPE_CHECKING:
+    from tradewind.authoring.dag import DAG
 
 _MEMBERSHIP = frozenset({"task_id", "dag", "task_group"})
 # BaseOperator's own arguments: shared by every instance, so they go to partial(), never to
@@ -289,6 +298,29 @@ def _keep_verbatim(operator: BaseOperator, resolved: Resolved, into_op_kwargs: b
         return
     for name in resolved.verbatim & set(operator.template_fields):
         setattr(operator, name, Verbatim(getattr(operator, name)))
+
+
+def expanded_values(dag: DAG) -> set[tuple[str, str]]:
+    """``(task_id, key)`` of every pushed value a mapped task or task group expands over."""
+    inputs: list[ExpandInput] = [t.expand_input for t in dag.tasks if isinstance(t, MappedOperator)]
+    inputs += [
+        g.expand_input for g in dag.task_group.iter_groups() if isinstance(g, MappedTaskGroup)
+    ]
+    found: set[tuple[str, str]] = set()
+    for expand_input in inputs:
+        for reference in expand_input.references():
+            found.update(_pushed(reference))
+    return found
+
+
+def _pushed(value: Resolvable) -> Iterator[tuple[str, str]]:
+    if isinstance(value, XComArg):
+        yield value.operator.task_id, value.key
+    elif isinstance(value, MapXComArg):
+        yield from _pushed(value.arg)
+    elif isinstance(value, ZipXComArg | ConcatXComArg):
+        for arg in value.args:
+            yield from _pushed(arg)
 
 
 def is_mapped(task: BaseOperator) -> bool:

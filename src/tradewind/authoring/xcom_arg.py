@@ -218,7 +218,7 @@ def as_sequence(value: Any, context: Mapping[str, Any]) -> Sequence[Any]:
     )
 
 
-class _LazySequence(Sequence[Any]):
+class LazySequence(Sequence[Any]):
     """A read-only sequence computed item by item (never a list of everything at once)."""
 
     @overload
@@ -251,7 +251,7 @@ class _LazySequence(Sequence[Any]):
         return f"<{type(self).__name__} of {len(self)} items>"
 
 
-class MappedSequence(_LazySequence):
+class MappedSequence(LazySequence):
     def __init__(self, source: Sequence[Any], callables: Sequence[Callable[[Any], Any]]):
         self.source = source
         self.callables = list(callables)
@@ -271,7 +271,7 @@ class MappedSequence(_LazySequence):
         return (self._apply(value) for value in self.source)
 
 
-class ZippedSequence(_LazySequence):
+class ZippedSequence(LazySequence):
     def __init__(self, parts: Sequence[Sequence[Any]], fillvalue: Any = NOTSET):
         self.parts = list(parts)
         self.fillvalue = fillvalue
@@ -293,7 +293,7 @@ class ZippedSequence(_LazySequence):
         return itertools.zip_longest(*self.parts, fillvalue=self.fillvalue)
 
 
-class ConcatSequence(_LazySequence):
+class ConcatSequence(LazySequence):
     def __init__(self, parts: Sequence[Sequence[Any]]):
         self.parts = list(parts)
 
