@@ -39,7 +39,7 @@ with DAG(
     @task
     def report(stock: Any) -> int:
         """``stock`` holds one value per instance, in map-index order, read as it is used."""
-        total = sum(stock)
+        total = int(sum(stock))
         print(f"{len(stock)} warehouses hold {total} items")
         return total
 
