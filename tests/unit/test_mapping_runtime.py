@@ -256,10 +256,36 @@ def test_context_shows_the_instance(index: int) -> None:
     seen: dict[str, Any] = {}
 
     @task
-    def look(x: int, ti: Any = None, task: Any = None) -> None:
-        seen.update(map_index=ti.map_index, task=type(task).__name__, x=x)
+    def look(x: int, ti: Any = None, task: Any = None, expanded_ti_count: Any = None) -> None:
+        seen.update(map_index=ti.map_index, task=type(task).__name__, x=x, n=expanded_ti_count)
 
     with DAG("d") as dag:
         look.expand(x=[10, 11])
     assert _run(dag, "look", index).state is TaskState.SUCCESS
-    assert seen == {"map_index": index, "task": "_PythonDecoratedOperator", "x": 10 + index}
+    assert seen == {
+        "map_index": index,
+        "task": "_PythonDecoratedOperator",
+        "x": 10 + index,
+        "n": 2,
+    }
+
+
+def test_a_mapped_task_maps_over_a_mapped_upstream_and_a_group_feeds_a_reduce() -> None:
+    @task
+    def collect(values: Any) -> Any:
+        return list(values)
+
+    with DAG("d") as dag:
+        first = pair.override(task_id="first").expand(x=[1, 2, 3])
+        pair.override(task_id="second").expand(x=first)
+
+        @task_group
+        def grouped(item: Any, extra: str = "default") -> Any:
+            return pair.override(task_id="inner")(x=item, y=extra)
+
+        collect(grouped.expand_kwargs([{"item": 1}, {"item": 2, "extra": "given"}]))
+    source = XComSource({("first", 0): "a", ("first", 2): "c", ("grouped.inner", 1): "z"})
+    # Instance 1 of "first" pushed nothing: "second" has 2 instances, over "a" and "c".
+    assert _values(dag, "second", 2, source) == [["a", None], ["c", None]]
+    assert _values(dag, "grouped.inner", 2) == [[1, "default"], [2, "given"]]
+    assert _run(dag, "collect", source=source).return_value == ["z"]

@@ -38,6 +38,8 @@ class Resolved:
 
     values: dict[str, Any]
     verbatim: frozenset[str] = frozenset()
+    # How many instances the input gives (Airflow's ``expanded_ti_count``).
+    count: int | None = None
 
 
 def _map_index(context: Mapping[str, Any]) -> int:
@@ -81,7 +83,7 @@ class DictOfListsExpandInput:
             rest, position = divmod(rest, len(sequence))
             values[name] = sequence[position]
         verbatim = frozenset(n for n, item in self.value.items() if isinstance(item, Resolvable))
-        return Resolved({name: values[name] for name in self.value}, verbatim)
+        return Resolved({name: values[name] for name in self.value}, verbatim, total)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class ListOfDictsExpandInput:
         verbatim = frozenset(
             key for key, value in item.items() if from_xcom or isinstance(value, Resolvable)
         )
-        return Resolved(values, verbatim)
+        return Resolved(values, verbatim, len(sequence))
 
 
 ExpandInput = DictOfListsExpandInput | ListOfDictsExpandInput

@@ -9,12 +9,14 @@ expands over when that value cannot be expanded over, as Airflow does when it is
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tradewind.authoring import templating
 from tradewind.authoring.mapped import MappedOperator, expanded_values, is_mapped
+from tradewind.authoring.task_group import mapped_group_of
 from tradewind.exceptions import TaskError
 
 if TYPE_CHECKING:
@@ -28,10 +30,20 @@ MAX_NAME_LENGTH = 250
 
 def instance_of(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     """The operator this try runs: for a mapped task, the one of the try's map index, which
-    then replaces the mapped task as the context's ``task`` (and ``ti.task``)."""
-    if not isinstance(task, MappedOperator):
+    then replaces the mapped task as the context's ``task`` (and ``ti.task``).
+
+    A task of a mapped group runs as a copy, so that rendering its templates (which resolves
+    the group's arguments for this instance) leaves the DAG's task as it was.
+    """
+    if isinstance(task, MappedOperator):
+        resolved = task.expand_input.resolve(context)
+        operator = task.unmap(resolved)
+        if isinstance(context, dict):
+            context["expanded_ti_count"] = resolved.count
+    elif mapped_group_of(task.task_group) is not None:
+        operator = copy.copy(task)
+    else:
         return task
-    operator = task.unmap(task.expand_input.resolve(context))
     if isinstance(context, dict):
         context["task"] = operator
     ti = context.get("ti")
