@@ -112,8 +112,5 @@ class NotProvidedYet(TradewindError, NotImplementedError):
     """An Airflow feature that tradewind does not provide yet (the message names it)."""
 
 
-MAPPING_NOT_YET = "dynamic task mapping (.partial / .expand) is not provided by tradewind yet"
-
-
 class SerializationError(TradewindError, ValueError):
     """Serialized DAG data is malformed or of an unknown format version."""

@@ -12,14 +12,16 @@ an older worker must still be understood)::
     {"type": "running", "pid": 123, "hostname": "h", "at": "2026-...Z"}
     {"type": "finished", "state": "success", "at": "...", "error": null, "retryable": true,
      "xcoms": [["return_value", 42]], "skip": ["t2"], "reschedule_date": null,
-     "rendered_fields": {"bash_command": "echo 2026-01-01"}}
+     "rendered_fields": {"bash_command": "echo 2026-01-01"},
+     "rendered_map_index": "file a.csv"}
 
 ``rendered_fields`` (JSON, secrets masked) is there only when the task has template fields and
-they rendered. An XCom whose value holds a secret the try used comes as ``[key, value, shown]``:
-``shown`` is the value masked, for display. A finished report the executor made up carries
-why as a flag: ``lost`` (the process died without reporting), ``timed_out`` (stopped at its
-execution_timeout), ``cancelled`` (stopped because the scheduler asked) or ``queued_timeout``
-(no worker took it).
+they rendered; ``rendered_map_index`` (secrets masked) only when the try is an instance of a
+mapped task with a ``map_index_template`` that rendered. An XCom whose value holds a secret
+the try used comes as ``[key, value, shown]``: ``shown`` is the value masked, for display. A
+finished report the executor made up carries why as a flag: ``lost`` (the process died without
+reporting), ``timed_out`` (stopped at its execution_timeout), ``cancelled`` (stopped because the
+scheduler asked) or ``queued_timeout`` (no worker took it).
 """
 
 from __future__ import annotations
@@ -90,8 +92,8 @@ class Running:
 class Finished:
     """How the try ended: its state (success, failed, skipped, up_for_reschedule), the error
     that failed it, whether a failure may be retried, what it pushed, the downstream tasks it
-    skips, when a rescheduled sensor pokes again, its rendered template fields, and the
-    :class:`Cause` (who ended it)."""
+    skips, when a rescheduled sensor pokes again, its rendered template fields, the
+    :class:`Cause` (who ended it) and a mapped instance's rendered ``map_index_template``."""
 
     at: datetime
     state: TaskState
@@ -102,6 +104,8 @@ class Finished:
     reschedule_date: datetime | None = None
     rendered_fields: Mapping[str, Any] | None = field(default=None, compare=False)
     cause: Cause = Cause.REPORTED
+    # A mapped instance's map_index_template, rendered at the end of the try (None: none).
+    rendered_map_index: str | None = None
 
     kind = Kind.FINISHED
 
@@ -163,6 +167,8 @@ def finished_fields(report: Finished) -> dict[str, Any]:
     }
     if report.rendered_fields is not None:
         fields["rendered_fields"] = dict(report.rendered_fields)
+    if report.rendered_map_index is not None:
+        fields["rendered_map_index"] = report.rendered_map_index
     if report.cause in (Cause.LOST, Cause.TIMED_OUT):
         # Both flags, as executors always sent them.
         fields["lost"] = report.cause is Cause.LOST
@@ -190,8 +196,13 @@ def decode(message: Mapping[str, Any]) -> Report:
             reschedule_date=_time(message.get("reschedule_date")),
             rendered_fields=fields if isinstance(fields, dict) else None,
             cause=next((c for c in _FLAGS if message.get(c.value)), Cause.REPORTED),
+            rendered_map_index=_text(message.get("rendered_map_index")),
         )
     raise ValueError(f"unknown report type {kind!r}")
+
+
+def _text(raw: Any) -> str | None:
+    return raw if isinstance(raw, str) else None
 
 
 def _time(raw: Any) -> datetime | None:

@@ -361,8 +361,49 @@ class EmptySource:
     def xcom(self, dag_id: str, run_id: str, task_id: str | None, key: str, map_index: int) -> Any:
         return None
 
+    def xcom_count(self, dag_id: str, run_id: str, task_id: str, key: str) -> int:
+        return 0
+
+    def xcom_values(
+        self, dag_id: str, run_id: str, task_id: str, key: str, *, offset: int, limit: int
+    ) -> list[Any]:
+        return []
+
     def variable(self, key: str) -> None:
         return None
+
+
+class XComSource(EmptySource):
+    """A Source holding the XComs given as ``{(task_id, map_index): value}`` (key
+    ``return_value``) or ``{(task_id, map_index, key): value}``, of any DAG run; it counts its
+    reads in ``reads``, so tests can see that values come lazily."""
+
+    def __init__(self, xcoms: Mapping[tuple[Any, ...], Any]):
+        self.xcoms = {
+            (k[0], k[1], k[2] if len(k) > 2 else "return_value"): v for k, v in xcoms.items()
+        }
+        self.reads = 0
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str | None, key: str, map_index: int) -> Any:
+        self.reads += 1
+        return self.xcoms.get((task_id, map_index, key))
+
+    def _mapped(self, task_id: str, key: str) -> list[Any]:
+        found = sorted(
+            ((i, v) for (t, i, k), v in self.xcoms.items() if (t, k) == (task_id, key)),
+            key=lambda pair: pair[0],
+        )
+        return [value for index, value in found if index >= 0]
+
+    def xcom_count(self, dag_id: str, run_id: str, task_id: str, key: str) -> int:
+        self.reads += 1
+        return len(self._mapped(task_id, key))
+
+    def xcom_values(
+        self, dag_id: str, run_id: str, task_id: str, key: str, *, offset: int, limit: int
+    ) -> list[Any]:
+        self.reads += 1
+        return self._mapped(task_id, key)[offset : offset + limit]
 
     def connection(self, conn_id: str) -> None:
         return None

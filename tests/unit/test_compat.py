@@ -260,11 +260,14 @@ def test_a_dag_file_with_an_unknown_import_gets_the_message_as_its_import_error(
         """,
     ],
 )
-def test_dynamic_task_mapping_says_it_is_not_provided_yet(tmp_path: Path, body: str) -> None:
+def test_dynamic_task_mapping_in_an_airflow_dag_file_gives_a_mapped_task(
+    tmp_path: Path, body: str
+) -> None:
     path = tmp_path / "mapped.py"
     header = "from airflow.sdk import DAG, task\nfrom airflow.operators.bash import BashOperator\n"
     path.write_text(header + textwrap.dedent(body))
-    [error] = loader.load_file(path).errors
-    assert "dynamic task mapping (.partial / .expand) is not provided by tradewind yet" in (
-        error.message
-    )
+    parsed = loader.load_file(path)
+    assert parsed.errors == []
+    [dag] = parsed.dags
+    [task] = dag.data["tasks"]
+    assert task["mapping"]["length"] == {"literal": 2 if "echo" in body else 3}

@@ -37,6 +37,7 @@ TASK_EXTRAS: Mapping[str, Any] = {
     "doc_rst": None,
     "doc_json": None,
     "doc_yaml": None,
+    "map_index_template": None,
 }
 # Honoured DAG arguments that DAG reads from **kwargs, with their defaults.
 DAG_EXTRAS: Mapping[str, Any] = {
@@ -58,7 +59,6 @@ TASK_IGNORED: Mapping[str, str] = {
     "executor": "every task runs on the executor the deployment is configured with",
     "inlets": _NO_ASSETS,
     "outlets": _NO_ASSETS,
-    "map_index_template": "dynamic task mapping is not provided yet",
     "logger_name": "a task's log lines all go to its try's log",
     "allow_nested_operators": "tradewind does not check for operators created in execute()",
 }

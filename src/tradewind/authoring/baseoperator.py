@@ -14,11 +14,12 @@ from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.params import Param, to_params
 from tradewind.authoring.rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
 from tradewind.authoring.xcom_arg import XComArg, find_resolvables
-from tradewind.exceptions import MAPPING_NOT_YET, DagDefinitionError, NotProvidedYet
+from tradewind.exceptions import DagDefinitionError
 from tradewind.tasklogs import LoggingMixin
 
 if TYPE_CHECKING:
     from tradewind.authoring.dag import DAG
+    from tradewind.authoring.mapped import OperatorPartial
     from tradewind.authoring.task_group import TaskGroup
 
 DEFAULT_OWNER = "tradewind"
@@ -107,9 +108,14 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
     custom_operator_name: ClassVar[str | None] = None
 
     @classmethod
-    def partial(cls, **kwargs: Any) -> Any:
-        """Airflow's dynamic task mapping, which tradewind does not provide yet."""
-        raise NotProvidedYet(MAPPING_NOT_YET)
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """The arguments all instances of a mapped task share; ``.expand(...)`` (or
+        ``.expand_kwargs(...)``) on the result gives the mapped task (dynamic task mapping)."""
+        # Imported here: the mapped task is a subclass of this class, in a module that needs
+        # this one first.
+        from tradewind.authoring.mapped import OperatorPartial
+
+        return OperatorPartial(cls, kwargs)
 
     _init_done = False
     on_execute_callback: list[Callable[..., Any]]
@@ -226,6 +232,10 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
         self.executor_config: dict[str, Any] | None = executor_config
         for name in _CALLBACKS:
             setattr(self, name, values.as_callbacks(name, given[name]))
+        template = given["map_index_template"]
+        if template is not None and not isinstance(template, str):
+            raise ValueError(f"map_index_template must be a string, not {template!r}")
+        self.map_index_template: str | None = template
         for name in ("max_active_tis_per_dag", "max_active_tis_per_dagrun"):
             limit = given[name]
             setattr(self, name, None if limit is None else values.check_int(name, limit, minimum=1))

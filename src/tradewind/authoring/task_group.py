@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Callable, Container, Iterator, Mapping
 from types import TracebackType
@@ -10,6 +11,15 @@ from typing import TYPE_CHECKING, Any, overload
 
 from tradewind.authoring import location, scope, values
 from tradewind.authoring.dependencies import DependencyMixin
+from tradewind.authoring.expandinput import (
+    DictOfListsExpandInput,
+    ExpandInput,
+    ListOfDictsExpandInput,
+    MappedArgument,
+    check_kwargs_input,
+    check_literal,
+)
+from tradewind.authoring.xcom_arg import NOTSET
 from tradewind.exceptions import DagDefinitionError
 
 if TYPE_CHECKING:
@@ -27,6 +37,9 @@ class TaskGroup(DependencyMixin):
     ``default_args`` extend the DAG's and any enclosing group's for the tasks inside.
     ``group_display_name`` (Airflow 3) is the label shown for it instead of its id.
     """
+
+    # A group made by ``@task_group``'s ``.expand()`` is a MappedTaskGroup.
+    is_mapped = False
 
     def __init__(
         self,
@@ -164,6 +177,47 @@ class TaskGroup(DependencyMixin):
         return f"<TaskGroup: {self.group_id}>"
 
 
+class MappedTaskGroup(TaskGroup):
+    """A task group expanded over ``expand_input``: each of its tasks has one instance per
+    item, instance i of every task belonging to item i (``@task_group`` ... ``.expand()``)."""
+
+    is_mapped = True
+
+    def __init__(self, group_id: str, *, expand_input: ExpandInput, **kwargs: Any) -> None:
+        super().__init__(group_id, **kwargs)
+        self.expand_input = expand_input
+        if mapped_group_of(self.parent_group) is not None:
+            raise self._error(
+                f"task group {self.group_id!r}: a mapped task group inside a mapped task group "
+                "is not supported"
+            )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        super().__exit__(exc_type, exc, tb)
+        if exc_type is not None:
+            return
+        # The tasks the input comes from run before the whole group, as in Airflow.
+        inside = {task.task_id for task in self.iter_tasks()}
+        for reference in self.expand_input.references():
+            for upstream in reference.upstream_operators():
+                if upstream.task_id not in inside:
+                    self.set_upstream(upstream)
+
+
+def mapped_group_of(group: TaskGroup | None) -> MappedTaskGroup | None:
+    """The mapped task group ``group`` is or lies in (None: none)."""
+    while group is not None:
+        if isinstance(group, MappedTaskGroup):
+            return group
+        group = group.parent_group
+    return None
+
+
 def unique_label(label: str, parent: TaskGroup, taken: Container[str]) -> str:
     """``label``, or ``label__1``, ``label__2``... if its full id is taken (as Airflow does)."""
     if parent.child_id(label) not in taken:
@@ -192,13 +246,100 @@ class TaskGroupFactory:
         return TaskGroupFactory(self.function, {**self.group_kwargs, **group_kwargs})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._create(TaskGroup(**self._options()), args, kwargs)
+
+    def _options(self) -> dict[str, Any]:
         options = dict(self.group_kwargs)
         options.setdefault("group_id", self.function.__name__)
         options.setdefault("tooltip", (self.function.__doc__ or "").strip())
         options.setdefault("add_suffix_on_collision", True)
-        with TaskGroup(**options) as group:
+        return options
+
+    def _create(self, group: TaskGroup, args: Any, kwargs: Mapping[str, Any]) -> Any:
+        with group:
             result = self.function(*args, **kwargs)
         return group if result is None else result
+
+    def partial(self, **kwargs: Any) -> TaskGroupPartial:
+        """Arguments every instance of the mapped group shares; then ``.expand(...)``."""
+        return TaskGroupPartial(self, kwargs)
+
+    def expand(self, **kwargs: Any) -> Any:
+        """A mapped task group: one instance of its tasks per item of the cross product."""
+        return TaskGroupPartial(self, {}).expand(**kwargs)
+
+    def expand_kwargs(self, kwargs: Any) -> Any:
+        """A mapped task group: one instance of its tasks per dict of ``kwargs``."""
+        return TaskGroupPartial(self, {}).expand_kwargs(kwargs)
+
+
+class TaskGroupPartial:
+    """``@task_group`` function ``.partial(...)``: expand it to get the mapped group."""
+
+    def __init__(self, factory: TaskGroupFactory, kwargs: Mapping[str, Any]):
+        self.factory = factory
+        self.kwargs = dict(kwargs)
+        self._parameters = inspect.signature(factory.function).parameters
+        self._check_names("partial", self.kwargs)
+
+    @property
+    def _name(self) -> str:
+        return self.factory.function.__name__
+
+    def _check_names(self, method: str, names: Mapping[str, Any]) -> None:
+        if any(p.kind is p.VAR_KEYWORD for p in self._parameters.values()):
+            return
+        for name in names:
+            if name not in self._parameters:
+                raise TypeError(
+                    f"{self._name}.{method}() got an unexpected keyword argument {name!r}"
+                )
+
+    def _create(self, expand_input: ExpandInput, mapped: list[str]) -> Any:
+        missing = [
+            name
+            for name, p in self._parameters.items()
+            if p.default is p.empty
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            and name not in self.kwargs
+            and name not in mapped
+        ]
+        if missing:
+            raise TypeError(
+                f"{self._name}() is missing argument(s) {', '.join(map(repr, missing))}"
+            )
+        group = MappedTaskGroup(expand_input=expand_input, **self.factory._options())
+        arguments = dict(self.kwargs)
+        for name in mapped:
+            default = self._parameters[name].default if name in self._parameters else NOTSET
+            arguments[name] = MappedArgument(
+                expand_input, name, NOTSET if default is inspect.Parameter.empty else default
+            )
+        return self.factory._create(group, (), arguments)
+
+    def expand(self, **mapped: Any) -> Any:
+        if not mapped:
+            raise TypeError(f"{self._name}.expand() needs at least one keyword argument")
+        self._check_names("expand", mapped)
+        repeated = sorted(set(mapped) & set(self.kwargs))
+        if repeated:
+            raise TypeError(
+                f"{self._name}.expand() got {', '.join(map(repr, repeated))}, already given to "
+                "partial()"
+            )
+        for name, value in mapped.items():
+            check_literal(self._name, name, value)
+        return self._create(DictOfListsExpandInput(dict(mapped)), list(mapped))
+
+    def expand_kwargs(self, kwargs: Any) -> Any:
+        check_kwargs_input(self._name, kwargs)
+        names = [
+            name
+            for name, p in self._parameters.items()
+            if name not in self.kwargs and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+        value = kwargs if not isinstance(kwargs, list | tuple) else list(kwargs)
+        return self._create(ListOfDictsExpandInput(value, frozenset(names)), names)
 
 
 @overload

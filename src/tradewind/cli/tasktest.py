@@ -47,6 +47,13 @@ def _parse_conf(conf_json: str | None) -> dict[str, Any]:
 @click.argument("logical_date", required=False)
 @click.option("--dag-file", help="The DAG file (default: the registered one, or a search).")
 @click.option("-c", "--conf", "conf_json", help="The run's conf as a JSON object.")
+@click.option(
+    "--map-index",
+    default=-1,
+    show_default=True,
+    type=click.IntRange(-1),
+    help="The instance of a mapped task to run.",
+)
 @click.pass_context
 def test(
     ctx: click.Context,
@@ -56,6 +63,7 @@ def test(
     logical_date: str | None,
     dag_file: str | None,
     conf_json: str | None,
+    map_index: int,
 ) -> None:
     """Run one task here, with its log on the terminal, without recording any state."""
     settings = get_settings()
@@ -70,8 +78,10 @@ def test(
             conf=conf,
             dag_file=dag_file,
             note=lambda text: click.echo(text, err=True),
+            map_index=map_index,
         )
-    click.echo(f"Task {dag_id}.{task_id} ({result.run_id}): {result.state.value}")
+    shown = task_id if map_index < 0 else f"{task_id}[{map_index}]"
+    click.echo(f"Task {dag_id}.{shown} ({result.run_id}): {result.state.value}")
     if result.return_value is not None:
         click.echo(f"Return value: {result.return_value}")
     if result.error:

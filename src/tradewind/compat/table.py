@@ -185,6 +185,23 @@ _VARIABLE = {"Variable": _AUTHORING["Variable"]}
 _CONNECTION = {"Connection": _AUTHORING["Connection"]}
 _HOOK = {"BaseHook": _AUTHORING["BaseHook"]}
 
+_XCOM_ARG = {
+    "XComArg": _AUTHORING["XComArg"],
+    "PlainXComArg": _AUTHORING["XComArg"],
+    **{
+        name: f"tradewind.authoring.xcom_arg:{name}"
+        for name in ("MapXComArg", "ZipXComArg", "ConcatXComArg")
+    },
+}
+_MAPPED = {
+    "MappedOperator": "tradewind.authoring.mapped:MappedOperator",
+    "OperatorPartial": "tradewind.authoring.mapped:OperatorPartial",
+}
+_EXPAND_INPUT = {
+    name: f"tradewind.authoring.expandinput:{name}"
+    for name in ("DictOfListsExpandInput", "ListOfDictsExpandInput", "MappedArgument")
+}
+
 MODULES: dict[str, dict[str, str]] = {
     "airflow": {"DAG": _AUTHORING["DAG"]},
     # Airflow 2's authoring modules
@@ -206,7 +223,15 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.models.param": _PARAMS,
     "airflow.models.variable": _VARIABLE,
     "airflow.models.connection": _CONNECTION,
-    "airflow.models.xcom_arg": {"XComArg": _AUTHORING["XComArg"]},
+    "airflow.models.xcom_arg": _XCOM_ARG,
+    "airflow.models.mappedoperator": _MAPPED,
+    "airflow.models.expandinput": _EXPAND_INPUT,
+    "airflow.utils.task_group": {
+        "TaskGroup": _AUTHORING["TaskGroup"],
+        "MappedTaskGroup": "tradewind.authoring.task_group:MappedTaskGroup",
+    },
+    "airflow.sdk.definitions.mappedoperator": _MAPPED,
+    "airflow.sdk.definitions.xcom_arg": _XCOM_ARG,
     "airflow.decorators": {
         **{name: _AUTHORING[name] for name in ("dag", "task", "task_group")},
         **_SETUP_TEARDOWN,
@@ -306,7 +331,6 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.timezone": _TIMEZONE,
     "airflow.utils.trigger_rule": {"TriggerRule": _AUTHORING["TriggerRule"]},
     "airflow.utils.weight_rule": {"WeightRule": _AUTHORING["WeightRule"]},
-    "airflow.utils.task_group": {"TaskGroup": _AUTHORING["TaskGroup"]},
     "airflow.utils.helpers": {
         name: _AUTHORING[name] for name in ("chain", "chain_linear", "cross_downstream")
     },

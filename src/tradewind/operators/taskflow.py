@@ -15,12 +15,19 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
-from tradewind.authoring import scope
+from tradewind.authoring import mapped, scope
 from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.authoring.callables import call_with_context
+from tradewind.authoring.expandinput import (
+    DictOfListsExpandInput,
+    ExpandInput,
+    ListOfDictsExpandInput,
+    check_kwargs_input,
+    check_literal,
+)
 from tradewind.authoring.task_group import unique_label
-from tradewind.authoring.xcom_arg import XComArg
-from tradewind.exceptions import MAPPING_NOT_YET, NotProvidedYet, TaskError
+from tradewind.authoring.xcom_arg import Resolvable, XComArg
+from tradewind.exceptions import TaskError
 from tradewind.operators.bash import BashOperator
 from tradewind.operators.python import BranchPythonOperator, PythonOperator, ShortCircuitOperator
 from tradewind.operators.python_virtualenv import (
@@ -137,13 +144,21 @@ class TaskDecorator:
             self.function, self.operator_class, {**self.operator_kwargs, **operator_kwargs}
         )
 
-    def expand(self, *args: Any, **kwargs: Any) -> XComArg:
-        """Airflow's dynamic task mapping, which tradewind does not provide yet."""
-        raise NotProvidedYet(MAPPING_NOT_YET)
+    def partial(self, **kwargs: Any) -> TaskPartial:
+        """Function arguments every instance of the mapped task shares; then ``.expand()``."""
+        return TaskPartial(self, kwargs)
 
-    partial = expand_kwargs = expand
+    def expand(self, **kwargs: Any) -> XComArg:
+        """A mapped task: one instance per item of the cross product of ``kwargs``' values
+        (each a list, a dict or a task's output)."""
+        return TaskPartial(self, {}).expand(**kwargs)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+    def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
+        """A mapped task: one instance per dict of function arguments in ``kwargs``."""
+        return TaskPartial(self, {}).expand_kwargs(kwargs, strict=strict)
+
+    def _options(self) -> dict[str, Any]:
+        """The operator's arguments for a new task, its (unique) task_id included."""
         options = dict(self.operator_kwargs)
         label = options.pop("task_id", None) or self.function.__name__
         dag = options.get("dag") or scope.current_dag()
@@ -154,12 +169,85 @@ class TaskDecorator:
             options["multiple_outputs"] = _returns_dict(self.function)
         if options.get("doc_md") is None and self.function.__doc__:
             options["doc_md"] = inspect.cleandoc(self.function.__doc__)
+        return {"task_id": label, **options}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         operator = self.operator_class(
-            task_id=label,
-            python_callable=self.function,
-            op_args=args,
-            op_kwargs=kwargs,
-            **options,
+            python_callable=self.function, op_args=args, op_kwargs=kwargs, **self._options()
+        )
+        return XComArg(operator)
+
+
+class TaskPartial:
+    """``@task`` function ``.partial(...)``: the arguments its mapped instances share."""
+
+    def __init__(self, decorator: TaskDecorator, kwargs: Mapping[str, Any]):
+        self.decorator = decorator
+        self.kwargs = dict(kwargs)
+        self._parameters = inspect.signature(decorator.function).parameters
+        self._check_names("partial", self.kwargs)
+
+    @property
+    def _name(self) -> str:
+        return self.decorator.function.__name__
+
+    def _check_names(self, method: str, names: Mapping[str, Any]) -> None:
+        if any(p.kind is p.VAR_KEYWORD for p in self._parameters.values()):
+            return
+        unknown = [name for name in names if name not in self._parameters]
+        if unknown:
+            listed = ", ".join(repr(name) for name in unknown)
+            raise TypeError(f"{self._name}.{method}() got unexpected keyword argument(s) {listed}")
+
+    def expand(self, **mapped: Any) -> XComArg:
+        if not mapped:
+            raise TypeError(f"{self._name}.expand() needs at least one keyword argument")
+        self._check_names("expand", mapped)
+        repeated = sorted(set(mapped) & set(self.kwargs))
+        if repeated:
+            raise TypeError(
+                f"{self._name}.expand() got {', '.join(map(repr, repeated))}, already given to "
+                "partial()"
+            )
+        for name, value in mapped.items():
+            check_literal(self._name, name, value)
+        missing = [
+            name
+            for name, p in self._parameters.items()
+            if p.default is p.empty
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            and name not in self.kwargs
+            and name not in mapped
+        ]
+        if missing:
+            raise TypeError(
+                f"{self._name}() is missing argument(s) {', '.join(map(repr, missing))}"
+            )
+        return self._build(DictOfListsExpandInput(dict(mapped)))
+
+    def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
+        check_kwargs_input(self._name, kwargs)
+        if isinstance(kwargs, list | tuple):
+            for item in kwargs:
+                if isinstance(item, dict):
+                    self._check_names("expand_kwargs", item)
+        value = kwargs if isinstance(kwargs, Resolvable) else list(kwargs)
+        return self._build(ListOfDictsExpandInput(value))
+
+    def _build(self, expand_input: ExpandInput) -> XComArg:
+        options = self.decorator._options()
+        operator_class = self.decorator.operator_class
+        kwargs = mapped.with_defaults(
+            operator_class,
+            {
+                **options,
+                "python_callable": self.decorator.function,
+                "op_args": [],
+                "op_kwargs": self.kwargs,
+            },
+        )
+        operator = mapped.MappedOperator.build(
+            operator_class, kwargs, expand_input, into_op_kwargs=True
         )
         return XComArg(operator)
 

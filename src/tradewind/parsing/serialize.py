@@ -23,9 +23,14 @@ from tradewind import timetables
 from tradewind.authoring import graph
 from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.authoring.dag import DAG
+from tradewind.authoring.expandinput import ExpandInput, ListOfDictsExpandInput
+from tradewind.authoring.mapped import MappedOperator
 from tradewind.authoring.rules import TriggerRule, WeightRule
+from tradewind.authoring.task_group import mapped_group_of
+from tradewind.authoring.xcom_arg import ConcatXComArg, MapXComArg, XComArg, ZipXComArg
 from tradewind.exceptions import SerializationError
 from tradewind.operators.empty import EmptyOperator
+from tradewind.parsing import mapspec
 from tradewind.parsing.serialized import (
     ROOT_GROUP_ID,
     SerializedDag,
@@ -106,10 +111,12 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
 
 def _serialize_task(task: BaseOperator, priority_weight_total: int) -> dict[str, Any]:
     is_sensor = bool(task.is_sensor)
+    # A mapped task shows as the operator its instances are.
+    shown = task.operator_class if isinstance(task, MappedOperator) else type(task)
     data: dict[str, Any] = {
         "task_id": task.task_id,
-        "operator": type(task).__name__,
-        "operator_module": type(task).__module__,
+        "operator": shown.__name__,
+        "operator_module": shown.__module__,
         "custom_operator_name": task.custom_operator_name,
         "upstream_task_ids": sorted(task.upstream_task_ids),
         "downstream_task_ids": sorted(task.downstream_task_ids),
@@ -173,7 +180,44 @@ def _later_fields(task: BaseOperator) -> dict[str, Any]:
     }
     if task.task_display_name != task.task_id:
         data["task_display_name"] = task.task_display_name
+    mapping = mapping_of(task)
+    if mapping is not None:
+        data["mapping"] = mapping
+    if task.map_index_template is not None:
+        data["map_index_template"] = task.map_index_template
     return data
+
+
+def mapping_of(task: BaseOperator) -> dict[str, Any] | None:
+    """``SerializedTask.mapping`` of ``task``: None unless it (or its group) is mapped."""
+    if isinstance(task, MappedOperator):
+        return {"length": length_expression(task.expand_input), "group_id": None}
+    group = mapped_group_of(task.task_group)
+    if group is None:
+        return None
+    return {"length": length_expression(group.expand_input), "group_id": group.group_id}
+
+
+def length_expression(expand_input: ExpandInput) -> dict[str, Any]:
+    """The :mod:`mapspec` expression of how many instances ``expand_input`` gives."""
+    if isinstance(expand_input, ListOfDictsExpandInput):
+        return _length_of(expand_input.value)
+    parts = [_length_of(value) for value in expand_input.value.values()]
+    return parts[0] if len(parts) == 1 else {"product": parts}
+
+
+def _length_of(value: Any) -> dict[str, Any]:
+    if isinstance(value, XComArg):
+        return mapspec.xcom(value.operator.task_id, value.key)
+    if isinstance(value, MapXComArg):
+        return _length_of(value.arg)
+    if isinstance(value, ZipXComArg):
+        return {"zip": [_length_of(arg) for arg in value.args], "longest": value.longest}
+    if isinstance(value, ConcatXComArg):
+        return {"concat": [_length_of(arg) for arg in value.args]}
+    if isinstance(value, list | tuple | dict):
+        return mapspec.literal(len(value))
+    raise SerializationError(f"cannot tell how many instances {value!r} expands to")
 
 
 def _edge_info(dag: DAG) -> dict[str, Any]:
@@ -208,6 +252,7 @@ def _serialize_groups(dag: DAG) -> dict[str, Any]:
                 c.group_id for c in children if not isinstance(c, BaseOperator) and c.group_id
             ),
             **({"group_display_name": shown} if shown and shown != group.label else {}),
+            **({"is_mapped": True} if group.is_mapped else {}),
         }
     return dict(sorted(groups.items()))
 

@@ -76,6 +76,16 @@ class Source(Protocol):
     def xcom(self, dag_id: str, run_id: str, task_id: str | None, key: str, map_index: int) -> Any:
         """The value pushed under ``key`` (None if nothing was)."""
 
+    def xcom_count(self, dag_id: str, run_id: str, task_id: str, key: str) -> int:
+        """How many instances of the mapped task ``task_id`` pushed ``key``."""
+
+    def xcom_values(
+        self, dag_id: str, run_id: str, task_id: str, key: str, *, offset: int, limit: int
+    ) -> list[Any]:
+        """The values the mapped task's instances pushed under ``key``, in map-index order,
+        from position ``offset`` (at most ``limit``; instances that pushed nothing take no
+        position)."""
+
     def variable(self, key: str) -> str | None:
         """A variable's value (None if there is no such variable)."""
 
@@ -244,8 +254,11 @@ def get_current_context() -> Mapping[str, Any]:
 
 
 def is_rescheduling_sensor(task: BaseOperator) -> bool:
-    """Whether ``task`` is a sensor in reschedule mode (it needs :func:`sensor_state`)."""
-    return isinstance(task, sensor_base.BaseSensorOperator) and task.mode == "reschedule"
+    """Whether ``task`` (or, for a mapped task, its instances) is a sensor in reschedule mode
+    (it needs :func:`sensor_state`)."""
+    operator_class = getattr(task, "operator_class", type(task))
+    is_sensor = issubclass(operator_class, sensor_base.BaseSensorOperator)
+    return is_sensor and getattr(task, "mode", None) == "reschedule"
 
 
 def sensor_state(started_at: datetime | None, poke_count: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from tradewind.exceptions import (
     TaskError,
     TradewindError,
 )
-from tradewind.runtime import rendered
+from tradewind.runtime import mapping, rendered
 from tradewind.runtime.context import current_context
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.taskinstance import (
@@ -71,6 +71,8 @@ class Outcome:
     # The template fields as rendered (JSON, not yet masked); None if the task has none or
     # its templates did not render.
     rendered_fields: dict[str, Any] | None = None
+    # A mapped instance's map_index_template as rendered (None: it has none).
+    rendered_map_index: str | None = None
 
     @property
     def return_value(self) -> Any:
@@ -93,11 +95,16 @@ class Outcome:
             skip=tuple(self.skip),
             reschedule_date=self.reschedule_date,
             rendered_fields=fields,
+            rendered_map_index=_masked(self.rendered_map_index, masker),
         )
 
     def message(self, masker: SecretsMasker | None = None) -> dict[str, Any]:
         """The finished report as it goes on the wire (see :mod:`tradewind.reports`)."""
         return reports.encode(self.report(masker))
+
+
+def _masked(text: str | None, masker: SecretsMasker | None) -> str | None:
+    return text if text is None or masker is None else masker.mask(text)
 
 
 def _reported(key: str, value: Any, masker: SecretsMasker | None) -> reports.XCom:
@@ -191,9 +198,11 @@ def execute_task(
 
     ``elapsed`` is how much of the timeout the try has used already.
     """
-    progress = _Progress(max_xcom_mb=ti.max_xcom_mb)
+    progress = _Progress(max_xcom_mb=ti.max_xcom_mb, max_map_length=ti.max_map_length)
     with current_context(context):
         outcome = _execute(task, context, timeout, elapsed, progress)
+        if ti.map_index >= 0:
+            outcome.rendered_map_index = mapping.render_map_index(progress.task or task, context)
     outcome.rendered_fields = progress.rendered_fields
     # Values pushed by hand come first; the return value wins a clash on its key.
     outcome.xcoms = [*ti.pushed.items(), *outcome.xcoms]
@@ -209,6 +218,9 @@ class _Progress:
 
     rendered_fields: dict[str, Any] | None = None
     max_xcom_mb: float | None = None
+    max_map_length: int | None = None
+    # The operator that ran: a mapped task's instance, else the task itself.
+    task: BaseOperator | None = None
 
 
 def _execute(
@@ -220,6 +232,7 @@ def _execute(
 ) -> Outcome:
     try:
         with _guard(timeout, elapsed):
+            task = progress.task = mapping.instance_of(task, context)
             templating.render_template_fields(task, context)
             # Copied before execute() runs: what it does to the fields is not what rendered.
             progress.rendered_fields = rendered.snapshot(task)
@@ -228,7 +241,7 @@ def _execute(
             result = task.execute(context)
     except SkipDownstream as exc:
         log.info("Skipping downstream tasks: %s", ", ".join(sorted(exc.task_ids)))
-        return _success(task, exc.xcom_value, sorted(exc.task_ids), progress.max_xcom_mb)
+        return _success(task, exc.xcom_value, sorted(exc.task_ids), progress)
     except SkipTask as exc:
         log.info("Skipping the task: %s", exc)
         return Outcome(TaskState.SKIPPED, exception=exc)
@@ -245,12 +258,13 @@ def _execute(
     except BaseException as exc:  # any failure of user code, SystemExit included
         log.error("The task raised an exception", exc_info=exc)
         return failed(summary(exc), retryable=True, exception=exc)
-    return _success(task, result, [], progress.max_xcom_mb)
+    return _success(task, result, [], progress)
 
 
-def _success(task: BaseOperator, value: Any, skip: list[str], max_mb: float | None) -> Outcome:
+def _success(task: BaseOperator, value: Any, skip: list[str], progress: _Progress) -> Outcome:
     try:
-        xcoms = _return_xcoms(task, value, max_mb)
+        xcoms = _return_xcoms(task, value, progress.max_xcom_mb)
+        mapping.check_pushed_for_mapping(task, dict(xcoms), progress.max_map_length)
     except (TaskError, XComValueError, limits.TooLarge) as exc:
         log.error("%s", exc)
         return failed(summary(exc), retryable=True, exception=exc)

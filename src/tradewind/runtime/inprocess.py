@@ -59,14 +59,22 @@ def run_in_process(
     *,
     settings: Settings,
     level: str = "INFO",
+    map_index: int = -1,
 ) -> execute.Outcome:
     """Run ``task`` for ``run`` here, logging to stderr (masked); nothing is recorded.
 
     Raises ParamValidationError when the run's conf does not fit the DAG's params.
     """
-    key = TaskKey(dag.dag_id, run.run_id, task.task_id)
+    key = TaskKey(dag.dag_id, run.run_id, task.task_id, map_index)
     with logs.TerminalLog(reader.masker, level):
-        ti = TaskInstanceView(key, task, reader, hostname=socket.gethostname(), pid=os.getpid())
+        ti = TaskInstanceView(
+            key,
+            task,
+            reader,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            max_map_length=settings.core.max_map_length,
+        )
         context = build_context(dag, task, run, ti, reader, test_mode=True)
         if is_rescheduling_sensor(task):
             context.update(sensor_state(None, 0))

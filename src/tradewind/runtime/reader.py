@@ -132,6 +132,26 @@ class MetastoreReader:
             self.masker.add_masked(value, shown)
         return value
 
+    def xcom_count(self, dag_id: str, run_id: str, task_id: str, key: str) -> int:
+        if self._sessions is None:
+            return 0
+        with self._sessions() as session:
+            return xcom_store.count_mapped_xcoms(session, dag_id, run_id, task_id, key)
+
+    def xcom_values(
+        self, dag_id: str, run_id: str, task_id: str, key: str, *, offset: int, limit: int
+    ) -> list[Any]:
+        if self._sessions is None:
+            return []
+        with self._sessions() as session:
+            rows = xcom_store.mapped_xcoms(
+                session, dag_id, run_id, task_id, key, offset=offset, limit=limit
+            )
+        for value, shown in rows:
+            if shown is not None:
+                self.masker.add_masked(value, shown)
+        return [value for value, _ in rows]
+
     def variable(self, key: str) -> str | None:
         if key not in self._variables:
             with self._session(f"variable {key!r}") as session:

@@ -221,7 +221,13 @@ def _prepare(
                 f"DAG {key.dag_id!r} has no run {key.run_id!r} in the metastore", retryable=False
             )
         ti = TaskInstanceView(
-            key, task, reader, hostname=hostname, pid=pid, max_xcom_mb=settings.core.max_xcom_mb
+            key,
+            task,
+            reader,
+            hostname=hostname,
+            pid=pid,
+            max_xcom_mb=settings.core.max_xcom_mb,
+            max_map_length=settings.core.max_map_length,
         )
         try:
             context = build_context(dag, task, run, ti, reader)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from tradewind.authoring.mapped import is_mapped
 from tradewind.exceptions import ParamValidationError, TaskNotFound, TradewindError
 from tradewind.metastore import crypto, schema
 from tradewind.metastore import engine as engine_module
@@ -39,6 +40,10 @@ class DagNotFound(TradewindError):
     """No DAG file under the searched folders defines this DAG."""
 
 
+class MapIndexError(TradewindError):
+    """``--map-index`` given for a task that is not mapped, or left out for one that is."""
+
+
 # What run_test raises about its input: a one-line message for the user, not a crash.
 USER_ERRORS: tuple[type[Exception], ...] = (
     crypto.CryptoError,
@@ -48,6 +53,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     locate.DagNotRegistered,
     DagNotFound,
     ParamValidationError,
+    MapIndexError,
 )
 
 
@@ -72,19 +78,28 @@ def run_test(
     conf: Mapping[str, Any],
     dag_file: str | None,
     note: Callable[[str], None],
+    map_index: int = -1,
 ) -> TaskTestResult:
-    """Run ``dag_id.task_id`` for a transient run at ``logical_date``; ``note`` is told when
-    the metastore is not usable. Raises one of USER_ERRORS when the input is wrong."""
+    """Run ``dag_id.task_id`` (instance ``map_index`` of a mapped task) for a transient run at
+    ``logical_date``; ``note`` is told when the metastore is not usable. Raises one of
+    USER_ERRORS when the input is wrong."""
     cipher = crypto.Cipher(settings.core.fernet_key)
     masker = SecretsMasker()
     engine = engine_module.create_engine(settings.database)
     try:
         usable = _usable(engine, note)
         dag, task = _load(settings, usable, dag_id, task_id, dag_file)
+        _check_map_index(task, map_index)
         reader = MetastoreReader(usable, cipher, masker)
         run = inprocess.transient_run(dag, logical_date, conf)
         outcome = inprocess.run_in_process(
-            dag, task, run, reader, level=settings.logging.level, settings=settings
+            dag,
+            task,
+            run,
+            reader,
+            level=settings.logging.level,
+            settings=settings,
+            map_index=map_index,
         )
     finally:
         engine.dispose()
@@ -92,6 +107,15 @@ def run_test(
     if outcome.return_value is not None:
         returned = masker.mask(json.dumps(outcome.return_value))
     return TaskTestResult(run.run_id, outcome.state, returned, outcome.error)
+
+
+def _check_map_index(task: BaseOperator, map_index: int) -> None:
+    if is_mapped(task) and map_index < 0:
+        raise MapIndexError(
+            f"task {task.task_id!r} is mapped: choose one of its instances with --map-index"
+        )
+    if not is_mapped(task) and map_index >= 0:
+        raise MapIndexError(f"task {task.task_id!r} is not mapped: leave out --map-index")
 
 
 def _usable(engine: Engine, note: Callable[[str], None]) -> Engine | None:

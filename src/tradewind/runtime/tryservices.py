@@ -25,6 +25,7 @@ def try_services(task: BaseOperator, settings: Settings) -> tuple[dict[str, Any]
     its own engine on first use: close it when the try is over)."""
     cross_dag = CrossDag(functools.partial(engine_module.create_engine, settings.database))
     entries = cross_dag.context_entries()
-    if isinstance(task, python_virtualenv.PythonVirtualenvOperator):
+    operator_class = getattr(task, "operator_class", type(task))  # a mapped task's instances'
+    if issubclass(operator_class, python_virtualenv.PythonVirtualenvOperator):
         entries[python_virtualenv.VENV_CACHE_KEY] = settings.core.venv_cache_folder
     return entries, cross_dag

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import NO_MAP_INDEX, RETURN_VALUE_KEY, DagRun, XCom
@@ -168,3 +168,44 @@ def delete_xcoms(
         query = query.where(XCom.map_index == map_index)
     result = session.execute(query)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _mapped_query(dag_id: str, run_id: str, task_id: str, key: str) -> Select[Any]:
+    return (
+        select(XCom.value, XCom.masked_value)
+        .join(DagRun, DagRun.id == XCom.dag_run_id)
+        .where(
+            DagRun.dag_id == dag_id,
+            DagRun.run_id == run_id,
+            XCom.task_id == task_id,
+            XCom.key == key,
+            XCom.map_index >= 0,
+        )
+    )
+
+
+def count_mapped_xcoms(session: Session, dag_id: str, run_id: str, task_id: str, key: str) -> int:
+    """How many instances of a mapped task pushed ``key`` in the run."""
+    query = _mapped_query(dag_id, run_id, task_id, key).subquery()
+    return int(session.execute(select(func.count()).select_from(query)).scalar_one())
+
+
+def mapped_xcoms(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    key: str,
+    *,
+    offset: int,
+    limit: int,
+) -> list[tuple[Any, Any]]:
+    """``(value, shown)`` of the instances that pushed ``key``, in map-index order, from
+    position ``offset`` (instances that pushed nothing take no position)."""
+    query = (
+        _mapped_query(dag_id, run_id, task_id, key)
+        .order_by(XCom.map_index)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(row.value, row.masked_value) for row in session.execute(query)]
