@@ -71,11 +71,13 @@ EXPECTED: dict[str, tuple[str, dict[str, str]]] = {
         S,
         {
             "regions": S,
+            "regions__1": S,
             "count_orders": S,
             "report": S,
             "announce": S,
             "scaled": S,
             "pairs": S,
+            "pairs__1": S,
             "labels": S,
             "doubled": S,
             "zipped": S,

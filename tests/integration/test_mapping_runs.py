@@ -122,7 +122,7 @@ def test_a_classic_operator_maps_a_templated_argument(system: System, tmp_path: 
         f"""
         with DAG("bash_map", schedule=None):
             BashOperator.partial(task_id="echo", cwd={str(out)!r}).expand(
-                bash_command=[f"echo {{{{ ti.map_index }}}} > {{name}}" for name in ("one", "two")]
+                bash_command=["echo {{{{ ti.map_index }}}} > " + name for name in ("one", "two")]
             )
         """,
     )
@@ -269,7 +269,8 @@ def test_instances_retry_alone_and_downstream_rules_count_every_instance(
         1: S,
         2: TaskState.FAILED,
     }
-    tries = {ti.map_index: ti.try_number for ti in system.instances("flaky", run_id)}
+    instances = system.instances("flaky", run_id)
+    tries = {ti.map_index: ti.try_number for ti in instances if ti.task_id == "each"}
     assert tries == {0: 1, 1: 2, 2: 2}
     assert system.state("flaky", run_id, "strict") is TaskState.UPSTREAM_FAILED
     # Reduce sees the values of the instances that pushed one, in map-index order.

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import mapping as map_store
 from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing import mapspec
 from tradewind.parsing.serialized import SerializedDag, SerializedTask
 from tradewind.states import TaskState
@@ -145,7 +146,7 @@ class _Lookup:
         dag_id, run_id = self.run.dag_id, self.run.run_id
         upstream = self.dag.tasks.get(task_id)
         if upstream is not None and upstream.is_mapped:
-            return map_store.pushed_count(self.session, dag_id, run_id, task_id, key)
+            return xcom_store.count_mapped_xcoms(self.session, dag_id, run_id, task_id, key)
         value = map_store.pushed_value(self.session, dag_id, run_id, task_id, key)
         if value is map_store.NOT_PUSHED:
             return None

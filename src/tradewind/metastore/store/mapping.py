@@ -1,5 +1,6 @@
-"""Queries that expand mapped tasks: the lengths of what their upstream tasks pushed, and the
-task instances of an expansion, written in one statement each."""
+"""Queries that expand mapped tasks: what their upstream tasks pushed, and the task instances
+of an expansion, written in one statement each (how many instances of a mapped task pushed a
+value: :func:`tradewind.metastore.store.xcom.count_mapped_xcoms`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import TaskInstance, XCom
@@ -18,17 +19,16 @@ from tradewind.states import TaskState
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _XCOM: Table = XCom.__table__  # type: ignore[assignment]
 _PUSHED = and_(
-    _XCOM.c.dag_id == bindparam("dag_id"),
-    _XCOM.c.run_id == bindparam("run_id"),
-    _XCOM.c.task_id == bindparam("task_id"),
-    _XCOM.c.key == bindparam("key"),
+    _XCOM.c.dag_id == bindparam("b_dag_id"),
+    _XCOM.c.run_id == bindparam("b_run_id"),
+    _XCOM.c.task_id == bindparam("b_task_id"),
+    _XCOM.c.key == bindparam("b_key"),
 )
 _VALUE = select(_XCOM.c.value).where(_PUSHED, _XCOM.c.map_index == -1).limit(1)
-_COUNT = select(func.count()).select_from(_XCOM).where(_PUSHED, _XCOM.c.map_index >= 0)
 _UNEXPANDED = and_(
-    _TI.c.dag_id == bindparam("dag_id"),
-    _TI.c.run_id == bindparam("run_id"),
-    _TI.c.task_id == bindparam("task_id"),
+    _TI.c.dag_id == bindparam("b_dag_id"),
+    _TI.c.run_id == bindparam("b_run_id"),
+    _TI.c.task_id == bindparam("b_task_id"),
     _TI.c.map_index == -1,
     _TI.c.state.is_(None),
 )
@@ -37,8 +37,8 @@ _END_UNEXPANDED = (
     update(_TI)
     .where(_UNEXPANDED)
     .values(
-        state=bindparam("state"),
-        failure_reason=bindparam("reason"),
+        state=bindparam("b_state"),
+        failure_reason=bindparam("b_reason"),
         start_date=bindparam("now", type_=UtcDateTime()),
         end_date=bindparam("now", type_=UtcDateTime()),
         updated_at=bindparam("now", type_=UtcDateTime()),
@@ -52,21 +52,15 @@ NOT_PUSHED = object()
 
 def pushed_value(session: Session, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
     """What a plain task pushed under ``key`` in a run (:data:`NOT_PUSHED`: nothing)."""
-    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "key": key}
+    params = {"b_dag_id": dag_id, "b_run_id": run_id, "b_task_id": task_id, "b_key": key}
     row = session.execute(_VALUE, params).first()
     return NOT_PUSHED if row is None else row[0]
-
-
-def pushed_count(session: Session, dag_id: str, run_id: str, task_id: str, key: str) -> int:
-    """How many instances of a mapped task pushed a value under ``key`` in a run."""
-    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "key": key}
-    return int(session.execute(_COUNT, params).scalar_one())
 
 
 def expand(session: Session, dag_id: str, run_id: str, task: NewTask, count: int) -> bool:
     """The task's unexpanded instance becomes instance 0 and instances 1..count-1 are added,
     all in state none. False (nothing done) when it was expanded or decided already."""
-    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task.task_id}
+    params = {"b_dag_id": dag_id, "b_run_id": run_id, "b_task_id": task.task_id}
     if session.execute(_FIRST, params).rowcount != 1:  # type: ignore[attr-defined]
         return False
     _add(session, dag_id, run_id, task, range(1, count))
@@ -74,16 +68,16 @@ def expand(session: Session, dag_id: str, run_id: str, task: NewTask, count: int
 
 
 _INSTANCES = select(_TI.c.map_index, _TI.c.state).where(
-    _TI.c.dag_id == bindparam("dag_id"),
-    _TI.c.run_id == bindparam("run_id"),
-    _TI.c.task_id == bindparam("task_id"),
+    _TI.c.dag_id == bindparam("b_dag_id"),
+    _TI.c.run_id == bindparam("b_run_id"),
+    _TI.c.task_id == bindparam("b_task_id"),
 )
 _REMOVE = (
     update(_TI)
     .where(
-        _TI.c.dag_id == bindparam("dag_id"),
-        _TI.c.run_id == bindparam("run_id"),
-        _TI.c.task_id == bindparam("task_id"),
+        _TI.c.dag_id == bindparam("b_dag_id"),
+        _TI.c.run_id == bindparam("b_run_id"),
+        _TI.c.task_id == bindparam("b_task_id"),
         _TI.c.map_index.in_(bindparam("indexes", expanding=True)),
         _TI.c.state.is_(None),
     )
@@ -93,7 +87,7 @@ _REMOVE = (
 
 def instances(session: Session, dag_id: str, run_id: str, task_id: str) -> dict[int, TaskState]:
     """The states of a task's instances in a run, by map_index."""
-    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    params = {"b_dag_id": dag_id, "b_run_id": run_id, "b_task_id": task_id}
     return {
         index: TaskState(state or TaskState.NONE)
         for index, state in session.execute(_INSTANCES, params)
@@ -105,7 +99,7 @@ def revise(
 ) -> dict[int, TaskState]:
     """An expanded task to run again over ``count`` items: its instances in state none beyond
     them are removed and the missing ones added. Returns the states of its instances."""
-    params = {"dag_id": dag_id, "run_id": run_id, "task_id": task.task_id}
+    params = {"b_dag_id": dag_id, "b_run_id": run_id, "b_task_id": task.task_id}
     found = instances(session, dag_id, run_id, task.task_id)
     beyond = [i for i, state in found.items() if i >= count and state is TaskState.NONE]
     if beyond:
@@ -152,11 +146,11 @@ def end_unexpanded(
 ) -> bool:
     """A mapped task that cannot expand ends in ``state`` as its one unexpanded instance."""
     params = {
-        "dag_id": dag_id,
-        "run_id": run_id,
-        "task_id": task_id,
-        "state": state.value,
-        "reason": reason,
+        "b_dag_id": dag_id,
+        "b_run_id": run_id,
+        "b_task_id": task_id,
+        "b_state": state.value,
+        "b_reason": reason,
         "now": now,
     }
     return bool(session.execute(_END_UNEXPANDED, params).rowcount == 1)  # type: ignore[attr-defined]
