@@ -227,7 +227,10 @@ def _apply(
             (task_id, map_index)
         )
     changed: list[decide.Instance] = []
-    for (_, state), instances in groups.items():
+    for (mapped, state), instances in groups.items():
+        indexes: list[int] | None = sorted({map_index for _, map_index in instances})
+        if mapped is not None and len(indexes or ()) == len(states[mapped]):
+            indexes = None  # every instance of the task: no list of them to send
         changed += task_store.set_states(
             session,
             run.dag_id,
@@ -235,7 +238,7 @@ def _apply(
             {task_id: state for task_id, _ in instances},
             expected=decide.UNDECIDED,
             now=now,
-            map_indexes=sorted({map_index for _, map_index in instances}),
+            map_indexes=indexes,
         )
     for task_id, map_index in changed:
         states[task_id][map_index] = changes[(task_id, map_index)]

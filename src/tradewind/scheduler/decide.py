@@ -200,12 +200,13 @@ def decide_tasks(
             if task_id not in fresh and _to_revise(dag, task, instances, current, past_ok):
                 expand.add(task_id)
                 continue
+            # Outside a mapped group every instance waits for the same upstream instances.
+            shared = None if task.mapped_group_id else _upstream_counts(dag, task, current)
             for map_index, state in sorted(instances.items()):
                 if state not in UNDECIDED:
                     continue
-                readiness = evaluate_trigger_rule(
-                    task.trigger_rule, _upstream_counts(dag, task, current, map_index)
-                )
+                up = shared or _upstream_counts(dag, task, current, map_index)
+                readiness = evaluate_trigger_rule(task.trigger_rule, up)
                 if _waits_for_past(task, readiness, past_ok):
                     readiness = Readiness.WAIT
                 if readiness is Readiness.READY and map_index < 0 and task.is_mapped:

@@ -4,11 +4,11 @@ value: :func:`tradewind.metastore.store.xcom.count_mapped_xcoms`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import TaskInstance, XCom
@@ -111,27 +111,33 @@ def revise(
     return found
 
 
-def _add(session: Session, dag_id: str, run_id: str, task: NewTask, indexes: Iterable[int]) -> None:
-    rows = [
-        {
-            "dag_id": dag_id,
-            "run_id": run_id,
-            "task_id": task.task_id,
-            "map_index": index,
-            "state": None,
-            "try_number": 0,
-            "max_tries": task.max_tries,
-            "pool": task.pool,
-            "pool_slots": task.pool_slots,
-            "queue": task.queue,
-            "priority_weight": task.priority_weight,
-            "operator": task.operator,
-            "executor_config": dict(task.executor_config) if task.executor_config else None,
-        }
-        for index in indexes
-    ]
-    if rows:
-        session.execute(insert(TaskInstance), rows)
+def _add(session: Session, dag_id: str, run_id: str, task: NewTask, indexes: Sequence[int]) -> None:
+    """New instances of the task, in state none, at ``indexes``."""
+    if not indexes:
+        return
+    values = {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": task.task_id,
+        "state": None,
+        "try_number": 0,
+        "max_tries": task.max_tries,
+        "pool": task.pool,
+        "pool_slots": task.pool_slots,
+        "queue": task.queue,
+        "priority_weight": task.priority_weight,
+        "operator": task.operator,
+        "executor_config": dict(task.executor_config) if task.executor_config else None,
+    }
+    contiguous = list(indexes) == list(range(indexes[0], indexes[0] + len(indexes)))
+    if contiguous and session.get_bind().dialect.name == "postgresql":
+        # One statement the server fills from a series, where executemany would send each row.
+        series = func.generate_series(indexes[0], indexes[-1]).table_valued("i").render_derived()
+        columns = [literal(value, type_=_TI.c[name].type) for name, value in values.items()]
+        rows = select(*columns, series.c.i)
+        session.execute(insert(_TI).from_select([*values, "map_index"], rows))
+        return
+    session.execute(insert(_TI), [{**values, "map_index": index} for index in indexes])
 
 
 def end_unexpanded(
