@@ -9,8 +9,9 @@ its items, a literal dict its ``(key, value)`` pairs; an XComArg (with ``.map``,
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,3 +168,57 @@ def check_kwargs_input(owner: str, value: Any) -> None:
     for item in value:
         if not isinstance(item, dict | Resolvable):
             raise ValueError(f"{owner}.expand_kwargs() takes a list of dicts; got an item {item!r}")
+
+
+class FunctionPartial:
+    """A decorated function's ``partial(...)`` (a ``@task`` or a ``@task_group``): the
+    arguments its mapped instances share, checked against the function's signature, and the
+    checks of what ``expand(...)`` adds."""
+
+    def __init__(self, function: Callable[..., Any], kwargs: Mapping[str, Any]):
+        self.function = function
+        self.kwargs = dict(kwargs)
+        self._parameters = inspect.signature(function).parameters
+        self._check_names("partial", self.kwargs)
+
+    @property
+    def _name(self) -> str:
+        return self.function.__name__
+
+    def _check_names(self, method: str, names: Mapping[str, Any]) -> None:
+        if any(p.kind is p.VAR_KEYWORD for p in self._parameters.values()):
+            return
+        unknown = [name for name in names if name not in self._parameters]
+        if unknown:
+            listed = ", ".join(repr(name) for name in unknown)
+            raise TypeError(f"{self._name}.{method}() got unexpected keyword argument(s) {listed}")
+
+    def _check_expand(self, mapped: Mapping[str, Any]) -> None:
+        """What ``expand(**mapped)`` may not be given: nothing, unknown or repeated names,
+        literals that are not lists or dicts."""
+        if not mapped:
+            raise TypeError(f"{self._name}.expand() needs at least one keyword argument")
+        self._check_names("expand", mapped)
+        repeated = sorted(set(mapped) & set(self.kwargs))
+        if repeated:
+            raise TypeError(
+                f"{self._name}.expand() got {', '.join(map(repr, repeated))}, already given to "
+                "partial()"
+            )
+        for name, value in mapped.items():
+            check_literal(self._name, name, value)
+
+    def _check_complete(self, mapped: Collection[str]) -> None:
+        """Every argument without a default is given, to partial() or expand()."""
+        missing = [
+            name
+            for name, p in self._parameters.items()
+            if p.default is p.empty
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            and name not in self.kwargs
+            and name not in mapped
+        ]
+        if missing:
+            raise TypeError(
+                f"{self._name}() is missing argument(s) {', '.join(map(repr, missing))}"
+            )

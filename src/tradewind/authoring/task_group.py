@@ -14,10 +14,10 @@ from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.expandinput import (
     DictOfListsExpandInput,
     ExpandInput,
+    FunctionPartial,
     ListOfDictsExpandInput,
     MappedArgument,
     check_kwargs_input,
-    check_literal,
 )
 from tradewind.authoring.xcom_arg import NOTSET
 from tradewind.exceptions import DagDefinitionError
@@ -273,41 +273,15 @@ class TaskGroupFactory:
         return TaskGroupPartial(self, {}).expand_kwargs(kwargs)
 
 
-class TaskGroupPartial:
+class TaskGroupPartial(FunctionPartial):
     """``@task_group`` function ``.partial(...)``: expand it to get the mapped group."""
 
     def __init__(self, factory: TaskGroupFactory, kwargs: Mapping[str, Any]):
         self.factory = factory
-        self.kwargs = dict(kwargs)
-        self._parameters = inspect.signature(factory.function).parameters
-        self._check_names("partial", self.kwargs)
-
-    @property
-    def _name(self) -> str:
-        return self.factory.function.__name__
-
-    def _check_names(self, method: str, names: Mapping[str, Any]) -> None:
-        if any(p.kind is p.VAR_KEYWORD for p in self._parameters.values()):
-            return
-        for name in names:
-            if name not in self._parameters:
-                raise TypeError(
-                    f"{self._name}.{method}() got an unexpected keyword argument {name!r}"
-                )
+        super().__init__(factory.function, kwargs)
 
     def _create(self, expand_input: ExpandInput, mapped: list[str]) -> Any:
-        missing = [
-            name
-            for name, p in self._parameters.items()
-            if p.default is p.empty
-            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-            and name not in self.kwargs
-            and name not in mapped
-        ]
-        if missing:
-            raise TypeError(
-                f"{self._name}() is missing argument(s) {', '.join(map(repr, missing))}"
-            )
+        self._check_complete(mapped)
         group = MappedTaskGroup(expand_input=expand_input, **self.factory._options())
         arguments = dict(self.kwargs)
         for name in mapped:
@@ -318,17 +292,7 @@ class TaskGroupPartial:
         return self.factory._create(group, (), arguments)
 
     def expand(self, **mapped: Any) -> Any:
-        if not mapped:
-            raise TypeError(f"{self._name}.expand() needs at least one keyword argument")
-        self._check_names("expand", mapped)
-        repeated = sorted(set(mapped) & set(self.kwargs))
-        if repeated:
-            raise TypeError(
-                f"{self._name}.expand() got {', '.join(map(repr, repeated))}, already given to "
-                "partial()"
-            )
-        for name, value in mapped.items():
-            check_literal(self._name, name, value)
+        self._check_expand(mapped)
         return self._create(DictOfListsExpandInput(dict(mapped)), list(mapped))
 
     def expand_kwargs(self, kwargs: Any) -> Any:

@@ -21,9 +21,9 @@ from tradewind.authoring.callables import call_with_context
 from tradewind.authoring.expandinput import (
     DictOfListsExpandInput,
     ExpandInput,
+    FunctionPartial,
     ListOfDictsExpandInput,
     check_kwargs_input,
-    check_literal,
 )
 from tradewind.authoring.task_group import unique_label
 from tradewind.authoring.xcom_arg import Resolvable, XComArg
@@ -178,51 +178,16 @@ class TaskDecorator:
         return XComArg(operator)
 
 
-class TaskPartial:
+class TaskPartial(FunctionPartial):
     """``@task`` function ``.partial(...)``: the arguments its mapped instances share."""
 
     def __init__(self, decorator: TaskDecorator, kwargs: Mapping[str, Any]):
         self.decorator = decorator
-        self.kwargs = dict(kwargs)
-        self._parameters = inspect.signature(decorator.function).parameters
-        self._check_names("partial", self.kwargs)
-
-    @property
-    def _name(self) -> str:
-        return self.decorator.function.__name__
-
-    def _check_names(self, method: str, names: Mapping[str, Any]) -> None:
-        if any(p.kind is p.VAR_KEYWORD for p in self._parameters.values()):
-            return
-        unknown = [name for name in names if name not in self._parameters]
-        if unknown:
-            listed = ", ".join(repr(name) for name in unknown)
-            raise TypeError(f"{self._name}.{method}() got unexpected keyword argument(s) {listed}")
+        super().__init__(decorator.function, kwargs)
 
     def expand(self, **mapped: Any) -> XComArg:
-        if not mapped:
-            raise TypeError(f"{self._name}.expand() needs at least one keyword argument")
-        self._check_names("expand", mapped)
-        repeated = sorted(set(mapped) & set(self.kwargs))
-        if repeated:
-            raise TypeError(
-                f"{self._name}.expand() got {', '.join(map(repr, repeated))}, already given to "
-                "partial()"
-            )
-        for name, value in mapped.items():
-            check_literal(self._name, name, value)
-        missing = [
-            name
-            for name, p in self._parameters.items()
-            if p.default is p.empty
-            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-            and name not in self.kwargs
-            and name not in mapped
-        ]
-        if missing:
-            raise TypeError(
-                f"{self._name}() is missing argument(s) {', '.join(map(repr, missing))}"
-            )
+        self._check_expand(mapped)
+        self._check_complete(mapped)
         return self._build(DictOfListsExpandInput(dict(mapped)))
 
     def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
