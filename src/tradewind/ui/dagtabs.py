@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tradewind.api.deps import DbSession
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import grid as grid_store
-from tradewind.ui import graph, structure
+from tradewind.ui import graph, mapped, structure
 from tradewind.ui.dag import dag_context
 from tradewind.ui.pages import AsViewerPage, render
 
@@ -49,10 +49,12 @@ def graph_page(
     shape = structure.latest(session, dag_id)
     expanded = {g for g in open.split(",") if g}
     states: dict[str, str | None] = {}
+    counts: dict[str, int] = {}
     if runs["run"] is not None:
-        states = grid_store.task_states(session, dag_id, [runs["run"].run_id]).get(
-            runs["run"].run_id, {}
-        )
+        run_id = runs["run"].run_id
+        states = mapped.run_states(session, dag_id, [run_id]).states.get(run_id, {})
+        found = grid_store.mapped_state_counts(session, dag_id, [run_id]).get(run_id, {})
+        counts = mapped.instance_counts(found)
     group_states = shape.group_states(states) if shape else {}
     drawn = graph.layout(shape, expanded) if shape else None
 
@@ -79,6 +81,7 @@ def graph_page(
         layout=drawn,
         toggle=toggle,
         state_of=state_of,
+        badge_of=mapped.badges(shape, counts) if shape else {},
     )
 
 
