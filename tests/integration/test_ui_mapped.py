@@ -161,3 +161,20 @@ def test_the_graph_marks_mapped_tasks_and_groups_with_their_count(live: Live) ->
     group = page.locator("svg.graph g.node[data-t='group:grp']")
     assert group.locator("text.mapped-badge").text_content() == "[3]"
     assert page.locator("svg.graph g.node[data-t=start] text.mapped-badge").count() == 0
+
+
+def test_gantt_bars_and_missing_instances(live: Live) -> None:
+    page = live.page("viewer")
+    page.goto(f"{live.base}/dags/mapped/gantt?run={live.run_id}")
+    labels = page.locator(".gantt a.label").all_text_contents()
+    assert [label for label in labels if label.startswith("work")] == [
+        f"work [{i}]" for i in range(4)
+    ]
+    page.locator(".gantt a.label", has_text="work [1]").click()
+    page.wait_for_url(re.compile(r".*/tasks/work\?map_index=1$"))
+    missing = page.goto(f"{live.base}/dags/mapped/runs/{live.run_id}/tasks/work?map_index=9")
+    assert missing is not None
+    assert missing.status == 404
+    bad = page.goto(f"{live.base}/dags/mapped/runs/{live.run_id}/tasks/work?map_index=x")
+    assert bad is not None
+    assert bad.status == 400

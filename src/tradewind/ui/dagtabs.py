@@ -100,13 +100,15 @@ def gantt_page(
             first = min(t.start_date for t in started if t.start_date is not None)
             last = max((t.end_date or t.start_date) for t in started if t.start_date)
             span = max((last - first).total_seconds(), 0.001)
-            for t in sorted(started, key=lambda t: (t.start_date, t.task_id)):
+            for t in sorted(started, key=lambda t: (t.start_date, t.task_id, t.map_index)):
                 assert t.start_date is not None
                 begin = (t.start_date - first).total_seconds()
                 length = ((t.end_date or last) - t.start_date).total_seconds()
                 bars.append(
                     {
                         "task_id": t.task_id,
+                        "label": t.task_id + (f" [{t.map_index}]" if t.map_index >= 0 else ""),
+                        "query": f"?map_index={t.map_index}" if t.map_index >= 0 else "",
                         "state": t.state or "none",
                         "left": 100 * begin / span,
                         "width": max(100 * length / span, 0.3),

@@ -166,10 +166,11 @@ class Timing:
     start_date: datetime | None
     end_date: datetime | None
     queued_dttm: datetime | None
+    map_index: int = -1
 
 
 def run_timings(session: Session, dag_id: str, run_id: str) -> list[Timing]:
-    """What the Gantt chart of a run draws: each task's state, try and times."""
+    """What the Gantt chart of a run draws: each task instance's state, try and times."""
     rows = session.execute(
         select(
             TaskInstance.task_id,
@@ -178,6 +179,7 @@ def run_timings(session: Session, dag_id: str, run_id: str) -> list[Timing]:
             TaskInstance.start_date,
             TaskInstance.end_date,
             TaskInstance.queued_dttm,
+            TaskInstance.map_index,
         ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
     ).all()
     return [Timing(*row) for row in rows]
