@@ -55,6 +55,19 @@ def test_list_mapped_pages_orders_and_filters(web: Web) -> None:
     ok = web.get(url(run_id, "/work/listMapped?state=success&state=running"))
     assert indexes(ok) == [("work", 0), ("work", 2), ("work", 3)]
     assert ok.json()["total_entries"] == 3
+    later = web.get(url(run_id, "/work/listMapped?start_date_gte=2024-05-01T12:01:00Z"))
+    assert indexes(later) == [("work", 1), ("work", 2), ("work", 3)]
+    window = "start_date_gte=2024-05-01T14:01:00%2B02:00&end_date_lte=2024-05-01T12:02:30Z"
+    assert indexes(web.get(url(run_id, "/work/listMapped?" + window))) == [
+        ("work", 1),
+        ("work", 2),
+    ]
+    assert indexes(web.get(url(run_id, "/work/listMapped?duration_gte=31"))) == []
+    assert web.get(url(run_id, "/work/listMapped?start_date_gte=yesterday")).status_code == 400
+    assert (
+        web.get(url(run_id, "/work/listMapped?start_date_gte=2024-05-01T12:00:00")).status_code
+        == 400
+    )
     # A task that is not mapped, or not there, is a 404 that says so; bad input a 400.
     plain = web.get(url(run_id, "/start/listMapped"))
     assert plain.status_code == 404

@@ -8,14 +8,16 @@ like keep their own routes.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AwareDatetime
 from starlette.convertors import Convertor, register_url_convertor
 
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
 from tradewind.api.errors import not_found
-from tradewind.api.routes.fields import MAX_INT
+from tradewind.api.routes.fields import MAX_INT, Rfc3339, utc
 from tradewind.api.routes.tasks import (
     MarkTasks,
     TaskInstance,
@@ -71,6 +73,31 @@ OrderBy = Literal[
 ]
 
 
+When = Annotated[
+    AwareDatetime | None, Rfc3339, Query(description="RFC 3339, with a time zone; inclusive.")
+]
+Seconds = Annotated[float | None, Query(ge=0, le=1e12, description="Seconds; inclusive.")]
+
+
+@dataclass
+class Times:
+    """Airflow's time filters of a listing of task instances: each bound inclusive."""
+
+    start_date_gte: When = None
+    start_date_lte: When = None
+    end_date_gte: When = None
+    end_date_lte: When = None
+    duration_gte: Seconds = None
+    duration_lte: Seconds = None
+
+    def bounds(self) -> dict[str, tuple[Any, Any]]:
+        return {
+            "start_date": (utc(self.start_date_gte), utc(self.start_date_lte)),
+            "end_date": (utc(self.end_date_gte), utc(self.end_date_lte)),
+            "duration": (self.duration_gte, self.duration_lte),
+        }
+
+
 @router.get(BASE + "/listMapped", response_model=TaskInstanceList)
 def list_mapped_task_instances(
     dag_id: str,
@@ -88,6 +115,7 @@ def list_mapped_task_instances(
     order_by: Annotated[
         OrderBy, Query(description="The field to order by; a leading - reverses the order.")
     ] = "map_index",
+    times: Annotated[Times, Depends()],
 ) -> TaskInstanceList:
     """The instances of a mapped task in a run, by map index (or ``order_by``), a page; a 404
     for a task that is not mapped. A mapped task not yet expanded has one instance, -1."""
@@ -102,7 +130,11 @@ def list_mapped_task_instances(
     if not task.is_mapped:
         raise not_found(f"task {task_id!r} is not mapped")
     where = instance_store.InstanceFilter(
-        states=state or (), task_id=task_id, pools=pool or (), queues=queue or ()
+        states=state or (),
+        task_id=task_id,
+        pools=pool or (),
+        queues=queue or (),
+        bounds=times.bounds(),
     )
     rows, total = instance_store.page_instances(
         session,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -34,6 +34,8 @@ class InstanceFilter:
     map_indexes: Collection[int] = ()
     pools: Collection[str] = ()
     queues: Collection[str] = ()
+    # column name (of ORDER_COLUMNS) -> (lowest, highest), each inclusive, None: no bound
+    bounds: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
 # What a listing may be ordered by (Airflow's order_by names) and the columns they stand for.
@@ -87,6 +89,11 @@ def page_instances(
         query = query.where(TaskInstance.pool.in_(list(where.pools)))
     if where.queues:
         query = query.where(TaskInstance.queue.in_(list(where.queues)))
+    for name, (low, high) in where.bounds.items():
+        if low is not None:
+            query = query.where(ORDER_COLUMNS[name] >= low)
+        if high is not None:
+            query = query.where(ORDER_COLUMNS[name] <= high)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(*_ordered(order_by)).limit(limit).offset(min(offset, _MAX_OFFSET))
