@@ -44,6 +44,7 @@ EXISTING = {
     "username": "viewer",
     "xcom_key": "return_value",
     "try_number": "1",
+    "map_index": "-1",
     "import_error_id": "1",
 }
 # Field values that pass validation, where the schema alone does not say what would.

@@ -45,6 +45,7 @@ def test_rendered_fields_of_a_try_and_of_a_task_that_never_ran(web: Web) -> None
         "dag_id": "templated",
         "dag_run_id": run_id,
         "task_id": "first",
+        "map_index": -1,
         "try_number": 1,
         "rendered_fields": {
             # A failed try's rendered values are kept (they help to see why it failed).

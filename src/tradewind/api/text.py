@@ -75,7 +75,11 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
 
 async def refuse_unstorable_text(request: Request) -> None:
     """The dependency behind :data:`CHECKED`: a 400 for the first unstorable text found."""
-    _refuse((f"path {name}", value) for name, value in request.path_params.items())
+    _refuse(
+        (f"path {name}", value)
+        for name, value in request.path_params.items()
+        if isinstance(value, str)  # a converted segment (a map index) is a number already
+    )
     _refuse((f"query {name}", value) for name, value in request.query_params.multi_items())
     if request.method in SAFE_METHODS:
         return

@@ -24,6 +24,7 @@ from tradewind.scheduler.operations import (
     NotFound,
     OperationError,
     Scope,
+    Selector,
     clear_instances,
     dag_of,
     existing_run,
@@ -52,7 +53,7 @@ def mark_tasks(
     session: Session,
     dag_id: str,
     run_id: str,
-    task_ids: Collection[str],
+    task_ids: Collection[Selector],
     state: TaskState,
     *,
     scope: Scope = NO_SCOPE,
@@ -64,7 +65,8 @@ def mark_tasks(
     ``dry_run``, which changes nothing).
 
     As in Airflow, marking success resumes the run: failed tasks downstream of the marked ones
-    are cleared so that the scheduler runs them again.
+    are cleared so that the scheduler runs them again. ``task_ids`` may name single instances
+    of a mapped task as (task id, map index); a mapped task named by its id is marked whole.
     """
     if state not in MARKABLE:
         raise OperationError(
@@ -95,8 +97,11 @@ def _resume_downstream(
         run = existing_run(session, dag_id, run_id)
         dag = dag_of(session, run)
         below = set().union(*(dag.relatives(t) for t in task_ids if t in dag.tasks)) - task_ids
-        states = task_store.states_of_run(session, dag_id, run_id)
-        failed = [t for t in below if states.get(t, TaskState.NONE).value in FAILED_STATES]
+        failed: list[Selector] = [
+            ti.task_id if ti.map_index < 0 else (ti.task_id, ti.map_index)
+            for ti in task_store.instances_of_run(session, dag_id, run_id)
+            if ti.task_id in below and ti.state in FAILED_STATES
+        ]
         if failed:
             clear_instances(session, dag_id, run_id, failed, now=now)
 

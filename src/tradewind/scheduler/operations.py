@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tradewind.exceptions import TradewindError
-from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.models import NO_MAP_INDEX, DagRun, TaskInstance
 from tradewind.metastore.store import crossdag as crossdag_store
 from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
@@ -105,6 +105,9 @@ class Scope:
 
 
 NO_SCOPE = Scope()
+# What an operation names: a task (all its instances), or (task id, map index), one instance of
+# a mapped task, as Airflow's clear takes them.
+Selector = str | tuple[str, int]
 FAILED_STATES = frozenset({TaskState.FAILED.value, TaskState.UPSTREAM_FAILED.value})
 
 
@@ -125,6 +128,38 @@ def dag_of(session: Session, run: DagRun) -> SerializedDag:
     return deserialize_dag(data)
 
 
+def split_selectors(
+    selectors: Collection[Selector] | None,
+) -> tuple[set[str] | None, dict[str, set[int]]]:
+    """The task ids ``selectors`` name (None: every task) and, for the tasks named only by
+    (task id, map index), the map indexes named."""
+    if selectors is None:
+        return None, {}
+    whole = {s for s in selectors if isinstance(s, str)}
+    some: dict[str, set[int]] = {}
+    for selector in selectors:
+        if not isinstance(selector, str) and selector[0] not in whole:
+            some.setdefault(selector[0], set()).add(selector[1])
+    return whole | set(some), some
+
+
+def map_indexes_reached(
+    dag: SerializedDag, chosen: Collection[str], named: dict[str, set[int]]
+) -> dict[str, set[int]]:
+    """Which instances of the ``chosen`` tasks an operation on the instances ``named`` reaches,
+    for the tasks it does not reach whole: the named ones, and the tasks of the same mapped
+    task group (instance i of a group's task goes with instance i of the others)."""
+    reached = {task_id: set(indexes) for task_id, indexes in named.items()}
+    for task_id, indexes in named.items():
+        group = dag.tasks[task_id].mapped_group_id if task_id in dag.tasks else None
+        if group is None:
+            continue
+        for other in chosen:
+            if other not in named and dag.tasks[other].mapped_group_id == group:
+                reached.setdefault(other, set()).update(indexes)
+    return reached
+
+
 def scoped_task_ids(dag: SerializedDag, task_ids: Collection[str] | None, scope: Scope) -> set[str]:
     """``task_ids`` (every task when None) and their relatives in ``scope``."""
     chosen = set(dag.tasks) if task_ids is None else set(task_ids)
@@ -143,29 +178,38 @@ def scoped_instances(
     session: Session,
     dag_id: str,
     run_id: str,
-    task_ids: Collection[str] | None,
+    task_ids: Collection[Selector] | None,
     scope: Scope,
     *,
     clearing: bool = False,
 ) -> list[tuple[TaskInstance, int]]:
     """The task instances ``scope`` reaches from ``task_ids`` of a run, each with its run's row
     id (relatives come from the run's own DAG version). ``clearing`` adds what a clear
-    reaches besides (:func:`with_setups_and_teardowns`)."""
+    reaches besides (:func:`with_setups_and_teardowns`). A (task id, map index) names one
+    instance of a mapped task: its relatives are reached whole, but for those of its mapped
+    task group, reached at the same map index."""
     run = existing_run(session, dag_id, run_id)
     dag = dag_of(session, run)
-    chosen = scoped_task_ids(dag, task_ids, scope)
+    names, named = split_selectors(task_ids)
+    chosen = scoped_task_ids(dag, names, scope)
     if clearing:
         chosen = with_setups_and_teardowns(dag, chosen)
-    return instance_store.instances_in_runs(
+    reached = map_indexes_reached(dag, chosen, named)
+    found = instance_store.instances_in_runs(
         session, dag_id, chosen, run_id=run_id, past=scope.past, future=scope.future
     )
+    return [
+        (ti, run_pk)
+        for ti, run_pk in found
+        if ti.task_id not in reached or ti.map_index in reached[ti.task_id]
+    ]
 
 
 def clear_instances(
     session: Session,
     dag_id: str,
     run_id: str,
-    task_ids: Collection[str] | None,
+    task_ids: Collection[Selector] | None,
     *,
     scope: Scope = NO_SCOPE,
     only_failed: bool = False,
@@ -178,7 +222,10 @@ def clear_instances(
     is restarting: the scheduler stops its try first, then runs it again.
 
     With downstream tasks, an ExternalTaskMarker among them also clears its target task and
-    that task's downstream tasks in the other DAG's run (following markers there too)."""
+    that task's downstream tasks in the other DAG's run (following markers there too).
+
+    ``task_ids`` may name single instances of a mapped task as (task id, map index); a mapped
+    task named by its id is cleared whole, each instance keeping its row and try number."""
     options = _ClearOptions(only_failed, dry_run, now)
     return _clear(session, dag_id, run_id, task_ids, scope=scope, options=options, depth_left=None)
 
@@ -194,7 +241,7 @@ def _clear(
     session: Session,
     dag_id: str,
     run_id: str,
-    task_ids: Collection[str] | None,
+    task_ids: Collection[Selector] | None,
     *,
     scope: Scope,
     options: _ClearOptions,
@@ -251,13 +298,17 @@ def _marked(
 def _clear_found(
     session: Session, dag_id: str, found: list[tuple[TaskInstance, int]], now: datetime
 ) -> list[TaskInstance]:
-    by_run: dict[int, tuple[str, list[str]]] = {}
+    by_run: dict[int, tuple[str, dict[str, set[int]]]] = {}
     for ti, run_pk in found:
-        by_run.setdefault(run_pk, (ti.run_id, []))[1].append(ti.task_id)
+        by_run.setdefault(run_pk, (ti.run_id, {}))[1].setdefault(ti.task_id, set()).add(
+            ti.map_index
+        )
     for run_pk, (that_run, tasks) in by_run.items():
-        task_store.clear(session, dag_id, that_run, tasks, now=now)
-        for task_id in tasks:
-            xcom_store.delete_xcoms(session, run_pk, task_id)
+        # Instances of mapped tasks one by one (not all may have been picked); others whole.
+        mapped = {t: indexes for t, indexes in tasks.items() if indexes != {NO_MAP_INDEX}}
+        task_store.clear(session, dag_id, that_run, list(tasks), now=now, map_indexes=mapped)
+        for task_id, indexes in tasks.items():
+            xcom_store.delete_xcoms(session, run_pk, task_id, map_indexes=indexes)
         run_store.reopen_run(session, run_pk, now)
     run_store.request_decision(session, list(by_run))
     return instance_store.instances_by_id(session, [ti.id for ti, _ in found])

@@ -14,7 +14,7 @@ from tradewind.api.deps import DbSession
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import listing
-from tradewind.ui import structure
+from tradewind.ui import mapped, structure
 from tradewind.ui.pages import FINISHED_RUN_STATES, AsViewerPage, page_not_found, render
 
 router = APIRouter()
@@ -48,26 +48,35 @@ def cell_class(column: dict[str, str | None], key: str) -> str:
     return escape(f"s-{column[key] or 'none'}")
 
 
+def cell(column: dict[str, str | None], summaries: dict[str, str], key: str) -> str:
+    """A grid cell; a mapped task's carries the summary of its instances (``data-m``)."""
+    summary = summaries.get(key)
+    if summary is None:
+        return f'<td class="{cell_class(column, key)}"></td>'
+    return f'<td class="{cell_class(column, key)} mapped" data-m="{escape(summary)}"></td>'
+
+
 def grid_context(session: Session, dag_id: str, count: int) -> dict[str, Any]:
     shape = structure.latest(session, dag_id)
     runs = grid_store.latest_runs(session, dag_id, count)
-    states = grid_store.task_states(session, dag_id, [run.run_id for run in runs])
+    found = mapped.run_states(session, dag_id, [run.run_id for run in runs])
     longest = max((run.duration or 0.0 for run in runs), default=0.0) or 1.0
     columns = []
     for run in runs:
-        tasks = states.get(run.run_id, {})
+        tasks = found.states.get(run.run_id, {})
         groups = shape.group_states(tasks) if shape else {}
         columns.append({**tasks, **{f"group:{g}": s for g, s in groups.items()}})
+    summaries = [found.mapped.get(run.run_id, {}) for run in runs]
     cells = {}
     for row in shape.rows if shape else ():
         key = row_key(row)
-        cells[key] = Markup(
-            "".join(f'<td class="{cell_class(column, key)}"></td>' for column in columns)
-        )
+        shown = zip(columns, summaries, strict=True)
+        cells[key] = Markup("".join(cell(column, sums, key) for column, sums in shown))
     return {
         "shape": shape,
         "runs": runs,
         "cells": cells,
+        "mapped_rows": mapped.mapped_rows(shape),
         "bar_height": {run.run_id: 6 + int(50 * (run.duration or 0.0) / longest) for run in runs},
     }
 
@@ -127,15 +136,17 @@ def grid_state(
     latest = grid_store.latest_runs(session, dag_id, runs)
     wanted = {run.run_id for run in latest if run.state not in FINISHED_RUN_STATES}
     wanted.update(r for r in (watch or [])[:100] if r in {run.run_id for run in latest})
-    states = grid_store.task_states(session, dag_id, sorted(wanted))
+    states = mapped.run_states(session, dag_id, sorted(wanted))
     shape = structure.latest(session, dag_id) if wanted else None
     tasks: dict[str, dict[str, str | None]] = {}
     for run_id in wanted:
-        found = states.get(run_id, {})
+        found = states.states.get(run_id, {})
         groups = shape.group_states(found) if shape else {}
         tasks[run_id] = {**found, **{f"group:{g}": s for g, s in groups.items()}}
     return {
         "runs": [{"run_id": run.run_id, "state": run.state} for run in latest],
         "tasks": tasks,
+        # run_id -> mapped task id -> the summary of its instances
+        "mapped": {run_id: states.mapped.get(run_id, {}) for run_id in wanted},
         "active": any(run.state not in FINISHED_RUN_STATES for run in latest),
     }

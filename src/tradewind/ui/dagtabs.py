@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tradewind.api.deps import DbSession
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import grid as grid_store
-from tradewind.ui import graph, structure
+from tradewind.ui import graph, mapped, structure
 from tradewind.ui.dag import dag_context
 from tradewind.ui.pages import AsViewerPage, render
 
@@ -49,10 +49,12 @@ def graph_page(
     shape = structure.latest(session, dag_id)
     expanded = {g for g in open.split(",") if g}
     states: dict[str, str | None] = {}
+    counts: dict[str, int] = {}
     if runs["run"] is not None:
-        states = grid_store.task_states(session, dag_id, [runs["run"].run_id]).get(
-            runs["run"].run_id, {}
-        )
+        run_id = runs["run"].run_id
+        states = mapped.run_states(session, dag_id, [run_id]).states.get(run_id, {})
+        found = grid_store.mapped_state_counts(session, dag_id, [run_id]).get(run_id, {})
+        counts = mapped.instance_counts(found)
     group_states = shape.group_states(states) if shape else {}
     drawn = graph.layout(shape, expanded) if shape else None
 
@@ -79,6 +81,7 @@ def graph_page(
         layout=drawn,
         toggle=toggle,
         state_of=state_of,
+        badge_of=mapped.badges(shape, counts) if shape else {},
     )
 
 
@@ -97,13 +100,15 @@ def gantt_page(
             first = min(t.start_date for t in started if t.start_date is not None)
             last = max((t.end_date or t.start_date) for t in started if t.start_date)
             span = max((last - first).total_seconds(), 0.001)
-            for t in sorted(started, key=lambda t: (t.start_date, t.task_id)):
+            for t in sorted(started, key=lambda t: (t.start_date, t.task_id, t.map_index)):
                 assert t.start_date is not None
                 begin = (t.start_date - first).total_seconds()
                 length = ((t.end_date or last) - t.start_date).total_seconds()
                 bars.append(
                     {
                         "task_id": t.task_id,
+                        "label": t.task_id + (f" [{t.map_index}]" if t.map_index >= 0 else ""),
+                        "query": f"?map_index={t.map_index}" if t.map_index >= 0 else "",
                         "state": t.state or "none",
                         "left": 100 * begin / span,
                         "width": max(100 * length / span, 0.3),

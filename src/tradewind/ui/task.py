@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tradewind.api import display
 from tradewind.api.deps import DbSession, Web
+from tradewind.metastore.models import NO_MAP_INDEX, TaskInstance
 from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
-from tradewind.ui import structure
+from tradewind.parsing.serialized import SerializedTask
+from tradewind.ui import mapped, structure
 from tradewind.ui.dag import dag_context
 from tradewind.ui.pages import AsViewerPage, page_not_found, render
 
@@ -64,21 +67,40 @@ def task_page(
     session: DbSession,
     who: AsViewerPage,
     web: Web,
+    map_index: Annotated[int | None, Query(ge=-1, le=2_147_483_647)] = None,
 ) -> HTMLResponse:
+    """A task instance's page; for a mapped task without ``map_index``, the list of its
+    instances (each links to its own page)."""
     context = dag_context(session, dag_id, "task")
     run = grid_store.get_run(session, dag_id, run_id)
-    ti = task_store.get_instance(session, dag_id, run_id, task_id)
-    if run is None or ti is None:
-        raise page_not_found(f"There is no task {task_id!r} in run {run_id!r} of {dag_id!r}.")
+    ti = task_store.get_instance(
+        session, dag_id, run_id, task_id, NO_MAP_INDEX if map_index is None else map_index
+    )
     shape = structure.latest(session, dag_id)
     task = shape.dag.tasks.get(task_id) if shape is not None else None
     base = "/api/v1/dags/{}/dagRuns/{}".format(quote(dag_id, safe=""), quote(run_id, safe=""))
     api_ti = f"{base}/taskInstances/{quote(task_id, safe='')}"
+    if run is not None and ti is None and map_index is None:
+        instances = grid_store.mapped_instances(session, dag_id, run_id, task_id)
+        if instances:
+            return _instance_list(
+                request, who, context, run=run, task=task, instances=instances, api_ti=api_ti
+            )
+    if run is None or ti is None:
+        which = f" [{map_index}]" if map_index is not None and map_index >= 0 else ""
+        raise page_not_found(
+            f"There is no task {task_id!r}{which} in run {run_id!r} of {dag_id!r}."
+        )
+    one = ti.map_index >= 0
+    suffix = f"?map_index={ti.map_index}" if one else ""
     limit = display.limit_of(web.settings)
     xcoms = [
         _xcom(entry, limit, f"{api_ti}/xcomEntries/{quote(entry.key, safe='')}/value")
-        for entry in xcom_store.list_xcoms(session, dag_id, run_id, task_id=task_id)
+        for entry in xcom_store.list_xcoms(
+            session, dag_id, run_id, task_id=task_id, map_index=ti.map_index
+        )
     ]
+    selector: str | list[object] = [task_id, ti.map_index] if one else task_id
     return render(
         request,
         "task.html",
@@ -87,10 +109,48 @@ def task_page(
         run=run,
         ti=ti,
         task=task,
-        tries=grid_store.tries(session, dag_id, run_id, task_id),
+        tries=grid_store.tries(session, dag_id, run_id, task_id, ti.map_index),
         xcoms=xcoms,
         api_run=base,
         api_ti=api_ti,
-        api_clear=f"/api/v1/dags/{quote(dag_id, safe='')}/clearTaskInstances",
-        clear_body=json.dumps({"dag_run_id": run_id, "task_ids": [task_id]}),
+        api_one=f"{api_ti}/{ti.map_index}" if one else api_ti,
+        api_query=suffix,
+        api_clear=_clear_path(dag_id),
+        clear_body=json.dumps({"dag_run_id": run_id, "task_ids": [selector]}),
+    )
+
+
+def _clear_path(dag_id: str) -> str:
+    return f"/api/v1/dags/{quote(dag_id, safe='')}/clearTaskInstances"
+
+
+def _instance_list(
+    request: Request,
+    who: AsViewerPage,
+    context: dict[str, Any],
+    *,
+    run: grid_store.GridRun,
+    task: SerializedTask | None,
+    instances: list[TaskInstance],
+    api_ti: str,
+) -> HTMLResponse:
+    """The page of a mapped task in a run: its instances, and clear / mark for all of them."""
+    counts: dict[str | None, int] = {}
+    for ti in instances:
+        counts[ti.state] = counts.get(ti.state, 0) + 1
+    task_id = instances[0].task_id
+    return render(
+        request,
+        "mapped_task.html",
+        who,
+        **context,
+        run=run,
+        task_id=task_id,
+        task=task,
+        instances=instances,
+        summary=mapped.describe(counts),
+        summary_state=mapped.state_of(counts),
+        api_ti=api_ti,
+        api_clear=_clear_path(instances[0].dag_id),
+        clear_body=json.dumps({"dag_run_id": run.run_id, "task_ids": [task_id]}),
     )

@@ -57,14 +57,29 @@ class TaskLog(BaseModel):
     note: str | None = None
 
 
-def task_instance(session: DbSession, dag_id: str, run_id: str, task_id: str) -> TaskInstance:
+def task_instance(
+    session: DbSession, dag_id: str, run_id: str, task_id: str, map_index: int = NO_MAP_INDEX
+) -> TaskInstance:
     """The task instance, or a 404 that says which part is missing."""
     if run_store.get_run(session, dag_id, run_id) is None:
         raise not_found(f"no DAG run {run_id!r} of DAG {dag_id!r}")
-    ti = task_store.get_instance(session, dag_id, run_id, task_id)
-    if ti is None:
-        raise not_found(f"no task {task_id!r} in DAG run {run_id!r} of DAG {dag_id!r}")
-    return ti
+    ti = task_store.get_instance(session, dag_id, run_id, task_id, map_index)
+    if ti is not None:
+        return ti
+    if map_index == NO_MAP_INDEX and instance_store.map_indexes(session, dag_id, run_id, task_id):
+        raise not_found(f"task {task_id!r} is mapped: give the instance's map_index")
+    if map_index != NO_MAP_INDEX:
+        raise not_found(
+            f"no instance of map index {map_index} of task {task_id!r} in DAG run {run_id!r}"
+        )
+    raise not_found(f"no task {task_id!r} in DAG run {run_id!r} of DAG {dag_id!r}")
+
+
+# A query parameter: which instance of a mapped task (-1, the default: a task not mapped).
+MapIndexQuery = Annotated[
+    int,
+    Query(ge=-1, le=2_147_483_647, description="The instance's map index (-1: not mapped)."),
+]
 
 
 @router.get(
@@ -84,16 +99,17 @@ def get_log(
     who: AsViewer,
     web: Web,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Byte offset to read from.")] = 0,
+    map_index: MapIndexQuery = NO_MAP_INDEX,
 ) -> TaskLog | Response:
     """Up to 1 MiB of the try's log from ``offset``; ``offset`` in the answer is where to go on."""
-    ti = task_instance(session, dag_id, run_id, task_id)
+    ti = task_instance(session, dag_id, run_id, task_id, map_index)
     if try_number > ti.try_number:
         raise not_found(
             f"task {task_id!r} of DAG run {run_id!r} has had {ti.try_number} tries; "
             f"there is no try {try_number}"
         )
     finished = try_number < ti.try_number or ti.state not in _WRITING
-    key = TaskKey(dag_id, run_id, task_id, NO_MAP_INDEX, try_number)
+    key = TaskKey(dag_id, run_id, task_id, map_index, try_number)
     note = None
     try:
         chunk = _log_source(web.settings).read(
@@ -147,7 +163,9 @@ def _worker(session: DbSession, ti: TaskInstance, key: TaskKey) -> str | None:
     if key.try_number == ti.try_number:
         # A try queued again for a retry still shows the last try's host until it starts.
         return ti.hostname if ti.start_date is not None else None
-    for old in instance_store.instance_tries(session, key.dag_id, key.run_id, key.task_id):
+    for old in instance_store.instance_tries(
+        session, key.dag_id, key.run_id, key.task_id, key.map_index
+    ):
         if old.try_number == key.try_number:
             return old.hostname
     return None

@@ -12,10 +12,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from tradewind.api.deps import AsViewer, DbSession
-from tradewind.api.errors import not_found
 from tradewind.api.routes.fields import IdPath
+from tradewind.api.routes.logs import MapIndexQuery, task_instance
+from tradewind.metastore.models import NO_MAP_INDEX
 from tradewind.metastore.store import rendered as rendered_store
-from tradewind.metastore.store import tasks as task_store
 
 router = APIRouter(tags=["taskInstances"])
 
@@ -24,6 +24,7 @@ class RenderedFields(BaseModel):
     dag_id: str
     dag_run_id: str
     task_id: str
+    map_index: int
     # The try that rendered the fields; the task instance's current try while none has.
     try_number: int
     rendered_fields: dict[str, Any]
@@ -34,17 +35,23 @@ class RenderedFields(BaseModel):
     response_model=RenderedFields,
 )
 def get_rendered_fields(
-    dag_id: IdPath, run_id: IdPath, task_id: IdPath, *, session: DbSession, who: AsViewer
+    dag_id: IdPath,
+    run_id: IdPath,
+    task_id: IdPath,
+    *,
+    session: DbSession,
+    who: AsViewer,
+    map_index: MapIndexQuery = NO_MAP_INDEX,
 ) -> RenderedFields:
-    """The rendered template fields of a task instance's latest try that rendered them."""
-    ti = task_store.get_instance(session, dag_id, run_id, task_id)
-    if ti is None:
-        raise not_found(f"no task instance {task_id!r} in run {run_id!r} of DAG {dag_id!r}")
+    """The rendered template fields of a task instance's latest try that rendered them (of one
+    instance of a mapped task with ``map_index``)."""
+    ti = task_instance(session, dag_id, run_id, task_id, map_index)
     found = rendered_store.get_rendered(session, dag_id, run_id, task_id, ti.map_index)
     return RenderedFields(
         dag_id=dag_id,
         dag_run_id=run_id,
         task_id=task_id,
+        map_index=ti.map_index,
         try_number=found.try_number if found is not None else ti.try_number,
         rendered_fields=dict(found.fields) if found is not None else {},
     )

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from tradewind.api import audit
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
 from tradewind.api.errors import ApiError, not_found
-from tradewind.api.routes.fields import RequestBody
+from tradewind.api.routes.fields import MAX_INT, RequestBody
 from tradewind.api.security import Principal
-from tradewind.metastore.models import ID_LENGTH, DagRun, TaskInstanceHistory
+from tradewind.metastore.models import ID_LENGTH, NO_MAP_INDEX, DagRun, TaskInstanceHistory
 from tradewind.metastore.models import TaskInstance as TaskInstanceRow
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import instances as instance_store
@@ -38,6 +38,12 @@ TaskStateName = Literal[
     "upstream_failed",
     "removed",
     "restarting",
+]
+
+
+MapIndexes = Annotated[
+    list[Annotated[int, Field(ge=-1, le=MAX_INT)]] | None,
+    Query(description="Only the instances of these map indexes (-1: a task not mapped)."),
 ]
 
 
@@ -69,11 +75,20 @@ class TaskInstance(BaseModel):
     priority_weight: int
     operator: str | None
     queued_when: datetime | None
+    rendered_map_index: str | None = Field(
+        description="a mapped instance's name: its task's map_index_template as rendered"
+    )
 
 
 class TaskInstanceList(BaseModel):
     task_instances: list[TaskInstance]
     total_entries: int
+
+
+TaskName = Annotated[str, Field(max_length=ID_LENGTH, strict=True)]
+MapIndex = Annotated[int, Field(ge=-1, le=MAX_INT, strict=True)]
+# [task id, map index]: a JSON array (a strict body would take a Python tuple only).
+OneInstance = Annotated[tuple[TaskName, MapIndex], Field(strict=False)]
 
 
 class Scoped(RequestBody):
@@ -100,8 +115,12 @@ class MarkTasks(Scoped):
 
 class ClearTasks(Scoped):
     dag_run_id: str = Field(max_length=ID_LENGTH)
-    task_ids: list[Annotated[str, Field(max_length=ID_LENGTH)]] | None = Field(
-        None, description="The tasks to clear (every task of the run when absent)."
+    task_ids: list[TaskName | OneInstance] | None = Field(
+        None,
+        description=(
+            "The tasks to clear (every task of the run when absent): a task id (each instance"
+            " of a mapped task), or [task id, map index] (one instance of a mapped task)."
+        ),
     )
     # Airflow's defaults: without "dry_run": false a call only previews.
     only_failed: bool = Field(default=True, description="Only failed and upstream_failed ones.")
@@ -151,6 +170,7 @@ def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
         priority_weight=row.priority_weight,
         operator=row.operator,
         queued_when=row.queued_dttm,
+        rendered_map_index=row.rendered_map_index,
     )
 
 
@@ -184,13 +204,54 @@ def existing_run(session: DbSession, dag_id: str, run_id: str) -> DagRun:
 
 
 def existing_instance(
-    session: DbSession, dag_id: str, run_id: str, task_id: str
+    session: DbSession, dag_id: str, run_id: str, task_id: str, map_index: int = NO_MAP_INDEX
 ) -> TaskInstanceRow:
+    """The task instance, or a 404 that says what is missing (for a mapped task asked for
+    without its map index, as Airflow says it: add the map index)."""
     existing_run(session, dag_id, run_id)
-    ti = task_store.get_instance(session, dag_id, run_id, task_id) if _plausible(task_id) else None
-    if ti is None:
+    indexes = (
+        instance_store.map_indexes(session, dag_id, run_id, task_id) if _plausible(task_id) else []
+    )
+    ti = (
+        task_store.get_instance(session, dag_id, run_id, task_id, map_index)
+        if map_index in indexes
+        else None
+    )
+    if ti is not None:
+        return ti
+    if not indexes:
         raise not_found(f"run {run_id!r} of DAG {dag_id!r} has no task instance {task_id!r}")
-    return ti
+    if map_index == NO_MAP_INDEX:
+        raise not_found(
+            f"task {task_id!r} is mapped: add the map index to the URL "
+            f"(.../taskInstances/{task_id}/{{map_index}}; .../listMapped lists them)"
+        )
+    raise not_found(
+        f"task {task_id!r} of run {run_id!r} has no instance of map index {map_index} "
+        f"(its map indexes: {_spans(indexes)})"
+    )
+
+
+def existing_task(session: DbSession, dag_id: str, run_id: str, task_id: str) -> list[int]:
+    """The map indexes of the task's instances in the run, or a 404 when it has none."""
+    existing_run(session, dag_id, run_id)
+    found = (
+        instance_store.map_indexes(session, dag_id, run_id, task_id) if _plausible(task_id) else []
+    )
+    if not found:
+        raise not_found(f"run {run_id!r} of DAG {dag_id!r} has no task instance {task_id!r}")
+    return found
+
+
+def _spans(indexes: list[int]) -> str:
+    """``0-3, 7``: sorted numbers as ranges."""
+    spans: list[list[int]] = []
+    for n in indexes:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def not_found_errors(exc: operations.OperationError) -> ApiError:
@@ -209,10 +270,16 @@ def list_task_instances(
     state: Annotated[
         list[TaskStateName] | None, Query(description="Only in these states (none: not yet).")
     ] = None,
+    map_index: MapIndexes = None,
 ) -> TaskInstanceList:
     existing_run(session, dag_id, dag_run_id)
     rows, total = instance_store.page_instances(
-        session, dag_id, dag_run_id, states=state or (), limit=page.limit, offset=page.offset
+        session,
+        dag_id,
+        dag_run_id,
+        where=instance_store.InstanceFilter(states=state or (), map_indexes=map_index or ()),
+        limit=page.limit,
+        offset=page.offset,
     )
     return TaskInstanceList(task_instances=[ti_out(r) for r in rows], total_entries=total)
 
@@ -260,15 +327,30 @@ def mark_task_instance(
     session: DbSession,
     who: AsUser,
 ) -> TaskInstanceList:
-    """Mark a task instance success, failed or skipped, with the tasks of the scopes asked for;
-    answers the task instances that changed (or would, with dry_run)."""
-    existing_instance(session, dag_id, dag_run_id, task_id)
+    """Mark a task instance success, failed or skipped (each instance of a mapped task), with
+    the tasks of the scopes asked for; answers the task instances that changed (or would,
+    with dry_run)."""
+    existing_task(session, dag_id, dag_run_id, task_id)
+    return mark(session, who, dag_id, dag_run_id, selector=task_id, change=change)
+
+
+def mark(
+    session: DbSession,
+    who: Principal,
+    dag_id: str,
+    dag_run_id: str,
+    *,
+    selector: operations.Selector,
+    change: MarkTasks,
+) -> TaskInstanceList:
+    """Mark the instances ``selector`` names (and the scopes') and record it."""
+    task_id = selector if isinstance(selector, str) else selector[0]
     try:
         rows = marking.mark_tasks(
             session,
             dag_id,
             dag_run_id,
-            [task_id],
+            [selector],
             TaskState(change.new_state),
             scope=change.scope(),
             dry_run=change.dry_run,

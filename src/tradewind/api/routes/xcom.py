@@ -19,6 +19,7 @@ from tradewind.api import display
 from tradewind.api.deps import AsViewer, DbSession, Paged, Web
 from tradewind.api.errors import not_found
 from tradewind.api.routes.logs import task_instance
+from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import xcom as xcom_store
 
 router = APIRouter(tags=["xcom"])
@@ -27,7 +28,14 @@ BASE = "/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries"
 XComKey = Annotated[str, Path(max_length=512)]
 MapIndex = Annotated[
     int | None,
-    Query(ge=-1, description="The map index of a mapped task's instance (default: the first)."),
+    Query(
+        ge=-1,
+        le=2_147_483_647,
+        description=(
+            "The map index of one instance of a mapped task (absent: every instance; for one"
+            " entry, the first instance that pushed it)."
+        ),
+    ),
 ]
 
 
@@ -72,17 +80,21 @@ def _out(entry: xcom_store.XComEntry, limit: int) -> XComEntry:
 
 
 def _entries(
-    session: DbSession, dag_id: str, run_id: str, task_id: str
+    session: DbSession, dag_id: str, run_id: str, task_id: str, map_index: int | None = None
 ) -> list[xcom_store.XComEntry]:
-    task_instance(session, dag_id, run_id, task_id)
-    return xcom_store.list_xcoms(session, dag_id, run_id, task_id=task_id)
+    """The XComs of a task's instance (of each of its instances when ``map_index`` is None)."""
+    if map_index is not None:
+        task_instance(session, dag_id, run_id, task_id, map_index)
+    elif not instance_store.map_indexes(session, dag_id, run_id, task_id):
+        task_instance(session, dag_id, run_id, task_id)  # says what is missing
+    return xcom_store.list_xcoms(session, dag_id, run_id, task_id=task_id, map_index=map_index)
 
 
 def _entry(
     session: DbSession, dag_id: str, run_id: str, task_id: str, key: str, *, map_index: int | None
 ) -> xcom_store.XComEntry:
-    for entry in _entries(session, dag_id, run_id, task_id):
-        if entry.key == key and map_index in (None, entry.map_index):
+    for entry in _entries(session, dag_id, run_id, task_id, map_index):
+        if entry.key == key:
             return entry
     raise not_found(f"task {task_id!r} of DAG run {run_id!r} pushed no XCom {key!r}")
 
@@ -97,9 +109,11 @@ def list_xcom_entries(
     who: AsViewer,
     page: Paged,
     web: Web,
+    map_index: MapIndex = None,
 ) -> XComList:
-    """The task instance's XComs by key, with their JSON values (long ones cut)."""
-    entries = _entries(session, dag_id, run_id, task_id)
+    """The task instance's XComs by map index and key, with their JSON values (long ones cut);
+    those of one instance of a mapped task with ``map_index``."""
+    entries = _entries(session, dag_id, run_id, task_id, map_index)
     limit = display.limit_of(web.settings)
     shown = [_out(e, limit) for e in entries[page.offset : page.offset + page.limit]]
     return XComList(xcom_entries=shown, total_entries=len(entries))

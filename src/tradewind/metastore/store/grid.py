@@ -119,6 +119,45 @@ def task_states(
     return dict(found)
 
 
+def mapped_state_counts(
+    session: Session, dag_id: str, run_ids: Sequence[str]
+) -> dict[str, dict[str, dict[str | None, int]]]:
+    """run_id -> task_id -> state -> how many instances, for the expanded mapped tasks of
+    these runs (those with instances of map index 0 and up), in one query."""
+    found: dict[str, dict[str, dict[str | None, int]]] = defaultdict(dict)
+    if not run_ids:
+        return {}
+    for run_id, task_id, state, count in session.execute(
+        select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state, func.count())
+        .where(
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.run_id.in_(list(run_ids)),
+            TaskInstance.map_index >= 0,
+        )
+        .group_by(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state)
+    ):
+        found[run_id].setdefault(task_id, {})[state] = int(count)
+    return dict(found)
+
+
+def mapped_instances(
+    session: Session, dag_id: str, run_id: str, task_id: str
+) -> list[TaskInstance]:
+    """The instances of a mapped task in a run (map index 0 and up), in map index order."""
+    return list(
+        session.scalars(
+            select(TaskInstance)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == task_id,
+                TaskInstance.map_index >= 0,
+            )
+            .order_by(TaskInstance.map_index)
+        ).all()
+    )
+
+
 @dataclass(frozen=True)
 class Timing:
     task_id: str
@@ -127,10 +166,11 @@ class Timing:
     start_date: datetime | None
     end_date: datetime | None
     queued_dttm: datetime | None
+    map_index: int = -1
 
 
 def run_timings(session: Session, dag_id: str, run_id: str) -> list[Timing]:
-    """What the Gantt chart of a run draws: each task's state, try and times."""
+    """What the Gantt chart of a run draws: each task instance's state, try and times."""
     rows = session.execute(
         select(
             TaskInstance.task_id,
@@ -139,6 +179,7 @@ def run_timings(session: Session, dag_id: str, run_id: str) -> list[Timing]:
             TaskInstance.start_date,
             TaskInstance.end_date,
             TaskInstance.queued_dttm,
+            TaskInstance.map_index,
         ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
     ).all()
     return [Timing(*row) for row in rows]
@@ -156,7 +197,9 @@ class Try:
     failure_reason: str | None
 
 
-def tries(session: Session, dag_id: str, run_id: str, task_id: str) -> list[Try]:
+def tries(
+    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> list[Try]:
     """Every try of a task instance: the finished ones kept in history, then the current one."""
     columns = (
         "try_number",
@@ -171,7 +214,10 @@ def tries(session: Session, dag_id: str, run_id: str, task_id: str) -> list[Try]
     found: dict[int, Try] = {}
     for table in (TaskInstanceHistory, TaskInstance):
         query = select(*(getattr(table, name) for name in columns)).where(
-            table.dag_id == dag_id, table.run_id == run_id, table.task_id == task_id
+            table.dag_id == dag_id,
+            table.run_id == run_id,
+            table.task_id == task_id,
+            table.map_index == map_index,
         )
         for row in session.execute(query):
             if row.try_number > 0:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -24,26 +25,96 @@ def _state_in(column: Any, states: Collection[str]) -> Any:
     return or_(*clauses)
 
 
+@dataclass(frozen=True)
+class InstanceFilter:
+    """Which task instances of a run a listing shows (every one when left empty)."""
+
+    states: Collection[str] = ()
+    task_id: str | None = None
+    map_indexes: Collection[int] = ()
+    pools: Collection[str] = ()
+    queues: Collection[str] = ()
+    # column name (of ORDER_COLUMNS) -> (lowest, highest), each inclusive, None: no bound
+    bounds: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+# What a listing may be ordered by (Airflow's order_by names) and the columns they stand for.
+ORDER_COLUMNS: dict[str, Any] = {
+    "task_id": TaskInstance.task_id,
+    "map_index": TaskInstance.map_index,
+    "rendered_map_index": TaskInstance.rendered_map_index,
+    "state": TaskInstance.state,
+    "try_number": TaskInstance.try_number,
+    "start_date": TaskInstance.start_date,
+    "end_date": TaskInstance.end_date,
+    "duration": TaskInstance.duration,
+    "pool": TaskInstance.pool,
+    "queue": TaskInstance.queue,
+    "priority_weight": TaskInstance.priority_weight,
+    "queued_when": TaskInstance.queued_dttm,
+}
+
+
+def _ordered(order_by: str) -> list[Any]:
+    """ORDER BY terms of an order_by name (``-name``: descending): empty values last, then
+    task id and map index, so that pages never overlap."""
+    column = ORDER_COLUMNS[order_by.removeprefix("-")]
+    term = column.desc() if order_by.startswith("-") else column.asc()
+    return [column.is_(None), term, TaskInstance.task_id, TaskInstance.map_index]
+
+
 def page_instances(
     session: Session,
     dag_id: str,
     run_id: str,
     *,
     states: Collection[str] = (),
+    where: InstanceFilter | None = None,
+    order_by: str = "task_id",
     limit: int,
     offset: int,
 ) -> tuple[list[TaskInstance], int]:
-    """Task instances of a run (in ``states`` if given) by task id, a page; and the count."""
+    """Task instances of a run (those ``where`` picks; in ``states`` if given) ordered by
+    ``order_by`` (one of :data:`ORDER_COLUMNS`, ``-`` first for descending), a page; and the
+    count."""
+    where = where or InstanceFilter()
     query = select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-    if states:
-        query = query.where(_state_in(TaskInstance.state, states))
+    if states or where.states:
+        query = query.where(_state_in(TaskInstance.state, [*states, *where.states]))
+    if where.task_id is not None:
+        query = query.where(TaskInstance.task_id == where.task_id)
+    if where.map_indexes:
+        query = query.where(TaskInstance.map_index.in_(list(where.map_indexes)))
+    if where.pools:
+        query = query.where(TaskInstance.pool.in_(list(where.pools)))
+    if where.queues:
+        query = query.where(TaskInstance.queue.in_(list(where.queues)))
+    for name, (low, high) in where.bounds.items():
+        if low is not None:
+            query = query.where(ORDER_COLUMNS[name] >= low)
+        if high is not None:
+            query = query.where(ORDER_COLUMNS[name] <= high)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
-        query.order_by(TaskInstance.task_id, TaskInstance.map_index)
-        .limit(limit)
-        .offset(min(offset, _MAX_OFFSET))
+        query.order_by(*_ordered(order_by)).limit(limit).offset(min(offset, _MAX_OFFSET))
     ).all()
     return list(rows), total
+
+
+def map_indexes(session: Session, dag_id: str, run_id: str, task_id: str) -> list[int]:
+    """The map indexes of a task's instances in a run (``[-1]`` for a plain or unexpanded
+    mapped task; empty for a task the run has no instance of), in order."""
+    return list(
+        session.scalars(
+            select(TaskInstance.map_index)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == task_id,
+            )
+            .order_by(TaskInstance.map_index)
+        ).all()
+    )
 
 
 def instances_in_runs(

@@ -383,9 +383,19 @@ def past_states(
 
 
 def clear(
-    session: Session, dag_id: str, run_id: str, task_ids: Collection[str], *, now: datetime
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_ids: Collection[str],
+    *,
+    now: datetime,
+    map_indexes: Mapping[str, Collection[int]] | None = None,
 ) -> list[int]:
     """Clear task instances so they run again; returns the row ids of those now restarting.
+
+    Every instance of each task is cleared, except for the tasks in ``map_indexes``: of those,
+    only the instances of the map indexes given (a mapped task's instances one by one).
+    A mapped task's instances keep their rows and try numbers: cleared, each is run again.
 
     Each gets its retries afresh, as in Airflow: max_tries becomes try_number + retries.
     A queued or running one (its try may have a process) becomes restarting, as in Airflow,
@@ -395,10 +405,12 @@ def clear(
     """
     if not task_ids:
         return []
+    some = map_indexes or {}
+    picked: Any = _TI.c.task_id.in_([t for t in task_ids if t not in some])
+    for task_id in set(task_ids) & set(some):
+        picked = picked | and_(_TI.c.task_id == task_id, _TI.c.map_index.in_(list(some[task_id])))
     query = select(_TI.c.id, _TI.c.state, _TI.c.try_number, _TI.c.max_tries).where(
-        _TI.c.dag_id == dag_id,
-        _TI.c.run_id == run_id,
-        _TI.c.task_id.in_(list(task_ids)),
+        _TI.c.dag_id == dag_id, _TI.c.run_id == run_id, picked
     )
     if session.get_bind().dialect.name != "sqlite":
         # The scheduler may finish or start a try meanwhile: the state read must hold.

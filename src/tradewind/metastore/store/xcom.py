@@ -8,7 +8,7 @@ rendition, and what people see (:func:`list_xcoms`) is that rendition.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -160,12 +160,20 @@ def _shown(row: XCom) -> XComEntry:
 
 
 def delete_xcoms(
-    session: Session, dag_run_id: int, task_id: str, map_index: int | None = None
+    session: Session,
+    dag_run_id: int,
+    task_id: str,
+    map_index: int | None = None,
+    *,
+    map_indexes: Collection[int] | None = None,
 ) -> int:
-    """Delete what a task instance pushed (all map indexes when None); how many rows went."""
+    """Delete what a task instance pushed (all map indexes when None; or those of
+    ``map_indexes``, instances of a mapped task); how many rows went."""
     query = delete(XCom).where(XCom.dag_run_id == dag_run_id, XCom.task_id == task_id)
     if map_index is not None:
         query = query.where(XCom.map_index == map_index)
+    if map_indexes is not None:
+        query = query.where(XCom.map_index.in_(list(map_indexes)))
     result = session.execute(query)
     return int(result.rowcount)  # type: ignore[attr-defined]
 

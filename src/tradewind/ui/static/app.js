@@ -183,7 +183,7 @@ INIT.previewAction = (form) => {
       const items = (data && data.task_instances) || [];
       if (dryRun) {
         preview.replaceChildren(el("strong", { text: items.length + " task instance" + (items.length === 1 ? "" : "s") + " will change" }),
-          el("ul", {}, ...items.slice(0, 200).map((ti) => el("li", {}, el("i", { class: "sq s-" + (ti.state || "none") }), " " + ti.task_id + " · " + ti.dag_run_id))));
+          el("ul", {}, ...items.slice(0, 200).map((ti) => el("li", {}, el("i", { class: "sq s-" + (ti.state || "none") }), " " + ti.task_id + (ti.map_index >= 0 ? " [" + ti.map_index + "]" : "") + " · " + ti.dag_run_id))));
         preview.classList.remove("hidden");
         confirmButton.classList.toggle("hidden", !items.length);
       } else {
@@ -259,7 +259,7 @@ INIT.grid = (layout) => {
     const cell = event.target.closest("tbody td");
     if (!cell || cell.title) return;
     const state = Array.from(cell.classList).find((c) => c.startsWith("s-"));
-    cell.title = cell.parentElement.dataset.t.replace(/^group:/, "") + "\n" + runIds()[cell.cellIndex - 1] + "\n" + (state ? state.slice(2) : "no task instance");
+    cell.title = cell.parentElement.dataset.t.replace(/^group:/, "") + "\n" + runIds()[cell.cellIndex - 1] + "\n" + (cell.dataset.m || (state ? state.slice(2) : "no task instance"));
   });
   document.getElementById("expand-all").addEventListener("click", () => { collapsed.clear(); applyGroups(); });
   document.getElementById("collapse-all").addEventListener("click", () => {
@@ -289,6 +289,8 @@ INIT.grid = (layout) => {
           const cell = row.cells[column];
           if (!cell || !(row.dataset.t in states)) continue;
           setState(cell, states[row.dataset.t]);
+          const summary = (data.mapped[runId] || {})[row.dataset.t];
+          if (summary) { cell.dataset.m = summary; cell.classList.add("mapped"); }
           cell.classList.remove("nt");
           cell.removeAttribute("title");
         }
@@ -431,7 +433,7 @@ INIT.logView = (pre) => {
       if (mine !== generation) return;
       let data;
       try {
-        data = await api("GET", pre.dataset.path + tryNumber + "?offset=" + offset);
+        data = await api("GET", pre.dataset.path + tryNumber + "?offset=" + offset + (pre.dataset.query || ""));
       } catch (e) {
         status.textContent = e.message;
         return;
