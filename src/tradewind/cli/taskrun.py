@@ -38,7 +38,7 @@ def _report_fd(report_fd: int | None) -> int:
 @click.argument("task_id")
 @click.argument("run_id")
 @click.option("--try-number", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--map-index", default=-1, show_default=True, type=click.IntRange(-1))
+@click.option("-m", "--map-index", default=-1, show_default=True, type=click.IntRange(-1))
 @click.option("--dag-file", help="The DAG file (default: where the DAG was registered from).")
 @click.option(
     "--report-fd", type=click.IntRange(0), help="Write the messages here (default: stdout)."

@@ -48,6 +48,7 @@ def _parse_conf(conf_json: str | None) -> dict[str, Any]:
 @click.option("--dag-file", help="The DAG file (default: the registered one, or a search).")
 @click.option("-c", "--conf", "conf_json", help="The run's conf as a JSON object.")
 @click.option(
+    "-m",
     "--map-index",
     default=-1,
     show_default=True,
