@@ -330,3 +330,34 @@ def test_branching_into_a_mapped_task_skips_it_whole(system: System) -> None:
     assert system.wait("branchy", run_id) == "success"
     assert system.mapped("branchy", run_id, "each") == {-1: TaskState.SKIPPED}
     assert system.state("branchy", run_id, "plain") is S
+
+
+def test_a_branch_in_a_mapped_group_skips_only_its_own_instance(system: System) -> None:
+    system.add_dag(
+        "per_item_branch",
+        """
+        with DAG("per_item_branch", schedule=None):
+            @task_group
+            def handle(kind):
+                @task.branch
+                def choose(kind):
+                    return "handle.full" if kind == "full" else "handle.light"
+
+                @task
+                def full():
+                    return "full"
+
+                @task
+                def light():
+                    return "light"
+
+                choose(kind) >> [full(), light()]
+
+            handle.expand(kind=["full", "light", "full"])
+        """,
+    )
+    run_id = system.trigger("per_item_branch")
+    assert system.wait("per_item_branch", run_id) == "success"
+    K = TaskState.SKIPPED
+    assert system.mapped("per_item_branch", run_id, "handle.full") == {0: S, 1: K, 2: S}
+    assert system.mapped("per_item_branch", run_id, "handle.light") == {0: K, 1: S, 2: K}

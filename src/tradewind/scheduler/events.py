@@ -9,7 +9,7 @@ goes to :mod:`tradewind.scheduler.restarts`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
+from tradewind.parsing.serialized import SerializedDag
 from tradewind.scheduler import decide, outcomes, restarts
 from tradewind.scheduler.callbacks import Callback
 from tradewind.scheduler.dagruns import DagCache, advance_run
@@ -144,7 +145,7 @@ def _finished(
         next_try_at=end.next_try_at,
         running=running,
         reason=end.reason,
-        map_name=getattr(report, "rendered_map_index", None),
+        map_name=report.rendered_map_index,
     )
     if finished is None:
         if not restarts.reported(session, key):
@@ -160,7 +161,7 @@ def _finished(
             session, finished, start=finished.start_date or now, end=now, until=end.next_try_at
         )
     elif end.settled:
-        _settle(session, run, key, end, touched=touched, now=now)
+        _settle(session, run, key, end, dag=dag, touched=touched, now=now)
     return True
 
 
@@ -202,6 +203,7 @@ def _settle(
     key: TaskKey,
     end: outcomes.TryEnd,
     *,
+    dag: SerializedDag | None,
     touched: Touched,
     now: datetime,
 ) -> None:
@@ -210,16 +212,36 @@ def _settle(
     if end.later_runs:
         # The same task in later runs waits on this try, not on the end of this whole run.
         run_store.request_decision_for_later_runs(session, run)
-    if end.skip:
+    for task_ids, indexes in _skipped(dag, key, end.skip):
         task_store.set_states(
             session,
             key.dag_id,
             key.run_id,
-            dict.fromkeys(end.skip, TaskState.SKIPPED),
+            dict.fromkeys(task_ids, TaskState.SKIPPED),
             expected=decide.UNDECIDED,
             now=now,
+            map_indexes=indexes,
         )
     touched.setdefault((key.dag_id, key.run_id), (run, set()))[1].update(end.candidates)
+
+
+def _skipped(
+    dag: SerializedDag | None, key: TaskKey, skip: Collection[str]
+) -> list[tuple[list[str], list[int] | None]]:
+    """The tasks a branching try skips, with the instances of each: a try of a mapped task
+    group's instance i skips instance i of the group's tasks, and every instance of others."""
+    task = dag.tasks.get(key.task_id) if dag is not None else None
+    group = task.mapped_group_id if task is not None and key.map_index >= 0 else None
+    if dag is None or group is None:
+        return [(list(skip), None)] if skip else []
+    own = [t for t in skip if t in dag.tasks and dag.tasks[t].mapped_group_id == group]
+    others = [t for t in skip if t not in own]
+    parts: list[tuple[list[str], list[int] | None]] = []
+    if own:
+        parts.append((own, [key.map_index]))
+    if others:
+        parts.append((others, None))
+    return parts
 
 
 def _gone_from_dag(session: Session, cache: DagCache, key: TaskKey) -> bool:
