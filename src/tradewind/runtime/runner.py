@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import configure_mappers
 
 from tradewind import reports, tasklogs
 from tradewind.exceptions import ParamValidationError, TaskNotFound
@@ -165,11 +166,13 @@ def _log_of(
 def warm_up(settings: Settings) -> None:
     """Import what every try needs, once, in a process that forks tries (a fork server).
 
-    The database dialect and driver are imported when an engine is created; doing it here
-    spares each forked try that cost. Nothing connects and nothing stays open, so forking
-    afterwards is safe.
+    The database dialect and driver are imported when an engine is created, and the ORM's
+    mappers are configured on their first use; doing both here spares each forked try that
+    cost (a mapped try reads its input from the metastore). Nothing connects and nothing
+    stays open, so forking afterwards is safe.
     """
     engine_module.create_engine(settings.database).dispose()
+    configure_mappers()
     loader.warm_imports()
     _import_from_dags_folder(settings)
 
