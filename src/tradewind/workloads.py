@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,10 @@ class Workload:
     execution_timeout: float | None = None
     executor_config: Mapping[str, Any] | None = field(default=None, compare=False)
     run: Mapping[str, Any] | None = field(default=None, compare=False)
+    # Values upstream tasks pushed that the try reads (what a mapped task expands over), as
+    # ``[[task_id, key, value], ...]``, handed over so that the try need not read them from the
+    # metastore. Without them (too large, holding a secret) the try reads them itself.
+    xcoms: Sequence[Sequence[Any]] | None = field(default=None, compare=False)
 
     def command(self) -> list[str]:
         """The command line that runs this try anywhere tradewind is installed."""
@@ -97,15 +101,18 @@ class Workload:
             "execution_timeout": self.execution_timeout,
             "executor_config": dict(self.executor_config) if self.executor_config else None,
             "run": dict(self.run) if self.run else None,
+            **({"xcoms": [list(x) for x in self.xcoms]} if self.xcoms else {}),
         }
 
     def to_remote_json(self) -> dict[str, Any]:
-        """:meth:`to_json` for another host: without the run when that is larger than
-        :data:`REMOTE_RUN_LIMIT` (the try then reads its run from the metastore)."""
+        """:meth:`to_json` for another host: without the run or the handed XComs when they are
+        larger than :data:`REMOTE_RUN_LIMIT` (the try then reads them from the metastore)."""
         data = self.to_json()
         run = data["run"]
         if run is not None and len(json.dumps(run, default=str)) > REMOTE_RUN_LIMIT:
             data["run"] = None
+        if "xcoms" in data and len(json.dumps(data["xcoms"], default=str)) > REMOTE_RUN_LIMIT:
+            del data["xcoms"]
         return data
 
     @classmethod
@@ -118,6 +125,7 @@ class Workload:
             execution_timeout=raw.get("execution_timeout"),
             executor_config=raw.get("executor_config"),
             run=raw.get("run"),
+            xcoms=raw.get("xcoms"),
         )
 
 

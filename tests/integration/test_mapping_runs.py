@@ -361,3 +361,25 @@ def test_a_branch_in_a_mapped_group_skips_only_its_own_instance(system: System) 
     K = TaskState.SKIPPED
     assert system.mapped("per_item_branch", run_id, "handle.full") == {0: S, 1: K, 2: S}
     assert system.mapped("per_item_branch", run_id, "handle.light") == {0: K, 1: S, 2: K}
+
+
+def test_a_large_input_is_read_by_each_try_itself(system: System) -> None:
+    # Too large to travel in every try's workload (64 KB of JSON): each try reads it.
+    system.add_dag(
+        "large_input",
+        """
+        with DAG("large_input", schedule=None):
+            @task
+            def chunks():
+                return [str(n) * 30_000 for n in range(4)]
+
+            @task
+            def size(chunk):
+                return [chunk[0], len(chunk)]
+
+            size.expand(chunk=chunks())
+        """,
+    )
+    run_id = system.trigger("large_input")
+    assert system.wait("large_input", run_id) == "success"
+    assert _values(system, "large_input", run_id, "size") == [[str(n), 30_000] for n in range(4)]

@@ -179,3 +179,15 @@ def test_a_workload_carries_its_run_so_the_try_needs_no_metastore_read() -> None
         True,
         7,
     )
+
+
+def test_a_workload_carries_the_values_a_mapped_try_expands_over_unless_too_big() -> None:
+    small = [["items", "return_value", [1, 2, 3]]]
+    workload = Workload(key=make_workload("each").key, dag_file="/dags/d.py", xcoms=small)
+    back = Workload.from_json(json.loads(json.dumps(workload.to_json())))
+    assert back.xcoms == small
+    assert Workload.from_json(workload.to_remote_json()).xcoms == small
+    # Too big for a broker message or a pod's annotations: the try reads it itself.
+    big = [["items", "return_value", ["x" * 1000] * 100]]
+    remote = Workload(key=workload.key, dag_file="/dags/d.py", xcoms=big).to_remote_json()
+    assert Workload.from_json(remote).xcoms is None

@@ -210,8 +210,15 @@ def _prepare(
         cipher = crypto.Cipher(settings.core.fernet_key)
     except (dagfile.DagLoadError, TaskNotFound, crypto.CryptoError) as exc:
         raise _CannotRun(str(exc), retryable=False) from None
+    handed = {
+        (key.dag_id, key.run_id, task_id, name): value
+        for task_id, name, value in workload.xcoms or ()
+    }
     reader = MetastoreReader(
-        functools.partial(engine_module.create_engine, settings.database), cipher, masker
+        functools.partial(engine_module.create_engine, settings.database),
+        cipher,
+        masker,
+        handed=handed,
     )
     try:
         run = (

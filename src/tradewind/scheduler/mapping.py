@@ -11,9 +11,11 @@ than ``core.max_map_length`` (or not a list or dict) fails it, saying why.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -156,3 +158,45 @@ class _Lookup:
             f"task {task_id!r} pushed {type(value).__name__} under {key!r}: "
             "a mapped task expands over a list or a dict"
         )
+
+
+# The largest value (as JSON text) handed to a mapped task's tries in their workloads; a larger
+# one each try reads from the metastore itself (as it does one holding a secret).
+HANDED_LIMIT = 64 << 10
+
+
+class MapInputs:
+    """What mapped tasks expand over, read once per queueing pass for all their tries: the
+    values plain upstream tasks pushed, handed over in each try's workload so that a try
+    starts without a metastore read (see ``Workload.xcoms``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._found: dict[tuple[str, str, str, str], list[Any] | None] = {}
+
+    def handed(self, dag: SerializedDag, task: SerializedTask, run_id: str) -> list[list[Any]]:
+        """``[[task_id, key, value], ...]`` for a try of ``task`` in the run."""
+        if task.mapping is None:
+            return []
+        found = []
+        for task_id, key in sorted(set(mapspec.sources(task.mapping["length"]))):
+            upstream = dag.tasks.get(task_id)
+            if upstream is None or upstream.is_mapped:
+                continue  # a mapped task's values are read a few at a time, by the try
+            entry = self._entry(dag.dag_id, run_id, task_id, key)
+            if entry is not None:
+                found.append(entry)
+        return found
+
+    def _entry(self, dag_id: str, run_id: str, task_id: str, key: str) -> list[Any] | None:
+        at = (dag_id, run_id, task_id, key)
+        if at not in self._found:
+            pushed = xcom_store.pull_xcom(self.session, dag_id, run_id, task_id, key)
+            # Pushed, holding no secret, and small enough.
+            small = (
+                pushed is not None
+                and pushed[1] is None
+                and len(json.dumps(pushed[0], default=str)) <= HANDED_LIMIT
+            )
+            self._found[at] = [task_id, key, pushed[0]] if small and pushed else None
+        return self._found[at]

@@ -16,6 +16,7 @@ from tradewind.metastore.store import room as room_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.parsing.serialized import SerializedDag, SerializedTask
+from tradewind.scheduler import mapping
 from tradewind.scheduler.dagruns import DagCache
 from tradewind.workloads import TaskKey, Workload
 
@@ -50,6 +51,7 @@ def queue_ready(
     pools = room_store.pool_room(session, lock=True)
     active = room_store.active_counts_by_dag(session, sorted({c.dag_id for c in candidates}))
     runs: dict[tuple[str, str], dict[str, Any] | None] = {}
+    inputs = mapping.MapInputs(session)
     tasks = {ti.id: _task(session, cache, ti) for ti in candidates}
     limits = _TaskLimits.read(session, candidates, tasks)
     chosen: list[tuple[int, Workload]] = []
@@ -65,7 +67,7 @@ def queue_ready(
             continue
         if task is None or not limits.allow(ti, task):
             continue
-        workload = _workload(session, ti, task, runs)
+        workload = _workload(session, ti, task, runs, inputs)
         if workload is None:
             continue
         pools[ti.pool] = free - ti.pool_slots
@@ -98,8 +100,10 @@ def _workload(
     ti: try_store.Queueable,
     found: tuple[SerializedDag, SerializedTask],
     runs: dict[tuple[str, str], dict[str, Any] | None],
+    inputs: mapping.MapInputs,
 ) -> Workload | None:
-    """The workload of a try; ``runs`` memoises each run's data for this pass."""
+    """The workload of a try; ``runs`` memoises each run's data for this pass, ``inputs``
+    what mapped tasks of its runs expand over."""
     if (ti.dag_id, ti.run_id) not in runs:
         run = run_store.get_run(session, ti.dag_id, ti.run_id)
         runs[(ti.dag_id, ti.run_id)] = _run_data(session, run) if run else None
@@ -115,6 +119,7 @@ def _workload(
         execution_timeout=task.execution_timeout,
         executor_config=task.executor_config,
         run=run_data,
+        xcoms=inputs.handed(dag, task, ti.run_id) if task.mapping is not None else None,
     )
 
 
