@@ -17,7 +17,10 @@ an older worker must still be understood)::
 
 ``rendered_fields`` (JSON, secrets masked) is there only when the task has template fields and
 they rendered; ``rendered_map_index`` (secrets masked) only when the try is an instance of a
-mapped task with a ``map_index_template`` that rendered. An XCom whose value holds a secret
+mapped task with a ``map_index_template`` that rendered. A try that deferred has the state
+``deferred`` and a ``deferral``: ``{"classpath": "tradewind.triggers.temporal.DateTimeTrigger",
+"kwargs": {...}, "method": "execute_complete", "method_kwargs": null, "timeout": 3600.0}``
+(see :class:`Deferral`). An XCom whose value holds a secret
 the try used comes as ``[key, value, shown]``: ``shown`` is the value masked, for display. A
 finished report the executor made up carries why as a flag: ``lost`` (the process died without
 reporting), ``timed_out`` (stopped at its execution_timeout), ``cancelled`` (stopped because the
@@ -78,6 +81,39 @@ class XCom:
 
 
 @dataclass(frozen=True)
+class Deferral:
+    """A try that deferred (its state ``deferred``): the trigger to run, as its class path and
+    its arguments (``BaseTrigger.serialize()``, JSON-encoded by :mod:`tradewind.triggers`),
+    the operator method to resume in with its kwargs, and the longest wait in seconds (None:
+    no limit)."""
+
+    classpath: str
+    kwargs: Mapping[str, Any]
+    method: str
+    method_kwargs: Mapping[str, Any] | None = None
+    timeout: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "classpath": self.classpath,
+            "kwargs": dict(self.kwargs),
+            "method": self.method,
+            "method_kwargs": dict(self.method_kwargs) if self.method_kwargs is not None else None,
+            "timeout": self.timeout,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Deferral:
+        return cls(
+            str(raw["classpath"]),
+            dict(raw.get("kwargs") or {}),
+            str(raw["method"]),
+            raw.get("method_kwargs"),
+            raw.get("timeout"),
+        )
+
+
+@dataclass(frozen=True)
 class Running:
     """The try's process started."""
 
@@ -106,6 +142,8 @@ class Finished:
     cause: Cause = Cause.REPORTED
     # A mapped instance's map_index_template, rendered at the end of the try (None: none).
     rendered_map_index: str | None = None
+    # What a deferred try waits on (its state is then ``deferred``).
+    deferral: Deferral | None = None
 
     kind = Kind.FINISHED
 
@@ -169,6 +207,8 @@ def finished_fields(report: Finished) -> dict[str, Any]:
         fields["rendered_fields"] = dict(report.rendered_fields)
     if report.rendered_map_index is not None:
         fields["rendered_map_index"] = report.rendered_map_index
+    if report.deferral is not None:
+        fields["deferral"] = report.deferral.to_json()
     if report.cause in (Cause.LOST, Cause.TIMED_OUT):
         # Both flags, as executors always sent them.
         fields["lost"] = report.cause is Cause.LOST
@@ -197,12 +237,17 @@ def decode(message: Mapping[str, Any]) -> Report:
             rendered_fields=fields if isinstance(fields, dict) else None,
             cause=next((c for c in _FLAGS if message.get(c.value)), Cause.REPORTED),
             rendered_map_index=_text(message.get("rendered_map_index")),
+            deferral=_deferral(message.get("deferral")),
         )
     raise ValueError(f"unknown report type {kind!r}")
 
 
 def _text(raw: Any) -> str | None:
     return raw if isinstance(raw, str) else None
+
+
+def _deferral(raw: Any) -> Deferral | None:
+    return Deferral.from_json(raw) if isinstance(raw, Mapping) else None
 
 
 def _time(raw: Any) -> datetime | None:

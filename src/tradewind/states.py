@@ -19,6 +19,9 @@ class TaskState(enum.StrEnum):
     FAILED = "failed"
     UP_FOR_RETRY = "up_for_retry"
     UP_FOR_RESCHEDULE = "up_for_reschedule"
+    # Waiting on a trigger run by a triggerer, with no process and no executor slot; it goes
+    # back to scheduled (the same try) when the trigger fires, fails or times out.
+    DEFERRED = "deferred"
     SKIPPED = "skipped"
     UPSTREAM_FAILED = "upstream_failed"
     REMOVED = "removed"

@@ -73,6 +73,10 @@ class Workload:
     # ``[[task_id, key, value], ...]``, handed over so that the try need not read them from the
     # metastore. Without them (too large, holding a secret) the try reads them itself.
     xcoms: Sequence[Sequence[Any]] | None = field(default=None, compare=False)
+    # A deferred try resuming: the operator method to call instead of ``execute`` (Airflow's
+    # ``next_method``; ``__fail__`` fails the try) and its kwargs (with the trigger's ``event``).
+    next_method: str | None = field(default=None, compare=False)
+    next_kwargs: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def command(self) -> list[str]:
         """The command line that runs this try anywhere tradewind is installed."""
@@ -102,6 +106,8 @@ class Workload:
             "executor_config": dict(self.executor_config) if self.executor_config else None,
             "run": dict(self.run) if self.run else None,
             **({"xcoms": [list(x) for x in self.xcoms]} if self.xcoms else {}),
+            **({"next_method": self.next_method} if self.next_method else {}),
+            **({"next_kwargs": dict(self.next_kwargs)} if self.next_kwargs is not None else {}),
         }
 
     def to_remote_json(self) -> dict[str, Any]:
@@ -126,6 +132,8 @@ class Workload:
             executor_config=raw.get("executor_config"),
             run=raw.get("run"),
             xcoms=raw.get("xcoms"),
+            next_method=raw.get("next_method"),
+            next_kwargs=raw.get("next_kwargs"),
         )
 
 

@@ -34,6 +34,7 @@ TaskStateName = Literal[
     "failed",
     "up_for_retry",
     "up_for_reschedule",
+    "deferred",
     "skipped",
     "upstream_failed",
     "removed",

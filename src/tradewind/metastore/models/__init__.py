@@ -31,6 +31,7 @@ from tradewind.metastore.models.taskinstance import (
     TaskInstanceHistory,
     TaskReschedule,
 )
+from tradewind.metastore.models.trigger import Trigger
 from tradewind.metastore.models.xcom import RETURN_VALUE_KEY, XCom
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "TaskInstanceHistory",
     "TaskReschedule",
     "TaskTryClaim",
+    "Trigger",
     "User",
     "Variable",
     "XCom",

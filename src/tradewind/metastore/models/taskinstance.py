@@ -81,6 +81,8 @@ class TaskInstance(_TryRecord, Base):
         Index("ix_task_instance_dag_id_run_id_state", "dag_id", "run_id", "state"),
         Index("ix_task_instance_state_next_try_at", "state", "next_try_at"),
         Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
+        Index("ix_task_instance_trigger_id", "trigger_id"),
+        Index("ix_task_instance_state_trigger_timeout", "state", "trigger_timeout"),
     )
 
     try_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -90,6 +92,13 @@ class TaskInstance(_TryRecord, Base):
     # The scheduler job that queued the try, so a dead scheduler's work can be adopted.
     queued_by_job_id: Mapped[int | None] = mapped_column(Integer)
     executor_config: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # A deferred instance: the trigger it waits on, and when it gives up waiting.
+    trigger_id: Mapped[int | None] = mapped_column(BigId)
+    trigger_timeout: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Where a deferred try resumes (the operator's method, ``__fail__`` to fail it) and with
+    # what (its kwargs, with ``event`` once the trigger fired). None: from ``execute``.
+    next_method: Mapped[str | None] = mapped_column(String(1000))
+    next_kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     @property
     def key(self) -> TaskKey:
