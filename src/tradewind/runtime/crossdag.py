@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.store import crossdag as crossdag_store
+from tradewind.metastore.store import handmade as handmade_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
@@ -117,7 +118,7 @@ class CrossDag:
                 return
             now = datetime.now(UTC)
             task_ids = list(task_store.states_of_run(session, dag_id, run_id))
-            task_store.clear(session, dag_id, run_id, task_ids, now=now)
+            handmade_store.clear(session, dag_id, run_id, task_ids, now=now)
             for task_id in task_ids:
                 xcom_store.delete_xcoms(session, run.id, task_id)
             run_store.reopen_run(session, run.id, now)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from tradewind import reports
 from tradewind.executors.base import TaskEvent
 from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -137,6 +138,8 @@ def _finished(
     end = outcomes.end_of_try(
         report, key.try_number, dag, task, max_tries=max_tries, gone=gone, now=now
     )
+    if end.state is TaskState.DEFERRED:
+        return _deferred(session, run, key, report, running=running, result=result, now=now)
     finished = try_store.mark_finished(
         session,
         key,
@@ -162,6 +165,36 @@ def _finished(
         )
     elif end.settled:
         _settle(session, run, key, end, dag=dag, touched=touched, now=now)
+    return True
+
+
+def _deferred(
+    session: Session,
+    run: DagRun,
+    key: TaskKey,
+    report: reports.Finished,
+    *,
+    running: Started | None,
+    result: Applied,
+    now: datetime,
+) -> bool:
+    """A try that deferred: it waits on its trigger, holding no slot; what it pushed is kept."""
+    deferral = report.deferral
+    if deferral is None:  # a runner that says "deferred" without on what: a failed try
+        reason = "the try reported that it deferred but named no trigger"
+        ended = try_store.mark_finished(
+            session, key, TaskState.FAILED, now=now, running=running, reason=reason
+        )
+        return ended is not None
+    if not deferral_store.defer(session, key, deferral, now=now, running=running):
+        if not restarts.reported(session, key):
+            return False
+        result.restarting[key] = running[0] if running else None
+        return True
+    log.info("%s: deferred on %s", key, deferral.classpath)
+    if deferral.timeout is not None:
+        result.waits(now + timedelta(seconds=deferral.timeout))
+    _write_results(session, run, key, report, result)
     return True
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
@@ -69,6 +70,7 @@ def run(
         done.decided += 1
         done.advanced(dagruns.advance_run(session, cache, due_run, None, now))
     done.woken = wake_due_tries(session, now, settings.max_tis_per_query)
+    done.woken += deferral_store.time_out(session, now, settings.max_tis_per_query)
     # After a pass that did something, another one at once (more may be due); else not before
     # the next due time, and never in a tight loop.
     done.wait = 0.0 if done.did else max(MIN_GAP, seconds_until_due(session, now, interval))
@@ -99,7 +101,11 @@ def wake_due_tries(session: Session, now: datetime, limit: int) -> int:
 
 def seconds_until_due(session: Session, now: datetime, interval: float) -> float:
     """Until the next full pass: ``interval``, or sooner if a run or a try is due."""
-    times = [run_store.next_due_time(session), task_store.next_waiting_time(session)]
+    times = [
+        run_store.next_due_time(session),
+        task_store.next_waiting_time(session),
+        deferral_store.next_timeout(session),
+    ]
     soonest = min((t for t in times if t is not None), default=None)
     if soonest is None:
         return interval

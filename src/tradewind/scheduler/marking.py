@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import DagRun, TaskInstance
+from tradewind.metastore.store import handmade as handmade_store
 from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -77,7 +78,7 @@ def mark_tasks(
     if dry_run or not changing:
         return [ti for ti, _ in changing]
     changed = set(
-        task_store.set_instance_states(session, {ti.id: state for ti, _ in changing}, now=now)
+        handmade_store.set_instance_states(session, {ti.id: state for ti, _ in changing}, now=now)
     )
     marked = [(ti, run_pk) for ti, run_pk in changing if ti.id in changed]
     if state is TaskState.SUCCESS:
@@ -132,7 +133,7 @@ def mark_run(
                 changes[ti.id] = TaskState.FAILED
             else:
                 changes[ti.id] = TaskState.SKIPPED
-        task_store.set_instance_states(session, changes, now=now)
+        handmade_store.set_instance_states(session, changes, now=now)
     run_store.set_run_state(session, run.id, state, now)
     if state is not DagRunState.QUEUED:
         # Later runs waiting on this one (depends_on_past) may go on.

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import NO_MAP_INDEX, DagRun, TaskInstance
 from tradewind.metastore.store import crossdag as crossdag_store
+from tradewind.metastore.store import handmade as handmade_store
 from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
-from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing.serialize import SerializedDag, deserialize_dag
 from tradewind.scheduler import markers
@@ -40,7 +40,7 @@ def clear_tasks(
     """Clear tasks of a run (all when ``task_ids`` is None) and reopen the run; returns the ids.
 
     A queued or running task instance becomes restarting: the scheduler stops its try, then
-    runs it again (see ``task_store.clear``)."""
+    runs it again (see ``handmade_store.clear``)."""
     run = run_store.get_run(session, dag_id, run_id)
     if run is None:
         raise OperationError(f"DAG {dag_id!r} has no run {run_id!r}")
@@ -60,7 +60,7 @@ def clear_tasks(
         if downstream:
             chosen |= dag.relatives(task_id)
     chosen = with_setups_and_teardowns(dag, chosen)
-    task_store.clear(session, dag_id, run_id, chosen, now=now)
+    handmade_store.clear(session, dag_id, run_id, chosen, now=now)
     for task_id in chosen:
         xcom_store.delete_xcoms(session, run.id, task_id)
     run_store.reopen_run(session, run.id, now)
@@ -306,7 +306,7 @@ def _clear_found(
     for run_pk, (that_run, tasks) in by_run.items():
         # Instances of mapped tasks one by one (not all may have been picked); others whole.
         mapped = {t: indexes for t, indexes in tasks.items() if indexes != {NO_MAP_INDEX}}
-        task_store.clear(session, dag_id, that_run, list(tasks), now=now, map_indexes=mapped)
+        handmade_store.clear(session, dag_id, that_run, list(tasks), now=now, map_indexes=mapped)
         for task_id, indexes in tasks.items():
             xcom_store.delete_xcoms(session, run_pk, task_id, map_indexes=indexes)
         run_store.reopen_run(session, run_pk, now)

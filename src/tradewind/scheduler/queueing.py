@@ -120,6 +120,8 @@ def _workload(
         executor_config=task.executor_config,
         run=run_data,
         xcoms=inputs.handed(dag, task, ti.run_id) if task.mapping is not None else None,
+        next_method=ti.next_method,
+        next_kwargs=ti.next_kwargs,
     )
 
 

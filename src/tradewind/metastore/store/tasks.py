@@ -32,6 +32,7 @@ OCCUPYING = (*ACTIVE, RESTARTING)
 # Updates go through the table, not the ORM entity: the scheduler issues them on its hot path,
 # and Core statements skip the ORM's per-statement bookkeeping (several times cheaper).
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
+TI_TABLE = _TI  # for the other store modules that update task instances
 HISTORY_COLUMNS = (
     "dag_id",
     "run_id",
@@ -82,7 +83,8 @@ class NewTask:
     executor_config: Mapping[str, Any] | None
 
 
-def _state(value: TaskState | str | None) -> str | None:
+def state_value(value: TaskState | str | None) -> str | None:
+    """A state as its column holds it (none is NULL)."""
     if value is None or value == TaskState.NONE:
         return None
     return value.value if isinstance(value, TaskState) else value
@@ -197,6 +199,8 @@ _TO_SCHEDULED: dict[str, Any] = {
 # Where UPDATE ... RETURNING exists and SET reads the row as it was (PostgreSQL, SQLite; not
 # MySQL, whose SET sees the values assigned before it), each change is one statement.
 _RESCHEDULED = _TI.c.state == TaskState.UP_FOR_RESCHEDULE.value
+# A new try starts from execute, waiting on no trigger.
+FRESH_START: dict[str, Any] = {"next_method": None, "next_kwargs": None, "trigger_id": None}
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,9 @@ class _Changes:
                 start_date=case((_RESCHEDULED, _TI.c.start_date), else_=None),
                 end_date=case((_RESCHEDULED, _TI.c.end_date), else_=None),
                 duration=case((_RESCHEDULED, _TI.c.duration), else_=None),
+                next_method=case((_RESCHEDULED, _TI.c.next_method), else_=None),
+                next_kwargs=case((_RESCHEDULED, _TI.c.next_kwargs), else_=None),
+                trigger_id=None,
             )
         )
         key = (_TI.c.task_id, _TI.c.map_index)
@@ -247,6 +254,7 @@ class _Changes:
             .where(where, _TI.c.state.is_distinct_from(TaskState.UP_FOR_RESCHEDULE.value))
             .values(
                 **_TO_SCHEDULED,
+                **FRESH_START,
                 try_number=_TI.c.try_number + 1,
                 start_date=None,
                 end_date=None,
@@ -299,7 +307,7 @@ def set_states(
             "task_ids": task_ids,
             "expected": [s.value for s in expected],
             "now": now,
-            "v_state": _state(state),
+            "v_state": state_value(state),
         }
         if map_indexes is not None:
             params["map_indexes"] = list(map_indexes)
@@ -380,104 +388,3 @@ def past_states(
             continue
         found[task_id] = TaskState(state or TaskState.NONE)
     return found
-
-
-def clear(
-    session: Session,
-    dag_id: str,
-    run_id: str,
-    task_ids: Collection[str],
-    *,
-    now: datetime,
-    map_indexes: Mapping[str, Collection[int]] | None = None,
-) -> list[int]:
-    """Clear task instances so they run again; returns the row ids of those now restarting.
-
-    Every instance of each task is cleared, except for the tasks in ``map_indexes``: of those,
-    only the instances of the map indexes given (a mapped task's instances one by one).
-    A mapped task's instances keep their rows and try numbers: cleared, each is run again.
-
-    Each gets its retries afresh, as in Airflow: max_tries becomes try_number + retries.
-    A queued or running one (its try may have a process) becomes restarting, as in Airflow,
-    and keeps its try number and everything else: the scheduler that queued it stops the
-    process, and only when that try has ended does the instance go to none (see
-    :func:`end_restart`), so two tries of it never run at once. The others go to none now.
-    """
-    if not task_ids:
-        return []
-    some = map_indexes or {}
-    picked: Any = _TI.c.task_id.in_([t for t in task_ids if t not in some])
-    for task_id in set(task_ids) & set(some):
-        picked = picked | and_(_TI.c.task_id == task_id, _TI.c.map_index.in_(list(some[task_id])))
-    query = select(_TI.c.id, _TI.c.state, _TI.c.try_number, _TI.c.max_tries).where(
-        _TI.c.dag_id == dag_id, _TI.c.run_id == run_id, picked
-    )
-    if session.get_bind().dialect.name != "sqlite":
-        # The scheduler may finish or start a try meanwhile: the state read must hold.
-        query = query.with_for_update()
-    restarting: list[int] = []
-    for ti_id, state, try_number, max_tries in session.execute(query).all():
-        retries = max(0, max_tries - max(0, try_number - 1))
-        if state in OCCUPYING:
-            values: dict[str, Any] = {"state": RESTARTING}
-            restarting.append(ti_id)
-        else:
-            values = {
-                "state": None,
-                "end_date": None,
-                "start_date": None,
-                "duration": None,
-                "queued_by_job_id": None,
-                "failure_reason": None,
-            }
-        session.execute(
-            update(_TI)
-            .where(_TI.c.id == ti_id, _TI.c.state.is_not_distinct_from(state))
-            .values(**values, max_tries=try_number + retries, next_try_at=None, updated_at=now)
-        )
-    return restarting
-
-
-# ---- hand-made changes of task instances (their reads: store/instances.py) ------------------
-
-
-def set_instance_states(
-    session: Session, changes: Mapping[int, TaskState], *, now: datetime
-) -> list[int]:
-    """Set task instances (by row id) to finished states by hand; returns the ids changed.
-
-    Each update is guarded by the state read first (locked where rows can be): a state the
-    scheduler wrote in between is not overwritten. A queued, running or restarting try ends
-    here, so it goes to the history as marked; its own late report then finds it no longer
-    active and is dropped (see :func:`mark_finished`), and the scheduler stops its process.
-    """
-    if not changes:
-        return []
-    query = select(_TI.c.id, _TI.c.state, _TI.c.start_date).where(_TI.c.id.in_(list(changes)))
-    if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    changed = []
-    for ti_id, old, started in session.execute(query).all():
-        new = changes[ti_id]
-        if _state(new) == old:
-            continue
-        start = started or now
-        result = session.execute(
-            update(_TI)
-            .where(_TI.c.id == ti_id, _TI.c.state.is_not_distinct_from(old))
-            .values(
-                state=_state(new),
-                start_date=start,
-                end_date=now,
-                duration=max(0.0, (now - start).total_seconds()),
-                next_try_at=None,
-                updated_at=now,
-                failure_reason=None,  # marked by hand: the audit log says who
-            )
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            continue
-        changed.append(ti_id)
-        if old in OCCUPYING:
-            session.execute(TO_HISTORY, {"k_id": ti_id})
-    return changed

@@ -76,6 +76,9 @@ class Queueable(TryRow):
     priority_weight: int
     max_active_tasks: int
     serialized_dag_id: int | None  # its run's DAG version
+    # A deferred try resuming: where, and with what (see Workload.next_method).
+    next_method: str | None
+    next_kwargs: dict[str, Any] | None
 
 
 _DR: Table = DagRun.__table__  # type: ignore[assignment]
@@ -101,6 +104,8 @@ def _scheduled(*conditions: ColumnElement[bool]) -> Select[Any]:
             _TI.c.priority_weight,
             _DAG.c.max_active_tasks,
             _DR.c.serialized_dag_id,
+            _TI.c.next_method,
+            _TI.c.next_kwargs,
         )
         .join(_DR, and_(_DR.c.dag_id == _TI.c.dag_id, _DR.c.run_id == _TI.c.run_id))
         .join(_DAG, _DAG.c.dag_id == _TI.c.dag_id)
