@@ -61,7 +61,8 @@ def test_bodies_take_only_the_json_types_and_fields_the_document_states(web: Web
         {"name": "p", "slots": False},
         {"name": "p", "slots": "3"},
         {"name": "p", "slots": 2.5},
-        {"name": "p", "slots": 1, "include_deferred": True},  # not a field of ours
+        {"name": "p", "slots": 1, "include_deferred": "yes"},
+        {"name": "p", "slots": 1, "open_slots": 3},  # not a field of ours
     ):
         answer = web.post(f"{API}/pools", json=bad)
         assert answer.status_code == 400, bad

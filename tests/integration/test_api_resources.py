@@ -117,9 +117,13 @@ def test_pools_with_their_usage(web: Web) -> None:
         "occupied_slots": 0,
         "running_slots": 0,
         "queued_slots": 0,
+        "deferred_slots": 0,
         "open_slots": 2,
+        "include_deferred": False,
     }
     assert web.post(f"{API}/pools", json={"name": "db", "slots": 1}).status_code == 409
+    counted = web.patch(f"{API}/pools/db", json={"include_deferred": True}).json()
+    assert counted["include_deferred"] is True
     assert web.post(f"{API}/pools", json={"name": "x", "slots": -1}).status_code == 400
     assert web.patch(f"{API}/pools/db", json={"slots": 5}).json()["slots"] == 5
     assert web.patch(f"{API}/pools/db", json={"name": "other"}).status_code == 409
@@ -130,7 +134,7 @@ def test_pools_with_their_usage(web: Web) -> None:
     assert web.delete(f"{API}/pools/db").status_code == 404
     assert web.get(f"{API}/pools/db", user="viewer").status_code == 403
     events = [e for e, _ in _events(web) if e.startswith("pool.")]
-    assert events == ["pool.create", "pool.edit", "pool.delete"]
+    assert events == ["pool.create", "pool.edit", "pool.edit", "pool.delete"]
 
 
 @sqlite_only

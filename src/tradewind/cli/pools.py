@@ -31,11 +31,18 @@ def pools() -> None:
 @click.argument("name")
 @click.argument("slots", type=int)
 @click.argument("description", required=False)
-def set_(name: str, slots: int, description: str | None) -> None:
+@click.option(
+    "--include-deferred/--no-include-deferred",
+    default=None,
+    help="Whether deferred tries take the pool's slots (default: as it was; no for a new pool).",
+)
+def set_(name: str, slots: int, description: str | None, include_deferred: bool | None) -> None:
     """Create a pool or change its slots."""
     with open_metastore() as sessions, sessions.begin() as session:
         with user_errors(pool_store.PoolError):
-            pool = pool_store.set_pool(session, name, slots, description)
+            pool = pool_store.set_pool(
+                session, name, slots, description, include_deferred=include_deferred
+            )
         click.echo(f"Pool {pool.pool}: {pool.slots} slots")
 
 

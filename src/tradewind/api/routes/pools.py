@@ -38,7 +38,9 @@ class Pool(BaseModel):
     occupied_slots: int
     running_slots: int
     queued_slots: int
+    deferred_slots: int
     open_slots: int
+    include_deferred: bool = Field(description="Whether deferred tries take this pool's slots.")
 
 
 class PoolList(BaseModel):
@@ -50,25 +52,31 @@ class PoolBody(RequestBody):
     name: PoolName
     slots: Slots
     description: Text | None = None
+    include_deferred: bool = False
 
 
 class PoolPatch(RequestBody):
     name: PoolName | None = Field(default=None, description="When given, the path's name.")
     slots: Slots | None = None
     description: Text | None = None
+    include_deferred: bool | None = None
 
 
 def _out(row: PoolRow, usage: dict[str, dict[str, int]]) -> Pool:
     taken = usage.get(row.pool, {})
     running, queued = taken.get("running", 0), taken.get("queued", 0)
+    deferred = taken.get("deferred", 0)
+    occupied = running + queued + (deferred if row.include_deferred else 0)
     return Pool(
         name=row.pool,
         slots=row.slots,
         description=row.description,
-        occupied_slots=running + queued,
+        occupied_slots=occupied,
         running_slots=running,
         queued_slots=queued,
-        open_slots=max(0, row.slots - running - queued),
+        deferred_slots=deferred,
+        open_slots=max(0, row.slots - occupied),
+        include_deferred=row.include_deferred,
     )
 
 
@@ -96,7 +104,9 @@ def get_pool(name: NamePath, *, session: DbSession, who: AsOp) -> Pool:
 def create_pool(body: PoolBody, *, session: DbSession, who: AsOp) -> Pool:
     if pool_store.get_pool(session, body.name) is not None:
         raise conflict(f"pool {body.name!r} exists already")
-    pool_store.set_pool(session, body.name, body.slots, body.description)
+    pool_store.set_pool(
+        session, body.name, body.slots, body.description, include_deferred=body.include_deferred
+    )
     audit.record(session, who, "pool.create", extra={"pool": body.name, "slots": body.slots})
     session.commit()
     return get_pool(body.name, session=session, who=who)
@@ -104,11 +114,13 @@ def create_pool(body: PoolBody, *, session: DbSession, who: AsOp) -> Pool:
 
 @router.patch("/pools/{name}", response_model=Pool, responses=conflict_doc(renamed("pool", "name")))
 def patch_pool(name: NamePath, body: PoolPatch, *, session: DbSession, who: AsOp) -> Pool:
-    """Change the slots and/or the description of a pool."""
+    """Change the slots, the description or include_deferred of a pool."""
     same_name("pool", "name", body.name, name)
     row = _existing(session, name)
     slots = row.slots if body.slots is None else body.slots
-    pool_store.set_pool(session, name, slots, body.description)
+    pool_store.set_pool(
+        session, name, slots, body.description, include_deferred=body.include_deferred
+    )
     changed = sorted(body.model_dump(exclude_unset=True, exclude={"name"}))
     audit.record(session, who, "pool.edit", extra={"pool": name, "fields": changed})
     session.commit()

@@ -14,17 +14,33 @@ class PoolError(TradewindError):
     """A pool cannot be changed as asked."""
 
 
-def set_pool(session: Session, name: str, slots: int, description: str | None) -> Pool:
+def set_pool(
+    session: Session,
+    name: str,
+    slots: int,
+    description: str | None,
+    *,
+    include_deferred: bool | None = None,
+) -> Pool:
+    """Create or change a pool; ``include_deferred``: whether deferred tries take its slots
+    (None: as it was, False for a new pool)."""
     if slots < 0:
         raise PoolError("a pool needs zero or more slots")
     pool = session.scalar(select(Pool).where(Pool.pool == name))
     if pool is None:
-        pool = Pool(pool=name, slots=slots, description=description or "", include_deferred=False)
+        pool = Pool(
+            pool=name,
+            slots=slots,
+            description=description or "",
+            include_deferred=bool(include_deferred),
+        )
         session.add(pool)
     else:
         pool.slots = slots
         if description is not None:
             pool.description = description
+        if include_deferred is not None:
+            pool.include_deferred = include_deferred
     session.flush()
     return pool
 
@@ -45,10 +61,11 @@ def delete_pool(session: Session, name: str) -> bool:
 
 
 def usage(session: Session) -> dict[str, dict[str, int]]:
-    """Slots taken per pool and state (queued, running)."""
+    """Slots of tries per pool and state (queued, running, deferred)."""
+    taking = [TaskState.QUEUED.value, TaskState.RUNNING.value, TaskState.DEFERRED.value]
     rows = session.execute(
         select(TaskInstance.pool, TaskInstance.state, func.sum(TaskInstance.pool_slots))
-        .where(TaskInstance.state.in_([TaskState.QUEUED.value, TaskState.RUNNING.value]))
+        .where(TaskInstance.state.in_(taking))
         .group_by(TaskInstance.pool, TaskInstance.state)
     ).all()
     out: dict[str, dict[str, int]] = {}

@@ -7,26 +7,38 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import Table, bindparam, func, select, tuple_
+from sqlalchemy import Table, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import Pool, TaskInstance
 from tradewind.metastore.store.tasks import OCCUPYING
+from tradewind.states import TaskState
 
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _POOL: Table = Pool.__table__  # type: ignore[assignment]
 
 _POOL_SLOTS = select(_POOL.c.pool, _POOL.c.slots)
 _POOL_SLOTS_LOCKED = _POOL_SLOTS.with_for_update()
+# Deferred tries take their pool's slots only in a pool with include_deferred (as Airflow's).
+_DEFERRED_POOLS = select(_POOL.c.pool).where(_POOL.c.include_deferred.is_(True))
 _POOL_USED = (
     select(_TI.c.pool, func.sum(_TI.c.pool_slots))
-    .where(_TI.c.state.in_(OCCUPYING))
+    .where(
+        or_(
+            _TI.c.state.in_(OCCUPYING),
+            and_(
+                _TI.c.state == TaskState.DEFERRED.value,
+                _TI.c.pool.in_(_DEFERRED_POOLS.scalar_subquery()),
+            ),
+        )
+    )
     .group_by(_TI.c.pool)
 )
 
 
 def pool_room(session: Session, *, lock: bool) -> dict[str, int]:
-    """Free slots per pool (slots minus the slots of queued, running and restarting tries).
+    """Free slots per pool (slots minus the slots of queued, running and restarting tries,
+    and of deferred ones in pools that include them).
 
     With ``lock`` the pool rows are locked until commit, so schedulers sharing a database
     queue against pools one at a time and never overfill them.
