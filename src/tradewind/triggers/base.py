@@ -94,6 +94,12 @@ class TaskSkippedEvent(_EndTaskEvent):
         super().__init__(payload, TaskState.SKIPPED)
 
 
+def task_end_state(event: TriggerEvent) -> TaskState | None:
+    """The state a task-ending event (TaskSuccessEvent...) gives its task; None for an
+    ordinary event, which resumes the task."""
+    return event.state if isinstance(event, _EndTaskEvent) else None
+
+
 @dataclass
 class StartTriggerArgs:
     """An operator's ``start_trigger_args``: with ``start_from_trigger``, its task begins in
