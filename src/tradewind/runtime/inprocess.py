@@ -28,6 +28,7 @@ from tradewind.runtime.reader import MetastoreReader
 from tradewind.runtime.tryservices import try_services
 from tradewind.settings import Settings
 from tradewind.states import TaskState
+from tradewind.triggers import runstates
 from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ def run_in_process(
         timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
         try:
             with lookups.reading_from(reader, settings):
-                outcome = _run_through_deferrals(task, context, ti, timeout)
+                with runstates.installed(cross_dag):
+                    outcome = _run_through_deferrals(task, context, ti, timeout)
                 execute.run_callbacks(task, context, outcome, key.try_number)
         finally:
             cross_dag.close()
