@@ -249,3 +249,14 @@ def test_time_delta_trigger_is_stored_as_the_moment_it_waits_for() -> None:
     assert classpath == "tradewind.triggers.temporal.DateTimeTrigger"
     assert kwargs["moment"] > datetime.now(UTC)
     assert asyncio.iscoroutinefunction(DateTimeTrigger.cleanup)
+
+
+def test_start_trigger_args_give_the_deferral_the_scheduler_stores() -> None:
+    deferral = StartsInTrigger.start_trigger_args.deferral()
+    assert deferral.classpath == "tradewind.triggers.temporal.DateTimeTrigger"
+    assert serde.decode(dict(deferral.kwargs)) == {"moment": MOMENT}
+    assert (deferral.method, deferral.method_kwargs, deferral.timeout) == (
+        "done",
+        {"label": "x"},
+        300.0,
+    )
