@@ -9,16 +9,19 @@ with a DAG file. The task signals are raised from ``execute()`` (or a callable i
 - :class:`RescheduleTask`: a sensor in ``reschedule`` mode gives back its slot until a given time.
 - :class:`SkipDownstream`: the task succeeded and these downstream tasks must be skipped
   (branching and short-circuiting).
+- :class:`TaskDeferred`: hand a trigger over and leave; the task resumes in ``method_name``
+  when the trigger fires (``self.defer(...)`` raises it).
 
 Airflow's names for these (``airflow.exceptions``, served by :mod:`tradewind.compat`) are
 :data:`AirflowException` (every error here), :class:`SkipTask`, :class:`FailTask`,
-:class:`SensorTimeout`, :class:`RescheduleTask`, :class:`NotFound` and :class:`ConfigNotFound`.
+:class:`SensorTimeout`, :class:`RescheduleTask`, :class:`NotFound`, :class:`ConfigNotFound`,
+:class:`TaskDeferred`, :class:`TaskDeferralError` and :class:`TaskDeferralTimeout`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -106,6 +109,55 @@ class SkipDownstream(TradewindError):
         self.task_ids = frozenset(task_ids)
         self.xcom_value = xcom_value
         super().__init__(f"skip downstream tasks: {', '.join(sorted(self.task_ids))}")
+
+
+class TaskDeferred(BaseException):
+    """Raised (by ``BaseOperator.defer``) to suspend the task until ``trigger`` fires.
+
+    The try ends as ``deferred`` and frees its worker slot; the triggerer runs the trigger,
+    and when it fires the task resumes in a new process of the same try by calling
+    ``method_name(context, event=..., **kwargs)``. ``timeout`` (a timedelta or seconds; None:
+    no limit) is how long the trigger may take before the task fails with
+    :class:`TaskDeferralTimeout`.
+
+    Like Airflow's, it derives from BaseException so that a task's ``except Exception`` does
+    not swallow it. ``method_name`` :data:`TRIGGER_EXIT` (the default) says the trigger ends
+    the task itself (with a ``TaskSuccessEvent``...) and nothing resumes.
+    """
+
+    TRIGGER_EXIT = "__trigger_exit__"
+
+    def __init__(
+        self,
+        *,
+        trigger: Any,
+        method_name: str = TRIGGER_EXIT,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, timedelta | int | float | None):
+            raise TypeError(f"a deferral's timeout is a timedelta or seconds, not {timeout!r}")
+        if timeout is not None and not isinstance(timeout, timedelta):
+            timeout = timedelta(seconds=timeout)
+        if not isinstance(method_name, str) or not method_name:
+            raise TypeError(f"a deferral's method_name is a method's name, not {method_name!r}")
+        self.trigger = trigger
+        self.method_name = method_name
+        self.kwargs = kwargs
+        self.timeout: timedelta | None = timeout
+        super().__init__(trigger, method_name, kwargs, timeout)
+
+    def __str__(self) -> str:
+        return f"deferred until {self.trigger!r} fires, resuming in {self.method_name}()"
+
+
+class TaskDeferralError(TradewindError):
+    """A deferred task cannot go on: its trigger failed, or the deferral itself is invalid
+    (a trigger whose arguments cannot be stored, a resume method that does not exist)."""
+
+
+class TaskDeferralTimeout(TradewindError):
+    """A deferred task's trigger did not fire within the ``timeout`` given to ``defer``."""
 
 
 class NotProvidedYet(TradewindError, NotImplementedError):

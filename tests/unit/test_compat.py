@@ -124,7 +124,6 @@ def test_an_unknown_name_in_a_known_module_says_it_is_not_provided() -> None:
         ("from airflow.datasets import Dataset", "datasets"),
         ("from airflow import Dataset", "datasets"),
         ("from airflow.sdk import Asset", "assets"),
-        ("from airflow.providers.standard.triggers.temporal import DateTimeTrigger", "trigger"),
     ],
 )
 def test_later_features_say_not_yet(statement: str, feature: str) -> None:

@@ -78,7 +78,7 @@ def test_time_sensors_accept_deferrable() -> None:
         late = DateTimeSensor(task_id="late", target_time=MONDAY.isoformat(), deferrable=True)
     assert sensor.deferrable
     assert late.deferrable
-    # It pokes instead of deferring.
+    # Its moment has passed: done at once, without deferring.
     assert sensor.execute({"data_interval_end": MONDAY}) is None
 
 

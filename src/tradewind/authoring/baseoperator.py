@@ -7,14 +7,19 @@ import copy
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from tradewind.authoring import airflow_args, capture, location, scope, setup_teardown, values
 from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.params import Param, to_params
 from tradewind.authoring.rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
 from tradewind.authoring.xcom_arg import XComArg, find_resolvables
-from tradewind.exceptions import DagDefinitionError
+from tradewind.exceptions import (
+    DagDefinitionError,
+    TaskDeferralError,
+    TaskDeferralTimeout,
+    TaskDeferred,
+)
 from tradewind.tasklogs import LoggingMixin
 
 if TYPE_CHECKING:
@@ -106,6 +111,10 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
     is_sensor: ClassVar[bool] = False
     # Shown instead of the class name for TaskFlow tasks ("@task", "@task.bash", ...).
     custom_operator_name: ClassVar[str | None] = None
+    # Airflow's "start from the triggerer": with start_from_trigger, the task defers at once
+    # with this tradewind.triggers.base.StartTriggerArgs instead of running execute().
+    start_trigger_args: Any = None
+    start_from_trigger: bool = False
 
     @classmethod
     def partial(cls, **kwargs: Any) -> OperatorPartial:
@@ -430,6 +439,46 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
     def execute(self, context: Mapping[str, Any]) -> Any:
         """Do the task's work; the return value is pushed as its XCom (if do_xcom_push)."""
         raise NotImplementedError(f"{type(self).__name__} must implement execute(context)")
+
+    def defer(
+        self,
+        *,
+        trigger: Any,
+        method_name: str = TaskDeferred.TRIGGER_EXIT,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> NoReturn:
+        """Suspend the task until ``trigger`` (a BaseTrigger) fires, then resume it in a new
+        process by calling ``method_name(context, event=<the payload>, **kwargs)``.
+
+        The worker slot is freed meanwhile. ``timeout`` (a timedelta or seconds) fails the
+        task with TaskDeferralTimeout when the trigger has not fired by then.
+        """
+        raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Mapping[str, Any]
+    ) -> Any:
+        """Go on after a deferral: call ``next_method`` with the context and ``next_kwargs``
+        (the trigger's ``event`` among them); ``"__fail__"`` raises the trigger's error."""
+        kwargs = dict(next_kwargs or {})
+        if next_method == "__fail__":
+            error = str(kwargs.get("error") or "the trigger failed")
+            if kwargs.get("timeout"):
+                raise TaskDeferralTimeout(error)
+            raise TaskDeferralError(error)
+        if next_method == TaskDeferred.TRIGGER_EXIT:
+            raise TaskDeferralError(
+                f"task {self.task_id!r} deferred for its trigger to end it, but the trigger "
+                f"fired an ordinary event ({kwargs.get('event')!r})"
+            )
+        method = getattr(self, next_method, None)
+        if not callable(method):
+            raise TaskDeferralError(
+                f"task {self.task_id!r} cannot resume: {type(self).__name__} has no method "
+                f"{next_method!r}"
+            )
+        return method(context, **kwargs)
 
     def on_kill(self) -> None:
         """Called when the task is stopped (timeout, user request): clean up subprocesses."""

@@ -48,6 +48,9 @@ _EXCEPTIONS = {
     "DuplicateTaskIdFound": "tradewind.exceptions:DagDefinitionError",
     "RemovedInAirflow3Warning": "tradewind.runtime.context:ContextDeprecationWarning",
     "AirflowDagCycleException": "tradewind.exceptions:DagDefinitionError",
+    "TaskDeferred": "tradewind.exceptions:TaskDeferred",
+    "TaskDeferralError": "tradewind.exceptions:TaskDeferralError",
+    "TaskDeferralTimeout": "tradewind.exceptions:TaskDeferralTimeout",
 }
 
 _TIMEZONE = {
@@ -143,6 +146,17 @@ _TIMETABLE_BASE = {
     for name in ("Timetable", "DagRunInfo", "DataInterval", "TimeRestriction")
 }
 _SMOOTH = {"SmoothOperator": "tradewind.operators.smooth:SmoothOperator"}
+_TRIGGER_BASE = {
+    name: f"tradewind.triggers.base:{name}"
+    for name in (
+        "BaseTrigger",
+        "TriggerEvent",
+        "TaskSuccessEvent",
+        "TaskFailedEvent",
+        "TaskSkippedEvent",
+        "StartTriggerArgs",
+    )
+}
 # What Airflow 2 keeps under airflow.<path> and Airflow 3 under airflow.providers.standard.<path>.
 _STANDARD: dict[str, dict[str, str]] = {
     "operators.branch": {"BaseBranchOperator": "tradewind.operators.branch:BaseBranchOperator"},
@@ -170,6 +184,16 @@ _STANDARD: dict[str, dict[str, str]] = {
         for name in ("ExternalTaskSensor", "ExternalTaskMarker")
     },
     "operators.smooth": _SMOOTH,
+    "triggers": {},
+    "triggers.temporal": {
+        name: f"tradewind.triggers.temporal:{name}"
+        for name in ("DateTimeTrigger", "TimeDeltaTrigger")
+    },
+    "triggers.file": {"FileTrigger": "tradewind.triggers.file:FileTrigger"},
+    "triggers.external_task": {
+        name: f"tradewind.triggers.external_task:{name}"
+        for name in ("WorkflowTrigger", "DagStateTrigger")
+    },
 }
 # Airflow 2's deprecated module names (Airflow 1.10's) that 2.x still imported -> today's name.
 _AIRFLOW1_NAMES = {
@@ -350,6 +374,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.hooks.base": _HOOK,
     "airflow.hooks.base_hook": _HOOK,
     "airflow.configuration": {"conf": "tradewind.runtime.config:conf"},
+    "airflow.triggers.base": _TRIGGER_BASE,
     "airflow.timetables": {},
     "airflow.timetables.base": _TIMETABLE_BASE,
     "airflow.timetables.interval": {
@@ -370,15 +395,12 @@ for _old, _path in _AIRFLOW1_NAMES.items():
 
 _ASSETS = "Airflow 3's assets, for data-aware scheduling"
 _DATASETS = "Airflow 2's datasets, for data-aware scheduling"
-_DEFERRAL = "deferrable operators and their triggers"
 
 # Module path, or "module path:name", -> the Airflow feature it belongs to.
 NOT_YET: dict[str, str] = {
     "airflow.datasets": _DATASETS,
     "airflow.assets": _ASSETS,
     "airflow.sdk.definitions.asset": _ASSETS,
-    "airflow.triggers": _DEFERRAL,
-    "airflow.providers.standard.triggers": _DEFERRAL,
     "airflow:Dataset": _DATASETS,
     "airflow.sdk:Asset": _ASSETS,
     "airflow.sdk:AssetAlias": _ASSETS,
@@ -387,7 +409,6 @@ NOT_YET: dict[str, str] = {
     "airflow.sdk:AssetWatcher": _ASSETS,
     "airflow.sdk:Metadata": _ASSETS,
     "airflow.sdk:asset": _ASSETS,
-    "airflow.exceptions:TaskDeferred": _DEFERRAL,
 }
 
 

@@ -26,10 +26,13 @@ from tradewind.exceptions import (
     RescheduleTask,
     SkipDownstream,
     SkipTask,
+    TaskDeferralError,
+    TaskDeferralTimeout,
+    TaskDeferred,
     TaskError,
     TradewindError,
 )
-from tradewind.runtime import mapping, rendered
+from tradewind.runtime import deferral, mapping, rendered
 from tradewind.runtime.context import current_context
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.taskinstance import (
@@ -73,6 +76,8 @@ class Outcome:
     rendered_fields: dict[str, Any] | None = None
     # A mapped instance's map_index_template as rendered (None: it has none).
     rendered_map_index: str | None = None
+    # What a deferred try waits on (its state is then DEFERRED).
+    deferral: reports.Deferral | None = None
 
     @property
     def return_value(self) -> Any:
@@ -96,6 +101,7 @@ class Outcome:
             reschedule_date=self.reschedule_date,
             rendered_fields=fields,
             rendered_map_index=_masked(self.rendered_map_index, masker),
+            deferral=self.deferral,
         )
 
     def message(self, masker: SecretsMasker | None = None) -> dict[str, Any]:
@@ -193,12 +199,21 @@ def execute_task(
     timeout: float | None,
     *,
     elapsed: float = 0.0,
+    next_method: str | None = None,
+    next_kwargs: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Render the task's templates and run it, within ``timeout`` seconds if given.
 
-    ``elapsed`` is how much of the timeout the try has used already.
+    ``elapsed`` is how much of the timeout the try has used already. A try resuming after a
+    deferral calls ``next_method`` with ``next_kwargs`` (serde JSON, the trigger's ``event``
+    among them) instead of ``execute``.
     """
-    progress = _Progress(max_xcom_mb=ti.max_xcom_mb, max_map_length=ti.max_map_length)
+    progress = _Progress(
+        max_xcom_mb=ti.max_xcom_mb,
+        max_map_length=ti.max_map_length,
+        next_method=next_method,
+        next_kwargs=next_kwargs,
+    )
     with current_context(context):
         outcome = _execute(task, context, timeout, elapsed, progress)
         if ti.map_index >= 0:
@@ -221,6 +236,9 @@ class _Progress:
     max_map_length: int | None = None
     # The operator that ran: a mapped task's instance, else the task itself.
     task: BaseOperator | None = None
+    # Where a resumed try goes on (None: execute).
+    next_method: str | None = None
+    next_kwargs: Mapping[str, Any] | None = None
 
 
 def _execute(
@@ -237,8 +255,9 @@ def _execute(
             # Copied before execute() runs: what it does to the fields is not what rendered.
             progress.rendered_fields = rendered.snapshot(task)
             _call_all(task.on_execute_callback, context, "on_execute_callback")
-            log.info("Running %r", task)
-            result = task.execute(context)
+            result = _run(task, context, progress)
+    except TaskDeferred as exc:
+        return _deferred(exc)
     except SkipDownstream as exc:
         log.info("Skipping downstream tasks: %s", ", ".join(sorted(exc.task_ids)))
         return _success(task, exc.xcom_value, sorted(exc.task_ids), progress)
@@ -251,6 +270,9 @@ def _execute(
     except FailTask as exc:
         log.error("The task failed without retries", exc_info=exc)
         return failed(summary(exc), retryable=False, exception=exc)
+    except (TaskDeferralError, TaskDeferralTimeout) as exc:
+        log.error("%s", exc)
+        return failed(summary(exc), retryable=True, exception=exc)
     except (ExecutionTimeout, TaskTerminated) as exc:
         log.error("%s", exc)
         _kill(task)
@@ -259,6 +281,34 @@ def _execute(
         log.error("The task raised an exception", exc_info=exc)
         return failed(summary(exc), retryable=True, exception=exc)
     return _success(task, result, [], progress)
+
+
+def _run(task: BaseOperator, context: Mapping[str, Any], progress: _Progress) -> Any:
+    """Call ``execute``, or the method a resumed try goes on in."""
+    if progress.next_method is None:
+        start = deferral.start_deferral(task)
+        if start is not None:
+            raise start
+        log.info("Running %r", task)
+        return task.execute(context)
+    log.info("Resuming %r in %s()", task, progress.next_method)
+    kwargs = deferral.resume_kwargs(progress.next_kwargs)
+    return task.resume_execution(progress.next_method, kwargs, context)
+
+
+def _deferred(exc: TaskDeferred) -> Outcome:
+    try:
+        found = deferral.deferral_of(exc)
+    except TaskDeferralError as error:
+        log.error("The task cannot defer: %s", error)
+        return failed(summary(error), retryable=True, exception=error)
+    log.info(
+        "Deferred: waiting for %s, then resuming in %s()%s",
+        found.classpath,
+        found.method,
+        "" if found.timeout is None else f" (timeout {found.timeout:g} s)",
+    )
+    return Outcome(TaskState.DEFERRED, deferral=found)
 
 
 def _success(task: BaseOperator, value: Any, skip: list[str], progress: _Progress) -> Outcome:

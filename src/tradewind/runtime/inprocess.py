@@ -9,13 +9,14 @@ in Airflow's ``tasks test``.
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tradewind.runtime import execute, logs, lookups
+from tradewind.runtime import execute, localtrigger, logs, lookups
 from tradewind.runtime.context import (
     DagRunView,
     TaskInstanceView,
@@ -26,6 +27,8 @@ from tradewind.runtime.context import (
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.runtime.tryservices import try_services
 from tradewind.settings import Settings
+from tradewind.states import TaskState
+from tradewind.triggers import runstates
 from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
@@ -63,7 +66,9 @@ def run_in_process(
 ) -> execute.Outcome:
     """Run ``task`` for ``run`` here, logging to stderr (masked); nothing is recorded.
 
-    Raises ParamValidationError when the run's conf does not fit the DAG's params.
+    A task that defers has its trigger run here until it fires, then resumes (again and
+    again if it defers again), as it would with a triggerer. Raises ParamValidationError
+    when the run's conf does not fit the DAG's params.
     """
     key = TaskKey(dag.dag_id, run.run_id, task.task_id, map_index)
     with logs.TerminalLog(reader.masker, level):
@@ -83,10 +88,37 @@ def run_in_process(
         timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
         try:
             with lookups.reading_from(reader, settings):
-                outcome = execute.execute_task(task, context, ti, timeout)
+                with runstates.installed(cross_dag):
+                    outcome = _run_through_deferrals(task, context, ti, timeout)
                 execute.run_callbacks(task, context, outcome, key.try_number)
         finally:
             cross_dag.close()
     if outcome.error is not None:
         outcome.error = reader.masker.mask(outcome.error)
+    return outcome
+
+
+def _run_through_deferrals(
+    task: BaseOperator, context: dict[str, Any], ti: TaskInstanceView, timeout: float | None
+) -> execute.Outcome:
+    """Run the task; while it defers, run its trigger here and resume it (each time in a
+    fresh copy of the task, as a resumed try starts from the DAG file again)."""
+    pristine = copy.copy(task)
+    outcome = execute.execute_task(task, context, ti, timeout)
+    while outcome.state is TaskState.DEFERRED and outcome.deferral is not None:
+        step = localtrigger.wait(outcome.deferral)
+        if step.end_state is TaskState.FAILED:
+            return execute.failed("the trigger ended the task as failed", retryable=False)
+        if step.end_state is not None:
+            return execute.Outcome(step.end_state, xcoms=outcome.xcoms)
+        fresh = copy.copy(pristine)
+        context["task"] = ti.task = fresh
+        outcome = execute.execute_task(
+            fresh,
+            context,
+            ti,
+            timeout,
+            next_method=step.next_method,
+            next_kwargs=step.next_kwargs,
+        )
     return outcome

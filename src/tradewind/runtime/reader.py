@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradewind.exceptions import TradewindError
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
-from tradewind.metastore.models import DagRun, TaskReschedule
+from tradewind.metastore.models import DagRun, TaskInstance, TaskReschedule
 from tradewind.metastore.store import connections as connection_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import variables as variable_store
@@ -125,6 +125,24 @@ class MetastoreReader:
                 )
             ).one()
         return first, int(count)
+
+    def next_method(self, key: TaskKey) -> tuple[str | None, dict[str, Any] | None]:
+        """Where this try resumes after a deferral (its task instance's ``next_method`` and
+        ``next_kwargs``); ``(None, None)``: it starts from ``execute``."""
+        table = TaskInstance.__table__
+        with self._session("the task instance") as session:
+            row = session.execute(
+                select(table.c.next_method, table.c.next_kwargs).where(
+                    table.c.dag_id == key.dag_id,
+                    table.c.run_id == key.run_id,
+                    table.c.task_id == key.task_id,
+                    table.c.map_index == key.map_index,
+                    table.c.try_number == key.try_number,
+                )
+            ).one_or_none()
+        if row is None or row.next_method is None:
+            return None, None
+        return str(row.next_method), dict(row.next_kwargs or {})
 
     def xcom(self, dag_id: str, run_id: str, task_id: str | None, key: str, map_index: int) -> Any:
         if task_id is not None and map_index == -1:

@@ -63,6 +63,9 @@ class _Prepared:
     context: dict[str, Any]
     reader: MetastoreReader
     cross_dag: CrossDag
+    # Where a try resuming after a deferral goes on (None: execute) and with what.
+    next_method: str | None = None
+    next_kwargs: dict[str, Any] | None = None
 
     def close(self) -> None:
         self.reader.close()
@@ -140,6 +143,8 @@ def _execute(
             prepared.ti,
             _timeout(workload, prepared.task),
             elapsed=time.monotonic() - started,
+            next_method=prepared.next_method,
+            next_kwargs=prepared.next_kwargs,
         )
         # The scheduler moves on as soon as it knows; callbacks cannot change it.
         channel.send(outcome.message(masker))
@@ -247,6 +252,7 @@ def _prepare(
             context.update(sensor_state(*reader.reschedules(key)))
         services, cross_dag = try_services(task, settings)
         context.update(services)
+        next_method, next_kwargs = _resumption(workload, reader)
     except (SQLAlchemyError, DatabaseError) as exc:
         reader.close()
         raise _CannotRun(
@@ -255,4 +261,16 @@ def _prepare(
     except BaseException:
         reader.close()
         raise
-    return _Prepared(task, ti, context, reader, cross_dag)
+    return _Prepared(task, ti, context, reader, cross_dag, next_method, next_kwargs)
+
+
+def _resumption(
+    workload: Workload, reader: MetastoreReader
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Where the try goes on: the workload says so when the scheduler built it; a try started
+    without the scheduler's data (``tasks run`` from a pod or by hand) reads its row."""
+    if workload.next_method is not None:
+        return workload.next_method, dict(workload.next_kwargs or {})
+    if workload.run is not None:
+        return None, None
+    return reader.next_method(workload.key)

@@ -8,6 +8,7 @@ from the metastore when it is usable; without one the task runs all the same.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,6 +84,10 @@ def run_test(
     """Run ``dag_id.task_id`` (instance ``map_index`` of a mapped task) for a transient run at
     ``logical_date``; ``note`` is told when the metastore is not usable. Raises one of
     USER_ERRORS when the input is wrong."""
+    # Helper modules (and triggers) beside the DAG files import as they do in a real try.
+    folder = str(settings.core.dags_folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     cipher = crypto.Cipher(settings.core.fernet_key)
     masker = SecretsMasker()
     engine = engine_module.create_engine(settings.database)

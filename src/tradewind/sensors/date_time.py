@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from tradewind.exceptions import TaskError
 from tradewind.sensors.deferral import DeferrableSensor
+from tradewind.triggers.base import BaseTrigger
+from tradewind.triggers.temporal import DateTimeTrigger
 
 
 class DateTimeSensor(DeferrableSensor):
@@ -15,14 +17,18 @@ class DateTimeSensor(DeferrableSensor):
     template such as ``"{{ data_interval_end.add(hours=1) }}"`` (templated).
 
     A naive value is read in the DAG's time zone. Unlike TimeSensor, the moment belongs to the
-    run, so backfills of old runs do not wait. ``deferrable=True`` is accepted: without a
-    triggerer the sensor pokes.
+    run, so backfills of old runs do not wait. With ``deferrable=True`` it waits in the
+    triggerer (a DateTimeTrigger; ``end_from_trigger=True``: the trigger ends the task without
+    a second process).
     """
 
     template_fields: ClassVar[Sequence[str]] = ("target_time",)
 
-    def __init__(self, *, target_time: str | dt.datetime, **kwargs: Any) -> None:
+    def __init__(
+        self, *, target_time: str | dt.datetime, end_from_trigger: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.end_from_trigger = bool(end_from_trigger)
         if isinstance(target_time, dt.datetime):
             target_time = target_time.isoformat()
         if not isinstance(target_time, str):
@@ -48,6 +54,9 @@ class DateTimeSensor(DeferrableSensor):
 
     def poke(self, context: Mapping[str, Any]) -> bool:
         return dt.datetime.now(dt.UTC) > self.target_datetime()
+
+    def trigger_for(self, context: Mapping[str, Any]) -> BaseTrigger:
+        return DateTimeTrigger(self.target_datetime(), end_from_trigger=self.end_from_trigger)
 
 
 class DateTimeSensorAsync(DateTimeSensor):

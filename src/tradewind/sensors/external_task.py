@@ -16,7 +16,9 @@ from typing import Any, ClassVar, Protocol
 
 from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.exceptions import SkipTask, TaskError
-from tradewind.sensors.base import BaseSensorOperator
+from tradewind.sensors.deferral import DeferrableSensor
+from tradewind.triggers.base import BaseTrigger
+from tradewind.triggers.external_task import WorkflowTrigger
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +51,14 @@ def _states(name: str, value: Iterable[str] | None, default: Sequence[str]) -> f
     return frozenset(str(getattr(state, "value", state)) for state in value)
 
 
-class ExternalTaskSensor(BaseSensorOperator):
+class ExternalTaskSensor(DeferrableSensor):
     """Waits until tasks of another DAG (or its whole run) reach ``allowed_states``.
 
     The run looked at is the other DAG's run at this run's logical date, moved back by
     ``execution_delta``, or at the date(s) ``execution_date_fn(logical_date, ...)`` returns.
     Any state in ``failed_states`` fails the sensor (skips it with ``soft_fail``); any in
     ``skipped_states`` skips it. ``check_existence`` fails at once when the DAG or task is
-    missing.
+    missing. With ``deferrable=True`` it waits in the triggerer (a WorkflowTrigger).
     """
 
     template_fields: ClassVar[Sequence[str]] = (
@@ -80,7 +82,6 @@ class ExternalTaskSensor(BaseSensorOperator):
         execution_delta: dt.timedelta | None = None,
         execution_date_fn: Callable[..., Any] | None = None,
         check_existence: bool = False,
-        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -115,8 +116,6 @@ class ExternalTaskSensor(BaseSensorOperator):
         self.execution_delta = execution_delta
         self.execution_date_fn = execution_date_fn
         self.check_existence = bool(check_existence)
-        # Waiting without a worker slot needs the triggerer (a later issue): this pokes.
-        self.deferrable = bool(deferrable)
 
     def logical_dates(self, context: Mapping[str, Any]) -> list[dt.datetime]:
         """The other DAG's logical dates to look at for this run."""
@@ -152,6 +151,35 @@ class ExternalTaskSensor(BaseSensorOperator):
             "Poking %s at %s: %d of %d in %s", what, shown, done, expected, self.allowed_states
         )
         return done >= expected
+
+    def trigger_for(self, context: Mapping[str, Any]) -> BaseTrigger:
+        return WorkflowTrigger(
+            self.external_dag_id,
+            logical_dates=self.logical_dates(context),
+            external_task_ids=self._task_ids(context[RUNS_KEY]),
+            allowed_states=self.allowed_states,
+            failed_states=self.failed_states,
+            skipped_states=self.skipped_states,
+            poke_interval=self.poke_interval,
+            soft_fail=self.soft_fail,
+        )
+
+    def execute_complete(self, context: Mapping[str, Any], event: Any = None) -> None:
+        """The trigger's verdict: ``{"status": "success" | "failed" | "skipped"}``."""
+        status = event.get("status") if isinstance(event, Mapping) else None
+        what = f"the external DAG {self.external_dag_id!r}"
+        if status == "success":
+            return
+        if status == "skipped":
+            raise SkipTask(f"{what} reached a skipped state")
+        message = (
+            f"{what} reached a failed state"
+            if status == "failed"
+            else (f"unexpected event from the trigger: {event!r}")
+        )
+        if self.soft_fail:
+            raise SkipTask(message)
+        raise TaskError(message)
 
     def _task_ids(self, view: DagRunsView) -> list[str] | None:
         """The other DAG's tasks to wait for (None: its whole run)."""

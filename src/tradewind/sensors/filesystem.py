@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import glob
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from tradewind.sensors.base import BaseSensorOperator
+from tradewind.sensors.deferral import DeferrableSensor
+from tradewind.triggers.base import BaseTrigger
+from tradewind.triggers.file import FileTrigger, find_file
 
 
-class FileSensor(BaseSensorOperator):
+class FileSensor(DeferrableSensor):
     """Done when ``filepath`` (a path or glob; ``**`` with ``recursive=True``) matches a file,
-    or a folder that holds at least one file."""
+    or a folder that holds at least one file. With ``deferrable=True`` it waits in the
+    triggerer (a FileTrigger checking every ``poke_interval``)."""
 
     template_fields: ClassVar[Sequence[str]] = ("filepath",)
     ui_color = "#91818a"
@@ -23,10 +24,7 @@ class FileSensor(BaseSensorOperator):
         self.recursive = recursive
 
     def poke(self, context: Mapping[str, Any]) -> bool:
-        for path in glob.glob(os.fspath(self.filepath), recursive=self.recursive):
-            if os.path.isfile(path):
-                return True
-            for _folder, _subfolders, files in os.walk(path):
-                if files:
-                    return True
-        return False
+        return find_file(self.filepath, self.recursive) is not None
+
+    def trigger_for(self, context: Mapping[str, Any]) -> BaseTrigger:
+        return FileTrigger(self.filepath, self.recursive, self.poke_interval)

@@ -8,6 +8,8 @@ from typing import Any
 
 from tradewind.exceptions import TaskError
 from tradewind.sensors.deferral import DeferrableSensor
+from tradewind.triggers.base import BaseTrigger
+from tradewind.triggers.temporal import DateTimeTrigger
 
 
 class TimeSensor(DeferrableSensor):
@@ -16,11 +18,15 @@ class TimeSensor(DeferrableSensor):
 
     A naive ``target_time`` is in the DAG's time zone; an aware one in its own. So a daily run
     waits for that time on the day after its interval, and a catch-up run of an old interval
-    is done at once. ``deferrable=True`` is accepted: without a triggerer the sensor pokes.
+    is done at once. With ``deferrable=True`` it waits in the triggerer (a DateTimeTrigger;
+    ``end_from_trigger=True``: the trigger ends the task without a second process).
     """
 
-    def __init__(self, *, target_time: dt.time, **kwargs: Any) -> None:
+    def __init__(
+        self, *, target_time: dt.time, end_from_trigger: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.end_from_trigger = bool(end_from_trigger)
         if not isinstance(target_time, dt.time):
             raise self._error(
                 f"task {self.task_id!r}: target_time must be a datetime.time, not {target_time!r}"
@@ -42,6 +48,11 @@ class TimeSensor(DeferrableSensor):
 
     def poke(self, context: Mapping[str, Any]) -> bool:
         return dt.datetime.now(dt.UTC) > self.target_datetime(context)
+
+    def trigger_for(self, context: Mapping[str, Any]) -> BaseTrigger:
+        return DateTimeTrigger(
+            self.target_datetime(context), end_from_trigger=self.end_from_trigger
+        )
 
 
 class TimeSensorAsync(TimeSensor):

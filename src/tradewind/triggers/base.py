@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from tradewind import reports
 from tradewind.exceptions import TradewindError
 from tradewind.states import TaskState
 from tradewind.tasklogs import LoggingMixin
+from tradewind.triggers import serde
 
 
 class TriggerError(TradewindError):
@@ -94,6 +96,12 @@ class TaskSkippedEvent(_EndTaskEvent):
         super().__init__(payload, TaskState.SKIPPED)
 
 
+def task_end_state(event: TriggerEvent) -> TaskState | None:
+    """The state a task-ending event (TaskSuccessEvent...) gives its task; None for an
+    ordinary event, which resumes the task."""
+    return event.state if isinstance(event, _EndTaskEvent) else None
+
+
 @dataclass
 class StartTriggerArgs:
     """An operator's ``start_trigger_args``: with ``start_from_trigger``, its task begins in
@@ -104,6 +112,17 @@ class StartTriggerArgs:
     trigger_kwargs: dict[str, Any] | None = None
     next_kwargs: dict[str, Any] | None = None
     timeout: timedelta | None = None
+
+    def deferral(self) -> reports.Deferral:
+        """What a try that deferred with these arguments reports (kwargs serde-encoded): what
+        the scheduler stores to start the task in the triggerer without a process."""
+        return reports.Deferral(
+            self.trigger_cls,
+            serde.encode(dict(self.trigger_kwargs or {})),
+            self.next_method,
+            None if self.next_kwargs is None else serde.encode(dict(self.next_kwargs)),
+            None if self.timeout is None else self.timeout.total_seconds(),
+        )
 
 
 def build_trigger(classpath: str, kwargs: dict[str, Any]) -> BaseTrigger:
