@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     func,
     insert,
     select,
@@ -213,6 +214,7 @@ _MARK_RUNNING = (
         updated_at=bindparam("v_now", type_=UtcDateTime()),
     )
 )
+_RESCHEDULING = bindparam("v_state") == TaskState.UP_FOR_RESCHEDULE.value
 _MARK_FINISHED = (
     update(_TI)
     .where(_TI.c.id == bindparam("k_id"), _TI.c.state.in_(ACTIVE))
@@ -227,6 +229,9 @@ _MARK_FINISHED = (
         hostname=func.coalesce(bindparam("v_hostname"), _TI.c.hostname),
         failure_reason=bindparam("v_reason"),
         rendered_map_index=func.coalesce(bindparam("v_map_name"), _TI.c.rendered_map_index),
+        # Where a deferred try was to resume is over with the try (a reschedule keeps it).
+        next_method=case((_RESCHEDULING, _TI.c.next_method), else_=None),
+        next_kwargs=case((_RESCHEDULING, _TI.c.next_kwargs), else_=None),
     )
 )
 
