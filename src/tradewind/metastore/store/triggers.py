@@ -126,12 +126,12 @@ def load(session: Session, ids: Iterable[int]) -> list[TriggerRow]:
 
 
 _WAITING = select(_TI.c.id, _TI.c.next_kwargs).where(
-    _TI.c.trigger_id == bindparam("trigger_id"), _TI.c.state == DEFERRED
+    _TI.c.trigger_id == bindparam("k_trigger"), _TI.c.state == DEFERRED
 )
 _GUARD = (
     _TI.c.id == bindparam("k_id"),
     _TI.c.state == DEFERRED,
-    _TI.c.trigger_id == bindparam("trigger_id"),
+    _TI.c.trigger_id == bindparam("k_trigger"),
 )
 _RESUME_VALUES: dict[str, Any] = {
     "state": TaskState.SCHEDULED.value,
@@ -150,10 +150,10 @@ def fire(session: Session, trigger_id: int, event: Any, *, now: datetime) -> int
     goes back to scheduled with ``next_kwargs = {**its method kwargs, "event": event}``; the
     trigger row is deleted; the schedulers are told. Returns how many tries it resumed."""
     resumed = 0
-    for ti_id, kwargs in session.execute(_WAITING, {"trigger_id": trigger_id}).all():
+    for ti_id, kwargs in session.execute(_WAITING, {"k_trigger": trigger_id}).all():
         params = {
             "k_id": ti_id,
-            "trigger_id": trigger_id,
+            "k_trigger": trigger_id,
             "v_kwargs": {**(kwargs or {}), "event": event},
             "now": now,
         }
@@ -168,10 +168,10 @@ def fail(session: Session, trigger_id: int, error: str, *, now: datetime) -> int
     ``next_kwargs = {"error": error}``, so that it fails with that error; the trigger row is
     deleted; the schedulers are told. Returns how many tries it failed."""
     failed = 0
-    for ti_id, _ in session.execute(_WAITING, {"trigger_id": trigger_id}).all():
+    for ti_id, _ in session.execute(_WAITING, {"k_trigger": trigger_id}).all():
         params = {
             "k_id": ti_id,
-            "trigger_id": trigger_id,
+            "k_trigger": trigger_id,
             "v_kwargs": {"error": error[:MAX_REASON]},
             "now": now,
         }
@@ -181,7 +181,7 @@ def fail(session: Session, trigger_id: int, error: str, *, now: datetime) -> int
 
 
 _WAITING_ENDS = select(_TI.c.id, _TI.c.start_date, _TI.c.dag_id, _TI.c.run_id).where(
-    _TI.c.trigger_id == bindparam("trigger_id"), _TI.c.state == DEFERRED
+    _TI.c.trigger_id == bindparam("k_trigger"), _TI.c.state == DEFERRED
 )
 
 
@@ -200,7 +200,7 @@ def end_tasks(
     ended = 0
     runs: set[tuple[str, str]] = set()
     for ti_id, started, dag_id, run_id in session.execute(
-        _WAITING_ENDS, {"trigger_id": trigger_id}
+        _WAITING_ENDS, {"k_trigger": trigger_id}
     ).all():
         start = started or now
         result = session.execute(
