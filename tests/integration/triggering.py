@@ -109,7 +109,8 @@ def states(sessions: sessionmaker[Session], ids: Sequence[int]) -> list[str | No
 
 def trigger_owners(sessions: sessionmaker[Session]) -> dict[int, int | None]:
     with sessions() as session:
-        return dict(session.execute(select(Trigger.id, Trigger.triggerer_id)))
+        rows = session.execute(select(Trigger.id, Trigger.triggerer_id)).all()
+        return {row[0]: row[1] for row in rows}
 
 
 def triggerer_jobs(sessions: sessionmaker[Session]) -> list[Job]:
