@@ -32,13 +32,14 @@ def _banner(settings: Settings, ready: service.Ready) -> None:
         click.echo(f"  (also saved in {prepared.password_file})")
     else:
         click.echo(f"  login: admin (password in {prepared.password_file})")
+    click.echo(f"  triggerer: up to {settings.triggerer.capacity} triggers")
     click.echo("  Ctrl-C stops everything.")
 
 
 @click.command()
 def standalone() -> None:
-    """Initialise if needed, create the admin user, run the scheduler and the web server;
-    Ctrl-C stops all."""
+    """Initialise if needed, create the admin user, run the scheduler, the triggerer and the
+    web server; Ctrl-C stops all."""
     settings = get_settings()
     setup_logging(settings)
     stop = stop_on_signals()

@@ -25,6 +25,7 @@ from tradewind.settings.sections import (
     LoggingSettings,
     SchedulerSettings,
     Section,
+    TriggererSettings,
     WebserverSettings,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "SchedulerSettings",
     "Settings",
     "SettingsError",
+    "TriggererSettings",
     "WebserverSettings",
     "child_environ",
     "default_home",
@@ -70,6 +72,7 @@ class Settings(Section):
     database: DatabaseSettings
     dag_processor: DagProcessorSettings
     scheduler: SchedulerSettings
+    triggerer: TriggererSettings
     logging: LoggingSettings
     webserver: WebserverSettings
     celery: CelerySettings
@@ -104,6 +107,7 @@ SECTIONS: dict[str, type[Section]] = {
     "database": DatabaseSettings,
     "dag_processor": DagProcessorSettings,
     "scheduler": SchedulerSettings,
+    "triggerer": TriggererSettings,
     "logging": LoggingSettings,
     "webserver": WebserverSettings,
     "celery": CelerySettings,
@@ -121,6 +125,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "database": {"url": f"sqlite:///{home / 'tradewind.db'}"},
         "dag_processor": {},
         "scheduler": {},
+        "triggerer": {},
         "logging": {"base_log_folder": str(home / "logs")},
         "webserver": {},
         "celery": {},

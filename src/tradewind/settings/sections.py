@@ -152,6 +152,35 @@ class SchedulerSettings(Section):
         return value
 
 
+class TriggererSettings(Section):
+    """The triggerer: runs the triggers of deferred tasks in one asyncio loop per process."""
+
+    # The most triggers one triggerer runs at once (Airflow's [triggerer] capacity).
+    capacity: int = 1000
+    # A triggerer heartbeats (and looks for triggers to take or drop) this often.
+    job_heartbeat_sec: float = 1.0
+    # A triggerer whose last heartbeat is older than this is gone: another takes its triggers,
+    # and /health calls the triggerer unhealthy.
+    job_timeout: float = 5.0
+    # A trigger that keeps the event loop busy this long without awaiting is logged by name
+    # (it delays every other trigger of its triggerer).
+    blocked_loop_threshold: float = 0.2
+
+    @field_validator("capacity")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("job_heartbeat_sec", "job_timeout", "blocked_loop_threshold")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
+
 class LoggingSettings(Section):
     base_log_folder: Path
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,9 +1,10 @@
-"""Run the whole system in one process tree: get the metastore ready, start the web server in
-a child process, run the scheduler (with its DAG processor) here, and stop the web server when
-the scheduler stops.
+"""Run the whole system in one process tree: get the metastore ready, start the web server and
+the triggerer in child processes, run the scheduler (with its DAG processor) here, and stop the
+children when the scheduler stops.
 
-The web server runs as ``python -m tradewind webserver``, just as it runs on its own, with the
-same settings. See :mod:`tradewind.standalone` for why this is a part of its own.
+The web server runs as ``python -m tradewind webserver`` and the triggerer as ``python -m
+tradewind triggerer``, just as each runs on its own, with the same settings. See
+:mod:`tradewind.standalone` for why this is a part of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tradewind.metastore.bootstrap import Prepared, prepare
 from tradewind.scheduler.service import run_scheduler
 from tradewind.settings import Settings, child_environ
 
-# Seconds the web server has to stop after SIGTERM before it gets SIGKILL.
+# Seconds the web server (and the triggerer) has to stop after SIGTERM before it gets SIGKILL.
 WEB_SERVER_GRACE = 10
 
 
@@ -44,21 +45,32 @@ def get_ready(settings: Settings, engine: Engine, stop: threading.Event) -> Read
 
 
 @contextmanager
-def web_server_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """``tradewind webserver`` in a child process with ``settings``; stopped on the way out
+def child_process(settings: Settings, *command: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``tradewind COMMAND`` in a child process with ``settings``; stopped on the way out
     (SIGTERM, then SIGKILL after WEB_SERVER_GRACE seconds)."""
-    webserver = subprocess.Popen(
-        [sys.executable, "-m", "tradewind", "webserver"], env=child_environ(settings)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tradewind", *command], env=child_environ(settings)
     )
     try:
-        yield webserver
+        yield child
     finally:
-        webserver.terminate()
+        child.terminate()
         try:
-            webserver.wait(timeout=WEB_SERVER_GRACE)
+            child.wait(timeout=WEB_SERVER_GRACE)
         except subprocess.TimeoutExpired:
-            webserver.kill()
-            webserver.wait()
+            child.kill()
+            child.wait()
+
+
+def web_server_process(settings: Settings) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """``tradewind webserver`` in a child process (see :func:`child_process`)."""
+    return child_process(settings, "webserver")
+
+
+def triggerer_process(settings: Settings) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """``tradewind triggerer`` in a child process (see :func:`child_process`): it runs the
+    triggers of deferred tasks."""
+    return child_process(settings, "triggerer")
 
 
 def run_standalone(
@@ -66,7 +78,12 @@ def run_standalone(
     open_sessions: Callable[[], AbstractContextManager[sessionmaker[Session]]],
     stop: threading.Event,
 ) -> None:
-    """Run the web server (a child process) and the scheduler (here) until ``stop`` is set;
-    the metastore's sessions come from ``open_sessions``, opened once the web server started."""
-    with web_server_process(settings), open_sessions() as sessions:
+    """Run the web server and the triggerer (child processes) and the scheduler (here) until
+    ``stop`` is set; the metastore's sessions come from ``open_sessions``, opened once the
+    children started."""
+    with (
+        web_server_process(settings),
+        triggerer_process(settings),
+        open_sessions() as sessions,
+    ):
         run_scheduler(settings, sessions, stop)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tradewind.api.deps import Web
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
+from tradewind.metastore.store import triggers as trigger_store
 from tradewind.metastore.types import utcnow
 from tradewind.version import __version__
 
@@ -40,10 +41,17 @@ class DagProcessorHealth(BaseModel):
     heartbeat_age_seconds: float | None
 
 
+class TriggererHealth(BaseModel):
+    status: str  # healthy | unhealthy
+    latest_triggerer_heartbeat: datetime | None
+    heartbeat_age_seconds: float | None
+
+
 class Health(BaseModel):
     metadatabase: MetastoreHealth
     scheduler: SchedulerHealth
     dag_processor: DagProcessorHealth
+    triggerer: TriggererHealth
 
 
 class Version(BaseModel):
@@ -52,21 +60,25 @@ class Version(BaseModel):
 
 @router.get("/health", response_model=Health)
 def health(web: Web) -> Health:
-    """Is the metastore reachable, did a scheduler heartbeat within scheduler.job_timeout, and a
-    DAG processor within dag_processor.health_check_threshold?"""
+    """Is the metastore reachable, did a scheduler heartbeat within scheduler.job_timeout, a
+    DAG processor within dag_processor.health_check_threshold, and a triggerer within
+    triggerer.job_timeout?"""
     beat: datetime | None = None
     processor_beat: datetime | None = None
+    triggerer_beat: datetime | None = None
     problem: str | None = None
     try:
         with web.reads() as session:
             session.execute(text("SELECT 1"))
             beat = job_store.latest_heartbeat(session, job_store.SCHEDULER)
             processor_beat = job_store.latest_heartbeat(session, job_store.DAG_PROCESSOR)
+            triggerer_beat = job_store.latest_heartbeat(session, trigger_store.TRIGGERER)
     except SQLAlchemyError as error:
         problem = UNREACHABLE if outage.is_outage(error) else FAILING
     now = utcnow()
     age = _age(beat, now)
     processor_age = _age(processor_beat, now)
+    triggerer_age = _age(triggerer_beat, now)
     threshold = web.settings.dag_processor.health_check_threshold
     return Health(
         metadatabase=MetastoreHealth(status="unhealthy" if problem else "healthy", detail=problem),
@@ -79,6 +91,11 @@ def health(web: Web) -> Health:
             status=_status(processor_age, threshold),
             latest_dag_processor_heartbeat=processor_beat,
             heartbeat_age_seconds=processor_age,
+        ),
+        triggerer=TriggererHealth(
+            status=_status(triggerer_age, web.settings.triggerer.job_timeout),
+            latest_triggerer_heartbeat=triggerer_beat,
+            heartbeat_age_seconds=triggerer_age,
         ),
     )
 

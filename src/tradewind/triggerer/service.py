@@ -1,0 +1,58 @@
+"""Run a triggerer until it is stopped: wait for the metastore, register (on SQLite: wait
+while another triggerer runs), pass after pass, and a clean stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradewind.metastore import outage
+from tradewind.settings import Settings
+from tradewind.triggerer.job import LeaseHeld, Triggerer
+
+log = logging.getLogger(__name__)
+
+
+def run_triggerer(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    stop: threading.Event,
+    *,
+    capacity: int | None = None,
+) -> None:
+    """Run a triggerer until ``stop`` is set; its triggers are released on the way out."""
+    triggerer = Triggerer(settings, sessions, capacity=capacity)
+    announced = False
+    while not stop.is_set():
+        try:
+            triggerer.register()
+            break
+        except LeaseHeld as exc:
+            if not announced:
+                log.warning("%s; waiting for it to stop", exc)
+                announced = True
+            stop.wait(settings.triggerer.job_heartbeat_sec)
+        except Exception as exc:
+            if not outage.is_outage(exc):
+                raise
+            stop.wait(triggerer.outage.lost(exc, starting=True))
+    if stop.is_set():
+        return
+    log.info(
+        "triggerer started (job %s), running up to %d triggers",
+        triggerer.job_id,
+        triggerer.capacity,
+    )
+    waker = threading.Thread(target=_wake_on_stop, args=(stop, triggerer), daemon=True)
+    waker.start()
+    try:
+        triggerer.run(stop)
+    finally:
+        triggerer.stop()
+
+
+def _wake_on_stop(stop: threading.Event, triggerer: Triggerer) -> None:
+    stop.wait()
+    triggerer.wake.set()
