@@ -11,6 +11,7 @@ from click.testing import Result
 
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import VERSION_TABLE, Pool
+from tradewind.metastore.revision import HEAD
 from tradewind.settings import DatabaseSettings, Settings
 
 Cli = Callable[..., Result]
@@ -67,8 +68,8 @@ def test_init_twice_then_check(
 ) -> None:
     settings = settings_for(db_url)
     _ok(tradewind_cli(settings, "db", "init"), "Initialised the metastore at")
-    _ok(tradewind_cli(settings, "db", "init"), "Already initialised at 0007; nothing to do.")
-    _ok(tradewind_cli(settings, "db", "check"), "is at head revision 0007")
+    _ok(tradewind_cli(settings, "db", "init"), f"Already initialised at {HEAD}; nothing to do.")
+    _ok(tradewind_cli(settings, "db", "check"), f"is at head revision {HEAD}")
 
 
 def test_upgrade_creates_the_schema_and_is_idempotent(
@@ -76,8 +77,10 @@ def test_upgrade_creates_the_schema_and_is_idempotent(
 ) -> None:
     settings = settings_for(db_url)
     _one_line_error(tradewind_cli(settings, "db", "check"), "run `tradewind db init`")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "from an empty database to 0007")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "Already at head revision 0007; nothing to do.")
+    _ok(tradewind_cli(settings, "db", "upgrade"), f"from an empty database to {HEAD}")
+    _ok(
+        tradewind_cli(settings, "db", "upgrade"), f"Already at head revision {HEAD}; nothing to do."
+    )
     _ok(tradewind_cli(settings, "db", "migrate"), "nothing to do")
     assert _pool_slots(db_url) == 128
 
@@ -90,7 +93,11 @@ def test_reset_asks_first_and_recreates_with_yes(
     _execute(db_url, "UPDATE slot_pool SET slots = 7")
     _one_line_error(tradewind_cli(settings, "db", "reset"), "pass --yes")
     assert _pool_slots(db_url) == 7
-    _ok(tradewind_cli(settings, "db", "reset", "--yes"), "dropped 20 tables")
+    # Every table of the schema and the version table.
+    _ok(
+        tradewind_cli(settings, "db", "reset", "--yes"),
+        f"dropped {len(metadata.tables) + 1} tables",
+    )
     assert _pool_slots(db_url) == 128
 
 
@@ -99,10 +106,10 @@ def test_downgrade_to_base_then_upgrade(
 ) -> None:
     settings = settings_for(db_url)
     tradewind_cli(settings, "db", "init")
-    _ok(tradewind_cli(settings, "db", "downgrade", "--to", "base", "--yes"), "from 0007 to base")
+    _ok(tradewind_cli(settings, "db", "downgrade", "--to", "base", "--yes"), f"from {HEAD} to base")
     assert _tables(db_url) == {VERSION_TABLE}
     _one_line_error(tradewind_cli(settings, "db", "check"), "no tradewind schema")
-    _ok(tradewind_cli(settings, "db", "upgrade"), "to 0007")
+    _ok(tradewind_cli(settings, "db", "upgrade"), f"to {HEAD}")
     _ok(tradewind_cli(settings, "db", "check"), "OK")
 
 
