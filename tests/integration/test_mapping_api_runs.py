@@ -68,7 +68,8 @@ def test_the_api_lists_and_clears_the_instances_a_run_expanded_to(
         "/api/v1/dags/cities/clearTaskInstances",
         json={
             "dag_run_id": run_id,
-            "task_ids": [["visit", 1]],
+            # 1.0 is the integer 1, as JSON Schema reads a number without a fraction.
+            "task_ids": [["visit", 1.0]],
             "dry_run": False,
             "only_failed": False,
         },

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from tradewind.api import audit
 from tradewind.api.deps import AsUser, AsViewer, DbSession, Paged
 from tradewind.api.errors import ApiError, not_found
-from tradewind.api.routes.fields import MAX_INT, RequestBody
+from tradewind.api.routes.fields import MAX_INT, Integral, RequestBody
 from tradewind.api.security import Principal
 from tradewind.metastore.models import ID_LENGTH, NO_MAP_INDEX, DagRun, TaskInstanceHistory
 from tradewind.metastore.models import TaskInstance as TaskInstanceRow
@@ -87,7 +87,7 @@ class TaskInstanceList(BaseModel):
 
 
 TaskName = Annotated[str, Field(max_length=ID_LENGTH, strict=True)]
-MapIndex = Annotated[int, Field(ge=-1, le=MAX_INT, strict=True)]
+MapIndex = Annotated[int, Field(ge=-1, le=MAX_INT, strict=True), Integral]
 # [task id, map index]: a JSON array (a strict body would take a Python tuple only).
 OneInstance = Annotated[tuple[TaskName, MapIndex], Field(strict=False)]
 
