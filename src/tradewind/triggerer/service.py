@@ -3,14 +3,19 @@ while another triggerer runs), pass after pass, and a clean stop."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
+from tradewind.runtime.crossdag import CrossDag
 from tradewind.settings import Settings
 from tradewind.triggerer.job import LeaseHeld, Triggerer
+from tradewind.triggers import runstates
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,7 @@ def run_triggerer(
     capacity: int | None = None,
 ) -> None:
     """Run a triggerer until ``stop`` is set; its triggers are released on the way out."""
+    _serve_triggers(settings)
     triggerer = Triggerer(settings, sessions, capacity=capacity)
     announced = False
     while not stop.is_set():
@@ -51,6 +57,16 @@ def run_triggerer(
         triggerer.run(stop)
     finally:
         triggerer.stop()
+
+
+def _serve_triggers(settings: Settings) -> None:
+    """What triggers need of this process: the DAGs folder importable (users keep their
+    trigger classes beside their DAG files, as a try finds them) and the run states of other
+    DAGs for the external-task triggers."""
+    folder = str(settings.core.dags_folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    runstates.install(CrossDag(functools.partial(engine_module.create_engine, settings.database)))
 
 
 def _wake_on_stop(stop: threading.Event, triggerer: Triggerer) -> None:
