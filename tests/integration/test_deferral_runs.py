@@ -6,24 +6,36 @@ that counts deferred tries."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
+from scheduling import (  # noqa: F401
+    FINISHED_RUN,
+    System,
+    make_system_fixture,
+    poll,
+    running_system,
+    scheduler_process,
+    system_fixture,
+    system_sections,
+)
 from triggering import triggerer_process
 
 from tradewind.metastore.store import pools as pool_store
 from tradewind.scheduler import marking
 from tradewind.scheduler.operations import clear_tasks
+from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.tasklogs import log_path
 
 pytestmark = pytest.mark.parametrize(
     "db_dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-DEFERRED = TaskState.DEFERRED
+DEFERRED, SCHEDULED = TaskState.DEFERRED, TaskState.SCHEDULED
 
 # Triggers of the DAGs below: a module beside the DAG files, as users keep theirs.
 MY_TRIGGERS = """
@@ -224,3 +236,38 @@ def test_a_pool_that_includes_deferred_tries_holds_the_next_one(
     assert states == ["deferred", "scheduled"]
     gate.touch()
     assert deferring.wait("pooled_waits", run_id) == "success"
+
+
+def test_a_scheduler_killed_while_a_task_is_deferred_loses_nothing(
+    migrated_db_url: str, tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    gate = tmp_path / "gate"
+    settings = make_settings(
+        tmp_path, migrated_db_url, **system_sections(core={"dags_folder": str(dags)})
+    )
+    log = tmp_path / "processes.log"
+    with running_system(settings, dags, start=False) as system:
+        system.add_dag(
+            "survives",
+            f"""
+            from tradewind.sensors import FileSensor
+
+            with DAG("survives", schedule=None):
+                FileSensor(task_id="wait", filepath={str(gate)!r}, deferrable=True,
+                           poke_interval=0.1, timeout=300) >> EmptyOperator(task_id="after")
+            """,
+        )
+        run_id = system.trigger("survives")
+        with triggerer_process(settings, log), scheduler_process(settings, log) as first:
+            assert poll(lambda: system.state("survives", run_id, "wait") is DEFERRED, 60)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait()
+            gate.touch()
+            # Fired while no scheduler runs: the instance waits, scheduled, for the next one.
+            assert poll(lambda: system.state("survives", run_id, "wait") is SCHEDULED, 60)
+            with scheduler_process(settings, log):
+                assert poll(lambda: system.run_state("survives", run_id) in FINISHED_RUN, 60)
+        assert system.run_state("survives", run_id) == "success"
+        assert system.instance("survives", run_id, "wait").try_number == 1
