@@ -28,7 +28,9 @@ DAGS = """
 from datetime import datetime, timedelta
 
 from tradewind import DAG
+from tradewind.models import BaseOperator
 from tradewind.operators import BashOperator
+from tradewind.triggers.temporal import TimeDeltaTrigger
 
 with DAG("daily", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=False):
     a = BashOperator(task_id="a", bash_command="echo a")
@@ -36,6 +38,17 @@ with DAG("daily", schedule="@daily", start_date=datetime(2024, 1, 1), catchup=Fa
 
 with DAG("failing", schedule=None, start_date=datetime(2024, 1, 1)):
     BashOperator(task_id="x", bash_command="exit 3", retries=1, retry_delay=timedelta(0))
+
+class Nap(BaseOperator):
+    def execute(self, context):
+        self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=0.2)), method_name="woke")
+
+    def woke(self, context, event):
+        print("woke up after the nap")
+
+
+with DAG("deferring", schedule=None, start_date=datetime(2024, 1, 1)):
+    Nap(task_id="pause") >> BashOperator(task_id="after", bash_command="echo after")
 """
 
 
@@ -97,6 +110,17 @@ def test_dags_test_of_a_failing_run_exits_1(settings: Settings, tradewind_cli: C
     rows = [line.split()[1:6] for line in result.stdout.splitlines() if line.startswith("│")]
     assert rows == [["x", "│", "failed", "│", "2"]]
     assert result.stdout.splitlines()[-1] == "Run test__2024-01-02T00:00:00+00:00: failed"
+
+
+def test_dags_test_runs_a_deferred_tasks_trigger_itself(
+    settings: Settings, tradewind_cli: Cli
+) -> None:
+    # No triggerer in a test: the trigger runs in the test's process, and the task resumes.
+    result = tradewind_cli(settings, "dags", "test", "deferring", "2024-01-02")
+    assert result.exit_code == 0, result.output
+    assert "woke up after the nap" in result.output
+    rows = [line.split()[1:6] for line in result.stdout.splitlines() if line.startswith("│")]
+    assert rows == [["after", "│", "success", "│", "1"], ["pause", "│", "success", "│", "1"]]
 
 
 def test_dags_backfill_creates_and_runs_the_runs_of_a_range(

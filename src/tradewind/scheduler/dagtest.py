@@ -27,8 +27,10 @@ from tradewind.exceptions import TradewindError
 from tradewind.executors.base import TaskEvent
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
+from tradewind.metastore.store import triggers as trigger_store
 from tradewind.metastore.types import utcnow
 from tradewind.parsing.processor import DagProcessor
+from tradewind.runtime import localtrigger
 from tradewind.runtime.dag_callbacks import run_dag_callback
 from tradewind.runtime.runner import run_workload
 from tradewind.scheduler import dagruns, events, fullpass, queueing
@@ -156,6 +158,8 @@ def _drive(
             )
             current = run_store.get_run(session, *run)
             wait = fullpass.seconds_until_due(session, now, IDLE_WAIT)
+        if _resolve_deferrals(sessions, reported):
+            wait = 0.0
         reported = []
         for callback in callbacks:
             _call_back(settings, callback)
@@ -171,6 +175,36 @@ def _drive(
             time.sleep(max(wait, 0.05))
         else:
             waiting_said = False
+
+
+def _resolve_deferrals(sessions: sessionmaker[Session], reported: list[TaskEvent]) -> bool:
+    """Tries that deferred wait for their triggers here, one after the other (there is no
+    triggerer in a test); what each trigger did is written as a triggerer writes it. Returns
+    whether any try deferred."""
+    found = False
+    for event in reported:
+        report = event.report
+        if not isinstance(report, reports.Finished) or report.deferral is None:
+            continue
+        found = True
+        resumption = localtrigger.wait(report.deferral)
+        key = event.key
+        with sessions.begin() as session:
+            ti = task_store.get_instance(
+                session, key.dag_id, key.run_id, key.task_id, key.map_index
+            )
+            if ti is None or ti.trigger_id is None:
+                continue
+            now = utcnow()
+            if resumption.end_state is not None:
+                trigger_store.end_tasks(session, ti.trigger_id, resumption.end_state, now=now)
+            elif resumption.next_method == localtrigger.FAIL_METHOD:
+                error = str((resumption.next_kwargs or {}).get("error", "the trigger failed"))
+                trigger_store.fail(session, ti.trigger_id, error, now=now)
+            else:
+                payload = (resumption.next_kwargs or {}).get("event")
+                trigger_store.fire(session, ti.trigger_id, payload, now=now)
+    return found
 
 
 def _run_here(workload: Workload, settings: Settings) -> list[TaskEvent]:
