@@ -24,7 +24,9 @@ from scheduling import (  # noqa: F401
     system_sections,
 )
 from triggering import triggerer_process
+from webtest import Web, make_web_fixture  # noqa: F401
 
+from tradewind.api.deps import SESSION_COOKIE
 from tradewind.metastore.store import pools as pool_store
 from tradewind.scheduler import marking
 from tradewind.scheduler.operations import clear_tasks
@@ -271,3 +273,31 @@ def test_a_scheduler_killed_while_a_task_is_deferred_loses_nothing(
                 assert poll(lambda: system.run_state("survives", run_id) in FINISHED_RUN, 60)
         assert system.run_state("survives", run_id) == "success"
         assert system.instance("survives", run_id, "wait").try_number == 1
+
+
+def test_the_api_and_the_ui_show_what_a_deferred_task_waits_on(
+    make_web: Callable[..., Web], tmp_path: Path
+) -> None:
+    web = make_web()
+    gate = tmp_path / "gate"
+    web.system.add_dag(
+        "shown",
+        f"""
+        from tradewind.sensors import FileSensor
+
+        with DAG("shown", schedule=None):
+            FileSensor(task_id="wait", filepath={str(gate)!r}, deferrable=True,
+                       poke_interval=0.1, timeout=300)
+        """,
+    )
+    run_id = web.system.trigger("shown")
+    _until(web.system, lambda: web.system.state("shown", run_id, "wait") is DEFERRED)
+    api = web.get(f"/api/v1/dags/shown/dagRuns/{run_id}/taskInstances/wait").json()
+    assert api["state"] == "deferred"
+    assert api["trigger_id"] is not None
+    assert api["next_method"] == "execute_complete"
+    assert api["trigger_timeout"] is not None
+    web.client.cookies.set(SESSION_COOKIE, web.session_cookie("viewer", "csrf"))
+    page = web.client.get(f"/dags/shown/runs/{run_id}/tasks/wait").text
+    assert "waiting on tradewind.triggers.file.FileTrigger" in page
+    gate.touch()

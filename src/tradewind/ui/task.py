@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from tradewind.api import display
 from tradewind.api.deps import DbSession, Web
 from tradewind.metastore.models import NO_MAP_INDEX, TaskInstance
+from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
@@ -110,6 +111,7 @@ def task_page(
         ti=ti,
         task=task,
         tries=grid_store.tries(session, dag_id, run_id, task_id, ti.map_index),
+        trigger=deferral_store.trigger_of(session, ti.trigger_id),
         xcoms=xcoms,
         api_run=base,
         api_ti=api_ti,

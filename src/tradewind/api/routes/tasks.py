@@ -79,6 +79,15 @@ class TaskInstance(BaseModel):
     rendered_map_index: str | None = Field(
         description="a mapped instance's name: its task's map_index_template as rendered"
     )
+    trigger_id: int | None = Field(
+        default=None, description="the trigger a deferred instance waits on"
+    )
+    trigger_timeout: datetime | None = Field(
+        default=None, description="when a deferred instance stops waiting and fails"
+    )
+    next_method: str | None = Field(
+        default=None, description="the method a deferred try resumes in (null: execute)"
+    )
 
 
 class TaskInstanceList(BaseModel):
@@ -150,6 +159,7 @@ def record_change(
 
 
 def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
+    current = row if isinstance(row, TaskInstanceRow) else None  # a finished try has none
     return TaskInstance(
         dag_id=row.dag_id,
         dag_run_id=row.run_id,
@@ -172,6 +182,9 @@ def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
         operator=row.operator,
         queued_when=row.queued_dttm,
         rendered_map_index=row.rendered_map_index,
+        trigger_id=current.trigger_id if current else None,
+        trigger_timeout=current.trigger_timeout if current else None,
+        next_method=current.next_method if current else None,
     )
 
 

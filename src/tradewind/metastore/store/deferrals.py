@@ -124,3 +124,8 @@ def next_timeout(session: Session) -> datetime | None:
     """When the next deferred instance times out (None: none waits with a timeout)."""
     found: datetime | None = session.scalar(_NEXT_TIMEOUT)
     return found
+
+
+def trigger_of(session: Session, trigger_id: int | None) -> Trigger | None:
+    """The trigger a deferred instance waits on (None: none, or it is gone)."""
+    return None if trigger_id is None else session.get(Trigger, trigger_id)
