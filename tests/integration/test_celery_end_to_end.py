@@ -32,6 +32,7 @@ from celerytest import (
     kill_tree,
 )
 from scheduling import running_system, system_sections
+from triggering import triggerer_process
 
 from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState, TaskState
@@ -245,3 +246,32 @@ def worker_names(settings: Settings, count: int, limit: float = 60.0) -> list[st
         return names
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("iso", ["redis"], indirect=True)
+def test_a_deferred_task_resumes_on_a_worker(celery_settings: Settings, tmp_path: Path) -> None:
+    settings = celery_settings
+    gate = tmp_path / "gate"
+    body = f"""
+from tradewind.sensors import FileSensor
+
+with DAG("celery_defer", schedule=None):
+    FileSensor(task_id="wait", filepath={str(gate)!r}, deferrable=True, poke_interval=0.1,
+               timeout=120) >> PythonOperator(task_id="after", python_callable=lambda: "done")
+"""
+    with (
+        celery_workers(settings, WorkerSpec("w1", [settings.celery.default_queue], concurrency=2)),
+        running_system(settings, tmp_path / "dags") as system,
+        triggerer_process(settings, tmp_path / "triggerer.log"),
+    ):
+        system.add_dag("celery_defer", body)
+        run_id = system.trigger("celery_defer")
+        assert system.run_until(
+            lambda: system.state("celery_defer", run_id, "wait") is TaskState.DEFERRED, 60
+        )
+        gate.touch()
+        state = system.wait("celery_defer", run_id, timeout=RUN_LIMIT)
+        wait = system.instance("celery_defer", run_id, "wait")
+    assert state == DagRunState.SUCCESS.value, (wait.state, wait.failure_reason)
+    # Resumed on a worker in the same try.
+    assert wait.try_number == 1

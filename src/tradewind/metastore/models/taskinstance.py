@@ -99,6 +99,9 @@ class TaskInstance(_TryRecord, Base):
     # what (its kwargs, with ``event`` once the trigger fired). None: from ``execute``.
     next_method: Mapped[str | None] = mapped_column(String(1000))
     next_kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # How many times the current try deferred: each resumption is a new delivery of the same
+    # try, which a worker may claim once (see store/claims.py).
+    deferrals: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     @property
     def key(self) -> TaskKey:

@@ -36,8 +36,9 @@ def claim(
     TAKEN; a stale one (sent before the try was cleared or failed for waiting too long) finds
     it NOT_WAITING; a message for a task instance this metastore does not have is UNKNOWN.
 
-    The next poke of a sensor in reschedule mode (same try number) takes over the claim of
-    the previous poke once that poke's reschedule is recorded, and only once.
+    The next poke of a sensor in reschedule mode, and the resumption of a try that deferred
+    (same try number), take over the claim of what came before once that reschedule or
+    deferral is recorded, and only once.
 
     ``retried`` says an earlier attempt of this same claim failed, perhaps after its COMMIT
     went through: a claim found with this worker, task id and time is ours.
@@ -68,13 +69,13 @@ def claim(
         session.rollback()
     else:
         return Claim.CLAIMED
-    reschedules = _reschedules(session, key)
-    if not reschedules:
+    phase = _phase(session, key)
+    if not phase:
         return Claim.TAKEN
     result = session.execute(
         update(TaskTryClaim)
-        .where(*_key_filter(key), TaskTryClaim.reschedule_count < reschedules)
-        .values(**values, reschedule_count=reschedules)
+        .where(*_key_filter(key), TaskTryClaim.reschedule_count < phase)
+        .values(**values, reschedule_count=phase)
     )
     session.commit()
     return Claim.CLAIMED if getattr(result, "rowcount", 0) == 1 else Claim.TAKEN
@@ -94,10 +95,17 @@ def _holder(found: TaskTryClaim | None) -> tuple[str, str, datetime] | None:
     return found.worker, found.celery_task_id, found.claimed_at
 
 
-def _reschedules(session: Session, key: TaskKey) -> int:
+def _phase(session: Session, key: TaskKey) -> int:
+    """How many times the try came back to the queue: its reschedules and its deferrals."""
     query = select(func.count()).select_from(TaskReschedule)
     query = query.where(*_key_filter(key, TaskReschedule))
-    return int(session.scalar(query) or 0)
+    deferrals = select(TaskInstance.deferrals).where(
+        TaskInstance.dag_id == key.dag_id,
+        TaskInstance.run_id == key.run_id,
+        TaskInstance.task_id == key.task_id,
+        TaskInstance.map_index == key.map_index,
+    )
+    return int(session.scalar(query) or 0) + int(session.scalar(deferrals) or 0)
 
 
 def _key_values(key: TaskKey) -> dict[str, object]:

@@ -38,6 +38,7 @@ _DEFER = (
         trigger_timeout=bindparam("v_timeout", type_=UtcDateTime()),
         next_method=bindparam("v_method"),
         next_kwargs=bindparam("v_kwargs", type_=_TI.c.next_kwargs.type),
+        deferrals=_TI.c.deferrals + 1,
         start_date=func.coalesce(_TI.c.start_date, bindparam("v_start", type_=UtcDateTime())),
         pid=func.coalesce(bindparam("v_pid"), _TI.c.pid),
         hostname=func.coalesce(bindparam("v_hostname"), _TI.c.hostname),

@@ -200,7 +200,12 @@ _TO_SCHEDULED: dict[str, Any] = {
 # MySQL, whose SET sees the values assigned before it), each change is one statement.
 _RESCHEDULED = _TI.c.state == TaskState.UP_FOR_RESCHEDULE.value
 # A new try starts from execute, waiting on no trigger.
-FRESH_START: dict[str, Any] = {"next_method": None, "next_kwargs": None, "trigger_id": None}
+FRESH_START: dict[str, Any] = {
+    "next_method": None,
+    "next_kwargs": None,
+    "trigger_id": None,
+    "deferrals": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -244,6 +249,7 @@ class _Changes:
                 duration=case((_RESCHEDULED, _TI.c.duration), else_=None),
                 next_method=case((_RESCHEDULED, _TI.c.next_method), else_=None),
                 next_kwargs=case((_RESCHEDULED, _TI.c.next_kwargs), else_=None),
+                deferrals=case((_RESCHEDULED, _TI.c.deferrals), else_=0),
                 trigger_id=None,
             )
         )

@@ -41,6 +41,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("trigger_timeout", TIMESTAMP, nullable=True))
         batch.add_column(sa.Column("next_method", sa.String(1000), nullable=True))
         batch.add_column(sa.Column("next_kwargs", sa.JSON(none_as_null=True), nullable=True))
+        batch.add_column(sa.Column("deferrals", sa.Integer(), nullable=False, server_default="0"))
         batch.create_index("ix_task_instance_trigger_id", ["trigger_id"])
         batch.create_index("ix_task_instance_state_trigger_timeout", ["state", "trigger_timeout"])
 
@@ -49,6 +50,7 @@ def downgrade() -> None:
     with op.batch_alter_table("task_instance") as batch:
         batch.drop_index("ix_task_instance_state_trigger_timeout")
         batch.drop_index("ix_task_instance_trigger_id")
+        batch.drop_column("deferrals")
         batch.drop_column("next_kwargs")
         batch.drop_column("next_method")
         batch.drop_column("trigger_timeout")
