@@ -194,3 +194,32 @@ def wait_for_database(engine: Engine, stop: threading.Event, who: str) -> bool:
             log.warning("%s reached the metastore at %s after %.1f s", who, where, took)
         return True
     return False
+
+
+def start_when_possible(
+    start: Callable[[], object],
+    stop: threading.Event,
+    outage: Outage,
+    *,
+    busy: type[Exception],
+    retry: float,
+    logger: logging.Logger = log,
+) -> bool:
+    """Call ``start()`` until it succeeds or ``stop`` is set (then False): while it raises
+    ``busy`` (another process holds what it needs: said once) it tries again every ``retry``
+    seconds; while the metastore is away it waits (see :class:`Outage`); other errors rise."""
+    announced = False
+    while not stop.is_set():
+        try:
+            start()
+            return True
+        except busy as error:
+            if not announced:
+                logger.warning("%s; waiting for it to stop", error)
+                announced = True
+            stop.wait(retry)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            stop.wait(outage.lost(error, starting=True))
+    return False

@@ -44,21 +44,11 @@ def run_scheduler(
     wait while the metastore is away."""
     executor = create_executor(settings)
     scheduler = Scheduler(settings, sessions, executor)
-    announced = False
-    while not stop.is_set():
-        try:
-            scheduler.start()
-            break
-        except LeaseHeld as exc:
-            if not announced:
-                log.warning("%s; waiting for it to stop", exc)
-                announced = True
-            stop.wait(settings.scheduler.heartbeat_interval)
-        except Exception as exc:
-            if not outage.is_outage(exc):
-                raise
-            stop.wait(scheduler.outage.lost(exc))
-    if stop.is_set():
+    retry = settings.scheduler.heartbeat_interval
+    started = outage.start_when_possible(
+        scheduler.start, stop, scheduler.outage, busy=LeaseHeld, retry=retry, logger=log
+    )
+    if not started:
         return
     log.info("scheduler started with the %s executor", settings.core.executor)
     # What is loaded by now lives as long as this process: keep it out of the garbage

@@ -30,21 +30,11 @@ def run_triggerer(
     """Run a triggerer until ``stop`` is set; its triggers are released on the way out."""
     _serve_triggers(settings)
     triggerer = Triggerer(settings, sessions, capacity=capacity)
-    announced = False
-    while not stop.is_set():
-        try:
-            triggerer.register()
-            break
-        except LeaseHeld as exc:
-            if not announced:
-                log.warning("%s; waiting for it to stop", exc)
-                announced = True
-            stop.wait(settings.triggerer.job_heartbeat_sec)
-        except Exception as exc:
-            if not outage.is_outage(exc):
-                raise
-            stop.wait(triggerer.outage.lost(exc, starting=True))
-    if stop.is_set():
+    retry = settings.triggerer.job_heartbeat_sec
+    started = outage.start_when_possible(
+        triggerer.register, stop, triggerer.outage, busy=LeaseHeld, retry=retry, logger=log
+    )
+    if not started:
         return
     log.info(
         "triggerer started (job %s), running up to %d triggers",

@@ -94,13 +94,7 @@ def task_page(
         )
     one = ti.map_index >= 0
     suffix = f"?map_index={ti.map_index}" if one else ""
-    limit = display.limit_of(web.settings)
-    xcoms = [
-        _xcom(entry, limit, f"{api_ti}/xcomEntries/{quote(entry.key, safe='')}/value")
-        for entry in xcom_store.list_xcoms(
-            session, dag_id, run_id, task_id=task_id, map_index=ti.map_index
-        )
-    ]
+    xcoms = _xcoms_of(session, ti, display.limit_of(web.settings), api_ti)
     selector: str | list[object] = [task_id, ti.map_index] if one else task_id
     return render(
         request,
@@ -120,6 +114,16 @@ def task_page(
         api_clear=_clear_path(dag_id),
         clear_body=json.dumps({"dag_run_id": run_id, "task_ids": [selector]}),
     )
+
+
+def _xcoms_of(session: DbSession, ti: TaskInstance, limit: int, api_ti: str) -> list[ShownXCom]:
+    """The XComs the instance pushed, as the page shows them (long values cut, downloadable)."""
+    return [
+        _xcom(entry, limit, f"{api_ti}/xcomEntries/{quote(entry.key, safe='')}/value")
+        for entry in xcom_store.list_xcoms(
+            session, ti.dag_id, ti.run_id, task_id=ti.task_id, map_index=ti.map_index
+        )
+    ]
 
 
 def _clear_path(dag_id: str) -> str:
