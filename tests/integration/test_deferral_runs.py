@@ -301,3 +301,45 @@ def test_the_api_and_the_ui_show_what_a_deferred_task_waits_on(
     page = web.client.get(f"/dags/shown/runs/{run_id}/tasks/wait").text
     assert "waiting on tradewind.triggers.file.FileTrigger" in page
     gate.touch()
+
+
+def test_a_task_that_starts_from_its_trigger_runs_no_first_process(
+    deferring: System, tmp_path: Path
+) -> None:
+    marker = tmp_path / "execute_ran"
+    deferring.add_dag(
+        "from_trigger",
+        f"""
+        from datetime import timedelta
+        from tradewind.models import BaseOperator
+        from tradewind.triggers.base import StartTriggerArgs
+
+
+        class Later(BaseOperator):
+            start_trigger_args = StartTriggerArgs(
+                trigger_cls="tradewind.triggers.temporal.TimeDeltaTrigger",
+                trigger_kwargs={{"delta": timedelta(seconds=1)}},
+                next_method="execute_complete",
+            )
+            start_from_trigger = True
+
+            def execute(self, context):
+                Path({str(marker)!r}).write_text("ran")
+
+            def execute_complete(self, context, event):
+                return "resumed"
+
+
+        with DAG("from_trigger", schedule=None):
+            Later(task_id="later")
+        """,
+    )
+    run_id = deferring.trigger("from_trigger")
+    _until(deferring, lambda: deferring.state("from_trigger", run_id, "later") is DEFERRED)
+    # Deferred straight from scheduled: never queued, no process.
+    waiting = deferring.instance("from_trigger", run_id, "later")
+    assert (waiting.queued_dttm, waiting.pid) == (None, None)
+    assert deferring.wait("from_trigger", run_id) == "success"
+    assert deferring.xcom("from_trigger", run_id, "later") == "resumed"
+    assert not marker.exists()
+    assert deferring.instance("from_trigger", run_id, "later").try_number == 1

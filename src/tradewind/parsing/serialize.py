@@ -38,6 +38,8 @@ from tradewind.parsing.serialized import (
     SerializedTaskGroup,
 )
 from tradewind.sensors.external_task import ExternalTaskMarker
+from tradewind.triggers.base import StartTriggerArgs
+from tradewind.triggers.serde import SerdeError
 
 __all__ = [
     "ROOT_GROUP_ID",
@@ -185,7 +187,21 @@ def _later_fields(task: BaseOperator) -> dict[str, Any]:
         data["mapping"] = mapping
     if task.map_index_template is not None:
         data["map_index_template"] = task.map_index_template
+    start = _start_trigger(task)
+    if start is not None:
+        data["start_trigger"] = start
     return data
+
+
+def _start_trigger(task: BaseOperator) -> dict[str, Any] | None:
+    """The deferral a task with ``start_from_trigger`` begins with, as JSON."""
+    args = task.start_trigger_args
+    if not task.start_from_trigger or not isinstance(args, StartTriggerArgs):
+        return None
+    try:
+        return args.deferral().to_json()
+    except SerdeError as exc:
+        raise SerializationError(f"task {task.task_id!r}: start_trigger_args: {exc}") from None
 
 
 def mapping_of(task: BaseOperator) -> dict[str, Any] | None:

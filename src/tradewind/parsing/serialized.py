@@ -86,6 +86,9 @@ class SerializedTask:
     mapping: Mapping[str, Any] | None = None
     # Airflow's ``map_index_template`` (unrendered): a readable name for each mapped instance.
     map_index_template: str | None = None
+    # ``start_from_trigger``: the deferral a try of this task begins with, in the triggerer and
+    # without a process (``reports.Deferral`` as JSON). None: its tries begin with execute.
+    start_trigger: Mapping[str, Any] | None = None
 
     @property
     def is_mapped(self) -> bool:

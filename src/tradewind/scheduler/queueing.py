@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import room as room_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.parsing.serialized import SerializedDag, SerializedTask
+from tradewind.reports import Deferral
 from tradewind.scheduler import mapping
 from tradewind.scheduler.dagruns import DagCache
 from tradewind.workloads import TaskKey, Workload
@@ -65,7 +67,7 @@ def queue_ready(
         task = tasks[ti.id]
         if free < ti.pool_slots or active.get(ti.dag_id, 0) >= ti.max_active_tasks:
             continue
-        if task is None or not limits.allow(ti, task):
+        if task is None or not limits.allow(ti, task) or _begins_deferred(session, ti, task, now):
             continue
         workload = _workload(session, ti, task, runs, inputs)
         if workload is None:
@@ -83,6 +85,22 @@ def queue_ready(
         named = [(ti_id, external_id(workload.key)) for ti_id, workload in mine]
         try_store.set_external_ids(session, [(i, name) for i, name in named if name])
     return [workload for _, workload in mine]
+
+
+def _begins_deferred(
+    session: Session,
+    ti: try_store.Queueable,
+    found: tuple[SerializedDag, SerializedTask],
+    now: datetime,
+) -> bool:
+    """A try of a task with ``start_from_trigger`` begins deferred, without a process."""
+    task = found[1]
+    if task.start_trigger is None or ti.next_method is not None:
+        return False
+    deferral = Deferral.from_json(task.start_trigger)
+    if deferral_store.start_deferred(session, ti.id, deferral, now=now):
+        log.info("%s: begins in the triggerer on %s", ti.key, deferral.classpath)
+    return True
 
 
 def _task(

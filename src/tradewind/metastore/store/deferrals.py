@@ -85,6 +85,45 @@ def defer(
     return bool(changed)
 
 
+_START_DEFERRED = (
+    update(_TI)
+    .where(_TI.c.id == bindparam("k_id"), _TI.c.state == TaskState.SCHEDULED.value)
+    .values(
+        state=DEFERRED,
+        trigger_id=bindparam("v_trigger_id"),
+        trigger_timeout=bindparam("v_timeout", type_=UtcDateTime()),
+        next_method=bindparam("v_method"),
+        next_kwargs=bindparam("v_kwargs", type_=_TI.c.next_kwargs.type),
+        deferrals=_TI.c.deferrals + 1,
+        start_date=bindparam("now", type_=UtcDateTime()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+)
+
+
+def start_deferred(session: Session, ti_id: int, deferral: Deferral, *, now: datetime) -> bool:
+    """scheduled -> deferred without a process (``start_from_trigger``): the try begins in the
+    triggerer with ``deferral``'s trigger. False (nothing written) if it was not scheduled."""
+    trigger = Trigger(classpath=deferral.classpath, kwargs=dict(deferral.kwargs), created_date=now)
+    session.add(trigger)
+    session.flush()
+    timeout = None if deferral.timeout is None else now + timedelta(seconds=deferral.timeout)
+    changed = session.execute(
+        _START_DEFERRED,
+        {
+            "k_id": ti_id,
+            "v_trigger_id": trigger.id,
+            "v_timeout": timeout,
+            "v_method": deferral.method,
+            "v_kwargs": dict(deferral.method_kwargs) if deferral.method_kwargs else None,
+            "now": now,
+        },
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        session.execute(delete(_TRIGGER).where(_TRIGGER.c.id == trigger.id))
+    return bool(changed)
+
+
 _PAST_TIMEOUT = (
     select(_TI.c.id)
     .where(_TI.c.state == DEFERRED, _TI.c.trigger_timeout <= bindparam("now"))
