@@ -77,6 +77,9 @@ class Workload:
     # ``next_method``; ``__fail__`` fails the try) and its kwargs (with the trigger's ``event``).
     next_method: str | None = field(default=None, compare=False)
     next_kwargs: Mapping[str, Any] | None = field(default=None, compare=False)
+    # How many times this try deferred before this run of it (0: its first): each resumption
+    # is a new process of the same try, which an executor may need to tell apart (a pod's name).
+    resumptions: int = field(default=0, compare=False)
 
     def command(self) -> list[str]:
         """The command line that runs this try anywhere tradewind is installed."""
@@ -108,6 +111,7 @@ class Workload:
             **({"xcoms": [list(x) for x in self.xcoms]} if self.xcoms else {}),
             **({"next_method": self.next_method} if self.next_method else {}),
             **({"next_kwargs": dict(self.next_kwargs)} if self.next_kwargs is not None else {}),
+            **({"resumptions": self.resumptions} if self.resumptions else {}),
         }
 
     def to_remote_json(self) -> dict[str, Any]:
@@ -134,6 +138,7 @@ class Workload:
             xcoms=raw.get("xcoms"),
             next_method=raw.get("next_method"),
             next_kwargs=raw.get("next_kwargs"),
+            resumptions=int(raw.get("resumptions") or 0),
         )
 
 

@@ -140,6 +140,7 @@ def _workload(
         xcoms=inputs.handed(dag, task, ti.run_id) if task.mapping is not None else None,
         next_method=ti.next_method,
         next_kwargs=ti.next_kwargs,
+        resumptions=ti.deferrals,
     )
 
 

@@ -432,7 +432,7 @@ class KubernetesExecutor(RemoteExecutor[Flight]):
 
     def _fail_early(self, workload: Workload, info: str) -> None:
         """The try's pod cannot be made: said in its log and in the event."""
-        self._note_of(workload.key, podspec.pod_name(workload.key), info)
+        self._note_of(workload.key, podspec.pod_name(workload.key, workload.resumptions), info)
         self._report(lost_event(workload.key, info))
 
     def _log_path(self, key: TaskKey) -> Path:

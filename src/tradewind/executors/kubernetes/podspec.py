@@ -52,9 +52,12 @@ def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def pod_name(key: TaskKey) -> str:
-    """The deterministic pod name of a try."""
+def pod_name(key: TaskKey, resumptions: int = 0) -> str:
+    """The deterministic pod name of a try (of its ``resumptions``-th resumption after
+    deferring: each resumption runs in a pod of its own)."""
     raw = f"{key.dag_id}|{key.run_id}|{key.task_id}|{key.map_index}|{key.try_number}"
+    if resumptions:
+        raw += f"|{resumptions}"
     return "tw-" + _sha1(raw)[:16]
 
 
@@ -277,7 +280,7 @@ def build_pod(
     if settings.kubernetes.env_from_secret:
         _env_from_secret(base, settings.kubernetes.env_from_secret)
     meta = pod.setdefault("metadata", {})
-    meta["name"] = pod_name(workload.key)
+    meta["name"] = pod_name(workload.key, workload.resumptions)
     meta["namespace"] = settings.kubernetes.namespace
     meta.pop("generateName", None)
     meta["labels"] = {**(meta.get("labels") or {}), **labels_for(workload.key, scheduler_id)}

@@ -80,6 +80,7 @@ class Queueable(TryRow):
     # A deferred try resuming: where, and with what (see Workload.next_method).
     next_method: str | None
     next_kwargs: dict[str, Any] | None
+    deferrals: int
 
 
 _DR: Table = DagRun.__table__  # type: ignore[assignment]
@@ -107,6 +108,7 @@ def _scheduled(*conditions: ColumnElement[bool]) -> Select[Any]:
             _DR.c.serialized_dag_id,
             _TI.c.next_method,
             _TI.c.next_kwargs,
+            _TI.c.deferrals,
         )
         .join(_DR, and_(_DR.c.dag_id == _TI.c.dag_id, _DR.c.run_id == _TI.c.run_id))
         .join(_DAG, _DAG.c.dag_id == _TI.c.dag_id)
