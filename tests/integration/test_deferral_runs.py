@@ -297,6 +297,10 @@ def test_the_api_and_the_ui_show_what_a_deferred_task_waits_on(
     assert api["trigger_id"] is not None
     assert api["next_method"] == "execute_complete"
     assert api["trigger_timeout"] is not None
+    trigger = api["trigger"]
+    assert trigger["classpath"] == "tradewind.triggers.file.FileTrigger"
+    assert trigger["id"] == api["trigger_id"]
+    assert trigger["created_date"]
     web.client.cookies.set(SESSION_COOKIE, web.session_cookie("viewer", "csrf"))
     page = web.client.get(f"/dags/shown/runs/{run_id}/tasks/wait").text
     assert "waiting on tradewind.triggers.file.FileTrigger" in page

@@ -26,6 +26,7 @@ from tradewind.api.routes.tasks import (
     existing_instance,
     existing_run,
     mark,
+    one_ti_out,
     ti_out,
 )
 from tradewind.metastore.models import TaskInstance as TaskInstanceRow
@@ -159,7 +160,7 @@ def get_mapped_task_instance(
     who: AsViewer,
 ) -> TaskInstance:
     """One instance of a mapped task (-1: a task not mapped, or one not yet expanded)."""
-    return ti_out(existing_instance(session, dag_id, dag_run_id, task_id, map_index))
+    return one_ti_out(session, existing_instance(session, dag_id, dag_run_id, task_id, map_index))
 
 
 @router.get(ONE + "/tries", response_model=TaskInstanceList)

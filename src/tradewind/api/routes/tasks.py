@@ -16,6 +16,7 @@ from tradewind.api.security import Principal
 from tradewind.metastore.models import ID_LENGTH, NO_MAP_INDEX, DagRun, TaskInstanceHistory
 from tradewind.metastore.models import TaskInstance as TaskInstanceRow
 from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import instances as instance_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -46,6 +47,15 @@ MapIndexes = Annotated[
     list[Annotated[int, Field(ge=-1, le=MAX_INT)]] | None,
     Query(description="Only the instances of these map indexes (-1: a task not mapped)."),
 ]
+
+
+class TriggerInfo(BaseModel):
+    """The trigger a deferred task instance waits on."""
+
+    id: int
+    classpath: str
+    created_date: datetime = Field(description="when the task deferred on it")
+    triggerer_id: int | None = Field(description="the triggerer job running it (null: none yet)")
 
 
 class TaskInstance(BaseModel):
@@ -87,6 +97,10 @@ class TaskInstance(BaseModel):
     )
     next_method: str | None = Field(
         default=None, description="the method a deferred try resumes in (null: execute)"
+    )
+    trigger: TriggerInfo | None = Field(
+        default=None,
+        description="what a deferred instance waits on (given by the endpoints of one instance)",
     )
 
 
@@ -186,6 +200,20 @@ def ti_out(row: TaskInstanceRow | TaskInstanceHistory) -> TaskInstance:
         trigger_timeout=current.trigger_timeout if current else None,
         next_method=current.next_method if current else None,
     )
+
+
+def one_ti_out(session: DbSession, row: TaskInstanceRow) -> TaskInstance:
+    """:func:`ti_out` with the trigger a deferred instance waits on."""
+    out = ti_out(row)
+    found = deferral_store.trigger_of(session, row.trigger_id)
+    if found is not None:
+        out.trigger = TriggerInfo(
+            id=found.id,
+            classpath=found.classpath,
+            created_date=found.created_date,
+            triggerer_id=found.triggerer_id,
+        )
+    return out
 
 
 def ti_list(rows: list[TaskInstanceRow]) -> TaskInstanceList:
@@ -304,7 +332,7 @@ def list_task_instances(
 def get_task_instance(
     dag_id: str, dag_run_id: str, task_id: str, *, session: DbSession, who: AsViewer
 ) -> TaskInstance:
-    return ti_out(existing_instance(session, dag_id, dag_run_id, task_id))
+    return one_ti_out(session, existing_instance(session, dag_id, dag_run_id, task_id))
 
 
 @router.get(
