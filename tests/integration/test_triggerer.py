@@ -36,7 +36,11 @@ from tradewind.ui.app import create_app
 from tradewind.workloads import TaskKey
 
 servers = pytest.mark.parametrize(
-    "db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]
+    "db_dialect",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ],
 )
 SCHEDULED = "scheduled"
 
