@@ -57,29 +57,41 @@ def defer(
 ) -> bool:
     """queued|running -> deferred for exactly this try: its trigger row is added and the
     instance points at it, with where it resumes. False (nothing written) if too late."""
+    started_at, pid, hostname = running or (now, None, None)
+    where = {
+        "k_dag_id": key.dag_id,
+        "k_run_id": key.run_id,
+        "k_task_id": key.task_id,
+        "k_map_index": key.map_index,
+        "k_try_number": key.try_number,
+        "v_start": started_at,
+        "v_pid": pid,
+        "v_hostname": hostname,
+    }
+    return _point_at_trigger(session, _DEFER, where, deferral, now)
+
+
+def _point_at_trigger(
+    session: Session, statement: Any, params: dict[str, Any], deferral: Deferral, now: datetime
+) -> bool:
+    """Add ``deferral``'s trigger row and run ``statement`` (with ``params``) that points an
+    instance at it; the row goes again when the statement changed nothing."""
     trigger = Trigger(classpath=deferral.classpath, kwargs=dict(deferral.kwargs), created_date=now)
     session.add(trigger)
     session.flush()
-    started_at, pid, hostname = running or (now, None, None)
     timeout = None if deferral.timeout is None else now + timedelta(seconds=deferral.timeout)
-    changed = session.execute(
-        _DEFER,
+    result: Any = session.execute(
+        statement,
         {
-            "k_dag_id": key.dag_id,
-            "k_run_id": key.run_id,
-            "k_task_id": key.task_id,
-            "k_map_index": key.map_index,
-            "k_try_number": key.try_number,
+            **params,
             "v_trigger_id": trigger.id,
             "v_timeout": timeout,
             "v_method": deferral.method,
             "v_kwargs": dict(deferral.method_kwargs) if deferral.method_kwargs else None,
-            "v_start": started_at,
-            "v_pid": pid,
-            "v_hostname": hostname,
             "now": now,
         },
-    ).rowcount  # type: ignore[attr-defined]
+    )
+    changed = result.rowcount
     if not changed:
         session.execute(delete(_TRIGGER).where(_TRIGGER.c.id == trigger.id))
     return bool(changed)
@@ -104,24 +116,7 @@ _START_DEFERRED = (
 def start_deferred(session: Session, ti_id: int, deferral: Deferral, *, now: datetime) -> bool:
     """scheduled -> deferred without a process (``start_from_trigger``): the try begins in the
     triggerer with ``deferral``'s trigger. False (nothing written) if it was not scheduled."""
-    trigger = Trigger(classpath=deferral.classpath, kwargs=dict(deferral.kwargs), created_date=now)
-    session.add(trigger)
-    session.flush()
-    timeout = None if deferral.timeout is None else now + timedelta(seconds=deferral.timeout)
-    changed = session.execute(
-        _START_DEFERRED,
-        {
-            "k_id": ti_id,
-            "v_trigger_id": trigger.id,
-            "v_timeout": timeout,
-            "v_method": deferral.method,
-            "v_kwargs": dict(deferral.method_kwargs) if deferral.method_kwargs else None,
-            "now": now,
-        },
-    ).rowcount  # type: ignore[attr-defined]
-    if not changed:
-        session.execute(delete(_TRIGGER).where(_TRIGGER.c.id == trigger.id))
-    return bool(changed)
+    return _point_at_trigger(session, _START_DEFERRED, {"k_id": ti_id}, deferral, now)
 
 
 _PAST_TIMEOUT = (
