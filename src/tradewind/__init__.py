@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DAG",
+    "Asset",
+    "AssetAlias",
+    "Dataset",
     "Label",
     "Param",
     "TaskGroup",
@@ -46,7 +49,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Asset": "tradewind.authoring.assets",
+    "AssetAlias": "tradewind.authoring.assets",
     "DAG": "tradewind.authoring.dag",
+    "Dataset": "tradewind.authoring.assets",
     "Label": "tradewind.authoring.edges",
     "Param": "tradewind.authoring.params",
     "TaskGroup": "tradewind.authoring.task_group",

@@ -87,7 +87,7 @@ def test_ignored_task_arguments_warn_once_at_the_dag_files_line() -> None:
             made = EmptyOperator(task_id=f"t{i}", run_as_user="etl", outlets=["x"])
     ignored = [w for w in caught if issubclass(w.category, IgnoredArgumentWarning)]
     assert sorted(str(w.message).split(": ")[1] for w in ignored) == [
-        "outlets is ignored (assets and lineage are not provided yet)",
+        "outlets is ignored (a task's inlets and outlets record no asset events or lineage yet)",
         "run_as_user is ignored (tasks run as the user of the worker that runs them)",
     ]
     assert {w.filename for w in ignored} == {__file__}

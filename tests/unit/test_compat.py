@@ -121,9 +121,8 @@ def test_an_unknown_name_in_a_known_module_says_it_is_not_provided() -> None:
 @pytest.mark.parametrize(
     ("statement", "feature"),
     [
-        ("from airflow.datasets import Dataset", "datasets"),
-        ("from airflow import Dataset", "datasets"),
-        ("from airflow.sdk import Asset", "assets"),
+        ("from airflow.sdk import asset", "assets"),
+        ("from airflow.sdk import AssetWatcher", "assets"),
     ],
 )
 def test_later_features_say_not_yet(statement: str, feature: str) -> None:

@@ -15,6 +15,9 @@ from tradewind import exceptions
 
 EXPECTED_ROOT = [
     "DAG",
+    "Asset",
+    "AssetAlias",
+    "Dataset",
     "Label",
     "Param",
     "TaskGroup",

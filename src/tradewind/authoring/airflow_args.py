@@ -51,7 +51,7 @@ RENAMED: Mapping[str, str] = {
     "timetable": "schedule",
 }
 
-_NO_ASSETS = "assets and lineage are not provided yet"
+_NO_ASSETS = "a task's inlets and outlets record no asset events or lineage yet"
 TASK_IGNORED: Mapping[str, str] = {
     "sla": "Airflow 3 removed SLAs",
     "resources": "tradewind reserves no CPU, memory or disk per task",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 
 from tradewind import timetables
-from tradewind.authoring import airflow_args, capture, graph, location, scope, values
+from tradewind.authoring import airflow_args, assets, capture, graph, location, scope, values
 from tradewind.authoring.params import Param, resolve_params, to_params
 from tradewind.authoring.rules import parse_trigger_rule
 from tradewind.authoring.task_group import TaskGroup
@@ -149,6 +149,12 @@ class DAG:
                     f"DAG {self.dag_id!r}: pass schedule or schedule_interval, not both"
                 )
             schedule = schedule_interval
+        if assets.is_asset_schedule(schedule):
+            raise self._error(
+                f"DAG {self.dag_id!r}: schedule={schedule!r}: runs triggered by asset updates "
+                "are not provided yet (a task's outlets are accepted, but record no asset "
+                "events); schedule it by time or trigger it by hand meanwhile"
+            )
         try:
             self.timetable = timetables.create_timetable(schedule, self.timezone)
         except timetables.InvalidSchedule as exc:

@@ -393,19 +393,23 @@ for _path, _names in _STANDARD.items():
 for _old, _path in _AIRFLOW1_NAMES.items():
     MODULES[f"airflow.{_old}"] = _STANDARD[_path]
 
+_ASSET_NAMES = {
+    name: f"tradewind.authoring.assets:{name}"
+    for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny")
+}
+_DATASET_NAMES = {
+    name: f"tradewind.authoring.assets:{name}"
+    for name in ("Dataset", "DatasetAlias", "DatasetAll", "DatasetAny")
+}
+MODULES["airflow.datasets"] = _DATASET_NAMES
+MODULES["airflow.sdk.definitions.asset"] = dict(_ASSET_NAMES)
+MODULES["airflow"] = {**MODULES["airflow"], "Dataset": _DATASET_NAMES["Dataset"]}
+MODULES["airflow.sdk"] = {**MODULES["airflow.sdk"], **_ASSET_NAMES}
+
 _ASSETS = "Airflow 3's assets, for data-aware scheduling"
-_DATASETS = "Airflow 2's datasets, for data-aware scheduling"
 
 # Module path, or "module path:name", -> the Airflow feature it belongs to.
 NOT_YET: dict[str, str] = {
-    "airflow.datasets": _DATASETS,
-    "airflow.assets": _ASSETS,
-    "airflow.sdk.definitions.asset": _ASSETS,
-    "airflow:Dataset": _DATASETS,
-    "airflow.sdk:Asset": _ASSETS,
-    "airflow.sdk:AssetAlias": _ASSETS,
-    "airflow.sdk:AssetAll": _ASSETS,
-    "airflow.sdk:AssetAny": _ASSETS,
     "airflow.sdk:AssetWatcher": _ASSETS,
     "airflow.sdk:Metadata": _ASSETS,
     "airflow.sdk:asset": _ASSETS,
