@@ -80,6 +80,11 @@ class XCom:
         return cls(raw[0], raw[1], raw[2] if len(raw) > 2 else None)
 
 
+# The next_method of a deferred try that is to fail instead of resuming (its trigger raised,
+# or its trigger_timeout passed): it fails with ``next_kwargs["error"]`` (Airflow's name).
+FAIL_METHOD = "__fail__"
+
+
 @dataclass(frozen=True)
 class Deferral:
     """A try that deferred (its state ``deferred``): the trigger to run, as its class path and

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
+from tradewind import reports
 from tradewind.authoring import airflow_args, capture, location, scope, setup_teardown, values
 from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.params import Param, to_params
@@ -462,7 +463,7 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
         """Go on after a deferral: call ``next_method`` with the context and ``next_kwargs``
         (the trigger's ``event`` among them); ``"__fail__"`` raises the trigger's error."""
         kwargs = dict(next_kwargs or {})
-        if next_method == "__fail__":
+        if next_method == reports.FAIL_METHOD:
             error = str(kwargs.get("error") or "the trigger failed")
             if kwargs.get("timeout"):
                 raise TaskDeferralTimeout(error)

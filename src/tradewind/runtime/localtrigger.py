@@ -21,8 +21,6 @@ from tradewind.triggers.base import BaseTrigger, TriggerEvent, task_end_state
 
 log = logging.getLogger(__name__)
 
-FAIL_METHOD = "__fail__"
-
 
 @dataclass(frozen=True)
 class Resumption:
@@ -43,13 +41,13 @@ def wait(found: reports.Deferral) -> Resumption:
     except TimeoutError:
         error = f"the trigger did not fire within the deferral's timeout of {found.timeout:g} s"
         log.error("%s", error)
-        return Resumption(FAIL_METHOD, {"error": error, "timeout": True})
+        return Resumption(reports.FAIL_METHOD, {"error": error, "timeout": True})
     except Exception as exc:
         log.error("The trigger raised", exc_info=exc)
-        return Resumption(FAIL_METHOD, {"error": f"{type(trigger).__name__}: {exc}"})
+        return Resumption(reports.FAIL_METHOD, {"error": f"{type(trigger).__name__}: {exc}"})
     if event is None:
         error = f"trigger {found.classpath} ended without firing an event"
-        return Resumption(FAIL_METHOD, {"error": error})
+        return Resumption(reports.FAIL_METHOD, {"error": error})
     log.info("The trigger fired %r", event)
     end_state = task_end_state(event)
     if end_state is not None:

@@ -198,7 +198,7 @@ def _resolve_deferrals(sessions: sessionmaker[Session], reported: list[TaskEvent
             now = utcnow()
             if resumption.end_state is not None:
                 trigger_store.end_tasks(session, ti.trigger_id, resumption.end_state, now=now)
-            elif resumption.next_method == localtrigger.FAIL_METHOD:
+            elif resumption.next_method == reports.FAIL_METHOD:
                 error = str((resumption.next_kwargs or {}).get("error", "the trigger failed"))
                 trigger_store.fail(session, ti.trigger_id, error, now=now)
             else:

@@ -12,15 +12,13 @@ from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import TaskInstance, Trigger
 from tradewind.metastore.types import UtcDateTime
-from tradewind.reports import Deferral
+from tradewind.reports import FAIL_METHOD, Deferral
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _TRIGGER: Table = Trigger.__table__  # type: ignore[assignment]
 DEFERRED = TaskState.DEFERRED.value
-# What a resumed try runs to fail at once (Airflow's name), with ``{"error": ...}``.
-FAIL_METHOD = "__fail__"
 
 _DEFER = (
     update(_TI)

@@ -26,13 +26,12 @@ from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store.tasks import MAX_REASON, TO_HISTORY
 from tradewind.metastore.types import UtcDateTime
+from tradewind.reports import FAIL_METHOD
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
 # The job type of a triggerer (the ``job`` table; /health reads its heartbeats).
 TRIGGERER = "triggerer"
-# next_method of a try whose trigger failed: the try fails with next_kwargs["error"].
-FAIL_METHOD = "__fail__"
 
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _TRIGGER: Table = Trigger.__table__  # type: ignore[assignment]
