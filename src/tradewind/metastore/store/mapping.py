@@ -115,20 +115,7 @@ def _add(session: Session, dag_id: str, run_id: str, task: NewTask, indexes: Seq
     """New instances of the task, in state none, at ``indexes``."""
     if not indexes:
         return
-    values = {
-        "dag_id": dag_id,
-        "run_id": run_id,
-        "task_id": task.task_id,
-        "state": None,
-        "try_number": 0,
-        "max_tries": task.max_tries,
-        "pool": task.pool,
-        "pool_slots": task.pool_slots,
-        "queue": task.queue,
-        "priority_weight": task.priority_weight,
-        "operator": task.operator,
-        "executor_config": dict(task.executor_config) if task.executor_config else None,
-    }
+    values = task.row(dag_id, run_id)
     contiguous = list(indexes) == list(range(indexes[0], indexes[0] + len(indexes)))
     if contiguous and session.get_bind().dialect.name == "postgresql":
         # One statement the server fills from a series, where executemany would send each row.

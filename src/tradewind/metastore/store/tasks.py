@@ -82,6 +82,23 @@ class NewTask:
     operator: str
     executor_config: Mapping[str, Any] | None
 
+    def row(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        """The columns of a new instance of it in a run, in state none (all but map_index)."""
+        return {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "task_id": self.task_id,
+            "state": None,
+            "try_number": 0,
+            "max_tries": self.max_tries,
+            "pool": self.pool,
+            "pool_slots": self.pool_slots,
+            "queue": self.queue,
+            "priority_weight": self.priority_weight,
+            "operator": self.operator,
+            "executor_config": dict(self.executor_config) if self.executor_config else None,
+        }
+
 
 def state_value(value: TaskState | str | None) -> str | None:
     """A state as its column holds it (none is NULL)."""
@@ -100,21 +117,7 @@ def create_task_instances(session: Session, run: DagRun, tasks: Iterable[NewTask
         )
     )
     rows = [
-        {
-            "dag_id": run.dag_id,
-            "run_id": run.run_id,
-            "task_id": t.task_id,
-            "map_index": -1,
-            "state": None,
-            "try_number": 0,
-            "max_tries": t.max_tries,
-            "pool": t.pool,
-            "pool_slots": t.pool_slots,
-            "queue": t.queue,
-            "priority_weight": t.priority_weight,
-            "operator": t.operator,
-            "executor_config": dict(t.executor_config) if t.executor_config else None,
-        }
+        {**t.row(run.dag_id, run.run_id), "map_index": -1}
         for t in tasks
         if t.task_id not in existing
     ]
