@@ -94,6 +94,7 @@ _warned: set[tuple[str, int, str]] = set()
 
 
 def take(
+    target: object,
     kwargs: dict[str, Any],
     *,
     extras: Mapping[str, Any],
@@ -101,12 +102,13 @@ def take(
     refused: Mapping[str, str],
     owner: str,
     where: location.Location,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> dict[str, Any]:
     """Pop the Airflow arguments of one table set from ``kwargs`` (what stays is unknown).
 
     Returns the honoured ones (every name of ``extras``, given or defaulted, renamed ones
-    under their new name) and the ignored ones as given. A refused one is a ValueError
-    naming it; ``owner`` ("task 'load'", "DAG 'etl'") starts the warnings.
+    under their new name); the ignored ones are set on ``target`` as given (a DAG or a task
+    keeps them as attributes). A refused one is a ValueError naming it; ``owner`` ("task
+    'load'", "DAG 'etl'") starts the warnings.
     """
     for name in sorted(set(refused) & set(kwargs)):
         raise ValueError(f"{name} is not supported: {refused[name]}")
@@ -122,7 +124,9 @@ def take(
         if name in _SAME_AS_TRADEWIND and value == _SAME_AS_TRADEWIND[name]:
             continue
         _warn(f"{owner}: {name} is ignored ({ignored[name]})", where, name)
-    return honoured, dropped
+    for name, value in dropped.items():
+        setattr(target, name, value)
+    return honoured
 
 
 def _warn(message: str, where: location.Location, name: str | None = None) -> None:

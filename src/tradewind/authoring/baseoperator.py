@@ -197,7 +197,8 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
     ) -> dict[str, Any]:
         """Airflow's arguments beyond the signature (see :mod:`airflow_args`): the honoured
         ones are returned; the ignored ones are kept as attributes, as given."""
-        honoured, ignored = airflow_args.take(
+        return airflow_args.take(
+            self,
             kwargs,
             extras=airflow_args.TASK_EXTRAS,
             ignored=airflow_args.TASK_IGNORED,
@@ -205,9 +206,6 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
             owner=f"task {task_id!r}",
             where=where,
         )
-        for name, value in ignored.items():
-            setattr(self, name, value)
-        return honoured
 
     def _refuse_unknown(self, task_id: str, unknown: Mapping[str, Any]) -> None:
         if unknown:

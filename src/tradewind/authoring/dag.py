@@ -109,7 +109,8 @@ class DAG:
         for old, new in (("concurrency", "max_active_tasks"), ("timetable", "schedule")):
             if old in kwargs:
                 renamed[new] = _renamed(old, new, kwargs)
-        honoured, ignored = airflow_args.take(
+        honoured = airflow_args.take(
+            self,
             kwargs,
             extras=airflow_args.DAG_EXTRAS,
             ignored=airflow_args.DAG_IGNORED,
@@ -117,8 +118,6 @@ class DAG:
             owner=f"DAG {self.dag_id!r}",
             where=where,
         )
-        for name, value in ignored.items():
-            setattr(self, name, value)
         return {**renamed, **honoured}
 
     def _check_arguments(self, given: Mapping[str, Any]) -> None:
