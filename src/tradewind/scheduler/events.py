@@ -151,10 +151,7 @@ def _finished(
         map_name=report.rendered_map_index,
     )
     if finished is None:
-        if not restarts.reported(session, key):
-            return False
-        result.restarting[key] = running[0] if running else None
-        return True
+        return _ended_restarting(session, key, running, result)
     if report.error:
         log.info("%s: %s (%s)", key, end.state.value, report.error)
     result.waits(end.next_try_at)
@@ -165,6 +162,17 @@ def _finished(
         )
     elif end.settled:
         _settle(session, run, key, end, dag=dag, touched=touched, now=now)
+    return True
+
+
+def _ended_restarting(
+    session: Session, key: TaskKey, running: Started | None, result: Applied
+) -> bool:
+    """A try that ended too late to be written: the end of a restarting instance's try is
+    kept for :mod:`restarts` (True); any other is a late or duplicate report (False)."""
+    if not restarts.reported(session, key):
+        return False
+    result.restarting[key] = running[0] if running else None
     return True
 
 
@@ -187,10 +195,7 @@ def _deferred(
         )
         return ended is not None
     if not deferral_store.defer(session, key, deferral, now=now, running=running):
-        if not restarts.reported(session, key):
-            return False
-        result.restarting[key] = running[0] if running else None
-        return True
+        return _ended_restarting(session, key, running, result)
     log.info("%s: deferred on %s", key, deferral.classpath)
     if deferral.timeout is not None:
         result.waits(now + timedelta(seconds=deferral.timeout))
