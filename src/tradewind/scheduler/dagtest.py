@@ -199,8 +199,10 @@ def _resolve_deferrals(sessions: sessionmaker[Session], reported: list[TaskEvent
             if resumption.end_state is not None:
                 trigger_store.end_tasks(session, ti.trigger_id, resumption.end_state, now=now)
             elif resumption.next_method == reports.FAIL_METHOD:
-                error = str((resumption.next_kwargs or {}).get("error", "the trigger failed"))
-                trigger_store.fail(session, ti.trigger_id, error, now=now)
+                failure = resumption.next_kwargs or {}
+                error = str(failure.get("error", "the trigger failed"))
+                timeout = bool(failure.get("timeout"))
+                trigger_store.fail(session, ti.trigger_id, error, now=now, timeout=timeout)
             else:
                 payload = (resumption.next_kwargs or {}).get("event")
                 trigger_store.fire(session, ti.trigger_id, payload, now=now)

@@ -161,17 +161,20 @@ def fire(session: Session, trigger_id: int, event: Any, *, now: datetime) -> int
     return resumed
 
 
-def fail(session: Session, trigger_id: int, error: str, *, now: datetime) -> int:
-    """The trigger raised (or could not be built, or ended without an event): each deferred
-    try waiting on it goes back to scheduled with ``next_method = "__fail__"`` and
-    ``next_kwargs = {"error": error}``, so that it fails with that error; the trigger row is
-    deleted; the schedulers are told. Returns how many tries it failed."""
+def fail(
+    session: Session, trigger_id: int, error: str, *, now: datetime, timeout: bool = False
+) -> int:
+    """The trigger raised (or could not be built, or ended without an event, or ``timeout``:
+    did not fire in time): each deferred try waiting on it goes back to scheduled with
+    ``next_method = "__fail__"`` and ``next_kwargs = {"error": error}`` (and ``"timeout":
+    true``), so that it fails with that error; the trigger row is deleted; the schedulers are
+    told. Returns how many tries it failed."""
     failed = 0
     for ti_id, _ in session.execute(_WAITING, {"k_trigger": trigger_id}).all():
         params = {
             "k_id": ti_id,
             "k_trigger": trigger_id,
-            "v_kwargs": {"error": error[:MAX_REASON]},
+            "v_kwargs": {"error": error[:MAX_REASON], **({"timeout": True} if timeout else {})},
             "now": now,
         }
         failed += session.execute(_FAIL, params).rowcount  # type: ignore[attr-defined]
