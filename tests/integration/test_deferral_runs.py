@@ -28,6 +28,7 @@ from webtest import Web, make_web_fixture  # noqa: F401
 
 from tradewind.api.deps import SESSION_COOKIE
 from tradewind.metastore.store import pools as pool_store
+from tradewind.parsing.processor import DagProcessor
 from tradewind.scheduler import marking
 from tradewind.scheduler.operations import clear_tasks
 from tradewind.settings import Settings
@@ -347,3 +348,39 @@ def test_a_task_that_starts_from_its_trigger_runs_no_first_process(
     assert deferring.xcom("from_trigger", run_id, "later") == "resumed"
     assert not marker.exists()
     assert deferring.instance("from_trigger", run_id, "later").try_number == 1
+
+
+def test_an_airflow_dag_file_that_defers_runs_unchanged(deferring: System, tmp_path: Path) -> None:
+    landed = tmp_path / "landed.csv"
+    (deferring.dags / "airflow_deferring.py").write_text(
+        f"""
+from datetime import datetime, timedelta
+
+from airflow import DAG
+from airflow.exceptions import TaskDeferred
+from airflow.models import BaseOperator
+from airflow.sensors.filesystem import FileSensor
+from airflow.triggers.temporal import TimeDeltaTrigger
+
+
+class WaitThenSay(BaseOperator):
+    def execute(self, context):
+        self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=0.2)), method_name="say")
+
+    def say(self, context, event=None):
+        return "waited"
+
+
+with DAG("airflow_deferring", start_date=datetime(2024, 1, 1), schedule=None):
+    WaitThenSay(task_id="wait_then_say") >> FileSensor(
+        task_id="landed", filepath={str(landed)!r}, deferrable=True, poke_interval=0.1
+    )
+assert TaskDeferred
+"""
+    )
+    DagProcessor(deferring.settings, deferring.sessions).scan()
+    run_id = deferring.trigger("airflow_deferring")
+    _until(deferring, lambda: deferring.state("airflow_deferring", run_id, "landed") is DEFERRED)
+    landed.write_text("x\n")
+    assert deferring.wait("airflow_deferring", run_id) == "success"
+    assert deferring.xcom("airflow_deferring", run_id, "wait_then_say") == "waited"
