@@ -15,10 +15,13 @@ an older worker must still be understood)::
      "rendered_fields": {"bash_command": "echo 2026-01-01"},
      "rendered_map_index": "file a.csv"}
 
-``rendered_fields`` (JSON, secrets masked) is there only when the task has template fields and
-they rendered; ``rendered_map_index`` (secrets masked) only when the try is an instance of a
-mapped task with a ``map_index_template`` that rendered. A try that deferred has the state
-``deferred`` and a ``deferral``: ``{"classpath": "tradewind.triggers.temporal.DateTimeTrigger",
+A successful try that updated assets has ``asset_events``: ``[{"uri": "s3://b/k", "extra":
+{...}, "alias": "name"}]`` (see :class:`AssetUpdate`; ``name``, ``group`` and ``alias`` only when
+known). ``rendered_fields`` (JSON, secrets masked) is there only when the task has template
+fields and they rendered; ``rendered_map_index`` (secrets masked) only when the try is an
+instance of a mapped task with a ``map_index_template`` that rendered. A try that deferred has
+the state ``deferred`` and a ``deferral``:
+``{"classpath": "tradewind.triggers.temporal.DateTimeTrigger",
 "kwargs": {...}, "method": "execute_complete", "method_kwargs": null, "timeout": 3600.0}``
 (see :class:`Deferral`). An XCom whose value holds a secret
 the try used comes as ``[key, value, shown]``: ``shown`` is the value masked, for display. A
@@ -119,6 +122,36 @@ class Deferral:
 
 
 @dataclass(frozen=True)
+class AssetUpdate:
+    """An asset a successful try updated: one of its outlets, or an asset it named at run
+    time through an alias (``alias``), with the ``extra`` the try attached to the event."""
+
+    uri: str
+    name: str | None = None
+    group: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    alias: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        raw: dict[str, Any] = {"uri": self.uri, "extra": dict(self.extra)}
+        for key in ("name", "group", "alias"):
+            if getattr(self, key) is not None:
+                raw[key] = getattr(self, key)
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> AssetUpdate:
+        extra = raw.get("extra")
+        return cls(
+            str(raw["uri"]),
+            _text(raw.get("name")),
+            _text(raw.get("group")),
+            dict(extra) if isinstance(extra, Mapping) else {},
+            _text(raw.get("alias")),
+        )
+
+
+@dataclass(frozen=True)
 class Running:
     """The try's process started."""
 
@@ -149,6 +182,8 @@ class Finished:
     rendered_map_index: str | None = None
     # What a deferred try waits on (its state is then ``deferred``).
     deferral: Deferral | None = None
+    # The assets a successful try updated (its outlets, and what it emitted through aliases).
+    asset_events: tuple[AssetUpdate, ...] = ()
 
     kind = Kind.FINISHED
 
@@ -214,6 +249,8 @@ def finished_fields(report: Finished) -> dict[str, Any]:
         fields["rendered_map_index"] = report.rendered_map_index
     if report.deferral is not None:
         fields["deferral"] = report.deferral.to_json()
+    if report.asset_events:
+        fields["asset_events"] = [update.to_json() for update in report.asset_events]
     if report.cause in (Cause.LOST, Cause.TIMED_OUT):
         # Both flags, as executors always sent them.
         fields["lost"] = report.cause is Cause.LOST
@@ -243,6 +280,11 @@ def decode(message: Mapping[str, Any]) -> Report:
             cause=next((c for c in _FLAGS if message.get(c.value)), Cause.REPORTED),
             rendered_map_index=_text(message.get("rendered_map_index")),
             deferral=_deferral(message.get("deferral")),
+            asset_events=tuple(
+                AssetUpdate.from_json(raw)
+                for raw in message.get("asset_events") or ()
+                if isinstance(raw, Mapping) and isinstance(raw.get("uri"), str)
+            ),
         )
     raise ValueError(f"unknown report type {kind!r}")
 

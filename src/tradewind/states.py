@@ -56,3 +56,7 @@ class DagRunType(enum.StrEnum):
     BACKFILL = "backfill"
     # Airflow 2's name of BACKFILL (airflow.utils.types.DagRunType.BACKFILL_JOB).
     BACKFILL_JOB = "backfill"
+    # Created because the assets the DAG is scheduled on were updated.
+    ASSET_TRIGGERED = "asset_triggered"
+    # Airflow 2's name of ASSET_TRIGGERED.
+    DATASET_TRIGGERED = "asset_triggered"

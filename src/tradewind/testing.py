@@ -372,6 +372,12 @@ class EmptySource:
     def variable(self, key: str) -> None:
         return None
 
+    def triggering_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return []
+
+    def asset_events(self, uri: str, *, limit: int) -> list[dict[str, Any]]:
+        return []
+
 
 class XComSource(EmptySource):
     """A Source holding the XComs given as ``{(task_id, map_index): value}`` (key

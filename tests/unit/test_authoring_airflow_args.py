@@ -84,16 +84,14 @@ def test_ignored_task_arguments_warn_once_at_the_dag_files_line() -> None:
     with DAG("ignored"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for i in range(3):
-            made = EmptyOperator(task_id=f"t{i}", run_as_user="etl", outlets=["x"])
+            made = EmptyOperator(task_id=f"t{i}", run_as_user="etl")
     ignored = [w for w in caught if issubclass(w.category, IgnoredArgumentWarning)]
     assert sorted(str(w.message).split(": ")[1] for w in ignored) == [
-        "outlets is ignored (a task's inlets and outlets record no asset events or lineage yet)",
         "run_as_user is ignored (tasks run as the user of the worker that runs them)",
     ]
     assert {w.filename for w in ignored} == {__file__}
     # Kept as given, for code that reads them.
     assert made.run_as_user == "etl"
-    assert made.outlets == ["x"]
 
 
 def test_pre_execute_is_refused_with_the_reason() -> None:

@@ -38,6 +38,8 @@ TASK_EXTRAS: Mapping[str, Any] = {
     "doc_json": None,
     "doc_yaml": None,
     "map_index_template": None,
+    "inlets": None,
+    "outlets": None,
 }
 # Honoured DAG arguments that DAG reads from **kwargs, with their defaults.
 DAG_EXTRAS: Mapping[str, Any] = {
@@ -51,14 +53,11 @@ RENAMED: Mapping[str, str] = {
     "timetable": "schedule",
 }
 
-_NO_ASSETS = "a task's inlets and outlets record no asset events or lineage yet"
 TASK_IGNORED: Mapping[str, str] = {
     "sla": "Airflow 3 removed SLAs",
     "resources": "tradewind reserves no CPU, memory or disk per task",
     "run_as_user": "tasks run as the user of the worker that runs them",
     "executor": "every task runs on the executor the deployment is configured with",
-    "inlets": _NO_ASSETS,
-    "outlets": _NO_ASSETS,
     "logger_name": "a task's log lines all go to its try's log",
     "allow_nested_operators": "tradewind does not check for operators created in execute()",
 }

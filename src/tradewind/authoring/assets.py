@@ -1,9 +1,9 @@
 """Assets (Airflow 2's datasets): named data a task produces (``outlets``) or reads
-(``inlets``), and conditions over them (``a | b``, ``a & b``).
+(``inlets``), and conditions over them (``a | b``, ``a & b``) that a DAG is scheduled on.
 
-A DAG file that uses them imports and runs; what makes them data-aware is still to come: a
-task's outlets record no asset events yet, and a DAG scheduled on assets is refused at parse
-time with an error saying so (see :func:`is_asset_schedule`).
+Each serializes to plain JSON (:meth:`BaseAsset.to_json`): ``{"asset": {"uri", "name",
+"group", "extra"}}``, ``{"alias": {"name", "group"}}``, ``{"all": [...]}``, ``{"any": [...]}``;
+the scheduler evaluates that (:mod:`tradewind.parsing.assetcond`), never these objects.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ class BaseAsset:
 
     def iter_assets(self) -> Iterator[BaseAsset]:
         yield self
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
 
 
 class Asset(BaseAsset):
@@ -59,6 +62,11 @@ class Asset(BaseAsset):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(uri={self.uri!r})"
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "asset": {"uri": self.uri, "name": self.name, "group": self.group, "extra": self.extra}
+        }
+
 
 class Dataset(Asset):
     """Airflow 2's name of an asset: ``Dataset(uri, extra=...)``."""
@@ -79,6 +87,15 @@ class AssetAlias(BaseAsset):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssetAlias) and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(("alias", self.name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"alias": {"name": self.name, "group": self.group}}
+
 
 class _Condition(BaseAsset):
     def __init__(self, *objects: BaseAsset) -> None:
@@ -98,9 +115,32 @@ class _Condition(BaseAsset):
 class AssetAll(_Condition):
     """Every one of its assets updated."""
 
+    def to_json(self) -> dict[str, Any]:
+        return {"all": [found.to_json() for found in self.objects]}
+
 
 class AssetAny(_Condition):
     """Any one of its assets updated."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"any": [found.to_json() for found in self.objects]}
+
+
+class Metadata:
+    """What a task yields to attach ``extra`` to the event of one of its outlets (or, with
+    ``alias``, to emit an event for ``asset`` through that alias)."""
+
+    def __init__(
+        self,
+        asset: Asset,
+        extra: Mapping[str, Any] | None = None,
+        alias: AssetAlias | str | None = None,
+    ) -> None:
+        if not isinstance(asset, Asset):
+            raise TypeError(f"Metadata needs an Asset, not {asset!r}")
+        self.asset = asset
+        self.extra = dict(extra or {})
+        self.alias = alias.name if isinstance(alias, AssetAlias) else alias
 
 
 # Airflow 2's names.
@@ -118,6 +158,34 @@ def is_asset_schedule(schedule: object) -> bool:
         and bool(schedule)
         and all(isinstance(item, BaseAsset) for item in schedule)
     )
+
+
+def condition_of(schedule: object) -> BaseAsset:
+    """The condition a DAG's asset ``schedule`` means: a list is all of its items."""
+    if isinstance(schedule, BaseAsset):
+        return schedule
+    if not isinstance(schedule, list | tuple) or not schedule:
+        raise DagDefinitionError(f"{schedule!r} is not an asset, a list of them or a condition")
+    items = list(schedule)
+    return items[0] if len(items) == 1 else AssetAll(*items)
+
+
+def as_references(name: str, given: object) -> list[Any]:
+    """A task's ``inlets`` or ``outlets``: a list (one item alone is taken as a list of one).
+    Items that are not assets or aliases (Airflow's older lineage entities) are kept, but only
+    assets and aliases are recorded."""
+    if given is None:
+        return []
+    items = list(given) if isinstance(given, list | tuple | set) else [given]
+    for item in items:
+        if isinstance(item, _Condition):
+            raise ValueError(f"{name} takes assets and aliases, not a condition ({item!r})")
+    return items
+
+
+def references_json(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """The assets and aliases among a task's inlets or outlets, as JSON (in their order)."""
+    return [item.to_json() for item in items if isinstance(item, Asset | AssetAlias)]
 
 
 def _valid_uri(uri: object) -> str:

@@ -10,7 +10,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from tradewind import reports
-from tradewind.authoring import airflow_args, capture, location, scope, setup_teardown, values
+from tradewind.authoring import (
+    airflow_args,
+    assets,
+    capture,
+    location,
+    scope,
+    setup_teardown,
+    values,
+)
 from tradewind.authoring.dependencies import DependencyMixin
 from tradewind.authoring.params import Param, to_params
 from tradewind.authoring.rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
@@ -244,6 +252,8 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
         if template is not None and not isinstance(template, str):
             raise ValueError(f"map_index_template must be a string, not {template!r}")
         self.map_index_template: str | None = template
+        self.inlets: list[Any] = assets.as_references("inlets", given["inlets"])
+        self.outlets: list[Any] = assets.as_references("outlets", given["outlets"])
         for name in ("max_active_tis_per_dag", "max_active_tis_per_dagrun"):
             limit = given[name]
             setattr(self, name, None if limit is None else values.check_int(name, limit, minimum=1))

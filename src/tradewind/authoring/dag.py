@@ -17,6 +17,7 @@ from tradewind.authoring.params import Param, resolve_params, to_params
 from tradewind.authoring.rules import parse_trigger_rule
 from tradewind.authoring.task_group import TaskGroup
 from tradewind.exceptions import DagDefinitionError, TaskNotFound
+from tradewind.timetables.assets import AssetOrTimeSchedule, AssetTriggeredTimetable
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator
@@ -148,12 +149,15 @@ class DAG:
                     f"DAG {self.dag_id!r}: pass schedule or schedule_interval, not both"
                 )
             schedule = schedule_interval
+        # What asset updates make it run (None: none), beside its timetable.
+        self.asset_condition: assets.BaseAsset | None = None
         if assets.is_asset_schedule(schedule):
-            raise self._error(
-                f"DAG {self.dag_id!r}: schedule={schedule!r}: runs triggered by asset updates "
-                "are not provided yet (a task's outlets are accepted, but record no asset "
-                "events); schedule it by time or trigger it by hand meanwhile"
-            )
+            self.asset_condition = assets.condition_of(schedule)
+            schedule = AssetTriggeredTimetable()
+        elif isinstance(schedule, AssetOrTimeSchedule):
+            if schedule.assets is None:
+                raise self._error(f"DAG {self.dag_id!r}: AssetOrTimeSchedule needs assets")
+            self.asset_condition = assets.condition_of(schedule.assets)
         try:
             self.timetable = timetables.create_timetable(schedule, self.timezone)
         except timetables.InvalidSchedule as exc:

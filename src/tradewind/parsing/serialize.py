@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tradewind import timetables
-from tradewind.authoring import graph
+from tradewind.authoring import assets, graph
 from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.authoring.dag import DAG
 from tradewind.authoring.expandinput import ExpandInput, ListOfDictsExpandInput
@@ -108,6 +108,8 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         data["edge_info"] = edge_info
     if dag.dag_display_name != dag.dag_id:
         data["dag_display_name"] = dag.dag_display_name
+    if dag.asset_condition is not None:
+        data["asset_condition"] = _jsonable(dag.asset_condition.to_json())
     return data
 
 
@@ -190,6 +192,10 @@ def _later_fields(task: BaseOperator) -> dict[str, Any]:
     start = _start_trigger(task)
     if start is not None:
         data["start_trigger"] = start
+    for kind in ("outlets", "inlets"):
+        found = assets.references_json(getattr(task, kind, None) or ())
+        if found:
+            data[kind] = _jsonable(found)
     return data
 
 
@@ -349,6 +355,8 @@ _TASK_CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "trigger_rule": TriggerRule,
     "weight_rule": WeightRule,
     "template_fields": tuple,
+    "outlets": tuple,
+    "inlets": tuple,
 }
 _DAG_CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "owners": tuple,

@@ -89,6 +89,10 @@ class SerializedTask:
     # ``start_from_trigger``: the deferral a try of this task begins with, in the triggerer and
     # without a process (``reports.Deferral`` as JSON). None: its tries begin with execute.
     start_trigger: Mapping[str, Any] | None = None
+    # The assets and aliases among the task's outlets and inlets, as JSON (see
+    # :mod:`tradewind.authoring.assets`): a successful try records an event for each outlet.
+    outlets: tuple[Mapping[str, Any], ...] = ()
+    inlets: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def is_mapped(self) -> bool:
@@ -148,6 +152,9 @@ class SerializedDag:
     )
     # The label shown instead of the DAG id (None: the id).
     dag_display_name: str | None = None
+    # The asset condition asset-triggered runs are created on (JSON, see
+    # :mod:`tradewind.parsing.assetcond`); None: the DAG is not scheduled on assets.
+    asset_condition: Mapping[str, Any] | None = None
 
     @property
     def display_name(self) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tradewind.authoring.params import resolve_params
 from tradewind.exceptions import TradewindError
-from tradewind.runtime import dates, macros
+from tradewind.runtime import assets, dates, macros
 from tradewind.runtime.accessors import (
     ConnectionAccessor,
     ConnectionNotFound,
@@ -85,6 +85,12 @@ class Source(Protocol):
         """The values the mapped task's instances pushed under ``key``, in map-index order,
         from position ``offset`` (at most ``limit``; instances that pushed nothing take no
         position)."""
+
+    def triggering_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The asset events that triggered a run, oldest first (as JSON)."""
+
+    def asset_events(self, uri: str, *, limit: int) -> list[dict[str, Any]]:
+        """The oldest ``limit`` events of an asset (as JSON)."""
 
     def variable(self, key: str) -> str | None:
         """A variable's value (None if there is no such variable)."""
@@ -199,17 +205,20 @@ def build_context(
     context = Context(dates.date_entries(run))
     context.update(dates.deprecated_date_entries(dag, run))
     ds_nodash = context["ds_nodash"]
+    inlets = list(getattr(task, "inlets", None) or [])
+    outlets = list(getattr(task, "outlets", None) or [])
+    triggering = assets.TriggeringAssetEvents(source, run.dag_id, run.run_id, run.run_type)
     context.update(
         conf=run.conf,
         conn=ConnectionAccessor(source),
         dag=dag,
         dag_run=run,
         expanded_ti_count=None,
-        inlets=list(getattr(task, "inlets", None) or []),
+        inlets=inlets,
         macros=macros,
         map_index=ti.map_index,
         map_index_template=getattr(task, "map_index_template", None),
-        outlets=list(getattr(task, "outlets", None) or []),
+        outlets=outlets,
         params=resolve_params({**dag.params, **task.params}, run.conf),
         run_id=run.run_id,
         task=task,
@@ -217,8 +226,10 @@ def build_context(
         task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
         test_mode=test_mode,
         ti=ti,
-        triggering_asset_events={},
-        triggering_dataset_events={},
+        triggering_asset_events=triggering,
+        triggering_dataset_events=triggering,
+        inlet_events=assets.InletEvents(source, inlets),
+        outlet_events=assets.OutletEvents(outlets),
         try_number=ti.try_number,
         var=VariableAccessor(source),
     )

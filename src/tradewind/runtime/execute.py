@@ -32,7 +32,7 @@ from tradewind.exceptions import (
     TaskError,
     TradewindError,
 )
-from tradewind.runtime import deferral, mapping, rendered
+from tradewind.runtime import assets, deferral, mapping, rendered
 from tradewind.runtime.context import current_context
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.taskinstance import (
@@ -78,6 +78,8 @@ class Outcome:
     rendered_map_index: str | None = None
     # What a deferred try waits on (its state is then DEFERRED).
     deferral: reports.Deferral | None = None
+    # The assets a successful try updated (its outlets, and what it added through aliases).
+    asset_events: list[reports.AssetUpdate] = field(default_factory=list)
 
     @property
     def return_value(self) -> Any:
@@ -102,6 +104,7 @@ class Outcome:
             rendered_fields=fields,
             rendered_map_index=_masked(self.rendered_map_index, masker),
             deferral=self.deferral,
+            asset_events=tuple(self.asset_events),
         )
 
     def message(self, masker: SecretsMasker | None = None) -> dict[str, Any]:
@@ -219,6 +222,8 @@ def execute_task(
         if ti.map_index >= 0:
             outcome.rendered_map_index = mapping.render_map_index(progress.task or task, context)
     outcome.rendered_fields = progress.rendered_fields
+    if outcome.state is TaskState.SUCCESS:
+        outcome = _with_asset_events(outcome, context)
     # Values pushed by hand come first; the return value wins a clash on its key.
     outcome.xcoms = [*ti.pushed.items(), *outcome.xcoms]
     if outcome.state is TaskState.FAILED:
@@ -319,6 +324,26 @@ def _success(task: BaseOperator, value: Any, skip: list[str], progress: _Progres
         log.error("%s", exc)
         return failed(summary(exc), retryable=True, exception=exc)
     return Outcome(TaskState.SUCCESS, xcoms=xcoms, skip=skip)
+
+
+def _with_asset_events(outcome: Outcome, context: Mapping[str, Any]) -> Outcome:
+    """A successful outcome with the asset events of its outlets; failed if what the try
+    attached to them is not plain JSON."""
+    outlet_events = context.get("outlet_events")
+    if not isinstance(outlet_events, assets.OutletEvents):
+        return outcome
+    updates = outlet_events.updates()
+    try:
+        for update in updates:
+            ensure_json(dict(update.extra), f"the extra of the event of asset {update.uri!r}")
+    except XComValueError as exc:
+        log.error("%s", exc)
+        return failed(summary(exc), retryable=True, exception=exc)
+    for update in updates:
+        via = f" through alias {update.alias!r}" if update.alias else ""
+        log.info("Asset updated: %s%s", update.uri, via)
+    outcome.asset_events = updates
+    return outcome
 
 
 def _kill(task: BaseOperator) -> None:

@@ -19,6 +19,7 @@ from tradewind.exceptions import TradewindError
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagRun, TaskInstance, TaskReschedule
+from tradewind.metastore.store import assetreads
 from tradewind.metastore.store import connections as connection_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import variables as variable_store
@@ -180,6 +181,14 @@ class MetastoreReader:
             if shown is not None:
                 self.masker.add_masked(value, shown)
         return [value for value, _ in rows]
+
+    def triggering_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        with self._session("the run's triggering asset events") as session:
+            return [e.to_json() for e in assetreads.run_events(session, dag_id, run_id)]
+
+    def asset_events(self, uri: str, *, limit: int) -> list[dict[str, Any]]:
+        with self._session(f"the events of asset {uri!r}") as session:
+            return [e.to_json() for e in assetreads.asset_events(session, [uri], limit=limit)]
 
     def variable(self, key: str) -> str | None:
         if key not in self._variables:

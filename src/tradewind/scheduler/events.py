@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from tradewind import reports
 from tradewind.executors.base import TaskEvent
 from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import assets as asset_store
 from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
@@ -56,6 +57,8 @@ class Applied:
     reported: set[TaskKey] = field(default_factory=set)
     # Tries of restarting task instances that reported their end (with their start if known).
     restarting: dict[TaskKey, datetime | None] = field(default_factory=dict)
+    # Asset events the successful tries of this batch recorded (consumer runs may be due).
+    asset_events: int = 0
 
     def waits(self, moment: datetime | None) -> None:
         if moment is not None and (self.wait_until is None or moment < self.wait_until):
@@ -156,6 +159,10 @@ def _finished(
         log.info("%s: %s (%s)", key, end.state.value, report.error)
     result.waits(end.next_try_at)
     _write_results(session, run, key, report, result)
+    if end.state is TaskState.SUCCESS and report.asset_events:
+        source = asset_store.EventSource(key.dag_id, key.task_id, key.run_id, key.map_index)
+        recorded = asset_store.record(session, report.asset_events, source=source, now=now)
+        result.asset_events += len(recorded)
     if end.rescheduled and end.next_try_at is not None:
         try_store.add_reschedule(
             session, finished, start=finished.start_date or now, end=now, until=end.next_try_at

@@ -1,6 +1,7 @@
 """The full pass: the part of a scheduler's pass that looks at the whole metastore rather than
 at what the executor reported, so it comes now and then, not every pass (the loop,
-:mod:`tradewind.scheduler.loop`, says when). It creates the runs whose schedule is due, starts
+:mod:`tradewind.scheduler.loop`, says when). It creates the runs whose schedule is due and
+those whose asset condition queued events meet (at once after a try updated an asset), starts
 queued runs, settles the runs something asked a decision for (a clear, a mark, a run finished
 before them), and moves the tries whose wait is over (a retry, a reschedule) back to
 scheduled. It returns what it decided (:class:`FullPass`), with the DAG callbacks due and when
@@ -18,7 +19,7 @@ from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import xcom as xcom_store
-from tradewind.scheduler import dagruns
+from tradewind.scheduler import assetruns, dagruns
 from tradewind.scheduler.callbacks import Callback
 from tradewind.settings import SchedulerSettings
 from tradewind.states import TaskState
@@ -63,6 +64,7 @@ def run(
     one when nothing is due sooner."""
     limit = settings.max_dagruns_per_loop
     done = FullPass(created=dagruns.create_scheduled_runs(session, cache, now, limit))
+    done.created += assetruns.create_asset_triggered_runs(session, cache, now, limit)
     for advance in dagruns.start_queued_runs(session, cache, now, limit):
         done.started += 1
         done.advanced(advance)

@@ -291,7 +291,7 @@ class Scheduler:
         if applied is not None:
             done.reported = applied.reported
             waiting.update(applied.restarting)
-            if applied.finished_runs:
+            if applied.finished_runs or applied.asset_events:
                 done.full_at = 0.0
             if applied.wait_until is not None:
                 wait = (applied.wait_until - now).total_seconds()

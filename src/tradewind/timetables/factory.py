@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tradewind.timetables import zones
+from tradewind.timetables.assets import AssetOrTimeSchedule, AssetTriggeredTimetable
 from tradewind.timetables.base import (
     DagRunInfo,
     DataInterval,
@@ -90,6 +91,10 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Timetable]] = {
     "cron_trigger": lambda data: cron_trigger_from(dict(data)),
     "once": lambda data: OnceTimetable(),
     "none": lambda data: NullTimetable(),
+    "asset": lambda data: AssetTriggeredTimetable(),
+    "asset_or_time": lambda data: AssetOrTimeSchedule(
+        timetable=deserialize_timetable(data["timetable"])
+    ),
 }
 
 

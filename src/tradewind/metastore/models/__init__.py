@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from tradewind.metastore.models.asset import (
+    AssetAliasAsset,
+    AssetAliasModel,
+    AssetDagRunQueue,
+    AssetEvent,
+    AssetModel,
+    AssetTrigger,
+    DagRunAssetEvent,
+    DagScheduleAssetAliasReference,
+    DagScheduleAssetReference,
+    TaskInletAssetReference,
+    TaskOutletAssetReference,
+)
 from tradewind.metastore.models.auth import AuditLog, LoginThrottle, User
 from tradewind.metastore.models.base import (
     ID_LENGTH,
@@ -42,6 +55,12 @@ __all__ = [
     "NO_MAP_INDEX",
     "RETURN_VALUE_KEY",
     "VERSION_TABLE",
+    "AssetAliasAsset",
+    "AssetAliasModel",
+    "AssetDagRunQueue",
+    "AssetEvent",
+    "AssetModel",
+    "AssetTrigger",
     "AuditLog",
     "Base",
     "Connection",
@@ -49,6 +68,9 @@ __all__ = [
     "DagFile",
     "DagModel",
     "DagRun",
+    "DagRunAssetEvent",
+    "DagScheduleAssetAliasReference",
+    "DagScheduleAssetReference",
     "DagTag",
     "Job",
     "LoginThrottle",
@@ -56,8 +78,10 @@ __all__ = [
     "Pool",
     "RenderedTaskInstanceFields",
     "SerializedDagModel",
+    "TaskInletAssetReference",
     "TaskInstance",
     "TaskInstanceHistory",
+    "TaskOutletAssetReference",
     "TaskReschedule",
     "TaskTryClaim",
     "Trigger",

@@ -24,6 +24,7 @@ from tradewind.metastore.models import (
     ParseImportError,
     SerializedDagModel,
 )
+from tradewind.metastore.store import assets as asset_store
 from tradewind.metastore.store.dags import fileloc_hash, last_automated_interval
 from tradewind.states import DagRunType
 
@@ -310,6 +311,7 @@ def _save_dag(
         )
         known.latest[record.dag_id] = (version, record.hash)
         report.new_versions.append(record.dag_id)
+        asset_store.register_dag(session, record.dag_id, record.data, now)
         _plan_next_run(session, row, record, now, has_runs=record.dag_id in known.with_runs)
     known.owners[record.dag_id] = fileloc
 

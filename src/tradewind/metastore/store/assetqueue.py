@@ -1,0 +1,107 @@
+"""Queries on the queue of asset events that consumer DAGs have not run for yet: which DAGs
+have some (locked, so that one scheduler alone creates a DAG's asset-triggered run), what each
+has, and taking them into the run that they triggered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.models import (
+    AssetAliasAsset,
+    AssetAliasModel,
+    AssetDagRunQueue,
+    AssetEvent,
+    AssetModel,
+    DagModel,
+    DagRunAssetEvent,
+)
+from tradewind.metastore.store.runs import lock_skip
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One queued event of a consumer DAG."""
+
+    id: int
+    event_id: int
+    uri: str
+    timestamp: datetime
+
+
+def waiting_dags(session: Session, limit: int) -> list[str]:
+    """Active, unpaused DAGs with queued events, their rows locked (skip-locked: another
+    scheduler is deciding the rest)."""
+    queued = select(AssetDagRunQueue.target_dag_id).distinct()
+    query = (
+        select(DagModel.dag_id)
+        .where(
+            DagModel.dag_id.in_(queued),
+            DagModel.is_active.is_(True),
+            DagModel.is_paused.is_(False),
+        )
+        .order_by(DagModel.dag_id)
+        .limit(limit)
+    )
+    return list(session.scalars(lock_skip(session, query)).all())
+
+
+def has_waiting(session: Session) -> bool:
+    """Whether any event is queued at all (a cheap look before :func:`waiting_dags`)."""
+    return session.scalar(select(AssetDagRunQueue.id).limit(1)) is not None
+
+
+def queued(session: Session, dag_id: str) -> list[Queued]:
+    """The DAG's queued events, oldest first."""
+    rows = session.execute(
+        select(AssetDagRunQueue.id, AssetDagRunQueue.event_id, AssetModel.uri, AssetEvent.timestamp)
+        .join(AssetModel, AssetModel.id == AssetDagRunQueue.asset_id)
+        .join(AssetEvent, AssetEvent.id == AssetDagRunQueue.event_id)
+        .where(AssetDagRunQueue.target_dag_id == dag_id)
+        .order_by(AssetDagRunQueue.id)
+    ).all()
+    return [Queued(*row) for row in rows]
+
+
+def alias_assets(session: Session, names: Sequence[str]) -> dict[str, set[str]]:
+    """The URIs each alias has resolved to."""
+    if not names:
+        return {}
+    rows = session.execute(
+        select(AssetAliasModel.name, AssetModel.uri)
+        .join(AssetAliasAsset, AssetAliasAsset.alias_id == AssetAliasModel.id)
+        .join(AssetModel, AssetModel.id == AssetAliasAsset.asset_id)
+        .where(AssetAliasModel.name.in_(list(names)))
+    ).all()
+    found: dict[str, set[str]] = {}
+    for name, uri in rows:
+        found.setdefault(name, set()).add(uri)
+    return found
+
+
+def consume(session: Session, dag_run_id: int, taken: Sequence[Queued]) -> None:
+    """The queued events ``taken`` triggered the run ``dag_run_id``: record them as its
+    triggering events and take them off the queue."""
+    events = sorted({q.event_id for q in taken})
+    if events:
+        session.execute(
+            insert(DagRunAssetEvent), [{"dag_run_id": dag_run_id, "event_id": e} for e in events]
+        )
+    drop(session, [q.id for q in taken])
+
+
+def drop(session: Session, ids: Iterable[int]) -> None:
+    """Take queued events off the queue."""
+    wanted = list(ids)
+    if wanted:
+        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.id.in_(wanted)))
+
+
+def drop_dag(session: Session, dag_id: str) -> None:
+    """Empty a DAG's queue (it is no longer scheduled on assets)."""
+    session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
