@@ -4,6 +4,7 @@ transaction, and consumer DAGs run once their condition is met, with the trigger
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from textwrap import dedent
 
 import pytest
@@ -11,6 +12,7 @@ from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
 from sqlalchemy import func, select
 
 from tradewind.metastore.models import AssetDagRunQueue, AssetEvent, DagRun
+from tradewind.scheduler.operations import clear_tasks
 from tradewind.states import DagRunType
 
 pytestmark = pytest.mark.parametrize(
@@ -209,3 +211,62 @@ def test_aliases_resolve_at_run_time(system: System) -> None:
     run = _asset_runs(system, "on_alias")[0]
     assert system.wait("on_alias", run.run_id) == "success"
     assert system.xcom("on_alias", run.run_id, "seen") == {"s3://exports/2026-12-06": [{"day": 6}]}
+
+
+def test_clearing_a_producer_updates_the_asset_again(system: System) -> None:
+    _consumers(
+        system,
+        """
+        from tradewind import Asset
+
+        with DAG("use_orders", schedule=[Asset("s3://bucket/orders")], **UNPAUSED):
+            EmptyOperator(task_id="read")
+        """,
+    )
+    run_id = system.trigger("make_orders")
+    assert system.wait("make_orders", run_id) == "success"
+    assert system.run_until(lambda: len(_asset_runs(system, "use_orders")) == 1)
+    with system.sessions.begin() as session:
+        clear_tasks(session, "make_orders", run_id, ["orders"], now=datetime.now(UTC))
+    assert system.wait("make_orders", run_id) == "success"
+    assert system.run_until(lambda: len(_asset_runs(system, "use_orders")) == 2)
+    assert _count(system, AssetEvent) == 2
+
+
+def test_a_mapped_producer_records_an_event_per_instance(system: System) -> None:
+    _consumers(
+        system,
+        """
+        from tradewind import Asset
+
+        with DAG("use_parts", schedule=[Asset("s3://bucket/parts")], **UNPAUSED):
+            @task
+            def count(*, triggering_asset_events):
+                return sorted(e.extra["part"] for e in triggering_asset_events["s3://bucket/parts"])
+
+            count()
+
+        with DAG("make_parts", schedule=None):
+            @task(outlets=[Asset("s3://bucket/parts")])
+            def part(n, *, outlet_events):
+                outlet_events[Asset("s3://bucket/parts")].extra["part"] = n
+
+            part.expand(n=[1, 2, 3])
+        """,
+    )
+    system.set_paused("use_parts", True)
+    _produce(system, "make_parts")
+    # Paused, it queued nothing; unpaused, the next update runs it with that update alone.
+    system.set_paused("use_parts", False)
+    system.settle(0.3)
+    assert _asset_runs(system, "use_parts") == []
+    assert _count(system, AssetEvent) == 3
+    _produce(system, "make_parts")
+    assert system.run_until(lambda: len(_asset_runs(system, "use_parts")) >= 1)
+    system.settle(0.5)
+    runs = _asset_runs(system, "use_parts")
+    parts: list[int] = []
+    for run in runs:
+        assert system.wait("use_parts", run.run_id) == "success"
+        parts += system.xcom("use_parts", run.run_id, "count")
+    assert sorted(parts) == [1, 2, 3]

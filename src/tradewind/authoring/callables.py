@@ -6,6 +6,56 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+# The context's keys (Airflow's names): a parameter so named is filled from the context, so a
+# mapped task's check for missing arguments does not ask for it.
+KNOWN_CONTEXT_KEYS = frozenset(
+    [
+        "conf",
+        "conn",
+        "dag",
+        "dag_run",
+        "data_interval_end",
+        "data_interval_start",
+        "ds",
+        "ds_nodash",
+        "execution_date",
+        "expanded_ti_count",
+        "inlet_events",
+        "inlets",
+        "logical_date",
+        "macros",
+        "map_index",
+        "map_index_template",
+        "next_ds",
+        "next_ds_nodash",
+        "next_execution_date",
+        "outlet_events",
+        "outlets",
+        "params",
+        "prev_data_interval_end_success",
+        "prev_data_interval_start_success",
+        "prev_ds",
+        "prev_ds_nodash",
+        "prev_end_date_success",
+        "prev_execution_date",
+        "prev_start_date_success",
+        "run_id",
+        "task",
+        "task_instance",
+        "task_instance_key_str",
+        "templates_dict",
+        "test_mode",
+        "ti",
+        "triggering_asset_events",
+        "triggering_dataset_events",
+        "try_number",
+        "ts",
+        "ts_nodash",
+        "ts_nodash_with_tz",
+        "var",
+    ]
+)
+
 
 def call_with_context(
     function: Callable[..., Any],

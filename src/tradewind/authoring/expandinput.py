@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tradewind.authoring.callables import KNOWN_CONTEXT_KEYS
 from tradewind.authoring.xcom_arg import (
     NOTSET,
     MapInputError,
@@ -217,6 +218,7 @@ class FunctionPartial:
             and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
             and name not in self.kwargs
             and name not in mapped
+            and name not in KNOWN_CONTEXT_KEYS
         ]
         if missing:
             raise TypeError(

@@ -38,8 +38,20 @@ def create_asset_triggered_runs(
         aliases = assetqueue.alias_assets(session, assetcond.alias_names(condition))
         if not queued or not assetcond.is_met(condition, {q.uri for q in queued}, aliases):
             continue
-        times = [q.timestamp for q in queued]
-        try:
+        if _create_run(session, dag_id, queued, now):
+            created += 1
+    return created
+
+
+def _create_run(
+    session: Session, dag_id: str, queued: list[assetqueue.Queued], now: datetime
+) -> bool:
+    """The run that ``queued`` triggered, in a savepoint: undone if another scheduler took
+    some of these events meanwhile (the DAG's row lock keeps that from happening; this is the
+    guard should it not hold)."""
+    times = [q.timestamp for q in queued]
+    try:
+        with session.begin_nested() as savepoint:
             run = run_store.create_dag_run(
                 session,
                 dag_id=dag_id,
@@ -50,11 +62,13 @@ def create_asset_triggered_runs(
                 conf=None,
                 now=now,
             )
-        except run_store.RunExists:
-            log.info("asset-triggered run of %s at %s exists already", dag_id, now)
-            continue
-        session.flush()
-        assetqueue.consume(session, run.id, queued)
-        log.info("%s: asset-triggered run %s (%d events)", dag_id, run.run_id, len(queued))
-        created += 1
-    return created
+            session.flush()
+            if not assetqueue.consume(session, run.id, queued):
+                log.warning("%s: its queued asset events were taken by another scheduler", dag_id)
+                savepoint.rollback()
+                return False
+    except run_store.RunExists:
+        log.info("asset-triggered run of %s at %s exists already", dag_id, now)
+        return False
+    log.info("%s: asset-triggered run %s (%d events)", dag_id, run.run_id, len(queued))
+    return True

@@ -84,22 +84,26 @@ def alias_assets(session: Session, names: Sequence[str]) -> dict[str, set[str]]:
     return found
 
 
-def consume(session: Session, dag_run_id: int, taken: Sequence[Queued]) -> None:
-    """The queued events ``taken`` triggered the run ``dag_run_id``: record them as its
-    triggering events and take them off the queue."""
+def consume(session: Session, dag_run_id: int, taken: Sequence[Queued]) -> bool:
+    """The queued events ``taken`` triggered the run ``dag_run_id``: take them off the queue
+    and record them as its triggering events. False (and nothing recorded) when some of them
+    were taken already: another scheduler created a run for them (the caller drops its run)."""
+    if drop(session, [q.id for q in taken]) < len(taken):
+        return False
     events = sorted({q.event_id for q in taken})
-    if events:
-        session.execute(
-            insert(DagRunAssetEvent), [{"dag_run_id": dag_run_id, "event_id": e} for e in events]
-        )
-    drop(session, [q.id for q in taken])
+    session.execute(
+        insert(DagRunAssetEvent), [{"dag_run_id": dag_run_id, "event_id": e} for e in events]
+    )
+    return True
 
 
-def drop(session: Session, ids: Iterable[int]) -> None:
-    """Take queued events off the queue."""
+def drop(session: Session, ids: Iterable[int]) -> int:
+    """Take queued events off the queue; how many were still there."""
     wanted = list(ids)
-    if wanted:
-        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.id.in_(wanted)))
+    if not wanted:
+        return 0
+    result = session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.id.in_(wanted)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def drop_dag(session: Session, dag_id: str) -> None:
