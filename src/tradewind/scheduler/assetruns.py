@@ -1,16 +1,22 @@
 """Asset-triggered runs: a consumer DAG runs once the events queued for it meet its asset
-condition. The run is created in the transaction that takes the events off the queue, with the
-DAG's row locked, so that under several schedulers each satisfied condition makes one run.
+condition. The runs are created in the transaction that takes the events off the queue, with
+the DAGs' rows locked, so that under several schedulers each satisfied condition makes one run.
+Every step is one statement for all the DAGs of the pass, so that an asset with hundreds of
+consumers starts them all in one pass.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.store import assetqueue
+from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.parsing import assetcond
 from tradewind.scheduler.dagruns import DagCache
@@ -25,50 +31,57 @@ def create_asset_triggered_runs(
     """A queued run for each consumer DAG whose queued events meet its condition."""
     if not assetqueue.has_waiting(session):
         return 0
-    created = 0
-    for dag_id in assetqueue.waiting_dags(session, limit):
-        latest = cache.latest(session, dag_id)
-        if latest is None:
+    waiting = assetqueue.waiting_dags(session, limit)
+    versions = dag_store.latest_versions(session, waiting)
+    conditions: dict[str, Mapping[str, Any]] = {}
+    for dag_id, version in versions.items():
+        dag = cache.get(session, version)
+        if dag is None:
             continue
-        condition = latest[1].asset_condition
-        if condition is None:  # no longer scheduled on assets
+        if dag.asset_condition is None:  # no longer scheduled on assets
             assetqueue.drop_dag(session, dag_id)
-            continue
-        queued = assetqueue.queued(session, dag_id)
-        aliases = assetqueue.alias_assets(session, assetcond.alias_names(condition))
-        if not queued or not assetcond.is_met(condition, {q.uri for q in queued}, aliases):
-            continue
-        if _create_run(session, dag_id, queued, now):
-            created += 1
-    return created
+        else:
+            conditions[dag_id] = dag.asset_condition
+    queued = assetqueue.queued(session, list(conditions))
+    names = {name for c in conditions.values() for name in assetcond.alias_names(c)}
+    aliases = assetqueue.alias_assets(session, sorted(names))
+    due = {
+        dag_id: events
+        for dag_id, events in queued.items()
+        if assetcond.is_met(conditions[dag_id], {q.uri for q in events}, aliases)
+    }
+    new = [
+        run_store.NewRun(
+            dag_id,
+            versions[dag_id],
+            (min(q.timestamp for q in events), max(q.timestamp for q in events)),
+        )
+        for dag_id, events in sorted(due.items())
+    ]
+    return _create(session, new, due, now)
 
 
-def _create_run(
-    session: Session, dag_id: str, queued: list[assetqueue.Queued], now: datetime
-) -> bool:
-    """The run that ``queued`` triggered, in a savepoint: undone if another scheduler took
-    some of these events meanwhile (the DAG's row lock keeps that from happening; this is the
-    guard should it not hold)."""
-    times = [q.timestamp for q in queued]
+def _create(
+    session: Session,
+    new: list[run_store.NewRun],
+    due: dict[str, list[assetqueue.Queued]],
+    now: datetime,
+) -> int:
+    """The runs, with their events taken off the queue, in a savepoint: undone if another
+    scheduler took some of these events meanwhile (the DAG row locks keep that from
+    happening; this is the guard should they not hold) or a run_id is taken."""
+    if not new:
+        return 0
     try:
         with session.begin_nested() as savepoint:
-            run = run_store.create_dag_run(
-                session,
-                dag_id=dag_id,
-                run_id=run_store.run_id_for(DagRunType.ASSET_TRIGGERED, now),
-                logical_date=now,
-                data_interval=(min(times), max(times)),
-                run_type=DagRunType.ASSET_TRIGGERED,
-                conf=None,
-                now=now,
-            )
-            session.flush()
-            if not assetqueue.consume(session, run.id, queued):
-                log.warning("%s: its queued asset events were taken by another scheduler", dag_id)
+            runs = run_store.create_runs(session, new, run_type=DagRunType.ASSET_TRIGGERED, now=now)
+            if not assetqueue.consume(session, {runs[d]: events for d, events in due.items()}):
+                log.warning("queued asset events were taken by another scheduler; retrying")
                 savepoint.rollback()
-                return False
-    except run_store.RunExists:
-        log.info("asset-triggered run of %s at %s exists already", dag_id, now)
-        return False
-    log.info("%s: asset-triggered run %s (%d events)", dag_id, run.run_id, len(queued))
-    return True
+                return 0
+    except IntegrityError:
+        log.info("an asset-triggered run at %s exists already; retrying", now.isoformat())
+        return 0
+    for dag_id, events in sorted(due.items()):
+        log.info("%s: asset-triggered run (%d events)", dag_id, len(events))
+    return len(new)

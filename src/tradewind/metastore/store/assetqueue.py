@@ -5,7 +5,7 @@ has, and taking them into the run that they triggered.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,16 +56,25 @@ def has_waiting(session: Session) -> bool:
     return session.scalar(select(AssetDagRunQueue.id).limit(1)) is not None
 
 
-def queued(session: Session, dag_id: str) -> list[Queued]:
-    """The DAG's queued events, oldest first."""
+def queued(session: Session, dag_ids: Sequence[str]) -> dict[str, list[Queued]]:
+    """The queued events of each of these DAGs, oldest first."""
     rows = session.execute(
-        select(AssetDagRunQueue.id, AssetDagRunQueue.event_id, AssetModel.uri, AssetEvent.timestamp)
+        select(
+            AssetDagRunQueue.target_dag_id,
+            AssetDagRunQueue.id,
+            AssetDagRunQueue.event_id,
+            AssetModel.uri,
+            AssetEvent.timestamp,
+        )
         .join(AssetModel, AssetModel.id == AssetDagRunQueue.asset_id)
         .join(AssetEvent, AssetEvent.id == AssetDagRunQueue.event_id)
-        .where(AssetDagRunQueue.target_dag_id == dag_id)
+        .where(AssetDagRunQueue.target_dag_id.in_(list(dag_ids)))
         .order_by(AssetDagRunQueue.id)
     ).all()
-    return [Queued(*row) for row in rows]
+    found: dict[str, list[Queued]] = {}
+    for dag_id, pk, event_id, uri, timestamp in rows:
+        found.setdefault(dag_id, []).append(Queued(pk, event_id, uri, timestamp))
+    return found
 
 
 def alias_assets(session: Session, names: Sequence[str]) -> dict[str, set[str]]:
@@ -84,16 +93,21 @@ def alias_assets(session: Session, names: Sequence[str]) -> dict[str, set[str]]:
     return found
 
 
-def consume(session: Session, dag_run_id: int, taken: Sequence[Queued]) -> bool:
-    """The queued events ``taken`` triggered the run ``dag_run_id``: take them off the queue
-    and record them as its triggering events. False (and nothing recorded) when some of them
-    were taken already: another scheduler created a run for them (the caller drops its run)."""
-    if drop(session, [q.id for q in taken]) < len(taken):
+def consume(session: Session, taken: Mapping[int, Sequence[Queued]]) -> bool:
+    """The queued events ``taken[run]`` triggered each run (by its primary key): take them
+    off the queue and record them as the runs' triggering events. False (and nothing
+    recorded) when some of them were taken already: another scheduler created runs for them
+    (the caller undoes its runs)."""
+    ids = [q.id for queued in taken.values() for q in queued]
+    if drop(session, ids) < len(ids):
         return False
-    events = sorted({q.event_id for q in taken})
-    session.execute(
-        insert(DagRunAssetEvent), [{"dag_run_id": dag_run_id, "event_id": e} for e in events]
-    )
+    rows = [
+        {"dag_run_id": run, "event_id": event}
+        for run, queued in taken.items()
+        for event in sorted({q.event_id for q in queued})
+    ]
+    if rows:
+        session.execute(insert(DagRunAssetEvent), rows)
     return True
 
 

@@ -67,6 +67,26 @@ def latest_serialized(session: Session, dag_id: str) -> SerializedDagModel | Non
     ).first()
 
 
+def latest_versions(session: Session, dag_ids: Sequence[str]) -> dict[str, int]:
+    """The id of each DAG's newest serialized version."""
+    if not dag_ids:
+        return {}
+    newest = (
+        select(SerializedDagModel.dag_id, func.max(SerializedDagModel.version).label("v"))
+        .where(SerializedDagModel.dag_id.in_(list(dag_ids)))
+        .group_by(SerializedDagModel.dag_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(SerializedDagModel.dag_id, SerializedDagModel.id).join(
+            newest,
+            (newest.c.dag_id == SerializedDagModel.dag_id)
+            & (newest.c.v == SerializedDagModel.version),
+        )
+    ).all()
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
 def count_versions(session: Session, dag_id: str) -> int:
     return (
         session.scalar(

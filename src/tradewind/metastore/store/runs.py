@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, and_, bindparam, delete, func, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import (
@@ -102,6 +103,52 @@ def create_dag_run(
     return run
 
 
+@dataclass(frozen=True)
+class NewRun:
+    """A run to create in bulk (see :func:`create_runs`)."""
+
+    dag_id: str
+    serialized_dag_id: int
+    data_interval: tuple[datetime, datetime] | None = None
+
+
+def create_runs(
+    session: Session, new: Sequence[NewRun], *, run_type: DagRunType, now: datetime
+) -> dict[str, int]:
+    """Queued runs, one per DAG, all with the logical date ``now``, in one statement; the
+    primary key of each by DAG id. IntegrityError if a DAG has a run with that run_id."""
+    if not new:
+        return {}
+    run_id = run_id_for(run_type, now)
+    session.execute(
+        insert(_DR),
+        [
+            {
+                "dag_id": n.dag_id,
+                "run_id": run_id,
+                "logical_date": now,
+                "data_interval_start": n.data_interval[0] if n.data_interval else None,
+                "data_interval_end": n.data_interval[1] if n.data_interval else None,
+                "run_type": run_type.value,
+                "state": DagRunState.QUEUED.value,
+                "queued_at": now,
+                "external_trigger": False,
+                "serialized_dag_id": n.serialized_dag_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in new
+        ],
+    )
+    rows = session.execute(
+        select(_DR.c.dag_id, _DR.c.id).where(
+            _DR.c.run_id == run_id, _DR.c.dag_id.in_([n.dag_id for n in new])
+        )
+    ).all()
+    notify(session)
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
 def dags_due(session: Session, now: datetime, limit: int) -> list[DagModel]:
     """Unpaused, active DAGs whose next scheduled run may be created now (locked, skip-locked)."""
     query = _DAGS_DUE.get(session)
@@ -190,13 +237,26 @@ def mark_decided(session: Session, run_id: int, now: datetime) -> None:
 
 
 def start_run(session: Session, run: DagRun, now: datetime) -> bool:
-    """queued -> running; False when someone else moved it first."""
-    result = session.execute(
-        update(DagRun)
-        .where(DagRun.id == run.id, DagRun.state == DagRunState.QUEUED.value)
-        .values(state=DagRunState.RUNNING.value, start_date=now, updated_at=now)
+    """queued -> running; False when someone else moved it first. (A Core statement built
+    once: an ORM update would look through the session for the row on every call.)"""
+    result = session.execute(_START_RUN, {"k_id": run.id, "now": now})
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    for name, value in (("state", DagRunState.RUNNING.value), ("start_date", now)):
+        set_committed_value(run, name, value)
+    set_committed_value(run, "updated_at", now)
+    return True
+
+
+_START_RUN = (
+    update(_DR)
+    .where(_DR.c.id == bindparam("k_id"), _DR.c.state == DagRunState.QUEUED.value)
+    .values(
+        state=DagRunState.RUNNING.value,
+        start_date=bindparam("now", type_=UtcDateTime()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+)
 
 
 _FINISH_RUN = (
