@@ -17,7 +17,7 @@ EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("example_*.py"))
 
 
 def test_there_are_examples() -> None:
-    assert 5 <= len(EXAMPLE_FILES) <= 10
+    assert 5 <= len(EXAMPLE_FILES) <= 12
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda path: path.stem)

@@ -7,7 +7,7 @@ import warnings
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pendulum
 
@@ -22,7 +22,9 @@ from tradewind.timetables.assets import AssetOrTimeSchedule, AssetTriggeredTimet
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator
 
-Schedule = str | dt.timedelta | timetables.Timetable | None
+Schedule = (
+    str | dt.timedelta | timetables.Timetable | assets.BaseAsset | Sequence[assets.BaseAsset] | None
+)
 MAX_TAG_LENGTH = 100
 
 
@@ -159,7 +161,9 @@ class DAG:
                 raise self._error(f"DAG {self.dag_id!r}: AssetOrTimeSchedule needs assets")
             self.asset_condition = assets.condition_of(schedule.assets)
         try:
-            self.timetable = timetables.create_timetable(schedule, self.timezone)
+            # Not assets any more: what is left is for create_timetable to accept or refuse.
+            timed = cast(timetables.Schedule, schedule)
+            self.timetable = timetables.create_timetable(timed, self.timezone)
         except timetables.InvalidSchedule as exc:
             raise self._error(f"DAG {self.dag_id!r}: {exc}") from None
         self.schedule = schedule
