@@ -270,3 +270,37 @@ def test_a_mapped_producer_records_an_event_per_instance(system: System) -> None
         assert system.wait("use_parts", run.run_id) == "success"
         parts += system.xcom("use_parts", run.run_id, "count")
     assert sorted(parts) == [1, 2, 3]
+
+
+def test_metadata_yielded_and_inlet_events(system: System) -> None:
+    system.add_dag(
+        "yielding",
+        """
+        from tradewind import Asset
+        from tradewind.authoring.assets import Metadata
+
+        REPORT = Asset("s3://reports/daily")
+
+        with DAG("write_report", schedule=None):
+            @task(outlets=[REPORT])
+            def write(n):
+                yield Metadata(REPORT, {"pages": n})
+                return n
+
+            write(3)
+
+        with DAG("read_reports", schedule=None):
+            @task(inlets=[REPORT])
+            def read(*, inlet_events):
+                return [e.extra["pages"] for e in inlet_events[REPORT]]
+
+            read()
+        """,
+    )
+    first = system.trigger("write_report")
+    assert system.wait("write_report", first) == "success"
+    assert system.xcom("write_report", first, "write") == 3
+    _produce(system, "write_report")
+    run_id = system.trigger("read_reports")
+    assert system.wait("read_reports", run_id) == "success"
+    assert system.xcom("read_reports", run_id, "read") == [3, 3]

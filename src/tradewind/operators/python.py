@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+import logging
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar
 
+from tradewind.authoring.assets import Metadata
 from tradewind.authoring.baseoperator import BaseOperator
 from tradewind.authoring.callables import bind_python_callable, call_with_context
 from tradewind.exceptions import SkipDownstream
 from tradewind.operators.branch import follow_branches
+
+log = logging.getLogger(__name__)
 
 
 class PythonOperator(BaseOperator):
@@ -43,7 +48,25 @@ class PythonOperator(BaseOperator):
         return self.execute_callable(context)
 
     def execute_callable(self, context: Mapping[str, Any]) -> Any:
-        return call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        if inspect.isgenerator(result):
+            return _drain(result, context)
+        return result
+
+
+def _drain(generator: Generator[Any, Any, Any], context: Mapping[str, Any]) -> Any:
+    """A callable that yields: each ``Metadata`` it yields goes to its outlet's event (Airflow
+    2.10's ``yield Metadata(asset, extra)``); its return value is the task's."""
+    outlet_events = context.get("outlet_events")
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration as done:
+            return done.value
+        if isinstance(item, Metadata) and outlet_events is not None:
+            outlet_events.take(item)
+        else:
+            log.warning("ignoring what the callable yielded: %r (only Metadata is taken)", item)
 
 
 class BranchPythonOperator(PythonOperator):
