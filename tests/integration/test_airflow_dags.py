@@ -12,6 +12,7 @@ import pytest
 from scheduling import System, make_system_fixture, sqlite_only, system_fixture  # noqa: F401
 
 from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import runs as run_store
 from tradewind.parsing.processor import DagProcessor
 
 CORPUS = Path(__file__).parent / "airflow_dags"
@@ -88,6 +89,7 @@ EXPECTED: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "datasets_producer": (S, {"export_orders": S, "export_customers": S}),
+    "datasets_consumer": (S, {"report": S}),
     "sensors_and_rules": (
         S,
         {
@@ -104,7 +106,6 @@ EXPECTED: dict[str, tuple[str, dict[str, str]]] = {
 
 # file -> what its import error says
 IMPORT_ERRORS = {
-    "datasets_consumer.py": "runs triggered by asset updates are not provided yet",
     "not_provided.py": "airflow.providers.amazon is not part of tradewind",
     "subdag.py": "airflow.operators.subdag is not part of tradewind (Airflow 2's SubDagOperator",
 }
@@ -141,3 +142,22 @@ def test_each_dag_ends_as_on_airflow(corpus: System, dag_id: str) -> None:
     assert corpus.wait(dag_id, run_id, timeout=120) == run_end, corpus.states(dag_id, run_id)
     states = {task: str(state.value) for task, state in corpus.states(dag_id, run_id).items()}
     assert states == task_ends
+
+
+@sqlite_only
+def test_a_dataset_consumer_runs_when_its_producer_updated_both(corpus: System) -> None:
+    run_id = corpus.trigger("datasets_producer")
+    assert corpus.wait("datasets_producer", run_id) == S
+
+    def consumer_runs() -> list[str]:
+        with corpus.sessions() as session:
+            runs = run_store.list_runs(session, "datasets_consumer")
+        return [r.run_id for r in runs if r.run_type == "asset_triggered"]
+
+    assert corpus.run_until(lambda: len(consumer_runs()) == 1)
+    (consumer,) = consumer_runs()
+    assert corpus.wait("datasets_consumer", consumer) == S
+    assert corpus.xcom("datasets_consumer", consumer, "report") == [
+        "s3://warehouse/customers",
+        "s3://warehouse/orders",
+    ]
