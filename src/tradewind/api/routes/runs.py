@@ -165,7 +165,8 @@ def list_dag_runs(
         Query(description="Only runs in these states."),
     ] = None,
     run_type: Annotated[
-        Literal["scheduled", "manual", "backfill"] | None, Query(description="Only this type.")
+        Literal["scheduled", "manual", "backfill", "asset_triggered", "dataset_triggered"] | None,
+        Query(description="Only this type (dataset_triggered: Airflow 2's asset_triggered)."),
     ] = None,
     dag_ids: Annotated[
         list[Annotated[str, Query(max_length=ID_LENGTH)]] | None,
@@ -183,7 +184,7 @@ def list_dag_runs(
             dag_id=None if dag_id == ALL_DAGS else dag_id,
             dag_ids=dag_ids or (),
             states=state or (),
-            run_type=run_type,
+            run_type="asset_triggered" if run_type == "dataset_triggered" else run_type,
         ),
         limit=page.limit,
         offset=page.offset,
