@@ -58,6 +58,21 @@ def test_details_tasks_and_source(pair: Web) -> None:
     assert body["start_date"].startswith("2024-01-01T00:00:00")
     assert body["task_defaults"]["retries"] == 1
     assert body["version"] == 1
+    assert body["asset_expression"] is None
+    pair.system.add_dag(
+        "on_data",
+        """
+        from tradewind import Asset
+
+        with DAG("on_data", schedule=Asset("s3://a") | Asset("s3://b")):
+            EmptyOperator(task_id="read")
+        """,
+    )
+    on_data = pair.get(f"{API}/dags/on_data/details").json()
+    assert on_data["schedule"] == "Asset"
+    expression = on_data["asset_expression"]
+    assert [part["asset"]["uri"] for part in expression["any"]] == ["s3://a", "s3://b"]
+    assert on_data["dataset_expression"] == expression
 
     tasks = pair.get(f"{API}/dags/first/tasks", user="viewer").json()
     assert tasks["total_entries"] == 2

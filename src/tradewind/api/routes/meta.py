@@ -46,6 +46,10 @@ class DagDetails(Dag):
     params: dict[str, dict[str, Any]]
     task_defaults: dict[str, Any]
     version: int
+    # What asset updates make the DAG run (None: it is not scheduled on assets), as
+    # Airflow 3 names it; ``dataset_expression`` is Airflow 2's name.
+    asset_expression: dict[str, Any] | None = None
+    dataset_expression: dict[str, Any] | None = None
 
 
 class Task(BaseModel):
@@ -151,7 +155,13 @@ def get_dag_details(dag_id: str, *, session: DbSession, who: AsViewer) -> DagDet
         params={name: _param(dict(spec)) for name, spec in dag.params.items()},
         task_defaults=_task_defaults(dag),
         version=version,
+        asset_expression=_expression(dag),
+        dataset_expression=_expression(dag),
     )
+
+
+def _expression(dag: serialize.SerializedDag) -> dict[str, Any] | None:
+    return dict(dag.asset_condition) if dag.asset_condition is not None else None
 
 
 @router.get("/dags/{dag_id}/tasks", response_model=TaskList)
