@@ -79,25 +79,23 @@ def _spec(raw: Mapping[str, Any]) -> Spec:
     return Spec(uri, name, str(raw.get("group") or "asset"), raw.get("extra"))
 
 
-def register_dag(session: Session, dag_id: str, data: Mapping[str, Any], now: datetime) -> None:
+def register_dag(
+    session: Session, dag_id: str, data: Mapping[str, Any], now: datetime, *, first: bool = False
+) -> None:
     """Replace what the DAG's newest version says about assets: what it is scheduled on, and
-    what each of its tasks produces and reads."""
-    session.flush()  # the DAG's row, which the references point to
+    what each of its tasks produces and reads. ``first``: the DAG's first version (there is
+    nothing to replace)."""
     scheduled = list(walk(data.get("asset_condition")))
     per_task = [
         (task["task_id"], kind, list(walk(task.get(kind) or [])))
         for task in data.get("tasks", ())
         for kind in ("outlets", "inlets")
     ]
-    for table in (
-        DagScheduleAssetReference,
-        DagScheduleAssetAliasReference,
-        TaskOutletAssetReference,
-        TaskInletAssetReference,
-    ):
+    for table in () if first else _REFERENCES:
         session.execute(delete(table).where(table.dag_id == dag_id))
     if not scheduled and not any(leaves for _, _, leaves in per_task):
         return
+    session.flush()  # the DAG's row, which the references point to
     leaves = scheduled + [leaf for _, _, task_leaves in per_task for leaf in task_leaves]
     specs = [_spec(raw) for kind, raw in leaves if kind == "asset"]
     ids = asset_ids(session, specs, now, describe=True)
@@ -115,6 +113,14 @@ def register_dag(session: Session, dag_id: str, data: Mapping[str, Any], now: da
                 rows.setdefault(table, set()).add((task_id, ids[str(raw["uri"])]))
     for table, keys in rows.items():
         session.execute(insert(table), [_reference(table, dag_id, key, now) for key in keys])
+
+
+_REFERENCES = (
+    DagScheduleAssetReference,
+    DagScheduleAssetAliasReference,
+    TaskOutletAssetReference,
+    TaskInletAssetReference,
+)
 
 
 def _reference(

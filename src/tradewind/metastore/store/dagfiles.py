@@ -311,7 +311,7 @@ def _save_dag(
         )
         known.latest[record.dag_id] = (version, record.hash)
         report.new_versions.append(record.dag_id)
-        asset_store.register_dag(session, record.dag_id, record.data, now)
+        asset_store.register_dag(session, record.dag_id, record.data, now, first=latest is None)
         _plan_next_run(session, row, record, now, has_runs=record.dag_id in known.with_runs)
     known.owners[record.dag_id] = fileloc
 
