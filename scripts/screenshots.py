@@ -84,7 +84,28 @@ for name, schedule, tags in (
     globals()[name] = dag
 """,
     "broken_feed.py": "from tradewind import DAG\nraise RuntimeError('the feed URL is not set')\n",
+    "asset_flow.py": """
+from datetime import datetime
+from tradewind import DAG, Asset
+from tradewind.operators import EmptyOperator
+
+ORDERS = Asset("orders", uri="s3://sales/orders.parquet")
+CUSTOMERS = Asset("customers", uri="postgres://crm/public/customers")
+REVENUE = Asset("revenue by region", uri="s3://warehouse/revenue.parquet", group="warehouse")
+ASSET_DAG = {"start_date": datetime(2024, 1, 1), "is_paused_upon_creation": False}
+
+with DAG("load_orders", schedule=None, start_date=datetime(2024, 1, 1), tags=["assets"]):
+    EmptyOperator(task_id="load", outlets=[ORDERS])
+with DAG("sync_customers", schedule=None, start_date=datetime(2024, 1, 1), tags=["assets"]):
+    EmptyOperator(task_id="sync", outlets=[CUSTOMERS])
+with DAG("build_revenue", schedule=[ORDERS, CUSTOMERS], tags=["assets"], **ASSET_DAG):
+    EmptyOperator(task_id="aggregate", outlets=[REVENUE])
+with DAG("revenue_dashboard", schedule=[REVENUE], tags=["assets"], **ASSET_DAG):
+    EmptyOperator(task_id="refresh")
+""",
 }
+# The producers of asset_flow.py that the script runs, so that the asset pages show events.
+ASSET_PRODUCERS = ("load_orders",)
 
 
 def capture(
@@ -113,6 +134,23 @@ def capture(
             page.wait_for_function(
                 "document.getElementById('log-status').textContent.startsWith('End of log')"
             )
+        page.wait_for_timeout(300)
+        target = out / f"{name}.png"
+        page.screenshot(path=str(target))
+        written.append(target)
+    return written
+
+
+def capture_assets(page: Any, base: str, *, out: Path) -> list[Path]:
+    """Screenshots of the asset list and of the graph of DAGs and assets."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, path, ready in (
+        ("assets", "/assets", "#asset-list"),
+        ("asset-dependencies", "/assets/dependencies", "#asset-graph"),
+    ):
+        page.goto(base + path)
+        page.wait_for_selector(ready)
         page.wait_for_timeout(300)
         target = out / f"{name}.png"
         page.screenshot(path=str(target))
@@ -178,21 +216,35 @@ def write_dags(folder: Path) -> None:
         (folder / name).write_text(source)
 
 
+def start_demo_runs(session: Any) -> list[tuple[str, str]]:
+    """Unpause and trigger the demo's runs: sales_daily three times, the asset producers once;
+    their (dag_id, run_id), sales_daily's first."""
+    from tradewind.metastore.store import dags as dag_store
+    from tradewind.scheduler.trigger import trigger_dag
+
+    runs = [("sales_daily", {"region": r}) for r in ("apac", "eu", "us")]
+    runs += [(dag_id, None) for dag_id in ASSET_PRODUCERS]
+    for dag_id in {dag_id for dag_id, _ in runs}:
+        dag_store.set_paused(session, dag_id, False)
+    return [
+        (dag_id, trigger_dag(session, dag_id, now=datetime.now(UTC), conf=conf).run_id)
+        for dag_id, conf in runs
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     from playwright.sync_api import sync_playwright
 
     from tradewind import passwords
-    from tradewind.api.app import create_app
     from tradewind.executors import create_executor
     from tradewind.metastore import engine as engine_module
     from tradewind.metastore import schema
-    from tradewind.metastore.store import dags as dag_store
     from tradewind.metastore.store import runs as run_store
     from tradewind.metastore.store import users
     from tradewind.parsing.processor import DagProcessor
     from tradewind.scheduler.loop import Scheduler
-    from tradewind.scheduler.trigger import trigger_dag
     from tradewind.settings import load_settings
+    from tradewind.ui.app import create_app
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
@@ -221,18 +273,14 @@ def main(argv: list[str] | None = None) -> None:
             email="admin@example.com",
             now=datetime.now(UTC),
         )
-        dag_store.set_paused(session, "sales_daily", False)
-        run_ids = [
-            trigger_dag(session, "sales_daily", now=datetime.now(UTC), conf={"region": r}).run_id
-            for r in ("apac", "eu", "us")
-        ]
+        started = start_demo_runs(session)
     scheduler = Scheduler(settings, sessions, create_executor(settings))
     scheduler.start()
 
     def finished() -> bool:
         with sessions() as session:
-            runs = [run_store.get_run(session, "sales_daily", r) for r in run_ids]
-            return all(run is not None and run.state in ("success", "failed") for run in runs)
+            found = [run_store.get_run(session, dag_id, r) for dag_id, r in started]
+            return all(run is not None and run.state in ("success", "failed") for run in found)
 
     try:
         with scheduling(scheduler.run_until), serving(create_app(settings)) as base:
@@ -246,8 +294,10 @@ def main(argv: list[str] | None = None) -> None:
                 page.click("button[type=submit]")
                 page.wait_for_url("**/dags")
                 for path in capture(
-                    page, base, "sales_daily", run_ids[-1], task_id="extract", out=args.out
+                    page, base, "sales_daily", started[2][1], task_id="extract", out=args.out
                 ):
+                    print(path)
+                for path in capture_assets(page, base, out=args.out):
                     print(path)
                 browser.close()
     finally:

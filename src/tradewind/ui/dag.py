@@ -14,7 +14,7 @@ from tradewind.api.deps import DbSession
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import listing
-from tradewind.ui import mapped, structure
+from tradewind.ui import assetwait, mapped, structure
 from tradewind.ui.pages import FINISHED_RUN_STATES, AsViewerPage, page_not_found, render
 
 router = APIRouter()
@@ -29,8 +29,11 @@ def dag_context(session: Session, dag_id: str, tab: str) -> dict[str, Any]:
     if dag is None:
         raise page_not_found(f"There is no DAG {dag_id!r}.")
     shape = structure.latest(session, dag_id)
+    condition = shape.dag.asset_condition if shape else None
     return {
         "dag": dag,
+        # What a DAG scheduled on assets waits for (no query for any other DAG).
+        "asset_wait": assetwait.of_dag(session, dag_id, condition) if condition else None,
         # The DAG's dag_display_name where it has one; ids stay in URLs and forms.
         "dag_label": shape.dag.display_name if shape else dag_id,
         "dag_tags": listing.tags_of(session, [dag_id]).get(dag_id, []),

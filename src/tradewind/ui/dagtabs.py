@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from tradewind.api.deps import DbSession
+from tradewind.metastore.store import assetviews
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import grid as grid_store
 from tradewind.ui import graph, mapped, structure
@@ -141,4 +142,7 @@ def details_page(
     params = {}
     if shape is not None:
         params = {name: json.dumps(spec, indent=1) for name, spec in shape.dag.params.items()}
-    return render(request, "details.html", who, **context, shape=shape, params=params)
+    outlets = assetviews.outlets_of(session, dag_id)
+    return render(
+        request, "details.html", who, **context, shape=shape, params=params, outlets=outlets
+    )

@@ -61,7 +61,7 @@ class Layout:
     height: float
 
 
-def _short(text: str, size: int = 24) -> str:
+def short(text: str, size: int = 24) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
@@ -74,8 +74,20 @@ def layout(shape: Structure, expanded: Collection[str]) -> Layout:
         (row.id if row.kind == "task" else f"group:{row.id}"): row.parents for row in shape.rows
     }
     keys, succ, pred = _visible_graph(shape, expanded, parents)
-    layers = _layers(keys, pred)
     group_of = {key: _innermost(key, parents, expanded) for key in keys}
+    xy, width, height = place(keys, succ, pred, group_of)
+    nodes = [_node(shape, key, xy[key], group_of[key]) for key in keys]
+    boxes = _boxes(shape, expanded, xy, parents)
+    edges = curves(keys, succ, xy, lambda up, down: shape.dag.edge_label(up, down) or "")
+    return Layout(nodes, edges, boxes, width, height)
+
+
+def place(
+    keys: list[str], succ: Edges, pred: Edges, group_of: Mapping[str, str]
+) -> tuple[dict[str, tuple[float, float]], float, float]:
+    """The top-left corner of each node (``keys`` in dependency order), and the size of the
+    whole drawing; ``group_of``: a key's innermost group, whose members stay together."""
+    layers = _layers(keys, pred)
     _order(layers, succ, pred, group_of)
     tallest = max((len(m) for m in layers.values()), default=0)
     xy: dict[str, tuple[float, float]] = {}
@@ -83,12 +95,9 @@ def layout(shape: Structure, expanded: Collection[str]) -> Layout:
         offset = (tallest - len(members)) * (NODE_H + GAP_Y) / 2
         for i, key in enumerate(members):
             xy[key] = (MARGIN + index * (NODE_W + GAP_X), MARGIN + offset + i * (NODE_H + GAP_Y))
-    nodes = [_node(shape, key, xy[key], group_of[key]) for key in keys]
-    boxes = _boxes(shape, expanded, xy, parents)
     width = MARGIN * 2 + len(layers) * (NODE_W + GAP_X) - GAP_X
     height = MARGIN * 2 + tallest * (NODE_H + GAP_Y) - GAP_Y
-    edges = _edges(keys, succ, xy, lambda up, down: shape.dag.edge_label(up, down) or "")
-    return Layout(nodes, edges, boxes, max(width, 200), max(height, 80))
+    return xy, max(width, 200), max(height, 80)
 
 
 def _visible_graph(
@@ -164,7 +173,7 @@ def _order(
                 position[key] = float(i)
 
 
-def _edges(
+def curves(
     keys: list[str],
     succ: Edges,
     xy: Mapping[str, tuple[float, float]],
@@ -183,7 +192,7 @@ def _edges(
                 f"{x2 - bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
             )
             plain = not source.startswith("group:") and not target.startswith("group:")
-            label = _short(label_of(source, target), 20) if plain else ""
+            label = short(label_of(source, target), 20) if plain else ""
             edges.append(Edge(path, label, (x1 + x2) / 2, (y1 + y2) / 2 - 4))
     return edges
 
@@ -199,12 +208,12 @@ def _node(shape: Structure, key: str, at: tuple[float, float], group_id: str) ->
         size = len(shape.group_tasks.get(gid, ()))
         group = shape.dag.task_groups.get(gid)
         label = (group.group_display_name if group else None) or gid.rsplit(".", 1)[-1]
-        return Node(key, _short(label), f"group · {size} tasks", *at, True, gid)
+        return Node(key, short(label), f"group · {size} tasks", *at, True, gid)
     task = shape.dag.tasks[key]
     label = key[len(group_id) + 1 :] if group_id and key.startswith(group_id + ".") else key
     label = task.task_display_name or label
     return Node(
-        key, _short(label), _short(task.custom_operator_name or task.operator, 28), *at, False, ""
+        key, short(label), short(task.custom_operator_name or task.operator, 28), *at, False, ""
     )
 
 

@@ -41,6 +41,8 @@ STATES = (
     "none",
 )
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
+# The mark over a run's bar in the grid, by run type (scheduled runs have none).
+RUN_MARKS = {"manual": "▸", "asset_triggered": "◆", "backfill": "↺"}
 
 
 class LoginRequired(Exception):
@@ -143,4 +145,5 @@ def state_class(state: str | None) -> str:
 templates.env.filters["dt"] = fmt_dt
 templates.env.filters["duration"] = fmt_duration
 templates.env.filters["sc"] = state_class
+templates.env.globals["run_marks"] = RUN_MARKS
 templates.env.filters["urlpart"] = lambda value: quote(str(value), safe="")

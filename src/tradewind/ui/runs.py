@@ -1,4 +1,5 @@
-"""The run panel of the grid: one run's details and its actions (clear, mark, delete)."""
+"""The run panel of the grid: one run's details (with the asset events that triggered it, for
+an asset-triggered run) and its actions (clear, mark, delete)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from fastapi.responses import HTMLResponse
 
 from tradewind.api import display
 from tradewind.api.deps import DbSession, Web
+from tradewind.metastore.store import assetreads, assetviews
 from tradewind.metastore.store import runs as run_store
+from tradewind.states import DagRunType
 from tradewind.ui.pages import AsViewerPage, page_not_found, render
 
 router = APIRouter()
@@ -34,6 +37,11 @@ def run_panel(
         else None
     )
     conf = display.of_json(run.conf or {}, display.limit_of(web.settings))
+    events = (
+        assetreads.run_events(session, dag_id, run_id)
+        if run.run_type == DagRunType.ASSET_TRIGGERED
+        else []
+    )
     return render(
         request,
         "_run_panel.html",
@@ -43,4 +51,6 @@ def run_panel(
         conf=conf.value if conf.truncated else json.dumps(run.conf, indent=2) if run.conf else "",
         conf_cut=conf,
         api_run=f"/api/v1/dags/{dag_id}/dagRuns/{run_id}",
+        events=events,
+        asset_ids=assetviews.ids_by_uri(session, {event.uri for event in events}),
     )
