@@ -96,6 +96,7 @@ class TriggerRunner:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._by_task: dict[asyncio.Task[Any], _Running] = {}
         self._ticked = time.monotonic()
+        self._ticking: asyncio.Task[None] | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="triggers", daemon=True)
         self._watchdog = threading.Thread(target=self._watch, name="trigger-watchdog", daemon=True)
@@ -156,7 +157,7 @@ class TriggerRunner:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._loop.create_task(self._ticker())
+        self._ticking = self._loop.create_task(self._ticker())
         try:
             self._loop.run_forever()
         finally:
@@ -180,7 +181,8 @@ class TriggerRunner:
             task.cancel()
 
     async def _cancel_all(self) -> None:
-        tasks = list(self._tasks.values())
+        # The ticker too: a task left pending when the loop closes is logged as an error.
+        tasks = [*self._tasks.values(), *([self._ticking] if self._ticking else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
