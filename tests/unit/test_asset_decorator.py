@@ -298,6 +298,30 @@ def test_an_airflow_3_file_imports_unchanged(tmp_path: Path) -> None:
             """,
             "@asset decorates a function",
         ),
+        (
+            """
+            @asset
+            def bare():
+                pass
+            """,
+            "@asset takes keyword arguments, schedule= at least",
+        ),
+        (
+            """
+            @asset(uri="s3://x")
+            def unscheduled():
+                pass
+            """,
+            "@asset needs schedule=",
+        ),
+        (
+            """
+            @asset.multi(outlets=[Asset("x")])
+            def unscheduled():
+                pass
+            """,
+            "@asset.multi needs schedule=",
+        ),
     ],
 )
 def test_what_asset_refuses_is_a_clear_error_at_its_line(

@@ -104,6 +104,7 @@ class _Marker:
 
 
 _SELF, _CONTEXT = _Marker(SELF), _Marker(CONTEXT)
+_MISSING: Any = _Marker("MISSING")
 
 
 def _error(message: str) -> DagDefinitionError:
@@ -183,7 +184,14 @@ class _DagFactory:
 
     decorator = "@asset"
 
-    def __init__(self, schedule: Any, dag_kwargs: Mapping[str, Any]) -> None:
+    def __init__(self, given: Any, schedule: Any, dag_kwargs: Mapping[str, Any]) -> None:
+        if given is not _MISSING:
+            raise _error(
+                f"{self.decorator} takes keyword arguments, schedule= at least: "
+                f"{self.decorator}(schedule=...), not {self.decorator} alone"
+            )
+        if schedule is _MISSING:
+            raise _error(f"{self.decorator} needs schedule= (None: runs only when triggered)")
         unknown = sorted(set(dag_kwargs) - DAG_ARGUMENTS)
         if unknown:
             names = ", ".join(repr(name) for name in unknown)
@@ -198,8 +206,10 @@ class asset(_DagFactory):  # Airflow's name, lower case
 
     def __init__(
         self,
+        given: Any = _MISSING,
+        /,
         *,
-        schedule: Any,
+        schedule: Any = _MISSING,
         name: str | None = None,
         uri: str | None = None,
         group: str = "asset",
@@ -207,7 +217,7 @@ class asset(_DagFactory):  # Airflow's name, lower case
         watchers: Iterable[AssetWatcher] | None = None,
         **dag_kwargs: Any,
     ) -> None:
-        super().__init__(schedule, dag_kwargs)
+        super().__init__(given, schedule, dag_kwargs)
         if name in (SELF, CONTEXT):
             raise _error(f"@asset: {name!r} cannot be an asset's name")
         self.name = name
@@ -225,8 +235,16 @@ class asset(_DagFactory):  # Airflow's name, lower case
 
         decorator = "@asset.multi"
 
-        def __init__(self, *, schedule: Any, outlets: Iterable[Any], **dag_kwargs: Any) -> None:
-            super().__init__(schedule, dag_kwargs)
+        def __init__(
+            self,
+            given: Any = _MISSING,
+            /,
+            *,
+            schedule: Any = _MISSING,
+            outlets: Iterable[Any] = (),
+            **dag_kwargs: Any,
+        ) -> None:
+            super().__init__(given, schedule, dag_kwargs)
             self.outlets = list(outlets)
             if not self.outlets:
                 raise _error("@asset.multi needs outlets: the assets its function updates")
