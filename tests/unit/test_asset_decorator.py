@@ -31,19 +31,24 @@ def raw():
 
 
 @asset(schedule=raw, name="report", group="reports")
-def make_report(self, context, raw, SOURCE, elsewhere, limit=10):
+def make_report(self, context, raw, SOURCE, elsewhere, limit=10, *, unit="rows"):
     return {
         "self": [self.name, self.uri, self.group],
         "raw": [raw.name, raw.uri],
         "source": SOURCE.uri,
         "elsewhere": elsewhere.uri,
-        "limit": limit,
+        "limit": [limit, unit],
         "context": sorted(context),
     }
 
 
 with DAG("consumer", schedule=[make_report]):
     EmptyOperator(task_id="go")
+
+
+@asset(schedule=None)
+def counted(step=2, /, *, self):
+    return [step, self.name]
 """
 
 
@@ -68,7 +73,7 @@ def _error(tmp_path: Path, body: str) -> str:
 
 def test_an_asset_function_is_a_dag_of_one_task_that_updates_it(tmp_path: Path) -> None:
     dags = _dags(tmp_path, PIPELINE)
-    assert sorted(dags) == ["consumer", "raw", "report"]
+    assert sorted(dags) == ["consumer", "counted", "raw", "report"]
     raw = serialize_dag(dags["raw"])
     assert [task["task_id"] for task in raw["tasks"]] == ["raw"]
     assert raw["tasks"][0]["outlets"] == [
@@ -115,10 +120,11 @@ def test_parameters_are_its_asset_the_context_and_inlet_assets(tmp_path: Path) -
         "raw": ["raw", "s3://bucket/raw.parquet"],
         "source": "s3://bucket/source.csv",
         "elsewhere": "elsewhere",
-        "limit": 10,
+        "limit": [10, "rows"],
         "context": ["ds", "inlet_events"],
     }
     assert dags["raw"].task_dict["raw"].execute({}) == "raw made"
+    assert dags["counted"].task_dict["counted"].execute({}) == [2, "counted"]
 
 
 def test_the_decorated_name_is_an_asset_and_is_not_called(tmp_path: Path) -> None:

@@ -124,8 +124,8 @@ def _check_function(function: object, decorator: str) -> Callable[..., Any]:
 
 
 def _arguments(function: Callable[..., Any], decorator: str) -> tuple[dict[str, Any], list[Asset]]:
-    """What each parameter of ``function`` receives (markers for self and context), and the
-    inlet assets among them."""
+    """What each parameter of ``function`` without a default receives (markers for self and
+    context), and the inlet assets among them."""
     arguments: dict[str, Any] = {}
     inlets: list[Asset] = []
     for name, parameter in inspect.signature(function).parameters.items():
@@ -135,10 +135,10 @@ def _arguments(function: Callable[..., Any], decorator: str) -> tuple[dict[str, 
         if parameter.kind is parameter.VAR_KEYWORD:
             raise _error(f"{where}: '**{name}' is not supported")
         if parameter.default is not parameter.empty:
-            arguments[name] = parameter.default
-        elif parameter.kind is parameter.POSITIONAL_ONLY:
+            continue  # it takes its default
+        if parameter.kind is parameter.POSITIONAL_ONLY:
             raise _error(f"{where}: positional-only parameter {name!r} needs a default")
-        elif name in (SELF, CONTEXT):
+        if name in (SELF, CONTEXT):
             arguments[name] = _SELF if name == SELF else _CONTEXT
         else:
             arguments[name] = _inlet(function, name)
