@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from tradewind.version import __version__
 
 if TYPE_CHECKING:
+    from tradewind.authoring.asset_decorator import asset
+    from tradewind.authoring.assets import AssetWatcher
     from tradewind.authoring.dag import DAG
     from tradewind.authoring.dag_decorator import dag
     from tradewind.authoring.dependencies import chain, cross_downstream
@@ -32,6 +34,7 @@ __all__ = [
     "DAG",
     "Asset",
     "AssetAlias",
+    "AssetWatcher",
     "Dataset",
     "Label",
     "Param",
@@ -39,6 +42,7 @@ __all__ = [
     "TriggerRule",
     "XComArg",
     "__version__",
+    "asset",
     "chain",
     "cross_downstream",
     "dag",
@@ -51,6 +55,7 @@ __all__ = [
 _LAZY = {
     "Asset": "tradewind.authoring.assets",
     "AssetAlias": "tradewind.authoring.assets",
+    "AssetWatcher": "tradewind.authoring.assets",
     "DAG": "tradewind.authoring.dag",
     "Dataset": "tradewind.authoring.assets",
     "Label": "tradewind.authoring.edges",
@@ -58,6 +63,7 @@ _LAZY = {
     "TaskGroup": "tradewind.authoring.task_group",
     "TriggerRule": "tradewind.authoring.rules",
     "XComArg": "tradewind.authoring.xcom_arg",
+    "asset": "tradewind.authoring.asset_decorator",
     "chain": "tradewind.authoring.dependencies",
     "cross_downstream": "tradewind.authoring.dependencies",
     "dag": "tradewind.authoring.dag_decorator",

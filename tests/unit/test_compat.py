@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from tradewind import compat
+from tradewind.authoring.asset_decorator import asset
+from tradewind.authoring.assets import AssetAll, AssetAny, AssetWatcher, Metadata
 from tradewind.authoring.dag import DAG
 from tradewind.authoring.dag_decorator import dag
 from tradewind.compat import finder, table
@@ -20,6 +22,9 @@ from tradewind.operators.empty import EmptyOperator
 from tradewind.operators.python import PythonOperator
 from tradewind.operators.taskflow import task
 from tradewind.parsing import loader
+from tradewind.timetables.assets import AssetOrTimeSchedule, DatasetOrTimeSchedule
+from tradewind.triggers.base import BaseEventTrigger
+from tradewind.triggers.file import FileDeleteTrigger
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +72,20 @@ def test_packages_are_packages_and_modules_are_not() -> None:
         ("from airflow.exceptions import AirflowSkipException", SkipTask),
         ("from airflow.exceptions import AirflowFailException", FailTask),
         ("from airflow.exceptions import AirflowException", TradewindError),
+        ("from airflow.sdk import asset", asset),
+        ("from airflow.sdk.definitions.asset.decorators import asset", asset),
+        ("from airflow.sdk import AssetWatcher", AssetWatcher),
+        ("from airflow.sdk import Metadata", Metadata),
+        ("from airflow.datasets.metadata import Metadata", Metadata),
+        ("from airflow.sdk import AssetAll", AssetAll),
+        ("from airflow.sdk import AssetAny", AssetAny),
+        ("from airflow.timetables.assets import AssetOrTimeSchedule", AssetOrTimeSchedule),
+        ("from airflow.timetables.datasets import DatasetOrTimeSchedule", DatasetOrTimeSchedule),
+        ("from airflow.triggers.base import BaseEventTrigger", BaseEventTrigger),
+        (
+            "from airflow.providers.standard.triggers.file import FileDeleteTrigger",
+            FileDeleteTrigger,
+        ),
     ],
 )
 def test_airflow_2_and_3_spellings(statement: str, expected: object) -> None:
@@ -119,16 +138,18 @@ def test_an_unknown_name_in_a_known_module_says_it_is_not_provided() -> None:
 
 
 @pytest.mark.parametrize(
-    ("statement", "feature"),
-    [
-        ("from airflow.sdk import asset", "assets"),
-        ("from airflow.sdk import AssetWatcher", "assets"),
-    ],
+    "statement",
+    ["from airflow.sdk import Reports", "from airflow.sdk.reports import Report"],
 )
-def test_later_features_say_not_yet(statement: str, feature: str) -> None:
+def test_later_features_say_not_yet(statement: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        table,
+        "NOT_YET",
+        {"airflow.sdk:Reports": "a feature to come", "airflow.sdk.reports": "a feature to come"},
+    )
     error = _import_error(statement)
     assert "is not provided by tradewind yet" in str(error)
-    assert feature in str(error)
+    assert "a feature to come" in str(error)
 
 
 @pytest.mark.parametrize(

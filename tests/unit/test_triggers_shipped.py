@@ -14,6 +14,7 @@ import pytest
 from tradewind.states import TaskState
 from tradewind.triggers import runstates, serde
 from tradewind.triggers.base import (
+    BaseEventTrigger,
     BaseTrigger,
     TaskSuccessEvent,
     TriggerEvent,
@@ -21,7 +22,7 @@ from tradewind.triggers.base import (
     task_end_state,
 )
 from tradewind.triggers.external_task import DagStateTrigger, WorkflowTrigger
-from tradewind.triggers.file import FileTrigger
+from tradewind.triggers.file import FileDeleteTrigger, FileTrigger
 from tradewind.triggers.temporal import DateTimeTrigger, TimeDeltaTrigger
 
 UTC = dt.UTC
@@ -101,6 +102,30 @@ def test_file_trigger_finds_files_in_folders_and_recursive_globs(tmp_path: Path)
     assert _first(FileTrigger(str(tmp_path / "a"), poke_interval=0.01)).payload is True
     found = FileTrigger(str(tmp_path / "**" / "deep.txt"), recursive=True, poke_interval=0.01)
     assert _first(found).payload is True
+
+
+def test_file_delete_trigger_fires_once_per_file_and_removes_it(tmp_path: Path) -> None:
+    target = tmp_path / "inbox.csv"
+    trigger = _travelled(FileDeleteTrigger(str(target), poke_interval=0.01))
+    assert isinstance(trigger, BaseEventTrigger)
+    assert trigger.watcher_json() == {
+        "classpath": "tradewind.triggers.file.FileDeleteTrigger",
+        "kwargs": {"filepath": str(target), "poke_interval": 0.01},
+    }
+    target.write_text("a,b\n")
+    assert _first(trigger).payload is True
+    assert not target.exists()
+    # Started again (as a watcher is), it waits for the next file.
+
+    async def scenario() -> TriggerEvent:
+        waiting = asyncio.ensure_future(_next(trigger))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        target.write_text("c,d\n")
+        return await waiting
+
+    assert asyncio.run(scenario()).payload is True
+    assert not target.exists()
 
 
 def test_file_trigger_checks_its_arguments() -> None:

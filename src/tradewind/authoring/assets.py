@@ -3,7 +3,8 @@
 
 Each serializes to plain JSON (:meth:`BaseAsset.to_json`): ``{"asset": {"uri", "name",
 "group", "extra"}}``, ``{"alias": {"name", "group"}}``, ``{"all": [...]}``, ``{"any": [...]}``;
-the scheduler evaluates that (:mod:`tradewind.parsing.assetcond`), never these objects.
+the scheduler evaluates that (:mod:`tradewind.parsing.assetcond`), never these objects. An asset
+with watchers (:class:`AssetWatcher`) also has ``"watchers": [{"name", "classpath", "kwargs"}]``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Asset(BaseAsset):
         *,
         group: str = "asset",
         extra: Mapping[str, Any] | None = None,
-        watchers: Iterable[Any] = (),
+        watchers: Iterable[AssetWatcher] | None = None,
     ) -> None:
         if name is None and uri is None:
             raise DagDefinitionError("an asset needs a name or a uri")
@@ -51,7 +52,7 @@ class Asset(BaseAsset):
         self.name = name if name is not None else self.uri
         self.group = group
         self.extra = dict(extra or {})
-        self.watchers = list(watchers)
+        self.watchers = _valid_watchers(watchers)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Asset) and (self.uri, self.name) == (other.uri, other.name)
@@ -63,9 +64,47 @@ class Asset(BaseAsset):
         return f"{type(self).__name__}(uri={self.uri!r})"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "asset": {"uri": self.uri, "name": self.name, "group": self.group, "extra": self.extra}
+        data: dict[str, Any] = {
+            "uri": self.uri,
+            "name": self.name,
+            "group": self.group,
+            "extra": self.extra,
         }
+        if self.watchers:
+            data["watchers"] = [watcher.to_json() for watcher in self.watchers]
+        return {"asset": data}
+
+
+class AssetWatcher:
+    """Watches something outside tradewind for an asset (event-driven scheduling): the
+    triggerer runs ``trigger`` while an active, unpaused DAG is scheduled on the asset, and each
+    event it yields is an update of the asset (its ``extra``: ``{"from_trigger": true,
+    "payload": <the event's payload>}``). The trigger must be a
+    :class:`~tradewind.triggers.base.BaseEventTrigger`: one that fires once per outside event,
+    since it runs again after each one."""
+
+    def __init__(self, name: str, trigger: Any) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise DagDefinitionError(f"an asset watcher needs a non-empty name, not {name!r}")
+        # Duck-typed: the trigger classes live above this module.
+        if not callable(getattr(trigger, "watcher_json", None)):
+            raise DagDefinitionError(
+                f"asset watcher {name!r}: its trigger must be an event trigger (a subclass of "
+                f"BaseEventTrigger, tradewind.triggers.base), not {type(trigger).__name__}"
+            )
+        self.name = name
+        self.trigger = trigger
+
+    def __repr__(self) -> str:
+        return f"AssetWatcher({self.name!r}, {self.trigger!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"name", "classpath", "kwargs"}`` (the kwargs encoded as a trigger's are)."""
+        try:
+            described = dict(self.trigger.watcher_json())
+        except TypeError as exc:
+            raise DagDefinitionError(f"asset watcher {self.name!r}: {exc}") from None
+        return {"name": self.name, **described}
 
 
 class Dataset(Asset):
@@ -186,6 +225,14 @@ def as_references(name: str, given: object) -> list[Any]:
 def references_json(items: Iterable[Any]) -> list[dict[str, Any]]:
     """The assets and aliases among a task's inlets or outlets, as JSON (in their order)."""
     return [item.to_json() for item in items if isinstance(item, Asset | AssetAlias)]
+
+
+def _valid_watchers(watchers: Iterable[Any] | None) -> list[AssetWatcher]:
+    found = list(watchers or ())
+    for watcher in found:
+        if not isinstance(watcher, AssetWatcher):
+            raise DagDefinitionError(f"an asset's watchers are AssetWatchers, not {watcher!r}")
+    return found
 
 
 def _valid_uri(uri: object) -> str:

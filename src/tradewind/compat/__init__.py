@@ -19,8 +19,9 @@ serves none of its submodules.
 
 A module or name tradewind does not provide fails the import with an error that says so
 (:class:`~tradewind.compat.finder.ModuleNotProvidedError`,
-:class:`~tradewind.compat.finder.NameNotProvidedError`), naming the Airflow feature; features
-tradewind will provide later (assets, datasets, deferral) say "not provided by tradewind yet".
+:class:`~tradewind.compat.finder.NameNotProvidedError`), naming the Airflow feature; a feature
+listed as coming later (:data:`~tradewind.compat.table.NOT_YET`: none at present, now that
+assets, datasets and deferral are served) says "not provided by tradewind yet".
 
 This package imports nothing of tradewind's other parts: the table's targets are text.
 """

@@ -4,8 +4,8 @@
 exports, each given as ``"tradewind.module:attr"``. Targets are text, resolved on first use, so
 this table imports nothing. Every module whose path is a prefix of another is a package.
 
-:data:`NOT_YET` names Airflow features tradewind will provide later: importing one fails with
-an error that says so (rather than "not part of tradewind").
+:data:`NOT_YET` names Airflow features tradewind will provide later (none at present):
+importing one fails with an error that says so (rather than "not part of tradewind").
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ _TRIGGER_BASE = {
         "TaskFailedEvent",
         "TaskSkippedEvent",
         "StartTriggerArgs",
+        "BaseEventTrigger",
     )
 }
 # What Airflow 2 keeps under airflow.<path> and Airflow 3 under airflow.providers.standard.<path>.
@@ -189,7 +190,9 @@ _STANDARD: dict[str, dict[str, str]] = {
         name: f"tradewind.triggers.temporal:{name}"
         for name in ("DateTimeTrigger", "TimeDeltaTrigger")
     },
-    "triggers.file": {"FileTrigger": "tradewind.triggers.file:FileTrigger"},
+    "triggers.file": {
+        name: f"tradewind.triggers.file:{name}" for name in ("FileTrigger", "FileDeleteTrigger")
+    },
     "triggers.external_task": {
         name: f"tradewind.triggers.external_task:{name}"
         for name in ("WorkflowTrigger", "DagStateTrigger")
@@ -395,25 +398,30 @@ for _old, _path in _AIRFLOW1_NAMES.items():
 
 _ASSET_NAMES = {
     name: f"tradewind.authoring.assets:{name}"
-    for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny")
+    for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetWatcher", "Metadata")
 }
 _DATASET_NAMES = {
     name: f"tradewind.authoring.assets:{name}"
     for name in ("Dataset", "DatasetAlias", "DatasetAll", "DatasetAny")
 }
+_ASSET_DECORATOR = {"asset": "tradewind.authoring.asset_decorator:asset"}
+_METADATA_NAME = {"Metadata": _ASSET_NAMES["Metadata"]}
 MODULES["airflow.datasets"] = _DATASET_NAMES
+MODULES["airflow.datasets.metadata"] = _METADATA_NAME
 MODULES["airflow.sdk.definitions.asset"] = dict(_ASSET_NAMES)
+MODULES["airflow.sdk.definitions.asset.decorators"] = _ASSET_DECORATOR
+MODULES["airflow.sdk.definitions.asset.metadata"] = _METADATA_NAME
 MODULES["airflow"] = {**MODULES["airflow"], "Dataset": _DATASET_NAMES["Dataset"]}
-MODULES["airflow.sdk"] = {**MODULES["airflow.sdk"], **_ASSET_NAMES}
-
-_ASSETS = "Airflow 3's assets, for data-aware scheduling"
+MODULES["airflow.sdk"] = {**MODULES["airflow.sdk"], **_ASSET_NAMES, **_ASSET_DECORATOR}
+MODULES["airflow.timetables.assets"] = {
+    "AssetOrTimeSchedule": "tradewind.timetables.assets:AssetOrTimeSchedule"
+}
+MODULES["airflow.timetables.datasets"] = {
+    "DatasetOrTimeSchedule": "tradewind.timetables.assets:DatasetOrTimeSchedule"
+}
 
 # Module path, or "module path:name", -> the Airflow feature it belongs to.
-NOT_YET: dict[str, str] = {
-    "airflow.sdk:AssetWatcher": _ASSETS,
-    "airflow.sdk:Metadata": _ASSETS,
-    "airflow.sdk:asset": _ASSETS,
-}
+NOT_YET: dict[str, str] = {}
 
 
 _SUBDAG = (

@@ -11,6 +11,10 @@ Every ``triggerer.job_heartbeat_sec`` (and at once when a trigger ends) one pass
    (another triggerer took them) or that no deferred try waits on any more (cleared, marked,
    timed out), and deletes unused trigger rows now and then.
 
+Asset watchers are triggers too (:mod:`.watching`): one runs while an active, unpaused DAG is
+scheduled on its asset, each of its events is written as an update of the asset, and it starts
+again when its ``run()`` ends.
+
 A trigger that cannot be built (a bad class path, bad arguments) fails its tries at once. While
 the metastore is away the pass is tried again after a backoff (:mod:`tradewind.metastore.outage`);
 outcomes not yet written are kept, and written once it is back (each write is guarded, so one
@@ -38,6 +42,7 @@ from tradewind.metastore.types import utcnow
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.triggerer.runner import Outcome, TriggerRunner
+from tradewind.triggerer.watching import Watchers
 from tradewind.triggers import serde
 from tradewind.triggers.base import (
     BaseTrigger,
@@ -87,6 +92,7 @@ class Triggerer:
         )
         self._bugs = outage.Backoff(*BUG_DELAY)
         self._pending: dict[int, Outcome] = {}
+        self.watchers = Watchers()
         self._cleanup_at = 0.0
 
     # ---- life cycle ------------------------------------------------------------------------
@@ -174,7 +180,8 @@ class Triggerer:
             owned = trigger_store.assigned(session, self.job_id)
             for gone in self.runner.running - owned:
                 self.runner.cancel(gone)
-            new = owned - self.runner.running - set(self._pending)
+                self.watchers.dropped(gone)
+            new = self.watchers.startable(owned - self.runner.running - set(self._pending))
             rows = trigger_store.load(session, new)
         for row in rows:
             self._start(row)
@@ -182,29 +189,37 @@ class Triggerer:
             with self.sessions.begin() as session:
                 trigger_store.delete_unused(session)
             self._cleanup_at = time.monotonic() + CLEANUP_INTERVAL
-        if self._pending:
+        if self._pending or self.watchers.pending:
             self._write_outcomes()
 
     def _start(self, row: trigger_store.TriggerRow) -> None:
         try:
             trigger = _build(row.classpath, row.kwargs)
         except TriggerError as error:
+            if row.watching:
+                self.watchers.failed(row.id, str(error))
+                return
             log.error("trigger %d cannot run: %s", row.id, error)
             self._pending[row.id] = Outcome(row.id, error=str(error))
             return
-        self.runner.add(row.id, trigger, row.waiting)
+        if row.watching:
+            self.watchers.started(row.id)
+        self.runner.add(row.id, trigger, row.waiting, every_event=bool(row.watching))
 
     def _write_outcomes(self) -> None:
         """Write the outcomes that came in (and those an outage held back), in one transaction."""
         for outcome in self.runner.outcomes():
-            self._pending[outcome.trigger_id] = outcome
-        if not self._pending:
+            if not self.watchers.take(outcome):
+                self._pending[outcome.trigger_id] = outcome
+        if not self._pending and not self.watchers.pending:
             return
         with self.sessions.begin() as session:
             now = self.clock()
             for outcome in self._pending.values():
                 _write(session, outcome, now)
+            self.watchers.write(session, now)
         self._pending.clear()
+        self.watchers.written()
 
 
 def _build(classpath: str, kwargs: dict[str, Any]) -> BaseTrigger:

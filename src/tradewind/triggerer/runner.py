@@ -4,8 +4,10 @@ The triggerer's main loop (a plain thread: :mod:`.job`) hands built triggers to
 :meth:`TriggerRunner.add` and withdraws them with :meth:`TriggerRunner.cancel`; each runs as an
 asyncio task until its first event. What a trigger ends with (:class:`Outcome`: its event, or
 the error it raised, or that it ended without an event) waits in :meth:`TriggerRunner.outcomes`
-for the main loop, which is woken at once (``on_outcome``). Nothing a trigger does ends the
-loop: its exceptions become outcomes, its ``cleanup()`` errors are logged.
+for the main loop, which is woken at once (``on_outcome``). A watcher of an asset
+(``every_event``) runs until its ``run()`` ends instead: each event is an outcome that is not
+final, and the end is the final one. Nothing a trigger does ends the loop: its exceptions
+become outcomes, its ``cleanup()`` errors are logged.
 
 A trigger that blocks the loop (``time.sleep``, blocking I/O) delays every other trigger. A
 ticker task notes the time every :attr:`TriggerRunner.tick` seconds; the watchdog thread
@@ -38,11 +40,14 @@ STOP_GRACE = 5.0
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a trigger ended: with ``event``, or with ``error`` (text for the task's failure)."""
+    """How a trigger ended: with ``event``, or with ``error`` (text for the task's failure).
+    For a watcher, an event that is not ``final`` (it keeps running), or its end (final; with
+    neither event nor error when its ``run()`` returned after yielding events)."""
 
     trigger_id: int
     event: TriggerEvent | None = None
     error: str | None = None
+    final: bool = True
 
 
 @dataclass
@@ -51,6 +56,7 @@ class _Running:
     trigger: BaseTrigger
     name: str  # its repr, made once (repr calls the trigger's serialize())
     sink: logs.Sink
+    every_event: bool = False
 
 
 def describe(trigger: BaseTrigger) -> str:
@@ -90,6 +96,7 @@ class TriggerRunner:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._by_task: dict[asyncio.Task[Any], _Running] = {}
         self._ticked = time.monotonic()
+        self._ticking: asyncio.Task[None] | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="triggers", daemon=True)
         self._watchdog = threading.Thread(target=self._watch, name="trigger-watchdog", daemon=True)
@@ -100,12 +107,19 @@ class TriggerRunner:
         self._thread.start()
         self._watchdog.start()
 
-    def add(self, trigger_id: int, trigger: BaseTrigger, waiting: Sequence[TaskKey]) -> None:
-        """Run ``trigger`` until its first event; its log lines go to the logs of ``waiting``."""
+    def add(
+        self,
+        trigger_id: int,
+        trigger: BaseTrigger,
+        waiting: Sequence[TaskKey],
+        *,
+        every_event: bool = False,
+    ) -> None:
+        """Run ``trigger`` until its first event (``every_event``: until its ``run()`` ends);
+        its log lines go to the logs of ``waiting``."""
         trigger.trigger_id = trigger_id
-        entry = _Running(
-            trigger_id, trigger, describe(trigger), logs.Sink(self.base_log_folder, waiting)
-        )
+        sink = logs.Sink(self.base_log_folder, waiting)
+        entry = _Running(trigger_id, trigger, describe(trigger), sink, every_event)
         self.running.add(trigger_id)
         self._loop.call_soon_threadsafe(self._start, entry)
 
@@ -120,7 +134,8 @@ class TriggerRunner:
         while self._outcomes:
             outcome = self._outcomes.popleft()
             if outcome.trigger_id in self.running:
-                self.running.discard(outcome.trigger_id)
+                if outcome.final:
+                    self.running.discard(outcome.trigger_id)
                 taken.append(outcome)
         return taken
 
@@ -142,7 +157,7 @@ class TriggerRunner:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._loop.create_task(self._ticker())
+        self._ticking = self._loop.create_task(self._ticker())
         try:
             self._loop.run_forever()
         finally:
@@ -166,7 +181,8 @@ class TriggerRunner:
             task.cancel()
 
     async def _cancel_all(self) -> None:
-        tasks = list(self._tasks.values())
+        # The ticker too: a task left pending when the loop closes is logged as an error.
+        tasks = [*self._tasks.values(), *([self._ticking] if self._ticking else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -176,23 +192,31 @@ class TriggerRunner:
         where = f"triggerer {self.host}" + (f" (job {self.job_id})" if self.job_id else "")
         log.info("trigger %s started on %s", entry.name, where)
         try:
-            outcome = await self._first_event(entry)
-            if outcome.event is not None:
-                log.info("trigger %s fired: %r", entry.name, outcome.event)
-            else:
+            outcome = await self._events(entry)
+            if outcome.error is not None:
                 log.error("trigger %s failed: %s", entry.name, outcome.error)
-            self._outcomes.append(outcome)
-            self.on_outcome()
+            elif outcome.event is None:
+                log.info("trigger %s ended; it runs again", entry.name)
+            self._post(entry, outcome)
         except asyncio.CancelledError:
-            log.info("trigger %s cancelled: its task no longer waits on it here", entry.name)
+            log.info("trigger %s cancelled: nothing needs it here any more", entry.name)
         finally:
             await self._cleanup(entry)
             task = self._tasks.pop(entry.trigger_id, None)
             if task is not None:
                 self._by_task.pop(task, None)
 
-    async def _first_event(self, entry: _Running) -> Outcome:
+    def _post(self, entry: _Running, outcome: Outcome) -> None:
+        if outcome.event is not None:
+            log.info("trigger %s fired: %r", entry.name, outcome.event)
+        self._outcomes.append(outcome)
+        self.on_outcome()
+
+    async def _events(self, entry: _Running) -> Outcome:
+        """The first event (``every_event``: each event is posted as it comes, and the end of
+        ``run()`` is the outcome), or the error."""
         what = classpath_of(entry.trigger)
+        fired = False
         events: Any = None  # user code: may yield anything, or not be a generator
         try:
             events = entry.trigger.run()
@@ -203,7 +227,12 @@ class TriggerRunner:
                         error=f"{what}: run() yielded {type(event).__name__} {event!r}, "
                         "not a TriggerEvent",
                     )
-                return Outcome(entry.trigger_id, event=event)
+                if not entry.every_event:
+                    return Outcome(entry.trigger_id, event=event)
+                fired = True
+                self._post(entry, Outcome(entry.trigger_id, event=event, final=False))
+            if fired:
+                return Outcome(entry.trigger_id)
             return Outcome(
                 entry.trigger_id, error=f"{what}: its run() ended without yielding an event"
             )

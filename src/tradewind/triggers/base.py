@@ -57,6 +57,20 @@ class BaseTrigger(abc.ABC, LoggingMixin):
         return f"<{classpath} {shown}>"
 
 
+class BaseEventTrigger(BaseTrigger):
+    """A trigger that can watch an asset (``AssetWatcher(name, trigger)``, Airflow's
+    event-driven scheduling): the triggerer runs it for as long as a DAG is scheduled on the
+    asset, records an update of the asset for each event it yields, and runs it again when its
+    ``run()`` ends. It must therefore fire once per outside event (a message taken off a queue,
+    a file that it removes), not again and again on the same state."""
+
+    def watcher_json(self) -> dict[str, Any]:
+        """``{"classpath", "kwargs"}`` (kwargs encoded by :mod:`~tradewind.triggers.serde`),
+        as an asset's serialized watchers hold it."""
+        classpath, kwargs = self.serialize()
+        return {"classpath": classpath, "kwargs": serde.encode(dict(kwargs))}
+
+
 @dataclass(frozen=True)
 class TriggerEvent:
     """What a trigger yields: a payload (anything :mod:`~tradewind.triggers.serde` encodes)

@@ -31,6 +31,7 @@ from tradewind.metastore.models import (
     TaskInletAssetReference,
     TaskOutletAssetReference,
 )
+from tradewind.metastore.store import watchers
 from tradewind.reports import AssetUpdate
 
 
@@ -83,8 +84,19 @@ def register_dag(
     session: Session, dag_id: str, data: Mapping[str, Any], now: datetime, *, first: bool = False
 ) -> None:
     """Replace what the DAG's newest version says about assets: what it is scheduled on, and
-    what each of its tasks produces and reads. ``first``: the DAG's first version (there is
-    nothing to replace)."""
+    what each of its tasks produces and reads; then bring the watchers of the assets it is (or
+    was) scheduled on in step (:func:`tradewind.metastore.store.watchers.sync`). ``first``: the
+    DAG's first version (there is nothing to replace)."""
+    before = set() if first else watchers.scheduled_on(session, dag_id)
+    _register_references(session, dag_id, data, now, first=first)
+    declares = bool(watchers.declared_in(data.get("asset_condition")))
+    after = watchers.scheduled_on(session, dag_id) if declares or before else set()
+    watchers.sync(session, before | after, declares=declares, now=now)
+
+
+def _register_references(
+    session: Session, dag_id: str, data: Mapping[str, Any], now: datetime, *, first: bool
+) -> None:
     scheduled = list(walk(data.get("asset_condition")))
     per_task = [
         (task["task_id"], kind, list(walk(task.get(kind) or [])))

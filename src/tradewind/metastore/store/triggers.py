@@ -8,6 +8,10 @@ one. When a trigger fires, every deferred task instance waiting on it goes back 
 with the event in its ``next_kwargs``, the trigger row is deleted, and the schedulers are told,
 in one transaction. Each write is guarded by ``state = 'deferred' AND trigger_id = <trigger>``:
 a task instance cleared, marked or timed out meanwhile is left as it is.
+
+A trigger may also watch an asset (:mod:`tradewind.metastore.store.watchers`): a triggerer runs
+it while an active, unpaused DAG is scheduled on the asset, and each of its events is an update
+of the asset (:func:`fire_watcher`); its row stays.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from tradewind.metastore.models import Job, TaskInstance, Trigger
+from tradewind.metastore.models import AssetModel, AssetTrigger, Job, TaskInstance, Trigger
 from tradewind.metastore.notify import notify
+from tradewind.metastore.store import assets as asset_store
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import watchers
 from tradewind.metastore.store.tasks import MAX_REASON, TO_HISTORY
 from tradewind.metastore.types import UtcDateTime
-from tradewind.reports import FAIL_METHOD
+from tradewind.reports import FAIL_METHOD, AssetUpdate
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
@@ -36,6 +42,7 @@ TRIGGERER = "triggerer"
 _TI: Table = TaskInstance.__table__  # type: ignore[assignment]
 _TRIGGER: Table = Trigger.__table__  # type: ignore[assignment]
 _JOB: Table = Job.__table__  # type: ignore[assignment]
+_LINK: Table = AssetTrigger.__table__  # type: ignore[assignment]
 DEFERRED = TaskState.DEFERRED.value
 
 _WAITED_ON = exists().where(_TI.c.trigger_id == _TRIGGER.c.id, _TI.c.state == DEFERRED)
@@ -43,12 +50,14 @@ _WAITED_ON = exists().where(_TI.c.trigger_id == _TRIGGER.c.id, _TI.c.state == DE
 
 @dataclass(frozen=True)
 class TriggerRow:
-    """A trigger to run: its class path and encoded arguments, and the tries waiting on it."""
+    """A trigger to run: its class path and encoded arguments, and the tries waiting on it
+    (or the URIs of the assets it watches)."""
 
     id: int
     classpath: str
     kwargs: dict[str, Any]
     waiting: list[TaskKey] = field(default_factory=list)
+    watching: list[str] = field(default_factory=list)
 
 
 def _alive_triggerers(now: datetime, timeout: float) -> Any:
@@ -90,11 +99,14 @@ def claim(session: Session, job_id: int, *, room: int, now: datetime, timeout: f
     return ids
 
 
-_ASSIGNED = select(_TRIGGER.c.id).where(_TRIGGER.c.triggerer_id == bindparam("job_id"), _WAITED_ON)
+_ASSIGNED = select(_TRIGGER.c.id).where(
+    _TRIGGER.c.triggerer_id == bindparam("job_id"), or_(_WAITED_ON, watchers.RUNNABLE)
+)
 
 
 def assigned(session: Session, job_id: int) -> set[int]:
-    """The triggers this triggerer should run now: its own that a deferred try waits on."""
+    """The triggers this triggerer should run now: its own that a deferred try waits on, or
+    that watch an asset an active, unpaused DAG is scheduled on."""
     return set(session.scalars(_ASSIGNED, {"job_id": job_id}).all())
 
 
@@ -121,6 +133,13 @@ def load(session: Session, ids: Iterable[int]) -> list[TriggerRow]:
     ).all():
         if ti.trigger_id in found:
             found[ti.trigger_id].waiting.append(TaskKey(*ti[1:]))
+    for trigger_id, uri in session.execute(
+        select(_LINK.c.trigger_id, AssetModel.uri)
+        .join(AssetModel, AssetModel.id == _LINK.c.asset_id)
+        .where(_LINK.c.trigger_id.in_(wanted))
+        .order_by(AssetModel.uri)
+    ).all():
+        found[trigger_id].watching.append(uri)
     return [found[i] for i in wanted if i in found]
 
 
@@ -236,9 +255,27 @@ def _finish(session: Session, trigger_id: int, changed: int) -> None:
 
 def delete_unused(session: Session) -> int:
     """Delete the triggers no deferred try waits on (their tries were cleared, marked, timed
-    out or resumed); how many."""
-    result = session.execute(delete(_TRIGGER).where(~_WAITED_ON))
+    out or resumed) and that watch no asset a DAG is scheduled on; how many."""
+    result = session.execute(delete(_TRIGGER).where(~_WAITED_ON, ~watchers.KEPT))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def fire_watcher(session: Session, trigger_id: int, event: Any, *, now: datetime) -> int:
+    """A watcher fired with ``event`` (its encoded payload): an event of each asset it watches,
+    with ``extra = {"from_trigger": true, "payload": event}`` (as Airflow's), queued for the
+    DAGs scheduled on it; the schedulers are told. The trigger row stays. Returns how many
+    asset events it recorded (none if the watcher was removed meanwhile)."""
+    rows = session.execute(
+        select(AssetModel.uri, AssetModel.name, AssetModel.group)
+        .join(_LINK, _LINK.c.asset_id == AssetModel.id)
+        .where(_LINK.c.trigger_id == trigger_id)
+    ).all()
+    extra = {"from_trigger": True, "payload": event}
+    updates = [AssetUpdate(uri, name, group, extra) for uri, name, group in rows]
+    recorded = asset_store.record(session, updates, source=None, now=now)
+    if recorded:
+        notify(session)
+    return len(recorded)
 
 
 def release(session: Session, job_id: int) -> int:
