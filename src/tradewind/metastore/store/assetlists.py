@@ -105,9 +105,12 @@ ALIAS_ORDER: dict[str, Any] = {
 
 
 def ordered(columns: dict[str, Any], order_by: str, tiebreak: Any) -> list[Any]:
-    """ORDER BY terms of an order_by name of ``columns`` (``-name``: descending)."""
+    """ORDER BY terms of an order_by name of ``columns`` (``-name``: descending), ties broken
+    by ``tiebreak`` in the same direction."""
     column = columns[order_by.removeprefix("-")]
-    return [column.desc() if order_by.startswith("-") else column.asc(), tiebreak]
+    if order_by.startswith("-"):
+        return [column.desc(), tiebreak.desc()]
+    return [column.asc(), tiebreak.asc()]
 
 
 def page(
