@@ -46,6 +46,9 @@ EXISTING = {
     "try_number": "1",
     "map_index": "-1",
     "import_error_id": "1",
+    "asset_id": "1",
+    "asset_alias_id": "1",
+    "uri": "s3://bucket/key",
 }
 # Field values that pass validation, where the schema alone does not say what would.
 ONE_TASK = """

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tradewind.api import docs, errors, headers, limits, query, text, unrouted
 from tradewind.api.deps import WebState
 from tradewind.api.routes import (
+    assets,
     audit,
     auth,
     dags,
@@ -53,6 +54,7 @@ API_ROUTERS = (
     logs.router,
     xcom.router,
     mapped.router,
+    assets.router,
     resources.router,
     users.router,
     audit.router,
@@ -180,7 +182,8 @@ _PUBLIC = {
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, with the auth schemes and without FastAPI's 422 (errors are 400);
-    404 only where a path names something, no auth errors where no login is needed."""
+    404 only where a path (or a route's own entry) names something, no auth errors where no
+    login is needed."""
     if app.openapi_schema:
         return app.openapi_schema
     document = get_openapi(
@@ -197,7 +200,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.get("responses", {})
-            cannot = ("422", *_PUBLIC.get(path, ()), *(() if "{" in path else ("404",)))
+            # A 404 a route documents itself (with its own description) is one it can give.
+            named = "{" in path or responses.get("404", {}).get("description") != "Not found"
+            cannot = ("422", *_PUBLIC.get(path, ()), *(() if named else ("404",)))
             for code in cannot:
                 responses.pop(code, None)
             if path not in _PUBLIC:

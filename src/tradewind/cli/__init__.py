@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "triggerer": "triggerer:triggerer",
     "tasks": "tasks:tasks",
     "pools": "pools:pools",
+    "assets": "assets:assets",
     "variables": "variables:variables",
     "connections": "connections:connections",
     "webserver": "webserver:webserver",
@@ -38,6 +39,7 @@ COMMANDS: dict[str, str] = {
 
 # What `tradewind --help` lists, so that listing the commands imports none of them.
 SUMMARIES: dict[str, str] = {
+    "assets": "List assets and their events, or record an event.",
     "config": "Show the effective settings.",
     "connections": "Manage connections (how tasks reach external systems).",
     "dag-processor": "Parse DAG files as they appear and change.",
