@@ -64,7 +64,7 @@ def run(
     one when nothing is due sooner."""
     limit = settings.max_dagruns_per_loop
     done = FullPass(created=dagruns.create_scheduled_runs(session, cache, now, limit))
-    done.created += assetruns.create_asset_triggered_runs(session, cache, now, limit)
+    done.created += _asset_runs(session, cache, now, settings, done)
     for advance in dagruns.start_queued_runs(session, cache, now, limit):
         done.started += 1
         done.advanced(advance)
@@ -77,6 +77,35 @@ def run(
     # the next due time, and never in a tight loop.
     done.wait = 0.0 if done.did else max(MIN_GAP, seconds_until_due(session, now, interval))
     return done
+
+
+def asset_runs(
+    session: Session, cache: dagruns.DagCache, now: datetime, settings: SchedulerSettings
+) -> FullPass:
+    """The part of a full pass that asset events recorded in this pass call for at once: the
+    runs of the consumers whose condition they meet, created and started."""
+    done = FullPass()
+    done.created = _asset_runs(session, cache, now, settings, done)
+    return done
+
+
+def _asset_runs(
+    session: Session,
+    cache: dagruns.DagCache,
+    now: datetime,
+    settings: SchedulerSettings,
+    done: FullPass,
+) -> int:
+    """Create the asset-triggered runs that are due and start them (up to
+    ``max_asset_runs_per_loop``: every consumer of an update starts in this pass); how many
+    were created."""
+    limit = settings.max_asset_runs_per_loop
+    created = assetruns.create_asset_triggered_runs(session, cache, now, limit)
+    if created:
+        for advance in dagruns.start_queued_runs(session, cache, now, max(created, 1)):
+            done.started += 1
+            done.advanced(advance)
+    return created
 
 
 def wake_due_tries(session: Session, now: datetime, limit: int) -> int:

@@ -287,11 +287,16 @@ class Scheduler:
             done.full_at = tick + full.wait
             done.busy = done.busy or full.did
             done.callbacks += full.callbacks
+        elif applied is not None and applied.asset_events:
+            # Their consumers' runs are created and started in this same transaction.
+            started = fullpass.asset_runs(session, self.cache, now, self.settings.scheduler)
+            done.busy = done.busy or started.did
+            done.callbacks += started.callbacks
         waiting = dict(self._restarts)
         if applied is not None:
             done.reported = applied.reported
             waiting.update(applied.restarting)
-            if applied.finished_runs or applied.asset_events:
+            if applied.finished_runs:
                 done.full_at = 0.0
             if applied.wait_until is not None:
                 wait = (applied.wait_until - now).total_seconds()

@@ -142,6 +142,9 @@ class SchedulerSettings(Section):
     # and PostgreSQL it is told at once, and looks unprompted only every 10 x this.
     wake_interval: float = 0.5
     max_dagruns_per_loop: int = 20
+    # Asset-triggered runs created and started in one pass: the consumers of one update start
+    # together (each step is one statement for all of them, but starting a run is not).
+    max_asset_runs_per_loop: int = 500
     max_tis_per_query: int = 512
 
     @field_validator("heartbeat_interval", "job_timeout", "wake_interval")
