@@ -24,7 +24,7 @@ from tradewind.metastore.models import (
 from tradewind.metastore.notify import notify
 from tradewind.metastore.store import assetlists
 from tradewind.metastore.store import assets as asset_store
-from tradewind.metastore.store.assetreads import EventEntry
+from tradewind.metastore.store.assetreads import EVENT_COLUMNS, EventEntry
 from tradewind.reports import AssetUpdate
 
 
@@ -75,20 +75,9 @@ EVENT_ORDER: dict[str, Any] = {
     "source_map_index": AssetEvent.source_map_index,
 }
 
-_EVENTS: Select[Any] = select(
-    AssetEvent.id,
-    AssetModel.uri,
-    AssetModel.name,
-    AssetModel.group,
-    AssetEvent.extra,
-    AssetEvent.timestamp,
-    AssetEvent.source_dag_id,
-    AssetEvent.source_task_id,
-    AssetEvent.source_run_id,
-    AssetEvent.source_map_index,
-    AssetEvent.source_alias_name,
-    AssetEvent.asset_id,
-).join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+_EVENTS: Select[Any] = select(*EVENT_COLUMNS, AssetEvent.asset_id).join(
+    AssetModel, AssetModel.id == AssetEvent.asset_id
+)
 
 
 def _filtered(where: EventFilter) -> Select[Any]:

@@ -38,7 +38,8 @@ class EventEntry:
         return data
 
 
-_EVENTS: Select[Any] = select(
+# The columns of an EventEntry, in its fields' order (others may follow them in a select).
+EVENT_COLUMNS = (
     AssetEvent.id,
     AssetModel.uri,
     AssetModel.name,
@@ -50,7 +51,8 @@ _EVENTS: Select[Any] = select(
     AssetEvent.source_run_id,
     AssetEvent.source_map_index,
     AssetEvent.source_alias_name,
-).join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+)
+_EVENTS: Select[Any] = select(*EVENT_COLUMNS).join(AssetModel, AssetModel.id == AssetEvent.asset_id)
 
 
 def _entries(session: Session, query: Select[Any]) -> list[EventEntry]:
