@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import create_executor
@@ -42,7 +42,7 @@ from tradewind.parsing.processor import DagProcessor
 from tradewind.scheduler.loop import Scheduler
 from tradewind.scheduler.trigger import trigger_dag
 from tradewind.settings import Settings
-from tradewind.states import DagRunState, TaskState
+from tradewind.states import DagRunState, DagRunType, TaskState
 
 HEADER = """
 import os
@@ -199,6 +199,24 @@ class System:
         """The states of a task's instances by map_index (-1 alone: not expanded)."""
         with self.sessions() as session:
             return task_store.instance_states(session, dag_id, run_id).get(task_id, {})
+
+
+def asset_runs(system: System, dag_id: str) -> list[DagRun]:
+    """The DAG's asset-triggered runs, oldest first."""
+    with system.sessions() as session:
+        return list(
+            session.scalars(
+                select(DagRun)
+                .where(DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.ASSET_TRIGGERED.value)
+                .order_by(DagRun.id)
+            ).all()
+        )
+
+
+def count_rows(system: System, model: type) -> int:
+    """How many rows the model's table holds."""
+    with system.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def system_sections(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,12 +8,10 @@ from datetime import UTC, datetime
 from textwrap import dedent
 
 import pytest
-from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
-from sqlalchemy import func, select
+from scheduling import System, asset_runs, count_rows, make_system_fixture, system_fixture  # noqa: F401
 
-from tradewind.metastore.models import AssetDagRunQueue, AssetEvent, DagRun
+from tradewind.metastore.models import AssetDagRunQueue, AssetEvent
 from tradewind.scheduler.operations import clear_tasks
-from tradewind.states import DagRunType
 
 pytestmark = pytest.mark.parametrize(
     "db_dialect",
@@ -55,15 +53,7 @@ with DAG("broken_orders", schedule=None):
 """
 
 
-def _asset_runs(system: System, dag_id: str) -> list[DagRun]:
-    with system.sessions() as session:
-        return list(
-            session.scalars(
-                select(DagRun)
-                .where(DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.ASSET_TRIGGERED.value)
-                .order_by(DagRun.id)
-            ).all()
-        )
+_asset_runs = asset_runs
 
 
 def _produce(system: System, dag_id: str) -> None:
@@ -76,9 +66,7 @@ def _consumers(system: System, body: str) -> None:
     system.add_dag("consumers", 'UNPAUSED = {"is_paused_upon_creation": False}\n' + dedent(body))
 
 
-def _count(system: System, model: type) -> int:
-    with system.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+_count = count_rows
 
 
 def test_a_producer_success_runs_its_consumer_with_the_triggering_event(system: System) -> None:

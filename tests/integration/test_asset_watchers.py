@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scheduling import System, make_system_fixture, poll, system_fixture  # noqa: F401
-from sqlalchemy import func, select
+from scheduling import System, asset_runs, count_rows, make_system_fixture, poll, system_fixture  # noqa: F401
+from sqlalchemy import select
 from triggering import triggerer_process
 
-from tradewind.metastore.models import AssetEvent, AssetModel, AssetTrigger, DagRun, Trigger
-from tradewind.states import DagRunType
+from tradewind.metastore.models import AssetEvent, AssetModel, AssetTrigger, Trigger
 
 pytestmark = pytest.mark.parametrize(
     "db_dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -69,20 +68,10 @@ with DAG({name!r}, schedule=[INBOX], is_paused_upon_creation=False):
 """
 
 
-def _asset_runs(system: System, dag_id: str) -> list[DagRun]:
-    with system.sessions() as session:
-        return list(
-            session.scalars(
-                select(DagRun)
-                .where(DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.ASSET_TRIGGERED.value)
-                .order_by(DagRun.id)
-            ).all()
-        )
+_asset_runs = asset_runs
 
 
-def _count(system: System, model: type) -> int:
-    with system.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+_count = count_rows
 
 
 def _watchers(system: System) -> list[tuple[str, str, str]]:
