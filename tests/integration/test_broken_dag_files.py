@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import Result
-from scheduling import HEADER, System, make_system_fixture, system_fixture  # noqa: F401
+from scheduling import HEADER, System, make_system_fixture, sqlite_only, system_fixture  # noqa: F401
+from test_ui_browser import CHROMIUM, Live, need_chromium, shots
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
 from tradewind.metastore.models import DagRun
@@ -25,6 +27,7 @@ from tradewind.parsing.processor import DagProcessor
 from tradewind.scheduler.trigger import TriggerError, trigger_dag
 from tradewind.settings import Settings
 from tradewind.states import DagRunType
+from tradewind.ui.app import create_app
 
 Cli = Callable[..., Result]
 
@@ -191,3 +194,59 @@ def test_cli_lists_the_dag_marked_and_trigger_exits_with_the_reason(
     assert "fails to import" in triggered.output
     assert "Traceback" not in triggered.output
     assert _runs(system, "cli_broken") == []
+
+
+@sqlite_only
+@pytest.mark.timeout(240)
+def test_browser_shows_the_dag_marked_and_the_trigger_form_refuses(
+    web: Web, request: pytest.FixtureRequest
+) -> None:
+    need_chromium(request.config)
+    from playwright import sync_api
+
+    system = web.system
+    path = _register(system, "ui_broken")
+    _break(system, path, "ui_broken")
+    with (
+        shots.serving(create_app(system.settings)) as base,
+        sync_api.sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = Live(web, base, browser).page("user")
+            # The list shows the DAG, marked.
+            row = page.locator("tr[data-dag=ui_broken]")
+            row.wait_for()
+            badge = row.get_by_role("link", name="import error")
+            assert badge.get_attribute("href") == "/browse/import-errors"
+            # Its page says why, with the error and a link to it.
+            row.locator("a.dag-id").click()
+            warning = page.locator("#dag-import-error")
+            warning.wait_for()
+            assert "fails to import" in warning.inner_text()
+            assert "SyntaxError" in warning.inner_text()
+            warning.get_by_role("link", name="See the import error").click()
+            page.wait_for_url(re.compile(r".*/browse/import-errors#import-error-\d+$"))
+            anchor = page.url.rsplit("#", 1)[1]
+            assert str(path) in page.locator(f"#{anchor}").inner_text()
+            # The trigger form refuses, with the reason, and no run is made.
+            page.goto(f"{base}/dags/ui_broken/trigger")
+            assert page.locator("#dag-import-error").is_visible()
+            page.click("#trigger-submit")
+            refusal = page.locator("#trigger-error")
+            refusal.wait_for()
+            assert "fails to import" in refusal.inner_text()
+            assert _runs(system, "ui_broken") == []
+            # Nor is the DAG unpaused by the refused trigger.
+            with system.sessions() as session:
+                dag = dag_store.get_dag(session, "ui_broken")
+                assert dag is not None
+                assert dag.is_paused
+            # Fixed: the mark goes at the next parse.
+            _write(path, GOOD.format(dag_id="ui_broken", schedule=None))
+            _scan(system)
+            page.goto(f"{base}/dags/ui_broken")
+            page.locator("#trigger").wait_for()
+            assert page.locator("#dag-import-error").count() == 0
+        finally:
+            browser.close()
