@@ -39,6 +39,7 @@ def list_(output: str, tags: tuple[str, ...], include_inactive: bool) -> None:
                 "fileloc": dag.fileloc,
                 "is_paused": dag.is_paused,
                 "is_active": dag.is_active,
+                "has_import_errors": dag.has_import_errors,
                 "schedule": dag.schedule_description,
                 "tags": sorted(tag.name for tag in dag.tags),
                 "owners": dag.owners,
@@ -46,7 +47,8 @@ def list_(output: str, tags: tuple[str, ...], include_inactive: bool) -> None:
             }
             for dag in dag_store.list_dags(session, tags=tags, include_inactive=include_inactive)
         ]
-    emit(rows, ["dag_id", "fileloc", "is_paused", "schedule", "tags", "owners"], output)
+    columns = ["dag_id", "fileloc", "is_paused", "schedule", "tags", "owners", "has_import_errors"]
+    emit(rows, columns, output)
 
 
 @dags.command("list-import-errors")

@@ -34,8 +34,15 @@ def trigger_dag(
     note: str | None = None,
 ) -> DagRun:
     """Create a queued manual run; the scheduler starts it (a paused DAG's run waits)."""
-    if dag_store.get_dag(session, dag_id) is None:
+    row = dag_store.get_dag(session, dag_id)
+    if row is None:
         raise TriggerError(f"no DAG {dag_id!r} is registered (see `tradewind dags list`)")
+    if row.has_import_errors:
+        raise TriggerError(
+            f"DAG {dag_id!r} cannot be triggered: its file {row.fileloc} fails to import "
+            "(see `tradewind dags list-import-errors`); fix the file and trigger it once "
+            "the DAG processor has parsed it again"
+        )
     dag = registry.load_serialized(session, dag_id)
     if conf is not None and not isinstance(conf, dict):
         raise TriggerError("conf must be a JSON object")

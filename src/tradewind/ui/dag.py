@@ -38,6 +38,10 @@ def dag_context(session: Session, dag_id: str, tab: str) -> dict[str, Any]:
         "dag_label": shape.dag.display_name if shape else dag_id,
         "dag_tags": listing.tags_of(session, [dag_id]).get(dag_id, []),
         "tab": tab,
+        # The DAG keeps its last good version while its file fails to import: say so.
+        "import_error": (
+            dag_store.import_error_of_file(session, dag.fileloc) if dag.has_import_errors else None
+        ),
     }
 
 

@@ -214,7 +214,13 @@ def save_file_parse(
     report.stored = kept_ids
     if previous is not None:
         gone = sorted(set(previous.dag_ids) - set(kept_ids))
-        report.deactivated.extend(_deactivate(session, gone, parse.fileloc))
+        if parse.errors:
+            # A file that fails to import may still define them: they keep their last good
+            # version, marked, until a parse without errors tells (as Airflow does).
+            _mark_broken(session, gone, parse.fileloc)
+            kept_ids = sorted({*kept_ids, *gone})
+        else:
+            report.deactivated.extend(_deactivate(session, gone, parse.fileloc))
     _save_file_row(session, row=previous, parse=parse, loc_hash=loc_hash, dag_ids=kept_ids, now=now)
     if parse.source:
         _save_code(session, parse, loc_hash, now)
@@ -379,9 +385,18 @@ def _deactivate(session: Session, dag_ids: Sequence[str], fileloc: str) -> list[
     session.execute(
         update(DagModel)
         .where(DagModel.dag_id.in_(dag_ids), DagModel.fileloc == fileloc)
-        .values(is_active=False)
+        .values(is_active=False, has_import_errors=False)
     )
     return list(dag_ids)
+
+
+def _mark_broken(session: Session, dag_ids: Sequence[str], fileloc: str) -> None:
+    if dag_ids:
+        session.execute(
+            update(DagModel)
+            .where(DagModel.dag_id.in_(dag_ids), DagModel.fileloc == fileloc)
+            .values(has_import_errors=True)
+        )
 
 
 def forget_files(session: Session, filelocs: Iterable[str]) -> list[str]:

@@ -148,6 +148,16 @@ def page_import_errors(
     return list(rows), total
 
 
+def import_error_of_file(session: Session, fileloc: str) -> ParseImportError | None:
+    """The import error of a DAG file's last parse, if it had one."""
+    return session.scalars(
+        select(ParseImportError)
+        .where(ParseImportError.fileloc_hash == fileloc_hash(fileloc))
+        .order_by(ParseImportError.id.desc())
+        .limit(1)
+    ).first()
+
+
 def get_import_error(session: Session, error_id: int) -> ParseImportError | None:
     return session.get(ParseImportError, error_id)
 
