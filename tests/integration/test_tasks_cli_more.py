@@ -86,7 +86,10 @@ def test_render_prints_each_template_field_rendered(settings: Settings, tradewin
 
 
 def test_render_errors_are_one_line(settings: Settings, tradewind_cli: Cli) -> None:
-    _error(tradewind_cli(settings, "tasks", "render", "greet", "broken"), "nothing")
+    _error(
+        tradewind_cli(settings, "tasks", "render", "greet", "broken"),
+        "cannot render the templates of 'broken': jinja2.exceptions.UndefinedError: 'nothing'",
+    )
     _error(tradewind_cli(settings, "tasks", "render", "greet", "ghost"), "no task 'ghost'")
     bad_date = tradewind_cli(settings, "tasks", "render", "greet", "hello", "soon")
     assert bad_date.exit_code == 2

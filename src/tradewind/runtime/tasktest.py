@@ -198,7 +198,8 @@ def render_task(
                 instance = copy.copy(mapping.instance_of(task, context))
                 templating.render_template_fields(instance, context)
             except Exception as exc:  # any error of a template or of user code it calls
-                raise RenderError(masker.mask(execute.summary(exc))) from None
+                why = masker.mask(execute.summary(exc))
+                raise RenderError(f"cannot render the templates of {task_id!r}: {why}") from None
     finally:
         engine.dispose()
     return rendered.for_report(rendered.snapshot(instance) or {}, masker)
