@@ -4,6 +4,7 @@ at the root), and every entry of their name -> module tables loads the command o
 from __future__ import annotations
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from tradewind.cli import COMMANDS, SUMMARIES, cli
@@ -50,3 +51,26 @@ def test_tasks_help_lists_every_command() -> None:
 def test_dags_group_holds_the_run_commands() -> None:
     expected = {"trigger", "state", "list-runs", "backfill", "test", "list", "show", "pause"}
     assert expected <= set(dags.commands)
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["dag", "list"], "No such command 'dag'. Did you mean 'dags'?"),
+        (["dags", "lst"], "No such command 'lst'. Did you mean 'list'?"),
+        (["tasks", "rendr"], "No such command 'rendr'. Did you mean 'render'?"),
+        (["config", "get-valu", "core", "x"], "Did you mean 'get-value'?"),
+    ],
+)
+def test_an_unknown_command_names_the_closest_one(args: list[str], hint: str) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert hint in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_command_far_from_every_name_has_no_hint() -> None:
+    result = CliRunner().invoke(cli, ["zzzz"])
+    assert result.exit_code == 2
+    assert "No such command 'zzzz'." in result.output
+    assert "Did you mean" not in result.output

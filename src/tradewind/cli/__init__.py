@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "users": "users:users",
     "celery": "celery:celery",
     "kubernetes": "kubernetes:kubernetes",
+    "version": "about:version",
+    "info": "about:info",
 }
 
 
@@ -56,6 +58,8 @@ SUMMARIES: dict[str, str] = {
     "users": "Create, list, delete users and reset their passwords.",
     "celery": "Run Celery workers and Flower, or stop the workers.",
     "kubernetes": "Show a try's pod YAML, or delete finished worker pods.",
+    "version": "Print tradewind's version.",
+    "info": "Show the version, settings, metastore and extras.",
 }
 
 

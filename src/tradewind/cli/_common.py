@@ -82,6 +82,15 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def confirm(question: str, yes: bool) -> None:
+    """Ask before something that cannot be undone; without a terminal, ask for --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.ClickException("refusing to go on without a terminal to confirm; pass --yes")
+    click.confirm(question, abort=True)
+
+
 @contextmanager
 def user_errors(*kinds: type[Exception]) -> Iterator[None]:
     """Turn the library's expected errors into a one-line message and exit code 1."""

@@ -4,12 +4,15 @@ The group holds an explicit table of command name -> ``"module:attribute"`` unde
 ``tradewind.cli`` (a test checks that every entry resolves), so that ``tradewind tasks run``, the
 start of every task try, imports only what running a try needs, and optional stacks (celery,
 kubernetes) only when chosen. An import that fails is an error, never a missing command.
+An unknown name is answered with the closest known one (click looks only at the commands it
+has already loaded, which here are none).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import click
@@ -49,3 +52,23 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"tradewind.cli.{module_name}")
         command: click.Command = getattr(module, attr)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0])
+        unknown = self.get_command(ctx, name) is None and not ctx.resilient_parsing
+        if unknown and not name.startswith("-"):  # an option is left to click's own handling
+            ctx.fail(unknown_command(name, self.list_commands(ctx)))
+        return super().resolve_command(ctx, args)
+
+
+def unknown_command(name: str, known: Iterable[str]) -> str:
+    """ "No such command 'dag'. Did you mean 'dags'?" (the hint only when one is close)."""
+    close = difflib.get_close_matches(name, list(known), n=3)
+    message = f"No such command {name!r}."
+    if len(close) == 1:
+        return f"{message} Did you mean {close[0]!r}?"
+    if close:
+        return f"{message} Did you mean one of: {', '.join(repr(c) for c in close)}?"
+    return message

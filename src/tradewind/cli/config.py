@@ -56,3 +56,7 @@ def get(section: str, key: str) -> None:
     with user_errors(SettingsError):
         value = get_settings().get(section, key)
     click.echo(value if isinstance(value, str) else json.dumps(value))
+
+
+# Airflow's name for the same command.
+config.add_command(get, "get-value")

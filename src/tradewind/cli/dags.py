@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from tradewind.cli import dagruns
+from tradewind.cli import daginfo, dagruns, dagshow
 from tradewind.cli._common import (
     emit,
     get_settings,
@@ -64,16 +64,6 @@ def list_import_errors(output: str) -> None:
         click.echo("No import errors.")
         return
     emit(rows, ["filename", "error"], output)
-
-
-@dags.command()
-@click.argument("dag_id")
-@click.option("--dot", is_flag=True, help="Print a Graphviz digraph instead of text.")
-def show(dag_id: str, dot: bool) -> None:
-    """Show a DAG's tasks and edges."""
-    with open_metastore() as sessions, sessions() as session, user_errors(TradewindError):
-        dag = registry.load_serialized(session, dag_id)
-    click.echo(registry.to_dot(dag) if dot else registry.describe(dag))
 
 
 def _set_paused(dag_id: str, paused: bool) -> None:
@@ -135,3 +125,6 @@ dags.add_command(dagruns.state)
 dags.add_command(dagruns.list_runs)
 dags.add_command(dagruns.backfill)
 dags.add_command(dagruns.test_)
+dags.add_command(dagshow.show)
+dags.add_command(daginfo.details)
+dags.add_command(daginfo.delete)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from sqlalchemy.engine import Engine
 
-from tradewind.cli._common import get_settings, open_engine, user_errors
+from tradewind.cli import dbshell
+from tradewind.cli._common import confirm, get_settings, open_engine, user_errors
 from tradewind.metastore import crypto, schema
 from tradewind.metastore import engine as engine_module
 from tradewind.settings import CONFIG_FILE
@@ -15,14 +14,6 @@ from tradewind.settings import CONFIG_FILE
 
 def _where(engine: Engine) -> str:
     return engine_module.mask_url(engine.url)
-
-
-def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise click.ClickException("refusing to go on without a terminal to confirm; pass --yes")
-    click.confirm(question, abort=True)
 
 
 @click.group()
@@ -78,7 +69,7 @@ def _upgrade() -> None:
 def reset(yes: bool) -> None:
     """Drop every tradewind table and create the schema again (all data is lost)."""
     with open_engine() as engine:
-        _confirm(f"Drop every tradewind table at {_where(engine)} and all their data?", yes)
+        confirm(f"Drop every tradewind table at {_where(engine)} and all their data?", yes)
         result = schema.reset_db(engine)
     click.echo(
         f"Reset the metastore at {_where(engine)}: dropped {len(result.dropped)} tables, "
@@ -110,7 +101,7 @@ def check() -> None:
 def downgrade(to_revision: str, yes: bool) -> None:
     """Undo migrations down to a revision (data in dropped tables is lost)."""
     with open_engine() as engine:
-        _confirm(f"Downgrade the metastore at {_where(engine)} to {to_revision}?", yes)
+        confirm(f"Downgrade the metastore at {_where(engine)} to {to_revision}?", yes)
         result = schema.downgrade_db(engine, to_revision)
     target = result.to_revision or "base (no tradewind tables left)"
     if result.from_revision == result.to_revision:
@@ -119,3 +110,6 @@ def downgrade(to_revision: str, yes: bool) -> None:
         click.echo(
             f"Downgraded the metastore at {_where(engine)} from {result.from_revision} to {target}."
         )
+
+
+db.add_command(dbshell.shell)

@@ -18,9 +18,11 @@ COMMANDS: dict[str, str] = {
     "state": "taskstates:state",
     "states-for-dag-run": "taskstates:states_for_dag_run",
     "clear": "taskstates:clear",
+    "render": "taskrender:render",
+    "logs": "trylogs:logs",
 }
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS)
 def tasks() -> None:
-    """Run and test task instances."""
+    """Run, test, render and inspect task instances and their logs."""

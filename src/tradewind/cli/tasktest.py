@@ -14,7 +14,7 @@ from tradewind.cli._common import get_settings, user_errors
 from tradewind.runtime import tasktest
 
 
-def _parse_date(text: str | None, zone_name: str) -> datetime:
+def parse_date(text: str | None, zone_name: str) -> datetime:
     if text is None:
         return datetime.now(UTC)
     try:
@@ -29,7 +29,7 @@ def _parse_date(text: str | None, zone_name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _parse_conf(conf_json: str | None) -> dict[str, Any]:
+def parse_conf(conf_json: str | None) -> dict[str, Any]:
     if conf_json is None:
         return {}
     try:
@@ -68,8 +68,8 @@ def test(
 ) -> None:
     """Run one task here, with its log on the terminal, without recording any state."""
     settings = get_settings()
-    when = _parse_date(logical_date, settings.core.default_timezone)
-    conf = _parse_conf(conf_json)
+    when = parse_date(logical_date, settings.core.default_timezone)
+    conf = parse_conf(conf_json)
     with user_errors(*tasktest.USER_ERRORS):
         result = tasktest.run_test(
             settings,

@@ -7,7 +7,10 @@ from the metastore when it is usable; without one the task runs all the same.
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import socket
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,17 +20,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from tradewind.authoring import templating
 from tradewind.authoring.mapped import is_mapped
 from tradewind.exceptions import ParamValidationError, TaskNotFound, TradewindError
 from tradewind.metastore import crypto, schema
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
 from tradewind.parsing import processor
-from tradewind.runtime import dagfile, inprocess, locate
+from tradewind.runtime import dagfile, execute, inprocess, locate, lookups, mapping, rendered
+from tradewind.runtime.context import build_context
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
+from tradewind.runtime.taskinstance import TaskInstanceView
 from tradewind.settings import Settings
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator
@@ -151,3 +158,48 @@ def _load(
     if dag is None:
         raise DagNotFound(f"no DAG {dag_id!r} found under {', '.join(str(f) for f in folders)}")
     return dag, dag.get_task(task_id)
+
+
+class RenderError(TradewindError):
+    """A template of the task failed to render."""
+
+
+def render_task(
+    settings: Settings,
+    dag_id: str,
+    task_id: str,
+    *,
+    logical_date: datetime,
+    conf: Mapping[str, Any],
+    dag_file: str | None,
+    note: Callable[[str], None],
+    map_index: int = -1,
+) -> dict[str, Any]:
+    """The task's template fields rendered for a transient run at ``logical_date`` (as JSON,
+    known secrets masked), found and given the context as :func:`run_test` does; the task
+    does not run. Raises one of USER_ERRORS, or RenderError, when the input is wrong."""
+    folder = str(settings.core.dags_folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    cipher = crypto.Cipher(settings.core.fernet_key)
+    masker = SecretsMasker()
+    engine = engine_module.create_engine(settings.database)
+    try:
+        usable = _usable(engine, note)
+        dag, task = _load(settings, usable, dag_id, task_id, dag_file)
+        _check_map_index(task, map_index)
+        reader = MetastoreReader(usable, cipher, masker)
+        run = inprocess.transient_run(dag, logical_date, conf)
+        key = TaskKey(dag.dag_id, run.run_id, task.task_id, map_index)
+        ti = TaskInstanceView(key, task, reader, hostname=socket.gethostname(), pid=os.getpid())
+        context = build_context(dag, task, run, ti, reader, test_mode=True)
+        with lookups.reading_from(reader, settings):
+            try:
+                instance = copy.copy(mapping.instance_of(task, context))
+                templating.render_template_fields(instance, context)
+            except Exception as exc:  # any error of a template or of user code it calls
+                why = masker.mask(execute.summary(exc))
+                raise RenderError(f"cannot render the templates of {task_id!r}: {why}") from None
+    finally:
+        engine.dispose()
+    return rendered.for_report(rendered.snapshot(instance) or {}, masker)
