@@ -143,6 +143,15 @@ def test_dags_backfill_creates_and_runs_the_runs_of_a_range(
         "3 runs existed already and were left alone.",
     ]
 
+    before_start = ("dags", "backfill", "daily", "-s", "2023-06-01", "-e", "2023-06-30")
+    result = tradewind_cli(settings, *before_start)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Created 0 backfill runs of daily.",
+        "None to create: the range ends before the DAG's start_date "
+        "(2024-01-01T00:00:00+00:00): nothing is scheduled before it.",
+    ]
+
     backwards = ("dags", "backfill", "daily", "-s", "2024-01-05", "-e", "2024-01-03")
     _one_line_error(tradewind_cli(settings, *backwards), "the start date is after the end date")
     unscheduled = ("dags", "backfill", "failing", "-s", "2024-01-01", "-e", "2024-01-03")

@@ -141,6 +141,8 @@ def backfill(dag_id: str, start_date: str, end_date: str, no_wait: bool) -> None
         with user_errors(TradewindError):
             created = backfills.create_backfill(sessions, dag_id, start, end)
         click.echo(f"Created {len(created.run_ids)} backfill runs of {dag_id}.")
+        if created.reason is not None:
+            click.echo(f"None to create: {created.reason}.")
         if created.existing:
             click.echo(f"{len(created.existing)} runs existed already and were left alone.")
         if no_wait or not created.run_ids:

@@ -57,16 +57,32 @@ def intervals(
     return found
 
 
+def why_no_runs(dag: SerializedDag, start: datetime, end: datetime) -> str:
+    """Why the range holds no scheduled run of the DAG, in words."""
+    if dag.start_date is not None and end < dag.start_date:
+        return (
+            f"the range ends before the DAG's start_date ({dag.start_date.isoformat()}): "
+            "nothing is scheduled before it"
+        )
+    if dag.end_date is not None and start > dag.end_date:
+        return f"the range starts after the DAG's end_date ({dag.end_date.isoformat()})"
+    return f"no run of the schedule {dag.schedule!r} has its logical date in the range"
+
+
 def create_backfill_runs(
     session: Session, dag_id: str, start: datetime, end: datetime, *, now: datetime
-) -> tuple[list[DagRun], list[str]]:
-    """Queued backfill runs for the range; returns them and the run ids that existed already."""
+) -> tuple[list[DagRun], list[str], str | None]:
+    """Queued backfill runs for the range; returns them, the run ids that existed already, and
+    why there are none (None when the range has runs)."""
     if start > end:
         raise BackfillError("the start date is after the end date")
     dag = registry.load_serialized(session, dag_id)
     created: list[DagRun] = []
     existing: list[str] = []
-    for info in intervals(dag, start, end):
+    found = intervals(dag, start, end)
+    if not found:
+        return created, existing, why_no_runs(dag, start, end)
+    for info in found:
         run_id = run_store.run_id_for(DagRunType.BACKFILL, info.logical_date)
         try:
             created.append(
@@ -83,7 +99,7 @@ def create_backfill_runs(
             )
         except run_store.RunExists:
             existing.append(run_id)
-    return created, existing
+    return created, existing, None
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,8 @@ class Backfill:
     dag_id: str
     run_ids: list[str]  # the runs created
     existing: list[str]  # the run ids of the range that existed already (left alone)
+    # Why the range holds no run at all (None: it holds some).
+    reason: str | None = None
 
 
 def create_backfill(
@@ -99,8 +117,10 @@ def create_backfill(
     """Create the queued backfill runs of the range, in one transaction (raises
     TradewindError when the range or the DAG does not allow it)."""
     with sessions.begin() as session:
-        created, existing = create_backfill_runs(session, dag_id, start, end, now=datetime.now(UTC))
-        return Backfill(dag_id, [r.run_id for r in created], existing)
+        created, existing, reason = create_backfill_runs(
+            session, dag_id, start, end, now=datetime.now(UTC)
+        )
+        return Backfill(dag_id, [r.run_id for r in created], existing, reason)
 
 
 def wait_for_backfill(
