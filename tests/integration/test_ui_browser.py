@@ -51,7 +51,7 @@ def hello(**context):
 
 
 with DAG("ui_browser", schedule=None, start_date=datetime(2024, 1, 1), tags=["ui"],
-         params={"who": "nobody"}) as dag:
+         params={"who": "nobody", "greeting": "hello"}) as dag:
     first = PythonOperator(task_id="hello", python_callable=hello)
     with TaskGroup("group") as group:
         EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
@@ -123,6 +123,9 @@ def test_trigger_watch_clear_mark_and_log_out(live: Live) -> None:
     assert row.locator("input[type=checkbox]").is_checked()
     # Trigger it with a param from the form.
     row.get_by_role("link", name="Trigger ui_browser").click()
+    # The params come in the order the DAG declares them, not sorted.
+    names = page.eval_on_selector_all("[data-param]", "els => els.map((e) => e.dataset.param)")
+    assert names == ["who", "greeting"]
     page.fill("input[data-param=who]", "the tester")
     page.click("#trigger-submit")
     page.wait_for_url(re.compile(r".*/dags/ui_browser\?run=.*"))

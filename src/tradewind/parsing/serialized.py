@@ -155,6 +155,14 @@ class SerializedDag:
     # The asset condition asset-triggered runs are created on (JSON, see
     # :mod:`tradewind.parsing.assetcond`); None: the DAG is not scheduled on assets.
     asset_condition: Mapping[str, Any] | None = None
+    # The params' names in the order the DAG declares them (empty: that is their sorted order).
+    params_order: tuple[str, ...] = ()
+
+    @property
+    def ordered_params(self) -> dict[str, Mapping[str, Any]]:
+        """The params in the order the DAG declares them (what forms show)."""
+        names = [n for n in self.params_order if n in self.params] or sorted(self.params)
+        return {name: self.params[name] for name in names}
 
     @property
     def display_name(self) -> str:

@@ -88,6 +88,6 @@ def trigger_page(
         raise PageError(403, "Not allowed", "Triggering a DAG needs the user role or higher.")
     context = dag_context(session, dag_id, "trigger")
     shape = structure.latest(session, dag_id)
-    params = shape.dag.params if shape is not None else {}
+    params = shape.dag.ordered_params if shape is not None else {}
     fields = [field_of(name, spec) for name, spec in params.items()]
     return render(request, "trigger.html", who, **context, fields=fields)

@@ -152,7 +152,7 @@ def get_dag_details(dag_id: str, *, session: DbSession, who: AsViewer) -> DagDet
         catchup=dag.catchup,
         dagrun_timeout=dag.dagrun_timeout,
         render_template_as_native_obj=dag.render_template_as_native_obj,
-        params={name: _param(dict(spec)) for name, spec in dag.params.items()},
+        params={name: _param(dict(spec)) for name, spec in dag.ordered_params.items()},
         task_defaults=_task_defaults(dag),
         version=version,
         asset_expression=_expression(dag),
