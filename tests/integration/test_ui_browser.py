@@ -148,6 +148,9 @@ def test_trigger_watch_clear_mark_and_log_out(live: Live) -> None:
         "() => document.getElementById('log').textContent.includes('hello from the browser test')"
     )
     assert "the tester" in page.locator("#log").text_content()
+    # One wording for the try on the whole page.
+    assert page.locator(".muted.small", has_text="try 1 of 1").count() == 1
+    assert page.locator("#ti-try").text_content() == "1 of 1 (0 retries)"
     # Clear it (dry run first, then confirm): it runs again.
     page.uncheck("input[name=include_downstream]")
     page.click("#ti-clear")
