@@ -8,26 +8,14 @@ import json
 import click
 
 from tradewind.cli._common import get_settings, user_errors
-from tradewind.cli.tasktest import parse_conf, parse_date
+from tradewind.cli.tasktest import parse_conf, parse_date, task_arguments
 from tradewind.runtime import tasktest
 
 _RULE = "# " + "-" * 58
 
 
 @click.command()
-@click.argument("dag_id")
-@click.argument("task_id")
-@click.argument("logical_date", required=False)
-@click.option("--dag-file", help="The DAG file (default: the registered one, or a search).")
-@click.option("-c", "--conf", "conf_json", help="The run's conf as a JSON object.")
-@click.option(
-    "-m",
-    "--map-index",
-    default=-1,
-    show_default=True,
-    type=click.IntRange(-1),
-    help="The instance of a mapped task to render.",
-)
+@task_arguments("render")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object of field -> value.")
 def render(
     *,

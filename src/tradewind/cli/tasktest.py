@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,20 +42,38 @@ def parse_conf(conf_json: str | None) -> dict[str, Any]:
     return conf
 
 
+def task_arguments(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The arguments and options of a command that works on one task for a transient run
+    (``tasks test``, ``tasks render``); ``verb`` says what it does to a mapped instance."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(
+            [
+                click.argument("dag_id"),
+                click.argument("task_id"),
+                click.argument("logical_date", required=False),
+                click.option(
+                    "--dag-file", help="The DAG file (default: the registered one, or a search)."
+                ),
+                click.option("-c", "--conf", "conf_json", help="The run's conf as a JSON object."),
+                click.option(
+                    "-m",
+                    "--map-index",
+                    default=-1,
+                    show_default=True,
+                    type=click.IntRange(-1),
+                    help=f"The instance of a mapped task to {verb}.",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.command()
-@click.argument("dag_id")
-@click.argument("task_id")
-@click.argument("logical_date", required=False)
-@click.option("--dag-file", help="The DAG file (default: the registered one, or a search).")
-@click.option("-c", "--conf", "conf_json", help="The run's conf as a JSON object.")
-@click.option(
-    "-m",
-    "--map-index",
-    default=-1,
-    show_default=True,
-    type=click.IntRange(-1),
-    help="The instance of a mapped task to run.",
-)
+@task_arguments("run")
 @click.pass_context
 def test(
     ctx: click.Context,

@@ -12,7 +12,8 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
 from tradewind.parsing import processor
 from tradewind.runtime import dagfile, execute, inprocess, locate, lookups, mapping, rendered
-from tradewind.runtime.context import build_context
+from tradewind.runtime.context import DagRunView, build_context
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.runtime.taskinstance import TaskInstanceView
@@ -91,34 +92,72 @@ def run_test(
     """Run ``dag_id.task_id`` (instance ``map_index`` of a mapped task) for a transient run at
     ``logical_date``; ``note`` is told when the metastore is not usable. Raises one of
     USER_ERRORS when the input is wrong."""
+    with _prepared(
+        settings,
+        dag_id,
+        task_id,
+        logical_date=logical_date,
+        conf=conf,
+        dag_file=dag_file,
+        note=note,
+        map_index=map_index,
+    ) as found:
+        outcome = inprocess.run_in_process(
+            found.dag,
+            found.task,
+            found.run,
+            found.reader,
+            level=settings.logging.level,
+            settings=settings,
+            map_index=map_index,
+        )
+    returned = None
+    if outcome.return_value is not None:
+        returned = found.masker.mask(json.dumps(outcome.return_value))
+    return TaskTestResult(found.run.run_id, outcome.state, returned, outcome.error)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a test of one task works with: the task of its DAG, a transient run, and a reader
+    of the metastore (none when it is not usable) with the masker of what it read."""
+
+    dag: DAG
+    task: BaseOperator
+    run: DagRunView
+    reader: MetastoreReader
+    masker: SecretsMasker
+
+
+@contextmanager
+def _prepared(
+    settings: Settings,
+    dag_id: str,
+    task_id: str,
+    *,
+    logical_date: datetime,
+    conf: Mapping[str, Any],
+    dag_file: str | None,
+    note: Callable[[str], None],
+    map_index: int,
+) -> Iterator[_Prepared]:
+    """The task found and its transient run made, as a real try would find them; the
+    metastore's engine is closed afterwards."""
     # Helper modules (and triggers) beside the DAG files import as they do in a real try.
     folder = str(settings.core.dags_folder)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    cipher = crypto.Cipher(settings.core.fernet_key)
     masker = SecretsMasker()
     engine = engine_module.create_engine(settings.database)
     try:
         usable = _usable(engine, note)
         dag, task = _load(settings, usable, dag_id, task_id, dag_file)
         _check_map_index(task, map_index)
-        reader = MetastoreReader(usable, cipher, masker)
+        reader = MetastoreReader(usable, crypto.Cipher(settings.core.fernet_key), masker)
         run = inprocess.transient_run(dag, logical_date, conf)
-        outcome = inprocess.run_in_process(
-            dag,
-            task,
-            run,
-            reader,
-            level=settings.logging.level,
-            settings=settings,
-            map_index=map_index,
-        )
+        yield _Prepared(dag, task, run, reader, masker)
     finally:
         engine.dispose()
-    returned = None
-    if outcome.return_value is not None:
-        returned = masker.mask(json.dumps(outcome.return_value))
-    return TaskTestResult(run.run_id, outcome.state, returned, outcome.error)
 
 
 def _check_map_index(task: BaseOperator, map_index: int) -> None:
@@ -178,18 +217,17 @@ def render_task(
     """The task's template fields rendered for a transient run at ``logical_date`` (as JSON,
     known secrets masked), found and given the context as :func:`run_test` does; the task
     does not run. Raises one of USER_ERRORS, or RenderError, when the input is wrong."""
-    folder = str(settings.core.dags_folder)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    cipher = crypto.Cipher(settings.core.fernet_key)
-    masker = SecretsMasker()
-    engine = engine_module.create_engine(settings.database)
-    try:
-        usable = _usable(engine, note)
-        dag, task = _load(settings, usable, dag_id, task_id, dag_file)
-        _check_map_index(task, map_index)
-        reader = MetastoreReader(usable, cipher, masker)
-        run = inprocess.transient_run(dag, logical_date, conf)
+    with _prepared(
+        settings,
+        dag_id,
+        task_id,
+        logical_date=logical_date,
+        conf=conf,
+        dag_file=dag_file,
+        note=note,
+        map_index=map_index,
+    ) as found:
+        dag, task, run, reader = found.dag, found.task, found.run, found.reader
         key = TaskKey(dag.dag_id, run.run_id, task.task_id, map_index)
         ti = TaskInstanceView(key, task, reader, hostname=socket.gethostname(), pid=os.getpid())
         context = build_context(dag, task, run, ti, reader, test_mode=True)
@@ -198,8 +236,6 @@ def render_task(
                 instance = copy.copy(mapping.instance_of(task, context))
                 templating.render_template_fields(instance, context)
             except Exception as exc:  # any error of a template or of user code it calls
-                why = masker.mask(execute.summary(exc))
+                why = found.masker.mask(execute.summary(exc))
                 raise RenderError(f"cannot render the templates of {task_id!r}: {why}") from None
-    finally:
-        engine.dispose()
-    return rendered.for_report(rendered.snapshot(instance) or {}, masker)
+    return rendered.for_report(rendered.snapshot(instance) or {}, found.masker)
