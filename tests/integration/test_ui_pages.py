@@ -211,10 +211,15 @@ def test_live_state_endpoints(demo: tuple[Web, str]) -> None:
     client = web.client
     login(client, "viewer")
     states = client.get("/ui/dag-states?dag_id=ui_demo&dag_id=missing").json()
-    assert states["dags"]["ui_demo"]["runs"] == [{"run_id": run_id, "state": "success"}]
+    demo_dag = states["dags"]["ui_demo"]
+    assert demo_dag["last_run"] == run_id
+    assert demo_dag["run_counts"] == {"success": 1}
+    assert "s-success" in demo_dag["cells"]["last-run"]
+    assert states["dags"]["missing"]["last_run"] is None
     assert states["active"] is False
     grid = client.get("/ui/dags/ui_demo/grid-state", params={"watch": run_id}).json()
-    assert grid["runs"] == [{"run_id": run_id, "state": "success"}]
+    assert [(run["run_id"], run["state"]) for run in grid["runs"]] == [(run_id, "success")]
+    assert grid["runs"][0]["mark"].startswith("success|")
     assert grid["tasks"][run_id]["load.extract"] == "success"
     assert grid["tasks"][run_id]["group:load"] == "success"
 

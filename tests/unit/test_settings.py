@@ -128,3 +128,16 @@ def test_inherited_settings_take_only_their_empty_text_settings_from_the_environ
     # A variable that names no setting at all: the inherited settings stand as they are.
     malformed = load_settings(environ={**environ, "TRADEWIND__MALFORMED": "x"})
     assert malformed.core.fernet_key == ""
+
+
+def test_the_ui_time_zone_must_be_a_known_zone(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={}, home=tmp_path, overrides={"webserver": {"default_ui_timezone": "Asia/Tokyo"}}
+    )
+    assert settings.webserver.default_ui_timezone == "Asia/Tokyo"
+    with pytest.raises(SettingsError, match="unknown time zone"):
+        load_settings(
+            environ={},
+            home=tmp_path,
+            overrides={"webserver": {"default_ui_timezone": "Mars/Olympus"}},
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, field_validator
 
@@ -222,6 +223,20 @@ class WebserverSettings(Section):
     # How much of a large value (an XCom, a variable, a run's conf) the UI and the API show;
     # the rest is a download away.
     display_value_kb: float = 64.0
+    # The time zone the UI shows dates in until a visitor picks another in the top bar (an IANA
+    # name such as "Europe/Paris", "UTC", or "system": the browser's own zone).
+    default_ui_timezone: str = "UTC"
+
+    @field_validator("default_ui_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value in ("UTC", "system"):
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
 
     @field_validator("max_request_body_mb", "display_value_kb")
     @classmethod

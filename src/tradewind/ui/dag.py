@@ -15,7 +15,15 @@ from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import listing
 from tradewind.ui import assetwait, mapped, structure
-from tradewind.ui.pages import FINISHED_RUN_STATES, AsViewerPage, page_not_found, render
+from tradewind.ui.pages import (
+    FINISHED_RUN_STATES,
+    AsViewerPage,
+    fmt_dt,
+    fmt_duration,
+    page_not_found,
+    render,
+    run_mark,
+)
 
 router = APIRouter()
 
@@ -67,7 +75,6 @@ def grid_context(session: Session, dag_id: str, count: int) -> dict[str, Any]:
     shape = structure.latest(session, dag_id)
     runs = grid_store.latest_runs(session, dag_id, count)
     found = mapped.run_states(session, dag_id, [run.run_id for run in runs])
-    longest = max((run.duration or 0.0 for run in runs), default=0.0) or 1.0
     columns = []
     for run in runs:
         tasks = found.states.get(run.run_id, {})
@@ -84,8 +91,24 @@ def grid_context(session: Session, dag_id: str, count: int) -> dict[str, Any]:
         "runs": runs,
         "cells": cells,
         "mapped_rows": mapped.mapped_rows(shape),
-        "bar_height": {run.run_id: 6 + int(50 * (run.duration or 0.0) / longest) for run in runs},
+        "bar_height": bar_heights(runs),
+        "run_titles": {run.run_id: run_title(run) for run in runs},
     }
+
+
+def bar_heights(runs: list[grid_store.GridRun]) -> dict[str, int]:
+    """run_id -> the height in pixels of its bar on top of the grid: its duration (so far, for
+    a running run) against the longest shown."""
+    longest = max((run.duration or 0.0 for run in runs), default=0.0) or 1.0
+    return {run.run_id: 6 + int(50 * (run.duration or 0.0) / longest) for run in runs}
+
+
+def run_title(run: grid_store.GridRun) -> str:
+    """The tooltip of a run's bar (the dates are UTC; the page's time zone applies to the run
+    panel's)."""
+    kind = run.run_type.replace("_", " ")
+    took = f" · {fmt_duration(run.duration)}" if run.duration else ""
+    return f"{run.run_id}\n{run.state} · {kind} · {fmt_dt(run.logical_date)} UTC{took}"
 
 
 @router.get("/dags/{dag_id}", response_class=HTMLResponse)
@@ -150,8 +173,18 @@ def grid_state(
         found = states.states.get(run_id, {})
         groups = shape.group_states(found) if shape else {}
         tasks[run_id] = {**found, **{f"group:{g}": s for g, s in groups.items()}}
+    heights = bar_heights(latest)
     return {
-        "runs": [{"run_id": run.run_id, "state": run.state} for run in latest],
+        "runs": [
+            {
+                "run_id": run.run_id,
+                "state": run.state,
+                "mark": run_mark(run.state, run.start_date, run.end_date),
+                "bar": heights[run.run_id],
+                "title": run_title(run),
+            }
+            for run in latest
+        ],
         "tasks": tasks,
         # run_id -> mapped task id -> the summary of its instances
         "mapped": {run_id: states.mapped.get(run_id, {}) for run_id in wanted},

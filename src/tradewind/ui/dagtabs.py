@@ -86,43 +86,6 @@ def graph_page(
     )
 
 
-@router.get("/dags/{dag_id}/gantt", response_class=HTMLResponse)
-def gantt_page(
-    request: Request, dag_id: str, *, session: DbSession, who: AsViewerPage, run: str = ""
-) -> HTMLResponse:
-    context = dag_context(session, dag_id, "gantt")
-    runs = chosen_run(session, dag_id, run)
-    bars: list[dict[str, Any]] = []
-    span = 0.0
-    if runs["run"] is not None:
-        timings = grid_store.run_timings(session, dag_id, runs["run"].run_id)
-        started = [t for t in timings if t.start_date is not None]
-        if started:
-            first = min(t.start_date for t in started if t.start_date is not None)
-            last = max((t.end_date or t.start_date) for t in started if t.start_date)
-            span = max((last - first).total_seconds(), 0.001)
-            for t in sorted(started, key=lambda t: (t.start_date, t.task_id, t.map_index)):
-                assert t.start_date is not None
-                begin = (t.start_date - first).total_seconds()
-                length = ((t.end_date or last) - t.start_date).total_seconds()
-                bars.append(
-                    {
-                        "task_id": t.task_id,
-                        "label": t.task_id + (f" [{t.map_index}]" if t.map_index >= 0 else ""),
-                        "query": f"?map_index={t.map_index}" if t.map_index >= 0 else "",
-                        "state": t.state or "none",
-                        "left": 100 * begin / span,
-                        "width": max(100 * length / span, 0.3),
-                        "duration": length,
-                        "start": t.start_date,
-                        "end": t.end_date,
-                        "try_number": t.try_number,
-                    }
-                )
-    ticks = [span * i / 5 for i in range(6)]
-    return render(request, "gantt.html", who, **context, **runs, bars=bars, ticks=ticks)
-
-
 @router.get("/dags/{dag_id}/code", response_class=HTMLResponse)
 def code_page(
     request: Request, dag_id: str, *, session: DbSession, who: AsViewerPage

@@ -8,7 +8,7 @@ updates and for writes (which go through the REST API); each module of this pack
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from tradewind.api.deps import DbSession, Web, identify
 from tradewind.api.security import Principal, Role
@@ -115,14 +116,25 @@ def render(
         "version": __version__,
         "states": STATES,
         "path": request.url.path,
+        "default_tz": request.app.state.web.settings.webserver.default_ui_timezone,
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
 def fmt_dt(value: datetime | None) -> str:
+    """A date as plain text in UTC (for attributes and options, where no element can go)."""
     if value is None:
         return ""
     return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_time(value: datetime | None) -> Markup:
+    """A date as a ``<time>`` element: its text is UTC, and the page shows it in the time zone
+    its visitor chose (app.js rewrites every ``time[datetime]``)."""
+    if value is None:
+        return Markup("")
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return Markup('<time datetime="{}">{}</time>').format(aware.isoformat(), fmt_dt(aware))
 
 
 def fmt_duration(value: float | timedelta | None) -> str:
@@ -138,12 +150,21 @@ def fmt_duration(value: float | timedelta | None) -> str:
     return f"{minutes}m {secs:02d}s"
 
 
+def run_mark(state: str | None, start: datetime | None, end: datetime | None) -> str:
+    """What a run's panel shows that changes as it runs: a page fetches the panel again when the
+    mark the live state reports differs from the shown panel's."""
+    dates = (date.isoformat() if date else "" for date in (start, end))
+    return "|".join((state or "", *dates))
+
+
 def state_class(state: str | None) -> str:
     return f"s-{state or 'none'}"
 
 
-templates.env.filters["dt"] = fmt_dt
+templates.env.filters["dt"] = fmt_time
+templates.env.filters["dt_text"] = fmt_dt
 templates.env.filters["duration"] = fmt_duration
 templates.env.filters["sc"] = state_class
+templates.env.globals["run_mark"] = run_mark
 templates.env.globals["run_marks"] = RUN_MARKS
 templates.env.filters["urlpart"] = lambda value: quote(str(value), safe="")

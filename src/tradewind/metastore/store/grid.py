@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -31,12 +31,15 @@ class GridRun:
 
     @property
     def duration(self) -> float | None:
+        """How long the run took, or has been running so far; None before it started."""
         if self.start_date is None:
             return None
         end = self.end_date
         if end is None:
-            return None
-        return (end - self.start_date).total_seconds()
+            if self.state in ("success", "failed"):
+                return None
+            end = datetime.now(UTC)
+        return max((end - self.start_date).total_seconds(), 0.0)
 
 
 _RUN_COLUMNS = (
@@ -170,19 +173,24 @@ class Timing:
 
 
 def run_timings(session: Session, dag_id: str, run_id: str) -> list[Timing]:
-    """What the Gantt chart of a run draws: each task instance's state, try and times."""
-    rows = session.execute(
-        select(
-            TaskInstance.task_id,
-            TaskInstance.state,
-            TaskInstance.try_number,
-            TaskInstance.start_date,
-            TaskInstance.end_date,
-            TaskInstance.queued_dttm,
-            TaskInstance.map_index,
-        ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-    ).all()
-    return [Timing(*row) for row in rows]
+    """What the Gantt chart of a run draws: every try of each task instance (the finished ones
+    kept in history, then the current one) with its state and times, in two queries."""
+    found: dict[tuple[str, int, int], Timing] = {}
+    for table in (TaskInstanceHistory, TaskInstance):
+        rows = session.execute(
+            select(
+                table.task_id,
+                table.state,
+                table.try_number,
+                table.start_date,
+                table.end_date,
+                table.queued_dttm,
+                table.map_index,
+            ).where(table.dag_id == dag_id, table.run_id == run_id)
+        )
+        for row in rows:
+            found[(row.task_id, row.map_index, row.try_number)] = Timing(*row)
+    return list(found.values())
 
 
 @dataclass(frozen=True)

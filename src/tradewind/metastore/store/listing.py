@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
-from tradewind.metastore.models import DagModel, DagRun, DagTag, ParseImportError
+from tradewind.metastore.models import DagModel, DagRun, DagTag, ParseImportError, TaskInstance
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,40 @@ def recent_runs(
         found[row.dag_id].append(
             RecentRun(row.run_id, row.state, row.logical_date, row.start_date, row.end_date)
         )
+    return dict(found)
+
+
+def run_state_counts(session: Session, dag_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """dag_id -> run state -> how many runs of that DAG are in it, in one query."""
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    if dag_ids:
+        for dag_id, state, count in session.execute(
+            select(DagRun.dag_id, DagRun.state, func.count())
+            .where(DagRun.dag_id.in_(list(dag_ids)))
+            .group_by(DagRun.dag_id, DagRun.state)
+        ):
+            found[dag_id][state] = count
+    return dict(found)
+
+
+def task_state_counts(
+    session: Session, runs: Sequence[tuple[str, str]]
+) -> dict[str, dict[str | None, int]]:
+    """dag_id -> task state -> how many task instances of the given (dag_id, run_id) runs (one
+    run per DAG: its latest) are in it, in one query."""
+    found: dict[str, dict[str | None, int]] = defaultdict(dict)
+    wanted = set(runs)
+    if wanted:
+        for dag_id, run_id, state, count in session.execute(
+            select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.state, func.count())
+            .where(
+                TaskInstance.dag_id.in_([dag_id for dag_id, _ in wanted]),
+                TaskInstance.run_id.in_([run_id for _, run_id in wanted]),
+            )
+            .group_by(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.state)
+        ):
+            if (dag_id, run_id) in wanted:
+                found[dag_id][state] = found[dag_id].get(state, 0) + count
     return dict(found)
 
 

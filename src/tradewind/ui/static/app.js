@@ -132,6 +132,68 @@ function changed() { document.dispatchEvent(new CustomEvent("tw:changed")); }
 
 document.addEventListener("DOMContentLoaded", () => initAll(document));
 
+/* Time zone: every <time datetime> shows its date in the zone picked in the top bar (kept in
+   localStorage; the server's default_ui_timezone until then; "system" is the browser's zone),
+   including the ones fetched later. Options whose text starts with a UTC date carry it in
+   data-time-prefix. */
+const TZ_KEY = "tw.tz";
+function tzChoice() { return localStorage.getItem(TZ_KEY) || document.body.dataset.tz || "UTC"; }
+function tzZone(choice) { return choice === "system" ? Intl.DateTimeFormat().resolvedOptions().timeZone : choice; }
+function fmtTime(iso, zone) {
+  const date = new Date(iso);
+  if (isNaN(date)) return null;
+  const parts = {};
+  for (const part of new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  }).formatToParts(date)) parts[part.type] = part.value;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+function showTimes(root) {
+  const zone = tzZone(tzChoice());
+  const nodes = root.matches && root.matches("time[datetime]") ? [root] : root.querySelectorAll("time[datetime]");
+  for (const node of nodes) {
+    const text = fmtTime(node.getAttribute("datetime"), zone);
+    if (text === null) continue;
+    if (node.textContent !== text) node.textContent = text;
+    node.title = zone + (zone === "UTC" ? "" : " · " + fmtTime(node.getAttribute("datetime"), "UTC") + " UTC");
+  }
+  for (const option of root.querySelectorAll ? root.querySelectorAll("option[data-time-prefix]") : []) {
+    const text = fmtTime(option.dataset.timePrefix, zone);
+    if (text !== null) option.textContent = text + option.textContent.slice(19);
+  }
+}
+function initTimeZones() {
+  const select = document.getElementById("tz-select");
+  const clock = document.getElementById("tz-clock");
+  if (select) {
+    const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+    select.replaceChildren(el("option", { value: "UTC" }, "UTC"), el("option", { value: "system" }, "Local (" + own + ")"));
+    for (const zone of zones) if (zone !== "UTC") select.append(el("option", { value: zone }, zone));
+    const choice = tzChoice();
+    if (!Array.from(select.options).some((o) => o.value === choice)) select.append(el("option", { value: choice }, choice));
+    select.value = choice;
+    select.addEventListener("change", () => {
+      localStorage.setItem(TZ_KEY, select.value);
+      showTimes(document);
+      tick();
+    });
+  }
+  function tick() {
+    if (clock) clock.textContent = (fmtTime(new Date().toISOString(), tzZone(tzChoice())) || "").slice(11, 16);
+  }
+  tick();
+  setInterval(tick, 10000);
+  showTimes(document);
+  new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) if (node.nodeType === 1) showTimes(node);
+    }
+  }).observe(document.body, { childList: true, subtree: true });
+}
+document.addEventListener("DOMContentLoaded", initTimeZones);
+
 /* A <select data-autosubmit> submits its form when changed (no inline handlers: the
    Content-Security-Policy allows no inline script). */
 document.addEventListener("change", (event) => {
@@ -152,11 +214,10 @@ INIT.dagList = (table) => {
       if (!info) continue;
       const toggle = row.querySelector("input[data-init~=pauseToggle]");
       if (toggle && !toggle.disabled && document.activeElement !== toggle) toggle.checked = !info.paused;
-      const dots = row.querySelector("td.dots");
-      const base = "/dags/" + enc(row.dataset.dag) + "?run=";
-      dots.replaceChildren(...(info.runs.length ? info.runs.map((run) =>
-        el("a", { class: "dot s-" + run.state, title: run.run_id + ": " + run.state, href: base + enc(run.run_id) })
-      ) : [el("span", { class: "muted small", text: "no runs" })]));
+      for (const [name, html] of Object.entries(info.cells)) {
+        const cell = row.querySelector("td." + name);
+        if (cell && cell.twHtml !== html) { cell.innerHTML = html; cell.twHtml = html; }
+      }
     }
     if (live) live.classList.toggle("on", data.active);
     return data.active;
@@ -280,7 +341,12 @@ INIT.grid = (layout) => {
       await reloadGrid();
     } else {
       const headers = wrap.querySelectorAll("thead th[data-r]");
-      data.runs.forEach((run, index) => setState(headers[index].querySelector(".runbar i"), run.state));
+      data.runs.forEach((run, index) => {
+        const bar = headers[index].querySelector(".runbar");
+        setState(bar.querySelector("i"), run.state);
+        bar.querySelector("i").style.height = run.bar + "px";
+        bar.title = run.title;
+      });
       const rows = Array.from(wrap.querySelectorAll("tbody tr"));
       for (const [runId, states] of Object.entries(data.tasks)) {
         const column = shown.indexOf(runId) + 1;
@@ -296,6 +362,10 @@ INIT.grid = (layout) => {
         }
       }
     }
+    // The open run panel follows its run: fetched again when the run's state or dates change.
+    const panel = document.getElementById("run-panel");
+    const shownRun = panel && data.runs.find((run) => run.run_id === panel.dataset.run);
+    if (shownRun && shownRun.run_id === selected && shownRun.mark !== panel.dataset.mark) openRun(selected);
     if (live) live.classList.toggle("on", data.active);
     return data.active;
   }
