@@ -175,3 +175,70 @@ def test_a_viewer_gets_no_delete_in_the_menu(live: Live) -> None:
     row.get_by_label("More for ui_gate").click()
     assert row.locator(".row-menu-items a", has_text="Details").is_visible()
     assert row.locator(".row-menu-items button", has_text="Delete").count() == 0
+
+
+FLAKY = """
+from datetime import timedelta
+
+from tradewind import Param
+
+
+def flaky(ti):
+    if ti.try_number == 1:
+        raise RuntimeError("the first try fails")
+
+
+with DAG(
+    "ui_flaky",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    params={
+        "size": Param(3, type="integer", minimum=1, maximum=10, description="How many"),
+        "colour": Param("red", enum=["red", "green"]),
+    },
+) as dag:
+    PythonOperator(
+        task_id="flaky", python_callable=flaky, retries=1, retry_delay=timedelta(0)
+    ) >> EmptyOperator(task_id="steady")
+"""
+
+
+def test_gantt_code_and_details_pages(live: Live) -> None:
+    web = live.web
+    web.system.add_dag("ui_flaky", FLAKY)
+    run_id = web.system.trigger("ui_flaky")
+    shots.wait_for(lambda: web.system.run_state("ui_flaky", run_id) == "success")
+    page = live.page("viewer")
+    # The Gantt chart draws both tries of the task that was retried, in order.
+    page.goto(f"{live.base}/dags/ui_flaky/gantt?run={quote(run_id)}")
+    flaky = page.locator(".gantt-row[data-t=flaky] .gantt-bar")
+    assert flaky.count() == 2
+    assert [flaky.nth(i).get_attribute("data-try") for i in range(2)] == ["1", "2"]
+    assert re.search(r"s-(failed|up_for_retry)", flaky.nth(0).get_attribute("class") or "")
+    assert "s-success" in (flaky.nth(1).get_attribute("class") or "")
+    first, second = (flaky.nth(i).bounding_box() for i in range(2))
+    assert first is not None
+    assert second is not None
+    assert first["x"] + first["width"] <= second["x"] + 1
+    assert page.locator(".gantt-row[data-t=steady] .gantt-bar").count() == 1
+    # The code is highlighted: keywords and strings in their own colours.
+    page.goto(f"{live.base}/dags/ui_flaky/code")
+    keyword = page.locator("pre.code .k", has_text="def").first
+    string = page.locator("pre.code .s2", has_text="ui_flaky").first
+    assert keyword.evaluate("e => getComputedStyle(e).color") != string.evaluate(
+        "e => getComputedStyle(e).color"
+    )
+    assert page.locator("pre.code span.ln").count() == len(
+        (web.system.dags / "ui_flaky.py").read_text().splitlines()
+    )
+    # Params read as fields, in declaration order.
+    page.goto(f"{live.base}/dags/ui_flaky/details")
+    rows = page.locator("#dag-params tbody tr")
+    assert [rows.nth(i).get_attribute("data-param") for i in range(2)] == ["size", "colour"]
+    size = rows.nth(0).inner_text()
+    assert "integer" in size
+    assert "How many" in size
+    assert "at least 1" in size
+    assert "at most 10" in size
+    assert "{" not in size
+    assert "one of" in rows.nth(1).inner_text()

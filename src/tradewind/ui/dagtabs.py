@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from tradewind.api.deps import DbSession
 from tradewind.metastore.store import assetviews
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import grid as grid_store
-from tradewind.ui import graph, mapped, structure
+from tradewind.ui import graph, highlight, mapped, structure, trigger
 from tradewind.ui.dag import dag_context
 from tradewind.ui.pages import AsViewerPage, render
 
@@ -92,7 +93,7 @@ def code_page(
 ) -> HTMLResponse:
     context = dag_context(session, dag_id, "code")
     source = dag_store.get_code(session, context["dag"].fileloc)
-    lines = source.splitlines() if source is not None else None
+    lines = highlight.python_lines(source) if source is not None else None
     return render(request, "code.html", who, **context, lines=lines)
 
 
@@ -102,10 +103,48 @@ def details_page(
 ) -> HTMLResponse:
     context = dag_context(session, dag_id, "details")
     shape = structure.latest(session, dag_id)
-    params = {}
+    params = []
     if shape is not None:
-        params = {name: json.dumps(spec, indent=1) for name, spec in shape.dag.params.items()}
+        params = [param_row(name, spec) for name, spec in shape.dag.ordered_params.items()]
     outlets = assetviews.outlets_of(session, dag_id)
     return render(
         request, "details.html", who, **context, shape=shape, params=params, outlets=outlets
     )
+
+
+# Schema keywords shown as a param's constraints, with their words.
+CONSTRAINTS = {
+    "minimum": "at least",
+    "maximum": "at most",
+    "exclusiveMinimum": "more than",
+    "exclusiveMaximum": "less than",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+    "minItems": "at least {} items",
+    "maxItems": "at most {} items",
+    "pattern": "matches",
+    "format": "format",
+}
+
+
+def param_row(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A param as the details page shows it: type, default, description, allowed values and
+    constraints in words."""
+    field = trigger.field_of(name, spec)
+    schema = spec.get("schema") or {}
+    rules = []
+    for key, words in CONSTRAINTS.items():
+        if key in schema:
+            value = schema[key]
+            rules.append(words.format(value) if "{}" in words else f"{words} {value}")
+    return {
+        "name": name,
+        "title": schema.get("title"),
+        "kind": (field.kind if field.kind != "enum" else str(schema.get("type") or "value"))
+        + (" or null" if field.nullable else ""),
+        "default": json.dumps(spec.get("default")) if field.kind != "string" else field.value,
+        "required": field.required,
+        "description": field.description,
+        "options": [json.loads(option) for option in field.options],
+        "rules": rules,
+    }
