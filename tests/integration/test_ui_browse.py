@@ -14,10 +14,12 @@ from urllib.parse import quote
 
 import pytest
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
+from sqlalchemy import event
 from test_ui_browser import CHROMIUM, need_chromium, shots
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
 from tradewind.metastore.models import Job
+from tradewind.metastore.store import browsing
 from tradewind.metastore.store import jobs as job_store
 from tradewind.scheduler.trigger import trigger_dag
 from tradewind.ui.app import create_app
@@ -325,3 +327,53 @@ def test_pages_answer_with_filters_that_match_nothing(web: Web) -> None:
         answer = web.get(path, "viewer")
         assert answer.status_code == 200, path
         assert "match.</td>" in answer.text
+
+
+def test_listings_count_at_most_the_cap(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    web.system.add_dag("browse_quiet", QUIET)
+    seed_quiet_runs(web)
+    monkeypatch.setattr(browsing, "COUNT_CAP", 5)
+    page = web.get("/browse/dag-runs?size=25", "viewer").text
+    assert "5+ runs" in page
+    assert page.count("<tr data-dag=") == 25
+    assert 'rel="next" href="/browse/dag-runs?size=25&amp;page=2"' in page
+    page = web.get("/browse/dag-runs?size=25&page=2", "viewer").text
+    assert page.count("<tr data-dag=") == SEEDED - 25
+    assert 'rel="next"' not in page
+
+
+def test_listings_read_their_date_index_without_sorting(web: Web) -> None:
+    """Each listing (unfiltered, newest first) walks the index of its date column: the database
+    reads one page of rows, however many there are, and sorts none."""
+    statements: list[tuple[str, Any]] = []
+    engine = web.system.sessions.kw["bind"]
+
+    def keep(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        if "ORDER BY" in statement:
+            statements.append((statement, params))
+
+    window = browsing.Window(limit=25)
+    listings = {
+        "ix_dag_run_logical_date": lambda s: browsing.runs(s, browsing.RunFilter(), window),
+        "ix_task_instance_start_date": lambda s: browsing.instances(
+            s, browsing.InstanceFilter(), window
+        ),
+        "ix_xcom_timestamp": lambda s: browsing.xcoms(s, browsing.XComFilter(), window),
+        "ix_job_start_date": lambda s: browsing.jobs(s, browsing.JobFilter(), window),
+    }
+    for index, listing in listings.items():
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            with web.system.sessions() as session:
+                listing(session)
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+        [(statement, params)] = statements
+        with engine.connect() as connection:
+            plan = " | ".join(
+                str(row[-1])
+                for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            )
+        assert index in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
