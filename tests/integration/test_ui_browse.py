@@ -377,3 +377,10 @@ def test_listings_read_their_date_index_without_sorting(web: Web) -> None:
             )
         assert index in plan, plan
         assert "TEMP B-TREE" not in plan, plan
+
+
+def test_logged_out_visitors_go_to_the_login(web: Web) -> None:
+    for path in ("/browse/dag-runs", "/browse/task-instances", "/browse/xcoms", "/browse/jobs"):
+        answer = web.client.get(path + "?state=bogus", follow_redirects=False)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/login?next=" + quote(path, safe=""))
