@@ -16,7 +16,19 @@ from fastapi.staticfiles import StaticFiles
 from tradewind.api import text
 from tradewind.api.app import create_api
 from tradewind.settings import Settings, load_settings
-from tradewind.ui import admin, assets, auth, dag, dags, dagtabs, gantt, runs, task, trigger
+from tradewind.ui import (
+    admin,
+    assets,
+    auth,
+    browse,
+    dag,
+    dags,
+    dagtabs,
+    gantt,
+    runs,
+    task,
+    trigger,
+)
 from tradewind.ui.pages import HERE, LoginRequired, PageError, render
 
 # The routers that hold UI pages, in the order they are matched.
@@ -30,6 +42,7 @@ PAGE_ROUTERS = (
     trigger.router,
     task.router,
     admin.router,
+    browse.router,
     assets.router,
 )
 

@@ -26,6 +26,7 @@ class DagRun(Base):
         UniqueConstraint("dag_id", "run_id"),
         Index("ix_dag_run_dag_id_logical_date", "dag_id", "logical_date"),
         Index("ix_dag_run_state_dag_id", "state", "dag_id"),
+        Index("ix_dag_run_logical_date", "logical_date"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

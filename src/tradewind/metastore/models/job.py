@@ -17,6 +17,7 @@ class Job(Base):
     __tablename__ = "job"
     __table_args__ = (
         Index("ix_job_job_type_state_latest_heartbeat", "job_type", "state", "latest_heartbeat"),
+        Index("ix_job_start_date", "start_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

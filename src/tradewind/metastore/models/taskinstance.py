@@ -83,6 +83,7 @@ class TaskInstance(_TryRecord, Base):
         Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
         Index("ix_task_instance_trigger_id", "trigger_id"),
         Index("ix_task_instance_state_trigger_timeout", "state", "trigger_timeout"),
+        Index("ix_task_instance_start_date", "start_date"),
     )
 
     try_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradewind.metastore.models.base import ID_LENGTH, Base
@@ -24,7 +24,10 @@ class XCom(Base):
     """
 
     __tablename__ = "xcom"
-    __table_args__ = (UniqueConstraint("dag_run_id", "task_id", "map_index", "key"),)
+    __table_args__ = (
+        UniqueConstraint("dag_run_id", "task_id", "map_index", "key"),
+        Index("ix_xcom_timestamp", "timestamp"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dag_run_id: Mapped[int] = mapped_column(
