@@ -134,6 +134,10 @@ def test_dags_backfill_creates_and_runs_the_runs_of_a_range(
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "Created 3 backfill runs of daily."
     assert result.stdout.splitlines()[-1] == "All backfill runs succeeded."
+    # The progress counts whole runs and the task instances of those runs.
+    lines = result.stdout.splitlines()[1:3]
+    bars = {line.split("━")[0].strip(): line.split()[-2] for line in lines}
+    assert bars == {"runs finished": "3/3", "tasks finished": "6/6"}
 
     wider = ("dags", "backfill", "daily", "-s", "2024-01-01", "-e", "2024-01-04", "--no-wait")
     result = tradewind_cli(settings, *wider)

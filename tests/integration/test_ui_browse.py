@@ -195,7 +195,8 @@ def test_dag_runs_list_filter_search_pages_and_bulk_actions(live: Live) -> None:
     # (The scheduler may start the run again, but queues no task of the paused DAG.)
     assert live.api(f"/dags/browse_push/dagRuns/{earlier}")["state"] in ("queued", "running")
     tis = live.api(f"/dags/browse_push/dagRuns/{earlier}/taskInstances")["task_instances"]
-    assert [ti["state"] for ti in tis] in ([None, None], ["scheduled", None])
+    assert len(tis) == 2
+    assert {ti["state"] for ti in tis} <= {None, "scheduled"}
     assert live.api(f"/dags/browse_push/dagRuns/{live.pushed[1]}")["state"] == "success"
 
 

@@ -141,6 +141,8 @@ def test_trigger_watch_clear_mark_and_log_out(live: Live) -> None:
     page.wait_for_selector("#grid thead th[data-r] .runbar i.s-success")
     # A task's log shows its output.
     page.locator("#grid tr[data-t=hello] td").first.click()
+    page.locator("#ti-panel[data-task=hello] .badge.s-success").wait_for()
+    page.click("#ti-panel-open")
     page.wait_for_url(re.compile(r".*/tasks/hello$"))
     # Predicates are functions, not expressions: Playwright polls an expression through eval,
     # which the page's Content-Security-Policy refuses.

@@ -242,3 +242,26 @@ def test_gantt_code_and_details_pages(live: Live) -> None:
     assert "at most 10" in size
     assert "{" not in size
     assert "one of" in rows.nth(1).inner_text()
+
+
+def test_a_grid_cell_opens_its_task_in_the_side_panel(live: Live, tmp_path: Path) -> None:
+    web = live.web
+    run_id = web.system.trigger("ui_gate")
+    page = live.page("viewer")
+    page.goto(f"{live.base}/dags/ui_gate")
+    cell = page.locator("#grid tr[data-t=after] td").first
+    cell.wait_for()
+    # Dates label the run axis.
+    assert page.locator("#grid thead th[data-r] .run-date time").count() == 1
+    cell.click()
+    panel = page.locator("#ti-panel[data-task=after]")
+    panel.wait_for()
+    assert page.url.endswith("/dags/ui_gate")
+    # It follows the task: from waiting on its upstream to success, with no reload.
+    open_gate(tmp_path)
+    shots.wait_for(lambda: web.system.run_state("ui_gate", run_id) == "success")
+    page.locator("#ti-panel[data-task=after] .badge.s-success").wait_for()
+    assert "EmptyOperator" in (panel.locator("tr:has(th:text('Operator')) td").text_content() or "")
+    # Its page (with the log) is a link away.
+    page.click("#ti-panel-open")
+    page.wait_for_url(re.compile(r".*/runs/.*/tasks/after$"))

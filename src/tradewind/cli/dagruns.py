@@ -111,7 +111,9 @@ def list_runs(dag_id: str, limit: int, output: str) -> None:
     emit(rows, ["dag_id", "run_id", "state", "run_type", "logical_date", "end_date"], output)
 
 
-def _progress_bar(total: int) -> tuple[Progress, Callable[[int], None]]:
+def _progress_bar(total: int) -> tuple[Progress, Callable[[backfills.Progress], None]]:
+    """Two bars: the runs finished, and their task instances finished (known once the
+    scheduler has created them)."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -119,10 +121,12 @@ def _progress_bar(total: int) -> tuple[Progress, Callable[[int], None]]:
         TimeElapsedColumn(),
         transient=False,
     )
-    task_id = bar.add_task("runs finished", total=total)
+    runs = bar.add_task("runs finished ", total=total)
+    tasks = bar.add_task("tasks finished", total=None)
 
-    def update(finished: int) -> None:
-        bar.update(task_id, completed=finished)
+    def update(now: backfills.Progress) -> None:
+        bar.update(runs, completed=now.runs_done)
+        bar.update(tasks, completed=now.tasks_done, total=now.tasks or None)
 
     return bar, update
 

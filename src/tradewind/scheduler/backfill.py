@@ -19,6 +19,7 @@ from tradewind import timetables
 from tradewind.exceptions import TradewindError
 from tradewind.executors import create_executor
 from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.types import utcnow
@@ -123,22 +124,34 @@ def create_backfill(
         return Backfill(dag_id, [r.run_id for r in created], existing, reason)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a backfill got: its runs and their task instances, finished and in all."""
+
+    runs_done: int
+    runs: int
+    tasks_done: int
+    tasks: int
+
+
 def wait_for_backfill(
     settings: Settings,
     sessions: sessionmaker[Session],
     backfill: Backfill,
     *,
-    progress: Callable[[int], None] = lambda finished: None,
+    progress: Callable[[Progress], None] = lambda progress: None,
 ) -> list[str]:
     """Run the backfill's runs to their end (see :func:`drive_runs`), telling ``progress`` how
-    many have finished; the ids of those that did not succeed, sorted."""
-    states = drive_runs(
-        settings,
-        sessions,
-        backfill.dag_id,
-        backfill.run_ids,
-        progress=lambda states: progress(sum(s in FINISHED_RUN_STATES for s in states.values())),
-    )
+    many runs and task instances have finished; the ids of the runs that did not succeed,
+    sorted."""
+
+    def report(states: dict[str, str]) -> None:
+        with sessions() as session:
+            tasks_done, tasks = grid_store.task_progress(session, backfill.dag_id, backfill.run_ids)
+        runs_done = sum(s in FINISHED_RUN_STATES for s in states.values())
+        progress(Progress(runs_done, len(backfill.run_ids), tasks_done, tasks))
+
+    states = drive_runs(settings, sessions, backfill.dag_id, backfill.run_ids, progress=report)
     return sorted(r for r, s in states.items() if s != DagRunState.SUCCESS.value)
 
 

@@ -1,5 +1,6 @@
-"""The run panel of the grid: one run's details (with the asset events that triggered it, for
-an asset-triggered run) and its actions (clear, mark, delete)."""
+"""The grid's side panels: one run's details (with the asset events that triggered it, for an
+asset-triggered run) and its actions (clear, mark, delete); one task instance's state, try and
+times, with the way to its log."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from fastapi.responses import HTMLResponse
 
 from tradewind.api import display
 from tradewind.api.deps import DbSession, Web
+from tradewind.metastore.models import NO_MAP_INDEX
 from tradewind.metastore.store import assetreads, assetviews
+from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import runs as run_store
+from tradewind.metastore.store import tasks as task_store
 from tradewind.states import DagRunType
-from tradewind.ui.pages import AsViewerPage, page_not_found, render
+from tradewind.ui import mapped, structure
+from tradewind.ui.pages import AsViewerPage, page_not_found, render, run_mark
 
 router = APIRouter()
 
@@ -53,4 +58,34 @@ def run_panel(
         api_run=f"/api/v1/dags/{dag_id}/dagRuns/{run_id}",
         events=events,
         asset_ids=assetviews.ids_by_uri(session, {event.uri for event in events}),
+    )
+
+
+@router.get("/ui/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/panel", response_class=HTMLResponse)
+def task_panel(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    *,
+    session: DbSession,
+    who: AsViewerPage,
+) -> HTMLResponse:
+    """A task instance in the grid's side panel (a mapped task: its instances' summary)."""
+    if grid_store.get_run(session, dag_id, run_id) is None:
+        raise page_not_found(f"DAG {dag_id!r} has no run {run_id!r}.")
+    ti = task_store.get_instance(session, dag_id, run_id, task_id, NO_MAP_INDEX)
+    shape = structure.latest(session, dag_id)
+    summary = mapped.run_states(session, dag_id, [run_id]).mapped.get(run_id, {}).get(task_id)
+    return render(
+        request,
+        "_ti_panel.html",
+        who,
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        ti=ti,
+        task=shape.dag.tasks.get(task_id) if shape is not None else None,
+        mapped=summary,
+        mark=run_mark(ti.state, ti.start_date, ti.end_date) if ti is not None else "",
     )

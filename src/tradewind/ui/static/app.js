@@ -153,8 +153,9 @@ function showTimes(root) {
   const zone = tzZone(tzChoice());
   const nodes = root.matches && root.matches("time[datetime]") ? [root] : root.querySelectorAll("time[datetime]");
   for (const node of nodes) {
-    const text = fmtTime(node.getAttribute("datetime"), zone);
-    if (text === null) continue;
+    const full = fmtTime(node.getAttribute("datetime"), zone);
+    if (full === null) continue;
+    const text = node.dataset.format === "short" ? full.slice(5, 16) : full;
     if (node.textContent !== text) node.textContent = text;
     node.title = zone + (zone === "UTC" ? "" : " · " + fmtTime(node.getAttribute("datetime"), "UTC") + " UTC");
   }
@@ -296,6 +297,15 @@ INIT.grid = (layout) => {
     side.innerHTML = await response.text();
     initAll(side);
   }
+  /* A cell opens its task instance in the side panel (its page is a link away). */
+  async function openTask(runId, taskId) {
+    selected = runId;
+    markSelected();
+    const path = "/ui/dags/" + enc(dag) + "/runs/" + enc(runId) + "/tasks/" + enc(taskId) + "/panel";
+    const response = await fetch(path, { credentials: "same-origin" });
+    side.innerHTML = await response.text();
+    initAll(side);
+  }
   async function reloadGrid() {
     const response = await fetch("/ui/dags/" + enc(dag) + "/grid?runs=" + runs, { credentials: "same-origin" });
     wrap.innerHTML = await response.text();
@@ -313,8 +323,11 @@ INIT.grid = (layout) => {
     if (bar) { openRun(bar.dataset.r); return; }
     const cell = event.target.closest("tbody td");
     if (!cell || cell.classList.contains("nt") || cell.parentElement.classList.contains("group")) return;
-    const runId = runIds()[cell.cellIndex - 1];
-    location.href = "/dags/" + enc(dag) + "/runs/" + enc(runId) + "/tasks/" + enc(cell.parentElement.dataset.t);
+    openTask(runIds()[cell.cellIndex - 1], cell.parentElement.dataset.t);
+  });
+  side.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-open-run]");
+    if (link) { event.preventDefault(); openRun(link.dataset.openRun); }
   });
   wrap.addEventListener("mouseover", (event) => {
     const cell = event.target.closest("tbody td");
@@ -366,6 +379,12 @@ INIT.grid = (layout) => {
     const panel = document.getElementById("run-panel");
     const shownRun = panel && data.runs.find((run) => run.run_id === panel.dataset.run);
     if (shownRun && shownRun.run_id === selected && shownRun.mark !== panel.dataset.mark) openRun(selected);
+    const taskPanel = document.getElementById("ti-panel");
+    if (taskPanel) {
+      const now = (data.tasks[taskPanel.dataset.run] || {})[taskPanel.dataset.task];
+      const badge = taskPanel.querySelector(".badge");
+      if (now !== undefined && badge && (now || "none") !== badge.textContent) openTask(taskPanel.dataset.run, taskPanel.dataset.task);
+    }
     if (live) live.classList.toggle("on", data.active);
     return data.active;
   }
