@@ -420,53 +420,7 @@ INIT.renderedFields = async (pane) => {
   }))));
 };
 
-INIT.logView = (pre) => {
-  const status = document.getElementById("log-status");
-  let generation = 0;
-  async function follow(tryNumber) {
-    const mine = ++generation;
-    let offset = 0;
-    let followed = false;
-    pre.textContent = "";
-    status.textContent = "Loading…";
-    for (;;) {
-      if (mine !== generation) return;
-      let data;
-      try {
-        data = await api("GET", pre.dataset.path + tryNumber + "?offset=" + offset + (pre.dataset.query || ""));
-      } catch (e) {
-        status.textContent = e.message;
-        return;
-      }
-      if (mine !== generation) return;
-      if (data.content) {
-        const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-        pre.append(document.createTextNode(data.content));
-        if (atBottom) pre.scrollTop = pre.scrollHeight;
-      }
-      const moved = data.offset !== offset;
-      offset = data.offset;
-      // The log is on a worker that does not answer: say so, and go on asking.
-      const note = data.note ? data.note + ". " : "";
-      if (data.end_of_log) {
-        status.textContent = note + "End of log (" + offset + " bytes).";
-        if (followed) setTimeout(() => location.reload(), 1000);  // the try finished: new states
-        return;
-      }
-      followed = true;
-      status.textContent = note + "Following the log… (" + offset + " bytes)";
-      if (!moved) await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-  const tabs = document.querySelectorAll("#try-tabs [data-try]");
-  for (const tab of tabs) {
-    tab.addEventListener("click", () => {
-      for (const other of tabs) other.classList.toggle("on", other === tab);
-      follow(tab.dataset.try);
-    });
-  }
-  follow(pre.dataset.try);
-};
+/* The log viewer (INIT.logView) is in log.js, which the task page brings. */
 
 /* Admin resource pages (variables, connections, pools, users): listed from the REST API,
    added and edited in a dialog, deleted after a confirmation. */
