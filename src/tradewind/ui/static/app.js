@@ -447,7 +447,7 @@ INIT.resource = (table) => {
     document.getElementById("resource-count").textContent = items.length + " in all";
     const body = table.tBodies[0];
     if (!shown.length) {
-      body.replaceChildren(el("tr", {}, el("td", { colspan: spec.columns.length + 1, class: "empty", text: items.length ? "Nothing matches." : "None yet." })));
+      body.replaceChildren(el("tr", {}, el("td", { colspan: spec.columns.length + (spec.selectable ? 2 : 1), class: "empty", text: items.length ? "Nothing matches." : "None yet." })));
       return;
     }
     body.replaceChildren(...shown.map((item) => {
@@ -460,7 +460,9 @@ INIT.resource = (table) => {
         remove.addEventListener("click", () => destroy(id));
         actions.append(remove);
       }
-      return el("tr", { "data-id": id }, ...spec.columns.map(([key]) => cell(item, key)), actions);
+      const row = el("tr", { "data-id": id }, ...spec.columns.map(([key]) => cell(item, key)), actions);
+      if (spec.selectable) row.prepend(el("td", {}, el("input", { type: "checkbox", class: "row-select", "data-id": id, "aria-label": "Select " + id })));
+      return row;
     }));
   }
   /* A value the API cut (`<key>_truncated`) ends in "…" and links to the whole of it. */
@@ -492,7 +494,12 @@ INIT.resource = (table) => {
       input.disabled = !!(item && item[input.name + "_truncated"]);
       if (input.disabled) { input.value = "(" + item[input.name + "_size"] + " bytes: too long to edit here; left as it is)"; continue; }
       if (input.type === "checkbox") input.checked = value === undefined ? true : !!value;
+      else if (input.tagName === "SELECT" && value && !Array.from(input.options).some((o) => o.value === value)) {
+        input.append(el("option", { value: value, text: value }));  // a value the list does not know
+        input.value = value;
+      }
       else if (input.type !== "password") input.value = value === undefined || value === null ? "" : (value === "***" ? "" : String(value));
+      if (input.tagName === "SELECT" && input.selectedIndex < 0) input.selectedIndex = 0;
     }
     dialog.showModal();
   }
@@ -529,5 +536,10 @@ INIT.resource = (table) => {
   document.getElementById("resource-add").addEventListener("click", () => open(null));
   document.getElementById("resource-cancel").addEventListener("click", () => dialog.close());
   filter.addEventListener("input", draw);
+  const selectAll = document.getElementById("resource-select-all");
+  if (selectAll) selectAll.addEventListener("change", () => {
+    for (const box of table.querySelectorAll("tbody input.row-select")) box.checked = selectAll.checked;
+  });
+  document.addEventListener("tw:changed", load);
   load();
 };
