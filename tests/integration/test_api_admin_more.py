@@ -8,8 +8,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
+from sqlalchemy import make_url
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
+
+from tradewind.settings import SettingsError, load_settings
 
 API = "/api/v1"
 
@@ -99,6 +103,27 @@ def test_a_connection_is_tested_as_given(make_web: Any, tmp_path: Path) -> None:
     assert failed.json()["status"] is False
     assert secret not in failed.text
 
+    # On a postgres or mysql metastore, a connection to it works.
+    url = make_url(str(web.system.settings.database.url))
+    kind = {"postgresql": "postgres", "mysql": "mysql"}.get(url.get_backend_name())
+    if kind is not None:
+        to_metastore = {
+            "connection_id": "meta",
+            "conn_type": kind,
+            "host": url.host or "localhost",
+            "login": url.username or "",
+            "password": url.password or "",
+            "schema": url.database or "",
+            **({"port": url.port} if url.port else {}),
+        }
+        reached = web.post(test, json=to_metastore).json()
+        assert reached["status"] is True, reached
+        assert "SELECT 1" in reached["message"]
+        missing_db = {**to_metastore, "schema": "no_such_db_xyz", "password": "pw-xyz-123"}
+        wrong = web.post(test, json=missing_db).json()
+        assert wrong["status"] is False
+        assert "pw-xyz-123" not in wrong["message"]
+
     # Bad input and roles.
     assert web.post(test, json={"conn_type": "sqlite"}).status_code == 400
     assert web.post(test, json={**works, "port": 0}).status_code == 400
@@ -121,11 +146,10 @@ def test_variables_export_in_clear_and_import_back(web: Web) -> None:
     assert web.post(export, json={"keys": ["nope"]}).status_code == 404
     assert web.post(export, user="user").status_code == 403
 
-    # Import: the file as an upload, or as the body itself.
+    # Import: the file is the body.
     imported = f"{API}/variables/import"
     data = {"plain": "changed", "new_one": {"x": 1}, "": "no key", "n": 5}
-    upload = {"file": ("vars.json", json.dumps(data).encode(), "application/json")}
-    report = web.post(imported, files=upload)
+    report = web.post(imported, json=data)
     assert report.status_code == 200, report.text
     answer = report.json()
     assert (answer["created"], answer["updated"], answer["failed"]) == (2, 1, 1)
@@ -138,21 +162,45 @@ def test_variables_export_in_clear_and_import_back(web: Web) -> None:
     assert skipped.json()["skipped"] == 1
     assert web.get(f"{API}/variables/plain").json()["value"] == "changed"
 
+    as_json = {**web.as_("admin"), "Content-Type": "application/json"}
     for bad, says in (
         (b"not json", "not valid JSON"),
         (b"[1, 2]", "JSON object"),
         (b"", "empty"),
         (b"\xff\xfe", "UTF-8"),
     ):
-        refused = web.post(imported, files={"file": ("v.json", bad, "application/json")})
+        refused = web.client.post(imported, content=bad, headers=as_json)
         assert refused.status_code == 400, bad
         assert says in refused.json()["detail"]
-    assert web.post(imported, data={"other": "x"}).status_code == 400
+    upload = {"file": ("vars.json", b'{"k": "v"}', "application/json")}
+    assert web.post(imported, files=upload).status_code == 415
+    assert web.post(imported, data={"other": "x"}).status_code == 415
     assert web.post(imported, params={"action_if_exists": "explode"}, json={}).status_code == 400
     assert web.post(imported, json={"k": "v"}, user="user").status_code == 403
-    # Text no database can store: refused in a JSON body, a failure of its key in a file.
+    # The path is its own resource: a 405 names only its own method.
+    not_here = web.client.put(imported, headers=web.as_("admin"))
+    assert not_here.status_code == 405
+    assert not_here.headers["allow"] == "POST"
+    assert web.client.options(f"{API}/connections/test").headers["allow"] == "POST"
+    # Text no database can store: refused in the body.
     nul = b'{"k": "a\\u0000b"}'
-    as_json = {**web.as_("admin"), "Content-Type": "application/json"}
     assert web.client.post(imported, content=nul, headers=as_json).status_code == 400
-    in_file = web.post(imported, files={"file": ("v.json", nul, "application/json")}).json()
-    assert in_file["failed"] == 1
+
+
+def test_the_connection_test_setting(tmp_path: Path) -> None:
+    home = {"TRADEWIND_HOME": str(tmp_path)}
+    assert load_settings(environ=home).core.test_connection == "Disabled"
+    on = load_settings(environ={**home, "TRADEWIND__CORE__TEST_CONNECTION": "enabled"})
+    assert on.core.test_connection == "Enabled"
+    with pytest.raises(SettingsError, match="TRADEWIND__CORE__TEST_CONNECTION"):
+        load_settings(environ={**home, "TRADEWIND__CORE__TEST_CONNECTION": "sometimes"})
+
+
+def test_a_hidden_connection_test_shows_no_button(make_web: Any) -> None:
+    hidden = make_web(core={"test_connection": "Hidden"})
+    page = hidden.get("/admin/connections", user="op")
+    assert page.status_code == 200
+    assert 'id="conn-test"' not in page.text
+    assert "conn_type" in page.text
+    body = {"connection_id": "c", "conn_type": "fs", "extra": '{"path": "/"}'}
+    assert hidden.post(f"{API}/connections/test", json=body).status_code == 403

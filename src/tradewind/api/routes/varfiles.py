@@ -5,8 +5,8 @@ The file is Airflow's: a JSON object of key -> value. Export gives the values in
 values. A value that holds JSON is exported as that JSON, and a value that is not a string is
 imported as JSON text, so an exported file imports back the same.
 
-Import takes the file as a multipart upload (field ``file``) or as the JSON body itself; bodies
-are limited as every request's is (``webserver.max_request_body_mb``). Each key is checked on
+Import takes the file as the request's body (``Content-Type: application/json``), limited as
+every request's is (``webserver.max_request_body_mb``). Each key is checked on
 its own: the answer counts the variables created, updated and skipped, and says why each one
 that failed did; a file that is not a JSON object is refused whole (400).
 """
@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from tradewind import limits
 from tradewind.api import audit, display, text
 from tradewind.api.deps import AsOp, DbSession, Web
-from tradewind.api.errors import bad_request, not_found
+from tradewind.api.errors import ApiError, bad_request, not_found
 from tradewind.api.routes.fields import UNREADABLE, Id, RequestBody, conflict_doc
 from tradewind.metastore.store import variables as variable_store
 
@@ -32,7 +32,6 @@ router = APIRouter(tags=["variables"])
 
 _KEY: TypeAdapter[str] = TypeAdapter(Id)
 OnExisting = Literal["overwrite", "skip"]
-FILE_FIELD = "file"
 
 
 class ExportBody(RequestBody):
@@ -81,18 +80,10 @@ def export_variables(
 @router.post(
     "/variables/import",
     response_model=ImportReport,
+    responses={415: {"description": "The body is not sent as application/json"}},
     openapi_extra={
         "requestBody": {
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {FILE_FIELD: {"type": "string", "format": "binary"}},
-                        "required": [FILE_FIELD],
-                    }
-                },
-            },
+            "content": {"application/json": {"schema": {"type": "object"}}},
             "required": True,
         }
     },
@@ -107,21 +98,19 @@ async def import_variables(
         OnExisting, Query(description="What to do with a key that exists already.")
     ] = "overwrite",
 ) -> ImportReport:
-    """Create or update the variables of a JSON object of key -> value (a file upload or the
-    body); ``action_if_exists=skip`` leaves existing ones as they are."""
+    """Create or update the variables of a JSON object of key -> value (the file, as the body);
+    ``action_if_exists=skip`` leaves existing ones as they are."""
     data = _decoded(await _file_of(request))
     return await run_in_threadpool(_import, session, who, web, data, action_if_exists)
 
 
 async def _file_of(request: Request) -> bytes:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in text.FORMS:
-        return await request.body()
-    form = await request.form()
-    upload = form.get(FILE_FIELD)
-    if upload is None or isinstance(upload, str):
-        raise bad_request(f"upload the variables file as the form field {FILE_FIELD!r}")
-    return await upload.read()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise ApiError(
+            415, "send the variables file as the request body, with Content-Type: application/json"
+        )
+    return await request.body()
 
 
 def _decoded(raw: bytes) -> dict[str, Any]:

@@ -80,10 +80,9 @@ INIT.variableFiles = (box) => {
   upload.addEventListener("change", async () => {
     const file = upload.files[0];
     if (!file) return;
-    const data = new FormData();
-    data.append("file", file);
     try {
-      const response = await apiRaw("/api/v1/variables/import", { body: data });
+      const body = await file.text();
+      const response = await apiRaw("/api/v1/variables/import", { body, headers: { "Content-Type": "application/json" } });
       const done = await response.json();
       const summary = el("strong", { text: "Imported " + file.name + ": " + done.created + " created, " + done.updated + " updated, " + done.failed + " failed." });
       const failures = done.errors.map((f) => el("li", {}, el("code", { text: f.key || "(empty key)" }), ": " + f.error));
