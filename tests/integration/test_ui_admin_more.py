@@ -133,6 +133,7 @@ def test_variables_export_and_import(
         assert exported == {"alpha": "one", "beta_password": "hush", "gamma": {"g": [1]}}
         # Export the ticked ones.
         page.check("#resource-table tr[data-id=alpha] input.row-select")
+        assert page.inner_text("#variables-export") == "Export 1 selected"
         with page.expect_download() as info:
             page.click("#variables-export")
         assert json.loads(Path(info.value.path()).read_text()) == {"alpha": "one"}

@@ -59,7 +59,13 @@ INIT.variableFiles = (box) => {
     report.replaceChildren(...lines);
     report.className = "card import-report " + kind;
   }
-  document.getElementById("variables-export").addEventListener("click", async () => {
+  const exportButton = document.getElementById("variables-export");
+  // The button says what it exports: the ticked variables, or all of them.
+  document.getElementById("resource-table").addEventListener("change", () => {
+    const count = document.querySelectorAll("#resource-table input.row-select:checked").length;
+    exportButton.textContent = count ? "Export " + count + " selected" : "Export";
+  });
+  exportButton.addEventListener("click", async () => {
     const ticked = Array.from(document.querySelectorAll("#resource-table input.row-select:checked")).map((b) => b.dataset.id);
     const options = {};
     if (ticked.length) options.body = JSON.stringify({ keys: ticked });
