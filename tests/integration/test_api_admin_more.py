@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
 from sqlalchemy import make_url
-from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
+from webtest import Web, make_web_fixture, serving, web_fixture  # noqa: F401
 
 from tradewind.settings import SettingsError, load_settings
+from tradewind.ui.app import create_app
 
 API = "/api/v1"
 
@@ -102,6 +103,17 @@ def test_a_connection_is_tested_as_given(make_web: Any, tmp_path: Path) -> None:
     failed = web.post(test, json=pg)
     assert failed.json()["status"] is False
     assert secret not in failed.text
+
+    # http: a request to the URL the connection makes (here, this web server's health).
+    with serving(create_app(web.system.settings)) as base:
+        host, port = base.removeprefix("http://").split(":")
+        site = {"connection_id": "h", "conn_type": "http", "host": host, "port": int(port)}
+        healthy = web.post(test, json={**site, "schema": "health"}).json()
+        assert healthy == {"status": True, "message": f"{base}/health answered HTTP 200"}
+        missing_page = web.post(test, json={**site, "schema": "nothing/here"}).json()
+        assert missing_page["status"] is False
+        assert "HTTP 404" in missing_page["message"]
+    assert web.post(test, json=site).json()["status"] is False  # the server is gone
 
     # On a postgres or mysql metastore, a connection to it works.
     url = make_url(str(web.system.settings.database.url))
