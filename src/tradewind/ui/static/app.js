@@ -413,6 +413,17 @@ INIT.graph = (wrap) => {
   }, 2000, 10000);
 };
 
+/* Task instance page: what keeps a task from running, asked of the API and kept current. */
+INIT.whyNot = (box) => {
+  const list = box.querySelector("ul.deps");
+  poll(async () => {
+    const data = await api("GET", box.dataset.path);
+    const items = data.dependencies.map((dep) => el("li", { "data-dep": dep.name }, el("strong", { text: dep.name }), ": " + dep.reason));
+    list.replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: "Nothing holds it back: it starts as soon as the scheduler queues it, or has started." })]));
+    return true;
+  }, 3000, 10000);
+};
+
 /* Gantt: while the run is not finished, the chart is fetched again and swapped in. */
 INIT.gantt = (chart) => {
   if (!chart.dataset.active) return;
