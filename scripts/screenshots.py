@@ -122,7 +122,14 @@ def capture(
         ("gantt", f"/dags/{dag}/gantt?run={run}", ".gantt"),
         ("task-log", f"/dags/{dag}/runs/{run}/tasks/{quote(task_id, safe='')}", "#log"),
         ("trigger", f"/dags/{dag}/trigger", "#trigger-form"),
+        ("code", f"/dags/{dag}/code", "pre.code"),
+        ("details", f"/dags/{dag}/details", "main"),
         ("pools", "/admin/pools", "#resource-table tr[data-id]"),
+        ("variables", "/admin/variables", "#resource-table"),
+        ("connections", "/admin/connections", "#resource-table"),
+        ("dag-runs", "/browse/dag-runs", "main table"),
+        ("task-instances", "/browse/task-instances", "main table"),
+        ("jobs", "/browse/jobs", "main table"),
         ("audit-log", "/browse/audit-log", None),
     ]
     written = []
