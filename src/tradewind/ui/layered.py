@@ -41,6 +41,9 @@ class Size:
     out_y: float  # where edges go out
 
 
+DUMMY = Size(0, DUMMY_H, DUMMY_H / 2, DUMMY_H / 2)
+
+
 @dataclass
 class Level:
     width: float
@@ -67,7 +70,7 @@ def arrange(
     _order(grid.columns, grid.up, grid.down)
 
     def size(key: Key) -> Size:
-        return sizes[key] if isinstance(key, str) else Size(0, DUMMY_H, DUMMY_H / 2, DUMMY_H / 2)
+        return sizes[key] if isinstance(key, str) else DUMMY
 
     top = _heights(grid.columns, size, grid.up, grid.down)
     left, widths, width = _xs(grid, size, labels, lead, min_width)
@@ -235,17 +238,23 @@ def _heights(
 ) -> dict[Key, float]:
     """The top of each item: stacked in its column's order, each as near as it may be to the
     mean height of its neighbours' edge ends."""
-
-    def gap(a: Key, b: Key) -> float:
-        return DUMMY_GAP if not isinstance(a, str) or not isinstance(b, str) else GAP_Y
-
+    ins = {key: sized(key).in_y for members in columns for key in members}
+    outs = {key: sized(key).out_y for members in columns for key in members}
+    seps = [
+        [
+            sized(a).h + (GAP_Y if isinstance(a, str) and isinstance(b, str) else DUMMY_GAP)
+            for a, b in itertools.pairwise(members)
+        ]
+        for members in columns
+    ]
+    spans = [sum(gaps) + sized(m[-1]).h if m else 0 for m, gaps in zip(columns, seps, strict=True)]
+    tallest = max(spans, default=0)
     top: dict[Key, float] = {}
-    tallest = max((_stack(m, sized, gap) for m in columns), default=0)
-    for members in columns:
-        y = (tallest - _stack(members, sized, gap)) / 2
-        for i, key in enumerate(members):
+    for members, gaps, span in zip(columns, seps, spans, strict=True):
+        y = (tallest - span) / 2
+        for key, step in zip(members, [*gaps, 0], strict=True):
             top[key] = y
-            y += sized(key).h + (gap(key, members[i + 1]) if i + 1 < len(members) else 0)
+            y += step
     count = len(columns)
     for sweep in range(SWEEPS):
         downward = sweep % 2 == 0
@@ -257,22 +266,14 @@ def _heights(
             for key in members:
                 ends = []
                 if downward or both:
-                    ends += [top[n] + sized(n).out_y - sized(key).in_y for n in up.get(key, ())]
+                    ends += [top[n] + outs[n] - ins[key] for n in up.get(key, ())]
                 if not downward or both:
-                    ends += [top[n] + sized(n).in_y - sized(key).out_y for n in down.get(key, ())]
+                    ends += [top[n] + ins[n] - outs[key] for n in down.get(key, ())]
                 wanted.append(sum(ends) / len(ends) if ends else top[key])
-            seps = [sized(k).h + gap(k, members[i + 1]) for i, k in enumerate(members[:-1])]
-            for key, y in zip(members, _fit(wanted, seps), strict=True):
+            for key, y in zip(members, _fit(wanted, seps[index]), strict=True):
                 top[key] = y
     low = min(top.values(), default=0.0)
     return {key: y - low for key, y in top.items()}
-
-
-def _stack(
-    members: list[Key], size: Callable[[Key], Size], gap: Callable[[Key, Key], float]
-) -> float:
-    total = sum(size(k).h for k in members)
-    return total + sum(gap(a, b) for a, b in itertools.pairwise(members))
 
 
 def _fit(wanted: list[float], seps: list[float]) -> list[float]:
