@@ -4,6 +4,7 @@ around the nodes, and the drawing's size covering it all."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import datetime
 from itertools import combinations, pairwise
@@ -92,6 +93,37 @@ def crossing() -> DAG:
     return dag
 
 
+def scattered(seed: int) -> Callable[[], DAG]:
+    """Thirty tasks in random nested groups, with random edges (some between groups both ways
+    round, some skipping layers)."""
+
+    def build() -> DAG:
+        rng = random.Random(seed)
+        with DAG(f"scattered{seed}", schedule=None, start_date=START) as dag:
+            tasks: list[EmptyOperator] = []
+            open_groups: list[TaskGroup] = []
+            for i in range(30):
+                if rng.random() < 0.15:
+                    group = TaskGroup(f"g{i}")
+                    group.__enter__()
+                    open_groups.append(group)
+                elif open_groups and rng.random() < 0.15:
+                    open_groups.pop().__exit__(None, None, None)
+                tasks.append(op(f"t{i}"))
+            while open_groups:
+                open_groups.pop().__exit__(None, None, None)
+            for i in range(1, 30):
+                for j in rng.sample(range(i), min(i, rng.randint(0, 2))):
+                    tasks[j] >> tasks[i]
+        return dag
+
+    return build
+
+
+def every_group(build: Callable[[], DAG]) -> set[str]:
+    return set(structure.build(deserialize_dag(serialize_dag(build()))).group_tasks)
+
+
 SHAPES: dict[str, tuple[Callable[[], DAG], set[str]]] = {
     "nested": (nested, {"outer", "outer.inner", "outer.deep", "outer.deep.deepest"}),
     "nested, one inner group closed": (nested, {"outer", "outer.deep"}),
@@ -100,6 +132,7 @@ SHAPES: dict[str, tuple[Callable[[], DAG], set[str]]] = {
     "fan out": (fan_out, {"g"}),
     "fan out, closed": (fan_out, set()),
     "crossing": (crossing, {"g"}),
+    **{f"scattered {seed}": (scattered(seed), every_group(scattered(seed))) for seed in range(8)},
 }
 
 
@@ -196,10 +229,10 @@ def test_layout_geometry(name: str) -> None:
             view,
         )
         # It leaves its source's side and ends on its target's (or on the border of a box
-        # holding the target, for an edge drawn against the flow).
-        assert on_side(line[0], nodes[source]), (name, source)
-        holders = [boxes[g] for g in boxes if target in members[g]]
-        assert any(on_side(line[-1], r) for r in [nodes[target], *holders]), (name, target)
+        # holding them, for an edge drawn against the flow).
+        for end, point in ((source, line[0]), (target, line[-1])):
+            holders = [boxes[g] for g in boxes if end in members[g]]
+            assert any(on_side(point, r) for r in [nodes[end], *holders]), (name, end)
         for key, r in nodes.items():
             if key in (source, target):
                 continue

@@ -25,7 +25,8 @@ OUT = "\x00out"
 GAP_X = 60  # between columns
 GAP_Y = 22  # between items of a column
 DUMMY_H = 8  # the height an edge passing through a column takes
-DUMMY_GAP = 6
+DUMMY_GAP = 6  # between two of these
+_GAPS = (DUMMY_GAP, 12, GAP_Y)  # between two items, by how many are not edges passing
 PORT_GAP = 34  # between a port and the columns
 SWEEPS = 6
 
@@ -242,7 +243,7 @@ def _heights(
     outs = {key: sized(key).out_y for members in columns for key in members}
     seps = [
         [
-            sized(a).h + (GAP_Y if isinstance(a, str) and isinstance(b, str) else DUMMY_GAP)
+            sized(a).h + _GAPS[isinstance(a, str) + isinstance(b, str)]
             for a, b in itertools.pairwise(members)
         ]
         for members in columns
