@@ -188,6 +188,17 @@ def test_nested_groups_zoom_and_pan(browser_page: tuple[Any, str], web: Web) -> 
     moved_to = translate(view.get_attribute("transform"))
     assert moved_to[0] - moved_from[0] == pytest.approx(100, abs=1)
     assert moved_to[1] - moved_from[1] == pytest.approx(40, abs=1)
+    # ... from a node too, without following its link.
+    start = node("tail2")
+    moved_from = translate(view.get_attribute("transform"))
+    page.mouse.move(start["x"] + 20, start["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(start["x"] - 10, start["y"] + 30, steps=5)
+    page.mouse.move(start["x"] - 30, start["y"] + 40, steps=5)
+    page.mouse.up()
+    moved_to = translate(view.get_attribute("transform"))
+    assert moved_to[0] - moved_from[0] == pytest.approx(-50, abs=1)
+    assert moved_to[1] - moved_from[1] == pytest.approx(30, abs=1)
     assert "open=outer,outer.inner" in page.url  # a drag is no click
     # Fit brings it all back in view.
     page.click("#graph-fit")

@@ -70,7 +70,9 @@ INIT.graphZoom = (wrap) => {
   function stop() { drag = null; svg.classList.remove("panning"); }
   svg.addEventListener("pointerup", stop);
   svg.addEventListener("pointercancel", stop);
-  // A drag that ends on a node does not follow its link.
+  // A drag that starts on a node pans too (no dragging of its link away), and does not
+  // follow the link where it ends.
+  svg.addEventListener("dragstart", (event) => event.preventDefault());
   svg.addEventListener("click", (event) => {
     if (dragged) { event.preventDefault(); event.stopPropagation(); dragged = false; }
   }, true);
