@@ -1,16 +1,13 @@
-"""One level of a layered drawing, left to right: items of any size in columns, edges routed
-between them.
+"""One level of a layered drawing, left to right: items of any size in columns, edges between.
 
-Items are put in columns by their longest path from a source (an edge against the given order
-is turned round for this, and drawn back); an edge that spans columns passes through a dummy
-point in each column between; each column is ordered by the barycentre of the neighbours (a few
-sweeps right and left), and items are placed top to bottom in that order as near to their
-neighbours as the order allows (an isotonic regression per column). An edge is drawn as runs
-along columns, at a height no other item of the column takes, joined by curves in the gaps
-between columns, where nothing stands: so it never crosses an item.
-
-A level may have an entry port (``IN``, a point on its left border) and an exit port (``OUT``,
-on its right border): the level of a task group's inside, whose edges come in and go out there.
+Items go in columns by their longest path from a source (an edge against the given order is
+turned round for this, and drawn back); an edge spanning columns passes through a dummy point in
+each column between; columns are ordered by the neighbours' barycentre (sweeps right and left),
+items placed top to bottom in that order as near their neighbours as it allows (an isotonic
+regression per column). An edge is runs along columns, at heights no other item of the column
+takes, joined by curves in the gaps between columns, where nothing stands: it crosses no item.
+A level may have an entry port (``IN``, on its left border) and an exit port (``OUT``, on its
+right border): the inside of a task group, whose edges come in and go out there.
 """
 
 from __future__ import annotations
@@ -23,10 +20,11 @@ from dataclasses import dataclass
 IN = "\x00in"
 OUT = "\x00out"
 GAP_X = 60  # between columns
+MAX_GAP_X = 150  # ... at most, unless a label needs more
+STEEP = 0.12  # a gap's width per height an edge climbs in it
 GAP_Y = 22  # between items of a column
 DUMMY_H = 8  # the height an edge passing through a column takes
-DUMMY_GAP = 6  # between two of these
-_GAPS = (DUMMY_GAP, 12, GAP_Y)  # between two items, by how many are not edges passing
+GAPS_Y = (6, 12, GAP_Y)  # between two items of a column, by how many are not edges passing
 PORT_GAP = 34  # between a port and the columns
 SWEEPS = 6
 
@@ -74,7 +72,7 @@ def arrange(
         return sizes[key] if isinstance(key, str) else DUMMY
 
     top = _heights(grid.columns, size, grid.up, grid.down)
-    left, widths, width = _xs(grid, size, labels, lead, min_width)
+    left, widths, width = _xs(grid, size, top, labels=labels, lead=lead, min_width=min_width)
     at: dict[str, Point] = {}
     for index, members in enumerate(grid.columns):
         for key in members:
@@ -155,6 +153,8 @@ def _grid(order: Sequence[str], edges: Sequence[tuple[str, str]]) -> _Grid:
 def _xs(
     grid: _Grid,
     size: Callable[[Key], Size],
+    top: Mapping[Key, float],
+    *,
     labels: Mapping[tuple[str, str], float],
     lead: float,
     min_width: float,
@@ -164,14 +164,17 @@ def _xs(
     count = len(grid.columns)
     widths = [max((size(k).w for k in members), default=0) for members in grid.columns]
     gaps = [float(GAP_X)] * count
-    for a, b in grid.chains:
-        width = max(labels.get((a, b), 0), labels.get((b, a), 0))
-        if width:
-            gaps[grid.column[a]] = max(gaps[grid.column[a]], width + 24)
     if IN in grid.column:
         gaps[0] = PORT_GAP
     if OUT in grid.column and count > 1:
         gaps[count - 2] = PORT_GAP
+    for (a, b), chain in grid.chains.items():
+        width = max(labels.get((a, b), 0), labels.get((b, a), 0))
+        if width:
+            gaps[grid.column[a]] = max(gaps[grid.column[a]], width + 24)
+        for p, q in itertools.pairwise(chain):  # a steep curve gets more room
+            rise = abs(top[q] + size(q).in_y - top[p] - size(p).out_y)
+            gaps[grid.column[p]] = max(gaps[grid.column[p]], min(MAX_GAP_X, rise * STEEP))
     left: list[float] = []
     x = 0.0 if IN in grid.column else lead
     for index in range(count):
@@ -197,14 +200,13 @@ def _columns(
             column[key] = 0
         elif key != OUT:
             column[key] = max((column[p] + 1 for p in pred.get(key, ())), default=first)
-            column[key] = max(column[key], first)
     for key in reversed(order):
         if key not in (IN, OUT) and not pred.get(key) and succ.get(key):
             ahead = [column[s] for s in succ[key] if s != OUT]
             if ahead:
                 column[key] = max(column[key], min(ahead) - 1)
     if OUT in order:
-        column[OUT] = max((c for k, c in column.items()), default=0) + 1
+        column[OUT] = max(column.values(), default=0) + 1
     return column
 
 
@@ -243,7 +245,7 @@ def _heights(
     outs = {key: sized(key).out_y for members in columns for key in members}
     seps = [
         [
-            sized(a).h + _GAPS[isinstance(a, str) + isinstance(b, str)]
+            sized(a).h + GAPS_Y[isinstance(a, str) + isinstance(b, str)]
             for a, b in itertools.pairwise(members)
         ]
         for members in columns
