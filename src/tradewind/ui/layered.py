@@ -27,6 +27,7 @@ DUMMY_H = 8  # the height an edge passing through a column takes
 GAPS_Y = (6, 12, GAP_Y)  # between two items of a column, by how many are not edges passing
 PORT_GAP = 34  # between a port and the columns
 SWEEPS = 6
+TWIN_SHIFT = 6  # between an edge and its twin the other way round
 
 Point = tuple[float, float]
 Key = str | tuple[str, str, int]  # an item, or a dummy point (edge source, target, column)
@@ -96,8 +97,9 @@ def arrange(
         middle = ((points[1][0] + points[2][0]) / 2, (points[1][1] + points[2][1]) / 2)
         if (a, b) in grid.given:
             routes[(a, b)], label_at[(a, b)] = points, middle
-        if (b, a) in grid.turned:
-            routes[(b, a)], label_at[(b, a)] = points[::-1], middle
+        if (b, a) in grid.turned:  # beside the edge the other way round, if there is one
+            shift = TWIN_SHIFT if (a, b) in grid.given else 0
+            routes[(b, a)], label_at[(b, a)] = [(x, y + shift) for x, y in points[::-1]], middle
     height = max((top[k] + size(k).h for members in grid.columns for k in members), default=0)
     return Level(width, height, at, routes, label_at, grid.turned)
 
@@ -118,13 +120,10 @@ def _grid(order: Sequence[str], edges: Sequence[tuple[str, str]]) -> _Grid:
     grid = _Grid(set(edges), set(), {}, [], {}, defaultdict(list), defaultdict(list))
     succ: dict[Key, list[Key]] = defaultdict(list)
     pred: dict[Key, list[Key]] = defaultdict(list)
-    for source, target in dict.fromkeys(edges):
-        a, b = source, target
-        if a == b:
-            continue
-        if rank[a] > rank[b]:
-            grid.turned.add((a, b))
-            a, b = b, a
+    for source, target in dict.fromkeys(e for e in edges if e[0] != e[1]):
+        if rank[source] > rank[target]:
+            grid.turned.add((source, target))
+        a, b = sorted((source, target), key=rank.__getitem__)
         if (a, b) not in grid.chains:
             grid.chains[(a, b)] = []
             succ[a].append(b)
