@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from tradewind.ui.ordering import order_columns
+
 IN = "\x00in"
 OUT = "\x00out"
 GAP_X = 60  # between columns
@@ -67,7 +69,7 @@ def arrange(
     used) with ``edges``; ``labels``: the width of an edge's label, drawn in its first gap;
     ``lead``: the space before the first column and after the last (when there is no port)."""
     grid = _grid(order, edges)
-    _order(grid.columns, grid.up, grid.down)
+    order_columns(grid.columns, grid.up, grid.down)
 
     def size(key: Key) -> Size:
         return sizes[key] if isinstance(key, str) else DUMMY
@@ -209,29 +211,6 @@ def _columns(
     return column
 
 
-def _order(
-    columns: list[list[Key]], up: Mapping[Key, list[Key]], down: Mapping[Key, list[Key]]
-) -> None:
-    position = {key: float(i) for members in columns for i, key in enumerate(members)}
-    for sweep in range(SWEEPS):
-        downward = sweep % 2 == 0
-        near = up if downward else down
-        indexes = range(1, len(columns)) if downward else range(len(columns) - 2, -1, -1)
-        for index in indexes:
-            members = columns[index]
-            bary = {
-                key: (
-                    sum(position[n] for n in near[key]) / len(near[key])
-                    if near.get(key)
-                    else position[key]
-                )
-                for key in members
-            }
-            members.sort(key=lambda k: bary[k])
-            for i, key in enumerate(members):
-                position[key] = float(i)
-
-
 def _heights(
     columns: list[list[Key]],
     sized: Callable[[Key], Size],
@@ -257,21 +236,25 @@ def _heights(
         for key, step in zip(members, [*gaps, 0], strict=True):
             top[key] = y
             y += step
+    # The sum of a key's neighbours' edge ends, less its own, is the sum of their tops plus:
+    rise = {k: sum(outs[n] for n in up.get(k, ())) - len(up.get(k, ())) * ins[k] for k in ins}
+    fall = {k: sum(ins[n] for n in down.get(k, ())) - len(down.get(k, ())) * outs[k] for k in ins}
+    get = top.__getitem__
     count = len(columns)
     for sweep in range(SWEEPS):
-        downward = sweep % 2 == 0
-        both = sweep >= SWEEPS - 2
-        indexes = range(1, count) if downward else range(count - 2, -1, -1)
-        for index in indexes if not both else range(count):
+        before = sweep % 2 == 0 or sweep >= SWEEPS - 2  # neighbours in the column before
+        after = sweep % 2 == 1 or sweep >= SWEEPS - 2
+        indexes = range(1, count) if sweep % 2 == 0 else range(count - 2, -1, -1)
+        for index in indexes if not (before and after) else range(count):
             members = columns[index]
             wanted = []
             for key in members:
-                ends = []
-                if downward or both:
-                    ends += [top[n] + outs[n] - ins[key] for n in up.get(key, ())]
-                if not downward or both:
-                    ends += [top[n] + ins[n] - outs[key] for n in down.get(key, ())]
-                wanted.append(sum(ends) / len(ends) if ends else top[key])
+                total, many = 0.0, 0
+                if before and (near := up.get(key)):
+                    total, many = sum(map(get, near)) + rise[key], len(near)
+                if after and (near := down.get(key)):
+                    total, many = total + sum(map(get, near)) + fall[key], many + len(near)
+                wanted.append(total / many if many else top[key])
             for key, y in zip(members, _fit(wanted, seps[index]), strict=True):
                 top[key] = y
     low = min(top.values(), default=0.0)
