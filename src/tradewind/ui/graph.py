@@ -1,10 +1,10 @@
 """The graph view's layout, computed here and drawn as SVG by the template.
 
-Tasks flow left to right. Collapsed task groups become one node each. Nodes are put in layers
-by their longest path from a root, ordered within a layer by the barycentre of their
-neighbours (a few sweeps down and up, members of one group kept together), and edges are
-drawn as curves from the right side of a node to the left side of the next, with their
-labels (``a >> Label("x") >> b``) at the middle.
+Tasks flow left to right. Collapsed task groups become one node each; an expanded group is a
+box holding exactly its members, nested groups nested (``compound``, over the layered layout of
+``layered``). Edges are routed around the nodes: through a point in each layer they skip, and
+into or out of a group through its box's border; their labels (``a >> Label("x") >> b``) sit in
+a gap between layers. ``place`` and ``curves`` are the plainer layout of the asset graph.
 """
 
 from __future__ import annotations
