@@ -70,9 +70,15 @@ def draw(
                 drawing.boxes[child] = Rect(ox + x, oy + y, sizes[child].w, sizes[child].h)
                 origin[child] = (ox + x, oy + y + HEADER)
 
+    moved: dict[tuple[str, str, str], list[Point]] = {}
+
     def route(cluster: str, edge: tuple[str, str]) -> list[Point]:
-        ox, oy = origin[cluster]
-        return [(x + ox, y + oy) for x, y in levels[cluster].routes[edge]]
+        """The edge's route in the level of ``cluster``, on the page (shared by many)."""
+        key = (cluster, *edge)
+        if key not in moved:
+            ox, oy = origin[cluster]
+            moved[key] = [(x + ox, y + oy) for x, y in levels[cluster].routes[edge]]
+        return moved[key]
 
     for (u, v), (cu, cv, i) in plan.spans.items():
         lca, a, b = cu[i - 1], cu[i], cv[i]
@@ -81,7 +87,7 @@ def draw(
             for j in range(i, len(cu) - 1):
                 points = route(cu[j], (cu[j + 1], OUT))[:-2] + points
             for j in range(i, len(cv) - 1):
-                points += route(cv[j], (IN, cv[j + 1]))[2:]
+                points = points + route(cv[j], (IN, cv[j + 1]))[2:]
         drawing.paths[(u, v)] = points
         lx, ly = levels[lca].label_at[(a, b)]
         drawing.label_at[(u, v)] = (lx + origin[lca][0], ly + origin[lca][1])
@@ -165,16 +171,20 @@ class _Plan:
 
 
 def svg_path(points: Sequence[Point]) -> str:
-    """Runs as straight lines, the gaps between as curves level at both ends."""
+    """Runs as straight lines, the gaps between as curves level at both ends (a gap at one
+    height and the runs on either side: one line)."""
     parts = [f"M{points[0][0]:.1f},{points[0][1]:.1f}"]
-    for k in range(0, len(points), 2):
-        if k:
-            (px, py), (qx, qy) = points[k - 1], points[k]
-            mid = (px + qx) / 2
-            parts.append(f"C{mid:.1f},{py:.1f} {mid:.1f},{qy:.1f} {qx:.1f},{qy:.1f}")
-        if points[k + 1] != points[k]:
-            parts.append(f"L{points[k + 1][0]:.1f},{points[k + 1][1]:.1f}")
-    return " ".join(parts)
+    level = ""  # the end of the line so far, not yet written
+    for k in range(1, len(points)):
+        (px, py), (qx, qy) = points[k - 1], points[k]
+        if abs(py - qy) < 0.05:
+            level = f"H{qx:.1f}" if qx != px or level else level
+            continue
+        mid = (px + qx) / 2
+        parts += [level, f"C{mid:.1f},{py:.1f} {mid:.1f},{qy:.1f} {qx:.1f},{qy:.1f}"]
+        level = ""
+    parts.append(level)
+    return " ".join(part for part in parts if part)
 
 
 def trace(points: Sequence[Point], steps: int = 16) -> list[Point]:
