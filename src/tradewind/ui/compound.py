@@ -100,7 +100,7 @@ def _levels(
     """Each cluster's level, innermost first, and the size of each item it holds."""
     leaf_parent, cluster_parent = plan.leaf_parent, plan.cluster_parent
     sizes: dict[str, Size] = dict.fromkeys(leaf_parent, leaf_size)
-    port = Size(0, 0, 0, 0)
+    sizes[IN] = sizes[OUT] = Size(0, 0, 0, 0)  # ports: points
     levels: dict[str, Level] = {}
     for cluster in [*sorted(cluster_parent, key=lambda c: -plan.depth[c]), ROOT]:
         inner = plan.edges[cluster]
@@ -111,7 +111,7 @@ def _levels(
             order.append(OUT)
         level = arrange(
             order,
-            {**sizes, IN: port, OUT: port},
+            sizes,
             inner,
             labels=plan.labels[cluster],
             lead=margin if cluster == ROOT else PAD,
