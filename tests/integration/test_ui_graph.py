@@ -205,6 +205,14 @@ def test_nested_groups_zoom_and_pan(browser_page: tuple[Any, str], web: Web) -> 
     expect(view).to_have_attribute("transform", fitted)
     for key in ("start", "end"):
         assert contains(frame, node(key)), key
+    # The keyboard: + zooms in, an arrow pans, 0 fits.
+    page.focus("svg.graph")
+    page.keyboard.press("+")
+    assert scale(view.get_attribute("transform")) == pytest.approx(scale(fitted) * 1.25, rel=1e-3)
+    before_pan = translate(view.get_attribute("transform"))
+    page.keyboard.press("ArrowLeft")
+    assert translate(view.get_attribute("transform"))[0] == pytest.approx(before_pan[0] + 60)
+    page.keyboard.press("0")
     assert errors == []
 
 

@@ -1,5 +1,5 @@
 /* Graph page: zoom and pan. The wheel zooms around the cursor, a drag pans, the toolbar's
-   buttons zoom around the middle or fit the whole graph in view. The server draws the graph
+   buttons (and + - 0 and the arrow keys) zoom around the middle, fit the graph in view, pan. The server draws the graph
    at its natural size; here the SVG fills its frame and the drawing moves inside it (the
    transform of g.viewport). */
 "use strict";
@@ -76,6 +76,18 @@ INIT.graphZoom = (wrap) => {
   svg.addEventListener("click", (event) => {
     if (dragged) { event.preventDefault(); event.stopPropagation(); dragged = false; }
   }, true);
+
+  // From the keyboard, the graph focused: + and - zoom, 0 fits, the arrows pan.
+  svg.setAttribute("tabindex", "0");
+  svg.addEventListener("keydown", (event) => {
+    const step = { ArrowLeft: [60, 0], ArrowRight: [-60, 0], ArrowUp: [0, 60], ArrowDown: [0, -60] }[event.key];
+    if (step) { tx += step[0]; ty += step[1]; apply(); }
+    else if (event.key === "+" || event.key === "=") middle(1.25);
+    else if (event.key === "-") middle(1 / 1.25);
+    else if (event.key === "0") fit();
+    else return;
+    event.preventDefault();
+  });
 
   const zoomIn = document.getElementById("graph-zoom-in");
   const zoomOut = document.getElementById("graph-zoom-out");
