@@ -26,7 +26,7 @@ from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing.serialized import SerializedDag
-from tradewind.scheduler import decide, outcomes, restarts
+from tradewind.scheduler import decide, observe, outcomes, restarts
 from tradewind.scheduler.callbacks import Callback
 from tradewind.scheduler.dagruns import DagCache, advance_run
 from tradewind.states import TaskState
@@ -86,13 +86,16 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
         report = event.report
         if isinstance(report, reports.Running) and event.key not in started:
-            result.changed += try_store.mark_running(
+            ran = try_store.mark_running(
                 session,
                 event.key,
                 pid=report.pid,
                 hostname=report.hostname,
                 now=min(report.at, now),
             )
+            result.changed += ran
+            if ran:
+                observe.try_started(session, event.key, min(report.at, now))
         elif isinstance(report, reports.Finished):
             running = started.get(event.key)
             result.changed += _finished(
@@ -155,6 +158,9 @@ def _finished(
     )
     if finished is None:
         return _ended_restarting(session, key, running, result)
+    observe.try_ended(
+        session, key, end.state, end.ended, running and running[0], error=report.error
+    )
     if report.error:
         log.info("%s: %s (%s)", key, end.state.value, report.error)
     result.waits(end.next_try_at)

@@ -35,11 +35,12 @@ from tradewind.executors.base import BaseExecutor, TaskEvent
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.types import utcnow
-from tradewind.scheduler import cutoff, dagruns, events, fullpass, queueing, restarts
+from tradewind.scheduler import cutoff, dagruns, events, fullpass, observe, queueing, restarts
 from tradewind.scheduler.abandoned import Abandoned
 from tradewind.scheduler.callbacks import Callback, DagCallbacks
 from tradewind.scheduler.housekeeping import Housekeeping
 from tradewind.settings import Settings
+from tradewind.telemetry import dispatch, records
 from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Pass:
     callbacks: list[Callback] = field(default_factory=list)
     reported: set[TaskKey] = field(default_factory=set)
     restarts: dict[TaskKey, datetime | None] = field(default_factory=dict)
+    observed: list[records.Record] = field(default_factory=list)
 
 
 class Scheduler:
@@ -94,6 +96,8 @@ class Scheduler:
         self.callbacks = DagCallbacks(settings)
         self.abandoned = Abandoned()
         self.housekeeping = Housekeeping(settings, sessions, executor, self.abandoned)
+        # Traces and lineage of the tries and runs that passes start and end (see observe).
+        self.telemetry = dispatch.Telemetry.from_settings(settings)
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
         # How often the full pass looks for work that other processes added, unprompted. Who
@@ -163,6 +167,7 @@ class Scheduler:
             away = error
         finally:
             self.executor.close()
+            self.telemetry.close()
         if self.job_id is not None and away is None:
             try:
                 with self.sessions.begin() as session:
@@ -274,6 +279,8 @@ class Scheduler:
         """The pass's work in its transaction: apply the events, the full pass when due, end
         restarts whose process has ended, queue what is ready."""
         tick = time.monotonic()
+        if self.telemetry.enabled:
+            observe.watch(session)
         applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
         done = Pass(
             busy=bool(applied and applied.changed),
@@ -306,6 +313,10 @@ class Scheduler:
             done.restarts = ended.waiting
             done.callbacks += ended.callbacks
             done.busy = done.busy or len(done.restarts) < len(waiting)
+        if self.telemetry.enabled:
+            done.observed = observe.collect(
+                session, self.cache, self.settings.logging.base_log_folder, self.telemetry.executor
+            )
         done.workloads = self._queue(session, now)
         return done
 
@@ -317,6 +328,7 @@ class Scheduler:
         self._full_at, self._restarts = done.full_at, done.restarts
         self.abandoned.reported(done.reported)
         self.callbacks.start(done.callbacks)
+        self.telemetry.send(done.observed)
         for workload in done.workloads:
             self.executor.submit(workload)
         if self._check_tries:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tradewind.settings.observing import OpenLineageSettings, TracesSettings
 from tradewind.settings.sections import (
     EXECUTOR_NAMES,
     CelerySettings,
@@ -42,9 +43,11 @@ __all__ = [
     "DatabaseSettings",
     "KubernetesSettings",
     "LoggingSettings",
+    "OpenLineageSettings",
     "SchedulerSettings",
     "Settings",
     "SettingsError",
+    "TracesSettings",
     "TriggererSettings",
     "WebserverSettings",
     "child_environ",
@@ -77,6 +80,8 @@ class Settings(Section):
     webserver: WebserverSettings
     celery: CelerySettings
     kubernetes: KubernetesSettings
+    traces: TracesSettings = TracesSettings()
+    openlineage: OpenLineageSettings = OpenLineageSettings()
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -112,6 +117,8 @@ SECTIONS: dict[str, type[Section]] = {
     "webserver": WebserverSettings,
     "celery": CelerySettings,
     "kubernetes": KubernetesSettings,
+    "traces": TracesSettings,
+    "openlineage": OpenLineageSettings,
 }
 
 
@@ -130,6 +137,8 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "webserver": {},
         "celery": {},
         "kubernetes": {},
+        "traces": {},
+        "openlineage": {},
     }
 
 

@@ -1,0 +1,1 @@
+"""Telemetry: traces and OpenLineage events, sent off the hot path."""
