@@ -11,6 +11,7 @@ returns, on errors too.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -166,6 +167,9 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
             "TRADEWIND__CORE__DAGS_FOLDER": str(dags),
             "TRADEWIND__CORE__LOAD_EXAMPLES": "false",
         }
+        # Extra settings for a measurement (e.g. traces and lineage on), as a JSON object of
+        # TRADEWIND__SECTION__KEY variables.
+        env |= json.loads(os.environ.get("TRADEWIND_BENCH_SETTINGS", "{}"))
         home = Home(path, dags, env, sa.create_engine(url), port)
         try:
             home.cli("db", "init")

@@ -181,6 +181,7 @@ def warm_up(settings: Settings) -> None:
     engine_module.create_engine(settings.database).dispose()
     configure_mappers()
     loader.warm_imports()
+    tracing.warm_up(settings.traces)
     _import_from_dags_folder(settings)
 
 

@@ -50,6 +50,14 @@ def _uris(assets: Iterable[Mapping[str, Any]]) -> list[str]:
     return [a["asset"]["uri"] for a in assets if isinstance(a.get("asset"), Mapping)]
 
 
+def require() -> None:
+    """Fail with the extra to install when openlineage-python is missing."""
+    try:
+        import openlineage.client  # noqa: F401
+    except ImportError as exc:
+        raise LineageUnavailable(f"{EXTRA_HINT} ({exc})") from None
+
+
 class LineageWriter:
     """Sends an event per record through an OpenLineage client."""
 

@@ -51,6 +51,15 @@ def require() -> None:
         raise TracesUnavailable(f"{EXTRA_HINT} ({exc})") from None
 
 
+def warm_up(settings: TracesSettings) -> None:
+    """In a process that forks tries: import what a try's spans need once, for every try."""
+    if settings.otel_on:
+        require()
+        import opentelemetry.sdk.resources
+        import opentelemetry.sdk.trace.export
+        import opentelemetry.trace.propagation.tracecontext  # noqa: F401
+
+
 def provider(settings: TracesSettings, *, id_generator: Any = None) -> TracerProvider:
     """A tracer provider that batches spans and sends them in the background (to the console
     instead with ``otel_debugging_on``)."""
