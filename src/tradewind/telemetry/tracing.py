@@ -27,6 +27,7 @@ from tradewind.settings import TracesSettings
 from tradewind.telemetry import records
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ TRACEPARENT_ENV = "TRACEPARENT"
 INSTRUMENTATION = "tradewind"
 # Set while a try runs with traces on: only then does span() reach for OpenTelemetry.
 _active: list[TracerProvider] = []
+# The resource of each service name: built once (its detectors are slow), in the fork server
+# for every try it forks.
+_resources: dict[str, Resource] = {}
 
 
 class TracesUnavailable(RuntimeError):
@@ -53,11 +57,19 @@ def require() -> None:
 
 def warm_up(settings: TracesSettings) -> None:
     """In a process that forks tries: import what a try's spans need once, for every try."""
-    if settings.otel_on:
-        require()
-        import opentelemetry.sdk.resources
-        import opentelemetry.sdk.trace.export
-        import opentelemetry.trace.propagation.tracecontext  # noqa: F401
+    if not settings.otel_on:
+        return
+    require()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import export  # noqa: F401
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    # Their first use loads plug-ins and more modules: done here, not in every try. Nothing
+    # here opens a connection or starts a thread, so forking afterwards is safe.
+    _resources[settings.otel_service] = Resource.create({"service.name": settings.otel_service})
+    OTLPSpanExporter(endpoint=settings.endpoint).shutdown()  # type: ignore[no-untyped-call]
+    TraceContextTextMapPropagator().extract({})
 
 
 def provider(settings: TracesSettings, *, id_generator: Any = None) -> TracerProvider:
@@ -74,7 +86,11 @@ def provider(settings: TracesSettings, *, id_generator: Any = None) -> TracerPro
         SimpleSpanProcessor,
     )
 
-    resource = Resource.create({"service.name": settings.otel_service})
+    resource = _resources.get(settings.otel_service)
+    if resource is None:
+        resource = _resources[settings.otel_service] = Resource.create(
+            {"service.name": settings.otel_service}
+        )
     made = (
         SdkProvider(resource=resource, id_generator=id_generator)
         if id_generator is not None
