@@ -162,3 +162,22 @@ def test_a_receiver_that_is_away_is_logged_not_fatal(
     assert system.wait("unheard", run_id) == "success"
     assert not system.scheduler.telemetry.flush()
     assert "records not sent" in caplog.text
+
+
+def test_the_console_transport_logs_the_events_on_stderr(
+    make_system: Callable[..., System], capfd: pytest.CaptureFixture[str]
+) -> None:
+    system = make_system(openlineage={"transport": '{"type": "console"}', "namespace": "con"})
+    system.add_dag(
+        "consoled",
+        """
+        with DAG("consoled", schedule=None):
+            PythonOperator(task_id="ran", python_callable=lambda: None)
+        """,
+    )
+    run_id = system.trigger("consoled")
+    assert system.wait("consoled", run_id) == "success"
+    assert system.scheduler.telemetry.flush()
+    logged = capfd.readouterr().err
+    assert '"eventType": "COMPLETE"' in logged
+    assert '"name": "consoled.ran"' in logged

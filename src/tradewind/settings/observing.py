@@ -18,7 +18,7 @@ class TracesSettings(Section):
 
     otel_on: bool = False
     otel_host: str = "localhost"
-    otel_port: int = 4318
+    otel_port: int = 8889
     otel_ssl_active: bool = False
     # The resource's service.name of every span.
     otel_service: str = "tradewind"

@@ -73,6 +73,8 @@ def _flush(writer: Any, timeout: float) -> bool:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    # The console transport logs each event at INFO: shown (on stderr), as asked for.
+    logging.getLogger("openlineage.client.transport.console").setLevel(logging.INFO)
     settings = load_settings()
     # Answers get their own copy of stdout; whatever prints (a console exporter or
     # transport) goes to stderr instead.
