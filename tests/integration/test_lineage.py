@@ -181,3 +181,35 @@ def test_the_console_transport_logs_the_events_on_stderr(
     logged = capfd.readouterr().err
     assert '"eventType": "COMPLETE"' in logged
     assert '"name": "consoled.ran"' in logged
+
+
+def test_a_retry_is_a_new_lineage_run(
+    make_system: Callable[..., System], receiver: Receiver, tmp_path: Path
+) -> None:
+    transport = {"type": "http", "url": f"http://127.0.0.1:{receiver.port}"}
+    system = make_system(openlineage={"transport": transport})
+    marker = tmp_path / "failed-once"
+    system.add_dag(
+        "again",
+        f"""
+        def flaky():
+            if not os.path.exists({str(marker)!r}):
+                Path({str(marker)!r}).touch()
+                raise ValueError("first try fails")
+
+
+        with DAG("again", schedule=None):
+            PythonOperator(task_id="flaky", python_callable=flaky, retries=1,
+                           retry_delay=timedelta(seconds=0))
+        """,
+    )
+    run_id = system.trigger("again")
+    assert system.wait("again", run_id) == "success"
+    assert system.scheduler.telemetry.flush()
+    events = receiver.wait_for(lambda got: len(got) >= 6)
+    tries = [e for e in events if e["job"]["name"] == "again.flaky"]
+    assert [e["eventType"] for e in tries] == ["START", "FAIL", "START", "COMPLETE"]
+    first, second = {tries[0]["run"]["runId"]}, {tries[2]["run"]["runId"]}
+    assert first == {tries[1]["run"]["runId"]}
+    assert second == {tries[3]["run"]["runId"]}
+    assert first != second

@@ -173,3 +173,52 @@ def test_nothing_is_sent_and_nothing_imported_when_off(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_retries_and_mapped_instances_each_have_a_span(
+    make_system: Callable[..., System], receiver: Receiver, tmp_path: Path
+) -> None:
+    system = _traced(make_system, receiver)
+    marker = tmp_path / "failed-once"
+    system.add_dag(
+        "retried",
+        f"""
+        def flaky():
+            if not os.path.exists({str(marker)!r}):
+                Path({str(marker)!r}).touch()
+                raise ValueError("first try fails")
+
+
+        @task
+        def double(x):
+            return 2 * x
+
+
+        with DAG("retried", schedule=None):
+            PythonOperator(task_id="flaky", python_callable=flaky, retries=1,
+                           retry_delay=timedelta(seconds=0))
+            double.expand(x=[1, 2])
+        """,
+    )
+    run_id = system.trigger("retried")
+    assert system.wait("retried", run_id) == "success"
+    assert system.scheduler.telemetry.flush()
+    names = {"retried", "flaky", "double[0]", "double[1]"}
+    spans: list[Span] = receiver.wait_for(lambda got: len(got) >= 5)
+    assert names <= {s.name for s in spans}
+    run = next(s for s in spans if s.name == "retried")
+    tries = sorted(
+        (s for s in spans if s.name == "flaky"),
+        key=lambda s: s.attributes["airflow.task_instance.try_number"],
+    )
+    assert [t.attributes["airflow.task_instance.try_number"] for t in tries] == [1, 2]
+    assert [t.attributes["airflow.task_instance.state"] for t in tries] == [
+        "up_for_retry",
+        "success",
+    ]
+    assert [t.status for t in tries] == [2, 1]
+    assert len({t.span_id for t in tries}) == 2
+    assert {t.parent_id for t in tries} == {run.span_id}
+    mapped = [s for s in spans if s.name.startswith("double[")]
+    assert sorted(s.attributes["airflow.task_instance.map_index"] for s in mapped) == [0, 1]
+    assert {s.parent_id for s in mapped} == {run.span_id}

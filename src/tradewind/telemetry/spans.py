@@ -17,7 +17,7 @@ from typing import Any
 from tradewind.settings import TracesSettings
 from tradewind.telemetry import records, tracing
 
-FAILED_STATES = frozenset({"failed", "upstream_failed"})
+FAILED_STATES = frozenset({"failed", "upstream_failed", "up_for_retry"})
 
 
 def _ns(moment: datetime | None) -> int | None:
