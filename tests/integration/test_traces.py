@@ -18,7 +18,7 @@ from scheduling import (  # noqa: F401
 
 from tradewind.telemetry import records
 
-pytestmark = [pytest.mark.integration, sqlite_only]
+pytestmark = [pytest.mark.integration]
 
 TRACED_DAG = """
 from opentelemetry import trace as otel_trace
@@ -126,6 +126,7 @@ def test_a_run_span_with_a_child_span_per_try(
     assert by_name["first"].start <= step.start <= step.end <= by_name["first"].end
 
 
+@sqlite_only
 def test_nothing_is_sent_and_nothing_imported_when_off(
     make_system: Callable[..., System], receiver: Receiver, tmp_path: Path
 ) -> None:
@@ -175,6 +176,7 @@ def test_nothing_is_sent_and_nothing_imported_when_off(
     assert out.stdout.strip() == "[]"
 
 
+@sqlite_only
 def test_retries_and_mapped_instances_each_have_a_span(
     make_system: Callable[..., System], receiver: Receiver, tmp_path: Path
 ) -> None:
