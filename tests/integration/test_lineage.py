@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from receivers import Receiver, lineage_receiver
 from scheduling import (  # noqa: F401
     System,
     make_system_fixture,
     sqlite_only,
 )
+from telemetry_receivers import Receiver, lineage_receiver
 
 pytestmark = [pytest.mark.integration, sqlite_only]
 

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from receivers import Receiver, Span, otlp_receiver
 from scheduling import (  # noqa: F401
     System,
     make_system_fixture,
     sqlite_only,
 )
+from telemetry_receivers import Receiver, Span, otlp_receiver
 
 from tradewind.telemetry import records
 
