@@ -132,7 +132,8 @@ def plain(context):
     Path({marker!r}).write_text(context["ti"].log_url)
 
 
-with DAG("notified", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+with DAG("notified", schedule=None, start_date=datetime(2024, 1, 1),
+         on_failure_callback=WebhookNotifier(url={hook!r} + "/run")) as dag:
     PythonOperator(
         task_id="transform",
         python_callable=boom,
@@ -162,14 +163,14 @@ def test_notifiers_in_an_on_failure_callback_list(
         run_id = system.trigger("notified")
         assert system.wait("notified", run_id) == DagRunState.FAILED.value
         mail = smtp.get()
-        first, second = hook.get(), hook.get()
+        got = [hook.get(), hook.get(), hook.get()]
         assert poll(marker.exists)
     link = _link("notified", run_id, "transform", 1)
     assert mail.recipients == ["oncall@example.com"]
     assert mail.subject == "notified.transform failed on try 1"
     assert "customer_id" in mail.body
     assert f"href='{link}'" in mail.body or f'href="{link}"' in mail.body.replace("&amp;", "&")
-    requests = {request.path: request for request in (first, second)}
+    requests = {request.path: request for request in got}
     chat = requests["/chat"]
     assert chat.method == "POST"
     assert chat.headers["X-Token"] == run_id
@@ -181,6 +182,14 @@ def test_notifiers_in_an_on_failure_callback_list(
     assert default["log_url"] == link
     assert "customer_id" in default["exception"]
     assert marker.read_text() == link
+    # The DAG's own callback (a notifier too) links to the run in the grid.
+    run = json.loads(requests["/run"].body)
+    assert run["dag_id"] == "notified"
+    assert run["task_id"] is None
+    assert (
+        run["log_url"]
+        == f"https://tradewind.example.com/dags/notified?run={quote(run_id, safe='')}"
+    )
 
 
 @pytest.mark.parametrize("server", ["refusing", "down"])

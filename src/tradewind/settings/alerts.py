@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import field_validator
 
@@ -60,3 +61,8 @@ class EmailSettings(Section):
     html_content_template: Path | None = None
     default_email_on_failure: bool = True
     default_email_on_retry: bool = True
+
+    @field_validator("subject_template", "html_content_template", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
