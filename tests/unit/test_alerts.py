@@ -221,3 +221,41 @@ def test_airflow_import_paths() -> None:
         DeadlineAlert,
         mail.send_email,
     )
+
+
+def test_a_deadline_callback_gets_its_rendered_kwargs_and_the_context() -> None:
+    from tradewind.runtime.deadline_callbacks import call
+
+    got: list[Any] = []
+
+    def sync(team: str, context: Any) -> None:
+        got.append(("sync", team, context["run_id"]))
+
+    async def coroutine(team: str, **kwargs: Any) -> None:
+        got.append(("async", team, kwargs["context"]["run_id"]))
+
+    def no_context(team: str) -> None:
+        got.append(("plain", team))
+
+    class Page(BaseNotifier):
+        template_fields = ("team",)
+
+        def __init__(self, team: str) -> None:
+            self.team = team
+
+        def notify(self, context: Any) -> None:
+            got.append(("notifier", self.team))
+
+    context = {"run_id": "r1", "log_url": "http://x"}
+    call(SyncCallback(sync, kwargs={"team": "data-{{ run_id }}"}), context)
+    call(AsyncCallback(coroutine, kwargs={"team": "t"}), context)
+    call(AsyncCallback(no_context, kwargs={"team": "t"}), context)
+    call(AsyncCallback(Page, kwargs={"team": "{{ run_id }}"}), context)
+    call(AsyncCallback(Page("made {{ run_id }}")), context)
+    assert got == [
+        ("sync", "data-r1", "r1"),
+        ("async", "t", "r1"),
+        ("plain", "t"),
+        ("notifier", "r1"),
+        ("notifier", "made r1"),
+    ]

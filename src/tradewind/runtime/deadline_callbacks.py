@@ -62,6 +62,9 @@ def call(callback: Callback, context: Mapping[str, Any]) -> None:
     if isinstance(function, type) and issubclass(function, BaseNotifier):
         function(**kwargs)(context)
         return
+    if isinstance(function, BaseNotifier):  # a notifier made in the DAG file
+        function(context)
+        return
     if _takes_context(function):
         kwargs = {"context": context, **kwargs}
     result = function(**kwargs)

@@ -18,9 +18,31 @@ from tradewind.states import DagRunState
 _UNFINISHED = (DagRunState.QUEUED.value, DagRunState.RUNNING.value)
 
 
-def unfinished_runs(session: Session) -> list[DagRun]:
-    """Queued and running runs (the index on state answers)."""
-    return list(session.scalars(select(DagRun).where(DagRun.state.in_(_UNFINISHED))).all())
+@dataclass(frozen=True)
+class WatchedRun:
+    """An unfinished run, as the deadline check reads it."""
+
+    id: int
+    dag_id: str
+    run_id: str
+    serialized_dag_id: int | None
+    queued_at: datetime | None
+    logical_date: datetime
+
+
+def unfinished_runs(session: Session) -> list[WatchedRun]:
+    """Queued and running runs, what deadlines need of them (the index on state answers)."""
+    rows = session.execute(
+        select(
+            DagRun.id,
+            DagRun.dag_id,
+            DagRun.run_id,
+            DagRun.serialized_dag_id,
+            DagRun.queued_at,
+            DagRun.logical_date,
+        ).where(DagRun.state.in_(_UNFINISHED))
+    )
+    return [WatchedRun(*row) for row in rows]
 
 
 def missed_of(session: Session, dag_run_ids: Sequence[int]) -> set[tuple[int, int]]:
@@ -37,7 +59,7 @@ def missed_of(session: Session, dag_run_ids: Sequence[int]) -> set[tuple[int, in
 
 def record_miss(
     session: Session,
-    run: DagRun,
+    run: WatchedRun,
     alert_index: int,
     *,
     reference: str,
