@@ -29,7 +29,11 @@ def with_log_url(context: Mapping[str, Any]) -> dict[str, Any]:
     """``context`` with ``log_url`` (also set on its ``ti``, as Airflow's ``ti.log_url``)."""
     if "log_url" in context:
         return dict(context)
-    url = mail.log_url(lookups.settings(), context)
+    try:
+        url = mail.log_url(lookups.settings(), context)
+    except Exception as exc:  # no settings to build it from: the callbacks still run
+        log.warning("No log link for the callbacks: %s", exc)
+        return dict(context)
     ti = context.get("ti")
     if ti is not None and hasattr(ti, "__dict__"):
         ti.log_url = url
