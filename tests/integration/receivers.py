@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ipaddress
 import queue
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from webtest import free_port
 
 WAIT = 60.0
@@ -75,12 +83,56 @@ class SmtpReceiver:
         return out
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files in ``folder``)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
 @contextmanager
-def smtp_receiver(*, refuse: bool = False) -> Iterator[SmtpReceiver]:
-    """An SMTP server on a free port (``refuse``: it refuses every recipient)."""
+def smtp_receiver(
+    *, refuse: bool = False, tls: str = "", cert: tuple[Path, Path] | None = None
+) -> Iterator[SmtpReceiver]:
+    """An SMTP server on a free port (``refuse``: it refuses every recipient; ``tls``:
+    "starttls", required before mail, or "ssl", TLS from the first byte, with ``cert``)."""
     received: queue.Queue[Mail] = queue.Queue()
     port = free_port()
-    controller = Controller(_Collect(received, refuse), hostname="127.0.0.1", port=port)
+    options: dict[str, Any] = {}
+    if tls:
+        assert cert is not None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert)
+        if tls == "ssl":
+            options["ssl_context"] = context
+        else:
+            options.update(tls_context=context, require_starttls=True)
+    controller = Controller(_Collect(received, refuse), hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield SmtpReceiver(port, received)

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from receivers import http_receiver, smtp_receiver
+from receivers import http_receiver, self_signed, smtp_receiver
 from scheduling import System, make_system_fixture, poll, sqlite_only  # noqa: F401
 from webtest import free_port
 
@@ -219,3 +219,45 @@ def test_a_mail_server_that_refuses_or_is_down_is_logged(
     assert marker.read_text() == "load"
     second = system.trigger("unmailed")
     assert system.wait("unmailed", second) == DagRunState.FAILED.value
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_mail_goes_over_tls(
+    make_system: Callable[..., System],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tls: str,
+) -> None:
+    cert = self_signed(tmp_path)
+    # The tries trust the test's certificate (and only it).
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))
+    marker = tmp_path / "failed"
+    with smtp_receiver(tls=tls, cert=cert) as smtp:
+        system = _system(
+            make_system,
+            smtp.port,
+            smtp_starttls=tls == "starttls",
+            smtp_ssl=tls == "ssl",
+            smtp_user="",
+        )
+        system.add_dag("tls", FAILING.format(dag_id="tls", marker=str(marker), extra=""))
+        run_id = system.trigger("tls")
+        assert system.wait("tls", run_id) == DagRunState.FAILED.value
+        mail = smtp.get()
+    assert mail.subject == f"tradewind alert: tls.load failed ({run_id})"
+
+
+def test_starttls_asked_of_a_server_without_it_sends_nothing_in_clear(
+    make_system: Callable[..., System], tmp_path: Path
+) -> None:
+    marker = tmp_path / "failed"
+    with smtp_receiver() as smtp:
+        system = _system(make_system, smtp.port, smtp_starttls=True)
+        system.add_dag("clear", FAILING.format(dag_id="clear", marker=str(marker), extra=""))
+        run_id = system.trigger("clear")
+        assert system.wait("clear", run_id) == DagRunState.FAILED.value
+        assert poll(marker.exists)
+        assert smtp.pending() == []
+    log = _try_log(system, "clear", run_id, "load", 1)
+    assert "The failed e-mail to ops@example.com, lead@example.com was not sent" in log
+    assert "STARTTLS" in log
