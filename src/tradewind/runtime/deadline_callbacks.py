@@ -23,19 +23,14 @@ from tradewind.authoring import templating
 from tradewind.authoring.deadline import Callback
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
-from tradewind.parsing import loader
 from tradewind.runtime import logs, lookups
+from tradewind.runtime.dag_callbacks import callback_log_path, find_dag, run_context
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.notifiers import BaseNotifier, with_log_url
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-
-
-def callback_log_path(base: Path, dag_id: str, run_id: str) -> Path:
-    run_folder = f"run_id={run_id.replace('/', '%2F')}"
-    return base / f"dag_id={dag_id}" / run_folder / "deadline_callback.log"
 
 
 def _resolve(found: Callable[..., Any] | str) -> Callable[..., Any]:
@@ -83,10 +78,10 @@ def run_deadline_callback(
 ) -> int:
     """Call the callback of the DAG's deadline alert ``index`` for the run; 0 when it ran."""
     masker = SecretsMasker()
-    path = callback_log_path(settings.logging.base_log_folder, dag_id, run_id)
+    folder = settings.logging.base_log_folder
+    path = callback_log_path(folder, dag_id, run_id, "deadline_callback.log")
     with logs.TryLog(path, masker, settings.logging.level):
-        imported = loader.import_dags(dag_file)
-        dag = next((d for d in imported.dags if d.dag_id == dag_id), None)
+        dag = find_dag(dag_file, dag_id)
         if dag is None or index >= len(dag.deadline):
             log.error("DAG %s in %s has no deadline alert #%d", dag_id, dag_file, index)
             return 1
@@ -95,15 +90,7 @@ def run_deadline_callback(
         reader = MetastoreReader(engine, crypto.Cipher(settings.core.fernet_key), masker)
         try:
             run = reader.dag_run(dag_id, run_id)
-            context: dict[str, Any] = {
-                "dag": dag,
-                "dag_run": run,
-                "run_id": run_id,
-                "logical_date": run.logical_date if run else None,
-                "params": dag.resolve_params(run.conf if run else None),
-                "deadline": alert,
-                "reason": "deadline missed",
-            }
+            context = {**run_context(dag, run, run_id, "deadline missed"), "deadline": alert}
             log.warning("Run %s missed its deadline (%r): calling the callback", run_id, alert)
             with lookups.reading_from(reader, settings):
                 call(alert.callback, with_log_url(context))

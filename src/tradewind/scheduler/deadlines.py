@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradewind.authoring.deadline import deadline_of
 from tradewind.metastore.store import deadlines as deadline_store
 from tradewind.scheduler import dagruns
-from tradewind.settings import Settings, child_environ
+from tradewind.scheduler.callbacks import spawn
+from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +69,9 @@ class DeadlineWatch:
         self._running = [proc for proc in self._running if proc.poll() is None]
 
     def _start(self, miss: Missed) -> bool:
-        command = [sys.executable, "-m", "tradewind.runtime.deadline_callbacks"]
-        command += [miss.fileloc, miss.dag_id, miss.run_id, str(miss.alert_index)]
+        args = [miss.fileloc, miss.dag_id, miss.run_id, str(miss.alert_index)]
         try:
-            self._running.append(
-                subprocess.Popen(
-                    command,
-                    env=child_environ(self.settings),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
+            self._running.append(spawn(self.settings, "tradewind.runtime.deadline_callbacks", args))
         except OSError as exc:
             log.error("cannot start the deadline callback of %s: %s", miss.dag_id, exc)
             return False
