@@ -49,7 +49,7 @@ class DeadlineWatch:
         self._running: list[subprocess.Popen[bytes]] = []
 
     def run(self, cache: dagruns.DagCache, now: datetime) -> None:
-        """Check when due; a failure is logged and the next check tries again."""
+        """Check when due (a lost metastore goes up to the loop, as in the other sweeps)."""
         tick = time.monotonic()
         if tick - self._last < self.interval:
             return
