@@ -259,3 +259,12 @@ def test_a_deadline_callback_gets_its_rendered_kwargs_and_the_context() -> None:
         ("notifier", "r1"),
         ("notifier", "made r1"),
     ]
+
+
+def test_a_notifier_field_naming_a_template_file_is_rendered_from_it(tmp_path: Path) -> None:
+    (tmp_path / "failed.html").write_text("<p>{{ run_id }} failed</p>")
+    dag = DAG("files", schedule=None, template_searchpath=str(tmp_path))
+    notifier = SmtpNotifier(to="a@example.com", subject="report.txt", html_content="failed.html")
+    notifier.render_template_fields({"dag": dag, "run_id": "r1"})
+    assert notifier.html_content == "<p>r1 failed</p>"
+    assert notifier.subject == "report.txt"

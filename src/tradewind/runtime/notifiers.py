@@ -95,7 +95,7 @@ class SmtpNotifier(BaseNotifier):
     """
 
     template_fields = ("from_email", "to", "subject", "html_content", "files", "cc", "bcc")
-    template_ext = (".html", ".j2", ".jinja", ".txt")
+    template_ext = (".html", ".j2", ".jinja")
 
     def __init__(
         self,
