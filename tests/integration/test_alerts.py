@@ -6,6 +6,7 @@ paths), and a mail server that refuses or is down (logged; the run still finishe
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -261,3 +262,31 @@ def test_starttls_asked_of_a_server_without_it_sends_nothing_in_clear(
     log = _try_log(system, "clear", run_id, "load", 1)
     assert "The failed e-mail to ops@example.com, lead@example.com was not sent" in log
     assert "STARTTLS" in log
+
+
+def test_a_mail_server_that_never_answers_holds_up_nothing_but_the_mail(
+    make_system: Callable[..., System], tmp_path: Path
+) -> None:
+    marker = tmp_path / "failed"
+    # A server that takes connections and never says a word.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        system = _system(make_system, silent.getsockname()[1], smtp_timeout=3, smtp_retry_limit=1)
+        system.add_dag("hung", FAILING.format(dag_id="hung", marker=str(marker), extra=""))
+        system.add_dag(
+            "other",
+            """
+            with DAG("other", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+                EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
+            """,
+        )
+        run_id = system.trigger("hung")
+        # The try reported its failure before mailing: the run ends, other runs go on.
+        assert system.wait("hung", run_id) == DagRunState.FAILED.value
+        other = system.trigger("other")
+        assert system.wait("other", other) == DagRunState.SUCCESS.value
+        # The mail gives up at smtp_timeout; then the callbacks run.
+        assert poll(marker.exists)
+    log = _try_log(system, "hung", run_id, "load", 1)
+    assert "The failed e-mail to ops@example.com, lead@example.com was not sent" in log
