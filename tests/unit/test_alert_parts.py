@@ -268,3 +268,23 @@ def test_a_notifier_field_naming_a_template_file_is_rendered_from_it(tmp_path: P
     notifier.render_template_fields({"dag": dag, "run_id": "r1"})
     assert notifier.html_content == "<p>r1 failed</p>"
     assert notifier.subject == "report.txt"
+
+
+def test_send_email_takes_airflow_arguments_in_airflow_order(tmp_path: Path) -> None:
+    attachment = tmp_path / "report.csv"
+    attachment.write_text("a,b\n")
+    message = mail.send_email(
+        "a@example.com; b@example.com",
+        "Subject",
+        "<p>body</p>",
+        [str(attachment)],
+        True,  # dryrun: built, not sent
+        ["c@example.com"],
+        custom_headers={"X-Priority": "1"},
+        settings=_settings(tmp_path),
+    )
+    assert message["To"] == "a@example.com, b@example.com"
+    assert message["Cc"] == "c@example.com"
+    assert message["From"] == "tradewind@example.com"
+    assert message["X-Priority"] == "1"
+    assert [part.get_filename() for part in message.iter_attachments()] == ["report.csv"]

@@ -54,19 +54,26 @@ def _addresses(value: str | Iterable[str] | None) -> list[str]:
     return [part.strip() for part in value if part and part.strip()]
 
 
-def send_email(  # noqa: PLR0917 - Airflow's send_email takes these by position
+def send_email(  # noqa: PLR0917 - Airflow's send_email, argument for argument
     to: str | Iterable[str],
     subject: str,
     html_content: str,
     files: Sequence[str] | None = None,
+    dryrun: bool = False,
     cc: str | Iterable[str] | None = None,
     bcc: str | Iterable[str] | None = None,
-    from_email: str | None = None,
+    mime_subtype: str = "mixed",
+    mime_charset: str = "utf-8",
+    conn_id: str | None = None,
+    custom_headers: Mapping[str, str] | None = None,
     *,
+    from_email: str | None = None,
     settings: Settings | None = None,
     **_: Any,
-) -> None:
-    """Send an HTML mail through the ``[smtp]`` server; :class:`MailError` when it cannot."""
+) -> EmailMessage:
+    """Send an HTML mail through the ``[smtp]`` server (``dryrun``: only build it); the message
+    is returned; :class:`MailError` when it cannot be sent. ``conn_id`` and ``mime_subtype``
+    are Airflow's and change nothing here (the server is ``[smtp]``)."""
     current = settings or lookups.settings()
     recipients = _addresses(to)
     if not recipients:
@@ -79,14 +86,17 @@ def send_email(  # noqa: PLR0917 - Airflow's send_email takes these by position
         message["Cc"] = ", ".join(_addresses(cc))
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid()
-    message.set_content(html_content, subtype="html")
+    for name, value in (custom_headers or {}).items():
+        message[name] = value
+    message.set_content(html_content, subtype="html", charset=mime_charset)
     for name in files or ():
         path = Path(name)
         message.add_attachment(
             path.read_bytes(), maintype="application", subtype="octet-stream", filename=path.name
         )
-    everyone = recipients + _addresses(cc) + _addresses(bcc)
-    _deliver(current, message, everyone)
+    if not dryrun:
+        _deliver(current, message, recipients + _addresses(cc) + _addresses(bcc))
+    return message
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
