@@ -18,6 +18,7 @@ from scheduling import System, make_system_fixture, poll, sqlite_only  # noqa: F
 from webtest import free_port
 
 from tradewind import tasklogs
+from tradewind.parsing.processor import DagProcessor
 from tradewind.states import DagRunState
 from tradewind.workloads import TaskKey
 
@@ -290,3 +291,51 @@ def test_a_mail_server_that_never_answers_holds_up_nothing_but_the_mail(
         assert poll(marker.exists)
     log = _try_log(system, "hung", run_id, "load", 1)
     assert "The failed e-mail to ops@example.com, lead@example.com was not sent" in log
+
+
+AIRFLOW_FILE = """
+from datetime import datetime, timedelta
+
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import dag, task
+
+default_args = {
+    "owner": "data",
+    "email": ["ops@example.com"],
+    "email_on_failure": True,
+    "email_on_retry": True,
+    "retries": 1,
+    "retry_delay": timedelta(seconds=0),
+}
+
+
+@dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False, default_args=default_args)
+def airflow_alerts():
+    @task(on_failure_callback=SmtpNotifier(
+        to="oncall@example.com",
+        subject="[airflow] {{ ti.dag_id }}.{{ ti.task_id }} failed",
+    ))
+    def flaky():
+        raise RuntimeError("the warehouse is down")
+
+    flaky()
+
+
+airflow_alerts()
+"""
+
+
+def test_an_airflow_dag_file_gets_its_mails(make_system: Callable[..., System]) -> None:
+    with smtp_receiver() as smtp:
+        system = _system(make_system, smtp.port)
+        (system.dags / "airflow_alerts.py").write_text(AIRFLOW_FILE)
+        DagProcessor(system.settings, system.sessions).scan()
+        run_id = system.trigger("airflow_alerts")
+        assert system.wait("airflow_alerts", run_id) == DagRunState.FAILED.value
+        mails = [smtp.get(), smtp.get(), smtp.get()]
+    subjects = sorted((mail.subject, tuple(mail.recipients)) for mail in mails)
+    assert subjects == [
+        ("[airflow] airflow_alerts.flaky failed", ("oncall@example.com",)),
+        (f"tradewind alert: airflow_alerts.flaky failed ({run_id})", ("ops@example.com",)),
+        (f"tradewind alert: airflow_alerts.flaky up for retry ({run_id})", ("ops@example.com",)),
+    ]
