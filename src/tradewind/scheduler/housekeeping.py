@@ -2,7 +2,8 @@
 ``scheduler.heartbeat_interval``), and every half ``scheduler.job_timeout`` a sweep that adopts
 or resets the tries of schedulers that are gone (:mod:`tradewind.scheduler.orphans`), fails runs
 past their dagrun_timeout and stops the tries the metastore no longer expects
-(:mod:`tradewind.scheduler.abandoned`)."""
+(:mod:`tradewind.scheduler.abandoned`); and the deadline alerts
+(:mod:`tradewind.scheduler.deadlines`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.scheduler import dagruns, orphans
 from tradewind.scheduler.abandoned import Abandoned
+from tradewind.scheduler.deadlines import DeadlineWatch
 from tradewind.settings import Settings
 from tradewind.states import DagRunState, TaskState
 
@@ -54,6 +56,7 @@ class Housekeeping:
         self.sessions = sessions
         self.executor = executor
         self.abandoned = abandoned
+        self.deadlines = DeadlineWatch(settings, sessions)
         self._last_heartbeat = 0.0
         self._last_sweep = 0.0
 
@@ -79,6 +82,7 @@ class Housekeeping:
             self.adopt_or_reset_orphans(job_id, now)
             self.time_out_runs(cache, now)
             self.abandoned.stop(self.sessions, self.executor)
+        self.deadlines.run(cache, now)
         return beat and job_id is not None
 
     def adopt_or_reset_orphans(self, job_id: int | None, now: datetime) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tradewind.settings.alerts import EmailSettings, SmtpSettings
 from tradewind.settings.sections import (
     EXECUTOR_NAMES,
     CelerySettings,
@@ -40,11 +41,13 @@ __all__ = [
     "CoreSettings",
     "DagProcessorSettings",
     "DatabaseSettings",
+    "EmailSettings",
     "KubernetesSettings",
     "LoggingSettings",
     "SchedulerSettings",
     "Settings",
     "SettingsError",
+    "SmtpSettings",
     "TriggererSettings",
     "WebserverSettings",
     "child_environ",
@@ -77,6 +80,8 @@ class Settings(Section):
     webserver: WebserverSettings
     celery: CelerySettings
     kubernetes: KubernetesSettings
+    smtp: SmtpSettings = SmtpSettings()
+    email: EmailSettings = EmailSettings()
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -112,6 +117,8 @@ SECTIONS: dict[str, type[Section]] = {
     "webserver": WebserverSettings,
     "celery": CelerySettings,
     "kubernetes": KubernetesSettings,
+    "smtp": SmtpSettings,
+    "email": EmailSettings,
 }
 
 
@@ -130,6 +137,8 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "webserver": {},
         "celery": {},
         "kubernetes": {},
+        "smtp": {},
+        "email": {},
     }
 
 
