@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tradewind.settings.metrics import MetricsSettings
 from tradewind.settings.sections import (
     EXECUTOR_NAMES,
     CelerySettings,
@@ -42,6 +43,7 @@ __all__ = [
     "DatabaseSettings",
     "KubernetesSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "SchedulerSettings",
     "Settings",
     "SettingsError",
@@ -77,6 +79,7 @@ class Settings(Section):
     webserver: WebserverSettings
     celery: CelerySettings
     kubernetes: KubernetesSettings
+    metrics: MetricsSettings
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -112,6 +115,7 @@ SECTIONS: dict[str, type[Section]] = {
     "webserver": WebserverSettings,
     "celery": CelerySettings,
     "kubernetes": KubernetesSettings,
+    "metrics": MetricsSettings,
 }
 
 
@@ -130,6 +134,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "webserver": {},
         "celery": {},
         "kubernetes": {},
+        "metrics": {},
     }
 
 
