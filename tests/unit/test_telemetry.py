@@ -165,3 +165,23 @@ def test_filtered_drops_a_metric_whose_names_are_all_blocked() -> None:
     stats = Filtered(inner, NameFilter(block=["scheduler"]))
     telemetry.Metrics(stats).scheduler_loop(0.1, executable=2, starving=0)
     assert "scheduler" not in generate_latest(inner.registry).decode()
+
+
+def test_statsd_batch_packs_a_pass_into_one_datagram(udp: socket.socket) -> None:
+    metrics = telemetry.metrics_for(statsd_settings(udp, statsd_prefix=""), "scheduler")
+    with metrics.batch():
+        metrics.ti_started("etl", "load")
+        metrics.ti_finished("etl", "load", "failed", None)
+        with metrics.batch():  # nested: still the one batch
+            metrics.scheduler_heartbeat()
+    assert received(udp, 1)[0].splitlines() == [
+        "ti.start.etl.load:1|c",
+        "ti.start:1|c",
+        "ti.finish.etl.load.failed:1|c",
+        "ti.finish:1|c",
+        "ti_failures:1|c",
+        "scheduler_heartbeat:1|c",
+        "scheduler.heartbeat:1|c",
+    ]
+    metrics.ti_started("etl", "load")  # after the batch: sent at once again
+    assert received(udp, 2) == ["ti.start.etl.load:1|c", "ti.start:1|c"]

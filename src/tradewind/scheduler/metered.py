@@ -27,30 +27,33 @@ def emit_pass(
 ) -> None:
     if not metrics.on:
         return
-    metrics.scheduler_loop(seconds, executable=queued, starving=starving)
-    if applied is not None:
-        for dag_id, task_id in applied.started:
-            metrics.ti_started(dag_id, task_id)
-        for dag_id, task_id, state, ran in applied.ended:
-            metrics.ti_finished(dag_id, task_id, state, ran)
-    for advance in runs:
-        if advance.duration is not None and advance.outcome is not None:
-            metrics.dagrun_finished(advance.dag_id, advance.outcome.value, advance.duration)
-        if advance.delay is not None:
-            metrics.dagrun_started(advance.dag_id, advance.delay)
+    with metrics.batch():
+        metrics.scheduler_loop(seconds, executable=queued, starving=starving)
+        if applied is not None:
+            for dag_id, task_id in applied.started:
+                metrics.ti_started(dag_id, task_id)
+            for dag_id, task_id, state, ran in applied.ended:
+                metrics.ti_finished(dag_id, task_id, state, ran)
+        for advance in runs:
+            if advance.duration is not None and advance.outcome is not None:
+                metrics.dagrun_finished(advance.dag_id, advance.outcome.value, advance.duration)
+            if advance.delay is not None:
+                metrics.dagrun_started(advance.dag_id, advance.delay)
 
 
 def emit_beat(metrics: Metrics, executor: BaseExecutor, session: Session) -> None:
     """At each heartbeat: the heartbeat, the executor's slots and every pool's (one read)."""
     if not metrics.on:
         return
-    metrics.scheduler_heartbeat()
-    queued, running = executor.task_counts()
-    name = type(executor).__name__
-    metrics.executor_slots(name, open_slots=executor.free_slots, queued=queued, running=running)
     usage = pool_store.usage(session)
-    for pool in pool_store.list_pools(session):
-        used = usage.get(pool.pool, {})
-        taken = {use: used.get(use, 0) for use in ("running", "queued", "deferred")}
-        free = max(0, pool.slots - taken["running"] - taken["queued"])
-        metrics.pool_slots(pool.pool, open=free, **taken)
+    pools = pool_store.list_pools(session)
+    with metrics.batch():
+        metrics.scheduler_heartbeat()
+        queued, running = executor.task_counts()
+        name = type(executor).__name__
+        metrics.executor_slots(name, open_slots=executor.free_slots, queued=queued, running=running)
+        for pool in pools:
+            used = usage.get(pool.pool, {})
+            taken = {use: used.get(use, 0) for use in ("running", "queued", "deferred")}
+            free = max(0, pool.slots - taken["running"] - taken["queued"])
+            metrics.pool_slots(pool.pool, open=free, **taken)

@@ -6,6 +6,8 @@ costs one attribute test when metrics are off.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from tradewind.telemetry.stats import Stats
 
 
@@ -15,6 +17,10 @@ class Metrics:
     def __init__(self, stats: Stats) -> None:
         self.stats = stats
         self.on = stats.on
+
+    def batch(self) -> AbstractContextManager[object]:
+        """Send what is emitted within it together (see :meth:`Stats.batch`)."""
+        return self.stats.batch()
 
     def start(self) -> None:
         self.stats.start()

@@ -11,7 +11,8 @@ Calls never block and never raise: a metric lost is better than a scheduler stop
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,11 @@ class Stats:
         self, name: str, seconds: float, *, tags: Tags | None = None, legacy: str = ""
     ) -> None:
         """Record a duration (StatsD and OpenTelemetry take it in ms, Prometheus in s)."""
+
+    def batch(self) -> AbstractContextManager[object]:
+        """Within it, this thread's metrics may be held and sent together at its end (StatsD
+        packs them into few datagrams)."""
+        return nullcontext()
 
     def start(self) -> None:
         """Start what runs in the background (a server, an exporting thread)."""
@@ -109,6 +115,9 @@ class Filtered(Stats):
         if names := self._names(name, legacy):
             self.backend.timing(names[0], seconds, tags=tags, legacy=names[1])
 
+    def batch(self) -> AbstractContextManager[object]:
+        return self.backend.batch()
+
     def start(self) -> None:
         self.backend.start()
 
@@ -145,6 +154,13 @@ class FanOut(Stats):
     ) -> None:
         for backend in self.backends:
             _safe(backend.timing, name, seconds, tags, legacy)
+
+    @contextmanager
+    def batch(self) -> Iterator[object]:
+        with ExitStack() as stack:
+            for backend in self.backends:
+                stack.enter_context(backend.batch())
+            yield self
 
     def start(self) -> None:
         for backend in self.backends:
