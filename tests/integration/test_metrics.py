@@ -5,11 +5,15 @@ scrape; and nothing at all when metrics are off."""
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner
 from receivers import (  # noqa: F401
     OtlpReceiver,
     StatsdListener,
@@ -19,7 +23,9 @@ from receivers import (  # noqa: F401
 )
 from scheduling import System, make_system_fixture, sqlite_only, system_fixture  # noqa: F401
 
+from tradewind.cli import cli
 from tradewind.parsing.processor import DagProcessor
+from tradewind.settings import Settings
 from tradewind.triggerer.job import Triggerer
 
 DAGS = """
@@ -213,3 +219,33 @@ def test_the_triggerer_reports_its_heartbeat_and_running_triggers(
     running = [p for p in otlp.points() if p.name == "airflow.triggers.running"]
     assert [(p.value, list(p.attributes)) for p in running] == [(0, ["hostname"])]
     assert otlp.resources()[0]["tradewind.component"] == "triggerer"
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("scheduler", "statsd", "statsd_on", "statsd"),
+        ("triggerer", "opentelemetry.sdk.metrics", "otel_on", "otel"),
+    ],
+)
+def test_a_backend_on_without_its_library_stops_the_process_naming_the_extra(
+    migrated_db_url: str,
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str, str, str, str],
+) -> None:
+    command, module, key, extra = case
+    settings = make_settings(
+        tmp_path,
+        migrated_db_url,
+        core={"load_examples": False, "dags_folder": str(tmp_path)},
+        scheduler={"run_dag_processor": False},
+        metrics={key: True},
+    )
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    result = CliRunner().invoke(cli, [command], obj=settings)
+    assert result.exit_code == 1, result.output
+    assert f"metrics.{key} is on but" in result.output
+    assert f"pip install 'tradewind[{extra}]'" in result.output

@@ -15,6 +15,7 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
+from tradewind.exceptions import TradewindError
 from tradewind.telemetry.emit import Metrics
 from tradewind.telemetry.stats import FanOut, Filtered, NameFilter, Stats
 
@@ -30,7 +31,7 @@ PORT_OFFSETS: dict[str, int] = {"scheduler": 0, "dag_processor": 1, "triggerer":
 OFF = Metrics(Stats())
 
 
-class MissingExtra(RuntimeError):
+class MissingExtra(TradewindError):
     """A metrics backend is on but its library is not installed."""
 
 
