@@ -4,6 +4,7 @@ scrape; and nothing at all when metrics are off."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
@@ -23,9 +24,10 @@ from receivers import (  # noqa: F401
 )
 from scheduling import System, make_system_fixture, sqlite_only, system_fixture  # noqa: F401
 
+from tradewind import telemetry
 from tradewind.cli import cli
 from tradewind.parsing.processor import DagProcessor
-from tradewind.settings import Settings
+from tradewind.settings import MetricsSettings, Settings
 from tradewind.triggerer.job import Triggerer
 
 DAGS = """
@@ -249,3 +251,22 @@ def test_a_backend_on_without_its_library_stops_the_process_naming_the_extra(
     assert result.exit_code == 1, result.output
     assert f"metrics.{key} is on but" in result.output
     assert f"pip install 'tradewind[{extra}]'" in result.output
+
+
+def test_a_forked_child_sends_no_opentelemetry_metrics(otlp: OtlpReceiver) -> None:
+    settings = MetricsSettings(otel_on=True, otel_host="127.0.0.1", otel_port=otlp.port)
+    metrics = telemetry.metrics_for(settings, "dag_processor")
+    metrics.file_parsed("a", 0.5, timed_out=True)
+    pid = os.fork()
+    if pid == 0:  # as a DAG processor's parsing child: an export here must go nowhere
+        metrics.stats.provider.force_flush()  # type: ignore[attr-defined]
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert otlp.requests == []
+    metrics.close()
+    assert otlp.wait_for(lambda: bool(otlp.requests))
+    assert len(otlp.requests) == 1
+    assert {p.name for p in otlp.points()} == {
+        "airflow.dag_processing.last_duration",
+        "airflow.dag_file_processor_timeouts",
+    }

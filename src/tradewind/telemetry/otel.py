@@ -5,6 +5,7 @@ one, so nothing else in the process changes."""
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ class OtelStats(Stats):
         from opentelemetry.sdk.resources import Resource
 
         reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=endpoint(settings)),
+            _this_process_only(OTLPMetricExporter(endpoint=endpoint(settings))),
             export_interval_millis=settings.otel_interval_milliseconds,
         )
         resource = Resource.create(
@@ -93,3 +94,30 @@ class OtelStats(Stats):
     def close(self) -> None:
         """Export what was recorded since the last export, then stop the exporting thread."""
         self.provider.shutdown(timeout_millis=CLOSE_TIMEOUT_MS)
+
+
+def _this_process_only(exporter: Any) -> Any:
+    """``exporter``, silent in a process forked from this one.
+
+    The SDK restarts its exporting thread in a forked child (the DAG processor forks the
+    children that import DAG files): that child must neither send its copy of the parent's
+    metrics nor use the parent's HTTP connections.
+    """
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
+
+    owner = os.getpid()
+
+    class ThisProcessOnly(MetricExporter):
+        def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
+            if os.getpid() != owner:
+                return MetricExportResult.SUCCESS
+            return exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return bool(os.getpid() != owner or exporter.force_flush(timeout_millis))
+
+        def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+            if os.getpid() == owner:
+                exporter.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+    return ThisProcessOnly()
