@@ -185,3 +185,15 @@ def test_statsd_batch_packs_a_pass_into_one_datagram(udp: socket.socket) -> None
     ]
     metrics.ti_started("etl", "load")  # after the batch: sent at once again
     assert received(udp, 2) == ["ti.start.etl.load:1|c", "ti.start:1|c"]
+
+
+def test_prometheus_on_a_taken_port_logs_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        stats = PrometheusStats(port=taken.getsockname()[1])
+        stats.start()
+    assert "cannot serve Prometheus metrics" in caplog.text
+    stats.incr("ti_failures")  # still counts
+    assert "tradewind_ti_failures_total 1.0" in generate_latest(stats.registry).decode()
+    stats.close()

@@ -81,7 +81,18 @@ class PrometheusStats(Stats):
 
     def start(self) -> None:
         if self.port and self._server is None:
-            self._server, _ = start_http_server(self.port, addr=self.host, registry=self.registry)
+            try:
+                self._server, _ = start_http_server(
+                    self.port, addr=self.host, registry=self.registry
+                )
+            except OSError as error:  # the port is taken: no scrapes, but the process runs
+                log.error(
+                    "cannot serve Prometheus metrics on %s:%d (metrics.prometheus_port): %s",
+                    self.host,
+                    self.port,
+                    error,
+                )
+                return
             log.info("Prometheus metrics at http://%s:%d/metrics", self.host, self.port)
 
     def close(self) -> None:
