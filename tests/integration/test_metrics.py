@@ -270,3 +270,27 @@ def test_a_forked_child_sends_no_opentelemetry_metrics(otlp: OtlpReceiver) -> No
         "airflow.dag_processing.last_duration",
         "airflow.dag_file_processor_timeouts",
     }
+
+
+@sqlite_only
+def test_a_try_that_defers_counts_as_finished_deferred(
+    statsd_listener: StatsdListener, otlp: OtlpReceiver, make_system: Callable[..., System]
+) -> None:
+    system = make_system(
+        metrics={**receivers_sections(statsd_listener, otlp, on=True), "otel_on": False}
+    )
+    system.add_dag(
+        "waits",
+        """
+from tradewind.sensors import TimeDeltaSensor
+
+with DAG("waits", schedule=None, start_date=datetime(2024, 1, 1)):
+    TimeDeltaSensor(task_id="nap", delta=timedelta(hours=1), deferrable=True)
+""",
+    )
+    run_id = system.trigger("waits")
+    assert system.run_until(lambda: system.state("waits", run_id, "nap") == "deferred")
+    lines = statsd_listener.drain()
+    assert "airflow.ti.start.waits.nap:1|c" in lines
+    assert "airflow.ti.finish.waits.nap.deferred:1|c" in lines
+    assert not any(line.startswith("airflow.dag.waits.nap.duration:") for line in lines)

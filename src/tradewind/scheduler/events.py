@@ -217,6 +217,8 @@ def _deferred(
     if not deferral_store.defer(session, key, deferral, now=now, running=running):
         return _ended_restarting(session, key, running, result)
     log.info("%s: deferred on %s", key, deferral.classpath)
+    result.started += [(key.dag_id, key.task_id)] if running is not None else []
+    result.ended.append((key.dag_id, key.task_id, TaskState.DEFERRED.value, None))
     if deferral.timeout is not None:
         result.waits(now + timedelta(seconds=deferral.timeout))
     _write_results(session, run, key, report, result)
