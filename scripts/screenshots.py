@@ -122,7 +122,14 @@ def capture(
         ("gantt", f"/dags/{dag}/gantt?run={run}", ".gantt"),
         ("task-log", f"/dags/{dag}/runs/{run}/tasks/{quote(task_id, safe='')}", "#log"),
         ("trigger", f"/dags/{dag}/trigger", "#trigger-form"),
+        ("code", f"/dags/{dag}/code", "pre.code"),
+        ("details", f"/dags/{dag}/details", "main"),
         ("pools", "/admin/pools", "#resource-table tr[data-id]"),
+        ("variables", "/admin/variables", "#resource-table"),
+        ("connections", "/admin/connections", "#resource-table"),
+        ("dag-runs", "/browse/dag-runs", "main table"),
+        ("task-instances", "/browse/task-instances", "main table"),
+        ("jobs", "/browse/jobs", "main table"),
         ("audit-log", "/browse/audit-log", None),
     ]
     written = []
@@ -156,6 +163,32 @@ def capture_assets(page: Any, base: str, *, out: Path) -> list[Path]:
         page.screenshot(path=str(target))
         written.append(target)
     return written
+
+
+def seed_admin_pages(session: Any, cipher: Any, variables: Any, connections: Any) -> None:
+    """A few variables and connections, so that their pages show what a user keeps there."""
+    for key, value, about in (
+        ("sales_regions", ["eu", "us", "apac"], "Regions the sales DAG loads"),
+        ("warehouse_schema", "analytics", "Schema the loads write to"),
+        ("slack_api_token", "xoxb-not-a-real-token", "Masked: its name says secret"),
+    ):
+        variables.set_variable(session, key, value, cipher, description=about)
+    for conn in (
+        connections.Connection(
+            "warehouse",
+            "postgres",
+            host="db.internal",
+            login="loader",
+            password="secret",
+            schema="analytics",
+            port=5432,
+            description="The analytics warehouse",
+        ),
+        connections.Connection(
+            "orders_api", "http", host="https://orders.example.com", description="Orders API"
+        ),
+    ):
+        connections.add_connection(session, conn, cipher)
 
 
 def free_port() -> int:
@@ -237,10 +270,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from tradewind import passwords
     from tradewind.executors import create_executor
+    from tradewind.metastore import crypto, schema
     from tradewind.metastore import engine as engine_module
-    from tradewind.metastore import schema
+    from tradewind.metastore.store import connections, users, variables
     from tradewind.metastore.store import runs as run_store
-    from tradewind.metastore.store import users
     from tradewind.parsing.processor import DagProcessor
     from tradewind.scheduler.loop import Scheduler
     from tradewind.settings import load_settings
@@ -274,6 +307,7 @@ def main(argv: list[str] | None = None) -> None:
             now=datetime.now(UTC),
         )
         started = start_demo_runs(session)
+        seed_admin_pages(session, crypto.Cipher(settings.core.fernet_key), variables, connections)
     scheduler = Scheduler(settings, sessions, create_executor(settings))
     scheduler.start()
 

@@ -240,7 +240,13 @@ def test_pages_keep_to_the_content_security_policy(live: Live) -> None:
         ("/dags/ui_browser/details", "#dag-delete"),
         ("/admin/pools", "#resource-table tr[data-id]"),
         ("/admin/users", "main"),
+        ("/admin/variables", "#resource-table"),
+        ("/admin/connections", "#resource-table"),
         ("/browse/audit-log", "main"),
+        ("/browse/dag-runs", "main table"),
+        ("/browse/task-instances", "main table"),
+        ("/browse/xcoms", "main"),
+        ("/browse/jobs", "main table"),
     ]
     for path, ready in pages:
         answer = page.goto(live.base + path)

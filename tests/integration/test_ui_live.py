@@ -265,3 +265,19 @@ def test_a_grid_cell_opens_its_task_in_the_side_panel(live: Live, tmp_path: Path
     # Its page (with the log) is a link away.
     page.click("#ti-panel-open")
     page.wait_for_url(re.compile(r".*/runs/.*/tasks/after$"))
+
+
+def test_the_task_page_says_why_a_task_is_not_running(live: Live, tmp_path: Path) -> None:
+    web = live.web
+    run_id = web.system.trigger("ui_gate")
+    shots.wait_for(lambda: web.system.state("ui_gate", run_id, "wait") == "running")
+    page = live.page("viewer")
+    page.goto(f"{live.base}/dags/ui_gate/runs/{quote(run_id)}/tasks/after")
+    rule = page.locator("#ti-whynot li[data-dep='Trigger Rule']")
+    rule.wait_for()
+    assert "1 not done (wait)" in (rule.text_content() or "")
+    # Once its upstream task is done the reason goes, without a reload.
+    open_gate(tmp_path)
+    page.wait_for_function(
+        "() => !document.querySelector(\"#ti-whynot li[data-dep='Trigger Rule']\")"
+    )

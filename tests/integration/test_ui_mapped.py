@@ -86,6 +86,8 @@ def test_the_grid_shows_a_mapped_task_as_one_row_that_opens_its_instances(live: 
     cell.hover()
     assert summary in (cell.get_attribute("title") or "")
     cell.click()
+    page.locator("#ti-panel[data-task=work]").wait_for()
+    page.click("#ti-panel-open")
     page.wait_for_url(re.compile(r".*/tasks/work$"))
     listed = page.locator("#mapped-instances tbody tr")
     assert listed.count() == 4

@@ -23,6 +23,7 @@ from tradewind.api.routes import (
     audit,
     auth,
     dags,
+    deps,
     logs,
     mapped,
     meta,
@@ -46,6 +47,7 @@ API_PREFIX = "/api/v1"
 # The routers served under /api/v1, in the order they are matched.
 API_ROUTERS = (
     monitor.router,
+    deps.router,
     dags.router,
     meta.router,
     runs.router,

@@ -74,6 +74,11 @@ def download_text(text: str, name: str) -> StreamingResponse:
     return _download(chunks, name + ".txt", "text/plain; charset=utf-8")
 
 
+def download_pieces(pieces: Iterator[bytes], filename: str, media_type: str) -> StreamingResponse:
+    """The pieces, as they come, as a file to download named ``filename``."""
+    return _download(pieces, filename, media_type)
+
+
 def _download(pieces: Iterator[bytes], filename: str, media_type: str) -> StreamingResponse:
     disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
     return StreamingResponse(

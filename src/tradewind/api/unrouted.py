@@ -10,6 +10,10 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.routing import Match
@@ -23,7 +27,14 @@ METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 def allowed(request: Request) -> list[str]:
     """The methods that some route of the app takes at the request's path (asked of each route
-    as the router asks it, so routers included in routers answer too)."""
+    as the router asks it, so routers included in routers answer too).
+
+    A path the document has as it is (``/connections/test``) is its own resource: the methods
+    of a path with parameters that it also fits (``/connections/{connection_id}``) are not
+    its own."""
+    documented = _documented(request)
+    if documented is not None:
+        return documented
     routes = request.app.router.routes
     return [
         method
@@ -60,3 +71,31 @@ def install(app: FastAPI, prefix: str) -> None:
 
     app.add_exception_handler(405, not_allowed)
     app.add_middleware(NoSlashRedirect, prefix=prefix)
+
+
+def _documented(request: Request) -> list[str] | None:
+    """The methods of the request's path as the OpenAPI document has them (those of the
+    paths it fits with the fewest parameters), or None when no documented path fits."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    path = request.scope.get("path", "")
+    fits = [
+        (template.count("{"), operations)
+        for template, operations in paths.items()
+        if _pattern(template).fullmatch(path)
+    ]
+    if not fits:
+        return None
+    fewest = min(count for count, _ in fits)
+    methods = {name.upper() for count, ops in fits if count == fewest for name in ops}
+    return [method for method in METHODS if method in methods]
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    """A path template of the document (``/pools/{name}``) as a pattern of paths."""
+    parts = re.split(r"(\{[^}]*\})", template)
+    pieces = [
+        (".+" if part.endswith(":path}") else "[^/]+") if part.startswith("{") else re.escape(part)
+        for part in parts
+    ]
+    return re.compile("".join(pieces))

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "kubernetes": "kubernetes:kubernetes",
     "version": "about:version",
     "info": "about:info",
+    "jobs": "jobs:jobs",
 }
 
 
@@ -60,6 +61,7 @@ SUMMARIES: dict[str, str] = {
     "kubernetes": "Show a try's pod YAML, or delete finished worker pods.",
     "version": "Print tradewind's version.",
     "info": "Show the version, settings, metastore and extras.",
+    "jobs": "Check that a scheduler, triggerer or DAG processor is alive (exit code).",
 }
 
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "clear": "taskstates:clear",
     "render": "taskrender:render",
     "logs": "trylogs:logs",
+    "failed-deps": "failedeps:failed_deps",
 }
 
 

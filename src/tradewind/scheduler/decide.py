@@ -201,11 +201,11 @@ def decide_tasks(
                 expand.add(task_id)
                 continue
             # Outside a mapped group every instance waits for the same upstream instances.
-            shared = None if task.mapped_group_id else _upstream_counts(dag, task, current)
+            shared = None if task.mapped_group_id else upstream_counts(dag, task, current)
             for map_index, state in sorted(instances.items()):
                 if state not in UNDECIDED:
                     continue
-                up = shared or _upstream_counts(dag, task, current, map_index)
+                up = shared or upstream_counts(dag, task, current, map_index)
                 readiness = evaluate_trigger_rule(task.trigger_rule, up)
                 if _waits_for_past(task, readiness, past_ok):
                     readiness = Readiness.WAIT
@@ -241,7 +241,7 @@ def _to_revise(
         dag.tasks[u].mapped_group_id == group for u in task.upstream_task_ids if u in dag.tasks
     ):
         return False  # revised with the first tasks of its group
-    readiness = evaluate_trigger_rule(task.trigger_rule, _upstream_counts(dag, task, states))
+    readiness = evaluate_trigger_rule(task.trigger_rule, upstream_counts(dag, task, states))
     return readiness is Readiness.READY and not _waits_for_past(task, readiness, past_ok)
 
 
@@ -271,7 +271,7 @@ def _upstream_states(
     return instances.values()
 
 
-def _upstream_counts(
+def upstream_counts(
     dag: SerializedDag, task: SerializedTask, states: RunStates, map_index: int = -1
 ) -> UpstreamCounts:
     ups = task.upstream_task_ids

@@ -49,6 +49,15 @@ class CoreSettings(Section):
     # The most instances one mapped task may expand to: a task pushing a longer list for a
     # mapped task to expand over fails, as does a mapped task whose input is longer.
     max_map_length: int = 1024
+    # Whether the REST API and the UI may test a connection (POST /connections/test): as in
+    # Airflow, Disabled by default (a test reaches out from the web server's host), Enabled,
+    # or Hidden (refused, and the UI shows no button).
+    test_connection: Literal["Disabled", "Enabled", "Hidden"] = "Disabled"
+
+    @field_validator("test_connection", mode="before")
+    @classmethod
+    def _capitalized(cls, value: Any) -> Any:
+        return value.strip().capitalize() if isinstance(value, str) else value
 
     @field_validator("max_conf_mb", "max_variable_mb", "max_xcom_mb")
     @classmethod

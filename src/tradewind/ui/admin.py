@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from tradewind.api.deps import DbSession
+from tradewind.api.conntest import CONN_TYPES
+from tradewind.api.deps import DbSession, Web
 from tradewind.metastore.store import audit as audit_store
 from tradewind.metastore.store import dags as dag_store
 from tradewind.ui.pages import AsAdminPage, AsOpPage, AsViewerPage, render
@@ -28,6 +29,7 @@ class FormField:
     required: bool = False
     options: tuple[str, ...] = ()
     help: str = ""
+    labels: tuple[str, ...] = ()  # of a select's options, when not the options themselves
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Resource:
     columns: tuple[tuple[str, str], ...]
     fields: tuple[FormField, ...]
     protected: tuple[str, ...] = field(default=())  # ids that cannot be deleted
+    selectable: bool = False  # rows have a checkbox (what some actions work on)
 
 
 RESOURCES = {
@@ -55,6 +58,7 @@ RESOURCES = {
             FormField("value", "Value", "textarea", required=True),
             FormField("description", "Description"),
         ),
+        selectable=True,
     ),
     "connections": Resource(
         "Connections",
@@ -74,7 +78,14 @@ RESOURCES = {
         ),
         (
             FormField("connection_id", "Connection id", required=True),
-            FormField("conn_type", "Type", required=True, help="postgres, http, aws, …"),
+            FormField(
+                "conn_type",
+                "Type",
+                "select",
+                True,
+                tuple(name for name, _ in CONN_TYPES),
+                labels=tuple(f"{label} ({name})" for name, label in CONN_TYPES),
+            ),
             FormField("host", "Host"),
             FormField("port", "Port", "number"),
             FormField("schema", "Schema"),
@@ -130,7 +141,7 @@ RESOURCES = {
 }
 
 
-def _resource_page(request: Request, who: Any, name: str) -> HTMLResponse:
+def _resource_page(request: Request, who: Any, name: str, **more: Any) -> HTMLResponse:
     resource = RESOURCES[name]
     return render(
         request,
@@ -139,6 +150,8 @@ def _resource_page(request: Request, who: Any, name: str) -> HTMLResponse:
         resource=resource,
         spec=asdict(resource),
         section="admin",
+        resource_name=name,
+        **more,
     )
 
 
@@ -148,8 +161,10 @@ def variables_page(request: Request, who: AsOpPage) -> HTMLResponse:
 
 
 @router.get("/admin/connections", response_class=HTMLResponse)
-def connections_page(request: Request, who: AsOpPage) -> HTMLResponse:
-    return _resource_page(request, who, "connections")
+def connections_page(request: Request, who: AsOpPage, web: Web) -> HTMLResponse:
+    """The connections; the form tests one unless ``core.test_connection`` is Hidden."""
+    testing = web.settings.core.test_connection
+    return _resource_page(request, who, "connections", conn_test=testing != "Hidden")
 
 
 @router.get("/admin/pools", response_class=HTMLResponse)

@@ -1,10 +1,10 @@
 """The graph view's layout, computed here and drawn as SVG by the template.
 
-Tasks flow left to right. Collapsed task groups become one node each. Nodes are put in layers
-by their longest path from a root, ordered within a layer by the barycentre of their
-neighbours (a few sweeps down and up, members of one group kept together), and edges are
-drawn as curves from the right side of a node to the left side of the next, with their
-labels (``a >> Label("x") >> b``) at the middle.
+Tasks flow left to right. Collapsed task groups become one node each; an expanded group is a
+box holding exactly its members, nested groups nested (``compound``, over the layered layout of
+``layered``). Edges are routed around the nodes: through a point in each layer they skip, and
+into or out of a group through its box's border; their labels (``a >> Label("x") >> b``) sit in
+a gap between layers. ``place`` and ``curves`` are the plainer layout of the asset graph.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from tradewind.ui import compound, layered
 from tradewind.ui.structure import Structure
 
 NODE_W = 170
@@ -50,6 +51,7 @@ class Edge:
     label: str  # the edge's Label ("" for none), drawn at (label_x, label_y)
     label_x: float
     label_y: float
+    points: tuple[tuple[float, float], ...] = ()  # runs' ends (see compound.svg_path)
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,50 @@ Edges = Mapping[str, set[str]]
 
 
 def layout(shape: Structure, expanded: Collection[str]) -> Layout:
+    """Tasks and collapsed groups as nodes; each expanded group (whose enclosing groups are
+    expanded too) as a box holding its members, laid out by ``compound``."""
     # Enclosing groups (outermost first) of each task and of each group ("group:<id>").
     parents = {
         (row.id if row.kind == "task" else f"group:{row.id}"): row.parents for row in shape.rows
     }
-    keys, succ, pred = _visible_graph(shape, expanded, parents)
+    keys, succ, _ = _visible_graph(shape, expanded, parents)
     group_of = {key: _innermost(key, parents, expanded) for key in keys}
-    xy, width, height = place(keys, succ, pred, group_of)
-    nodes = [_node(shape, key, xy[key], group_of[key]) for key in keys]
-    boxes = _boxes(shape, expanded, xy, parents)
-    edges = curves(keys, succ, xy, lambda up, down: shape.dag.edge_label(up, down) or "")
-    return Layout(nodes, edges, boxes, width, height)
+    clusters: dict[str, str] = {}
+    for key in keys:
+        for group_id in parents.get(key, ()):
+            if group_id in expanded:
+                chain = [g for g in parents.get(f"group:{group_id}", ()) if g in expanded]
+                clusters[group_id] = chain[-1] if chain else compound.ROOT
+    names = {g: _group_label(shape, g) for g in clusters}
+    pairs = [(source, target) for source in keys for target in sorted(succ[source])]
+    labels = {}
+    for source, target in pairs:
+        plain = not source.startswith("group:") and not target.startswith("group:")
+        text = short(shape.dag.edge_label(source, target) or "", 20) if plain else ""
+        if text:
+            labels[(source, target)] = text
+    drawing = compound.draw(
+        group_of,
+        clusters,
+        pairs,
+        leaf_size=layered.Size(NODE_W, NODE_H, NODE_H / 2, NODE_H / 2),
+        cluster_label={g: len(name) * 7.5 + 56 for g, name in names.items()},
+        labels={edge: len(text) * 6.5 for edge, text in labels.items()},
+        margin=MARGIN,
+    )
+    nodes = [_node(shape, key, drawing.leaves[key], group_of[key]) for key in keys]
+    boxes = [Box(g, names[g], r.x, r.y, r.w, r.h) for g, r in drawing.boxes.items()]
+    edges = []
+    for edge, points in drawing.paths.items():
+        x, y = drawing.label_at[edge]  # the label just above the line's middle
+        edges.append(Edge(compound.svg_path(points), labels.get(edge, ""), x, y - 5, tuple(points)))
+    width, height = max(drawing.width, 200), max(drawing.height, 80)
+    return Layout(nodes, edges, sorted(boxes, key=lambda b: -b.w * b.h), width, height)
+
+
+def _group_label(shape: Structure, group_id: str) -> str:
+    group = shape.dag.task_groups.get(group_id)
+    return short((group.group_display_name if group else None) or group_id.rsplit(".", 1)[-1])
 
 
 def place(
@@ -206,43 +241,10 @@ def _node(shape: Structure, key: str, at: tuple[float, float], group_id: str) ->
     if key.startswith("group:"):
         gid = key[len("group:") :]
         size = len(shape.group_tasks.get(gid, ()))
-        group = shape.dag.task_groups.get(gid)
-        label = (group.group_display_name if group else None) or gid.rsplit(".", 1)[-1]
-        return Node(key, short(label), f"group · {size} tasks", *at, True, gid)
+        return Node(key, _group_label(shape, gid), f"group · {size} tasks", *at, True, gid)
     task = shape.dag.tasks[key]
     label = key[len(group_id) + 1 :] if group_id and key.startswith(group_id + ".") else key
     label = task.task_display_name or label
     return Node(
         key, short(label), short(task.custom_operator_name or task.operator, 28), *at, False, ""
     )
-
-
-def _boxes(
-    shape: Structure,
-    expanded: Collection[str],
-    xy: Mapping[str, tuple[float, float]],
-    parents: Mapping[str, tuple[str, ...]],
-) -> list[Box]:
-    boxes = []
-    for group_id in expanded:
-        if group_id not in shape.group_tasks:
-            continue
-        inside = [k for k in xy if group_id in parents.get(k, ())]
-        if not inside:
-            continue
-        chain = parents.get(f"group:{group_id}", ())
-        depth_below = max(
-            (
-                len(parents.get(f"group:{g}", ())) - len(chain)
-                for g in expanded
-                if group_id in parents.get(f"group:{g}", ())
-            ),
-            default=0,
-        )
-        pad = 10 + 10 * depth_below
-        x0 = min(xy[k][0] for k in inside) - pad
-        y0 = min(xy[k][1] for k in inside) - pad - 12
-        x1 = max(xy[k][0] for k in inside) + NODE_W + pad
-        y1 = max(xy[k][1] for k in inside) + NODE_H + pad
-        boxes.append(Box(group_id, group_id.rsplit(".", 1)[-1], x0, y0, x1 - x0, y1 - y0))
-    return sorted(boxes, key=lambda box: -box.w * box.h)

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from tradewind.api import audit
+from tradewind.api import audit, conntest
 from tradewind.api.deps import AsOp, DbSession, Paged, Web
-from tradewind.api.errors import bad_request, conflict, not_found
+from tradewind.api.errors import ApiError, bad_request, conflict, not_found
 from tradewind.api.routes.fields import (
     UNREADABLE,
     Id,
@@ -79,6 +79,17 @@ class ConnectionPatch(RequestBody):
 class ConnectionBody(ConnectionPatch):
     connection_id: Id
     conn_type: ConnType
+
+
+class ConnectionTest(BaseModel):
+    status: bool
+    message: str
+
+
+TEST_DISABLED = (
+    "Testing connections is disabled: set core.test_connection to Enabled "
+    "(TRADEWIND__CORE__TEST_CONNECTION=Enabled) to allow it."
+)
 
 
 def _out(conn: conn_store.Connection) -> ConnectionOut:
@@ -149,6 +160,44 @@ def create_connection(
     audit.record(session, who, "connection.create", extra={"connection_id": conn.conn_id})
     session.commit()
     return _out(conn)
+
+
+@router.post(
+    "/connections/test",
+    response_model=ConnectionTest,
+    responses={403: {"description": "core.test_connection is not Enabled"}},
+)
+def test_connection(
+    body: ConnectionBody, *, session: DbSession, who: AsOp, web: Web
+) -> ConnectionTest:
+    """Test the connection as the body gives it, without storing it. A body without a password
+    (or with ``***`` for secret extra fields) takes the stored ones of the connection of that
+    id. Refused (403) unless ``core.test_connection`` is Enabled."""
+    if web.settings.core.test_connection != "Enabled":
+        raise ApiError(403, TEST_DISABLED)
+    stored = conn_store.get_connection(session, body.connection_id, web.cipher)
+    password = body.password
+    if password is None and stored is not None:
+        password = stored.password
+    extra = body.extra or None
+    if stored is not None:
+        extra = _keep_masked(stored, extra)
+    conn = conn_store.Connection(
+        conn_id=body.connection_id,
+        conn_type=body.conn_type,
+        host=body.host,
+        login=body.login,
+        password=password,
+        schema=body.schema_,
+        port=body.port,
+        extra=extra,
+    )
+    ok, message = conntest.test(conn)
+    audit.record(
+        session, who, "connection.test", extra={"connection_id": conn.conn_id, "status": ok}
+    )
+    session.commit()
+    return ConnectionTest(status=ok, message=message)
 
 
 @router.patch(

@@ -14,14 +14,17 @@ has not ended yet). A worker or a pod whose log cannot be read gives an empty ch
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
 from tradewind import tasklogs
+from tradewind.api import display
 from tradewind.api.deps import AsViewer, DbSession, Web
 from tradewind.api.errors import not_found
 from tradewind.executors import load_executor
@@ -132,6 +135,57 @@ def get_log(
             headers["X-Log-Note"] = note
         return PlainTextResponse(answer.content, headers=headers)
     return answer
+
+
+@router.get(
+    "/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "The whole log"}},
+)
+def download_log(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    *,
+    session: DbSession,
+    who: AsViewer,
+    web: Web,
+    map_index: MapIndexQuery = NO_MAP_INDEX,
+) -> StreamingResponse:
+    """The whole log of the try (as written so far, for a try that runs) as a text file,
+    ``<dag>__<task>__<run>__try<N>.log``, streamed from its source a chunk at a time."""
+    ti = task_instance(session, dag_id, run_id, task_id, map_index)
+    if try_number > ti.try_number:
+        raise not_found(f"task {task_id!r} has had {ti.try_number} tries; no try {try_number}")
+    finished = try_number < ti.try_number or ti.state not in _WRITING
+    key = TaskKey(dag_id, run_id, task_id, map_index, try_number)
+    hostname = _worker(session, ti, key)
+    source = _log_source(web.settings)
+    try:
+        first = source.read(key, 0, finished=finished, host=lambda: hostname)
+    except tasklogs.LogUnavailable as exc:
+        raise not_found(f"the log cannot be read: {exc}") from None
+
+    def pieces() -> Iterator[bytes]:
+        chunk = first
+        while chunk.content:
+            yield chunk.content.encode()
+            if chunk.at_end:
+                return
+            try:
+                chunk = source.read(key, chunk.offset, finished=finished, host=lambda: hostname)
+            except tasklogs.LogUnavailable:
+                return  # gone while read: the file ends with what was read
+
+    parts = [dag_id, task_id, run_id] + ([f"map{map_index}"] if map_index >= 0 else [])
+    name = "__".join(_safe(part) for part in parts) + f"__try{try_number}.log"
+    return display.download_pieces(pieces(), name, "text/plain; charset=utf-8")
+
+
+def _safe(part: str) -> str:
+    """A part of a file name: what is not a letter, digit, dot or dash becomes ``_``."""
+    return re.sub(r"[^\w.-]", "_", part)
 
 
 def _log_source(settings: Settings) -> tasklogs.LogSource:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tradewind.api.routes import connections, pools, variables
+from tradewind.api.routes import connections, pools, varfiles, variables
 
 router = APIRouter()
+router.include_router(varfiles.router)
 router.include_router(variables.router)
 router.include_router(connections.router)
 router.include_router(pools.router)

@@ -413,6 +413,17 @@ INIT.graph = (wrap) => {
   }, 2000, 10000);
 };
 
+/* Task instance page: what keeps a task from running, asked of the API and kept current. */
+INIT.whyNot = (box) => {
+  const list = box.querySelector("ul.deps");
+  poll(async () => {
+    const data = await api("GET", box.dataset.path);
+    const items = data.dependencies.map((dep) => el("li", { "data-dep": dep.name }, el("strong", { text: dep.name }), ": " + dep.reason));
+    list.replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: "Nothing holds it back: it starts as soon as the scheduler queues it, or has started." })]));
+    return true;
+  }, 3000, 10000);
+};
+
 /* Gantt: while the run is not finished, the chart is fetched again and swapped in. */
 INIT.gantt = (chart) => {
   if (!chart.dataset.active) return;
@@ -509,53 +520,7 @@ INIT.renderedFields = async (pane) => {
   }))));
 };
 
-INIT.logView = (pre) => {
-  const status = document.getElementById("log-status");
-  let generation = 0;
-  async function follow(tryNumber) {
-    const mine = ++generation;
-    let offset = 0;
-    let followed = false;
-    pre.textContent = "";
-    status.textContent = "Loading…";
-    for (;;) {
-      if (mine !== generation) return;
-      let data;
-      try {
-        data = await api("GET", pre.dataset.path + tryNumber + "?offset=" + offset + (pre.dataset.query || ""));
-      } catch (e) {
-        status.textContent = e.message;
-        return;
-      }
-      if (mine !== generation) return;
-      if (data.content) {
-        const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-        pre.append(document.createTextNode(data.content));
-        if (atBottom) pre.scrollTop = pre.scrollHeight;
-      }
-      const moved = data.offset !== offset;
-      offset = data.offset;
-      // The log is on a worker that does not answer: say so, and go on asking.
-      const note = data.note ? data.note + ". " : "";
-      if (data.end_of_log) {
-        status.textContent = note + "End of log (" + offset + " bytes).";
-        if (followed) setTimeout(() => location.reload(), 1000);  // the try finished: new states
-        return;
-      }
-      followed = true;
-      status.textContent = note + "Following the log… (" + offset + " bytes)";
-      if (!moved) await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-  const tabs = document.querySelectorAll("#try-tabs [data-try]");
-  for (const tab of tabs) {
-    tab.addEventListener("click", () => {
-      for (const other of tabs) other.classList.toggle("on", other === tab);
-      follow(tab.dataset.try);
-    });
-  }
-  follow(pre.dataset.try);
-};
+/* The log viewer (INIT.logView) is in log.js, which the task page brings. */
 
 /* Admin resource pages (variables, connections, pools, users): listed from the REST API,
    added and edited in a dialog, deleted after a confirmation. */
@@ -582,7 +547,7 @@ INIT.resource = (table) => {
     document.getElementById("resource-count").textContent = items.length + " in all";
     const body = table.tBodies[0];
     if (!shown.length) {
-      body.replaceChildren(el("tr", {}, el("td", { colspan: spec.columns.length + 1, class: "empty", text: items.length ? "Nothing matches." : "None yet." })));
+      body.replaceChildren(el("tr", {}, el("td", { colspan: spec.columns.length + (spec.selectable ? 2 : 1), class: "empty", text: items.length ? "Nothing matches." : "None yet." })));
       return;
     }
     body.replaceChildren(...shown.map((item) => {
@@ -595,7 +560,9 @@ INIT.resource = (table) => {
         remove.addEventListener("click", () => destroy(id));
         actions.append(remove);
       }
-      return el("tr", { "data-id": id }, ...spec.columns.map(([key]) => cell(item, key)), actions);
+      const row = el("tr", { "data-id": id }, ...spec.columns.map(([key]) => cell(item, key)), actions);
+      if (spec.selectable) row.prepend(el("td", {}, el("input", { type: "checkbox", class: "row-select", "data-id": id, "aria-label": "Select " + id })));
+      return row;
     }));
   }
   /* A value the API cut (`<key>_truncated`) ends in "…" and links to the whole of it. */
@@ -627,7 +594,12 @@ INIT.resource = (table) => {
       input.disabled = !!(item && item[input.name + "_truncated"]);
       if (input.disabled) { input.value = "(" + item[input.name + "_size"] + " bytes: too long to edit here; left as it is)"; continue; }
       if (input.type === "checkbox") input.checked = value === undefined ? true : !!value;
+      else if (input.tagName === "SELECT" && value && !Array.from(input.options).some((o) => o.value === value)) {
+        input.append(el("option", { value: value, text: value }));  // a value the list does not know
+        input.value = value;
+      }
       else if (input.type !== "password") input.value = value === undefined || value === null ? "" : (value === "***" ? "" : String(value));
+      if (input.tagName === "SELECT" && input.selectedIndex < 0) input.selectedIndex = 0;
     }
     dialog.showModal();
   }
@@ -664,5 +636,10 @@ INIT.resource = (table) => {
   document.getElementById("resource-add").addEventListener("click", () => open(null));
   document.getElementById("resource-cancel").addEventListener("click", () => dialog.close());
   filter.addEventListener("input", draw);
+  const selectAll = document.getElementById("resource-select-all");
+  if (selectAll) selectAll.addEventListener("change", () => {
+    for (const box of table.querySelectorAll("tbody input.row-select")) box.checked = selectAll.checked;
+  });
+  document.addEventListener("tw:changed", load);
   load();
 };
