@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tradewind.settings.alerts import EmailSettings, SmtpSettings
+from tradewind.settings.metrics import MetricsSettings
 from tradewind.settings.sections import (
     EXECUTOR_NAMES,
     CelerySettings,
@@ -44,6 +45,7 @@ __all__ = [
     "EmailSettings",
     "KubernetesSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "SchedulerSettings",
     "Settings",
     "SettingsError",
@@ -82,6 +84,7 @@ class Settings(Section):
     kubernetes: KubernetesSettings
     smtp: SmtpSettings = SmtpSettings()
     email: EmailSettings = EmailSettings()
+    metrics: MetricsSettings
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -119,6 +122,7 @@ SECTIONS: dict[str, type[Section]] = {
     "kubernetes": KubernetesSettings,
     "smtp": SmtpSettings,
     "email": EmailSettings,
+    "metrics": MetricsSettings,
 }
 
 
@@ -139,6 +143,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "kubernetes": {},
         "smtp": {},
         "email": {},
+        "metrics": {},
     }
 
 
