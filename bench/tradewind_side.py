@@ -3,8 +3,9 @@
 Every measurement gets its own ``TRADEWIND_HOME`` under the work dir, a fresh database
 (:func:`common.fresh_database`) initialised with ``tradewind db init`` before any clock starts,
 and an environment that holds no ``TRADEWIND_*`` variable but the five below (and those of
-``--executor``). Commands come from the harness's own venv, so the tradewind measured is the
-checkout the harness runs from. Every process started here is stopped before the measurement
+``--executor``, and the harness's own ``TRADEWIND__METRICS__*``: to measure what metrics
+cost). Commands come from the harness's own venv, so the tradewind measured is the checkout
+the harness runs from. Every process started here is stopped before the measurement
 returns, on errors too.
 """
 
@@ -152,7 +153,11 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
     dags = path / "dags"
     dags.mkdir()
     with common.fresh_database(db, path) as url, kubernetes_standin(path) as kube:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TRADEWIND") or k.startswith("TRADEWIND__METRICS__")
+        }
         port = common.free_port()
         if EXECUTOR in CELERY_ENV:
             env |= CELERY_ENV[EXECUTOR] | {

@@ -62,7 +62,7 @@ def test_start_and_end_events_of_tries_and_runs_over_http(
     system.add_dag("lineaged", LINEAGE_DAG)
     run_id = system.trigger("lineaged")
     assert system.wait("lineaged", run_id) == "failed"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     events = receiver.wait_for(lambda got: len(got) >= 6)
     assert set(receiver.paths) == {"/lineage"}
     assert _kinds(events, "lineaged") == ["START", "FAIL"]
@@ -113,7 +113,7 @@ def test_the_file_transport_writes_the_events(
     )
     run_id = system.trigger("filed")
     assert system.wait("filed", run_id) == "success"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     events = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(e["job"]["name"], e["eventType"]) for e in events if "ran" in e["job"]["name"]] == [
         ("filed.ran", "START"),
@@ -130,7 +130,7 @@ def test_nothing_is_sent_when_off_or_disabled(
     transport = {"type": "http", "url": f"http://127.0.0.1:{receiver.port}"}
     sections = {"openlineage": {"transport": transport, "disabled": True}} if disabled else {}
     system = make_system(**sections)
-    assert not system.scheduler.telemetry.enabled
+    assert not system.scheduler.observer.enabled
     system.add_dag(
         "silent",
         """
@@ -140,7 +140,7 @@ def test_nothing_is_sent_when_off_or_disabled(
     )
     run_id = system.trigger("silent")
     assert system.wait("silent", run_id) == "success"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     assert receiver.items == []
 
 
@@ -160,7 +160,7 @@ def test_a_receiver_that_is_away_is_logged_not_fatal(
     )
     run_id = system.trigger("unheard")
     assert system.wait("unheard", run_id) == "success"
-    assert not system.scheduler.telemetry.flush()
+    assert not system.scheduler.observer.flush()
     assert "records not sent" in caplog.text
 
 
@@ -177,7 +177,7 @@ def test_the_console_transport_logs_the_events_on_stderr(
     )
     run_id = system.trigger("consoled")
     assert system.wait("consoled", run_id) == "success"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     logged = capfd.readouterr().err
     assert '"eventType": "COMPLETE"' in logged
     assert '"name": "consoled.ran"' in logged
@@ -205,7 +205,7 @@ def test_a_retry_is_a_new_lineage_run(
     )
     run_id = system.trigger("again")
     assert system.wait("again", run_id) == "success"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     events = receiver.wait_for(lambda got: len(got) >= 6)
     tries = [e for e in events if e["job"]["name"] == "again.flaky"]
     assert [e["eventType"] for e in tries] == ["START", "FAIL", "START", "COMPLETE"]

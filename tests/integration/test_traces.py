@@ -72,7 +72,7 @@ def test_a_run_span_with_a_child_span_per_try(
     system.add_dag("traced", TRACED_DAG)
     run_id = system.trigger("traced")
     assert system.wait("traced", run_id) == "failed"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     names = {"traced", "first", "second", "third", "my-step", "api-step"}
     spans: list[Span] = receiver.wait_for(lambda got: names <= {s.name for s in got})
     by_name = {s.name: s for s in spans}
@@ -132,7 +132,7 @@ def test_nothing_is_sent_and_nothing_imported_when_off(
 ) -> None:
     journal = tmp_path / "journal"
     system = make_system()
-    assert not system.scheduler.telemetry.enabled
+    assert not system.scheduler.observer.enabled
     system.add_dag(
         "quiet",
         f"""
@@ -154,7 +154,7 @@ def test_nothing_is_sent_and_nothing_imported_when_off(
     )
     run_id = system.trigger("quiet")
     assert system.wait("quiet", run_id) == "success"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     assert journal.read_text().split() == ["loaded"]
     assert receiver.items == []
     # The scheduler's side, in a fresh interpreter: built from settings that are off, it
@@ -204,7 +204,7 @@ def test_retries_and_mapped_instances_each_have_a_span(
     )
     run_id = system.trigger("retried")
     assert system.wait("retried", run_id) == "success"
-    assert system.scheduler.telemetry.flush()
+    assert system.scheduler.observer.flush()
     names = {"retried", "flaky", "double[0]", "double[1]"}
     spans: list[Span] = receiver.wait_for(lambda got: len(got) >= 5)
     assert names <= {s.name for s in spans}

@@ -147,8 +147,11 @@ def test_conf_answers_from_the_settings(settings: Settings) -> None:
         assert conf.getint("core", "nope", fallback=7) == 7
         assert conf.get("database", "url", fallback=None) is None
         assert not conf.has_option("core", "fernet_key")
-        with pytest.raises(ConfigNotFound, match=r"section/key \[smtp/smtp_host\] not found"):
-            conf.get("smtp", "smtp_host")
+        # [smtp] is served (alerts), its password is not.
+        assert conf.getint("smtp", "smtp_port") == 25
+        assert not conf.has_option("smtp", "smtp_password")
+        with pytest.raises(ConfigNotFound, match=r"section/key \[sentry/sentry_on\] not found"):
+            conf.get("sentry", "sentry_on")
 
 
 def test_days_ago_is_midnight_utc_n_days_back() -> None:

@@ -331,11 +331,12 @@ def test_with_env_from_secret_the_pod_spec_holds_no_secret(
         core={"fernet_key": fernet},
         kubernetes={"env_from_secret": "tradewind-secrets"},
         webserver={"secret_key": "web-only"},
+        smtp={"smtp_password": "mail-pw"},
     )
     container = base(podspec.build_pod(workload(), settings))
     text = json.dumps(container)
 
-    for secret in ("s3cret-pw", fernet, "web-only"):
+    for secret in ("s3cret-pw", fernet, "web-only", "mail-pw"):
         assert secret not in text
     assert container["envFrom"] == [{"secretRef": {"name": "tradewind-secrets"}}]
     # In the pod, the Secret's variables fill what the spec left empty.
@@ -344,11 +345,13 @@ def test_with_env_from_secret_the_pod_spec_holds_no_secret(
         podspec.SETTINGS_ENV: carried,
         "TRADEWIND__DATABASE__URL": url,
         "TRADEWIND__CORE__FERNET_KEY": fernet,
+        "TRADEWIND__SMTP__SMTP_PASSWORD": "mail-pw",
         "TRADEWIND__CORE__EXECUTOR": "local",  # set in the spec: not changed
     }
     loaded = load_settings(environ=environ)
     assert loaded.database.url == url
     assert loaded.core.fernet_key == fernet
+    assert loaded.smtp.smtp_password == "mail-pw"
     assert loaded.core.executor == settings.core.executor
     assert loaded.webserver.secret_key == ""
 

@@ -119,11 +119,11 @@ def test_downgrade_to_base_removes_the_schema_and_refuses_bad_targets(empty: Eng
     schema.init_db(empty)
     with pytest.raises(
         MigrationError,
-        match="unknown revision '0999'; known: 0011, 0010, 0009, 0008, 0007, 0006, 0005, 0004, "
-        "0003, 0002, 0001, base",
+        match="unknown revision '0999'; known: 0012, 0011, 0010, 0009, 0008, 0007, 0006, 0005, "
+        "0004, 0003, 0002, 0001, base",
     ):
         schema.downgrade_db(empty, "0999")
-    assert schema.downgrade_db(empty, "0001") == schema.DowngradeResult("0011", "0001")
+    assert schema.downgrade_db(empty, "0001") == schema.DowngradeResult("0012", "0001")
     assert schema.downgrade_db(empty, "base") == schema.DowngradeResult("0001", None)
     assert _tables(empty) == {VERSION_TABLE}
     assert schema.current_revision(empty) is None

@@ -1,81 +1,199 @@
-"""Telemetry without a scheduler: dataset names, derived ids, settings, missing extras."""
+"""The metrics backends on their own: names, prefixes, allow/block lists, tags, the missing
+extra, and the no-op default (a StatsD listener and a Prometheus scrape on localhost)."""
 
 from __future__ import annotations
 
+import socket
 import sys
-from pathlib import Path
+import urllib.request
+from collections.abc import Iterator
 
 import pytest
+from prometheus_client import generate_latest
 
-from tradewind.settings import SettingsError, load_settings
-from tradewind.telemetry import dispatch, lineage, records, tracing
-
-
-@pytest.mark.parametrize(
-    ("uri", "expected"),
-    [
-        ("s3://bucket/a/b.csv", ("s3://bucket", "a/b.csv")),
-        ("file:///tmp/x", ("file", "/tmp/x")),
-        ("postgres://host:5432/db/schema/table", ("postgres://host:5432", "db/schema/table")),
-        ("orders", ("ns", "orders")),
-    ],
-)
-def test_dataset_names_from_uris(uri: str, expected: tuple[str, str]) -> None:
-    assert lineage.dataset_name(uri, "ns") == expected
+from tradewind import telemetry
+from tradewind.settings import MetricsSettings
+from tradewind.telemetry.prometheus import PrometheusStats
+from tradewind.telemetry.stats import FanOut, Filtered, NameFilter, Stats
 
 
-def test_a_try_s_traceparent_is_under_its_run_s_trace() -> None:
-    parent = records.traceparent("d", "r", "t", -1, 2)
-    version, trace, span, flags = parent.split("-")
-    assert (version, flags) == ("00", "01")
-    assert int(trace, 16) == records.trace_id("d", "r")
-    assert int(span, 16) == records.try_span_id("d", "r", "t", -1, 2)
-    assert records.try_span_id("d", "r", "t", -1, 1) != records.try_span_id("d", "r", "t", -1, 2)
+@pytest.fixture(name="udp")
+def udp_fixture() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    yield sock
+    sock.close()
 
 
-def test_settings_of_both_sections(tmp_path: Path) -> None:
-    env = {
-        "TRADEWIND__TRACES__OTEL_ON": "true",
-        "TRADEWIND__TRACES__OTEL_PORT": "4318",
-        "TRADEWIND__TRACES__OTEL_SSL_ACTIVE": "true",
-        "TRADEWIND__OPENLINEAGE__TRANSPORT": '{"type": "console"}',
-        "TRADEWIND__OPENLINEAGE__DISABLED_FOR_OPERATORS": "a.B; c.D",
-    }
-    settings = load_settings(environ=env, home=tmp_path)
-    assert settings.traces.endpoint == "https://localhost:4318/v1/traces"
-    assert settings.openlineage.enabled
-    assert settings.openlineage.operators_off == {"a.B", "c.D"}
-    default = load_settings(environ={}, home=tmp_path)
-    assert not default.traces.otel_on
-    assert not default.openlineage.enabled
-    with pytest.raises(SettingsError, match="transport type"):
-        load_settings(environ={"TRADEWIND__OPENLINEAGE__TRANSPORT": '{"type": "x"}'}, home=tmp_path)
+def received(sock: socket.socket, count: int) -> list[str]:
+    """The next ``count`` datagrams (loopback delivers them by the time sendto returns)."""
+    return [sock.recv(65536).decode() for _ in range(count)]
 
 
-def test_missing_packages_name_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)
-    monkeypatch.setitem(sys.modules, "openlineage.client", None)
-    traces_on = load_settings(environ={"TRADEWIND__TRACES__OTEL_ON": "1"}, home=tmp_path)
-    with pytest.raises(tracing.TracesUnavailable, match=r"tradewind\[otel\]"):
-        dispatch.Telemetry.from_settings(traces_on)
-    lineage_on = load_settings(
-        environ={"TRADEWIND__OPENLINEAGE__TRANSPORT": '{"type": "console"}'}, home=tmp_path
+def statsd_settings(sock: socket.socket, **keys: object) -> MetricsSettings:
+    port = sock.getsockname()[1]
+    return MetricsSettings.model_validate(
+        {"statsd_on": True, "statsd_host": "127.0.0.1", "statsd_port": port, **keys}
     )
-    with pytest.raises(lineage.LineageUnavailable, match=r"tradewind\[openlineage\]"):
-        dispatch.Telemetry.from_settings(lineage_on)
 
 
-def test_console_transport_and_disabled_operators(capsys: pytest.CaptureFixture[str]) -> None:
-    settings = load_settings(
-        environ={
-            "TRADEWIND__OPENLINEAGE__TRANSPORT": '{"type": "console"}',
-            "TRADEWIND__OPENLINEAGE__DISABLED_FOR_OPERATORS": "ops.Quiet",
-        },
-        home=Path("/nonexistent"),
-    ).openlineage
-    writer = lineage.LineageWriter(settings)
-    ran = records.TryRecord("d", "r", "t", -1, 1, "running", start=None, operator="ops.Loud")
-    quiet = records.TryRecord("d", "r", "q", -1, 1, "running", start=None, operator="ops.Quiet")
-    writer.write(ran)
-    writer.write(quiet)
-    assert writer.event(ran).job.name == "d.t"
+def test_the_default_sends_nothing_and_is_off() -> None:
+    settings = MetricsSettings()
+    assert not settings.any_on
+    stats = telemetry.create(settings, "scheduler")
+    assert type(stats) is Stats
+    assert not stats.on
+    metrics = telemetry.metrics_for(settings, "scheduler")
+    assert not metrics.on
+    metrics.ti_finished("d", "t", "success", 1.0)  # returns at once, nothing to see
+
+
+def test_allow_list_keeps_only_its_prefixes_and_wins_over_the_block_list() -> None:
+    allowed = NameFilter(allow=["scheduler", "executor"], block=["scheduler"])
+    assert allowed("scheduler.heartbeat")
+    assert allowed("executor.open_slots")
+    assert not allowed("ti.finish")
+
+
+def test_block_list_drops_its_prefixes() -> None:
+    allowed = NameFilter(block=["ti.", "dag."])
+    assert not allowed("ti.finish")
+    assert not allowed("dag.x.y.duration")
+    assert allowed("dagrun.duration.success")
+    assert allowed("ti_failures")
+
+
+def test_the_older_list_names_apply_too() -> None:
+    settings = MetricsSettings(statsd_allow_list="scheduler, executor", metrics_allow_list="pool")
+    assert settings.allow_list == ("pool", "scheduler", "executor")
+    assert MetricsSettings(statsd_block_list="ti").block_list == ("ti",)
+
+
+def test_statsd_sends_prefixed_legacy_and_tagged_names(udp: socket.socket) -> None:
+    metrics = telemetry.metrics_for(statsd_settings(udp, statsd_prefix="tw"), "scheduler")
+    metrics.ti_started("etl", "load")
+    assert received(udp, 2) == ["tw.ti.start.etl.load:1|c", "tw.ti.start:1|c"]
+    metrics.dagrun_finished("etl", "success", 1.5)
+    assert received(udp, 2) == [
+        "tw.dagrun.duration.success.etl:1500.000000|ms",
+        "tw.dagrun.duration.success:1500.000000|ms",
+    ]
+    metrics.close()
+
+
+def test_statsd_with_influxdb_tags_puts_them_in_the_name(udp: socket.socket) -> None:
+    settings = statsd_settings(udp, statsd_prefix="", statsd_influxdb_enabled=True)
+    stats = telemetry.create(settings, "scheduler")
+    stats.gauge("pool.open_slots", 3, tags={"pool_name": "big pool"}, legacy="pool.open_slots.p")
+    assert received(udp, 2) == ["pool.open_slots.p:3|g", r"pool.open_slots,pool_name=big\ pool:3|g"]
+
+
+def test_statsd_block_list_applies_to_each_name_on_its_own(udp: socket.socket) -> None:
+    metrics = telemetry.metrics_for(
+        statsd_settings(udp, metrics_block_list="ti.start."), "scheduler"
+    )
+    metrics.ti_started("etl", "load")
+    metrics.scheduler_heartbeat()
+    assert received(udp, 3) == [
+        "airflow.ti.start:1|c",
+        "airflow.scheduler_heartbeat:1|c",
+        "airflow.scheduler.heartbeat:1|c",
+    ]
+
+
+def test_a_backend_on_without_its_library_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, udp: socket.socket
+) -> None:
+    monkeypatch.setitem(sys.modules, "statsd", None)
+    with pytest.raises(telemetry.MissingExtra, match=r"pip install 'tradewind\[statsd\]'"):
+        telemetry.create(statsd_settings(udp), "scheduler")
+    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.metrics", None)
+    with pytest.raises(telemetry.MissingExtra, match=r"metrics.otel_on .*tradewind\[otel\]"):
+        telemetry.create(MetricsSettings(otel_on=True), "scheduler")
+
+
+def test_prometheus_has_counters_gauges_and_histograms_with_labels() -> None:
+    stats = PrometheusStats()
+    metrics = telemetry.Metrics(stats)
+    metrics.ti_finished("etl", "load", "success", 0.25)
+    metrics.ti_finished("etl", "load", "success", 0.5)
+    metrics.executor_slots("LocalExecutor", open_slots=5, queued=1, running=2)
+    text = generate_latest(stats.registry).decode()
+    assert 'tradewind_ti_finish_total{dag_id="etl",state="success",task_id="load"} 2.0' in text
+    assert 'tradewind_ti_successes_total{dag_id="etl",task_id="load"} 2.0' in text
+    assert 'tradewind_task_duration_seconds_count{dag_id="etl",task_id="load"} 2.0' in text
+    assert 'tradewind_task_duration_seconds_sum{dag_id="etl",task_id="load"} 0.75' in text
+    assert 'tradewind_executor_open_slots{executor="LocalExecutor"} 5.0' in text
+    assert "ti_start" not in text
+
+
+def test_prometheus_serves_each_process_on_its_port() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    base = probe.getsockname()[1]
+    probe.close()
+    settings = MetricsSettings(prometheus_port=base - 2)
+    stats = telemetry.create(settings, "triggerer")  # serves on prometheus_port + 2
+    stats.start()
+    try:
+        telemetry.Metrics(stats).triggerer_heartbeat("host-a", running=3, capacity=10)
+        with urllib.request.urlopen(f"http://127.0.0.1:{base}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+    finally:
+        stats.close()
+    assert "tradewind_triggerer_heartbeat_total 1.0" in text
+    assert 'tradewind_triggers_running{hostname="host-a"} 3.0' in text
+    assert 'tradewind_triggerer_capacity_left{hostname="host-a"} 7.0' in text
+
+
+def test_fan_out_goes_on_past_a_failing_backend() -> None:
+    class Broken(Stats):
+        def incr(self, *args: object, **kwargs: object) -> None:
+            raise OSError("no route")
+
+    good = PrometheusStats()
+    stats = FanOut([Broken(), good])
+    stats.incr("ti_failures", tags={"dag_id": "d", "task_id": "t"})
+    assert 'tradewind_ti_failures_total{dag_id="d",task_id="t"} 1.0' in (
+        generate_latest(good.registry).decode()
+    )
+
+
+def test_filtered_drops_a_metric_whose_names_are_all_blocked() -> None:
+    inner = PrometheusStats()
+    stats = Filtered(inner, NameFilter(block=["scheduler"]))
+    telemetry.Metrics(stats).scheduler_loop(0.1, executable=2, starving=0)
+    assert "scheduler" not in generate_latest(inner.registry).decode()
+
+
+def test_statsd_batch_packs_a_pass_into_one_datagram(udp: socket.socket) -> None:
+    metrics = telemetry.metrics_for(statsd_settings(udp, statsd_prefix=""), "scheduler")
+    with metrics.batch():
+        metrics.ti_started("etl", "load")
+        metrics.ti_finished("etl", "load", "failed", None)
+        with metrics.batch():  # nested: still the one batch
+            metrics.scheduler_heartbeat()
+    assert received(udp, 1)[0].splitlines() == [
+        "ti.start.etl.load:1|c",
+        "ti.start:1|c",
+        "ti.finish.etl.load.failed:1|c",
+        "ti.finish:1|c",
+        "ti_failures:1|c",
+        "scheduler_heartbeat:1|c",
+        "scheduler.heartbeat:1|c",
+    ]
+    metrics.ti_started("etl", "load")  # after the batch: sent at once again
+    assert received(udp, 2) == ["ti.start.etl.load:1|c", "ti.start:1|c"]
+
+
+def test_prometheus_on_a_taken_port_logs_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        stats = PrometheusStats(port=taken.getsockname()[1])
+        stats.start()
+    assert "cannot serve Prometheus metrics" in caplog.text
+    stats.incr("ti_failures")  # still counts
+    assert "tradewind_ti_failures_total 1.0" in generate_latest(stats.registry).decode()
+    stats.close()

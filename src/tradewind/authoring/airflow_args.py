@@ -45,6 +45,7 @@ TASK_EXTRAS: Mapping[str, Any] = {
 DAG_EXTRAS: Mapping[str, Any] = {
     "jinja_environment_kwargs": None,
     "template_undefined": None,
+    "deadline": None,
 }
 # Airflow 2's names of arguments: old name -> new name (the old one warns).
 RENAMED: Mapping[str, str] = {
@@ -69,7 +70,6 @@ DAG_IGNORED: Mapping[str, str] = {
     "orientation": "the graph is laid out left to right",
     "max_consecutive_failed_dag_runs": "a DAG is not paused after failed runs",
     "auto_register": "every DAG a file creates is registered",
-    "deadline": "deadline alerts are not provided",
     "disable_bundle_versioning": "DAG bundles are not provided",
 }
 # Values with which an ignored argument asks for what tradewind does anyway: no warning.

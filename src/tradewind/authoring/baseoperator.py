@@ -177,8 +177,8 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
         email: str | Sequence[str] | None = None,
-        email_on_failure: bool = False,
-        email_on_retry: bool = False,
+        email_on_failure: bool | None = None,
+        email_on_retry: bool | None = None,
         task_display_name: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -278,8 +278,9 @@ class BaseOperator(DependencyMixin, LoggingMixin, metaclass=_OperatorMeta):
             given["wait_for_past_depends_before_skipping"]
         )
         self.email: str | Sequence[str] | None = given["email"]
-        self.email_on_failure = bool(given["email_on_failure"])
-        self.email_on_retry = bool(given["email_on_retry"])
+        # None: as [email] default_email_on_failure / default_email_on_retry say (True).
+        self.email_on_failure: bool | None = given["email_on_failure"]
+        self.email_on_retry: bool | None = given["email_on_retry"]
         self._task_display_name: str | None = given["task_display_name"]
 
     def _join(self, label: str, dag: DAG | None, task_group: TaskGroup | None) -> None:

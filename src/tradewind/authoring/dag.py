@@ -13,6 +13,7 @@ import pendulum
 
 from tradewind import timetables
 from tradewind.authoring import airflow_args, assets, capture, graph, location, scope, values
+from tradewind.authoring.deadline import DeadlineAlert, as_deadlines
 from tradewind.authoring.params import Param, resolve_params, to_params
 from tradewind.authoring.rules import parse_trigger_rule
 from tradewind.authoring.task_group import TaskGroup
@@ -142,6 +143,7 @@ class DAG:
         )
         for name in ("on_success_callback", "on_failure_callback"):
             setattr(self, name, values.as_callbacks(name, given[name]))
+        self.deadline: list[DeadlineAlert] = as_deadlines(given["deadline"])
 
     def _set_schedule(self, schedule: Schedule, schedule_interval: Schedule) -> None:
         if schedule_interval is not NOT_GIVEN:

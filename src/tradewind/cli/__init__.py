@@ -61,7 +61,7 @@ SUMMARIES: dict[str, str] = {
     "kubernetes": "Show a try's pod YAML, or delete finished worker pods.",
     "version": "Print tradewind's version.",
     "info": "Show the version, settings, metastore and extras.",
-    "jobs": "Check that a scheduler, triggerer or DAG processor is alive (exit code).",
+    "jobs": "Check that a component is alive (for liveness probes).",
 }
 
 

@@ -20,6 +20,8 @@ EXTRAS: dict[str, str] = {
     "kubernetes": "kubernetes",
     "postgres": "psycopg",
     "mysql": "pymysql",
+    "statsd": "statsd",
+    "otel": "opentelemetry.sdk",
 }
 
 
@@ -31,7 +33,14 @@ def version() -> None:
 
 def installed_extras() -> list[str]:
     """The optional extras whose package can be imported here."""
-    return [name for name, module in EXTRAS.items() if importlib.util.find_spec(module)]
+    return [name for name, module in EXTRAS.items() if _present(module)]
+
+
+def _present(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        return False
 
 
 def describe(settings: Settings) -> dict[str, str]:

@@ -36,12 +36,16 @@ def list_(as_json: bool, show_secrets: bool) -> None:
 
 
 def hide_secrets(sections: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The Fernet key, the web server's secret key and the database password replaced by ***."""
+    """The Fernet key, the web server's secret key, the SMTP password and the database
+    password replaced by ***."""
     out = {name: dict(values) for name, values in sections.items()}
-    if out["core"].get("fernet_key"):
-        out["core"]["fernet_key"] = "***"
-    if out["webserver"].get("secret_key"):
-        out["webserver"]["secret_key"] = "***"
+    for section, key in (
+        ("core", "fernet_key"),
+        ("webserver", "secret_key"),
+        ("smtp", "smtp_password"),
+    ):
+        if out.get(section, {}).get(key):
+            out[section][key] = "***"
     url = make_url(out["database"]["url"])
     if url.password:
         out["database"]["url"] = url.render_as_string(hide_password=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from tradewind.cli._common import get_settings, open_metastore, setup_logging, stop_on_signals
+from tradewind import telemetry
+from tradewind.cli._common import (
+    get_settings,
+    open_metastore,
+    setup_logging,
+    stop_on_signals,
+    user_errors,
+)
 from tradewind.parsing.processor import DagProcessor
 
 
@@ -29,4 +36,5 @@ def dag_processor(once: bool) -> None:
             f"DAG processor watching {', '.join(str(f) for f in proc.folders())} "
             f"every {settings.dag_processor.refresh_interval:g}s; Ctrl-C stops it."
         )
-        proc.run_forever(stop)
+        with user_errors(telemetry.MissingExtra):
+            proc.run_forever(stop)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tradewind import telemetry
 from tradewind.cli._common import (
     get_settings,
     open_engine,
@@ -26,5 +27,5 @@ def scheduler() -> None:
     with open_engine() as engine:
         if not outage.wait_for_database(engine, stop, "the scheduler"):
             return
-    with open_metastore() as sessions, user_errors(ExecutorError):
+    with open_metastore() as sessions, user_errors(ExecutorError, telemetry.MissingExtra):
         run_scheduler(settings, sessions, stop)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from tradewind import telemetry
 from tradewind.cli._common import (
     get_settings,
     open_engine,
     open_metastore,
     setup_logging,
     stop_on_signals,
+    user_errors,
 )
 from tradewind.metastore import outage
 from tradewind.triggerer.service import run_triggerer
@@ -30,5 +32,5 @@ def triggerer(capacity: int | None) -> None:
     with open_engine() as engine:
         if not outage.wait_for_database(engine, stop, "the triggerer"):
             return
-    with open_metastore() as sessions:
+    with open_metastore() as sessions, user_errors(telemetry.MissingExtra):
         run_triggerer(settings, sessions, stop, capacity=capacity)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tradewind.compat import alerts
+
 _AUTHORING = {
     "DAG": "tradewind.authoring.dag:DAG",
     "dag": "tradewind.authoring.dag_decorator:dag",
@@ -420,6 +422,9 @@ MODULES["airflow.timetables.datasets"] = {
     "DatasetOrTimeSchedule": "tradewind.timetables.assets:DatasetOrTimeSchedule"
 }
 
+MODULES.update(alerts.MODULES)
+MODULES["airflow.sdk"] = {**MODULES["airflow.sdk"], **alerts.SDK_NAMES}
+
 # Module path, or "module path:name", -> the Airflow feature it belongs to.
 NOT_YET: dict[str, str] = {}
 
@@ -428,7 +433,7 @@ _SUBDAG = (
     "Airflow 2's SubDagOperator (removed in Airflow 3): group the tasks in a TaskGroup "
     "(airflow.utils.task_group.TaskGroup, or @task_group) instead"
 )
-_EMAIL = "sending e-mail: send it from a @task or an on_failure_callback"
+_EMAIL = "EmailOperator: send e-mail from a @task with airflow.utils.email.send_email"
 _OBJECT_STORAGE = (
     "Airflow's object storage (ObjectStoragePath): use fsspec or pathlib in the task instead"
 )
@@ -444,8 +449,6 @@ NOT_PROVIDED: dict[str, str] = {
     "airflow.operators.subdag_operator": _SUBDAG,
     "airflow.operators.email": _EMAIL,
     "airflow.operators.email_operator": _EMAIL,
-    "airflow.utils.email": _EMAIL,
-    "airflow.providers.smtp": _EMAIL,
     "airflow.io": _OBJECT_STORAGE,
     "airflow.sdk:ObjectStoragePath": _OBJECT_STORAGE,
     "airflow.settings": _METADATA,

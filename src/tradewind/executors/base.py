@@ -157,6 +157,11 @@ class BaseExecutor(abc.ABC):
         """Tries this executor holds (waiting or running); empty if it cannot tell."""
         return set()
 
+    def task_counts(self) -> tuple[int, int]:
+        """How many tries wait in this executor and how many run (for the metrics
+        executor.queued_tasks and executor.running_tasks); by default all held count as running."""
+        return 0, len(self.active_keys())
+
     # With ``supports_adoption``, a try outlives the scheduler that sent it (it waits in a
     # broker or runs on another host), and a scheduler taking over can follow it instead of
     # running it again. The scheduler stores ``external_id(key)`` with the task instance when it

@@ -247,6 +247,10 @@ def _finish(child: _Child, alone: list[Path]) -> Iterator[loader.ParsedFile]:
         _retry_alone(child, alone)
 
 
+# Ends the import error of a file whose import ran out of time.
+TIMED_OUT = "(dag_processor.file_parse_timeout)"
+
+
 def _retry_alone(child: _Child, alone: list[Path]) -> None:
     """The files after the one that failed go back, to be parsed one per child."""
     alone.extend(reversed(child.paths[child.done + 1 :]))
@@ -264,7 +268,7 @@ def _kill(child: _Child, timeout: float, alone: list[Path]) -> Iterator[loader.P
     else:
         message = (
             f"{child.path}: importing the file took longer than {timeout:g} s and was stopped "
-            "(dag_processor.file_parse_timeout)"
+            f"{TIMED_OUT}"
         )
     _retry_alone(child, alone)
     yield _error_result(child.path, message, child.started)

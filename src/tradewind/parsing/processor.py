@@ -21,8 +21,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind import telemetry
 from tradewind.metastore.store import dagfiles as dagfile_store
 from tradewind.metastore.store import dags as dag_store
+from tradewind.metastore.store import gauges
 from tradewind.metastore.types import utcnow
 from tradewind.parsing import children, discover, liveness, loader, serialize
 from tradewind.settings import Settings
@@ -70,6 +72,7 @@ class DagProcessor:
         self._sessions = sessions
         self._clock = clock
         self._known: dict[str, dagfile_store.FileState] | None = None
+        self._metrics = telemetry.OFF
 
     def folders(self) -> list[Path]:
         folders = [self._settings.core.dags_folder]
@@ -122,6 +125,7 @@ class DagProcessor:
                         known=known_rows,
                     )
                     parsed += 1
+                    self._file_parsed(parse)
                     dags += len(report.stored)
                     with_errors += bool(report.errors)
                     for error in report.errors:
@@ -134,7 +138,7 @@ class DagProcessor:
                         tuple(d.dag_id for d in parse.dags),
                         True,
                     )
-        return ScanReport(
+        scanned = ScanReport(
             files=len(paths),
             parsed=parsed,
             unchanged=unchanged,
@@ -143,6 +147,22 @@ class DagProcessor:
             removed_files=removed,
             seconds=time.perf_counter() - started,
         )
+        self._scanned(scanned, known)
+        return scanned
+
+    def _file_parsed(self, parse: dagfile_store.FileParse) -> None:
+        if self._metrics.on:
+            timed_out = any(error.endswith(children.TIMED_OUT) for error in parse.errors)
+            self._metrics.file_parsed(Path(parse.fileloc).stem, parse.duration, timed_out=timed_out)
+
+    def _scanned(self, report: ScanReport, known: dict[str, dagfile_store.FileState]) -> None:
+        """The metrics of a pass: its time, the DAGs there are, the files failing to import."""
+        if not self._metrics.on:
+            return
+        with self._sessions() as session:
+            import_errors = gauges.import_errors(session)
+        dags = sum(len(state.dag_ids) for state in known.values() if state.is_present)
+        self._metrics.dags_parsed(report.seconds, dags=dags, import_errors=import_errors)
 
     def _forget_missing(self, paths: list[Path], known: dict[str, dagfile_store.FileState]) -> int:
         present = {str(p) for p in paths}
@@ -237,6 +257,8 @@ class DagProcessor:
         heartbeating; a pass that fails (the metastore is away) is tried again with back-off."""
         interval = self._settings.dag_processor.refresh_interval
         alive = liveness.Liveness(self._settings, self._sessions, clock=self._clock)
+        self._metrics = telemetry.metrics_for(self._settings.metrics, "dag_processor")
+        self._metrics.start()
         try:
             while not stop.is_set():
                 alive.beat()
@@ -258,6 +280,7 @@ class DagProcessor:
                 alive.wait(stop, interval)
         finally:
             alive.end()
+            self._metrics.close()
 
 
 def _records(

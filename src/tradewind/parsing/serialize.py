@@ -110,6 +110,8 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         data["dag_display_name"] = dag.dag_display_name
     if dag.asset_condition is not None:
         data["asset_condition"] = _jsonable(dag.asset_condition.to_json())
+    if dag.deadline:
+        data["deadlines"] = [alert.serialize() for alert in dag.deadline]
     if list(dag.params) != sorted(dag.params):
         # The params are stored by name; forms show them in the order the DAG declares them.
         data["params_order"] = list(dag.params)
@@ -363,6 +365,7 @@ _TASK_CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 _DAG_CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "params_order": tuple,
+    "deadlines": tuple,
     "owners": tuple,
     "tags": tuple,
     "timetable": timetables.deserialize_timetable,

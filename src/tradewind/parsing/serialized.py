@@ -157,6 +157,8 @@ class SerializedDag:
     asset_condition: Mapping[str, Any] | None = None
     # The params' names in the order the DAG declares them (empty: that is their sorted order).
     params_order: tuple[str, ...] = ()
+    # Deadline alerts: {"reference", "moment", "interval" (s), "callback"}, in the DAG's order.
+    deadlines: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def ordered_params(self) -> dict[str, Mapping[str, Any]]:

@@ -30,6 +30,7 @@ ALIASES = {
     ("webserver", "web_server_port"): ("webserver", "port"),
     ("api", "host"): ("webserver", "host"),
     ("api", "port"): ("webserver", "port"),
+    ("api", "base_url"): ("webserver", "base_url"),
     ("database", "sql_alchemy_pool_size"): ("database", "pool_size"),
 }
 # Never given out: what they hold opens the metastore, the broker or the secrets.
@@ -39,6 +40,7 @@ HIDDEN = {
     ("celery", "result_backend"),
     ("core", "fernet_key"),
     ("webserver", "secret_key"),
+    ("smtp", "smtp_password"),
 }
 EXECUTORS = {
     "sequential": "SequentialExecutor",

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
@@ -23,11 +23,37 @@ from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from tradewind.authoring.dag import DAG
+    from tradewind.runtime.context import DagRunView
+
 log = logging.getLogger(__name__)
 
 
-def callback_log_path(base: Path, dag_id: str, run_id: str) -> Path:
-    return base / f"dag_id={dag_id}" / f"run_id={run_id.replace('/', '%2F')}" / "dag_callback.log"
+def callback_log_path(base: Path, dag_id: str, run_id: str, name: str = "dag_callback.log") -> Path:
+    return base / f"dag_id={dag_id}" / f"run_id={run_id.replace('/', '%2F')}" / name
+
+
+def find_dag(dag_file: Path, dag_id: str) -> DAG | None:
+    """The DAG ``dag_id`` of the file, imported in this process (None, logged: not there)."""
+    imported = loader.import_dags(dag_file)
+    dag = next((d for d in imported.dags if d.dag_id == dag_id), None)
+    if dag is None:
+        log.error("DAG %s is not in %s; no callback runs", dag_id, dag_file)
+    return dag
+
+
+def run_context(dag: DAG, run: DagRunView | None, run_id: str, reason: str) -> dict[str, Any]:
+    """The context of a run's callback (a DAG callback, a deadline alert's)."""
+    return {
+        "dag": dag,
+        "dag_run": run,
+        "run_id": run_id,
+        "logical_date": run.logical_date if run else None,
+        "ds": run.logical_date.strftime("%Y-%m-%d") if run else None,
+        "params": dag.resolve_params(run.conf if run else None),
+        "reason": reason,
+    }
 
 
 def run_dag_callback(
@@ -37,10 +63,8 @@ def run_dag_callback(
     masker = SecretsMasker()
     path = callback_log_path(settings.logging.base_log_folder, dag_id, run_id)
     with logs.TryLog(path, masker, settings.logging.level):
-        imported = loader.import_dags(dag_file)
-        dag = next((d for d in imported.dags if d.dag_id == dag_id), None)
+        dag = find_dag(dag_file, dag_id)
         if dag is None:
-            log.error("DAG %s is not in %s; no callback runs", dag_id, dag_file)
             return 1
         callbacks = dag.on_success_callback if outcome == "success" else dag.on_failure_callback
         if not callbacks:
@@ -52,15 +76,7 @@ def run_dag_callback(
         finally:
             reader.close()
             engine.dispose()
-        context: dict[str, Any] = {
-            "dag": dag,
-            "dag_run": run,
-            "run_id": run_id,
-            "logical_date": run.logical_date if run else None,
-            "ds": run.logical_date.strftime("%Y-%m-%d") if run else None,
-            "params": dag.resolve_params(run.conf if run else None),
-            "reason": outcome,
-        }
+        context = run_context(dag, run, run_id, outcome)
         failed = False
         for callback in callbacks:
             try:

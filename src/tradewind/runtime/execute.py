@@ -32,7 +32,7 @@ from tradewind.exceptions import (
     TaskError,
     TradewindError,
 )
-from tradewind.runtime import assets, deferral, mapping, rendered
+from tradewind.runtime import assets, deferral, mail, mapping, notifiers, rendered
 from tradewind.runtime.context import current_context
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.taskinstance import (
@@ -354,6 +354,8 @@ def _kill(task: BaseOperator) -> None:
 
 
 def _call_all(callbacks: list[Callable[..., Any]], context: Mapping[str, Any], name: str) -> None:
+    if callbacks:  # messages link to the log: ``ti.log_url`` (and ``log_url``)
+        context = notifiers.with_log_url(context)
     for callback in callbacks:
         try:
             callback(context)
@@ -365,14 +367,17 @@ def _call_all(callbacks: list[Callable[..., Any]], context: Mapping[str, Any], n
 def run_callbacks(
     task: BaseOperator, context: Mapping[str, Any], outcome: Outcome, try_number: int
 ) -> None:
-    """Call the callbacks for ``outcome``: success, skipped, retry (a retry remains) or failure."""
+    """Call the callbacks for ``outcome``: success, skipped, retry (a retry remains) or failure;
+    for a failed try, mail ``email`` first when ``email_on_retry``/``email_on_failure`` ask."""
     if outcome.state is TaskState.SUCCESS:
         _call_all(task.on_success_callback, context, "on_success_callback")
     elif outcome.state is TaskState.SKIPPED:
         _call_all(task.on_skipped_callback, context, "on_skipped_callback")
     elif outcome.state is TaskState.FAILED:
         context = {**context, "exception": outcome.exception or outcome.error}
-        if outcome.retryable and try_number <= task.retries:
+        retry = outcome.retryable and try_number <= task.retries
+        mail.failed_try_alerts(task, context, retry=retry)
+        if retry:
             _call_all(task.on_retry_callback, context, "on_retry_callback")
         else:
             _call_all(task.on_failure_callback, context, "on_failure_callback")

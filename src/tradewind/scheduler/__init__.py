@@ -13,7 +13,8 @@
   tries.
 - :mod:`~tradewind.scheduler.housekeeping`: heartbeat, orphan sweep
   (:mod:`~tradewind.scheduler.orphans`), run timeouts, and stopping the tries the metastore no
-  longer expects (:mod:`~tradewind.scheduler.abandoned`).
+  longer expects (:mod:`~tradewind.scheduler.abandoned`), and the deadline alerts of unfinished
+  runs (:mod:`~tradewind.scheduler.deadlines`).
 - :mod:`~tradewind.scheduler.callbacks`: the DAG callbacks due (values a pass returns) and the
   processes that run them.
 - :mod:`~tradewind.scheduler.cutoff`: a pass whose COMMIT was cut off by an outage.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tradewind.settings import Settings, child_environ
@@ -28,6 +28,19 @@ class Callback:
     outcome: DagRunState
 
 
+def spawn(settings: Settings, module: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
+    """``python -m MODULE ARGS`` with exactly ``settings``, in a session of its own, its output
+    discarded (the module writes its own log); OSError when it cannot start."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        env=child_environ(settings),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 class DagCallbacks:
     """The callback processes of one scheduler; those that ended are reaped at each start."""
 
@@ -38,20 +51,9 @@ class DagCallbacks:
     def start(self, due: Iterable[Callback]) -> None:
         """Start a process for each callback, then reap the ones that ended (no zombies)."""
         for callback in due:
-            command = [sys.executable, "-m", "tradewind.runtime.dag_callbacks"]
-            command += [callback.fileloc, callback.dag_id, callback.run_id]
-            command.append(callback.outcome.value)
+            args = [callback.fileloc, callback.dag_id, callback.run_id, callback.outcome.value]
             try:
-                self._running.append(
-                    subprocess.Popen(
-                        command,
-                        env=child_environ(self.settings),
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        start_new_session=True,
-                    )
-                )
+                self._running.append(spawn(self.settings, "tradewind.runtime.dag_callbacks", args))
             except OSError as exc:
                 log.error(
                     "cannot start the %s callback of %s: %s",

@@ -7,6 +7,7 @@ starts it once the pass has committed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
@@ -142,7 +143,11 @@ def start_run(
         return None
     observe.run_changed(session, run, DagRunState.RUNNING, now)
     task_store.create_task_instances(session, run, [new_task(t) for t in dag.tasks.values()])
-    return advance_run(session, cache, run, dag.task_ids, now)
+    advance = advance_run(session, cache, run, dag.task_ids, now)
+    if run.run_type == DagRunType.SCHEDULED and run.data_interval_end is not None:
+        delay = (now - run.data_interval_end).total_seconds()
+        return dataclasses.replace(advance, dag_id=run.dag_id, delay=delay)
+    return advance
 
 
 def dag_of(session: Session, cache: DagCache, run: DagRun) -> SerializedDag | None:
@@ -164,6 +169,11 @@ class Advance:
     changed: list[decide.Instance]
     outcome: DagRunState | None
     callback: Callback | None = None
+    # For the metrics: the run's DAG, how long it ran when it finished now, how late it
+    # started after its data interval's end when it is a scheduled run that started now.
+    dag_id: str = ""
+    duration: float | None = None
+    delay: float | None = None
 
 
 def advance_run(
@@ -211,7 +221,8 @@ def advance_run(
         # Asked for by someone (a clear, a mark, a finished run before it): answered now.
         run_store.mark_decided(session, run.id, now)
         set_committed_value(run, "last_scheduling_decision", now)
-    return Advance(changed, outcome, callback)
+    ran = (now - run.start_date).total_seconds() if outcome and run.start_date else None
+    return Advance(changed, outcome, callback, run.dag_id, ran)
 
 
 def _apply(

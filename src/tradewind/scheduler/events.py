@@ -28,7 +28,7 @@ from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing.serialized import SerializedDag
 from tradewind.scheduler import decide, observe, outcomes, restarts
 from tradewind.scheduler.callbacks import Callback
-from tradewind.scheduler.dagruns import DagCache, advance_run
+from tradewind.scheduler.dagruns import Advance, DagCache, advance_run
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
@@ -59,6 +59,11 @@ class Applied:
     restarting: dict[TaskKey, datetime | None] = field(default_factory=dict)
     # Asset events the successful tries of this batch recorded (consumer runs may be due).
     asset_events: int = 0
+    # For the metrics: the tries that started (dag_id, task_id), those that ended (with their
+    # state and seconds of running) and the runs that finished.
+    started: list[tuple[str, str]] = field(default_factory=list)
+    ended: list[tuple[str, str, str, float | None]] = field(default_factory=list)
+    runs: list[Advance] = field(default_factory=list)
 
     def waits(self, moment: datetime | None) -> None:
         if moment is not None and (self.wait_until is None or moment < self.wait_until):
@@ -86,15 +91,16 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
         report = event.report
         if isinstance(report, reports.Running) and event.key not in started:
-            ran = try_store.mark_running(
+            marked = try_store.mark_running(
                 session,
                 event.key,
                 pid=report.pid,
                 hostname=report.hostname,
                 now=min(report.at, now),
             )
-            result.changed += ran
-            if ran:
+            result.changed += marked
+            if marked:
+                result.started.append((event.key.dag_id, event.key.task_id))
                 observe.try_started(session, event.key, min(report.at, now))
         elif isinstance(report, reports.Finished):
             running = started.get(event.key)
@@ -114,6 +120,7 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
         advance = advance_run(session, cache, run, candidates, now)
         if advance.outcome is not None:
             result.finished_runs += 1
+            result.runs.append(advance)
         if advance.callback is not None:
             result.callbacks.append(advance.callback)
     return result
@@ -158,9 +165,11 @@ def _finished(
     )
     if finished is None:
         return _ended_restarting(session, key, running, result)
-    observe.try_ended(
-        session, key, end.state, end.ended, running and running[0], error=report.error
-    )
+    if running is not None:
+        result.started.append((key.dag_id, key.task_id))
+    ran = (end.ended - finished.start_date).total_seconds() if finished.start_date else None
+    result.ended.append((key.dag_id, key.task_id, end.state.value, ran))
+    observe.try_ended(session, key, end.state, end.ended, running, error=report.error)
     if report.error:
         log.info("%s: %s (%s)", key, end.state.value, report.error)
     result.waits(end.next_try_at)
@@ -210,6 +219,8 @@ def _deferred(
     if not deferral_store.defer(session, key, deferral, now=now, running=running):
         return _ended_restarting(session, key, running, result)
     log.info("%s: deferred on %s", key, deferral.classpath)
+    result.started += [(key.dag_id, key.task_id)] if running is not None else []
+    result.ended.append((key.dag_id, key.task_id, TaskState.DEFERRED.value, None))
     if deferral.timeout is not None:
         result.waits(now + timedelta(seconds=deferral.timeout))
     _write_results(session, run, key, report, result)

@@ -41,6 +41,8 @@ class FullPass:
     woken: int = 0
     callbacks: list[Callback] = field(default_factory=list)
     wait: float = 0.0
+    # The runs that finished or started late (for the metrics).
+    runs: list[dagruns.Advance] = field(default_factory=list)
 
     @property
     def did(self) -> bool:
@@ -50,6 +52,8 @@ class FullPass:
     def advanced(self, advance: dagruns.Advance) -> None:
         if advance.callback is not None:
             self.callbacks.append(advance.callback)
+        if advance.duration is not None or advance.delay is not None:
+            self.runs.append(advance)
 
 
 def run(

@@ -2,7 +2,8 @@
 ``scheduler.heartbeat_interval``), and every half ``scheduler.job_timeout`` a sweep that adopts
 or resets the tries of schedulers that are gone (:mod:`tradewind.scheduler.orphans`), fails runs
 past their dagrun_timeout and stops the tries the metastore no longer expects
-(:mod:`tradewind.scheduler.abandoned`)."""
+(:mod:`tradewind.scheduler.abandoned`); and the deadline alerts
+(:mod:`tradewind.scheduler.deadlines`)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind import telemetry
 from tradewind.executors.base import BaseExecutor
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
-from tradewind.scheduler import dagruns, orphans
+from tradewind.scheduler import dagruns, metered, orphans
 from tradewind.scheduler.abandoned import Abandoned
+from tradewind.scheduler.deadlines import DeadlineWatch
 from tradewind.settings import Settings
 from tradewind.states import DagRunState, TaskState
+from tradewind.telemetry import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +53,14 @@ class Housekeeping:
         sessions: sessionmaker[Session],
         executor: BaseExecutor,
         abandoned: Abandoned,
+        metrics: Metrics = telemetry.OFF,
     ) -> None:
         self.settings = settings.scheduler
         self.sessions = sessions
         self.executor = executor
         self.abandoned = abandoned
+        self.deadlines = DeadlineWatch(settings, sessions)
+        self.metrics = metrics
         self._last_heartbeat = 0.0
         self._last_sweep = 0.0
 
@@ -74,11 +81,13 @@ class Housekeeping:
             if job_id is not None:
                 with self.sessions.begin() as session:
                     job_store.heartbeat(session, job_id, now)
+                    metered.emit_beat(self.metrics, self.executor, session)
         if tick - self._last_sweep >= self.settings.job_timeout / 2:
             self._last_sweep = tick
             self.adopt_or_reset_orphans(job_id, now)
             self.time_out_runs(cache, now)
             self.abandoned.stop(self.sessions, self.executor)
+        self.deadlines.run(cache, now)
         return beat and job_id is not None
 
     def adopt_or_reset_orphans(self, job_id: int | None, now: datetime) -> None:
@@ -94,6 +103,8 @@ class Housekeeping:
                 if not run_store.finish_run(session, run.id, DagRunState.FAILED, now):
                     continue
                 log.warning("run %s of %s failed: dagrun_timeout exceeded", run.run_id, run.dag_id)
+                ran = (now - run.start_date).total_seconds() if run.start_date else 0.0
+                self.metrics.dagrun_finished(run.dag_id, DagRunState.FAILED.value, ran)
                 instances = task_store.instances_of_run(session, run.dag_id, run.run_id)
                 for ti in instances:
                     if TaskState(ti.state or TaskState.NONE) in _HELD:

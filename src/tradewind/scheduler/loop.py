@@ -30,12 +30,21 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind import reports
+from tradewind import reports, telemetry
 from tradewind.executors.base import BaseExecutor, TaskEvent
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.types import utcnow
-from tradewind.scheduler import cutoff, dagruns, events, fullpass, observe, queueing, restarts
+from tradewind.scheduler import (
+    cutoff,
+    dagruns,
+    events,
+    fullpass,
+    metered,
+    observe,
+    queueing,
+    restarts,
+)
 from tradewind.scheduler.abandoned import Abandoned
 from tradewind.scheduler.callbacks import Callback, DagCallbacks
 from tradewind.scheduler.housekeeping import Housekeeping
@@ -75,6 +84,12 @@ class Pass:
     callbacks: list[Callback] = field(default_factory=list)
     reported: set[TaskKey] = field(default_factory=set)
     restarts: dict[TaskKey, datetime | None] = field(default_factory=dict)
+    # For the metrics (see metered): what the events did, the runs that finished or started,
+    # the tries that waited for pool slots.
+    applied: events.Applied | None = None
+    runs: list[dagruns.Advance] = field(default_factory=list)
+    starving: list[int] = field(default_factory=list)
+    # For traces and lineage (see observe): the tries and runs that started or ended.
     observed: list[records.Record] = field(default_factory=list)
 
 
@@ -95,9 +110,12 @@ class Scheduler:
         self.job_id: int | None = None
         self.callbacks = DagCallbacks(settings)
         self.abandoned = Abandoned()
-        self.housekeeping = Housekeeping(settings, sessions, executor, self.abandoned)
+        self.metrics = telemetry.metrics_for(settings.metrics, "scheduler")
+        self.housekeeping = Housekeeping(
+            settings, sessions, executor, self.abandoned, metrics=self.metrics
+        )
         # Traces and lineage of the tries and runs that passes start and end (see observe).
-        self.telemetry = dispatch.Telemetry.from_settings(settings)
+        self.observer = dispatch.Telemetry.from_settings(settings)
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
         # How often the full pass looks for work that other processes added, unprompted. Who
@@ -126,6 +144,7 @@ class Scheduler:
         if self.job_id is None:
             self.job_id = self._register(now)
         self.executor.start()
+        self.metrics.start()
         self.housekeeping.adopt_or_reset_orphans(self.job_id, self.clock())
 
     def _register(self, now: datetime) -> int:
@@ -167,7 +186,7 @@ class Scheduler:
             away = error
         finally:
             self.executor.close()
-            self.telemetry.close()
+            self.observer.close()
         if self.job_id is not None and away is None:
             try:
                 with self.sessions.begin() as session:
@@ -176,6 +195,7 @@ class Scheduler:
                 if not outage.is_outage(error):
                     raise
                 away = error
+        self.metrics.close()
         if away is not None:
             log.warning(
                 "stopping with the metastore away (%s): %d reports of tries are not recorded; "
@@ -261,6 +281,7 @@ class Scheduler:
         committed.
         """
         now = self.clock()
+        began = time.perf_counter()
         done: Pass | None = None
         try:
             with self.sessions.begin() as session:
@@ -272,6 +293,15 @@ class Scheduler:
                 self._cut_off = cutoff.CutOff(done.workloads, done.callbacks)
             raise
         self._act(done)
+        seconds, queued = time.perf_counter() - began, len(done.workloads)
+        metered.emit_pass(
+            self.metrics,
+            seconds,
+            queued=queued,
+            starving=sum(done.starving),
+            applied=done.applied,
+            runs=done.runs,
+        )
         self._housekeeping(now)
         return done.busy or bool(done.workloads) or self._full_at <= time.monotonic()
 
@@ -279,13 +309,15 @@ class Scheduler:
         """The pass's work in its transaction: apply the events, the full pass when due, end
         restarts whose process has ended, queue what is ready."""
         tick = time.monotonic()
-        if self.telemetry.enabled:
+        if self.observer.enabled:
             observe.watch(session)
         applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
         done = Pass(
             busy=bool(applied and applied.changed),
             full_at=self._full_at,
             callbacks=list(applied.callbacks) if applied else [],
+            applied=applied,
+            runs=list(applied.runs) if applied else [],
         )
         if tick >= self._full_at:
             full = fullpass.run(
@@ -294,11 +326,13 @@ class Scheduler:
             done.full_at = tick + full.wait
             done.busy = done.busy or full.did
             done.callbacks += full.callbacks
+            done.runs += full.runs
         elif applied is not None and applied.asset_events:
             # Their consumers' runs are created and started in this same transaction.
             started = fullpass.asset_runs(session, self.cache, now, self.settings.scheduler)
             done.busy = done.busy or started.did
             done.callbacks += started.callbacks
+            done.runs += started.runs
         waiting = dict(self._restarts)
         if applied is not None:
             done.reported = applied.reported
@@ -313,11 +347,11 @@ class Scheduler:
             done.restarts = ended.waiting
             done.callbacks += ended.callbacks
             done.busy = done.busy or len(done.restarts) < len(waiting)
-        if self.telemetry.enabled:
+        if self.observer.enabled:
             done.observed = observe.collect(
-                session, self.cache, self.settings.logging.base_log_folder, self.telemetry.executor
+                session, self.cache, self.settings.logging.base_log_folder, self.observer.executor
             )
-        done.workloads = self._queue(session, now)
+        done.workloads = self._queue(session, now, done.starving)
         return done
 
     def _act(self, done: Pass) -> None:
@@ -328,7 +362,7 @@ class Scheduler:
         self._full_at, self._restarts = done.full_at, done.restarts
         self.abandoned.reported(done.reported)
         self.callbacks.start(done.callbacks)
-        self.telemetry.send(done.observed)
+        self.observer.send(done.observed)
         for workload in done.workloads:
             self.executor.submit(workload)
         if self._check_tries:
@@ -359,7 +393,7 @@ class Scheduler:
             self._check_tries = True
             self.look_now()
 
-    def _queue(self, session: Session, now: datetime) -> list[Workload]:
+    def _queue(self, session: Session, now: datetime, starving: list[int]) -> list[Workload]:
         room = self.executor.free_slots
         if room <= 0:
             return []
@@ -371,6 +405,7 @@ class Scheduler:
             now=now,
             fetch=self.settings.scheduler.max_tis_per_query,
             external_id=self.executor.external_id if self.executor.supports_adoption else None,
+            starving=starving,
         )
 
     def _housekeeping(self, now: datetime) -> None:

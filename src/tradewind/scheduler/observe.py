@@ -64,16 +64,17 @@ def try_ended(
     key: TaskKey,
     state: str,
     end: datetime,
-    started: datetime | None,
+    running: tuple[datetime, int | None, str | None] | None,
     *,
     error: str | None = None,
 ) -> None:
-    """A try ended (``started``: when, if its running report came with its end)."""
+    """A try ended (``running``: its running report (when, pid, host), if that came with
+    its end)."""
     notes: Notes | None = session.info.get(NOTES)
     if notes is None:
         return
-    if started is not None:
-        notes.tries.append(_Try(key, "running", start=started))
+    if running is not None:
+        notes.tries.append(_Try(key, "running", start=running[0]))
     notes.tries.append(_Try(key, _plain(state), end=end, error=error))
 
 

@@ -35,6 +35,7 @@ def queue_ready(
     fetch: int,
     external_id: Callable[[TaskKey], str | None] | None = None,
     run: tuple[str, str] | None = None,
+    starving: list[int] | None = None,
 ) -> list[Workload]:
     """Move up to ``room`` scheduled tries to queued and return their workloads.
 
@@ -45,7 +46,8 @@ def queue_ready(
     ahead.
     ``external_id`` (an executor's that can adopt tries) names each try for the executor; the
     name is kept with the task instance. ``run`` (dag id, run id) limits it to that run, whose
-    DAG may be paused (``dags test``).
+    DAG may be paused (``dags test``). ``starving`` gets, appended, how many tries waited for
+    want of pool slots (the metric scheduler.tasks.starving).
     """
     candidates = try_store.scheduled_instances(session, max(room, fetch), run=run)
     if not candidates:
@@ -57,6 +59,7 @@ def queue_ready(
     tasks = {ti.id: _task(session, cache, ti) for ti in candidates}
     limits = _TaskLimits.read(session, candidates, tasks)
     chosen: list[tuple[int, Workload]] = []
+    hungry = 0
     for ti in candidates:
         if len(chosen) >= room:
             break
@@ -66,6 +69,7 @@ def queue_ready(
             continue
         task = tasks[ti.id]
         if free < ti.pool_slots or active.get(ti.dag_id, 0) >= ti.max_active_tasks:
+            hungry += free < ti.pool_slots
             continue
         if task is None or not limits.allow(ti, task) or _begins_deferred(session, ti, task, now):
             continue
@@ -76,6 +80,20 @@ def queue_ready(
         active[ti.dag_id] = active.get(ti.dag_id, 0) + 1
         limits.take(ti)
         chosen.append((ti.id, workload))
+    if starving is not None:
+        starving.append(hungry)
+    return _mark_queued(session, chosen, job_id=job_id, now=now, external_id=external_id)
+
+
+def _mark_queued(
+    session: Session,
+    chosen: list[tuple[int, Workload]],
+    *,
+    job_id: int | None,
+    now: datetime,
+    external_id: Callable[[TaskKey], str | None] | None,
+) -> list[Workload]:
+    """Queue the chosen tries; the workloads of those this scheduler queued."""
     # Those another scheduler queued first are not ours to run.
     queued = try_store.mark_queued_many(
         session, [ti_id for ti_id, _ in chosen], job_id=job_id, now=now

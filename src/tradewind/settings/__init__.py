@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tradewind.settings.alerts import EmailSettings, SmtpSettings
+from tradewind.settings.metrics import MetricsSettings
 from tradewind.settings.observing import OpenLineageSettings, TracesSettings
 from tradewind.settings.sections import (
     EXECUTOR_NAMES,
@@ -41,12 +43,15 @@ __all__ = [
     "CoreSettings",
     "DagProcessorSettings",
     "DatabaseSettings",
+    "EmailSettings",
     "KubernetesSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "OpenLineageSettings",
     "SchedulerSettings",
     "Settings",
     "SettingsError",
+    "SmtpSettings",
     "TracesSettings",
     "TriggererSettings",
     "WebserverSettings",
@@ -80,6 +85,9 @@ class Settings(Section):
     webserver: WebserverSettings
     celery: CelerySettings
     kubernetes: KubernetesSettings
+    smtp: SmtpSettings = SmtpSettings()
+    email: EmailSettings = EmailSettings()
+    metrics: MetricsSettings
     traces: TracesSettings = TracesSettings()
     openlineage: OpenLineageSettings = OpenLineageSettings()
 
@@ -117,6 +125,9 @@ SECTIONS: dict[str, type[Section]] = {
     "webserver": WebserverSettings,
     "celery": CelerySettings,
     "kubernetes": KubernetesSettings,
+    "smtp": SmtpSettings,
+    "email": EmailSettings,
+    "metrics": MetricsSettings,
     "traces": TracesSettings,
     "openlineage": OpenLineageSettings,
 }
@@ -137,6 +148,9 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "webserver": {},
         "celery": {},
         "kubernetes": {},
+        "smtp": {},
+        "email": {},
+        "metrics": {},
         "traces": {},
         "openlineage": {},
     }

@@ -156,8 +156,12 @@ class SchedulerSettings(Section):
     # together (each step is one statement for all of them, but starting a run is not).
     max_asset_runs_per_loop: int = 500
     max_tis_per_query: int = 512
+    # How often the scheduler looks for runs past a deadline alert (DAG(deadline=...)).
+    deadline_check_interval: float = 5.0
 
-    @field_validator("heartbeat_interval", "job_timeout", "wake_interval")
+    @field_validator(
+        "heartbeat_interval", "job_timeout", "wake_interval", "deadline_check_interval"
+    )
     @classmethod
     def _positive_interval(cls, value: float) -> float:
         if value <= 0:
@@ -202,6 +206,9 @@ class LoggingSettings(Section):
 class WebserverSettings(Section):
     host: str = "127.0.0.1"
     port: int = 8080
+    # The address people reach the UI at (e.g. "https://tradewind.example.com"), for the links
+    # in alerts; empty: http://host:port.
+    base_url: str = ""
     workers: int = 1
     # Signs session cookies and API tokens; generated into tradewind.toml on the first start.
     # Every web server process of one installation must share it.

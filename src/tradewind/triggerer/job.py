@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradewind import telemetry
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import triggers as trigger_store
@@ -94,6 +95,8 @@ class Triggerer:
         self._pending: dict[int, Outcome] = {}
         self.watchers = Watchers()
         self._cleanup_at = 0.0
+        self.metrics = telemetry.metrics_for(settings.metrics, "triggerer")
+        self._hostname = socket.gethostname()
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -119,6 +122,7 @@ class Triggerer:
             )
         self.runner.job_id = self.job_id
         self.runner.start()
+        self.metrics.start()
 
     def run(self, stop: threading.Event) -> None:
         """Pass after pass until ``stop`` is set (call :meth:`wake.set` too, to stop at once)."""
@@ -146,6 +150,12 @@ class Triggerer:
         """Cancel the triggers (cleanup() runs), write what ended, give the triggers up (another
         triggerer takes them at once) and end the job. Best effort with the metastore away."""
         self.runner.stop()
+        try:
+            self._release()
+        finally:
+            self.metrics.close()
+
+    def _release(self) -> None:
         if self.job_id is None:
             return
         try:
@@ -176,6 +186,8 @@ class Triggerer:
             job_store.heartbeat(session, self.job_id, now)
             room = self.capacity - len(self.runner.running) - len(self._pending)
             trigger_store.claim(session, self.job_id, room=room, now=now, timeout=timeout)
+        running = len(self.runner.running)
+        self.metrics.triggerer_heartbeat(self._hostname, running=running, capacity=self.capacity)
         with self.sessions() as session:
             owned = trigger_store.assigned(session, self.job_id)
             for gone in self.runner.running - owned:
@@ -211,6 +223,8 @@ class Triggerer:
         for outcome in self.runner.outcomes():
             if not self.watchers.take(outcome):
                 self._pending[outcome.trigger_id] = outcome
+            if outcome.final:
+                self.metrics.trigger_ended(failed=outcome.error is not None)
         if not self._pending and not self.watchers.pending:
             return
         with self.sessions.begin() as session:

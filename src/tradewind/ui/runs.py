@@ -13,6 +13,7 @@ from tradewind.api import display
 from tradewind.api.deps import DbSession, Web
 from tradewind.metastore.models import NO_MAP_INDEX
 from tradewind.metastore.store import assetreads, assetviews
+from tradewind.metastore.store import deadlines as deadline_store
 from tradewind.metastore.store import grid as grid_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -58,6 +59,7 @@ def run_panel(
         api_run=f"/api/v1/dags/{dag_id}/dagRuns/{run_id}",
         events=events,
         asset_ids=assetviews.ids_by_uri(session, {event.uri for event in events}),
+        deadlines=deadline_store.of_run(session, run),
     )
 
 

@@ -230,13 +230,14 @@ def _override_base_first(override: dict[str, Any]) -> dict[str, Any]:
 def pod_settings(settings: Settings) -> str:
     """The settings a try's pod runs with, as JSON: without the web server's secret key, which
     a try never needs (the pod spec is readable by whoever may read pods), and with
-    ``kubernetes.env_from_secret`` without the metastore's URL and the fernet key either: the
-    pod's environment brings them from that Secret (empty settings are filled from
-    ``TRADEWIND__SECTION__KEY``)."""
+    ``kubernetes.env_from_secret`` without the metastore's URL, the fernet key and the SMTP
+    password either: the pod's environment brings them from that Secret (empty settings are
+    filled from ``TRADEWIND__SECTION__KEY``)."""
     update: dict[str, Any] = {"webserver": settings.webserver.model_copy(update={"secret_key": ""})}
     if settings.kubernetes.env_from_secret:
         update["database"] = settings.database.model_copy(update={"url": ""})
         update["core"] = settings.core.model_copy(update={"fernet_key": ""})
+        update["smtp"] = settings.smtp.model_copy(update={"smtp_password": ""})
     return settings.model_copy(update=update).to_env()[SETTINGS_ENV]
 
 

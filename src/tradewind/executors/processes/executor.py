@@ -236,6 +236,9 @@ class ProcessExecutor(BaseExecutor):
     def active_keys(self) -> set[TaskKey]:
         return set(self._running) | self._queue.keys()  # _after's keys are in _running
 
+    def task_counts(self) -> tuple[int, int]:
+        return len(self._queue), len(self._running)
+
     @property
     def free_slots(self) -> int:
         return max(0, self.capacity - len(self._running) - len(self._queue))

@@ -33,6 +33,7 @@ from tradewind.metastore.models.dag import (
     SerializedDagModel,
 )
 from tradewind.metastore.models.dagrun import DagRun
+from tradewind.metastore.models.deadline import Deadline
 from tradewind.metastore.models.job import Job
 from tradewind.metastore.models.rendered import RenderedTaskInstanceFields
 from tradewind.metastore.models.resources import Connection, Pool, Variable
@@ -72,6 +73,7 @@ __all__ = [
     "DagScheduleAssetAliasReference",
     "DagScheduleAssetReference",
     "DagTag",
+    "Deadline",
     "Job",
     "LoginThrottle",
     "ParseImportError",
