@@ -3,16 +3,16 @@
 Every measurement gets its own ``TRADEWIND_HOME`` under the work dir, a fresh database
 (:func:`common.fresh_database`) initialised with ``tradewind db init`` before any clock starts,
 and an environment that holds no ``TRADEWIND_*`` variable but the five below (and those of
-``--executor``, and the harness's own ``TRADEWIND__METRICS__*``: to measure what metrics
-cost). Commands come from the harness's own venv, so the tradewind measured is the checkout
-the harness runs from. Every process started here is stopped before the measurement
+``--executor``, and the harness's own ``TRADEWIND__METRICS__*``, ``TRADEWIND__TRACES__*``
+and ``TRADEWIND__OPENLINEAGE__*``: to measure what metrics, traces and lineage cost).
+Commands come from the harness's own venv, so the tradewind measured is the checkout the
+harness runs from. Every process started here is stopped before the measurement
 returns, on errors too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -29,6 +29,8 @@ import shapes
 import sqlalchemy as sa
 
 SYSTEM = "tradewind"
+# Settings passed on from the harness's environment (what telemetry costs is measured so).
+MEASURED_SECTIONS = ("TRADEWIND__METRICS__", "TRADEWIND__TRACES__", "TRADEWIND__OPENLINEAGE__")
 COMMAND = Path(sys.executable).with_name("tradewind")
 REPO = Path(__file__).resolve().parent.parent
 
@@ -156,7 +158,7 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("TRADEWIND") or k.startswith("TRADEWIND__METRICS__")
+            if not k.startswith("TRADEWIND") or k.startswith(MEASURED_SECTIONS)
         }
         port = common.free_port()
         if EXECUTOR in CELERY_ENV:
@@ -172,9 +174,6 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
             "TRADEWIND__CORE__DAGS_FOLDER": str(dags),
             "TRADEWIND__CORE__LOAD_EXAMPLES": "false",
         }
-        # Extra settings for a measurement (e.g. traces and lineage on), as a JSON object of
-        # TRADEWIND__SECTION__KEY variables.
-        env |= json.loads(os.environ.get("TRADEWIND_BENCH_SETTINGS", "{}"))
         home = Home(path, dags, env, sa.create_engine(url), port)
         try:
             home.cli("db", "init")
