@@ -36,7 +36,7 @@ EXTRA_HINT = "traces need the otel extra: pip install 'tradewind[otel]'"
 TRACEPARENT_ENV = "TRACEPARENT"
 INSTRUMENTATION = "tradewind"
 # Set while a try runs with traces on: only then does span() reach for OpenTelemetry.
-_active: list[TracerProvider] = []
+_active: list[_Lazy] = []
 # The resource of each service name: built once (its detectors are slow), in the fork server
 # for every try it forks.
 _resources: dict[str, Resource] = {}
@@ -116,8 +116,8 @@ def try_scope(settings: TracesSettings, key: tuple[str, str, str, int, int]) -> 
     from opentelemetry import context, trace
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    made = provider(settings)
-    trace.set_tracer_provider(made)
+    made = _Lazy(settings)
+    trace.set_tracer_provider(made)  # type: ignore[arg-type]
     parent = records.traceparent(*key)
     ctx = TraceContextTextMapPropagator().extract({"traceparent": parent})
     token = context.attach(ctx)
@@ -134,6 +134,24 @@ def try_scope(settings: TracesSettings, key: tuple[str, str, str, int, int]) -> 
         else:
             os.environ[TRACEPARENT_ENV] = previous
         made.shutdown()  # sends what is left
+
+
+class _Lazy:
+    """The try's tracer provider, built on its first use: a try that opens no span of its
+    own pays for none (no exporter, no thread)."""
+
+    def __init__(self, settings: TracesSettings) -> None:
+        self.settings = settings
+        self.made: TracerProvider | None = None
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+        if self.made is None:
+            self.made = provider(self.settings)
+        return self.made.get_tracer(*args, **kwargs)
+
+    def shutdown(self) -> None:
+        if self.made is not None:
+            self.made.shutdown()
 
 
 @contextlib.contextmanager
