@@ -10,6 +10,7 @@ input: it sends what is left and exits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -71,7 +72,13 @@ def _flush(writer: Any, timeout: float) -> bool:
         return False
 
 
+# The telemetry process yields the CPU to the scheduler and the tries on a busy machine.
+NICENESS = 10
+
+
 def main() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     # The console transport logs each event at INFO: shown (on stderr), as asked for.
     logging.getLogger("openlineage.client.transport.console").setLevel(logging.INFO)
