@@ -213,3 +213,31 @@ def test_a_retry_is_a_new_lineage_run(
     assert first == {tries[1]["run"]["runId"]}
     assert second == {tries[3]["run"]["runId"]}
     assert first != second
+
+
+def test_a_run_past_its_dagrun_timeout_sends_its_fail(
+    make_system: Callable[..., System], receiver: Receiver, tmp_path: Path
+) -> None:
+    transport = {"type": "http", "url": f"http://127.0.0.1:{receiver.port}"}
+    # The scheduler looks for timed-out runs every job_timeout / 2 seconds.
+    system = make_system(
+        openlineage={"transport": transport},
+        scheduler={"job_timeout": 1.0, "heartbeat_interval": 0.2},
+    )
+    gate = tmp_path / "never"
+    system.add_dag(
+        "late",
+        f"""
+        with DAG("late", schedule=None, dagrun_timeout=timedelta(seconds=1)):
+            PythonOperator(task_id="waits", python_callable=wait_for, op_args=[{str(gate)!r}])
+        """,
+    )
+    run_id = system.trigger("late")
+    assert system.wait("late", run_id) == "failed"
+    assert system.scheduler.observer.flush()
+    events = receiver.wait_for(lambda got: ("late", "FAIL") in _pairs(got))
+    assert [e["eventType"] for e in events if e["job"]["name"] == "late"] == ["START", "FAIL"]
+
+
+def _pairs(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(e["job"]["name"], e["eventType"]) for e in events}

@@ -116,6 +116,7 @@ class Scheduler:
         )
         # Traces and lineage of the tries and runs that passes start and end (see observe).
         self.observer = dispatch.Telemetry.from_settings(settings)
+        self.housekeeping.observer = self.observer
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
         # How often the full pass looks for work that other processes added, unprompted. Who
