@@ -3,9 +3,10 @@
 Every measurement gets its own ``TRADEWIND_HOME`` under the work dir, a fresh database
 (:func:`common.fresh_database`) initialised with ``tradewind db init`` before any clock starts,
 and an environment that holds no ``TRADEWIND_*`` variable but the five below (and those of
-``--executor``, and the harness's own ``TRADEWIND__METRICS__*``: to measure what metrics
-cost). Commands come from the harness's own venv, so the tradewind measured is the checkout
-the harness runs from. Every process started here is stopped before the measurement
+``--executor``, and the harness's own ``TRADEWIND__METRICS__*``, ``TRADEWIND__TRACES__*``
+and ``TRADEWIND__OPENLINEAGE__*``: to measure what metrics, traces and lineage cost).
+Commands come from the harness's own venv, so the tradewind measured is the checkout the
+harness runs from. Every process started here is stopped before the measurement
 returns, on errors too.
 """
 
@@ -28,6 +29,8 @@ import shapes
 import sqlalchemy as sa
 
 SYSTEM = "tradewind"
+# Settings passed on from the harness's environment (what telemetry costs is measured so).
+MEASURED_SECTIONS = ("TRADEWIND__METRICS__", "TRADEWIND__TRACES__", "TRADEWIND__OPENLINEAGE__")
 COMMAND = Path(sys.executable).with_name("tradewind")
 REPO = Path(__file__).resolve().parent.parent
 
@@ -155,7 +158,7 @@ def fresh_home(workdir: Path, db: str) -> Iterator[Home]:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("TRADEWIND") or k.startswith("TRADEWIND__METRICS__")
+            if not k.startswith("TRADEWIND") or k.startswith(MEASURED_SECTIONS)
         }
         port = common.free_port()
         if EXECUTOR in CELERY_ENV:

@@ -15,7 +15,7 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,7 @@ from tradewind.runtime.masking import SecretsMasker
 from tradewind.runtime.reader import MetastoreReader
 from tradewind.runtime.tryservices import try_services
 from tradewind.settings import Settings
+from tradewind.telemetry import tracing
 from tradewind.workloads import Workload
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ def run_workload(
             channel.send(execute.failed(error, retryable=True).message(masker))
             return
         try:
-            _execute(workload, prepared, channel, settings, masker=masker, started=started)
+            with tracing.try_scope(settings.traces, astuple(key)):
+                _execute(workload, prepared, channel, settings, masker=masker, started=started)
         finally:
             prepared.close()
 
@@ -179,6 +181,7 @@ def warm_up(settings: Settings) -> None:
     engine_module.create_engine(settings.database).dispose()
     configure_mappers()
     loader.warm_imports()
+    tracing.warm_up(settings.traces)
     _import_from_dags_folder(settings)
 
 

@@ -23,7 +23,7 @@ from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.parsing.serialize import SerializedDag, deserialize_dag
-from tradewind.scheduler import decide, mapping
+from tradewind.scheduler import decide, mapping, observe
 from tradewind.scheduler.callbacks import Callback
 from tradewind.scheduler.mapping import new_task
 from tradewind.states import DagRunState, DagRunType, TaskState
@@ -141,6 +141,7 @@ def start_run(
     scheduler started it first)."""
     if not run_store.start_run(session, run, now):
         return None
+    observe.run_changed(session, run, DagRunState.RUNNING, now)
     task_store.create_task_instances(session, run, [new_task(t) for t in dag.tasks.values()])
     advance = advance_run(session, cache, run, dag.task_ids, now)
     if run.run_type == DagRunType.SCHEDULED and run.data_interval_end is not None:
@@ -211,6 +212,7 @@ def advance_run(
     callback = None
     if outcome is not None and run_store.finish_run(session, run.id, outcome, now):
         log.info("run %s of %s finished: %s", run.run_id, run.dag_id, outcome.value)
+        observe.run_changed(session, run, outcome, now)
         callback = _callback(dag, run, outcome)
         run_store.request_decision_for_later_runs(session, run)
     else:

@@ -26,7 +26,7 @@ from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing.serialized import SerializedDag
-from tradewind.scheduler import decide, outcomes, restarts
+from tradewind.scheduler import decide, observe, outcomes, restarts
 from tradewind.scheduler.callbacks import Callback
 from tradewind.scheduler.dagruns import Advance, DagCache, advance_run
 from tradewind.states import TaskState
@@ -101,6 +101,7 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
             result.changed += marked
             if marked:
                 result.started.append((event.key.dag_id, event.key.task_id))
+                observe.try_started(session, event.key, min(report.at, now))
         elif isinstance(report, reports.Finished):
             running = started.get(event.key)
             result.changed += _finished(
@@ -168,6 +169,7 @@ def _finished(
         result.started.append((key.dag_id, key.task_id))
     ran = (end.ended - finished.start_date).total_seconds() if finished.start_date else None
     result.ended.append((key.dag_id, key.task_id, end.state.value, ran))
+    observe.try_ended(session, key, end.state, end.ended, running, error=report.error)
     if report.error:
         log.info("%s: %s (%s)", key, end.state.value, report.error)
     result.waits(end.next_try_at)

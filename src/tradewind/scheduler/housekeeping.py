@@ -18,12 +18,12 @@ from tradewind.executors.base import BaseExecutor
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
-from tradewind.scheduler import dagruns, metered, orphans
+from tradewind.scheduler import dagruns, metered, observe, orphans
 from tradewind.scheduler.abandoned import Abandoned
 from tradewind.scheduler.deadlines import DeadlineWatch
 from tradewind.settings import Settings
 from tradewind.states import DagRunState, TaskState
-from tradewind.telemetry import Metrics
+from tradewind.telemetry import Metrics, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class Housekeeping:
         self.abandoned = abandoned
         self.deadlines = DeadlineWatch(settings, sessions)
         self.metrics = metrics
+        # Traces and lineage of the runs that time out (the scheduler sets it).
+        self.observer = dispatch.Telemetry()
         self._last_heartbeat = 0.0
         self._last_sweep = 0.0
 
@@ -99,9 +101,12 @@ class Housekeeping:
     def time_out_runs(self, cache: dagruns.DagCache, now: datetime) -> None:
         """Runs past their dagrun_timeout fail; their tries are stopped, their tasks skipped."""
         with self.sessions.begin() as session:
+            if self.observer.enabled:
+                observe.watch(session)
             for run in dagruns.timed_out_runs(session, cache, now):
                 if not run_store.finish_run(session, run.id, DagRunState.FAILED, now):
                     continue
+                observe.run_changed(session, run, DagRunState.FAILED, now)
                 log.warning("run %s of %s failed: dagrun_timeout exceeded", run.run_id, run.dag_id)
                 ran = (now - run.start_date).total_seconds() if run.start_date else 0.0
                 self.metrics.dagrun_finished(run.dag_id, DagRunState.FAILED.value, ran)
@@ -117,3 +122,5 @@ class Housekeeping:
                     expected=_UNFINISHED,
                     now=now,
                 )
+            observed = observe.collect(session, cache, None, "")
+        self.observer.send(observed)

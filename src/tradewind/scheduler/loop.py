@@ -35,11 +35,21 @@ from tradewind.executors.base import BaseExecutor, TaskEvent
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.types import utcnow
-from tradewind.scheduler import cutoff, dagruns, events, fullpass, metered, queueing, restarts
+from tradewind.scheduler import (
+    cutoff,
+    dagruns,
+    events,
+    fullpass,
+    metered,
+    observe,
+    queueing,
+    restarts,
+)
 from tradewind.scheduler.abandoned import Abandoned
 from tradewind.scheduler.callbacks import Callback, DagCallbacks
 from tradewind.scheduler.housekeeping import Housekeeping
 from tradewind.settings import Settings
+from tradewind.telemetry import dispatch, records
 from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
@@ -79,6 +89,8 @@ class Pass:
     applied: events.Applied | None = None
     runs: list[dagruns.Advance] = field(default_factory=list)
     starving: list[int] = field(default_factory=list)
+    # For traces and lineage (see observe): the tries and runs that started or ended.
+    observed: list[records.Record] = field(default_factory=list)
 
 
 class Scheduler:
@@ -102,6 +114,9 @@ class Scheduler:
         self.housekeeping = Housekeeping(
             settings, sessions, executor, self.abandoned, metrics=self.metrics
         )
+        # Traces and lineage of the tries and runs that passes start and end (see observe).
+        self.observer = dispatch.Telemetry.from_settings(settings)
+        self.housekeeping.observer = self.observer
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
         # How often the full pass looks for work that other processes added, unprompted. Who
@@ -172,6 +187,7 @@ class Scheduler:
             away = error
         finally:
             self.executor.close()
+            self.observer.close()
         if self.job_id is not None and away is None:
             try:
                 with self.sessions.begin() as session:
@@ -294,6 +310,8 @@ class Scheduler:
         """The pass's work in its transaction: apply the events, the full pass when due, end
         restarts whose process has ended, queue what is ready."""
         tick = time.monotonic()
+        if self.observer.enabled:
+            observe.watch(session)
         applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
         done = Pass(
             busy=bool(applied and applied.changed),
@@ -330,6 +348,10 @@ class Scheduler:
             done.restarts = ended.waiting
             done.callbacks += ended.callbacks
             done.busy = done.busy or len(done.restarts) < len(waiting)
+        if self.observer.enabled:
+            done.observed = observe.collect(
+                session, self.cache, self.settings.logging.base_log_folder, self.observer.executor
+            )
         done.workloads = self._queue(session, now, done.starving)
         return done
 
@@ -341,6 +363,7 @@ class Scheduler:
         self._full_at, self._restarts = done.full_at, done.restarts
         self.abandoned.reported(done.reported)
         self.callbacks.start(done.callbacks)
+        self.observer.send(done.observed)
         for workload in done.workloads:
             self.executor.submit(workload)
         if self._check_tries:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from tradewind.settings.alerts import EmailSettings, SmtpSettings
 from tradewind.settings.metrics import MetricsSettings
+from tradewind.settings.observing import OpenLineageSettings, TracesSettings
 from tradewind.settings.sections import (
     EXECUTOR_NAMES,
     CelerySettings,
@@ -46,10 +47,12 @@ __all__ = [
     "KubernetesSettings",
     "LoggingSettings",
     "MetricsSettings",
+    "OpenLineageSettings",
     "SchedulerSettings",
     "Settings",
     "SettingsError",
     "SmtpSettings",
+    "TracesSettings",
     "TriggererSettings",
     "WebserverSettings",
     "child_environ",
@@ -85,6 +88,8 @@ class Settings(Section):
     smtp: SmtpSettings = SmtpSettings()
     email: EmailSettings = EmailSettings()
     metrics: MetricsSettings
+    traces: TracesSettings = TracesSettings()
+    openlineage: OpenLineageSettings = OpenLineageSettings()
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The settings as section -> key -> plain value (for ``config list``)."""
@@ -123,6 +128,8 @@ SECTIONS: dict[str, type[Section]] = {
     "smtp": SmtpSettings,
     "email": EmailSettings,
     "metrics": MetricsSettings,
+    "traces": TracesSettings,
+    "openlineage": OpenLineageSettings,
 }
 
 
@@ -144,6 +151,8 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         "smtp": {},
         "email": {},
         "metrics": {},
+        "traces": {},
+        "openlineage": {},
     }
 
 

@@ -1,0 +1,150 @@
+"""What telemetry (traces, lineage) is told of a pass: the tries that started running or
+ended, the runs that started or finished.
+
+The places that write those changes note them on the pass's session (one call each, nothing
+when telemetry is off: the loop only sets the notes up when it is on); :func:`collect` turns
+the notes into plain records (:mod:`tradewind.telemetry.records`) with one query, and the loop
+hands them to :class:`tradewind.telemetry.dispatch.Telemetry` once the pass has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from tradewind import tasklogs
+from tradewind.metastore.models import DagRun
+from tradewind.metastore.store import observed
+from tradewind.telemetry import records
+from tradewind.workloads import TaskKey
+
+if TYPE_CHECKING:
+    from tradewind.scheduler.dagruns import DagCache
+
+NOTES = "tradewind.telemetry"
+
+
+@dataclass
+class _Try:
+    key: TaskKey
+    state: str
+    end: datetime | None = None
+    start: datetime | None = None
+    error: str | None = None
+
+
+@dataclass
+class Notes:
+    tries: list[_Try] = field(default_factory=list)
+    runs: list[records.RunRecord] = field(default_factory=list)
+
+
+def _plain(state: str) -> str:
+    """A state enum's value (the records hold plain text)."""
+    return str(getattr(state, "value", state))
+
+
+def watch(session: Session) -> None:
+    """Note what this session's pass starts and ends."""
+    session.info[NOTES] = Notes()
+
+
+def try_started(session: Session, key: TaskKey, at: datetime) -> None:
+    notes: Notes | None = session.info.get(NOTES)
+    if notes is not None:
+        notes.tries.append(_Try(key, "running", start=at))
+
+
+def try_ended(
+    session: Session,
+    key: TaskKey,
+    state: str,
+    end: datetime,
+    running: tuple[datetime, int | None, str | None] | None,
+    *,
+    error: str | None = None,
+) -> None:
+    """A try ended (``running``: its running report (when, pid, host), if that came with
+    its end)."""
+    notes: Notes | None = session.info.get(NOTES)
+    if notes is None:
+        return
+    if running is not None:
+        notes.tries.append(_Try(key, "running", start=running[0]))
+    notes.tries.append(_Try(key, _plain(state), end=end, error=error))
+
+
+def run_changed(session: Session, run: DagRun, state: str, now: datetime) -> None:
+    """A run started (``state`` running) or finished."""
+    notes: Notes | None = session.info.get(NOTES)
+    if notes is None:
+        return
+    interval = None
+    if run.data_interval_start is not None and run.data_interval_end is not None:
+        interval = (run.data_interval_start, run.data_interval_end)
+    running = _plain(state) == "running"
+    notes.runs.append(
+        records.RunRecord(
+            run.dag_id,
+            run.run_id,
+            run.run_type,
+            _plain(state),
+            run.logical_date,
+            start=now if running else run.start_date,
+            end=None if running else now,
+            queued=run.queued_at,
+            data_interval=interval,
+        )
+    )
+
+
+def collect(
+    session: Session, cache: DagCache, log_folder: Path | None, executor: str
+) -> list[records.Record]:
+    """The pass's notes as records (runs' starts first, tries, runs' ends last)."""
+    notes: Notes | None = session.info.pop(NOTES, None)
+    if notes is None or not (notes.tries or notes.runs):
+        return []
+    facts = observed.try_facts(
+        session, {(t.key.dag_id, t.key.run_id, t.key.task_id, t.key.map_index) for t in notes.tries}
+    )
+    found: list[records.Record] = [r for r in notes.runs if not r.ended]
+    for noted in notes.tries:
+        key = noted.key
+        fact = facts.get((key.dag_id, key.run_id, key.task_id, key.map_index))
+        if fact is None:
+            continue
+        dag = cache.get(session, fact.serialized_dag_id)
+        task = dag.tasks.get(key.task_id) if dag is not None else None
+        log = tasklogs.log_path(log_folder, key) if log_folder and noted.end else None
+        found.append(
+            records.TryRecord(
+                key.dag_id,
+                key.run_id,
+                key.task_id,
+                key.map_index,
+                key.try_number,
+                noted.state,
+                start=noted.start or fact.start,
+                end=noted.end,
+                queued=fact.queued,
+                hostname=fact.hostname,
+                pid=fact.pid,
+                pool=fact.pool,
+                queue=fact.queue,
+                priority_weight=fact.priority_weight,
+                operator=f"{task.operator_module}.{task.operator}" if task else None,
+                executor=executor,
+                error=noted.error or (fact.failure_reason if noted.end else None),
+                logical_date=fact.logical_date,
+                log_path=str(log) if log else None,
+                inlets=task.inlets if task else (),
+                outlets=task.outlets if task else (),
+            )
+        )
+    found += [r for r in notes.runs if r.ended]
+    return found

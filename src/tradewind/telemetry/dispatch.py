@@ -1,0 +1,148 @@
+"""Sending off the hot path: the scheduler hands its records to :class:`Telemetry`, which
+queues them for a sender thread that pipes them to the telemetry process
+(:mod:`tradewind.telemetry.worker`); that process builds the spans and lineage events and
+sends them. The scheduler's own process only pickles small records: building and sending
+cost it nothing, a slow or missing receiver cannot hold it up. A full queue drops records
+(counted and logged), a failing receiver is logged by the telemetry process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import queue
+import select
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import IO
+
+from tradewind.settings import Settings, child_environ
+from tradewind.telemetry import records
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 100_000
+Item = records.Record | tuple[str, int, float] | None
+
+
+class Telemetry:
+    """Traces and lineage as the settings choose them (neither: everything here is a no-op,
+    and neither library is imported)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
+        self.executor = settings.core.executor if settings is not None else ""
+        self._queue: queue.Queue[Item] = queue.Queue(MAX_QUEUED)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sender: threading.Thread | None = None
+        self._flushes = 0
+        self._dropped = 0
+        self._reported: tuple[int, int] = (0, 0)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Telemetry:
+        """Telemetry for ``[traces]`` and ``[openlineage]``; a library missing for what is on
+        is an error naming the extra to install."""
+        if settings.traces.otel_on:
+            from tradewind.telemetry import tracing
+
+            tracing.require()
+        if settings.openlineage.enabled:
+            from tradewind.telemetry import lineage
+
+            lineage.require()
+        on = settings.traces.otel_on or settings.openlineage.enabled
+        return cls(settings if on else None)
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings is not None
+
+    def send(self, found: Iterable[records.Record]) -> None:
+        """Queue records for the telemetry process; never waits."""
+        if self.settings is None:
+            return
+        if self._sender is None:
+            self._start(self.settings)
+        for record in found:
+            try:
+                self._queue.put_nowait(record)
+            except queue.Full:
+                self._dropped += 1
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until what was queued so far is sent (tests, stopping); False if it was not
+        (not within ``timeout``, or a receiver failed)."""
+        if self._proc is None or self._proc.stdout is None:
+            return True
+        self._flushes += 1
+        self._queue.put(("flush", self._flushes, timeout))
+        end = time.monotonic() + timeout + 5
+        while (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select([self._proc.stdout], [], [], left)
+            if not ready:
+                break
+            line = self._proc.stdout.readline()
+            if not line:
+                break
+            answer = json.loads(line)
+            if answer["flushed"] == self._flushes:
+                self._report(int(answer["failed"]), str(answer["error"]))
+                return bool(answer["sent"]) and not answer["failed"]
+        return False
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Send what is queued and stop the telemetry process."""
+        if self._proc is None:
+            return
+        self.flush(timeout)
+        self._queue.put(None)
+        if self._sender is not None:
+            self._sender.join(timeout)
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc, self._sender = None, None
+
+    def _start(self, settings: Settings) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tradewind.telemetry.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=child_environ(settings),
+            close_fds=True,
+        )
+        self._sender = threading.Thread(
+            target=self._send, args=(self._proc.stdin,), name="telemetry", daemon=True
+        )
+        self._sender.start()
+
+    def _send(self, pipe: IO[bytes]) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    pipe.close()
+                    return
+                pickle.dump(item, pipe)
+                pipe.flush()
+            except (BrokenPipeError, OSError) as exc:
+                log.warning("telemetry: the telemetry process is gone (%s); not sending", exc)
+                return
+
+    def _report(self, failed: int, error: str) -> None:
+        if (failed, self._dropped) == self._reported:
+            return
+        self._reported = (failed, self._dropped)
+        log.warning(
+            "telemetry: %d records not sent, %d dropped (queue full)%s",
+            failed,
+            self._dropped,
+            f"; last error: {error}" if error else "",
+        )

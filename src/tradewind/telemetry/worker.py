@@ -1,0 +1,94 @@
+"""The telemetry process: builds spans and lineage events from the scheduler's records and
+sends them, so that neither their cost nor a slow receiver touches the scheduler's process.
+
+Started by :class:`tradewind.telemetry.dispatch.Telemetry` as ``python -m
+tradewind.telemetry.worker`` with the scheduler's settings in its environment. It reads
+pickled frames on stdin: a record, or ``("flush", n)``, answered on stdout with one JSON line
+(``{"flushed": n, "failed": ..., "error": ...}``) once everything before it is sent. End of
+input: it sends what is left and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import pickle
+import sys
+from typing import IO, Any
+
+from tradewind.settings import load_settings
+from tradewind.telemetry import records
+
+log = logging.getLogger("tradewind.telemetry")
+
+
+def writers_for(settings: Any) -> list[Any]:
+    found: list[Any] = []
+    if settings.traces.otel_on:
+        from tradewind.telemetry import spans
+
+        found.append(spans.SpanWriter(settings.traces))
+    if settings.openlineage.enabled:
+        from tradewind.telemetry import lineage
+
+        found.append(lineage.LineageWriter(settings.openlineage))
+    return found
+
+
+def serve(source: IO[bytes], answers: IO[str], writers: list[Any]) -> None:
+    failed, error = 0, ""
+    while True:
+        try:
+            item = pickle.load(source)
+        except EOFError:
+            break
+        if isinstance(item, records.TryRecord | records.RunRecord):
+            for writer in writers:
+                try:
+                    writer.write(item)
+                except Exception as exc:
+                    failed += 1
+                    error = f"{type(writer).__name__}: {exc}"
+                    log.warning("telemetry: not sent (%s)", error)
+        elif isinstance(item, tuple) and item[0] == "flush":
+            sent = all(_flush(writer, float(item[2])) for writer in writers)
+            answer = {"flushed": item[1], "sent": sent, "failed": failed, "error": error}
+            answers.write(json.dumps(answer) + "\n")
+            answers.flush()
+    for writer in writers:
+        try:
+            writer.close()
+        except Exception:
+            log.exception("telemetry: closing %s failed", type(writer).__name__)
+
+
+def _flush(writer: Any, timeout: float) -> bool:
+    try:
+        return bool(writer.flush(timeout))
+    except Exception as exc:
+        log.warning("telemetry: flushing %s failed: %s", type(writer).__name__, exc)
+        return False
+
+
+# The telemetry process yields the CPU to the scheduler and the tries on a busy machine.
+NICENESS = 10
+
+
+def main() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    # The console transport logs each event at INFO: shown (on stderr), as asked for.
+    logging.getLogger("openlineage.client.transport.console").setLevel(logging.INFO)
+    settings = load_settings()
+    # Answers get their own copy of stdout; whatever prints (a console exporter or
+    # transport) goes to stderr instead.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    serve(sys.stdin.buffer, answers, writers_for(settings))
+
+
+if __name__ == "__main__":
+    main()
