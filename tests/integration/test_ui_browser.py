@@ -8,6 +8,7 @@ import importlib.util
 import re
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,13 +80,12 @@ class Live:
         return page
 
 
-@pytest.fixture
-def live(web: Web, request: pytest.FixtureRequest) -> Iterator[Live]:
-    """The web server on a free port and the scheduler looping in a thread."""
-    need_chromium(request.config)
+@contextmanager
+def live_ui(web: Web, config: pytest.Config) -> Iterator[Live]:
+    """The web server on a free port, the scheduler looping in a thread, and Chromium."""
+    need_chromium(config)
     from playwright import sync_api
 
-    web.system.add_dag("ui_browser", DAG)
     with (
         shots.scheduling(web.system.scheduler.run_until),
         shots.serving(create_app(web.system.settings)) as base,
@@ -96,6 +96,13 @@ def live(web: Web, request: pytest.FixtureRequest) -> Iterator[Live]:
             yield Live(web, base, browser)
         finally:
             browser.close()
+
+
+@pytest.fixture
+def live(web: Web, request: pytest.FixtureRequest) -> Iterator[Live]:
+    web.system.add_dag("ui_browser", DAG)
+    with live_ui(web, request.config) as running:
+        yield running
 
 
 def only_run_id(web: Web) -> str:

@@ -4,21 +4,15 @@ the state stripes follow the run, and the wheel, a drag and the zoom buttons mov
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
+from test_ui_browser import live_ui
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
 
-from tradewind.ui.app import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [sqlite_only, pytest.mark.timeout(240)]
 
 DAG = """
@@ -40,47 +34,12 @@ with DAG("ui_graph", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
 """
 
 
-def _screenshots() -> Any:
-    spec = importlib.util.spec_from_file_location("tw_screenshots", ROOT / "scripts/screenshots.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-shots = _screenshots()
-
-
 @pytest.fixture
 def browser_page(web: Web, request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
     """A Chromium page logged in as a viewer, the web server and the scheduler running."""
-    if not CHROMIUM.exists():
-        in_ci = any(getattr(p, "IN_CI", False) for p in request.config.pluginmanager.get_plugins())
-        if in_ci:
-            pytest.fail(f"{CHROMIUM} is missing; the UI tests need Chromium", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright import sync_api
-
     web.system.add_dag("ui_graph", DAG)
-    with (
-        shots.scheduling(web.system.scheduler.run_until),
-        shots.serving(create_app(web.system.settings)) as base,
-        sync_api.sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
-            page.set_default_timeout(30_000)
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "viewer")
-            page.fill("input[name=password]", "pw-viewer")
-            page.click("button[type=submit]")
-            page.wait_for_url(re.compile(r".*/dags$"))
-            yield page, base
-        finally:
-            browser.close()
+    with live_ui(web, request.config) as running:
+        yield running.page("viewer"), running.base
 
 
 Box = dict[str, float]

@@ -12,10 +12,8 @@ from urllib.parse import quote
 
 import pytest
 from scheduling import make_system_fixture, sqlite_only  # noqa: F401
-from test_ui_browser import CHROMIUM, Live, need_chromium, shots
+from test_ui_browser import Live, live_ui, shots
 from webtest import Web, make_web_fixture, web_fixture  # noqa: F401
-
-from tradewind.ui.app import create_app
 
 pytestmark = [sqlite_only, pytest.mark.timeout(240)]
 
@@ -40,20 +38,9 @@ with DAG("ui_daily", schedule="@daily", start_date=datetime(2024, 1, 1), catchup
 
 @pytest.fixture
 def live(web: Web, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
-    need_chromium(request.config)
-    from playwright import sync_api
-
     web.system.add_dag("ui_gate", GATED.format(gate=str(tmp_path / "gate")))
-    with (
-        shots.scheduling(web.system.scheduler.run_until),
-        shots.serving(create_app(web.system.settings)) as base,
-        sync_api.sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield Live(web, base, browser)
-        finally:
-            browser.close()
+    with live_ui(web, request.config) as running:
+        yield running
 
 
 def open_gate(tmp_path: Path) -> None:

@@ -41,6 +41,18 @@ def get_settings() -> Settings:
     return settings
 
 
+def map_index_option(func: F) -> F:
+    """``-m/--map-index``: one instance of a mapped task (-1, the default: a task not mapped)."""
+    return click.option(
+        "-m",
+        "--map-index",
+        default=-1,
+        show_default=True,
+        type=click.IntRange(-1),
+        help="The instance of a mapped task (-1: a task not mapped).",
+    )(func)
+
+
 def output_option(func: F) -> F:
     return click.option(
         "-o",

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import click
 
-from tradewind.cli._common import emit, get_settings, open_metastore, output_option
+from tradewind.cli._common import (
+    emit,
+    get_settings,
+    map_index_option,
+    open_metastore,
+    output_option,
+)
 from tradewind.metastore.types import utcnow
 from tradewind.scheduler import whynot
 
@@ -14,14 +20,7 @@ from tradewind.scheduler import whynot
 @click.argument("dag_id")
 @click.argument("task_id")
 @click.argument("run_id")
-@click.option(
-    "-m",
-    "--map-index",
-    default=-1,
-    show_default=True,
-    type=click.IntRange(-1),
-    help="The instance of a mapped task (-1: a task not mapped).",
-)
+@map_index_option
 @output_option
 def failed_deps(dag_id: str, task_id: str, run_id: str, map_index: int, output: str) -> None:
     """Say which conditions keep a task instance from running: its upstream tasks against its

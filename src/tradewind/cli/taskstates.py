@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tradewind.cli._common import emit, open_metastore, output_option, user_errors
+from tradewind.cli._common import emit, map_index_option, open_metastore, output_option, user_errors
 from tradewind.exceptions import TradewindError
 from tradewind.metastore.models import TaskInstance
 from tradewind.metastore.store import instances as instance_store
@@ -54,14 +54,7 @@ def list_(dag_id: str, tree: bool) -> None:
 @click.argument("dag_id")
 @click.argument("task_id")
 @click.argument("run_id")
-@click.option(
-    "-m",
-    "--map-index",
-    default=-1,
-    show_default=True,
-    type=click.IntRange(-1),
-    help="The instance of a mapped task (-1: a task not mapped).",
-)
+@map_index_option
 def state(dag_id: str, task_id: str, run_id: str, map_index: int) -> None:
     """Print the state of one task instance."""
     with open_metastore() as sessions, sessions() as session:

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from tradewind import tasklogs
 from tradewind.api.errors import ApiError
 from tradewind.api.routes import logs as log_routes
-from tradewind.cli._common import get_settings, open_metastore, user_errors
+from tradewind.cli._common import get_settings, map_index_option, open_metastore, user_errors
 from tradewind.executors import load_executor
 from tradewind.executors.base import ExecutorError
-from tradewind.metastore.models import NO_MAP_INDEX, TaskInstance
+from tradewind.metastore.models import TaskInstance
 from tradewind.metastore.store import instances as instance_store
 from tradewind.settings import Settings
 from tradewind.states import TaskState
@@ -46,14 +46,7 @@ _WRITING = frozenset(
     type=click.IntRange(1),
     help="Which try (default: the latest).",
 )
-@click.option(
-    "-m",
-    "--map-index",
-    default=NO_MAP_INDEX,
-    show_default=True,
-    type=click.IntRange(-1),
-    help="The instance of a mapped task.",
-)
+@map_index_option
 def logs(dag_id: str, task_id: str, run_id: str, try_number: int | None, map_index: int) -> None:
     """Print the log of a try of a task instance (the latest try unless --try)."""
     settings = get_settings()
