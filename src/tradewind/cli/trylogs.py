@@ -74,7 +74,12 @@ def _print_log(
     source = _log_source(settings)
     offset, shown = 0, False
     while True:
-        chunk = source.read(key, offset, finished=finished, host=lambda: _host(session, ti, key))
+        chunk = source.read(
+            key,
+            offset,
+            finished=finished,
+            host=lambda: instance_store.try_hostname(session, ti, key),
+        )
         if chunk.content:
             click.echo(chunk.content, nl=False)
             shown = True
@@ -90,15 +95,3 @@ def _log_source(settings: Settings) -> tasklogs.LogSource:
         return load_executor(settings.core.executor).log_source(settings)
     except ExecutorError:
         return tasklogs.LogSource(settings.logging.base_log_folder)
-
-
-def _host(session: Session, ti: TaskInstance, key: TaskKey) -> str | None:
-    """The host that ran the try, if it has started."""
-    if key.try_number == ti.try_number:
-        return ti.hostname if ti.start_date is not None else None
-    for old in instance_store.instance_tries(
-        session, key.dag_id, key.run_id, key.task_id, key.map_index
-    ):
-        if old.try_number == key.try_number:
-            return old.hostname
-    return None

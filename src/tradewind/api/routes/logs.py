@@ -116,7 +116,10 @@ def get_log(
     note = None
     try:
         chunk = _log_source(web.settings).read(
-            key, offset, finished=finished, host=lambda: _worker(session, ti, key)
+            key,
+            offset,
+            finished=finished,
+            host=lambda: instance_store.try_hostname(session, ti, key),
         )
     except tasklogs.LogUnavailable as exc:
         chunk, note = tasklogs.LogChunk("", offset, True), str(exc)
@@ -160,7 +163,7 @@ def download_log(
         raise not_found(f"task {task_id!r} has had {ti.try_number} tries; no try {try_number}")
     finished = try_number < ti.try_number or ti.state not in _WRITING
     key = TaskKey(dag_id, run_id, task_id, map_index, try_number)
-    hostname = _worker(session, ti, key)
+    hostname = instance_store.try_hostname(session, ti, key)
     source = _log_source(web.settings)
     try:
         first = source.read(key, 0, finished=finished, host=lambda: hostname)
@@ -210,19 +213,6 @@ class _HereOnly(tasklogs.LogSource):
         if not self.path(key).exists():
             raise tasklogs.LogUnavailable(f"the web server cannot read this log: {self.why}")
         return super().read(key, offset, finished=finished, host=host)
-
-
-def _worker(session: DbSession, ti: TaskInstance, key: TaskKey) -> str | None:
-    """The host that ran the try, if it has started."""
-    if key.try_number == ti.try_number:
-        # A try queued again for a retry still shows the last try's host until it starts.
-        return ti.hostname if ti.start_date is not None else None
-    for old in instance_store.instance_tries(
-        session, key.dag_id, key.run_id, key.task_id, key.map_index
-    ):
-        if old.try_number == key.try_number:
-            return old.hostname
-    return None
 
 
 def _wants_text(request: Request) -> bool:

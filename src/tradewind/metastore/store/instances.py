@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import DagRun, TaskInstance, TaskInstanceHistory
 from tradewind.states import TaskState
+from tradewind.workloads import TaskKey
 
 # Offsets beyond any real table; larger ones would overflow the databases' integers.
 _MAX_OFFSET = 2**62
@@ -184,3 +185,14 @@ def instance_tries(
             .order_by(TaskInstanceHistory.try_number)
         ).all()
     )
+
+
+def try_hostname(session: Session, ti: TaskInstance, key: TaskKey) -> str | None:
+    """The host that ran try ``key.try_number`` of ``ti``, if that try has started."""
+    if key.try_number == ti.try_number:
+        # A try queued again for a retry still shows the last try's host until it starts.
+        return ti.hostname if ti.start_date is not None else None
+    for old in instance_tries(session, key.dag_id, key.run_id, key.task_id, key.map_index):
+        if old.try_number == key.try_number:
+            return old.hostname
+    return None
