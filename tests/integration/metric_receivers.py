@@ -17,6 +17,8 @@ import pytest
 
 SENTINEL = "test.sentinel:1|c"
 
+_STOP = b"\0stop\0"
+
 
 class StatsdListener:
     """Datagrams to 127.0.0.1:port, read by a thread as they come (the socket's buffer is
@@ -38,6 +40,8 @@ class StatsdListener:
                 data = self.sock.recv(65536)
             except OSError:
                 return
+            if data == _STOP:
+                return
             with self._changed:
                 self.lines.extend(data.decode().splitlines())
                 self._changed.notify_all()
@@ -54,6 +58,12 @@ class StatsdListener:
         return [line for line in self.lines if line != SENTINEL]
 
     def close(self) -> None:
+        """Stop the reader before closing its socket: a socket closed under a thread about
+        to read it lets that thread read whatever next gets the same descriptor number (an
+        event loop's wake-up pipe, say), which hangs another test."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+            out.sendto(_STOP, ("127.0.0.1", self.port))
+        self._thread.join(timeout=10)
         self.sock.close()
 
 

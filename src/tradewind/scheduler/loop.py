@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind import reports, telemetry
 from tradewind.executors.base import BaseExecutor, TaskEvent
+from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.types import utcnow
@@ -49,7 +50,7 @@ from tradewind.scheduler.abandoned import Abandoned
 from tradewind.scheduler.callbacks import Callback, DagCallbacks
 from tradewind.scheduler.housekeeping import Housekeeping
 from tradewind.settings import Settings
-from tradewind.telemetry import dispatch, records
+from tradewind.telemetry import dispatch
 from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class Pass:
     runs: list[dagruns.Advance] = field(default_factory=list)
     starving: list[int] = field(default_factory=list)
     # For traces and lineage (see observe): the tries and runs that started or ended.
-    observed: list[records.Record] = field(default_factory=list)
+    observed: observe.Notes | None = None
 
 
 class Scheduler:
@@ -117,6 +118,7 @@ class Scheduler:
         # Traces and lineage of the tries and runs that passes start and end (see observe).
         self.observer = dispatch.Telemetry.from_settings(settings)
         self.housekeeping.observer = self.observer
+        self._read_sessions: sessionmaker[Session] | None = None
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
         # How often the full pass looks for work that other processes added, unprompted. Who
@@ -349,9 +351,7 @@ class Scheduler:
             done.callbacks += ended.callbacks
             done.busy = done.busy or len(done.restarts) < len(waiting)
         if self.observer.enabled:
-            done.observed = observe.collect(
-                session, self.cache, self.settings.logging.base_log_folder, self.observer.executor
-            )
+            done.observed = observe.taken(session)
         done.workloads = self._queue(session, now, done.starving)
         return done
 
@@ -363,12 +363,30 @@ class Scheduler:
         self._full_at, self._restarts = done.full_at, done.restarts
         self.abandoned.reported(done.reported)
         self.callbacks.start(done.callbacks)
-        self.observer.send(done.observed)
         for workload in done.workloads:
             self.executor.submit(workload)
+        if done.observed is not None:
+            self.observer.send(
+                observe.read_after(
+                    self._reads(),
+                    done.observed,
+                    self.cache,
+                    self.settings.logging.base_log_folder,
+                    self.observer.executor,
+                )
+            )
         if self._check_tries:
             self._check_tries = False
             self.abandoned.stop(self.sessions, self.executor)
+
+    def _reads(self) -> sessionmaker[Session]:
+        """Read-only sessions on the scheduler's database (on SQLite they take no lock)."""
+        if self._read_sessions is None:
+            bind = self.sessions.kw["bind"]
+            self._read_sessions = engine_module.session_factory(
+                bind.execution_options(**{engine_module.READ_ONLY: True})
+            )
+        return self._read_sessions
 
     def _idle_wait(self) -> float:
         """Until the next full pass, or the next heartbeat if that comes first."""

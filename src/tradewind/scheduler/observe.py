@@ -2,19 +2,22 @@
 ended, the runs that started or finished.
 
 The places that write those changes note them on the pass's session (one call each, nothing
-when telemetry is off: the loop only sets the notes up when it is on); :func:`collect` turns
-the notes into plain records (:mod:`tradewind.telemetry.records`) with one query, and the loop
-hands them to :class:`tradewind.telemetry.dispatch.Telemetry` once the pass has committed.
+when telemetry is off: the loop only sets the notes up when it is on); the loop takes the notes off
+the pass's session and, once the pass has committed and its tries are handed over,
+:func:`read_after` turns them into plain records (:mod:`tradewind.telemetry.records`) with one
+read of its own, for :class:`tradewind.telemetry.dispatch.Telemetry`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind import tasklogs
 from tradewind.metastore.models import DagRun
@@ -24,6 +27,8 @@ from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
     from tradewind.scheduler.dagruns import DagCache
+
+log = logging.getLogger(__name__)
 
 NOTES = "tradewind.telemetry"
 
@@ -105,9 +110,47 @@ def run_changed(session: Session, run: DagRun, state: str, now: datetime) -> Non
 def collect(
     session: Session, cache: DagCache, log_folder: Path | None, executor: str
 ) -> list[records.Record]:
-    """The pass's notes as records (runs' starts first, tries, runs' ends last)."""
+    """The session's notes as records, read in its own transaction."""
+    return as_records(session, taken(session), cache, log_folder, executor)
+
+
+def taken(session: Session) -> Notes | None:
+    """The session's notes, taken off it (None: nothing was noted, or nobody watched)."""
     notes: Notes | None = session.info.pop(NOTES, None)
     if notes is None or not (notes.tries or notes.runs):
+        return None
+    return notes
+
+
+def read_after(
+    reads: sessionmaker[Session],
+    notes: Notes | None,
+    cache: DagCache,
+    log_folder: Path | None,
+    executor: str,
+) -> list[records.Record]:
+    """A committed pass's notes as records, read in a short read-only transaction of their
+    own: the pass does not wait for this read, which comes once its tries are handed over.
+    A failed read loses these records (logged), never the pass."""
+    if notes is None:
+        return []
+    try:
+        with reads() as session:
+            return as_records(session, notes, cache, log_folder, executor)
+    except SQLAlchemyError as exc:
+        log.warning("telemetry: %d tries and runs not recorded: %s", len(notes.tries), exc)
+        return []
+
+
+def as_records(
+    session: Session,
+    notes: Notes | None,
+    cache: DagCache,
+    log_folder: Path | None,
+    executor: str,
+) -> list[records.Record]:
+    """The notes as records (runs' starts first, tries, runs' ends last)."""
+    if notes is None:
         return []
     facts = observed.try_facts(
         session, {(t.key.dag_id, t.key.run_id, t.key.task_id, t.key.map_index) for t in notes.tries}

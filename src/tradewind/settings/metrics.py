@@ -20,6 +20,9 @@ class MetricsSettings(Section):
     statsd_prefix: str = "airflow"
     # Tags in the metric name, as InfluxDB and Telegraf read them ("name,tag=value:1|c").
     statsd_influxdb_enabled: bool = False
+    # The largest datagram a pass's metrics are packed into: 1432 bytes fits one Ethernet frame
+    # (for a StatsD agent on the host or the LAN); 512 for a path across the internet.
+    statsd_max_packet_size: int = 1432
     # Comma-separated prefixes of metric names: with an allow list only the metrics whose name
     # starts with one of them are sent; a block list drops those that do (the allow list wins
     # when both are set). statsd_allow_list / statsd_block_list are the older spellings of
@@ -42,6 +45,13 @@ class MetricsSettings(Section):
     # the scheduler, + 1 for the DAG processor and + 2 for the triggerer. 0: off.
     prometheus_port: int = 0
     prometheus_host: str = "127.0.0.1"
+
+    @field_validator("statsd_max_packet_size")
+    @classmethod
+    def _packet(cls, value: int) -> int:
+        if not 64 <= value <= 65507:
+            raise ValueError("must be a datagram size in bytes (64-65507)")
+        return value
 
     @field_validator("statsd_port", "otel_port", "prometheus_port")
     @classmethod

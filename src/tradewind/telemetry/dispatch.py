@@ -8,6 +8,7 @@ cost it nothing, a slow or missing receiver cannot hold it up. A full queue drop
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import pickle
@@ -25,8 +26,9 @@ from tradewind.telemetry import records
 
 log = logging.getLogger(__name__)
 
-MAX_QUEUED = 100_000
-Item = records.Record | tuple[str, int, float] | None
+# Batches (a pass's records each) waiting for the sender thread; past it, batches are dropped.
+MAX_QUEUED = 10_000
+Item = list[records.Record] | tuple[str, int, float] | None
 
 
 class Telemetry:
@@ -66,13 +68,15 @@ class Telemetry:
         """Queue records for the telemetry process; never waits."""
         if self.settings is None:
             return
+        batch = list(found)
+        if not batch:
+            return
         if self._sender is None:
             self._start(self.settings)
-        for record in found:
-            try:
-                self._queue.put_nowait(record)
-            except queue.Full:
-                self._dropped += 1
+        try:
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            self._dropped += len(batch)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until what was queued so far is sent (tests, stopping); False if it was not
@@ -124,13 +128,28 @@ class Telemetry:
         self._sender.start()
 
     def _send(self, pipe: IO[bytes]) -> None:
+        """Pipe what is queued: the records of every batch waiting so far as one list, one
+        write (a busy scheduler queues a batch per pass, faster than one write each)."""
         while True:
-            item = self._queue.get()
+            waiting = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(waiting) < MAX_QUEUED:
+                    waiting.append(self._queue.get_nowait())
             try:
-                if item is None:
-                    pipe.close()
-                    return
-                pickle.dump(item, pipe)
+                pending: list[records.Record] = []
+                for item in waiting:
+                    if isinstance(item, list):
+                        pending += item
+                        continue
+                    if pending:
+                        pickle.dump(pending, pipe)
+                        pending = []
+                    if item is None:
+                        pipe.close()
+                        return
+                    pickle.dump(item, pipe)
+                if pending:
+                    pickle.dump(pending, pipe)
                 pipe.flush()
             except (BrokenPipeError, OSError) as exc:
                 log.warning("telemetry: the telemetry process is gone (%s); not sending", exc)

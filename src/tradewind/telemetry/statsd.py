@@ -26,7 +26,10 @@ class StatsdStats(Stats):
 
         statsd = require("statsd", "statsd", "metrics.statsd_on")
         self.client = statsd.StatsClient(
-            settings.statsd_host, settings.statsd_port, prefix=settings.statsd_prefix or None
+            settings.statsd_host,
+            settings.statsd_port,
+            prefix=settings.statsd_prefix or None,
+            maxudpsize=settings.statsd_max_packet_size,
         )
         self.influx = settings.statsd_influxdb_enabled
         self._batches = threading.local()
@@ -37,7 +40,8 @@ class StatsdStats(Stats):
     @contextmanager
     def batch(self) -> Iterator[object]:
         """The metrics of this thread within it go out together at its end, as few datagrams
-        as fit (the client's pipeline, up to 512 bytes each): fewer system calls per pass."""
+        as fit (the client's pipeline, up to ``statsd_max_packet_size`` bytes each): fewer
+        system calls per pass."""
         if getattr(self._batches, "pipeline", None) is not None:
             yield self  # already in one
             return

@@ -19,7 +19,6 @@ import sys
 from typing import IO, Any
 
 from tradewind.settings import load_settings
-from tradewind.telemetry import records
 
 log = logging.getLogger("tradewind.telemetry")
 
@@ -44,14 +43,15 @@ def serve(source: IO[bytes], answers: IO[str], writers: list[Any]) -> None:
             item = pickle.load(source)
         except EOFError:
             break
-        if isinstance(item, records.TryRecord | records.RunRecord):
-            for writer in writers:
-                try:
-                    writer.write(item)
-                except Exception as exc:
-                    failed += 1
-                    error = f"{type(writer).__name__}: {exc}"
-                    log.warning("telemetry: not sent (%s)", error)
+        if isinstance(item, list):
+            for record in item:
+                for writer in writers:
+                    try:
+                        writer.write(record)
+                    except Exception as exc:
+                        failed += 1
+                        error = f"{type(writer).__name__}: {exc}"
+                        log.warning("telemetry: not sent (%s)", error)
         elif isinstance(item, tuple) and item[0] == "flush":
             sent = all(_flush(writer, float(item[2])) for writer in writers)
             answer = {"flushed": item[1], "sent": sent, "failed": failed, "error": error}
@@ -73,7 +73,7 @@ def _flush(writer: Any, timeout: float) -> bool:
 
 
 # The telemetry process yields the CPU to the scheduler and the tries on a busy machine.
-NICENESS = 10
+NICENESS = 19
 
 
 def main() -> None:
