@@ -10,6 +10,7 @@ operator of one instance (see :mod:`tradewind.authoring.expandinput` for the val
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -300,8 +301,26 @@ def _keep_verbatim(operator: BaseOperator, resolved: Resolved, into_op_kwargs: b
         setattr(operator, name, Verbatim(getattr(operator, name)))
 
 
-def expanded_values(dag: DAG) -> set[tuple[str, str]]:
+# expanded_values of each DAG, with the task and group counts it was found for (a DAG
+# still being built gains tasks): a try asks once for its DAG; found in a warm process
+# before it forks tries, every try forked from it has it.
+_expanded: weakref.WeakKeyDictionary[DAG, tuple[int, int, frozenset[tuple[str, str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def expanded_values(dag: DAG) -> frozenset[tuple[str, str]]:
     """``(task_id, key)`` of every pushed value a mapped task or task group expands over."""
+    sizes = (len(dag.task_dict), len(dag.task_group_dict))
+    cached = _expanded.get(dag)
+    if cached is not None and cached[:2] == sizes:
+        return cached[2]
+    found = _expanded_values(dag)
+    _expanded[dag] = (*sizes, found)
+    return found
+
+
+def _expanded_values(dag: DAG) -> frozenset[tuple[str, str]]:
     inputs: list[ExpandInput] = [t.expand_input for t in dag.tasks if isinstance(t, MappedOperator)]
     inputs += [
         g.expand_input for g in dag.task_group.iter_groups() if isinstance(g, MappedTaskGroup)
@@ -310,7 +329,7 @@ def expanded_values(dag: DAG) -> set[tuple[str, str]]:
     for expand_input in inputs:
         for reference in expand_input.references():
             found.update(_pushed(reference))
-    return found
+    return frozenset(found)
 
 
 def _pushed(value: Resolvable) -> Iterator[tuple[str, str]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import os
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -50,8 +51,23 @@ FILTERS = {
 }
 
 
+# Each DAG's environment, built on first use and shared by its tasks (and, built in a warm
+# process before it forks tries, by every try forked from it).
+_environments: weakref.WeakKeyDictionary[DAG, jinja2.Environment] = weakref.WeakKeyDictionary()
+
+
 def template_environment(dag: DAG | None) -> jinja2.Environment:
-    """The Jinja environment for a DAG's tasks: its search path, macros and filters.
+    """The Jinja environment for a DAG's tasks (built once per DAG object)."""
+    if dag is None:
+        return _environment(None)
+    found = _environments.get(dag)
+    if found is None:
+        found = _environments[dag] = _environment(dag)
+    return found
+
+
+def _environment(dag: DAG | None) -> jinja2.Environment:
+    """A Jinja environment for a DAG's tasks: its search path, macros and filters.
 
     Templates are looked up in ``template_searchpath`` and then in the DAG file's folder.
     Undefined names are errors, so a typo fails the task instead of rendering as empty, unless

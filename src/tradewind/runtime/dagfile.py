@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tradewind.authoring import mapped, templating
 from tradewind.exceptions import TradewindError
 from tradewind.executors.processes.warm import Signature, file_signature
 from tradewind.parsing import discover, loader
+from tradewind.runtime import context
 from tradewind.workloads import TaskKey, Workload
 
 if TYPE_CHECKING:
@@ -44,12 +46,25 @@ def preload(dag_file: Path) -> list[str]:
     imported = loader.import_dags(dag_file)
     if found is not None:
         _preloaded[str(dag_file)] = (found, imported)
+    for dag in imported.dags:
+        _prime(dag)
     files = [str(dag_file)]
     for name in set(sys.modules) - before:
         path = getattr(sys.modules.get(name), "__file__", None)
         if isinstance(path, str) and _is_user_code(path):
             files.append(path)
     return files
+
+
+def _prime(dag: DAG) -> None:
+    """What every try of ``dag`` looks up, found once here for the tries forked from here."""
+    mapped.expanded_values(dag)
+    templating.template_environment(dag)
+    for task in dag.task_dict.values():
+        # Checks against abstract classes walk all their subclasses the first time a type
+        # is seen: logging's check of a lone argument (a try logs its task) and the sensor check.
+        isinstance(task, Mapping)
+        context.is_rescheduling_sensor(task)
 
 
 # Where code that is not the user's lives: the interpreter's and tradewind's own folders.

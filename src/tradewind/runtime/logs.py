@@ -56,7 +56,7 @@ class _Capture:
         self._handler = logging.StreamHandler(stderr)
         self._handler.setFormatter(_formatter())
         root.addHandler(self._handler)
-        root.setLevel(self.level)
+        _set_level(root, self.level)
 
     def _uninstall(self) -> None:
         if self._saved_streams is not None:
@@ -69,7 +69,15 @@ class _Capture:
             self._handler.flush()
             root.removeHandler(self._handler)
             self._handler = None
-        root.setLevel(self._saved_level)
+        _set_level(root, self._saved_level)
+
+
+def _set_level(logger: logging.Logger, level: str | int) -> None:
+    """Set the level unless it is already that: setting it clears the cache of every logger
+    of the process (hundreds, once the libraries are imported), which a try pays twice."""
+    number = logging.getLevelNamesMapping().get(level.upper()) if isinstance(level, str) else level
+    if number != logger.level:
+        logger.setLevel(level)
 
 
 class TryLog(_Capture):

@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ from tradewind.runtime.reader import MetastoreReader
 from tradewind.runtime.tryservices import try_services
 from tradewind.settings import Settings
 from tradewind.telemetry import tracing
-from tradewind.workloads import Workload
+from tradewind.workloads import TaskKey, Workload
 
 if TYPE_CHECKING:
     from tradewind.authoring.baseoperator import BaseOperator
@@ -173,16 +174,20 @@ def _log_of(
 def warm_up(settings: Settings) -> None:
     """Import what every try needs, once, in a process that forks tries (a fork server).
 
-    The database dialect and driver are imported when an engine is created, and the ORM's
-    mappers are configured on their first use; doing both here spares each forked try that
-    cost (a mapped try reads its input from the metastore). Nothing connects and nothing
-    stays open, so forking afterwards is safe.
+    The database dialect and driver are imported when an engine is created, the ORM's
+    mappers are configured and the crypto library set up on their first use; doing that here
+    spares each forked try the cost (a mapped try reads its input from the metastore).
+    Nothing connects and nothing stays open, so forking afterwards is safe.
     """
     engine_module.create_engine(settings.database).dispose()
     configure_mappers()
+    # The first Fernet key made in a process sets up its crypto library (~3 ms): once, here.
+    with contextlib.suppress(crypto.CryptoError):
+        crypto.Cipher(settings.core.fernet_key)
     loader.warm_imports()
     tracing.warm_up(settings.traces)
     _import_from_dags_folder(settings)
+    _prime_type_checks()
 
 
 def _import_from_dags_folder(settings: Settings) -> None:
@@ -197,7 +202,21 @@ def warm_file(dag_file: str) -> list[str]:
 
     Returns the files whose change makes the import stale (see :func:`dagfile.preload`).
     """
-    return dagfile.preload(Path(dag_file))
+    files = dagfile.preload(Path(dag_file))
+    _prime_type_checks()  # the DAG file's imports may have cleared them
+    return files
+
+
+# Values a try logs with (logging asks whether the first is a Mapping). Such a check on an
+# abstract class walks all its subclasses the first time a type is seen (~0.5 ms for
+# Mapping) and is remembered only until a class is registered with any abstract class:
+# done in the process that forks tries, after its last import, the forked tries find it done.
+_LOGGED_TYPES: tuple[object, ...] = ("", 0, 0.0, Path(), TaskKey("", "", "", 0))
+
+
+def _prime_type_checks() -> None:
+    for value in _LOGGED_TYPES:
+        isinstance(value, Mapping)
 
 
 def _timeout(workload: Workload, task: BaseOperator) -> float | None:
