@@ -20,6 +20,7 @@ from tradewind.executors.base import TaskEvent
 from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import assets as asset_store
 from tradewind.metastore.store import deferrals as deferral_store
+from tradewind.metastore.store import finishing
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -79,13 +80,14 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     result = Applied()
     touched: Touched = {}
     # A try that reported running and finished in the same batch is written once.
-    finishing = {e.key for e in events if isinstance(e.report, reports.Finished)}
-    result.reported = finishing
+    ending = {e.key for e in events if isinstance(e.report, reports.Finished)}
+    result.reported = ending
     started: dict[TaskKey, Started] = {
         e.key: (min(e.report.at, now), e.report.pid, e.report.hostname)
         for e in events
-        if isinstance(e.report, reports.Running) and e.key in finishing
+        if isinstance(e.report, reports.Running) and e.key in ending
     }
+    batch = finishing.Batch.read(session, ending)
     # Runs are locked as their first finished try comes up: in one order for every
     # scheduler, so that two of them never wait on each other's locks.
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
@@ -113,7 +115,9 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
                 touched=touched,
                 result=result,
                 running=running,
+                batch=batch,
             )
+    batch.write(session)
     # One statement for the batch; none when no try rendered anything (no template fields).
     rendered_store.set_rendered(session, result.rendered)
     for run, candidates in touched.values():
@@ -136,15 +140,12 @@ def _finished(
     touched: Touched,
     result: Applied,
     running: Started | None,
+    batch: finishing.Batch,
 ) -> bool:
     """Decide (see :mod:`outcomes`) and write the end of one try."""
-    if (key.dag_id, key.run_id) in touched:
-        run = touched[(key.dag_id, key.run_id)][0]
-    else:
-        found = run_store.lock_run(session, key.dag_id, key.run_id)
-        if found is None:
-            return False
-        run = found
+    run = _run_of(session, key, touched)
+    if run is None:
+        return False
     dag = cache.get(session, run.serialized_dag_id)
     task = dag.tasks.get(key.task_id) if dag else None
     gone, max_tries = _failure_facts(session, cache, key, report)
@@ -153,7 +154,7 @@ def _finished(
     )
     if end.state is TaskState.DEFERRED:
         return _deferred(session, run, key, report, running=running, result=result, now=now)
-    finished = try_store.mark_finished(
+    finished = finishing.mark_finished(
         session,
         key,
         end.state,
@@ -162,6 +163,7 @@ def _finished(
         running=running,
         reason=end.reason,
         map_name=report.rendered_map_index,
+        batch=batch,
     )
     if finished is None:
         return _ended_restarting(session, key, running, result)
@@ -185,6 +187,13 @@ def _finished(
     elif end.settled:
         _settle(session, run, key, end, dag=dag, touched=touched, now=now)
     return True
+
+
+def _run_of(session: Session, key: TaskKey, touched: Touched) -> DagRun | None:
+    """The try's run, locked by the first try of the batch that needs it."""
+    if (key.dag_id, key.run_id) in touched:
+        return touched[(key.dag_id, key.run_id)][0]
+    return run_store.lock_run(session, key.dag_id, key.run_id)
 
 
 def _ended_restarting(
@@ -212,7 +221,7 @@ def _deferred(
     deferral = report.deferral
     if deferral is None:  # a runner that says "deferred" without on what: a failed try
         reason = "the try reported that it deferred but named no trigger"
-        ended = try_store.mark_finished(
+        ended = finishing.mark_finished(
             session, key, TaskState.FAILED, now=now, running=running, reason=reason
         )
         return ended is not None

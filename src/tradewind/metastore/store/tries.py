@@ -21,7 +21,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
     func,
     insert,
     select,
@@ -38,12 +37,8 @@ from tradewind.metastore.models import (
     TaskReschedule,
 )
 from tradewind.metastore.store.tasks import (
-    ACTIVE,
     HISTORY_COLUMNS,
-    MAX_MAP_NAME,
-    MAX_REASON,
     RESTARTING,
-    TO_HISTORY,
 )
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, TaskState
@@ -216,26 +211,6 @@ _MARK_RUNNING = (
         updated_at=bindparam("v_now", type_=UtcDateTime()),
     )
 )
-_RESCHEDULING = bindparam("v_state") == TaskState.UP_FOR_RESCHEDULE.value
-_MARK_FINISHED = (
-    update(_TI)
-    .where(_TI.c.id == bindparam("k_id"), _TI.c.state.in_(ACTIVE))
-    .values(
-        state=bindparam("v_state"),
-        start_date=bindparam("v_start", type_=UtcDateTime()),
-        end_date=bindparam("v_end", type_=UtcDateTime()),
-        duration=bindparam("v_duration"),
-        next_try_at=bindparam("v_next", type_=UtcDateTime()),
-        updated_at=bindparam("v_end", type_=UtcDateTime()),
-        pid=func.coalesce(bindparam("v_pid"), _TI.c.pid),
-        hostname=func.coalesce(bindparam("v_hostname"), _TI.c.hostname),
-        failure_reason=bindparam("v_reason"),
-        rendered_map_index=func.coalesce(bindparam("v_map_name"), _TI.c.rendered_map_index),
-        # Where a deferred try was to resume is over with the try (a reschedule keeps it).
-        next_method=case((_RESCHEDULING, _TI.c.next_method), else_=None),
-        next_kwargs=case((_RESCHEDULING, _TI.c.next_kwargs), else_=None),
-    )
-)
 
 
 def _key_params(key: TaskKey) -> dict[str, Any]:
@@ -261,60 +236,6 @@ def mark_running(
         _MARK_RUNNING, {**_key_params(key), "v_now": now, "v_pid": pid, "v_hostname": hostname}
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class FinishedTry(TryRow):
-    """The row of a try that just finished, as the scheduler needs it afterwards."""
-
-    start_date: datetime | None
-
-
-_ACTIVE_TRY_ROW = select(*_TRY_COLUMNS, _TI.c.start_date).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
-
-
-def mark_finished(
-    session: Session,
-    key: TaskKey,
-    state: TaskState,
-    *,
-    now: datetime,
-    next_try_at: datetime | None = None,
-    running: tuple[datetime, int | None, str | None] | None = None,
-    reason: str | None = None,
-    map_name: str | None = None,
-) -> FinishedTry | None:
-    """queued|running -> a finished (or waiting) state for exactly this try; None if too late.
-
-    ``running`` is the try's running report (when, pid, host) if it came in the same batch:
-    both are then recorded by this one UPDATE. ``reason`` is why the try failed, if it did;
-    ``map_name`` a mapped instance's rendered map_index_template, if the try rendered it.
-    """
-    row = session.execute(_ACTIVE_TRY_ROW, _key_params(key)).first()
-    if row is None:
-        return None
-    started_at, pid, hostname = running or (None, None, None)
-    started = row.start_date or started_at or now
-    result = session.execute(
-        _MARK_FINISHED,
-        {
-            "k_id": row.id,
-            "v_state": state.value,
-            "v_start": started,
-            "v_end": now,
-            "v_duration": (now - started).total_seconds(),
-            "v_next": next_try_at,
-            "v_pid": pid,
-            "v_hostname": hostname,
-            "v_reason": reason[:MAX_REASON] if reason else None,
-            "v_map_name": map_name[:MAX_MAP_NAME] if map_name else None,
-        },
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return None
-    if state is not TaskState.UP_FOR_RESCHEDULE:
-        session.execute(TO_HISTORY, {"k_id": row.id})
-    return FinishedTry(*row[:6], start_date=started)
 
 
 _RESTARTING_TRY_ROW = select(_TI.c.id, *(_TI.c[c] for c in HISTORY_COLUMNS)).where(
@@ -437,7 +358,7 @@ def try_states(session: Session, keys: Iterable[TaskKey]) -> dict[TaskKey, tuple
 
 
 def add_reschedule(
-    session: Session, ti: FinishedTry, *, start: datetime, end: datetime, until: datetime
+    session: Session, ti: TryRow, *, start: datetime, end: datetime, until: datetime
 ) -> None:
     session.add(
         TaskReschedule(
