@@ -27,7 +27,7 @@ from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
 from tradewind.parsing.serialized import SerializedDag
 from tradewind.scheduler import decide, observe, outcomes, restarts
-from tradewind.scheduler.callbacks import Callback
+from tradewind.scheduler.callbacks import Callback, TaskCallback
 from tradewind.scheduler.dagruns import Advance, DagCache, advance_run
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 # When a try started, on which pid and host (its running report, applied with its end).
 Started = tuple[datetime, int | None, str | None]
 Touched = dict[tuple[str, str], tuple[DagRun, set[str]]]
+# The ends its executor made up for a try whose process could not report (killed, lost, stopped
+# at its timeout, never taken from the queue): that process ran none of the try's alerts.
+_ENDED_OUTSIDE = frozenset(
+    {reports.Cause.LOST, reports.Cause.TIMED_OUT, reports.Cause.QUEUED_TIMEOUT}
+)
+_ALERTED = frozenset({TaskState.FAILED, TaskState.UP_FOR_RETRY})
 
 
 @dataclass
@@ -48,6 +54,8 @@ class Applied:
     finished_runs: int = 0
     # The DAG callbacks due for the runs that finished.
     callbacks: list[Callback] = field(default_factory=list)
+    # The alerts due for tries that failed outside their own process.
+    task_callbacks: list[TaskCallback] = field(default_factory=list)
     # What the finished tries rendered, stored once for the whole batch.
     rendered: list[rendered_store.Rendered] = field(default_factory=list)
     # The earliest moment a try of this batch waits for (a retry or a reschedule).
@@ -170,6 +178,7 @@ def _finished(
     ran = (end.ended - finished.start_date).total_seconds() if finished.start_date else None
     result.ended.append((key.dag_id, key.task_id, end.state.value, ran))
     observe.try_ended(session, key, end.state, end.ended, running, error=report.error)
+    _file_alerts(result, dag, key, end.state, report)
     if report.error:
         log.info("%s: %s (%s)", key, end.state.value, report.error)
     result.waits(end.next_try_at)
@@ -185,6 +194,32 @@ def _finished(
     elif end.settled:
         _settle(session, run, key, end, dag=dag, touched=touched, now=now)
     return True
+
+
+def _file_alerts(
+    result: Applied,
+    dag: SerializedDag | None,
+    key: TaskKey,
+    state: TaskState,
+    report: reports.Finished,
+) -> None:
+    """The alerts of a try that failed outside its process (which could not run them), with
+    why it failed, for a process of their own (see :mod:`callbacks`)."""
+    if report.cause not in _ENDED_OUTSIDE or state not in _ALERTED or dag is None:
+        return
+    why = "the try's process ended without reporting"
+    result.task_callbacks.append(
+        TaskCallback(
+            dag.fileloc,
+            key.dag_id,
+            key.run_id,
+            key.task_id,
+            key.map_index,
+            key.try_number,
+            retry=state is TaskState.UP_FOR_RETRY,
+            error=f"{why}: {report.error}" if report.error else why,
+        )
+    )
 
 
 def _ended_restarting(

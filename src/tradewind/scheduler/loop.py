@@ -47,7 +47,7 @@ from tradewind.scheduler import (
     restarts,
 )
 from tradewind.scheduler.abandoned import Abandoned
-from tradewind.scheduler.callbacks import Callback, DagCallbacks
+from tradewind.scheduler.callbacks import Callback, DagCallbacks, TaskCallback
 from tradewind.scheduler.housekeeping import Housekeeping
 from tradewind.settings import Settings
 from tradewind.telemetry import dispatch
@@ -83,6 +83,8 @@ class Pass:
     full_at: float
     workloads: list[Workload] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
+    # The alerts of tries that failed outside their own process (see callbacks).
+    task_callbacks: list[TaskCallback] = field(default_factory=list)
     reported: set[TaskKey] = field(default_factory=set)
     restarts: dict[TaskKey, datetime | None] = field(default_factory=dict)
     # For the metrics (see metered): what the events did, the runs that finished or started,
@@ -319,6 +321,7 @@ class Scheduler:
             busy=bool(applied and applied.changed),
             full_at=self._full_at,
             callbacks=list(applied.callbacks) if applied else [],
+            task_callbacks=list(applied.task_callbacks) if applied else [],
             applied=applied,
             runs=list(applied.runs) if applied else [],
         )
@@ -363,6 +366,7 @@ class Scheduler:
         self._full_at, self._restarts = done.full_at, done.restarts
         self.abandoned.reported(done.reported)
         self.callbacks.start(done.callbacks)
+        self.callbacks.start_for_tries(done.task_callbacks)
         for workload in done.workloads:
             self.executor.submit(workload)
         if done.observed is not None:
