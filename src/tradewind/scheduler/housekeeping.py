@@ -96,7 +96,8 @@ class Housekeeping:
         """Tries of schedulers that are gone: adopted or reset (see :mod:`orphans`)."""
         timeout = self.settings.job_timeout
         with self.sessions.begin() as session:
-            orphans.sweep(session, self.executor, job_id=job_id, timeout=timeout, now=now)
+            found = orphans.sweep(session, self.executor, job_id=job_id, timeout=timeout, now=now)
+        self.metrics.orphaned_tasks(cleared=found[0], adopted=found[1])
 
     def time_out_runs(self, cache: dagruns.DagCache, now: datetime) -> None:
         """Runs past their dagrun_timeout fail; their tries are stopped, their tasks skipped."""

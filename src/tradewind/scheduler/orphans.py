@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 
 def sweep(
     session: Session, executor: BaseExecutor, *, job_id: int | None, timeout: float, now: datetime
-) -> None:
+) -> tuple[int, int]:
     """Adopt or reset the queued and running tries of schedulers whose job is older than
-    ``timeout``; this scheduler (``job_id``) counts as alive, however stale its heartbeat."""
+    ``timeout``; this scheduler (``job_id``) counts as alive, however stale its heartbeat.
+    Returns how many it reset (cleared) and adopted."""
     alive = [
         job.id
         for job in job_store.alive_jobs(session, job_store.SCHEDULER, now=now, timeout=timeout)
@@ -34,10 +35,12 @@ def sweep(
         alive.append(job_id)
     orphans = orphan_store.active_of_jobs(session, alive_job_ids=alive)
     adopted = _adopt(session, executor, orphans, job_id, now) if orphans else set()
+    cleared = 0
     for ti in orphans:
         if ti.id in adopted:
             continue
         if orphan_store.reset_orphan(session, ti, now=now):
+            cleared += 1
             log.warning(
                 "reset %s.%s (%s, try %d): its scheduler is gone",
                 ti.dag_id,
@@ -46,6 +49,7 @@ def sweep(
                 ti.try_number,
             )
     _end_unheld_restarts(session, executor, alive, job_id, now)
+    return cleared, len(adopted)
 
 
 def _adopt(
