@@ -15,6 +15,7 @@ from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import orphans as orphan_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
+from tradewind.scheduler import observe
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
@@ -41,6 +42,9 @@ def sweep(
             continue
         if orphan_store.reset_orphan(session, ti, now=now):
             cleared += 1
+            if ti.state == TaskState.RUNNING.value:
+                error = orphan_store.ORPHANED
+                observe.try_failed(session, ti.key, now, start=ti.start_date, error=error)
             log.warning(
                 "reset %s.%s (%s, try %d): its scheduler is gone",
                 ti.dag_id,
@@ -97,6 +101,9 @@ def _end_unheld_restarts(
                 continue
         if try_store.end_restart_row(session, row, now=now) is None:
             continue
+        observe.try_failed(
+            session, key, now, start=row["start_date"], error=try_store.RESTARTED_REASON
+        )
         log.warning("%s: no process of it is left; its task instance runs again", key)
         run = run_store.get_run(session, key.dag_id, key.run_id)
         if run is not None:
