@@ -9,7 +9,9 @@ passes), ``REQUESTS`` being a JSON list of requests (see :class:`Request`; the s
 :class:`tradewind.scheduler.callbacks.TaskCallback`). For each, this loads the
 task from its DAG file, builds the try's context (``ti``, ``dag_run``, ...) with ``exception``
 saying why the try failed, and runs what the runner would have run for that failure. The
-output is appended to the try's own log.
+output is appended to the try's own log when that is in this host's log folder; a try that ran
+elsewhere (a Celery worker, a pod) keeps its log there, and the output goes beside it, to
+``attempt=<n>.alerts.log`` (a file of the try's name here would hide the worker's from the UI).
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def run_request(settings: Settings, request: Request) -> int:
     masker = SecretsMasker()
     key = request.key
     path = tasklogs.log_path(settings.logging.base_log_folder, key)
+    if not path.exists():
+        path = path.with_name(f"{path.stem}.alerts.log")
     with logs.TryLog(path, masker, settings.logging.level):
         what = "retry" if request.retry else "failure"
         log.warning(
