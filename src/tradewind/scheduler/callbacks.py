@@ -19,6 +19,7 @@ from typing import Any
 
 from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState
+from tradewind.workloads import TaskKey
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,10 @@ class TaskCallback:
     try_number: int
     retry: bool
     error: str
+
+    @property
+    def key(self) -> TaskKey:
+        return TaskKey(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "error": self.error[:MAX_ERROR]}

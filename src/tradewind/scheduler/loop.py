@@ -255,8 +255,10 @@ class Scheduler:
         assert self._cut_off is not None
         with self.sessions() as session:
             workloads, callbacks = self._cut_off.settle(session, self.job_id)
+            alerts = self._cut_off.settle_alerts(session) if self._cut_off.task_callbacks else []
         self._cut_off = None
         self.callbacks.start(callbacks)
+        self.callbacks.start_for_tries(alerts)
         for workload in workloads:
             self.executor.submit(workload)
 
@@ -294,8 +296,8 @@ class Scheduler:
         except Exception:
             # Rolled back; or, with a decision, the COMMIT was cut off (see cutoff). The
             # events stay pending, the pass is done again.
-            if done is not None and (done.workloads or done.callbacks):
-                self._cut_off = cutoff.CutOff(done.workloads, done.callbacks)
+            if done is not None and (done.workloads or done.callbacks or done.task_callbacks):
+                self._cut_off = cutoff.CutOff(done.workloads, done.callbacks, done.task_callbacks)
             raise
         self._act(done)
         seconds, queued = time.perf_counter() - began, len(done.workloads)
