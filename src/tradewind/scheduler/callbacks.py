@@ -5,7 +5,7 @@ them. They are user code, so each runs in a process of its own
 
 So do the alerts of tries that failed outside their own process (:class:`TaskCallback`: their
 process was killed, lost or stopped at its timeout, so it could not run them): the tries of a
-pass go to ``tradewind.runtime.task_callbacks``, a few dozen per process."""
+pass go to ``tradewind.runtime.task_callbacks``, a few per process."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from tradewind.workloads import TaskKey
 log = logging.getLogger(__name__)
 
 # The longest error text passed on, and the most tries per process: a process's argument has a
-# limit (128 KiB on Linux).
+# limit (128 KiB on Linux), and the JSON (ASCII) spells a character as up to 12 bytes.
 MAX_ERROR = 2000
-TRIES_PER_PROCESS = 32
+TRIES_PER_PROCESS = 4
 
 
 @dataclass(frozen=True)
