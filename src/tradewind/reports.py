@@ -26,8 +26,9 @@ the state ``deferred`` and a ``deferral``:
 (see :class:`Deferral`). An XCom whose value holds a secret
 the try used comes as ``[key, value, shown]``: ``shown`` is the value masked, for display. A
 finished report the executor made up carries why as a flag: ``lost`` (the process died without
-reporting), ``timed_out`` (stopped at its execution_timeout), ``cancelled`` (stopped because the
-scheduler asked) or ``queued_timeout`` (no worker took it).
+reporting; with ``no_heartbeat`` too when its worker stopped heartbeating), ``timed_out``
+(stopped at its execution_timeout), ``cancelled`` (stopped because the scheduler asked) or
+``queued_timeout`` (no worker took it).
 """
 
 from __future__ import annotations
@@ -54,13 +55,16 @@ class Cause(enum.StrEnum):
 
     REPORTED = "reported"
     LOST = "lost"
+    # Lost too, found by its silence: its worker stopped heartbeating (Airflow's task instance
+    # without heartbeat, a "zombie").
+    NO_HEARTBEAT = "no_heartbeat"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
     QUEUED_TIMEOUT = "queued_timeout"
 
 
 # The wire's flags for a cause, in the order a reader looks for them.
-_FLAGS = (Cause.CANCELLED, Cause.TIMED_OUT, Cause.LOST, Cause.QUEUED_TIMEOUT)
+_FLAGS = (Cause.CANCELLED, Cause.TIMED_OUT, Cause.NO_HEARTBEAT, Cause.LOST, Cause.QUEUED_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -199,10 +203,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def lost(error: str, *, timed_out: bool = False) -> Finished:
-    """The try's process is gone without a word (or was stopped at its timeout): failed, and
-    may be retried."""
-    cause = Cause.TIMED_OUT if timed_out else Cause.LOST
+def lost(error: str, *, timed_out: bool = False, no_heartbeat: bool = False) -> Finished:
+    """The try's process is gone without a word (or was stopped at its timeout, or its worker
+    stopped heartbeating): failed, and may be retried."""
+    cause = Cause.TIMED_OUT if timed_out else Cause.NO_HEARTBEAT if no_heartbeat else Cause.LOST
     return Finished(now(), TaskState.FAILED, error, retryable=True, cause=cause)
 
 
@@ -251,10 +255,12 @@ def finished_fields(report: Finished) -> dict[str, Any]:
         fields["deferral"] = report.deferral.to_json()
     if report.asset_events:
         fields["asset_events"] = [update.to_json() for update in report.asset_events]
-    if report.cause in (Cause.LOST, Cause.TIMED_OUT):
-        # Both flags, as executors always sent them.
-        fields["lost"] = report.cause is Cause.LOST
+    if report.cause in (Cause.LOST, Cause.TIMED_OUT, Cause.NO_HEARTBEAT):
+        # Both flags, as executors always sent them (a try without heartbeat is lost too).
+        fields["lost"] = report.cause is not Cause.TIMED_OUT
         fields["timed_out"] = report.cause is Cause.TIMED_OUT
+        if report.cause is Cause.NO_HEARTBEAT:
+            fields[Cause.NO_HEARTBEAT.value] = True
     elif report.cause is not Cause.REPORTED:
         fields[report.cause.value] = True
     return fields

@@ -111,3 +111,85 @@ def finished(system: System, run_id: str) -> bool:
         return system.run_state("fan", run_id) in FINISHED_RUN
     except OperationalError:
         return False
+
+
+KILLED_DAG = """
+def die():
+    os.kill(os.getpid(), 9)
+
+
+def mark(context):
+    with open({marker!r}, "a") as out:
+        out.write(f"{{context['ti'].try_number}}\\n")
+
+
+with DAG("killed", schedule=None):
+    PythonOperator(task_id="gone", python_callable=die, retries=1,
+                   retry_delay=timedelta(hours=1), on_retry_callback=mark)
+"""
+
+
+@contextmanager
+def crash_in_commit_of(
+    server: Throwaway, engine: Engine, state: str, *, went_through: bool
+) -> Iterator[None]:
+    """As :func:`crash_in_commit`, in the first COMMIT of a transaction that set a task
+    instance to ``state``."""
+    restart = threading.Timer(DOWN_FOR, server.start)
+    fired = threading.Event()
+
+    def on_commit(connection: Connection) -> None:
+        raw: Any = connection.connection.dbapi_connection
+        if fired.is_set():
+            return
+        cursor = raw.cursor()
+        cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = %s", (state,))
+        if not cursor.fetchone()[0]:
+            return
+        fired.set()
+        if went_through:
+            raw.commit()
+            raw.cursor().execute("SELECT 1")
+        server.stop(crash=True)
+        restart.start()
+
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield
+        assert fired.is_set(), f"no commit set a task instance {state}"
+    finally:
+        event.remove(engine, "commit", on_commit)
+        restart.join()
+
+
+@pytest.mark.parametrize("went_through", [True, False], ids=["committed", "not-committed"])
+def test_the_alerts_of_a_killed_try_whose_failure_commit_was_cut_off_run_once(
+    throwaway_db: Throwaway,
+    went_through: bool,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    sections = system_sections(core={"dags_folder": str(dags)})
+    settings = make_settings(tmp_path, throwaway_db.url, **sections)
+    marker = tmp_path / "retried"
+    with running_system(settings, dags) as system:
+        system.add_dag("killed", KILLED_DAG.format(marker=str(marker)))
+        run_id = system.trigger("killed")
+        engine = system.sessions.kw["bind"]
+        caplog.set_level(logging.INFO, logger="tradewind")
+
+        def retrying() -> bool:
+            try:
+                return system.state("killed", run_id, "gone") is TaskState.UP_FOR_RETRY
+            except OperationalError:
+                return False
+
+        with crash_in_commit_of(throwaway_db, engine, "up_for_retry", went_through=went_through):
+            # (The scheduler runs in this thread: a cut-off pass is settled by a later pass.)
+            assert system.run_until(lambda: retrying() and marker.exists(), timeout=90)
+    started = 1 if went_through else 0
+    assert f"{started} of 1 alerts of tries that failed outside their process" in caplog.text
+    assert marker.read_text() == "1\n"

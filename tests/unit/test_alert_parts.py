@@ -288,3 +288,26 @@ def test_send_email_takes_airflow_arguments_in_airflow_order(tmp_path: Path) -> 
     assert message["From"] == "tradewind@example.com"
     assert message["X-Priority"] == "1"
     assert [part.get_filename() for part in message.iter_attachments()] == ["report.csv"]
+
+
+@pytest.mark.parametrize("argv", [[], ["not json"], ['[{"dag_id": "d"}]'], ["[1]"], ["a", "b"]])
+def test_the_task_alerts_process_refuses_bad_requests_with_its_usage(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tradewind.runtime import task_callbacks
+
+    assert task_callbacks.main(argv) == 2
+    assert (
+        "usage: python -m tradewind.runtime.task_callbacks REQUESTS_JSON" in capsys.readouterr().out
+    )
+
+
+def test_a_task_alert_request_goes_over_as_json_and_back() -> None:
+    from tradewind.runtime.task_callbacks import Request
+    from tradewind.scheduler.callbacks import MAX_ERROR, TaskCallback
+
+    sent = TaskCallback("/dags/a.py", "d", "r", "t", 2, 3, retry=True, error="x" * 5000)
+    got = Request.from_json(sent.to_json())
+    assert (got.dag_file, got.dag_id, got.run_id, got.task_id) == ("/dags/a.py", "d", "r", "t")
+    assert (got.map_index, got.try_number, got.retry) == (2, 3, True)
+    assert got.error == "x" * MAX_ERROR

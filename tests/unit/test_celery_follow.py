@@ -42,7 +42,7 @@ def test_a_claimed_try_whose_worker_goes_silent_is_lost_not_left_waiting(
     assert follow(executor, flight, claimed, 11.5)  # silent for more than 10 s
     [lost] = executor._ready
     assert (lost.kind, lost.state) == (Kind.FINISHED, TaskState.FAILED)
-    assert lost.report.cause is Cause.LOST
+    assert lost.report.cause is Cause.NO_HEARTBEAT  # lost, found by its silence
 
 
 def test_a_claimed_try_that_heartbeats_is_kept_past_the_queued_timeout(

@@ -44,6 +44,15 @@ def test_a_report_an_older_worker_sent_is_understood() -> None:
     assert reports.encode(reports.cancelled())["cancelled"] is True
 
 
+def test_a_try_lost_for_want_of_heartbeat_says_so_and_reads_as_lost_to_older_readers() -> None:
+    silent = reports.lost("no heartbeat", no_heartbeat=True)
+    message = reports.encode(silent)
+    assert (message["lost"], message["timed_out"], message["no_heartbeat"]) == (True, False, True)
+    decoded = reports.decode(message)
+    assert isinstance(decoded, Finished)
+    assert (decoded.cause, decoded.retryable) == (Cause.NO_HEARTBEAT, True)
+
+
 def _dag() -> SerializedDag:
     with DAG("d", schedule=None) as dag:
         a = EmptyOperator(task_id="a", retries=1, retry_delay=timedelta(seconds=5))

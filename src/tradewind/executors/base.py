@@ -101,9 +101,12 @@ def event_from_message(key: TaskKey, message: Mapping[str, Any]) -> TaskEvent:
         raise ValueError(f"{exc} from {key}") from exc
 
 
-def lost_event(key: TaskKey, info: str, *, timed_out: bool = False) -> TaskEvent:
-    """The try's process is gone without a word: it failed (and may be retried)."""
-    return TaskEvent(key, reports.lost(info, timed_out=timed_out))
+def lost_event(
+    key: TaskKey, info: str, *, timed_out: bool = False, no_heartbeat: bool = False
+) -> TaskEvent:
+    """The try's process is gone without a word (``no_heartbeat``: its worker went silent):
+    it failed (and may be retried)."""
+    return TaskEvent(key, reports.lost(info, timed_out=timed_out, no_heartbeat=no_heartbeat))
 
 
 def cancelled_event(key: TaskKey) -> TaskEvent:

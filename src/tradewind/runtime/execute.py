@@ -374,10 +374,19 @@ def run_callbacks(
     elif outcome.state is TaskState.SKIPPED:
         _call_all(task.on_skipped_callback, context, "on_skipped_callback")
     elif outcome.state is TaskState.FAILED:
-        context = {**context, "exception": outcome.exception or outcome.error}
         retry = outcome.retryable and try_number <= task.retries
-        mail.failed_try_alerts(task, context, retry=retry)
-        if retry:
-            _call_all(task.on_retry_callback, context, "on_retry_callback")
-        else:
-            _call_all(task.on_failure_callback, context, "on_failure_callback")
+        failure_callbacks(task, context, outcome.exception or outcome.error, retry=retry)
+
+
+def failure_callbacks(
+    task: BaseOperator, context: Mapping[str, Any], exception: object, *, retry: bool
+) -> None:
+    """The alerts of a failed try: its mail (``email_on_retry``/``email_on_failure``), then
+    ``on_retry_callback`` when a retry remains, else ``on_failure_callback``; the context's
+    ``exception`` is ``exception`` (the error itself, or the text of why the try failed)."""
+    context = {**context, "exception": exception}
+    mail.failed_try_alerts(task, context, retry=retry)
+    if retry:
+        _call_all(task.on_retry_callback, context, "on_retry_callback")
+    else:
+        _call_all(task.on_failure_callback, context, "on_failure_callback")

@@ -52,14 +52,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class _CannotRun(Exception):
+class CannotRun(Exception):
+    """The try cannot run (its DAG or task cannot be loaded, its run is not found, ...)."""
+
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
 
 
 @dataclass
-class _Prepared:
+class Prepared:
+    """A try ready to run: its task, its task instance and context, and what reads for it."""
+
     task: BaseOperator
     ti: TaskInstanceView
     context: dict[str, Any]
@@ -89,7 +93,7 @@ def run_workload(
     """
     started = time.monotonic()
     key = workload.key
-    _import_from_dags_folder(settings)
+    import_from_dags_folder(settings)
     masker = SecretsMasker()
     capture, where = _log_of(workload, settings, masker, log_to_stdout, on_terminal)
     hostname, pid = socket.gethostname(), os.getpid()
@@ -111,8 +115,8 @@ def run_workload(
         log.info("Task %s, on %s (pid %d), log %s", key, hostname, pid, where)
         channel.send(running())
         try:
-            prepared = _prepare(workload, settings, masker, hostname, pid)
-        except _CannotRun as exc:
+            prepared = prepare(workload, settings, masker, hostname, pid)
+        except CannotRun as exc:
             log.error("The task cannot run: %s", exc)
             channel.send(execute.failed(str(exc), retryable=exc.retryable).message(masker))
             return
@@ -130,7 +134,7 @@ def run_workload(
 
 def _execute(
     workload: Workload,
-    prepared: _Prepared,
+    prepared: Prepared,
     channel: Channel,
     settings: Settings,
     *,
@@ -186,11 +190,11 @@ def warm_up(settings: Settings) -> None:
         crypto.Cipher(settings.core.fernet_key)
     loader.warm_imports()
     tracing.warm_up(settings.traces)
-    _import_from_dags_folder(settings)
+    import_from_dags_folder(settings)
     _prime_type_checks()
 
 
-def _import_from_dags_folder(settings: Settings) -> None:
+def import_from_dags_folder(settings: Settings) -> None:
     """DAG files import their helper modules from the DAGs folder, at run time as at parse time."""
     folder = str(settings.core.dags_folder)
     if folder not in sys.path:
@@ -228,15 +232,16 @@ def _timeout(workload: Workload, task: BaseOperator) -> float | None:
     return None
 
 
-def _prepare(
+def prepare(
     workload: Workload, settings: Settings, masker: SecretsMasker, hostname: str, pid: int
-) -> _Prepared:
+) -> Prepared:
+    """Load the task and build the try's context (:class:`CannotRun`: it cannot)."""
     key = workload.key
     try:
         dag, task = dagfile.load_task(Path(workload.dag_file), key.dag_id, key.task_id)
         cipher = crypto.Cipher(settings.core.fernet_key)
     except (dagfile.DagLoadError, TaskNotFound, crypto.CryptoError) as exc:
-        raise _CannotRun(str(exc), retryable=False) from None
+        raise CannotRun(str(exc), retryable=False) from None
     handed = {
         (key.dag_id, key.run_id, task_id, name): value
         for task_id, name, value in workload.xcoms or ()
@@ -254,7 +259,7 @@ def _prepare(
             else reader.dag_run(key.dag_id, key.run_id)
         )
         if run is None:
-            raise _CannotRun(
+            raise CannotRun(
                 f"DAG {key.dag_id!r} has no run {key.run_id!r} in the metastore", retryable=False
             )
         ti = TaskInstanceView(
@@ -269,7 +274,7 @@ def _prepare(
         try:
             context = build_context(dag, task, run, ti, reader)
         except ParamValidationError as exc:
-            raise _CannotRun(str(exc), retryable=False) from None
+            raise CannotRun(str(exc), retryable=False) from None
         if is_rescheduling_sensor(task):
             context.update(sensor_state(*reader.reschedules(key)))
         services, cross_dag = try_services(task, settings)
@@ -277,13 +282,13 @@ def _prepare(
         next_method, next_kwargs = _resumption(workload, reader)
     except (SQLAlchemyError, DatabaseError) as exc:
         reader.close()
-        raise _CannotRun(
+        raise CannotRun(
             f"cannot read the metastore: {execute.summary(exc)}", retryable=True
         ) from None
     except BaseException:
         reader.close()
         raise
-    return _Prepared(task, ti, context, reader, cross_dag, next_method, next_kwargs)
+    return Prepared(task, ti, context, reader, cross_dag, next_method, next_kwargs)
 
 
 def _resumption(

@@ -15,12 +15,14 @@ commit is dropped the second time.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.store import cutoff as cutoff_store
-from tradewind.scheduler.callbacks import Callback
+from tradewind.metastore.store import tries as try_store
+from tradewind.scheduler.callbacks import Callback, TaskCallback
+from tradewind.states import TaskState
 from tradewind.workloads import Workload
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,29 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CutOff:
-    """What a cut-off pass would have handed over: workloads, and DAG callbacks to start."""
+    """What a cut-off pass would have handed over: workloads, DAG callbacks to start, and
+    the alerts of tries that failed outside their process."""
 
     workloads: list[Workload]
     callbacks: list[Callback]
+    task_callbacks: list[TaskCallback] = field(default_factory=list)
+
+    def settle_alerts(self, session: Session) -> list[TaskCallback]:
+        """The alerts of the tries whose failure the commit did record: their task instance
+        is failed or up for retry with that try, or has gone on to a later one (had it not
+        gone through, the events are applied again, and file them again)."""
+        found = try_store.try_states(session, [alert.key for alert in self.task_callbacks])
+        recorded = [
+            alert
+            for alert in self.task_callbacks
+            if alert.key in found and _recorded(alert.key.try_number, *found[alert.key])
+        ]
+        log.info(
+            "%d of %d alerts of tries that failed outside their process started",
+            len(recorded),
+            len(self.task_callbacks),
+        )
+        return recorded
 
     def settle(self, session: Session, job_id: int | None) -> tuple[list[Workload], list[Callback]]:
         """The workloads and callbacks of the pass whose commit did go through."""
@@ -50,3 +71,11 @@ class CutOff:
             len(self.callbacks),
         )
         return workloads, callbacks
+
+
+def _recorded(try_number: int, current: int, state: TaskState) -> bool:
+    """Whether a task instance now at try ``current`` in ``state`` had the failure of try
+    ``try_number`` recorded."""
+    return current > try_number or (
+        current == try_number and state in (TaskState.FAILED, TaskState.UP_FOR_RETRY)
+    )

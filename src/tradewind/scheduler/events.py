@@ -26,9 +26,9 @@ from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.metastore.store import xcom as xcom_store
-from tradewind.parsing.serialized import SerializedDag
+from tradewind.parsing.serialized import SerializedDag, SerializedTask
 from tradewind.scheduler import decide, observe, outcomes, restarts
-from tradewind.scheduler.callbacks import Callback
+from tradewind.scheduler.callbacks import Callback, TaskCallback
 from tradewind.scheduler.dagruns import Advance, DagCache, advance_run
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 # When a try started, on which pid and host (its running report, applied with its end).
 Started = tuple[datetime, int | None, str | None]
 Touched = dict[tuple[str, str], tuple[DagRun, set[str]]]
+# The ends its executor made up for a try whose process could not report (killed, lost, stopped
+# at its timeout, never taken from the queue): that process ran none of the try's alerts.
+_ENDED_OUTSIDE = frozenset(
+    {
+        reports.Cause.LOST,
+        reports.Cause.NO_HEARTBEAT,
+        reports.Cause.TIMED_OUT,
+        reports.Cause.QUEUED_TIMEOUT,
+    }
+)
+_ALERTED = frozenset({TaskState.FAILED, TaskState.UP_FOR_RETRY})
 
 
 @dataclass
@@ -49,6 +60,8 @@ class Applied:
     finished_runs: int = 0
     # The DAG callbacks due for the runs that finished.
     callbacks: list[Callback] = field(default_factory=list)
+    # The alerts due for tries that failed outside their own process.
+    task_callbacks: list[TaskCallback] = field(default_factory=list)
     # What the finished tries rendered, stored once for the whole batch.
     rendered: list[rendered_store.Rendered] = field(default_factory=list)
     # The earliest moment a try of this batch waits for (a retry or a reschedule).
@@ -61,9 +74,11 @@ class Applied:
     # Asset events the successful tries of this batch recorded (consumer runs may be due).
     asset_events: int = 0
     # For the metrics: the tries that started (dag_id, task_id), those that ended (with their
-    # state and seconds of running) and the runs that finished.
+    # state, seconds of running and operator), those that ended without a word of their own
+    # (whether for want of heartbeat) and the runs that finished.
     started: list[tuple[str, str]] = field(default_factory=list)
-    ended: list[tuple[str, str, str, float | None]] = field(default_factory=list)
+    ended: list[tuple[str, str, str, float | None, str | None]] = field(default_factory=list)
+    killed: list[tuple[str, str, bool]] = field(default_factory=list)
     runs: list[Advance] = field(default_factory=list)
 
     def waits(self, moment: datetime | None) -> None:
@@ -169,9 +184,9 @@ def _finished(
         return _ended_restarting(session, key, running, result)
     if running is not None:
         result.started.append((key.dag_id, key.task_id))
-    ran = (end.ended - finished.start_date).total_seconds() if finished.start_date else None
-    result.ended.append((key.dag_id, key.task_id, end.state.value, ran))
+    _count_end(result, key, end, finished.start_date, task)
     observe.try_ended(session, key, end.state, end.ended, running, error=report.error)
+    _ended_outside(result, dag, key, end.state, report)
     if report.error:
         log.info("%s: %s (%s)", key, end.state.value, report.error)
     result.waits(end.next_try_at)
@@ -194,6 +209,50 @@ def _run_of(session: Session, key: TaskKey, touched: Touched) -> DagRun | None:
     if (key.dag_id, key.run_id) in touched:
         return touched[(key.dag_id, key.run_id)][0]
     return run_store.lock_run(session, key.dag_id, key.run_id)
+
+
+def _count_end(
+    result: Applied,
+    key: TaskKey,
+    end: outcomes.TryEnd,
+    started: datetime | None,
+    task: SerializedTask | None,
+) -> None:
+    """For the metrics: the try's end, with its seconds of running and its operator."""
+    ran = (end.ended - started).total_seconds() if started else None
+    operator = task.operator if task is not None else None
+    result.ended.append((key.dag_id, key.task_id, end.state.value, ran, operator))
+
+
+def _ended_outside(
+    result: Applied,
+    dag: SerializedDag | None,
+    key: TaskKey,
+    state: TaskState,
+    report: reports.Finished,
+) -> None:
+    """A try that its executor ended (its process could not report): counted, and its alerts,
+    which its process could not run, go to a process of their own (see :mod:`callbacks`) with
+    why it failed."""
+    if report.cause not in _ENDED_OUTSIDE:
+        return
+    silent = report.cause is reports.Cause.NO_HEARTBEAT
+    result.killed.append((key.dag_id, key.task_id, silent))
+    if state not in _ALERTED or dag is None:
+        return
+    why = "the try's process ended without reporting"
+    result.task_callbacks.append(
+        TaskCallback(
+            dag.fileloc,
+            key.dag_id,
+            key.run_id,
+            key.task_id,
+            key.map_index,
+            key.try_number,
+            retry=state is TaskState.UP_FOR_RETRY,
+            error=f"{why}: {report.error}" if report.error else why,
+        )
+    )
 
 
 def _ended_restarting(
@@ -229,7 +288,7 @@ def _deferred(
         return _ended_restarting(session, key, running, result)
     log.info("%s: deferred on %s", key, deferral.classpath)
     result.started += [(key.dag_id, key.task_id)] if running is not None else []
-    result.ended.append((key.dag_id, key.task_id, TaskState.DEFERRED.value, None))
+    result.ended.append((key.dag_id, key.task_id, TaskState.DEFERRED.value, None, None))
     if deferral.timeout is not None:
         result.waits(now + timedelta(seconds=deferral.timeout))
     _write_results(session, run, key, report, result)

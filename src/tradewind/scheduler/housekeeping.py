@@ -86,17 +86,25 @@ class Housekeeping:
                     metered.emit_beat(self.metrics, self.executor, session)
         if tick - self._last_sweep >= self.settings.job_timeout / 2:
             self._last_sweep = tick
-            self.adopt_or_reset_orphans(job_id, now)
+            self.adopt_or_reset_orphans(job_id, now, cache)
             self.time_out_runs(cache, now)
             self.abandoned.stop(self.sessions, self.executor)
         self.deadlines.run(cache, now)
         return beat and job_id is not None
 
-    def adopt_or_reset_orphans(self, job_id: int | None, now: datetime) -> None:
-        """Tries of schedulers that are gone: adopted or reset (see :mod:`orphans`)."""
+    def adopt_or_reset_orphans(
+        self, job_id: int | None, now: datetime, cache: dagruns.DagCache
+    ) -> None:
+        """Tries of schedulers that are gone: adopted or reset (see :mod:`orphans`); the
+        running tries it ends are told to traces and lineage as failed."""
         timeout = self.settings.job_timeout
         with self.sessions.begin() as session:
-            orphans.sweep(session, self.executor, job_id=job_id, timeout=timeout, now=now)
+            if self.observer.enabled:
+                observe.watch(session)
+            found = orphans.sweep(session, self.executor, job_id=job_id, timeout=timeout, now=now)
+            observed = observe.collect(session, cache, None, "")
+        self.metrics.orphaned_tasks(cleared=found[0], adopted=found[1])
+        self.observer.send(observed)
 
     def time_out_runs(self, cache: dagruns.DagCache, now: datetime) -> None:
         """Runs past their dagrun_timeout fail; their tries are stopped, their tasks skipped."""

@@ -47,7 +47,7 @@ from tradewind.scheduler import (
     restarts,
 )
 from tradewind.scheduler.abandoned import Abandoned
-from tradewind.scheduler.callbacks import Callback, DagCallbacks
+from tradewind.scheduler.callbacks import Callback, DagCallbacks, TaskCallback
 from tradewind.scheduler.housekeeping import Housekeeping
 from tradewind.settings import Settings
 from tradewind.telemetry import dispatch
@@ -83,6 +83,8 @@ class Pass:
     full_at: float
     workloads: list[Workload] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
+    # The alerts of tries that failed outside their own process (see callbacks).
+    task_callbacks: list[TaskCallback] = field(default_factory=list)
     reported: set[TaskKey] = field(default_factory=set)
     restarts: dict[TaskKey, datetime | None] = field(default_factory=dict)
     # For the metrics (see metered): what the events did, the runs that finished or started,
@@ -148,7 +150,7 @@ class Scheduler:
             self.job_id = self._register(now)
         self.executor.start()
         self.metrics.start()
-        self.housekeeping.adopt_or_reset_orphans(self.job_id, self.clock())
+        self.housekeeping.adopt_or_reset_orphans(self.job_id, self.clock(), self.cache)
 
     def _register(self, now: datetime) -> int:
         with self.sessions.begin() as session:
@@ -253,8 +255,10 @@ class Scheduler:
         assert self._cut_off is not None
         with self.sessions() as session:
             workloads, callbacks = self._cut_off.settle(session, self.job_id)
+            alerts = self._cut_off.settle_alerts(session) if self._cut_off.task_callbacks else []
         self._cut_off = None
         self.callbacks.start(callbacks)
+        self.callbacks.start_for_tries(alerts)
         for workload in workloads:
             self.executor.submit(workload)
 
@@ -292,8 +296,8 @@ class Scheduler:
         except Exception:
             # Rolled back; or, with a decision, the COMMIT was cut off (see cutoff). The
             # events stay pending, the pass is done again.
-            if done is not None and (done.workloads or done.callbacks):
-                self._cut_off = cutoff.CutOff(done.workloads, done.callbacks)
+            if done is not None and (done.workloads or done.callbacks or done.task_callbacks):
+                self._cut_off = cutoff.CutOff(done.workloads, done.callbacks, done.task_callbacks)
             raise
         self._act(done)
         seconds, queued = time.perf_counter() - began, len(done.workloads)
@@ -319,6 +323,7 @@ class Scheduler:
             busy=bool(applied and applied.changed),
             full_at=self._full_at,
             callbacks=list(applied.callbacks) if applied else [],
+            task_callbacks=list(applied.task_callbacks) if applied else [],
             applied=applied,
             runs=list(applied.runs) if applied else [],
         )
@@ -363,6 +368,7 @@ class Scheduler:
         self._full_at, self._restarts = done.full_at, done.restarts
         self.abandoned.reported(done.reported)
         self.callbacks.start(done.callbacks)
+        self.callbacks.start_for_tries(done.task_callbacks)
         for workload in done.workloads:
             self.executor.submit(workload)
         if done.observed is not None:

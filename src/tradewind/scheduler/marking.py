@@ -2,7 +2,7 @@
 succeeded or failed, re-queue a run, delete a run.
 
 A try still running when its task instance is marked is not overwritten by its own report
-later: reports only change queued or running tries (see ``try_store.mark_finished``), and
+later: reports only change queued or running tries (see ``finishing.mark_finished``), and
 the scheduler stops tries the metastore no longer expects, as soon as it hears of the change
 (see ``Scheduler._stop_abandoned_tries``).
 """

@@ -32,8 +32,10 @@ def emit_pass(
         if applied is not None:
             for dag_id, task_id in applied.started:
                 metrics.ti_started(dag_id, task_id)
-            for dag_id, task_id, state, ran in applied.ended:
-                metrics.ti_finished(dag_id, task_id, state, ran)
+            for dag_id, task_id, state, ran, operator in applied.ended:
+                metrics.ti_finished(dag_id, task_id, state, ran, operator)
+            for dag_id, task_id, silent in applied.killed:
+                metrics.ti_killed_externally(dag_id, task_id, no_heartbeat=silent)
         for advance in runs:
             if advance.duration is not None and advance.outcome is not None:
                 metrics.dagrun_finished(advance.dag_id, advance.outcome.value, advance.duration)

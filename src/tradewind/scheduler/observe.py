@@ -83,6 +83,16 @@ def try_ended(
     notes.tries.append(_Try(key, _plain(state), end=end, error=error))
 
 
+def try_failed(
+    session: Session, key: TaskKey, end: datetime, *, start: datetime | None, error: str
+) -> None:
+    """A running try that the scheduler ended without a report of it (its scheduler is gone,
+    it was cleared while it ran): failed, as its history row says."""
+    notes: Notes | None = session.info.get(NOTES)
+    if notes is not None:
+        notes.tries.append(_Try(key, "failed", end=end, start=start, error=error))
+
+
 def run_changed(session: Session, run: DagRun, state: str, now: datetime) -> None:
     """A run started (``state`` running) or finished."""
     notes: Notes | None = session.info.get(NOTES)

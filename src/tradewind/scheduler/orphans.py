@@ -15,6 +15,7 @@ from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.store import orphans as orphan_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
+from tradewind.scheduler import observe
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey
 
@@ -23,9 +24,10 @@ log = logging.getLogger(__name__)
 
 def sweep(
     session: Session, executor: BaseExecutor, *, job_id: int | None, timeout: float, now: datetime
-) -> None:
+) -> tuple[int, int]:
     """Adopt or reset the queued and running tries of schedulers whose job is older than
-    ``timeout``; this scheduler (``job_id``) counts as alive, however stale its heartbeat."""
+    ``timeout``; this scheduler (``job_id``) counts as alive, however stale its heartbeat.
+    Returns how many it reset (cleared) and adopted."""
     alive = [
         job.id
         for job in job_store.alive_jobs(session, job_store.SCHEDULER, now=now, timeout=timeout)
@@ -34,10 +36,15 @@ def sweep(
         alive.append(job_id)
     orphans = orphan_store.active_of_jobs(session, alive_job_ids=alive)
     adopted = _adopt(session, executor, orphans, job_id, now) if orphans else set()
+    cleared = 0
     for ti in orphans:
         if ti.id in adopted:
             continue
         if orphan_store.reset_orphan(session, ti, now=now):
+            cleared += 1
+            if ti.state == TaskState.RUNNING.value:
+                error = orphan_store.ORPHANED
+                observe.try_failed(session, ti.key, now, start=ti.start_date, error=error)
             log.warning(
                 "reset %s.%s (%s, try %d): its scheduler is gone",
                 ti.dag_id,
@@ -46,6 +53,7 @@ def sweep(
                 ti.try_number,
             )
     _end_unheld_restarts(session, executor, alive, job_id, now)
+    return cleared, len(adopted)
 
 
 def _adopt(
@@ -93,6 +101,9 @@ def _end_unheld_restarts(
                 continue
         if try_store.end_restart_row(session, row, now=now) is None:
             continue
+        observe.try_failed(
+            session, key, now, start=row["start_date"], error=try_store.RESTARTED_REASON
+        )
         log.warning("%s: no process of it is left; its task instance runs again", key)
         run = run_store.get_run(session, key.dag_id, key.run_id)
         if run is not None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
-from tradewind.scheduler import dagruns
+from tradewind.scheduler import dagruns, observe
 from tradewind.scheduler.callbacks import Callback
 from tradewind.workloads import TaskKey
 
@@ -67,6 +67,7 @@ def end(
             continue
         if try_store.end_restart(session, key, now=now, started=started) is None:
             continue
+        observe.try_failed(session, key, now, start=started, error=try_store.RESTARTED_REASON)
         log.info("%s ended for a restart; the task runs again", key)
         run = run_store.lock_run(session, key.dag_id, key.run_id)
         if run is None:

@@ -62,20 +62,49 @@ class Metrics:
             tags = {"dag_id": dag_id, "task_id": task_id}
             self.stats.incr("ti.start", tags=tags, legacy=f"ti.start.{dag_id}.{task_id}")
 
-    def ti_finished(self, dag_id: str, task_id: str, state: str, seconds: float | None) -> None:
-        """A try ended in ``state`` after ``seconds`` of running (None: it never ran)."""
+    def ti_finished(
+        self,
+        dag_id: str,
+        task_id: str,
+        state: str,
+        seconds: float | None,
+        operator: str | None = None,
+    ) -> None:
+        """A try of an ``operator`` (its class name, None: unknown) ended in ``state`` after
+        ``seconds`` of running (None: it never ran)."""
         if not self.on:
             return
         tags = {"dag_id": dag_id, "task_id": task_id}
         legacy = f"ti.finish.{dag_id}.{task_id}.{state}"
         self.stats.incr("ti.finish", tags={**tags, "state": state}, legacy=legacy)
-        if state == "success":
-            self.stats.incr("ti_successes", tags=tags)
-        elif state == "failed":
-            self.stats.incr("ti_failures", tags=tags)
+        if state in ("success", "failed"):
+            kind = "successes" if state == "success" else "failures"
+            self.stats.incr(f"ti_{kind}", tags=tags)
+            if operator:
+                name = f"operator_{kind}"
+                legacy = f"{name}_{operator}"
+                self.stats.incr(name, tags={**tags, "operator": operator}, legacy=legacy)
         if seconds is not None:
             legacy = f"dag.{dag_id}.{task_id}.duration"
             self.stats.timing("task.duration", seconds, tags=tags, legacy=legacy)
+
+    def ti_killed_externally(self, dag_id: str, task_id: str, *, no_heartbeat: bool) -> None:
+        """A try ended without a word of its own (its executor said how: its process died, it
+        was stopped at its timeout, ...); ``no_heartbeat``: its worker went silent."""
+        if self.on:
+            tags = {"dag_id": dag_id, "task_id": task_id}
+            self.stats.incr("scheduler.tasks.killed_externally", tags=tags)
+            if no_heartbeat:
+                name = "task_instances_without_heartbeats_killed"
+                self.stats.incr(name, tags=tags, legacy="zombies_killed")
+
+    def orphaned_tasks(self, *, cleared: int, adopted: int) -> None:
+        """The tries of schedulers that are gone: cleared (back to scheduled), adopted."""
+        if self.on:
+            if cleared:
+                self.stats.incr("scheduler.orphaned_tasks.cleared", cleared)
+            if adopted:
+                self.stats.incr("scheduler.orphaned_tasks.adopted", adopted)
 
     def dagrun_finished(self, dag_id: str, state: str, seconds: float) -> None:
         if self.on:

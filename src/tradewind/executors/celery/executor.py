@@ -324,7 +324,7 @@ class CeleryExecutor(RemoteExecutor[InFlight]):
                 "the worker is gone"
             )
             self._broadcast_cancel(flight.task_id)
-            return self._finish(flight, lost_event(flight.key, info))
+            return self._finish(flight, lost_event(flight.key, info, no_heartbeat=True))
         return False
 
     def _on_running(self, flight: InFlight, message: dict[str, Any], tick: float) -> None:

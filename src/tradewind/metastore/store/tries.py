@@ -241,6 +241,8 @@ def mark_running(
 _RESTARTING_TRY_ROW = select(_TI.c.id, *(_TI.c[c] for c in HISTORY_COLUMNS)).where(
     _TRY_KEY, _TI.c.state == RESTARTING
 )
+# Why a try cleared while it ran ended (its history row's failure_reason).
+RESTARTED_REASON = "cleared while it ran: stopped, to run again"
 # Back to none: the next decision about its run schedules it as a new try.
 _RESTARTED = (
     update(_TI)
@@ -306,7 +308,7 @@ def end_restart_row(
                 "start_date": start,
                 "end_date": now,
                 "duration": max(0.0, (now - start).total_seconds()),
-                "failure_reason": "cleared while it ran: stopped, to run again",
+                "failure_reason": RESTARTED_REASON,
             }
         )
     )
