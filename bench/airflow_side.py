@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
@@ -34,9 +35,16 @@ INSTALLER = HERE / "airflow" / "install.py"
 
 # Generous: Airflow is slow to start and to parse, and the machine is shared.
 RUN_TIMEOUT = 600.0
+# The 5,000-wide fan-out and the 2,000 tries of many_dags, at Airflow's ~8 tries/s: 10 minutes.
+LONG_RUN_TIMEOUT = 3600.0
+LONG_RUNS = ("fanout_wide", "many_dags")
 REGISTER_TIMEOUT = 900.0
 HEALTH_TIMEOUT = 300.0
 IDLE_SETTLE_SECONDS = 10.0
+# many_dags: how far ahead of the files' writing their runs come due (full, smoke): Airflow's
+# cold parse and start take tens of seconds.
+MANY_DAGS_LEAD = {False: 150.0, True: 90.0}
+MANY_DAGS_MARGIN = 0.5
 # rescan_s: the window covers this many whole re-parse cycles of the DAGs folder.
 RESCAN_CYCLES_FULL = 4
 RESCAN_CYCLES_SMOKE = 1
@@ -310,7 +318,7 @@ def run_figures(
 ) -> dict[str, float]:
     if workload == "chain":
         return common.chain_figures(times)
-    if workload == "fanout":
+    if workload in ("fanout", "fanout_wide", "lattice"):
         return common.fanout_figures(times)
     if workload in ("mapped", "wide"):
         return common.wide_figures(times, "items")
@@ -329,7 +337,7 @@ def measure_runs(
         dag_id = shapes.write_run_dag("airflow", workload, airflow.dags, sizes)
         airflow.start("api-server", "api-server")
         airflow.start("dag-processor", "dag-processor")
-        airflow.start("scheduler", "scheduler")
+        scheduler = airflow.start("scheduler", "scheduler")
         wait_registered(airflow, engine, [dag_id], unpaused=True)
         # Tasks report through the API server's execution API: a run triggered before it
         # answers would wait on the client's retries and skew the first repetition.
@@ -337,15 +345,48 @@ def measure_runs(
         results = []
         for n in range(repeat):
             run_id = f"bench_{n:02d}_{uuid.uuid4().hex[:6]}"
-            trigger(airflow, dag_id, run_id)
-            try:
-                times = common.wait_for_run(engine, dag_id, run_id, RUN_TIMEOUT)
-            except SystemExit as error:
-                raise SystemExit(f"{error}\n{airflow.tail()}") from None
+            with common.CpuTrace(scheduler.pid) as cpu:
+                trigger(airflow, dag_id, run_id)
+                try:
+                    timeout = LONG_RUN_TIMEOUT if workload in LONG_RUNS else RUN_TIMEOUT
+                    times = common.wait_for_run(engine, dag_id, run_id, timeout)
+                except SystemExit as error:
+                    raise SystemExit(f"{error}\n{airflow.tail()}") from None
             if not times.tasks:
                 raise SystemExit(f"run {run_id} of {dag_id} recorded no task\n{airflow.tail()}")
-            results.append(run_figures(workload, times, airflow, sizes))
+            found = run_figures(workload, times, airflow, sizes)
+            if workload in common.SCHEDULER_CPU_WORKLOADS:
+                found |= common.per_try_ms(cpu.since(times.queued_at), len(times.tasks))
+            results.append(found)
         return results
+
+
+def measure_many_dags_once(
+    *, db: str, sizes: common.Sizes, smoke: bool, workdir: Path
+) -> dict[str, float]:
+    """``sizes.many_dags`` chains, each run once (``@once``) at the same start_date, set
+    ``MANY_DAGS_LEAD`` ahead of the files' writing: once all are registered, every first run
+    comes due at that moment. As on the tradewind side (``tradewind_side.many_dags_once``)."""
+    with installation(db, workdir) as (airflow, engine):
+        lead = MANY_DAGS_LEAD[smoke]
+        due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
+        dag_ids = shapes.write_many_dags("airflow", airflow.dags, sizes, due)
+        airflow.start("api-server", "api-server")
+        airflow.start("dag-processor", "dag-processor")
+        scheduler = airflow.start("scheduler", "scheduler")
+        wait_registered(airflow, engine, dag_ids, unpaused=True)
+        wait_healthy(airflow)
+        left = (due - datetime.now(UTC)).total_seconds()
+        if left < MANY_DAGS_MARGIN:
+            raise SystemExit(f"registering took past the due moment: raise MANY_DAGS_LEAD ({lead})")
+        time.sleep(left - MANY_DAGS_MARGIN)
+        expected = len(dag_ids) * sizes.many_dags_chain
+        with common.CpuTrace(scheduler.pid) as cpu:
+            try:
+                times = common.wait_for_many(engine, dag_ids, expected, LONG_RUN_TIMEOUT)
+            except SystemExit as error:
+                raise SystemExit(f"{error}\n{airflow.tail()}") from None
+        return times.figures() | common.per_try_ms(cpu.since(due), times.tries)
 
 
 # ---- parse ---------------------------------------------------------------------------------
@@ -505,6 +546,11 @@ def measure(
     sizes = common.sizes(smoke)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    if workload == "many_dags":  # each repetition needs DAGs never run: a home of its own
+        return [
+            measure_many_dags_once(db=db, sizes=sizes, smoke=smoke, workdir=workdir / f"many-{n}")
+            for n in range(repeat)
+        ]
     if workload in common.RUN_WORKLOADS:
         return measure_runs(workload, db=db, repeat=repeat, sizes=sizes, workdir=workdir)
     if workload == "parse":

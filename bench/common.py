@@ -21,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -39,8 +40,30 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
-WORKLOADS = ("chain", "fanout", "mapped", "wide", "light", "heavy", "parse", "idle", "startup")
-RUN_WORKLOADS = ("chain", "fanout", "mapped", "wide", "light", "heavy")
+WORKLOADS = (
+    "chain",
+    "fanout",
+    "fanout_wide",
+    "lattice",
+    "many_dags",
+    "mapped",
+    "wide",
+    "light",
+    "heavy",
+    "parse",
+    "idle",
+    "startup",
+)
+# One DAG, triggered once per repetition (many_dags has its own: 200 DAGs due at one moment).
+RUN_WORKLOADS = ("chain", "fanout", "fanout_wide", "lattice", "mapped", "wide", "light", "heavy")
+# Workloads that also report the scheduler's own CPU per finished try.
+SCHEDULER_CPU_WORKLOADS = ("fanout", "fanout_wide", "lattice", "many_dags")
+
+SCHED_CPU = (
+    "ms",
+    "lower",
+    "CPU of the scheduler process itself (not its children) over the run, per finished try",
+)
 
 # Figure name -> (unit, "higher" or "lower" is better, what it is).
 FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
@@ -48,7 +71,26 @@ FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
         "hop_ms": ("ms", "lower", "median time from the end of one task to the end of the next"),
         "gap_ms": ("ms", "lower", "median time from the end of one task to the start of the next"),
     },
-    "fanout": {"tasks_per_s": ("tasks/s", "higher", "tasks over trigger -> run end")},
+    "fanout": {
+        "tasks_per_s": ("tasks/s", "higher", "tasks over trigger -> run end"),
+        "sched_cpu_ms_per_try": SCHED_CPU,
+    },
+    "fanout_wide": {
+        "tasks_per_s": ("tasks/s", "higher", "a fan-out of 5,000: tasks over trigger -> run end"),
+        "sched_cpu_ms_per_try": SCHED_CPU,
+    },
+    "lattice": {
+        "tasks_per_s": ("tasks/s", "higher", "10 layers of 10, each on all of the layer before"),
+        "sched_cpu_ms_per_try": SCHED_CPU,
+    },
+    "many_dags": {
+        "tasks_per_s": (
+            "tasks/s",
+            "higher",
+            "200 chains of 10 due at once: first queued -> last end",
+        ),
+        "sched_cpu_ms_per_try": SCHED_CPU,
+    },
     "mapped": {
         "tasks_per_s": ("tasks/s", "higher", "instances of a task mapped over 1,000 items"),
         "first_ms": ("ms", "lower", "end of the task it maps over -> start of its first instance"),
@@ -80,6 +122,11 @@ FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
 class Sizes:
     chain: int = 30
     fanout: int = 200
+    fanout_wide: int = 5000
+    lattice_layers: int = 10
+    lattice_width: int = 10
+    many_dags: int = 200
+    many_dags_chain: int = 10
     mapped: int = 1000
     light: int = 40
     light_fib: int = 10
@@ -94,6 +141,11 @@ FULL = Sizes()
 SMOKE = Sizes(
     chain=5,
     fanout=10,
+    fanout_wide=20,
+    lattice_layers=3,
+    lattice_width=3,
+    many_dags=3,
+    many_dags_chain=3,
     mapped=10,
     light=5,
     heavy=2,
@@ -214,6 +266,100 @@ def total_seconds(times: RunTimes) -> float:
 
 def fanout_figures(times: RunTimes) -> dict[str, float]:
     return {"tasks_per_s": len(times.tasks) / total_seconds(times)}
+
+
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process, all its threads, not its children (from
+    /proc/<pid>/stat through psutil)."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+class CpuTrace:
+    """The own CPU seconds of one process (:func:`own_cpu_seconds`), read every ``interval``
+    on a thread with the UTC wall-clock time of each reading, so that a window can be opened
+    afterwards at a moment the metastore recorded (a run's ``queued_at``), after the trigger
+    command's own start-up. Use as a context manager around the run."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[tuple[datetime, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            self.samples.append((datetime.now(UTC), own_cpu_seconds(self.pid)))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._read()
+
+    def __enter__(self) -> CpuTrace:
+        self._read()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._read()
+
+    def since(self, moment: datetime) -> float:
+        """CPU seconds from the last reading at or before ``moment`` to the last reading."""
+        before = [cpu for at, cpu in self.samples if at <= moment] or [self.samples[0][1]]
+        return self.samples[-1][1] - before[-1]
+
+
+def per_try_ms(cpu_seconds: float, tries: int) -> dict[str, float]:
+    return {"sched_cpu_ms_per_try": 1000 * cpu_seconds / max(tries, 1)}
+
+
+@dataclass(frozen=True)
+class ManyTimes:
+    """The tries of several DAGs' runs, all finished."""
+
+    tries: int
+    first_queued: datetime
+    last_end: datetime
+
+    def figures(self) -> dict[str, float]:
+        span = (self.last_end - self.first_queued).total_seconds()
+        return {"tasks_per_s": self.tries / span}
+
+
+def read_many(engine: sa.Engine, dag_ids: list[str], expected: int) -> ManyTimes | None:
+    """The tries of every run of ``dag_ids``, or None while fewer than ``expected`` have
+    ended. A try that ended in another state than success stops the bench."""
+    query = sa.text(
+        "SELECT state, queued_dttm, start_date, end_date FROM task_instance WHERE dag_id IN :ids"
+    ).bindparams(sa.bindparam("ids", expanding=True))
+    with engine.connect() as connection:
+        rows = connection.execute(query, {"ids": dag_ids}).all()
+    ended = [row for row in rows if row[3] is not None and row[0] not in (None, "running")]
+    failed = [row for row in ended if row[0] != "success"]
+    if failed:
+        raise SystemExit(f"{len(failed)} tries of {len(dag_ids)} DAGs ended {failed[0][0]}")
+    if len(ended) < expected:
+        return None
+    queued = [aware(row[1] if row[1] is not None else row[2]) for row in ended]
+    return ManyTimes(len(ended), min(queued), max(aware(row[3]) for row in ended))
+
+
+def wait_for_many(
+    engine: sa.Engine, dag_ids: list[str], expected: int, timeout: float
+) -> ManyTimes:
+    found: list[ManyTimes] = []
+
+    def done() -> bool:
+        times = read_many(engine, dag_ids, expected)
+        if times is not None:
+            found.append(times)
+        return times is not None
+
+    wait_until(done, timeout, f"{expected} tries of {len(dag_ids)} DAGs to end", interval=0.05)
+    return found[0]
 
 
 def wide_figures(times: RunTimes, first: str) -> dict[str, float]:

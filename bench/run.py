@@ -5,10 +5,11 @@
                         [--executor local|celery-redis|celery-rabbitmq|kubernetes-standin]
     python bench/run.py compare [WORKLOAD...] --db postgres [--repeat 3]
 
-WORKLOAD is one of chain, fanout, mapped, wide, light, heavy, parse, idle, startup, or
-``all``. ``compare`` runs both sides on this machine, interleaved (per workload one side then
-the other, the first side alternating), and puts their medians side by side. Every run prints
-a table and writes one JSON file to bench/results/ (``--smoke``: tiny sizes, once, nothing written).
+WORKLOAD is one of chain, fanout, fanout_wide, lattice, many_dags, mapped, wide, light,
+heavy, parse, idle, startup, or ``all``. ``compare`` runs both sides on this machine,
+interleaved (per workload one side then the other, the first side alternating), and puts
+their medians side by side. Every run prints a table and writes one JSON file to
+bench/results/ (``--smoke``: tiny sizes, once, nothing written).
 See bench/README.md for what each figure means.
 """
 
@@ -183,24 +184,30 @@ def print_tables(document: dict[str, Any]) -> None:
         f"{document['db']}, {document['repeat']} repetition(s), "
         f"{document['machine']['cpu_count']} CPUs, load {load['before']:.1f} -> {load['after']:.1f}"
     )
+    width = 2 + max(len(figure) for figures in common.FIGURES.values() for figure in figures)
     for workload in next(iter(results.values())):
         print(f"\n{workload}")
-        print(f"  {'figure':<14}{'unit':<9}" + "".join(f"{s:>30}" for s in sides))
-        print(f"  {'':<23}" + f"{'min':>10}{'median':>10}{'max':>10}" * len(sides))
+        print(f"  {'figure':<{width}}{'unit':<9}" + "".join(f"{s:>30}" for s in sides))
+        print(f"  {'':<{width + 9}}" + f"{'min':>10}{'median':>10}{'max':>10}" * len(sides))
         for figure, (unit, _, _) in common.FIGURES[workload].items():
             cells = [results[side][workload][figure] for side in sides]
             line = "".join(
                 f"{fmt(c['min']):>10}{fmt(c['median']):>10}{fmt(c['max']):>10}" for c in cells
             )
-            print(f"  {figure:<14}{unit:<9}{line}")
+            print(f"  {figure:<{width}}{unit:<9}{line}")
     if len(sides) == 2:
         print_comparison(results)
 
 
 def print_comparison(results: dict[str, Any]) -> None:
     """Medians side by side, tradewind / Airflow, and which of the two does better."""
+    width = 2 + max(
+        len(f"{workload} {figure}")
+        for workload, figures in common.FIGURES.items()
+        for figure in figures
+    )
     print("\nmedians: tradewind / Airflow")
-    print(f"  {'figure':<22}{'unit':<9}{'tradewind':>11}{'Airflow':>11}{'ratio':>9}  better")
+    print(f"  {'figure':<{width}}{'unit':<9}{'tradewind':>11}{'Airflow':>11}{'ratio':>9}  better")
     for workload in results["tradewind"]:
         for figure, (unit, better, _) in common.FIGURES[workload].items():
             ours = results["tradewind"][workload][figure]["median"]
@@ -209,7 +216,7 @@ def print_comparison(results: dict[str, Any]) -> None:
             wins = ours < theirs if better == "lower" else ours > theirs
             verdict = f"{better} is better: {'tradewind' if wins else 'Airflow'}"
             print(
-                f"  {workload + ' ' + figure:<22}{unit:<9}{fmt(ours):>11}{fmt(theirs):>11}"
+                f"  {workload + ' ' + figure:<{width}}{unit:<9}{fmt(ours):>11}{fmt(theirs):>11}"
                 f"{ratio:>9.2f}  {verdict}"
             )
 

@@ -7,6 +7,7 @@ user changes to move such a file over.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from common import Sizes
@@ -74,6 +75,28 @@ with DAG("bench_fanout", schedule=None, start_date=datetime(2024, 1, 1),
     middle = [PythonOperator(task_id=f"t{{n:03d}}", python_callable=noop) for n in range({tasks})]
     start >> middle >> end
 """,
+    "fanout_wide": """
+with DAG("bench_fanout_wide", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+    start = EmptyOperator(task_id="start")
+    end = EmptyOperator(task_id="end")
+    middle = [PythonOperator(task_id=f"t{{n:04d}}", python_callable=noop) for n in range({tasks})]
+    start >> middle >> end
+""",
+    # Layers of the same width; every task of a layer waits for every task of the one before.
+    "lattice": """
+with DAG("bench_lattice", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+    previous = []
+    for layer in range({layers}):
+        current = [
+            PythonOperator(task_id=f"l{{layer:02d}}_t{{n:02d}}", python_callable=noop)
+            for n in range({width})
+        ]
+        for upstream in previous:
+            upstream >> current
+        previous = current
+""",
     "mapped": """
 with DAG("bench_mapped", schedule=None, start_date=datetime(2024, 1, 1),
          is_paused_upon_creation=False, max_active_tasks={tasks}):
@@ -97,6 +120,19 @@ with DAG("bench_wide", schedule=None, start_date=datetime(2024, 1, 1),
     "light": FIB_CHAIN.replace("{dag_id}", "bench_light"),
     "heavy": FIB_CHAIN.replace("{dag_id}", "bench_heavy"),
 }
+
+# many_dags: one of many small chains, each run once (@once) at the same start_date, a moment
+# shortly after the bench wrote the files: every first run comes due at that moment.
+MANY_DAGS_SHAPE = """
+with DAG("{dag_id}", schedule="@once", start_date=datetime.fromisoformat("{due}"),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+    previous = None
+    for n in range({tasks}):
+        current = PythonOperator(task_id=f"t{{n:02d}}", python_callable=noop)
+        if previous is not None:
+            previous >> current
+        previous = current
+"""
 
 # The parse set: four shapes of 20 tasks taken in turn, so that it mixes long chains, wide
 # fan-outs, classic operators and TaskFlow functions passing XComs. Paused (the default).
@@ -158,12 +194,16 @@ def write_run_dag(system: str, workload: str, folder: Path, sizes: Sizes) -> str
     tasks, fib_n = {
         "chain": (sizes.chain, 0),
         "fanout": (sizes.fanout, 0),
+        "fanout_wide": (sizes.fanout_wide, 0),
+        "lattice": (sizes.lattice_layers * sizes.lattice_width, 0),
         "mapped": (sizes.mapped, 0),
         "wide": (sizes.mapped, 0),
         "light": (sizes.light, sizes.light_fib),
         "heavy": (sizes.heavy, sizes.heavy_fib),
     }[workload]
-    body = RUN_SHAPES[workload].format(tasks=tasks, fib=fib_n)
+    body = RUN_SHAPES[workload].format(
+        tasks=tasks, fib=fib_n, layers=sizes.lattice_layers, width=sizes.lattice_width
+    )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"bench_{workload}.py").write_text(HEADERS[system] + COMMON + body)
     return run_dag_id(workload)
@@ -178,6 +218,20 @@ def write_parse_set(system: str, folder: Path, sizes: Sizes) -> list[str]:
         shape = names[i % len(names)]
         dag_id = f"bench_{i:03d}_{shape}"
         body = PARSE_SHAPES[shape].format(dag_id=dag_id, tasks=sizes.parse_tasks)
+        (folder / f"{dag_id}.py").write_text(HEADERS[system] + COMMON + body)
+        dag_ids.append(dag_id)
+    return dag_ids
+
+
+def write_many_dags(system: str, folder: Path, sizes: Sizes, due: datetime) -> list[str]:
+    """Write ``sizes.many_dags`` files of a chain each, all due at ``due`` (aware); the dag_ids."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dag_ids = []
+    for i in range(sizes.many_dags):
+        dag_id = f"bench_many_{i:03d}"
+        body = MANY_DAGS_SHAPE.format(
+            dag_id=dag_id, due=due.isoformat(), tasks=sizes.many_dags_chain
+        )
         (folder / f"{dag_id}.py").write_text(HEADERS[system] + COMMON + body)
         dag_ids.append(dag_id)
     return dag_ids

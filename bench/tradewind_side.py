@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +40,10 @@ RESCAN_CYCLES = 4  # refresh cycles in the re-scan window (1 with --smoke)
 IDLE_SETTLE_S = 10.0  # after the parse set is registered, before the idle window opens
 HEALTH_POLL_S = 0.02
 RUN_TIMEOUT_S = 600.0
+# many_dags: how far ahead of the files' writing their runs come due (full, smoke); the
+# DAGs must be registered at least MANY_DAGS_MARGIN_S before the moment.
+MANY_DAGS_LEAD_S = {False: 20.0, True: 8.0}
+MANY_DAGS_MARGIN_S = 0.5
 START_TIMEOUT_S = 300.0
 
 
@@ -116,6 +121,12 @@ def measure(
         for _ in range(repeat):
             with fresh_home(workdir, db) as home:
                 figures.append(once(home, sizes, smoke))
+        return figures
+    if workload == "many_dags":  # each repetition needs DAGs never run: a home of its own
+        figures = []
+        for _ in range(repeat):
+            with fresh_home(workdir, db) as home:
+                figures.append(many_dags_once(home, sizes, smoke))
         return figures
     with fresh_home(workdir, db) as home:
         if workload == "idle":
@@ -309,24 +320,52 @@ def run_workload(
             compute = 0.0
             if workload == "heavy":  # measured beside each run: the machine's speed drifts
                 compute = common.pure_compute_seconds(sys.executable, sizes.heavy_fib, sizes.heavy)
-            run_id = home.cli("dags", "trigger", dag_id)
-            if not run_id or len(run_id.split()) != 1:
-                raise SystemExit(f"`tradewind dags trigger {dag_id}` printed {run_id!r}")
-            times = common.wait_for_run(home.engine, dag_id, run_id, RUN_TIMEOUT_S)
-            figures.append(_run_figures(workload, times, compute))
+            with common.CpuTrace(scheduler.proc.pid) as cpu:
+                run_id = home.cli("dags", "trigger", dag_id)
+                if not run_id or len(run_id.split()) != 1:
+                    raise SystemExit(f"`tradewind dags trigger {dag_id}` printed {run_id!r}")
+                times = common.wait_for_run(home.engine, dag_id, run_id, RUN_TIMEOUT_S)
+            found = _run_figures(workload, times, compute)
+            if workload in common.SCHEDULER_CPU_WORKLOADS:
+                found |= common.per_try_ms(cpu.since(times.queued_at), len(times.tasks))
+            figures.append(found)
     return figures
 
 
 def _run_figures(workload: str, times: common.RunTimes, compute: float) -> dict[str, float]:
     if workload == "chain":
         return common.chain_figures(times)
-    if workload == "fanout":
+    if workload in ("fanout", "fanout_wide", "lattice"):
         return common.fanout_figures(times)
     if workload in ("mapped", "wide"):
         return common.wide_figures(times, "items")
     if workload == "heavy":
         return common.heavy_figures(times, compute)
     return {"total_s": common.total_seconds(times)}
+
+
+def many_dags_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
+    """``sizes.many_dags`` chains, each run once at the same start_date: the files are written
+    with a start ``MANY_DAGS_LEAD_S`` ahead, the scheduler registers them all before it, and
+    every first run comes due at that one moment. Tasks per second from the first try queued
+    to the last ended; the scheduler's own CPU from the moment to the last end."""
+    lead = MANY_DAGS_LEAD_S[smoke]
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
+    dag_ids = shapes.write_many_dags(SYSTEM, home.dags, sizes, due)
+    with running(home, "scheduler") as scheduler:
+        scheduler.wait_for(
+            lambda: registered(home, unpaused=True) == len(dag_ids), f"{len(dag_ids)} DAGs"
+        )
+        left = (due - datetime.now(UTC)).total_seconds()
+        if left < MANY_DAGS_MARGIN_S:
+            raise SystemExit(
+                f"registering took past the due moment: raise MANY_DAGS_LEAD_S ({lead})"
+            )
+        time.sleep(left - MANY_DAGS_MARGIN_S)
+        expected = len(dag_ids) * sizes.many_dags_chain
+        with common.CpuTrace(scheduler.proc.pid) as cpu:
+            times = common.wait_for_many(home.engine, dag_ids, expected, RUN_TIMEOUT_S)
+    return times.figures() | common.per_try_ms(cpu.since(due), times.tries)
 
 
 def parse_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
