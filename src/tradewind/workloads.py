@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -152,3 +152,43 @@ class Claim(enum.Enum):
         "this metastore has no such task instance "
         "(a message of another installation sharing the broker, or of a deleted run)"
     )
+
+
+@dataclass(frozen=True)
+class TaskAlerts:
+    """The alerts due for one try that failed outside its own process (killed, lost, stopped
+    at its timeout): its retry alerts when ``retry``, else its failure alerts; ``error`` says
+    why it failed. The scheduler files them (``tradewind.scheduler.callbacks``), a process of
+    their own sends them (``tradewind.runtime.task_callbacks``)."""
+
+    dag_file: str
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    retry: bool
+    error: str
+
+    # How much of the error travels (the alerts quote it).
+    MAX_ERROR = 2000
+
+    @property
+    def key(self) -> TaskKey:
+        return TaskKey(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "error": self.error[: self.MAX_ERROR]}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> TaskAlerts:
+        return cls(
+            str(raw["dag_file"]),
+            str(raw["dag_id"]),
+            str(raw["run_id"]),
+            str(raw["task_id"]),
+            int(raw["map_index"]),
+            int(raw["try_number"]),
+            bool(raw["retry"]),
+            str(raw.get("error") or ""),
+        )

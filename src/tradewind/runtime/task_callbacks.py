@@ -21,49 +21,18 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from tradewind import tasklogs
 from tradewind.runtime import execute, logs, lookups, runner
 from tradewind.runtime.masking import SecretsMasker
 from tradewind.settings import Settings, load_settings
-from tradewind.workloads import TaskKey, Workload
+from tradewind.workloads import TaskAlerts, Workload
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Request:
-    """The alerts due for one try that failed outside its process: ``retry`` when it is up for
-    retry (its retry alerts), else its failure alerts; ``error`` says why it failed."""
-
-    dag_file: str
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-    try_number: int
-    retry: bool
-    error: str
-
-    @property
-    def key(self) -> TaskKey:
-        return TaskKey(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Request:
-        return cls(
-            str(raw["dag_file"]),
-            str(raw["dag_id"]),
-            str(raw["run_id"]),
-            str(raw["task_id"]),
-            int(raw["map_index"]),
-            int(raw["try_number"]),
-            bool(raw["retry"]),
-            str(raw.get("error") or ""),
-        )
+Request = TaskAlerts
 
 
 def run_request(settings: Settings, request: Request) -> int:

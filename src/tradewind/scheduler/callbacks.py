@@ -14,18 +14,17 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState
-from tradewind.workloads import TaskKey
+from tradewind.workloads import TaskAlerts
 
 log = logging.getLogger(__name__)
 
 # The longest error text passed on, and the most tries per process: a process's argument has a
 # limit (128 KiB on Linux), and the JSON (ASCII) spells a character as up to 12 bytes.
-MAX_ERROR = 2000
+MAX_ERROR = TaskAlerts.MAX_ERROR
 TRIES_PER_PROCESS = 4
 
 
@@ -87,24 +86,4 @@ class DagCallbacks:
         self.start(())
 
 
-@dataclass(frozen=True)
-class TaskCallback:
-    """The alerts due for a try that failed outside its own process (killed, lost, stopped at
-    its timeout): its retry alerts when ``retry``, else its failure alerts; ``error`` says why
-    it failed. Run by ``tradewind.runtime.task_callbacks``, which reads :meth:`to_json`."""
-
-    dag_file: str
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-    try_number: int
-    retry: bool
-    error: str
-
-    @property
-    def key(self) -> TaskKey:
-        return TaskKey(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "error": self.error[:MAX_ERROR]}
+TaskCallback = TaskAlerts
