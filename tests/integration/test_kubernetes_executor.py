@@ -240,9 +240,13 @@ class Outcomes:
         assert event.state == TaskState.FAILED
         for part in reason:
             assert part in event.info, (task_id, event.info)
-        # The reason is the last line of the try's log, which the UI and the API show.
-        last = self.log(task_id).splitlines()[-1]
-        assert last.endswith(f"{{kubernetes}} ERROR - pod {self.pod(task_id)}: {event.info}"), last
+        # The reason ends what the pod wrote in the try's log, which the UI and the API show;
+        # only the try's failure alerts (run once its end is recorded) may come after it.
+        lines = self.log(task_id).splitlines()
+        reason = f"{{kubernetes}} ERROR - pod {self.pod(task_id)}: {event.info}"
+        at = max((n for n, line in enumerate(lines) if line.endswith(reason)), default=-1)
+        assert at >= 0, lines[-5:]
+        assert all("{task_callbacks.py:" in line for line in lines[at + 1 :]), lines[at:]
         return event
 
     def pod(self, task_id: str) -> str:
