@@ -60,9 +60,12 @@ def test_time_and_date_time_sensors_defer_on_a_date_time_trigger() -> None:
     with DAG("d"):
         time_sensor = TimeSensor(task_id="t", target_time=later.timetz(), deferrable=True)
         date_sensor = DateTimeSensorAsync(task_id="dt", target_time=later)
-    found = _deferral(time_sensor, {"data_interval_end": NOW})
+    # A run whose interval ends tomorrow: the target time of day is ahead whatever the hour
+    # now (today's date with a time two hours on is past when now is after 22:00).
+    tomorrow = {"data_interval_end": NOW + dt.timedelta(days=1)}
+    found = _deferral(time_sensor, tomorrow)
     assert isinstance(found.trigger, DateTimeTrigger)
-    assert found.trigger.moment == time_sensor.target_datetime({"data_interval_end": NOW})
+    assert found.trigger.moment == time_sensor.target_datetime(tomorrow)
     assert _deferral(date_sensor, {}).trigger.moment == later
 
 

@@ -27,8 +27,19 @@ def run_triggerer(
     *,
     capacity: int | None = None,
 ) -> None:
-    """Run a triggerer until ``stop`` is set; its triggers are released on the way out."""
-    _serve_triggers(settings)
+    """Run a triggerer until ``stop`` is set; its triggers are released on the way out (and
+    the run-state lookup it installed for them is taken back)."""
+    lookup = _serve_triggers(settings)
+    try:
+        with runstates.installed(lookup):
+            _run(settings, sessions, stop, capacity)
+    finally:
+        lookup.close()
+
+
+def _run(
+    settings: Settings, sessions: sessionmaker[Session], stop: threading.Event, capacity: int | None
+) -> None:
     triggerer = Triggerer(settings, sessions, capacity=capacity)
     retry = settings.triggerer.job_heartbeat_sec
     started = outage.start_when_possible(
@@ -49,14 +60,14 @@ def run_triggerer(
         triggerer.stop()
 
 
-def _serve_triggers(settings: Settings) -> None:
+def _serve_triggers(settings: Settings) -> CrossDag:
     """What triggers need of this process: the DAGs folder importable (users keep their
-    trigger classes beside their DAG files, as a try finds them) and the run states of other
-    DAGs for the external-task triggers."""
+    trigger classes beside their DAG files, as a try finds them) and, returned, the lookup of
+    other DAGs' run states for the external-task triggers."""
     folder = str(settings.core.dags_folder)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    runstates.install(CrossDag(functools.partial(engine_module.create_engine, settings.database)))
+    return CrossDag(functools.partial(engine_module.create_engine, settings.database))
 
 
 def _wake_on_stop(stop: threading.Event, triggerer: Triggerer) -> None:
