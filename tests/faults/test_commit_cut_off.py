@@ -42,9 +42,32 @@ DOWN_FOR = 1.5
 
 
 @contextmanager
-def crash_in_commit(server: Throwaway, engine: Engine, *, went_through: bool) -> Iterator[None]:
-    """Crash-stop ``server`` in the first COMMIT on ``engine`` of a transaction that queued
-    tries (after committing it for real when ``went_through``); start it again a moment later."""
+def triggered(
+    server: Throwaway,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    dag_id: str,
+    body: str,
+) -> Iterator[tuple[System, str]]:
+    """A running system on ``server``'s database, ``body`` its DAG ``dag_id``, which it has just
+    triggered: the system and the run's id."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    sections = system_sections(core={"dags_folder": str(dags)})
+    settings = make_settings(tmp_path, server.url, **sections)
+    with running_system(settings, dags) as system:
+        system.add_dag(dag_id, body)
+        yield system, system.trigger(dag_id)
+
+
+@contextmanager
+def crash_in_commit(
+    server: Throwaway, system: System, state: str, *, went_through: bool
+) -> Iterator[None]:
+    """Crash-stop ``server`` in the first COMMIT on the system's engine of a transaction that set
+    a task instance to ``state`` (after committing it for real when ``went_through``); start it
+    again a moment later."""
+    engine: Engine = system.sessions.kw["bind"]
     restart = threading.Timer(DOWN_FOR, server.start)
     fired = threading.Event()
 
@@ -53,7 +76,7 @@ def crash_in_commit(server: Throwaway, engine: Engine, *, went_through: bool) ->
         if fired.is_set():
             return
         cursor = raw.cursor()
-        cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = 'queued'")
+        cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = %s", (state,))
         if not cursor.fetchone()[0]:
             return
         fired.set()
@@ -66,7 +89,7 @@ def crash_in_commit(server: Throwaway, engine: Engine, *, went_through: bool) ->
     event.listen(engine, "commit", on_commit)
     try:
         yield
-        assert fired.is_set(), "no commit queued tries"
+        assert fired.is_set(), f"no commit set a task instance {state}"
     finally:
         event.remove(engine, "commit", on_commit)
         restart.join()
@@ -80,17 +103,11 @@ def test_tries_queued_by_a_commit_cut_off_by_an_outage_run_once(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    sections = system_sections(core={"dags_folder": str(dags)})
-    settings = make_settings(tmp_path, throwaway_db.url, **sections)
+    caplog.set_level(logging.INFO, logger="tradewind")
     journal = tmp_path / "journal"
-    with running_system(settings, dags) as system:
-        system.add_dag("fan", FAN_DAG.format(journal=str(journal)))
-        run_id = system.trigger("fan")
-        engine = system.sessions.kw["bind"]
-        caplog.set_level(logging.INFO, logger="tradewind")
-        with crash_in_commit(throwaway_db, engine, went_through=went_through):
+    body = FAN_DAG.format(journal=str(journal))
+    with triggered(throwaway_db, make_settings, tmp_path, "fan", body) as (system, run_id):
+        with crash_in_commit(throwaway_db, system, "queued", went_through=went_through):
             assert system.run_until(lambda: finished(system, run_id), timeout=90)
         assert system.run_state("fan", run_id) == "success"
         assert system.states("fan", run_id) == dict.fromkeys(TASKS, TaskState.SUCCESS)
@@ -129,39 +146,6 @@ with DAG("killed", schedule=None):
 """
 
 
-@contextmanager
-def crash_in_commit_of(
-    server: Throwaway, engine: Engine, state: str, *, went_through: bool
-) -> Iterator[None]:
-    """As :func:`crash_in_commit`, in the first COMMIT of a transaction that set a task
-    instance to ``state``."""
-    restart = threading.Timer(DOWN_FOR, server.start)
-    fired = threading.Event()
-
-    def on_commit(connection: Connection) -> None:
-        raw: Any = connection.connection.dbapi_connection
-        if fired.is_set():
-            return
-        cursor = raw.cursor()
-        cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = %s", (state,))
-        if not cursor.fetchone()[0]:
-            return
-        fired.set()
-        if went_through:
-            raw.commit()
-            raw.cursor().execute("SELECT 1")
-        server.stop(crash=True)
-        restart.start()
-
-    event.listen(engine, "commit", on_commit)
-    try:
-        yield
-        assert fired.is_set(), f"no commit set a task instance {state}"
-    finally:
-        event.remove(engine, "commit", on_commit)
-        restart.join()
-
-
 @pytest.mark.parametrize("went_through", [True, False], ids=["committed", "not-committed"])
 def test_the_alerts_of_a_killed_try_whose_failure_commit_was_cut_off_run_once(
     throwaway_db: Throwaway,
@@ -170,16 +154,10 @@ def test_the_alerts_of_a_killed_try_whose_failure_commit_was_cut_off_run_once(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    sections = system_sections(core={"dags_folder": str(dags)})
-    settings = make_settings(tmp_path, throwaway_db.url, **sections)
+    caplog.set_level(logging.INFO, logger="tradewind")
     marker = tmp_path / "retried"
-    with running_system(settings, dags) as system:
-        system.add_dag("killed", KILLED_DAG.format(marker=str(marker)))
-        run_id = system.trigger("killed")
-        engine = system.sessions.kw["bind"]
-        caplog.set_level(logging.INFO, logger="tradewind")
+    body = KILLED_DAG.format(marker=str(marker))
+    with triggered(throwaway_db, make_settings, tmp_path, "killed", body) as (system, run_id):
 
         def retrying() -> bool:
             try:
@@ -187,7 +165,7 @@ def test_the_alerts_of_a_killed_try_whose_failure_commit_was_cut_off_run_once(
             except OperationalError:
                 return False
 
-        with crash_in_commit_of(throwaway_db, engine, "up_for_retry", went_through=went_through):
+        with crash_in_commit(throwaway_db, system, "up_for_retry", went_through=went_through):
             # (The scheduler runs in this thread: a cut-off pass is settled by a later pass.)
             assert system.run_until(lambda: retrying() and marker.exists(), timeout=90)
     started = 1 if went_through else 0
