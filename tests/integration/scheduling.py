@@ -32,6 +32,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import create_executor
+from tradewind.executors.base import BaseExecutor
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.models import DagRun, Job, TaskInstance, TaskInstanceHistory
 from tradewind.metastore.store import dags as dag_store
@@ -217,6 +218,14 @@ def count_rows(system: System, model: type) -> int:
     """How many rows the model's table holds."""
     with system.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def start_scheduler(system: System, executor: BaseExecutor) -> Scheduler:
+    """Another scheduler on the system's settings and metastore, with ``executor``; started (the
+    test stops it)."""
+    scheduler = Scheduler(system.settings, system.sessions, executor)
+    scheduler.start()
+    return scheduler
 
 
 def die_silently(system: System, scheduler: Scheduler) -> None:

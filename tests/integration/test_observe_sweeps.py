@@ -11,14 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduling import System, die_silently, make_system_fixture, sqlite_only  # noqa: F401
+from scheduling import (  # noqa: F401
+    System,
+    die_silently,
+    make_system_fixture,
+    sqlite_only,
+    start_scheduler,
+)
 from telemetry_receivers import Receiver, Span, lineage_receiver, otlp_receiver
 from test_scheduler_adoption import Holding
 from test_scheduler_restart import clear_work, gated
 
 from tradewind import reports
 from tradewind.executors.base import TaskEvent, now
-from tradewind.scheduler.loop import Scheduler
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
 
@@ -71,16 +76,14 @@ def test_a_running_try_reset_by_the_orphan_sweep_ends_its_span_and_lineage_run_a
     traces, lineage = receivers
     system.add_dag("swept", ONE)
     system.scheduler.stop()  # the fixture's own scheduler steps aside
-    first = Scheduler(system.settings, system.sessions, Starts())
-    first.start()
+    first = start_scheduler(system, Starts())
     run_id = system.trigger("swept")
     running = TaskState.RUNNING
     first.run_until(lambda: system.state("swept", run_id, "only") == running, timeout=30)
     assert system.state("swept", run_id, "only") == running
     assert first.observer.flush()  # its START went out before it died
     die_silently(system, first)
-    second = Scheduler(system.settings, system.sessions, AdoptsNothing())
-    second.start()
+    second = start_scheduler(system, AdoptsNothing())
     try:
         assert second.observer.flush()
     finally:
