@@ -31,10 +31,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 import sqlalchemy as sa
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -234,18 +236,12 @@ def read_run(engine: sa.Engine, dag_id: str, run_id: str) -> RunTimes | None:
 
 
 def wait_for_run(engine: sa.Engine, dag_id: str, run_id: str, timeout: float) -> RunTimes:
-    found: list[RunTimes] = []
-
-    def done() -> bool:
-        times = read_run(engine, dag_id, run_id)
-        if times is not None:
-            found.append(times)
-        return times is not None
-
-    wait_until(done, timeout, f"run {run_id} of {dag_id} to finish", interval=0.05)
-    if found[0].state != "success":
-        raise SystemExit(f"run {run_id} of {dag_id} ended {found[0].state}")
-    return found[0]
+    times = wait_for_value(
+        lambda: read_run(engine, dag_id, run_id), timeout, f"run {run_id} of {dag_id} to finish"
+    )
+    if times.state != "success":
+        raise SystemExit(f"run {run_id} of {dag_id} ended {times.state}")
+    return times
 
 
 # ---- figures from run times ----------------------------------------------------------------
@@ -350,16 +346,11 @@ def read_many(engine: sa.Engine, dag_ids: list[str], expected: int) -> ManyTimes
 def wait_for_many(
     engine: sa.Engine, dag_ids: list[str], expected: int, timeout: float
 ) -> ManyTimes:
-    found: list[ManyTimes] = []
-
-    def done() -> bool:
-        times = read_many(engine, dag_ids, expected)
-        if times is not None:
-            found.append(times)
-        return times is not None
-
-    wait_until(done, timeout, f"{expected} tries of {len(dag_ids)} DAGs to end", interval=0.05)
-    return found[0]
+    return wait_for_value(
+        lambda: read_many(engine, dag_ids, expected),
+        timeout,
+        f"{expected} tries of {len(dag_ids)} DAGs to end",
+    )
 
 
 def wide_figures(times: RunTimes, first: str) -> dict[str, float]:
@@ -503,6 +494,21 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
             return
         time.sleep(interval)
     raise SystemExit(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def wait_for_value(read: Callable[[], T | None], timeout: float, what: str) -> T:
+    """What ``read()`` returns once it is not None, read every 50 ms (SystemExit after
+    ``timeout`` s)."""
+    found: list[T] = []
+
+    def done() -> bool:
+        value = read()
+        if value is not None:
+            found.append(value)
+        return value is not None
+
+    wait_until(done, timeout, what, interval=0.05)
+    return found[0]
 
 
 # ---- reporting -----------------------------------------------------------------------------

@@ -55,6 +55,30 @@ with DAG("{dag_id}", schedule=None, start_date=datetime(2024, 1, 1),
         previous = current
 """
 
+# start -> {tasks} parallel no-op tasks -> end.
+FANOUT = """
+with DAG("{dag_id}", schedule=None, start_date=datetime(2024, 1, 1),
+         is_paused_upon_creation=False, max_active_tasks={tasks}):
+    start = EmptyOperator(task_id="{start}")
+    end = EmptyOperator(task_id="end")
+    middle = [
+        PythonOperator(task_id=f"t{{n:0{digits}d}}", python_callable=noop)
+        for n in range({tasks})
+    ]
+    start >> middle >> end
+"""
+
+
+def fanout(dag_id: str, *, start: str = "start", digits: int = 4) -> str:
+    """FANOUT as DAG ``dag_id``, its first task ``start``, the ids of the tasks it fans out to
+    ``t`` and ``digits`` digits."""
+    return (
+        FANOUT.replace("{dag_id}", dag_id)
+        .replace("{start}", start)
+        .replace("{digits}", str(digits))
+    )
+
+
 # Runs measured one at a time: unpaused, no schedule, triggered by the bench.
 RUN_SHAPES = {
     "chain": """
@@ -67,22 +91,8 @@ with DAG("bench_chain", schedule=None, start_date=datetime(2024, 1, 1),
             previous >> current
         previous = current
 """,
-    "fanout": """
-with DAG("bench_fanout", schedule=None, start_date=datetime(2024, 1, 1),
-         is_paused_upon_creation=False, max_active_tasks={tasks}):
-    start = EmptyOperator(task_id="start")
-    end = EmptyOperator(task_id="end")
-    middle = [PythonOperator(task_id=f"t{{n:03d}}", python_callable=noop) for n in range({tasks})]
-    start >> middle >> end
-""",
-    "fanout_wide": """
-with DAG("bench_fanout_wide", schedule=None, start_date=datetime(2024, 1, 1),
-         is_paused_upon_creation=False, max_active_tasks={tasks}):
-    start = EmptyOperator(task_id="start")
-    end = EmptyOperator(task_id="end")
-    middle = [PythonOperator(task_id=f"t{{n:04d}}", python_callable=noop) for n in range({tasks})]
-    start >> middle >> end
-""",
+    "fanout": fanout("bench_fanout", digits=3),
+    "fanout_wide": fanout("bench_fanout_wide"),
     # Layers of the same width; every task of a layer waits for every task of the one before.
     "lattice": """
 with DAG("bench_lattice", schedule=None, start_date=datetime(2024, 1, 1),
@@ -108,14 +118,8 @@ with DAG("bench_mapped", schedule=None, start_date=datetime(2024, 1, 1),
     each = PythonOperator.partial(task_id="each", python_callable=noop).expand(op_kwargs=items())
     each >> EmptyOperator(task_id="end")
 """,
-    "wide": """
-with DAG("bench_wide", schedule=None, start_date=datetime(2024, 1, 1),
-         is_paused_upon_creation=False, max_active_tasks={tasks}):
-    start = EmptyOperator(task_id="items")
-    end = EmptyOperator(task_id="end")
-    middle = [PythonOperator(task_id=f"t{{n:04d}}", python_callable=noop) for n in range({tasks})]
-    start >> middle >> end
-""",
+    # mapped's fan-out made of plain tasks (its first task has the name of mapped's).
+    "wide": fanout("bench_wide", start="items"),
     # light and heavy: the same chain of fib(n) tasks, with other sizes.
     "light": FIB_CHAIN.replace("{dag_id}", "bench_light"),
     "heavy": FIB_CHAIN.replace("{dag_id}", "bench_heavy"),

@@ -3,7 +3,8 @@
 ``throwaway_db`` is a database server of the test's own (PostgreSQL or MariaDB, see
 ``throwaway.py``) with the schema at head, which the test may stop, kill and restart;
 ``linked_db`` is one in a network namespace of its own, whose network the test may cut
-(``linked_db.link.cut()`` and ``.mend()``).
+(``linked_db.link.cut()`` and ``.mend()``); ``brokers`` (from ``celerytest.py``) the local
+Redis and RabbitMQ of the celery executor's fault tests.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ HERE = Path(__file__).parent
 # Fault tests drive systems, schedulers, workers and web servers with the integration tests'
 # helpers (scheduling.py, celerytest.py, webtest.py).
 sys.path.insert(0, str(HERE.parent / "integration"))
+
+from celerytest import brokers_fixture  # noqa: E402, F401
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,26 +1,29 @@
 """The celery executor's faults, on real Redis or RabbitMQ with real ``tradewind celery worker``
 processes: the metastore restarted in the middle of a run (a throwaway PostgreSQL that is also the
-result backend), and a worker killed with SIGKILL in the middle of a try.
+result backend), and a worker killed with SIGKILL in the middle of a try: its try is retried, and
+once failed for want of heartbeat it gets its retry alerts and is counted.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from celerytest import (  # noqa: F401
+from celerytest import (
     BROKERS,
     Brokers,
     WorkerSpec,
-    brokers_fixture,
     celery_sections,
     celery_workers,
     isolate,
+    kill_worker_running,
 )
+from metric_receivers import StatsdListener, statsd_listener_fixture  # noqa: F401
 from outages import OutageRun, lines_with, outage_settings, tries_of
+from receivers import smtp_receiver
 from scheduling import (  # noqa: F401
     System,
     make_system_fixture,
@@ -128,9 +131,7 @@ def test_a_worker_killed_in_the_middle_of_a_try_takes_the_try_along_and_it_is_re
         )
         assert poll(_started(journal, "long"), timeout=30)
         first = read_journal(journal)[0]
-        victim = next(w for w in workers if _runs(w, first.pid))
-        victim.process.send_signal(signal.SIGKILL)
-        victim.process.wait()
+        kill_worker_running(workers, first.pid)
         # The try's process dies with its worker, without anyone killing it.
         assert wait_gone([first.pid], timeout=10) == []
         assert system.wait("victim", run_id, timeout=60) == "success"
@@ -140,11 +141,71 @@ def test_a_worker_killed_in_the_middle_of_a_try_takes_the_try_along_and_it_is_re
     assert [h.state for h in history][:1] == [TaskState.UP_FOR_RETRY]
 
 
-def _runs(worker: Any, pid: int) -> bool:
-    import psutil
+SILENT = """
+def mark(context):
+    Path({marker!r}).write_text(json.dumps({{
+        "try_number": context["ti"].try_number,
+        "exception": str(context["exception"]),
+    }}))
 
-    try:
-        children = psutil.Process(worker.process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return False
-    return pid in {c.pid for c in children}
+
+with DAG("silent", schedule=None):
+    PythonOperator(task_id="long", python_callable=work, retries=1,
+                   retry_delay=timedelta(seconds=0), on_retry_callback=mark,
+                   email="ops@example.com", email_on_retry=True,
+                   op_kwargs={{"journal": {journal!r}, "seconds": 4}})
+"""
+
+
+@ON_POSTGRES
+@pytest.mark.timeout(300)
+def test_a_try_whose_worker_went_silent_gets_its_retry_alerts_and_is_counted(
+    make_system: Callable[..., System],
+    brokers: Brokers,
+    statsd_listener: StatsdListener,
+    tmp_path: Path,
+) -> None:
+    """A worker killed under a try on Redis: the try is failed for want of heartbeat; the
+    scheduler then sends the try's retry mail (to an SMTP server the test runs), runs its
+    on_retry_callback in a process of its own, and counts it in
+    ``task_instances_without_heartbeats_killed`` (legacy ``zombies_killed``) and
+    ``scheduler.tasks.killed_externally`` (to a StatsD listener the test runs)."""
+    iso = isolate(brokers, "redis")
+    journal, marker = tmp_path / "journal", tmp_path / "retried"
+    with smtp_receiver() as smtp:
+        system = make_system(
+            core={"executor": "celery", "parallelism": 8},
+            # A worker's first try starts its fork server before it heartbeats again: on a
+            # loaded machine that takes seconds, which must not pass for a worker being gone.
+            celery=celery_sections(iso, heartbeat_timeout=6.0),
+            metrics={
+                "statsd_on": True,
+                "statsd_host": "127.0.0.1",
+                "statsd_port": statsd_listener.port,
+            },
+            smtp={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_starttls": False},
+            email={"from_email": "tradewind@example.org"},
+        )
+        body = "import json\n" + SILENT.format(marker=str(marker), journal=str(journal))
+        system.add_dag("silent", body)
+        with celery_workers(system.settings, WorkerSpec("w1"), WorkerSpec("w2")) as workers:
+            run_id = system.trigger("silent")
+            assert system.run_until(
+                lambda: system.state("silent", run_id, "long") == "running", timeout=60
+            )
+            assert poll(lambda: bool(read_journal(journal)), timeout=30)
+            first = read_journal(journal)[0]
+            kill_worker_running(workers, first.pid)
+            assert wait_gone([first.pid], timeout=10) == []
+            assert system.wait("silent", run_id, timeout=90) == "success"
+        mail = smtp.get()
+        assert poll(marker.exists)
+    assert mail.subject == f"tradewind alert: silent.long up for retry ({run_id})"
+    called = json.loads(marker.read_text())
+    assert called["try_number"] == 1
+    assert "no heartbeat from its worker" in called["exception"]
+    silent = "airflow.task_instances_without_heartbeats_killed:1|c"
+    assert statsd_listener.wait_for(lambda lines: silent in lines)
+    lines = statsd_listener.drain()
+    assert lines.count("airflow.zombies_killed:1|c") == 1
+    assert lines.count("airflow.scheduler.tasks.killed_externally:1|c") == 1

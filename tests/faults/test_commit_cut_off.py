@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,56 +42,82 @@ TASKS = ("t0", "t1", "t2", "last")
 DOWN_FOR = 1.5
 
 
-@contextmanager
-def crash_in_commit(server: Throwaway, engine: Engine, *, went_through: bool) -> Iterator[None]:
-    """Crash-stop ``server`` in the first COMMIT on ``engine`` of a transaction that queued
-    tries (after committing it for real when ``went_through``); start it again a moment later."""
-    restart = threading.Timer(DOWN_FOR, server.start)
-    fired = threading.Event()
+@dataclass
+class CutOff:
+    """The scenarios' set-up on the test's own database server, and the crash in a COMMIT."""
 
-    def on_commit(connection: Connection) -> None:
-        raw: Any = connection.connection.dbapi_connection
-        if fired.is_set():
-            return
-        cursor = raw.cursor()
-        cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = 'queued'")
-        if not cursor.fetchone()[0]:
-            return
-        fired.set()
-        if went_through:
-            raw.commit()
-            raw.cursor().execute("SELECT 1")  # a transaction again, for the COMMIT to fail in
-        server.stop(crash=True)
-        restart.start()
+    server: Throwaway
+    make_settings: Callable[..., Settings]
+    tmp_path: Path
+    # Whether the cut-off COMMIT went through (committed before the server was crash-stopped).
+    went_through: bool
 
-    event.listen(engine, "commit", on_commit)
-    try:
-        yield
-        assert fired.is_set(), "no commit queued tries"
-    finally:
-        event.remove(engine, "commit", on_commit)
-        restart.join()
+    @contextmanager
+    def triggered(self, dag_id: str, body: str) -> Iterator[tuple[System, str]]:
+        """A running system, ``body`` its DAG ``dag_id``, which it has just triggered: the
+        system and the run's id."""
+        dags = self.tmp_path / "dags"
+        dags.mkdir()
+        sections = system_sections(core={"dags_folder": str(dags)})
+        settings = self.make_settings(self.tmp_path, self.server.url, **sections)
+        with running_system(settings, dags) as system:
+            system.add_dag(dag_id, body)
+            yield system, system.trigger(dag_id)
+
+    @contextmanager
+    def crash_in_commit(self, system: System, state: str) -> Iterator[None]:
+        """Crash-stop the server in the first COMMIT on the system's engine of a transaction
+        that set a task instance to ``state`` (after committing it for real when it is to go
+        through); start it again a moment later."""
+        server = self.server
+        engine: Engine = system.sessions.kw["bind"]
+        restart = threading.Timer(DOWN_FOR, server.start)
+        fired = threading.Event()
+
+        def on_commit(connection: Connection) -> None:
+            raw: Any = connection.connection.dbapi_connection
+            if fired.is_set():
+                return
+            cursor = raw.cursor()
+            cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = %s", (state,))
+            if not cursor.fetchone()[0]:
+                return
+            fired.set()
+            if self.went_through:
+                raw.commit()
+                raw.cursor().execute("SELECT 1")  # a transaction again, for the COMMIT to fail in
+            server.stop(crash=True)
+            restart.start()
+
+        event.listen(engine, "commit", on_commit)
+        try:
+            yield
+            assert fired.is_set(), f"no commit set a task instance {state}"
+        finally:
+            event.remove(engine, "commit", on_commit)
+            restart.join()
 
 
-@pytest.mark.parametrize("went_through", [True, False], ids=["committed", "not-committed"])
-def test_tries_queued_by_a_commit_cut_off_by_an_outage_run_once(
+@pytest.fixture(name="cut_off", params=[True, False], ids=["committed", "not-committed"])
+def cut_off_fixture(
+    request: pytest.FixtureRequest,
     throwaway_db: Throwaway,
-    went_through: bool,
     make_settings: Callable[..., Settings],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+) -> CutOff:
+    """Each scenario twice, the cut-off COMMIT going through and not; tradewind's INFO logs
+    captured."""
+    caplog.set_level(logging.INFO, logger="tradewind")
+    return CutOff(throwaway_db, make_settings, tmp_path, went_through=request.param)
+
+
+def test_tries_queued_by_a_commit_cut_off_by_an_outage_run_once(
+    cut_off: CutOff, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    sections = system_sections(core={"dags_folder": str(dags)})
-    settings = make_settings(tmp_path, throwaway_db.url, **sections)
     journal = tmp_path / "journal"
-    with running_system(settings, dags) as system:
-        system.add_dag("fan", FAN_DAG.format(journal=str(journal)))
-        run_id = system.trigger("fan")
-        engine = system.sessions.kw["bind"]
-        caplog.set_level(logging.INFO, logger="tradewind")
-        with crash_in_commit(throwaway_db, engine, went_through=went_through):
+    with cut_off.triggered("fan", FAN_DAG.format(journal=str(journal))) as (system, run_id):
+        with cut_off.crash_in_commit(system, "queued"):
             assert system.run_until(lambda: finished(system, run_id), timeout=90)
         assert system.run_state("fan", run_id) == "success"
         assert system.states("fan", run_id) == dict.fromkeys(TASKS, TaskState.SUCCESS)
@@ -99,8 +126,8 @@ def test_tries_queued_by_a_commit_cut_off_by_an_outage_run_once(
             assert [(h.try_number, h.state) for h in history] == [(1, "success")], task_id
     entries = read_journal(journal)
     assert sorted((e.task_id, e.try_number) for e in entries) == [(t, 1) for t in sorted(TASKS)]
-    outcome = "went through" if went_through else "did not go through"
-    handed = 3 if went_through else 0
+    outcome = "went through" if cut_off.went_through else "did not go through"
+    handed = 3 if cut_off.went_through else 0
     assert f"the commit cut off by the metastore's outage {outcome}" in caplog.text
     assert f"{handed} of 3 queued tries handed over now" in caplog.text
 
@@ -129,57 +156,11 @@ with DAG("killed", schedule=None):
 """
 
 
-@contextmanager
-def crash_in_commit_of(
-    server: Throwaway, engine: Engine, state: str, *, went_through: bool
-) -> Iterator[None]:
-    """As :func:`crash_in_commit`, in the first COMMIT of a transaction that set a task
-    instance to ``state``."""
-    restart = threading.Timer(DOWN_FOR, server.start)
-    fired = threading.Event()
-
-    def on_commit(connection: Connection) -> None:
-        raw: Any = connection.connection.dbapi_connection
-        if fired.is_set():
-            return
-        cursor = raw.cursor()
-        cursor.execute("SELECT COUNT(*) FROM task_instance WHERE state = %s", (state,))
-        if not cursor.fetchone()[0]:
-            return
-        fired.set()
-        if went_through:
-            raw.commit()
-            raw.cursor().execute("SELECT 1")
-        server.stop(crash=True)
-        restart.start()
-
-    event.listen(engine, "commit", on_commit)
-    try:
-        yield
-        assert fired.is_set(), f"no commit set a task instance {state}"
-    finally:
-        event.remove(engine, "commit", on_commit)
-        restart.join()
-
-
-@pytest.mark.parametrize("went_through", [True, False], ids=["committed", "not-committed"])
 def test_the_alerts_of_a_killed_try_whose_failure_commit_was_cut_off_run_once(
-    throwaway_db: Throwaway,
-    went_through: bool,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    cut_off: CutOff, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    sections = system_sections(core={"dags_folder": str(dags)})
-    settings = make_settings(tmp_path, throwaway_db.url, **sections)
     marker = tmp_path / "retried"
-    with running_system(settings, dags) as system:
-        system.add_dag("killed", KILLED_DAG.format(marker=str(marker)))
-        run_id = system.trigger("killed")
-        engine = system.sessions.kw["bind"]
-        caplog.set_level(logging.INFO, logger="tradewind")
+    with cut_off.triggered("killed", KILLED_DAG.format(marker=str(marker))) as (system, run_id):
 
         def retrying() -> bool:
             try:
@@ -187,9 +168,9 @@ def test_the_alerts_of_a_killed_try_whose_failure_commit_was_cut_off_run_once(
             except OperationalError:
                 return False
 
-        with crash_in_commit_of(throwaway_db, engine, "up_for_retry", went_through=went_through):
+        with cut_off.crash_in_commit(system, "up_for_retry"):
             # (The scheduler runs in this thread: a cut-off pass is settled by a later pass.)
             assert system.run_until(lambda: retrying() and marker.exists(), timeout=90)
-    started = 1 if went_through else 0
+    started = 1 if cut_off.went_through else 0
     assert f"{started} of 1 alerts of tries that failed outside their process" in caplog.text
     assert marker.read_text() == "1\n"

@@ -24,7 +24,6 @@ from celerytest import (
     BROKERS,
     Brokers,
     WorkerSpec,
-    brokers_fixture,  # noqa: F401
     celery_sections,
     celery_workers,
     isolate,

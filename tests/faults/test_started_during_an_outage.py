@@ -17,11 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from celerytest import (  # noqa: F401
+from celerytest import (
     BROKERS,
     Brokers,
     WorkerSpec,
-    brokers_fixture,
     celery_sections,
     isolate,
     kill_tree,

@@ -7,6 +7,7 @@
   queue and exchange names of its own per test.
 - :func:`celery_workers`: a context manager running ``tradewind celery worker`` processes with
   given queues; on exit each is killed with its whole process tree.
+- :func:`kill_worker_running`: SIGKILL the worker that runs a given try process.
 
 Test modules import the fixture::
 
@@ -245,3 +246,19 @@ def celery_workers(settings: Settings, *specs: WorkerSpec) -> Iterator[list[Work
         for worker in workers:
             kill_tree(worker.process.pid)
             worker.process.wait()
+
+
+def kill_worker_running(workers: Sequence[Worker], pid: int) -> None:
+    """SIGKILL the worker (its own process only) under which process ``pid`` runs, and reap it."""
+    import psutil
+
+    def runs(worker: Worker) -> bool:
+        try:
+            children = psutil.Process(worker.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return False
+        return pid in {c.pid for c in children}
+
+    victim = next(w for w in workers if runs(w))
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait()

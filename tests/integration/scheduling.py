@@ -23,17 +23,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.executors import create_executor
+from tradewind.executors.base import BaseExecutor
 from tradewind.metastore import engine as engine_module
-from tradewind.metastore.models import DagRun, TaskInstance, TaskInstanceHistory
+from tradewind.metastore.models import DagRun, Job, TaskInstance, TaskInstanceHistory
 from tradewind.metastore.store import dags as dag_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -217,6 +218,26 @@ def count_rows(system: System, model: type) -> int:
     """How many rows the model's table holds."""
     with system.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def start_scheduler(system: System, executor: BaseExecutor) -> Scheduler:
+    """Another scheduler on the system's settings and metastore, with ``executor``; started (the
+    test stops it)."""
+    scheduler = Scheduler(system.settings, system.sessions, executor)
+    scheduler.start()
+    return scheduler
+
+
+def die_silently(system: System, scheduler: Scheduler) -> None:
+    """The scheduler (started) dies without a word: its job's heartbeat gets an hour old, and
+    the next scheduler to start takes over its tries."""
+    assert scheduler.job_id is not None
+    with system.sessions.begin() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == scheduler.job_id)
+            .values(latest_heartbeat=datetime.now(UTC) - timedelta(hours=1))
+        )
 
 
 def system_sections(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:

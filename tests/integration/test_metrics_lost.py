@@ -6,16 +6,17 @@ scheduler.orphaned_tasks.cleared / .adopted."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 
 from metric_receivers import StatsdListener, statsd_listener_fixture  # noqa: F401
-from scheduling import System, make_system_fixture, sqlite_only  # noqa: F401
-from sqlalchemy import update
+from scheduling import (  # noqa: F401
+    System,
+    die_silently,
+    make_system_fixture,
+    sqlite_only,
+    start_scheduler,
+)
 from test_scheduler_adoption import Holding
 
-from tradewind.executors.base import now
-from tradewind.metastore.models import Job
-from tradewind.scheduler.loop import Scheduler
 from tradewind.states import DagRunState, TaskState
 from tradewind.workloads import TaskKey
 
@@ -102,20 +103,12 @@ def test_a_dead_schedulers_tries_count_as_orphans_adopted_and_cleared(
     system = make_system(**_metrics(statsd_listener))
     system.add_dag("held", TWO)
     system.scheduler.stop()  # the fixture's own scheduler steps aside
-    first = Scheduler(system.settings, system.sessions, Holding())
-    first.start()
+    first = start_scheduler(system, Holding())
     run_id = system.trigger("held")
     queued = TaskState.QUEUED
     first.run_until(lambda: set(system.states("held", run_id).values()) == {queued}, timeout=30)
-    assert first.job_id is not None
-    with system.sessions.begin() as session:  # the first scheduler dies without a word
-        session.execute(
-            update(Job)
-            .where(Job.id == first.job_id)
-            .values(latest_heartbeat=now() - timedelta(hours=1))
-        )
-    second = Scheduler(system.settings, system.sessions, KeepsOne())
-    second.start()
+    die_silently(system, first)
+    second = start_scheduler(system, KeepsOne())
     second.stop()
     adopted = "airflow.scheduler.orphaned_tasks.adopted:1|c"
     cleared = "airflow.scheduler.orphaned_tasks.cleared:1|c"

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduling import System, make_system_fixture, sqlite_only  # noqa: F401
-from sqlalchemy import update
+from scheduling import (  # noqa: F401
+    System,
+    die_silently,
+    make_system_fixture,
+    sqlite_only,
+    start_scheduler,
+)
 from telemetry_receivers import Receiver, Span, lineage_receiver, otlp_receiver
 from test_scheduler_adoption import Holding
 from test_scheduler_restart import clear_work, gated
 
 from tradewind import reports
 from tradewind.executors.base import TaskEvent, now
-from tradewind.metastore.models import Job
-from tradewind.scheduler.loop import Scheduler
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
 
@@ -55,33 +57,33 @@ def receivers_fixture() -> Iterator[tuple[Receiver, Receiver]]:
         yield traces, lineage
 
 
-def test_a_running_try_reset_by_the_orphan_sweep_ends_its_span_and_lineage_run_as_failed(
+@pytest.fixture(name="system")
+def observed_system_fixture(
     make_system: Callable[..., System], receivers: tuple[Receiver, Receiver]
-) -> None:
+) -> System:
+    """A started System whose traces and OpenLineage events go to the receivers."""
     traces, lineage = receivers
     transport = {"type": "http", "url": f"http://127.0.0.1:{lineage.port}"}
-    system = make_system(
+    return make_system(
         traces={"otel_on": True, "otel_host": "127.0.0.1", "otel_port": traces.port},
         openlineage={"transport": json.dumps(transport), "namespace": "ns"},
     )
+
+
+def test_a_running_try_reset_by_the_orphan_sweep_ends_its_span_and_lineage_run_as_failed(
+    system: System, receivers: tuple[Receiver, Receiver]
+) -> None:
+    traces, lineage = receivers
     system.add_dag("swept", ONE)
     system.scheduler.stop()  # the fixture's own scheduler steps aside
-    first = Scheduler(system.settings, system.sessions, Starts())
-    first.start()
+    first = start_scheduler(system, Starts())
     run_id = system.trigger("swept")
     running = TaskState.RUNNING
     first.run_until(lambda: system.state("swept", run_id, "only") == running, timeout=30)
     assert system.state("swept", run_id, "only") == running
     assert first.observer.flush()  # its START went out before it died
-    assert first.job_id is not None
-    with system.sessions.begin() as session:  # the first scheduler dies without a word
-        session.execute(
-            update(Job)
-            .where(Job.id == first.job_id)
-            .values(latest_heartbeat=now() - timedelta(hours=1))
-        )
-    second = Scheduler(system.settings, system.sessions, AdoptsNothing())
-    second.start()
+    die_silently(system, first)
+    second = start_scheduler(system, AdoptsNothing())
     try:
         assert second.observer.flush()
     finally:
@@ -106,14 +108,9 @@ def test_a_running_try_reset_by_the_orphan_sweep_ends_its_span_and_lineage_run_a
 
 
 def test_a_try_cleared_while_it_ran_ends_its_span_and_lineage_run_as_failed(
-    make_system: Callable[..., System], receivers: tuple[Receiver, Receiver], tmp_path: Path
+    system: System, receivers: tuple[Receiver, Receiver], tmp_path: Path
 ) -> None:
     traces, lineage = receivers
-    transport = {"type": "http", "url": f"http://127.0.0.1:{lineage.port}"}
-    system = make_system(
-        traces={"otel_on": True, "otel_host": "127.0.0.1", "otel_port": traces.port},
-        openlineage={"transport": json.dumps(transport), "namespace": "ns"},
-    )
     run_id, _ = gated(system, tmp_path)
     assert clear_work(system, run_id) == [(TaskState.RESTARTING.value, 1)]
     assert system.wait("gated", run_id) == "success"

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import ClassVar, Self
 
-from scheduling import System, make_system_fixture, system_fixture  # noqa: F401
-from sqlalchemy import update
+from scheduling import (  # noqa: F401
+    System,
+    die_silently,
+    make_system_fixture,
+    start_scheduler,
+    system_fixture,
+)
 
 from tradewind import reports
 from tradewind.executors.base import BaseExecutor, TaskEvent, now
-from tradewind.metastore.models import Job
-from tradewind.scheduler.loop import Scheduler
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 from tradewind.workloads import TaskKey, Workload
@@ -87,23 +89,14 @@ class Holding(BaseExecutor):
 def test_a_dead_schedulers_queued_try_is_adopted_not_run_again(system: System) -> None:
     system.add_dag("held", ONE)
     system.scheduler.stop()  # the fixture's own scheduler steps aside
-    first = Scheduler(system.settings, system.sessions, Holding())
-    first.start()
+    first = start_scheduler(system, Holding())
     run_id = system.trigger("held")
     first.run_until(lambda: system.state("held", run_id, "only") == TaskState.QUEUED, timeout=30)
     ti = system.instance("held", run_id, "only")
     assert ti.external_executor_id == "ext-only-1"
-    # The first scheduler dies without a word: its heartbeat gets old.
-    assert first.job_id is not None
-    with system.sessions.begin() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == first.job_id)
-            .values(latest_heartbeat=now() - timedelta(hours=1))
-        )
+    die_silently(system, first)
     taker = Holding()
-    second = Scheduler(system.settings, system.sessions, taker)
-    second.start()
+    second = start_scheduler(system, taker)
     try:
         key = TaskKey("held", run_id, "only", -1, 1)
         assert taker.adopted == [key]
