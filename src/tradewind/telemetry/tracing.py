@@ -37,8 +37,7 @@ TRACEPARENT_ENV = "TRACEPARENT"
 INSTRUMENTATION = "tradewind"
 # Set while a try runs with traces on: only then does span() reach for OpenTelemetry.
 _active: list[_Lazy] = []
-# The resource of each service name: built once (its detectors are slow), in the fork server
-# for every try it forks.
+# The resource of each service name: built once per process (its detectors are slow).
 _resources: dict[str, Resource] = {}
 
 
@@ -56,19 +55,19 @@ def require() -> None:
 
 
 def warm_up(settings: TracesSettings) -> None:
-    """In a process that forks tries: import what a try's spans need once, for every try."""
+    """In a process that forks tries: import what every try's scope needs once (the light
+    OpenTelemetry API and its trace-context propagator), for every try.
+
+    The SDK and the OTLP exporter (~8 MB and ~60 ms of imports) are left to the tries that
+    open a span of their own: held in the forking process, they made every try's fork and
+    exit dearer, spans or not. Nothing here opens a connection or starts a thread."""
     if not settings.otel_on:
         return
-    require()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import export  # noqa: F401
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    # Their first use loads plug-ins and more modules: done here, not in every try. Nothing
-    # here opens a connection or starts a thread, so forking afterwards is safe.
-    _resources[settings.otel_service] = Resource.create({"service.name": settings.otel_service})
-    OTLPSpanExporter(endpoint=settings.endpoint).shutdown()  # type: ignore[no-untyped-call]
+    try:
+        from opentelemetry import context, trace  # noqa: F401
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+    except ImportError as exc:
+        raise TracesUnavailable(f"{EXTRA_HINT} ({exc})") from None
     TraceContextTextMapPropagator().extract({})
 
 
