@@ -185,7 +185,17 @@ def _finished(
     if running is not None:
         result.started.append((key.dag_id, key.task_id))
     _count_end(result, key, end, finished.start_date, task)
-    observe.try_ended(session, key, end.state, end.ended, running, error=report.error)
+    observe.try_ended(
+        session,
+        key,
+        end.state,
+        end.ended,
+        running,
+        error=report.error,
+        row=finished,
+        run=run,
+        reason=end.reason,
+    )
     _ended_outside(result, dag, key, end.state, report)
     if report.error:
         log.info("%s: %s (%s)", key, end.state.value, report.error)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind import tasklogs
 from tradewind.metastore.models import DagRun
-from tradewind.metastore.store import observed
+from tradewind.metastore.store import observed, tasks
+from tradewind.metastore.store.finishing import FinishedTry
 from tradewind.telemetry import records
 from tradewind.workloads import TaskKey
 
@@ -40,6 +41,8 @@ class _Try:
     end: datetime | None = None
     start: datetime | None = None
     error: str | None = None
+    # What the pass knew of the try's row already (None: read after the pass).
+    facts: observed.TryFacts | None = None
 
 
 @dataclass
@@ -72,15 +75,33 @@ def try_ended(
     running: tuple[datetime, int | None, str | None] | None,
     *,
     error: str | None = None,
+    row: FinishedTry | None = None,
+    run: DagRun | None = None,
+    reason: str | None = None,
 ) -> None:
     """A try ended (``running``: its running report (when, pid, host), if that came with
-    its end)."""
+    its end; ``row`` and ``run``: its row as the pass read it and its run, which spare the
+    read after the pass; ``reason``: why it failed, as written)."""
     notes: Notes | None = session.info.get(NOTES)
     if notes is None:
         return
+    facts = None
+    if row is not None and run is not None:
+        facts = observed.TryFacts(
+            row.queued,
+            row.start_date,
+            row.hostname,
+            row.pid,
+            row.pool,
+            row.queue,
+            row.priority_weight,
+            reason[: tasks.MAX_REASON] if reason else None,
+            run.logical_date,
+            run.serialized_dag_id,
+        )
     if running is not None:
-        notes.tries.append(_Try(key, "running", start=running[0]))
-    notes.tries.append(_Try(key, _plain(state), end=end, error=error))
+        notes.tries.append(_Try(key, "running", start=running[0], facts=facts))
+    notes.tries.append(_Try(key, _plain(state), end=end, error=error, facts=facts))
 
 
 def try_failed(
@@ -162,13 +183,16 @@ def as_records(
     """The notes as records (runs' starts first, tries, runs' ends last)."""
     if notes is None:
         return []
-    facts = observed.try_facts(
-        session, {(t.key.dag_id, t.key.run_id, t.key.task_id, t.key.map_index) for t in notes.tries}
-    )
+    unknown = {
+        (t.key.dag_id, t.key.run_id, t.key.task_id, t.key.map_index)
+        for t in notes.tries
+        if t.facts is None
+    }
+    facts = observed.try_facts(session, unknown) if unknown else {}
     found: list[records.Record] = [r for r in notes.runs if not r.ended]
     for noted in notes.tries:
         key = noted.key
-        fact = facts.get((key.dag_id, key.run_id, key.task_id, key.map_index))
+        fact = noted.facts or facts.get((key.dag_id, key.run_id, key.task_id, key.map_index))
         if fact is None:
             continue
         dag = cache.get(session, fact.serialized_dag_id)

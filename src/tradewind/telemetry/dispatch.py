@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 # Batches (a pass's records each) waiting for the sender thread; past it, batches are dropped.
 MAX_QUEUED = 10_000
+# The sender thread wakes at most this often: what a busy scheduler queues meanwhile goes
+# in one write, and the thread takes the interpreter's lock from the passes ten times a
+# second, not once per pass.
+SEND_EVERY = 0.1
 Item = list[records.Record] | tuple[str, int, float] | None
 
 
@@ -129,7 +133,8 @@ class Telemetry:
 
     def _send(self, pipe: IO[bytes]) -> None:
         """Pipe what is queued: the records of every batch waiting so far as one list, one
-        write (a busy scheduler queues a batch per pass, faster than one write each)."""
+        write (a busy scheduler queues a batch per pass, faster than one write each); then
+        rest a moment (:data:`SEND_EVERY`)."""
         while True:
             waiting = [self._queue.get()]
             with contextlib.suppress(queue.Empty):
@@ -154,6 +159,7 @@ class Telemetry:
             except (BrokenPipeError, OSError) as exc:
                 log.warning("telemetry: the telemetry process is gone (%s); not sending", exc)
                 return
+            time.sleep(SEND_EVERY)
 
     def _report(self, failed: int, error: str) -> None:
         if (failed, self._dropped) == self._reported:

@@ -72,13 +72,23 @@ def _flush(writer: Any, timeout: float) -> bool:
         return False
 
 
-# The telemetry process yields the CPU to the scheduler and the tries on a busy machine.
+# Where the scheduling policy cannot be set: the telemetry process at least yields the CPU.
 NICENESS = 19
 
 
+def yield_the_cpu() -> None:
+    """Run only on CPU time nothing else wants (Linux's SCHED_IDLE): a try or the scheduler
+    that wakes up takes the CPU from this process at once. A lower priority alone (nice)
+    let a try just forked wait for the next scheduler tick behind it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(OSError):
+            os.nice(NICENESS)
+
+
 def main() -> None:
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    yield_the_cpu()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     # The console transport logs each event at INFO: shown (on stderr), as asked for.
     logging.getLogger("openlineage.client.transport.console").setLevel(logging.INFO)

@@ -80,12 +80,30 @@ class Batch:
 
 @dataclass(frozen=True)
 class FinishedTry(TryRow):
-    """The row of a try that just finished, as the scheduler needs it afterwards."""
+    """The row of a try that just finished, as the scheduler needs it afterwards (the
+    scheduler's telemetry too: it need not read the row again)."""
 
     start_date: datetime | None
+    queued: datetime | None = None
+    hostname: str | None = None
+    pid: int | None = None
+    pool: str = ""
+    queue: str = ""
+    priority_weight: int = 0
 
 
-_ACTIVE_TRY_ROW = select(*_TRY_COLUMNS, _TI.c.start_date).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
+# The columns of a try's row read before its end is written.
+_ROW_COLUMNS = (
+    *_TRY_COLUMNS,
+    _TI.c.start_date,
+    _TI.c.queued_dttm,
+    _TI.c.hostname,
+    _TI.c.pid,
+    _TI.c.pool,
+    _TI.c.queue,
+    _TI.c.priority_weight,
+)
+_ACTIVE_TRY_ROW = select(*_ROW_COLUMNS).where(_TRY_KEY, _TI.c.state.in_(ACTIVE))
 
 
 def mark_finished(
@@ -144,10 +162,16 @@ def mark_finished(
         row.map_index,
         row.try_number,
         start_date=started,
+        queued=row.queued_dttm,
+        hostname=hostname or row.hostname,
+        pid=pid or row.pid,
+        pool=row.pool,
+        queue=row.queue,
+        priority_weight=row.priority_weight,
     )
 
 
-_ACTIVE_ROWS = select(*_TRY_COLUMNS, _TI.c.start_date).where(
+_ACTIVE_ROWS = select(*_ROW_COLUMNS).where(
     _TI.c.dag_id.in_(bindparam("dag_ids", expanding=True)),
     _TI.c.run_id.in_(bindparam("run_ids", expanding=True)),
     _TI.c.task_id.in_(bindparam("task_ids", expanding=True)),
