@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -169,6 +170,29 @@ class SerializedDag:
     @property
     def display_name(self) -> str:
         return self.dag_display_name or self.dag_id
+
+    # Worked out once per DAG object (the scheduler asks in every pass).
+    @functools.cached_property
+    def setup_upstreams(self) -> Mapping[str, tuple[str, ...]]:
+        """Each task's direct upstream tasks that are setup tasks (only tasks that have any)."""
+        found = {}
+        for task in self.tasks.values():
+            setups = tuple(
+                u for u in task.upstream_task_ids if u in self.tasks and self.tasks[u].is_setup
+            )
+            if setups:
+                found[task.task_id] = setups
+        return found
+
+    @functools.cached_property
+    def past_waiters(self) -> tuple[str, ...]:
+        """The tasks that wait for their previous run before being skipped too
+        (depends_on_past with wait_for_past_depends_before_skipping)."""
+        return tuple(
+            t.task_id
+            for t in self.tasks.values()
+            if t.depends_on_past and t.wait_for_past_depends_before_skipping
+        )
 
     def edge_label(self, upstream_id: str, downstream_id: str) -> str | None:
         """The label of the edge ``upstream_id >> downstream_id`` (None if it has none)."""

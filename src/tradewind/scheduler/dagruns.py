@@ -285,11 +285,8 @@ def _past_ok(
     needy = {t for t in candidates if t in tasks and tasks[t].depends_on_past}
     needy.update(
         t
-        for t, found in states.items()
-        if t in tasks
-        and any(state in decide.UNDECIDED for state in found.values())
-        and tasks[t].depends_on_past
-        and tasks[t].wait_for_past_depends_before_skipping
+        for t in dag.past_waiters
+        if any(state in decide.UNDECIDED for state in states.get(t, {}).values())
     )
     if not needy:
         return None

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 
 from tradewind.authoring.rules import TriggerRule
 from tradewind.parsing.serialize import SerializedDag, SerializedTask
@@ -60,15 +61,15 @@ class UpstreamCounts:
     ) -> UpstreamCounts:
         """Counts of the upstream tasks' ``states``; ``setup_states`` are those of the setup
         tasks among them (counted in ``states`` too)."""
-        counts = Counter(s for s in states if s is not TaskState.REMOVED)
-        setups = Counter(s for s in setup_states if s is not TaskState.REMOVED)
+        counts = Counter(states)
+        setups = Counter(setup_states)
         return cls(
-            total=sum(counts.values()),
+            total=counts.total() - counts[TaskState.REMOVED],
             success=counts[TaskState.SUCCESS],
             skipped=counts[TaskState.SKIPPED],
             failed=counts[TaskState.FAILED],
             upstream_failed=counts[TaskState.UPSTREAM_FAILED],
-            setups=sum(setups.values()),
+            setups=setups.total() - setups[TaskState.REMOVED],
             setups_success=setups[TaskState.SUCCESS],
             setups_skipped=setups[TaskState.SKIPPED],
         )
@@ -184,7 +185,9 @@ def decide_tasks(
     ``expand``; so is a mapped task expanded before whose instances were all cleared (its
     input may have changed since), unless it is among the ``fresh`` ones, just expanded.
     """
-    current = {task_id: dict(instances) for task_id, instances in states.items()}
+    # The states as decided so far: a task's instances are copied when first changed.
+    current: dict[str, Mapping[int, TaskState]] = dict(states)
+    owned: dict[str, dict[int, TaskState]] = {}
     changes: dict[Instance, TaskState] = {}
     expand: set[str] = set()
     pending = sorted(set(candidates))
@@ -196,7 +199,7 @@ def decide_tasks(
             task = dag.tasks.get(task_id)
             if task is None:
                 continue
-            instances = current.setdefault(task_id, dict(_UNKNOWN))
+            instances = current.setdefault(task_id, _UNKNOWN)
             if task_id not in fresh and _to_revise(dag, task, instances, current, past_ok):
                 expand.add(task_id)
                 continue
@@ -215,7 +218,10 @@ def decide_tasks(
                 new = READINESS_STATE.get(readiness)
                 if new is None or new is state:
                     continue
-                instances[map_index] = new
+                if task_id not in owned:
+                    owned[task_id] = dict(instances)
+                    instances = current[task_id] = owned[task_id]
+                owned[task_id][map_index] = new
                 changes[(task_id, map_index)] = new
                 if new is not TaskState.SCHEDULED:
                     next_round.update(task.downstream_task_ids)
@@ -275,10 +281,18 @@ def upstream_counts(
     dag: SerializedDag, task: SerializedTask, states: RunStates, map_index: int = -1
 ) -> UpstreamCounts:
     ups = task.upstream_task_ids
-    setups = [u for u in ups if u in dag.tasks and dag.tasks[u].is_setup]
+    setups = dag.setup_upstreams.get(task.task_id, ())
+    if map_index >= 0 and task.mapped_group_id is not None:
+        return UpstreamCounts.of(
+            (s for u in ups for s in _upstream_states(dag, task, u, states, map_index)),
+            (s for u in setups for s in _upstream_states(dag, task, u, states, map_index)),
+        )
+    # Every instance of every upstream task: counted without a call per upstream task (a
+    # join after a fan-out of thousands is decided in every pass that ends one of them).
+    get = states.get
     return UpstreamCounts.of(
-        (s for u in ups for s in _upstream_states(dag, task, u, states, map_index)),
-        (s for u in setups for s in _upstream_states(dag, task, u, states, map_index)),
+        chain.from_iterable([get(u, _UNKNOWN).values() for u in ups]),
+        chain.from_iterable([get(u, _UNKNOWN).values() for u in setups]),
     )
 
 
@@ -308,16 +322,14 @@ def run_outcome(dag: SerializedDag, states: RunStates) -> DagRunState | None:
     failed or could not run for an upstream failure; it succeeds when every one succeeded or
     was skipped.
     """
-    relevant = {
-        task_id: [s for s in instances.values() if s is not TaskState.REMOVED]
-        for task_id, instances in states.items()
-        if task_id in dag.tasks
-    }
-    if any(s not in FINISHED for found in relevant.values() for s in found):
-        return None
+    tasks = dag.tasks
+    for task_id, instances in states.items():
+        if task_id in tasks and not SETTLED.issuperset(instances.values()):
+            return None
     bad = {TaskState.FAILED, TaskState.UPSTREAM_FAILED}
-    if any(s in bad for leaf in outcome_leaves(dag) for s in relevant.get(leaf, ())):
-        return DagRunState.FAILED
+    for leaf in outcome_leaves(dag):
+        if not bad.isdisjoint(states.get(leaf, {}).values()):
+            return DagRunState.FAILED
     return DagRunState.SUCCESS
 
 

@@ -182,23 +182,7 @@ def _finished(
     )
     if finished is None:
         return _ended_restarting(session, key, running, result)
-    if running is not None:
-        result.started.append((key.dag_id, key.task_id))
-    _count_end(result, key, end, finished.start_date, task)
-    observe.try_ended(
-        session,
-        key,
-        end.state,
-        end.ended,
-        running,
-        error=report.error,
-        row=finished,
-        run=run,
-        reason=end.reason,
-    )
-    _ended_outside(result, dag, key, end.state, report)
-    if report.error:
-        log.info("%s: %s (%s)", key, end.state.value, report.error)
+    _told(session, result, finished, end, run=run, dag=dag, report=report, running=running)
     result.waits(end.next_try_at)
     _write_results(session, run, key, report, result)
     if end.state is TaskState.SUCCESS and report.asset_events:
@@ -219,6 +203,39 @@ def _run_of(session: Session, key: TaskKey, touched: Touched) -> DagRun | None:
     if (key.dag_id, key.run_id) in touched:
         return touched[(key.dag_id, key.run_id)][0]
     return run_store.lock_run(session, key.dag_id, key.run_id)
+
+
+def _told(
+    session: Session,
+    result: Applied,
+    finished: finishing.FinishedTry,
+    end: outcomes.TryEnd,
+    *,
+    run: DagRun,
+    dag: SerializedDag | None,
+    report: reports.Finished,
+    running: Started | None,
+) -> None:
+    """What the metrics, traces, lineage and alerts are told of a try's end."""
+    key = finished.key
+    task = dag.tasks.get(key.task_id) if dag else None
+    if running is not None:
+        result.started.append((key.dag_id, key.task_id))
+    _count_end(result, key, end, finished.start_date, task)
+    observe.try_ended(
+        session,
+        key,
+        end.state,
+        end.ended,
+        running,
+        error=report.error,
+        row=finished,
+        run=run,
+        reason=end.reason,
+    )
+    _ended_outside(result, dag, key, end.state, report)
+    if report.error:
+        log.info("%s: %s (%s)", key, end.state.value, report.error)
 
 
 def _count_end(

@@ -91,6 +91,25 @@ class FinishedTry(TryRow):
     queue: str = ""
     priority_weight: int = 0
 
+    @classmethod
+    def of(cls, row: Any, start: datetime, hostname: str | None, pid: int | None) -> FinishedTry:
+        """From a row of :data:`_ROW_COLUMNS`, as the end of the try wrote it."""
+        return cls(
+            row.id,
+            row.dag_id,
+            row.run_id,
+            row.task_id,
+            row.map_index,
+            row.try_number,
+            start_date=start,
+            queued=row.queued_dttm,
+            hostname=hostname,
+            pid=pid,
+            pool=row.pool,
+            queue=row.queue,
+            priority_weight=row.priority_weight,
+        )
+
 
 # The columns of a try's row read before its end is written.
 _ROW_COLUMNS = (
@@ -154,21 +173,7 @@ def mark_finished(
             batch.history.append(row.id)
         else:
             session.execute(TO_HISTORY, {"k_id": row.id})
-    return FinishedTry(
-        row.id,
-        row.dag_id,
-        row.run_id,
-        row.task_id,
-        row.map_index,
-        row.try_number,
-        start_date=started,
-        queued=row.queued_dttm,
-        hostname=hostname or row.hostname,
-        pid=pid or row.pid,
-        pool=row.pool,
-        queue=row.queue,
-        priority_weight=row.priority_weight,
-    )
+    return FinishedTry.of(row, started, hostname or row.hostname, pid or row.pid)
 
 
 _ACTIVE_ROWS = select(*_ROW_COLUMNS).where(

@@ -140,9 +140,19 @@ def instance_states(session: Session, dag_id: str, run_id: str) -> dict[str, dic
     """The state of every task instance of a run: task_id -> map_index -> state."""
     rows = session.execute(_STATES_OF_RUN, {"r_dag_id": dag_id, "r_run_id": run_id}).all()
     found: dict[str, dict[int, TaskState]] = {}
+    state_of = _STATE_OF
     for task_id, map_index, state in rows:
-        found.setdefault(task_id, {})[map_index] = TaskState(state or TaskState.NONE)
+        instances = found.get(task_id)
+        if instances is None:
+            instances = found[task_id] = {}
+        instances[map_index] = state_of[state]
     return found
+
+
+# A stored state's TaskState (a dictionary look-up: read for every instance of a run, in
+# every pass of the scheduler, where calling the enum cost more than the read itself).
+_STATE_OF: dict[str | None, TaskState] = {None: TaskState.NONE, "": TaskState.NONE}
+_STATE_OF.update((s.value, s) for s in TaskState)
 
 
 def instances_of_run(session: Session, dag_id: str, run_id: str) -> list[TaskInstance]:
