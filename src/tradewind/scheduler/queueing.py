@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import deferrals as deferral_store
 from tradewind.metastore.store import room as room_store
+from tradewind.metastore.store import rundata
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tries as try_store
 from tradewind.parsing.serialized import SerializedDag, SerializedTask
@@ -54,7 +55,7 @@ def queue_ready(
         return []
     pools = room_store.pool_room(session, lock=True)
     active = room_store.active_counts_by_dag(session, sorted({c.dag_id for c in candidates}))
-    runs: dict[tuple[str, str], dict[str, Any] | None] = {}
+    runs = _RunData(session, candidates, room)
     inputs = mapping.MapInputs(session)
     tasks = {ti.id: _task(session, cache, ti) for ti in candidates}
     limits = _TaskLimits.read(session, candidates, tasks)
@@ -131,19 +132,45 @@ def _task(
     return dag, dag.tasks[ti.task_id]
 
 
+class _RunData:
+    """Each run's data for the workloads of a pass (Workload.run), read on first need for
+    that run and the next runs among the candidates, up to ``batch`` runs at a time."""
+
+    def __init__(
+        self, session: Session, candidates: Sequence[try_store.Queueable], batch: int
+    ) -> None:
+        self.session = session
+        self.order = list(dict.fromkeys((c.dag_id, c.run_id) for c in candidates))
+        self.place = {key: n for n, key in enumerate(self.order)}
+        self.batch = max(1, batch)
+        self.found: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    def get(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        if key not in self.found:
+            self._read(key)
+        return self.found[key]
+
+    def _read(self, key: tuple[str, str]) -> None:
+        start = self.place.get(key, len(self.order))
+        upcoming = [k for k in self.order[start + 1 :] if k not in self.found]
+        wanted = [key, *upcoming[: self.batch - 1]]
+        runs = rundata.runs_by_key(self.session, wanted)
+        previous = rundata.previous_successes(self.session, list(runs.values()))
+        for wanted_key in wanted:
+            run = runs.get(wanted_key)
+            self.found[wanted_key] = None if run is None else _run_data(run, previous[wanted_key])
+
+
 def _workload(
     session: Session,
     ti: try_store.Queueable,
     found: tuple[SerializedDag, SerializedTask],
-    runs: dict[tuple[str, str], dict[str, Any] | None],
+    runs: _RunData,
     inputs: mapping.MapInputs,
 ) -> Workload | None:
-    """The workload of a try; ``runs`` memoises each run's data for this pass, ``inputs``
-    what mapped tasks of its runs expand over."""
-    if (ti.dag_id, ti.run_id) not in runs:
-        run = run_store.get_run(session, ti.dag_id, ti.run_id)
-        runs[(ti.dag_id, ti.run_id)] = _run_data(session, run) if run else None
-    run_data = runs[(ti.dag_id, ti.run_id)]
+    """The workload of a try; ``runs`` holds its run's data, ``inputs`` what mapped tasks
+    of its runs expand over."""
+    run_data = runs.get((ti.dag_id, ti.run_id))
     if run_data is None:
         return None
     dag, task = found
@@ -209,10 +236,10 @@ def _run_key(ti: try_store.Queueable) -> tuple[str, str, str]:
     return (ti.dag_id, ti.task_id, ti.run_id)
 
 
-def _run_data(session: Session, run: DagRun) -> dict[str, Any]:
-    """What the try needs of its run, so that it does not have to read it (Workload.run)."""
+def _run_data(run: DagRun, previous: DagRun | None) -> dict[str, Any]:
+    """What the try needs of its run, so that it does not have to read it (Workload.run);
+    ``previous``: its DAG's latest successful run before it."""
     logical = run.logical_date
-    previous = run_store.previous_success(session, run.dag_id, logical)
     return {
         "dag_id": run.dag_id,
         "run_id": run.run_id,
