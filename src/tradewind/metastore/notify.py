@@ -39,8 +39,20 @@ def notify(session: Session) -> None:
             {"channel": CHANNEL, "sender": str(os.getpid())},
         )
     elif name == "sqlite" and url.database not in (None, "", ":memory:"):
+        if session.info.get(_PENDING):
+            return  # one request per commit, however many writes asked for it
+        session.info[_PENDING] = True
         path = request_file(str(url.database))
-        event.listen(session, "after_commit", lambda _: _write_request(path), once=True)
+
+        def committed(_: Session) -> None:
+            session.info.pop(_PENDING, None)
+            _write_request(path)
+
+        event.listen(session, "after_commit", committed, once=True)
+
+
+# Set on a session while a request waits for its commit.
+_PENDING = "tradewind.wake_request"
 
 
 def _write_request(path: str) -> None:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import DagRun
@@ -38,44 +38,56 @@ def previous_successes(session: Session, runs: Collection[DagRun]) -> dict[RunKe
         if per_dag[run.dag_id] > 1
     }
     single = [run for run in runs if per_dag[run.dag_id] == 1]
-    if not single:
-        return found
-    latest = _latest_success_dates(session, {run.dag_id: run.logical_date for run in single})
-    previous: dict[tuple[str, datetime], DagRun] = {}
-    if latest:
-        rows = session.scalars(
-            select(DagRun).where(
-                DagRun.state == DagRunState.SUCCESS.value,
-                or_(
-                    *(
-                        and_(DagRun.dag_id == dag_id, DagRun.logical_date == moment)
-                        for dag_id, moment in latest.items()
-                    )
-                ),
-            )
-        )
-        previous = {(run.dag_id, run.logical_date): run for run in rows}
+    latest = _latest_success_dates(session, {run.dag_id for run in single})
+    # A DAG whose latest success is not before the run (a rerun of an older run): alone.
     for run in single:
         moment = latest.get(run.dag_id)
-        found[(run.dag_id, run.run_id)] = (
-            previous.get((run.dag_id, moment)) if moment is not None else None
-        )
+        if moment is not None and moment >= run.logical_date:
+            found[(run.dag_id, run.run_id)] = previous_success(
+                session, run.dag_id, run.logical_date
+            )
+            del latest[run.dag_id]
+    previous = _successes_at(session, latest)
+    for run in single:
+        if (run.dag_id, run.run_id) not in found:
+            moment = latest.get(run.dag_id)
+            found[(run.dag_id, run.run_id)] = previous.get((run.dag_id, moment)) if moment else None
     return found
 
 
-def _latest_success_dates(session: Session, before: dict[str, datetime]) -> dict[str, datetime]:
-    """For each DAG, the logical date of its latest successful run before the given date."""
-    rows = session.execute(
-        select(DagRun.dag_id, func.max(DagRun.logical_date))
-        .where(
-            DagRun.state == DagRunState.SUCCESS.value,
-            or_(
-                *(
-                    and_(DagRun.dag_id == dag_id, DagRun.logical_date < moment)
-                    for dag_id, moment in before.items()
-                )
-            ),
-        )
-        .group_by(DagRun.dag_id)
-    ).all()
+# Statements of a fixed shape (their lists are expanded when they run): compiled once.
+_LATEST = (
+    select(DagRun.dag_id, func.max(DagRun.logical_date))
+    .where(
+        DagRun.state == DagRunState.SUCCESS.value,
+        DagRun.dag_id.in_(bindparam("dag_ids", expanding=True)),
+    )
+    .group_by(DagRun.dag_id)
+)
+_AT = select(DagRun).where(
+    DagRun.state == DagRunState.SUCCESS.value,
+    DagRun.dag_id.in_(bindparam("dag_ids", expanding=True)),
+    DagRun.logical_date.in_(bindparam("moments", expanding=True)),
+)
+
+
+def _latest_success_dates(session: Session, dag_ids: Collection[str]) -> dict[str, datetime]:
+    """Each DAG's latest successful run's logical date (DAGs without one left out)."""
+    if not dag_ids:
+        return {}
+    rows = session.execute(_LATEST, {"dag_ids": sorted(dag_ids)}).all()
     return {dag_id: moment for dag_id, moment in rows if moment is not None}
+
+
+def _successes_at(
+    session: Session, moments: dict[str, datetime]
+) -> dict[tuple[str, datetime], DagRun]:
+    """The successful runs of these DAGs at these logical dates."""
+    if not moments:
+        return {}
+    params = {"dag_ids": sorted(moments), "moments": sorted(set(moments.values()))}
+    return {
+        (run.dag_id, run.logical_date): run
+        for run in session.scalars(_AT, params)
+        if moments.get(run.dag_id) == run.logical_date
+    }
