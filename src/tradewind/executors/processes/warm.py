@@ -13,6 +13,9 @@ reports on unchanged, so the executor cannot tell the difference. It keeps
 - the DAG file, or a module of the user's own that it imported, changed (the import is
   stale): the next try starts a new warm process, the old one finishes what it runs and exits;
 - it was not used for :data:`IDLE_LIMIT` seconds;
+- room is needed for another file and it is the least recently used, unused for
+  :data:`IN_USE` seconds (when every one was used more recently, the other file's try runs
+  the cold way);
 - it did not finish importing within :data:`START_LIMIT` seconds, or died while importing: the
   file is then served the cold way (each try imports it) until it changes.
 
@@ -36,6 +39,8 @@ from typing import Any
 from tradewind.executors.processes.handover import Request
 
 IDLE_LIMIT = 120.0
+# A warm process used this recently is not let go to make room for another file.
+IN_USE = 1.0
 START_LIMIT = 60.0
 MAX_MESSAGE = 1 << 20
 
@@ -163,8 +168,17 @@ class WarmPool:
         return proc
 
     def _evict(self) -> bool:
-        """Let the least recently used ready process go, to make room; False if none can."""
-        ready = [p for p in self.by_file.values() if p.ready and not p.held]
+        """Let the least recently used ready process go, to make room; False if none can.
+
+        One used within :data:`IN_USE` seconds stays: with more DAG files busy at once than
+        the pool holds, replacing processes at every try cost each try a warm start (a fork
+        and an import) and then an exit, more than a cold try's import alone."""
+        now = time.monotonic()
+        ready = [
+            p
+            for p in self.by_file.values()
+            if p.ready and not p.held and now - p.last_used >= IN_USE
+        ]
         if not ready:
             return False
         self._retire(min(ready, key=lambda p: p.last_used))
