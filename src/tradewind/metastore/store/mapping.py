@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, bindparam, func, insert, literal, select, up
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.models import TaskInstance, XCom
-from tradewind.metastore.store.tasks import NewTask
+from tradewind.metastore.store.tasks import NewTask, stored_state
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import TaskState
 
@@ -88,10 +88,7 @@ _REMOVE = (
 def instances(session: Session, dag_id: str, run_id: str, task_id: str) -> dict[int, TaskState]:
     """The states of a task's instances in a run, by map_index."""
     params = {"b_dag_id": dag_id, "b_run_id": run_id, "b_task_id": task_id}
-    return {
-        index: TaskState(state or TaskState.NONE)
-        for index, state in session.execute(_INSTANCES, params)
-    }
+    return {index: stored_state(state) for index, state in session.execute(_INSTANCES, params)}
 
 
 def revise(

@@ -129,11 +129,21 @@ def create_task_instances(session: Session, run: DagRun, tasks: Iterable[NewTask
 _RUN_KEY = and_(_TI.c.dag_id == bindparam("r_dag_id"), _TI.c.run_id == bindparam("r_run_id"))
 _STATES_OF_RUN = select(_TI.c.task_id, _TI.c.map_index, _TI.c.state).where(_RUN_KEY)
 
+# A stored state's TaskState (a dictionary look-up: read for every instance of a run, in
+# every pass of the scheduler, where calling the enum cost more than the read itself).
+_STATE_OF: dict[str | None, TaskState] = {None: TaskState.NONE, "": TaskState.NONE}
+_STATE_OF.update((s.value, s) for s in TaskState)
+
+
+def stored_state(value: str | None) -> TaskState:
+    """The TaskState of a state column's value (NULL and empty: none)."""
+    return _STATE_OF[value]
+
 
 def states_of_run(session: Session, dag_id: str, run_id: str) -> dict[str, TaskState]:
     """The state of each task of a run (of one of its instances, for a mapped task)."""
     rows = session.execute(_STATES_OF_RUN, {"r_dag_id": dag_id, "r_run_id": run_id}).all()
-    return {task_id: TaskState(state or TaskState.NONE) for task_id, _, state in rows}
+    return {task_id: stored_state(state) for task_id, _, state in rows}
 
 
 def instance_states(session: Session, dag_id: str, run_id: str) -> dict[str, dict[int, TaskState]]:
@@ -147,12 +157,6 @@ def instance_states(session: Session, dag_id: str, run_id: str) -> dict[str, dic
             instances = found[task_id] = {}
         instances[map_index] = state_of[state]
     return found
-
-
-# A stored state's TaskState (a dictionary look-up: read for every instance of a run, in
-# every pass of the scheduler, where calling the enum cost more than the read itself).
-_STATE_OF: dict[str | None, TaskState] = {None: TaskState.NONE, "": TaskState.NONE}
-_STATE_OF.update((s.value, s) for s in TaskState)
 
 
 def instances_of_run(session: Session, dag_id: str, run_id: str) -> list[TaskInstance]:
@@ -378,7 +382,7 @@ def due_waiting(session: Session, now: datetime, limit: int) -> list[WaitingTry]
     """up_for_retry / up_for_reschedule tries whose wait is over."""
     rows = session.execute(_DUE_WAITING, {"now": now, "limit": limit}).all()
     return [
-        WaitingTry(dag_id, run_id, task_id, map_index, TaskState(state or TaskState.NONE))
+        WaitingTry(dag_id, run_id, task_id, map_index, stored_state(state))
         for dag_id, run_id, task_id, map_index, state in rows
     ]
 
@@ -405,5 +409,5 @@ def past_states(
     for task_id, state in rows:
         if found.get(task_id) not in (None, TaskState.SUCCESS, TaskState.SKIPPED):
             continue
-        found[task_id] = TaskState(state or TaskState.NONE)
+        found[task_id] = stored_state(state)
     return found

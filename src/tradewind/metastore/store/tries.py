@@ -39,6 +39,7 @@ from tradewind.metastore.models import (
 from tradewind.metastore.store.tasks import (
     HISTORY_COLUMNS,
     RESTARTING,
+    stored_state,
 )
 from tradewind.metastore.types import UtcDateTime
 from tradewind.states import DagRunState, TaskState
@@ -350,7 +351,7 @@ def try_states(session: Session, keys: Iterable[TaskKey]) -> dict[TaskKey, tuple
         return {}
     instances = list({(k.dag_id, k.run_id, k.task_id, k.map_index) for k in wanted})
     current = {
-        (dag_id, run_id, task_id, map_index): (try_number, TaskState(state or TaskState.NONE))
+        (dag_id, run_id, task_id, map_index): (try_number, stored_state(state))
         for dag_id, run_id, task_id, map_index, try_number, state in session.execute(
             _TRY_STATES, {"keys": instances}
         ).all()
