@@ -80,6 +80,15 @@ def _set_level(logger: logging.Logger, level: str | int) -> None:
         logger.setLevel(level)
 
 
+def preset_level(level: str) -> None:
+    """Give the root logger a try's level ahead, in a process that forks tries.
+
+    A forked try then finds the level already set. Setting it there would clear the cache of
+    every logger of the process, and each logger it touches costs a copied memory page.
+    """
+    _set_level(logging.getLogger(), level)
+
+
 class TryLog(_Capture):
     """The log file of a try, receiving fds 1 and 2, ``print()`` and logging, masked.
 

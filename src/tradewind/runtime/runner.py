@@ -185,9 +185,12 @@ def warm_up(settings: Settings) -> None:
     """
     engine_module.create_engine(settings.database).dispose()
     configure_mappers()
-    # The first Fernet key made in a process sets up its crypto library (~3 ms): once, here.
+    # The first Fernet key made in a process sets up its crypto library (~3 ms): once, here,
+    # and the tries use the cipher made here.
     with contextlib.suppress(crypto.CryptoError):
-        crypto.Cipher(settings.core.fernet_key)
+        crypto.Cipher.of(settings.core.fernet_key)
+    # Each try logs at this level: set here, a try need not set it (see logs.preset_level).
+    logs.preset_level(settings.logging.level)
     loader.warm_imports()
     tracing.warm_up(settings.traces)
     import_from_dags_folder(settings)
@@ -239,7 +242,7 @@ def prepare(
     key = workload.key
     try:
         dag, task = dagfile.load_task(Path(workload.dag_file), key.dag_id, key.task_id)
-        cipher = crypto.Cipher(settings.core.fernet_key)
+        cipher = crypto.Cipher.of(settings.core.fernet_key)
     except (dagfile.DagLoadError, TaskNotFound, crypto.CryptoError) as exc:
         raise CannotRun(str(exc), retryable=False) from None
     handed = {
