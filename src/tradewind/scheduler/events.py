@@ -118,7 +118,8 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
             result.changed += marked
             if marked:
                 result.started.append((event.key.dag_id, event.key.task_id))
-                observe.try_started(session, event.key, min(report.at, now))
+                at = min(report.at, now)
+                observe.try_started(session, event.key, at, report.pid, report.hostname)
         elif isinstance(report, reports.Finished):
             running = started.get(event.key)
             result.changed += _finished(

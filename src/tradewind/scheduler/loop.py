@@ -120,6 +120,7 @@ class Scheduler:
         # Traces and lineage of the tries and runs that passes start and end (see observe).
         self.observer = dispatch.Telemetry.from_settings(settings)
         self.housekeeping.observer = self.observer
+        self._runs_seen = observe.RunsSeen()
         self._read_sessions: sessionmaker[Session] | None = None
         # Events polled but not yet applied: kept across run/run_until calls, never dropped.
         self._pending: list[TaskEvent] = []
@@ -317,7 +318,7 @@ class Scheduler:
         restarts whose process has ended, queue what is ready."""
         tick = time.monotonic()
         if self.observer.enabled:
-            observe.watch(session)
+            observe.watch(session, starts=self.observer.wants_starts)
         applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
         done = Pass(
             busy=bool(applied and applied.changed),
@@ -379,6 +380,7 @@ class Scheduler:
                     self.cache,
                     self.settings.logging.base_log_folder,
                     self.observer.executor,
+                    runs=self._runs_seen,
                 )
             )
         if self._check_tries:

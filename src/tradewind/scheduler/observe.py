@@ -27,6 +27,7 @@ from tradewind.telemetry import records
 from tradewind.workloads import TaskKey
 
 if TYPE_CHECKING:
+    from tradewind.parsing.serialize import SerializedDag
     from tradewind.scheduler.dagruns import DagCache
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,42 @@ class _Try:
     error: str | None = None
     # What the pass knew of the try's row already (None: read after the pass).
     facts: observed.TryFacts | None = None
+    # A start's process, from its running report.
+    pid: int | None = None
+    hostname: str | None = None
 
 
 @dataclass
 class Notes:
     tries: list[_Try] = field(default_factory=list)
     runs: list[records.RunRecord] = field(default_factory=list)
+    # Whether tries' starts are noted (only lineage has a use for them: a START event).
+    starts: bool = True
+
+
+class RunsSeen:
+    """What tries' starts need of their runs (logical date, DAG version), kept across passes
+    so that a start costs no read: the runs of a pass's first starts are read at once, and
+    every ended try whose row the pass read brings its run's in for free."""
+
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        self._known: dict[observed.RunKey, observed.RunFacts] = {}
+
+    def get(
+        self, session: Session, keys: set[observed.RunKey]
+    ) -> dict[observed.RunKey, observed.RunFacts]:
+        missing = keys - self._known.keys()
+        if missing:
+            for key, facts in observed.run_facts(session, missing).items():
+                self.keep(key, facts)
+        return {key: self._known[key] for key in keys if key in self._known}
+
+    def keep(self, key: observed.RunKey, facts: observed.RunFacts) -> None:
+        if key not in self._known and len(self._known) >= self.LIMIT:
+            del self._known[next(iter(self._known))]  # the oldest
+        self._known[key] = facts
 
 
 def _plain(state: str) -> str:
@@ -56,15 +87,17 @@ def _plain(state: str) -> str:
     return str(getattr(state, "value", state))
 
 
-def watch(session: Session) -> None:
-    """Note what this session's pass starts and ends."""
-    session.info[NOTES] = Notes()
+def watch(session: Session, *, starts: bool = True) -> None:
+    """Note what this session's pass starts and ends (``starts``: tries' starts too)."""
+    session.info[NOTES] = Notes(starts=starts)
 
 
-def try_started(session: Session, key: TaskKey, at: datetime) -> None:
+def try_started(
+    session: Session, key: TaskKey, at: datetime, pid: int | None, hostname: str | None
+) -> None:
     notes: Notes | None = session.info.get(NOTES)
-    if notes is not None:
-        notes.tries.append(_Try(key, "running", start=at))
+    if notes is not None and notes.starts:
+        notes.tries.append(_Try(key, "running", start=at, pid=pid, hostname=hostname))
 
 
 def try_ended(
@@ -99,8 +132,9 @@ def try_ended(
             run.logical_date,
             run.serialized_dag_id,
         )
-    if running is not None:
-        notes.tries.append(_Try(key, "running", start=running[0], facts=facts))
+    if running is not None and notes.starts:
+        at, pid, hostname = running
+        notes.tries.append(_Try(key, "running", start=at, pid=pid, hostname=hostname))
     notes.tries.append(_Try(key, _plain(state), end=end, error=error, facts=facts))
 
 
@@ -159,6 +193,8 @@ def read_after(
     cache: DagCache,
     log_folder: Path | None,
     executor: str,
+    *,
+    runs: RunsSeen | None = None,
 ) -> list[records.Record]:
     """A committed pass's notes as records, read in a short read-only transaction of their
     own: the pass does not wait for this read, which comes once its tries are handed over.
@@ -167,7 +203,7 @@ def read_after(
         return []
     try:
         with reads() as session:
-            return as_records(session, notes, cache, log_folder, executor)
+            return as_records(session, notes, cache, log_folder, executor, runs=runs)
     except SQLAlchemyError as exc:
         log.warning("telemetry: %d tries and runs not recorded: %s", len(notes.tries), exc)
         return []
@@ -179,49 +215,96 @@ def as_records(
     cache: DagCache,
     log_folder: Path | None,
     executor: str,
+    *,
+    runs: RunsSeen | None = None,
 ) -> list[records.Record]:
     """The notes as records (runs' starts first, tries, runs' ends last)."""
     if notes is None:
         return []
-    unknown = {
-        (t.key.dag_id, t.key.run_id, t.key.task_id, t.key.map_index)
-        for t in notes.tries
-        if t.facts is None
-    }
-    facts = observed.try_facts(session, unknown) if unknown else {}
+    runs = runs if runs is not None else RunsSeen()
+    ends = {_key4(t.key) for t in notes.tries if t.facts is None and t.end is not None}
+    facts = observed.try_facts(session, ends) if ends else {}
+    _learn(runs, [(t.key.dag_id, t.key.run_id, t.facts) for t in notes.tries if t.facts])
+    _learn(runs, [(k[0], k[1], f) for k, f in facts.items()])
+    starts = {(t.key.dag_id, t.key.run_id) for t in notes.tries if t.end is None}
+    seen = runs.get(session, starts) if starts else {}
     found: list[records.Record] = [r for r in notes.runs if not r.ended]
     for noted in notes.tries:
         key = noted.key
-        fact = noted.facts or facts.get((key.dag_id, key.run_id, key.task_id, key.map_index))
-        if fact is None:
+        if noted.end is None:
+            run = seen.get((key.dag_id, key.run_id))
+            if run is not None:
+                found.append(_start(noted, run, cache.get(session, run.serialized_dag_id)))
             continue
-        dag = cache.get(session, fact.serialized_dag_id)
-        task = dag.tasks.get(key.task_id) if dag is not None else None
-        log = tasklogs.log_path(log_folder, key) if log_folder and noted.end else None
-        found.append(
-            records.TryRecord(
-                key.dag_id,
-                key.run_id,
-                key.task_id,
-                key.map_index,
-                key.try_number,
-                noted.state,
-                start=noted.start or fact.start,
-                end=noted.end,
-                queued=fact.queued,
-                hostname=fact.hostname,
-                pid=fact.pid,
-                pool=fact.pool,
-                queue=fact.queue,
-                priority_weight=fact.priority_weight,
-                operator=f"{task.operator_module}.{task.operator}" if task else None,
-                executor=executor,
-                error=noted.error or (fact.failure_reason if noted.end else None),
-                logical_date=fact.logical_date,
-                log_path=str(log) if log else None,
-                inlets=task.inlets if task else (),
-                outlets=task.outlets if task else (),
-            )
-        )
+        fact = noted.facts or facts.get(_key4(key))
+        if fact is not None:
+            dag = cache.get(session, fact.serialized_dag_id)
+            found.append(_end(noted, fact, dag, log_folder, executor))
     found += [r for r in notes.runs if r.ended]
     return found
+
+
+def _learn(runs: RunsSeen, known: list[tuple[str, str, observed.TryFacts]]) -> None:
+    """Keep the run facts that came with tries' facts (no read for their runs' starts)."""
+    for dag_id, run_id, fact in known:
+        runs.keep((dag_id, run_id), observed.RunFacts(fact.logical_date, fact.serialized_dag_id))
+
+
+def _key4(key: TaskKey) -> observed.Key:
+    return (key.dag_id, key.run_id, key.task_id, key.map_index)
+
+
+def _start(noted: _Try, run: observed.RunFacts, dag: SerializedDag | None) -> records.TryRecord:
+    """A try's start: what lineage's START event says of it."""
+    key = noted.key
+    task = dag.tasks.get(key.task_id) if dag is not None else None
+    return records.TryRecord(
+        key.dag_id,
+        key.run_id,
+        key.task_id,
+        key.map_index,
+        key.try_number,
+        noted.state,
+        start=noted.start,
+        hostname=noted.hostname,
+        pid=noted.pid,
+        operator=f"{task.operator_module}.{task.operator}" if task else None,
+        logical_date=run.logical_date,
+        inlets=task.inlets if task else (),
+        outlets=task.outlets if task else (),
+    )
+
+
+def _end(
+    noted: _Try,
+    fact: observed.TryFacts,
+    dag: SerializedDag | None,
+    log_folder: Path | None,
+    executor: str,
+) -> records.TryRecord:
+    key = noted.key
+    task = dag.tasks.get(key.task_id) if dag is not None else None
+    log = tasklogs.log_path(log_folder, key) if log_folder else None
+    return records.TryRecord(
+        key.dag_id,
+        key.run_id,
+        key.task_id,
+        key.map_index,
+        key.try_number,
+        noted.state,
+        start=noted.start or fact.start,
+        end=noted.end,
+        queued=fact.queued,
+        hostname=fact.hostname,
+        pid=fact.pid,
+        pool=fact.pool,
+        queue=fact.queue,
+        priority_weight=fact.priority_weight,
+        operator=f"{task.operator_module}.{task.operator}" if task else None,
+        executor=executor,
+        error=noted.error or fact.failure_reason,
+        logical_date=fact.logical_date,
+        log_path=str(log) if log else None,
+        inlets=task.inlets if task else (),
+        outlets=task.outlets if task else (),
+    )

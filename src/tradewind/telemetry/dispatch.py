@@ -68,6 +68,12 @@ class Telemetry:
     def enabled(self) -> bool:
         return self.settings is not None
 
+    @property
+    def wants_starts(self) -> bool:
+        """Whether tries' starts are recorded: lineage sends a START event for each; a span
+        is made from the try's end alone."""
+        return self.settings is not None and self.settings.openlineage.enabled
+
     def send(self, found: Iterable[records.Record]) -> None:
         """Queue records for the telemetry process; never waits."""
         if self.settings is None:

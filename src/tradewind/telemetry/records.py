@@ -92,4 +92,9 @@ def try_span_id(dag_id: str, run_id: str, task_id: str, map_index: int, try_numb
 def traceparent(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
     """The W3C traceparent of a try's span (what its process's spans hang under)."""
     span = try_span_id(dag_id, run_id, task_id, map_index, try_number)
-    return f"00-{trace_id(dag_id, run_id):032x}-{span:016x}-01"
+    return w3c_traceparent(trace_id(dag_id, run_id), span)
+
+
+def w3c_traceparent(trace: int, span: int) -> str:
+    """A sampled span's W3C traceparent header."""
+    return f"00-{trace:032x}-{span:016x}-01"

@@ -56,7 +56,7 @@ def require() -> None:
 
 def warm_up(settings: TracesSettings) -> None:
     """In a process that forks tries: import what every try's scope needs once (the light
-    OpenTelemetry API and its trace-context propagator), for every try.
+    OpenTelemetry API), for every try.
 
     The SDK and the OTLP exporter (~8 MB and ~60 ms of imports) are left to the tries that
     open a span of their own: held in the forking process, they made every try's fork and
@@ -65,10 +65,8 @@ def warm_up(settings: TracesSettings) -> None:
         return
     try:
         from opentelemetry import context, trace  # noqa: F401
-        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
     except ImportError as exc:
         raise TracesUnavailable(f"{EXTRA_HINT} ({exc})") from None
-    TraceContextTextMapPropagator().extract({})
 
 
 def provider(settings: TracesSettings, *, id_generator: Any = None) -> TracerProvider:
@@ -113,13 +111,18 @@ def try_scope(settings: TracesSettings, key: tuple[str, str, str, int, int]) -> 
         yield
         return
     from opentelemetry import context, trace
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     made = _Lazy(settings)
     trace.set_tracer_provider(made)  # type: ignore[arg-type]
-    parent = records.traceparent(*key)
-    ctx = TraceContextTextMapPropagator().extract({"traceparent": parent})
-    token = context.attach(ctx)
+    dag_id, run_id, task_id, map_index, try_number = key
+    trace_id = records.trace_id(dag_id, run_id)
+    span_id = records.try_span_id(dag_id, run_id, task_id, map_index, try_number)
+    parent = records.w3c_traceparent(trace_id, span_id)
+    # What a trace-context propagator would make of ``parent``, without parsing it back.
+    remote = trace.SpanContext(
+        trace_id, span_id, is_remote=True, trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED)
+    )
+    token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(remote)))
     previous = os.environ.get(TRACEPARENT_ENV)
     os.environ[TRACEPARENT_ENV] = parent
     _active.append(made)

@@ -68,3 +68,29 @@ def try_facts(session: Session, keys: Collection[Key]) -> dict[Key, TryFacts]:
             values: tuple[Any, ...] = tuple(row[4:])
             found[key] = TryFacts(*values)
     return found
+
+
+RunKey = tuple[str, str]  # dag_id, run_id
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    logical_date: datetime
+    serialized_dag_id: int | None
+
+
+def run_facts(session: Session, keys: Collection[RunKey]) -> dict[RunKey, RunFacts]:
+    """What a try's start needs of its run (one query for all the runs)."""
+    if not keys:
+        return {}
+    run = DagRun
+    rows = session.execute(
+        select(run.dag_id, run.run_id, run.logical_date, run.serialized_dag_id).where(
+            run.dag_id.in_(sorted({k[0] for k in keys})),
+            run.run_id.in_(sorted({k[1] for k in keys})),
+        )
+    ).all()
+    wanted = set(keys)
+    return {
+        (row[0], row[1]): RunFacts(row[2], row[3]) for row in rows if (row[0], row[1]) in wanted
+    }
