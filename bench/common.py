@@ -55,7 +55,10 @@ WORKLOADS = (
     "parse",
     "idle",
     "startup",
+    "soak",
 )
+# Workloads the Airflow side does not run (``compare`` measures them on tradewind alone).
+TRADEWIND_ONLY = ("soak",)
 # One DAG, triggered once per repetition (many_dags has its own: 200 DAGs due at one moment).
 RUN_WORKLOADS = ("chain", "fanout", "fanout_wide", "lattice", "mapped", "wide", "light", "heavy")
 # Workloads that also report the scheduler's own CPU per finished try.
@@ -117,6 +120,14 @@ FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
         "peak_pss_mb": ("MB", "lower", "peak of the summed PSS (shared pages split)"),
     },
     "startup": {"healthy_s": ("s", "lower", "start command -> health check answers")},
+    "soak": {
+        "pss_first_mb": ("MB", "lower", "summed PSS of all processes after the first run's tries"),
+        "pss_last_mb": ("MB", "lower", "summed PSS of all processes after the last run's tries"),
+        "rss_first_mb": ("MB", "lower", "summed RSS after the first run"),
+        "rss_last_mb": ("MB", "lower", "summed RSS after the last run"),
+        "growth_pct": ("%", "lower", "PSS after the last run against after the first"),
+        "tasks_per_s": ("tasks/s", "higher", "all its tries over its whole time, triggers too"),
+    },
 }
 
 
@@ -137,6 +148,8 @@ class Sizes:
     parse_files: int = 200
     parse_tasks: int = 20
     idle_seconds: float = 60.0
+    soak_width: int = 1000  # the fan-out run again and again by soak
+    soak_runs: int = 20
 
 
 FULL = Sizes()
@@ -154,6 +167,8 @@ SMOKE = Sizes(
     heavy_fib=20,
     parse_files=5,
     idle_seconds=3.0,
+    soak_width=5,
+    soak_runs=2,
 )
 
 
@@ -422,6 +437,17 @@ class TreeSampler:
                 rss += info.rss
                 pss += info.pss
         return rss, pss
+
+    def settled_memory(self, samples: int = 5, interval: float = 0.4) -> tuple[float, float]:
+        """Summed RSS and PSS in MB, the median of a few readings (a try that is still
+        exiting counts in one reading, not in the figure)."""
+        readings = []
+        for _ in range(samples):
+            readings.append(self._memory())
+            time.sleep(interval)
+        rss = statistics.median(r for r, _ in readings)
+        pss = statistics.median(p for _, p in readings)
+        return rss / 2**20, pss / 2**20
 
     def sample(self) -> None:
         rss, pss = self._memory()

@@ -6,10 +6,10 @@
     python bench/run.py compare [WORKLOAD...] --db postgres [--repeat 3]
 
 WORKLOAD is one of chain, fanout, fanout_wide, lattice, many_dags, mapped, wide, light,
-heavy, parse, idle, startup, or ``all``. ``compare`` runs both sides on this machine,
-interleaved (per workload one side then the other, the first side alternating), and puts
-their medians side by side. Every run prints a table and writes one JSON file to
-bench/results/ (``--smoke``: tiny sizes, once, nothing written).
+heavy, parse, idle, startup, soak (tradewind alone), or ``all``. ``compare`` runs both
+sides on this machine, interleaved (per workload one side then the other, the first side
+alternating), and puts their medians side by side. Every run prints a table and writes one
+JSON file to bench/results/ (``--smoke``: tiny sizes, once, nothing written).
 See bench/README.md for what each figure means.
 """
 
@@ -126,6 +126,8 @@ def plan(workloads: list[str], sides: list[str]) -> list[tuple[str, str]]:
     order = []
     for index, workload in enumerate(workloads):
         turn = sides if index % 2 == 0 else sides[::-1]
+        if workload in common.TRADEWIND_ONLY:
+            turn = [side for side in turn if side == "tradewind"]
         order += [(workload, side) for side in turn]
     return order
 
@@ -185,14 +187,17 @@ def print_tables(document: dict[str, Any]) -> None:
         f"{document['machine']['cpu_count']} CPUs, load {load['before']:.1f} -> {load['after']:.1f}"
     )
     width = 2 + max(len(figure) for figures in common.FIGURES.values() for figure in figures)
-    for workload in next(iter(results.values())):
+    for workload in results[sides[0]] | results[sides[-1]]:
         print(f"\n{workload}")
         print(f"  {'figure':<{width}}{'unit':<9}" + "".join(f"{s:>30}" for s in sides))
         print(f"  {'':<{width + 9}}" + f"{'min':>10}{'median':>10}{'max':>10}" * len(sides))
         for figure, (unit, _, _) in common.FIGURES[workload].items():
-            cells = [results[side][workload][figure] for side in sides]
+            cells = [results[side].get(workload, {}).get(figure) for side in sides]
             line = "".join(
-                f"{fmt(c['min']):>10}{fmt(c['median']):>10}{fmt(c['max']):>10}" for c in cells
+                f"{fmt(c['min']):>10}{fmt(c['median']):>10}{fmt(c['max']):>10}"
+                if c is not None
+                else f"{'-':>10}" * 3
+                for c in cells
             )
             print(f"  {figure:<{width}}{unit:<9}{line}")
     if len(sides) == 2:
@@ -209,6 +214,8 @@ def print_comparison(results: dict[str, Any]) -> None:
     print("\nmedians: tradewind / Airflow")
     print(f"  {'figure':<{width}}{'unit':<9}{'tradewind':>11}{'Airflow':>11}{'ratio':>9}  better")
     for workload in results["tradewind"]:
+        if workload not in results["airflow"]:
+            continue  # a workload of tradewind alone (common.TRADEWIND_ONLY)
         for figure, (unit, better, _) in common.FIGURES[workload].items():
             ours = results["tradewind"][workload][figure]["median"]
             theirs = results["airflow"][workload][figure]["median"]

@@ -120,6 +120,8 @@ with DAG("bench_mapped", schedule=None, start_date=datetime(2024, 1, 1),
 """,
     # mapped's fan-out made of plain tasks (its first task has the name of mapped's).
     "wide": fanout("bench_wide", start="items"),
+    # Run again and again: what the processes hold after many tries (see tradewind_side.soak).
+    "soak": fanout("bench_soak"),
     # light and heavy: the same chain of fib(n) tasks, with other sizes.
     "light": FIB_CHAIN.replace("{dag_id}", "bench_light"),
     "heavy": FIB_CHAIN.replace("{dag_id}", "bench_heavy"),
@@ -202,6 +204,7 @@ def write_run_dag(system: str, workload: str, folder: Path, sizes: Sizes) -> str
         "lattice": (sizes.lattice_layers * sizes.lattice_width, 0),
         "mapped": (sizes.mapped, 0),
         "wide": (sizes.mapped, 0),
+        "soak": (sizes.soak_width, 0),
         "light": (sizes.light, sizes.light_fib),
         "heavy": (sizes.heavy, sizes.heavy_fib),
     }[workload]

@@ -122,11 +122,12 @@ def measure(
             with fresh_home(workdir, db) as home:
                 figures.append(once(home, sizes, smoke))
         return figures
-    if workload == "many_dags":  # each repetition needs DAGs never run: a home of its own
+    if workload in ("many_dags", "soak"):  # each repetition starts from nothing: its own home
+        once = many_dags_once if workload == "many_dags" else soak_once
         figures = []
         for _ in range(repeat):
             with fresh_home(workdir, db) as home:
-                figures.append(many_dags_once(home, sizes, smoke))
+                figures.append(once(home, sizes, smoke))
         return figures
     with fresh_home(workdir, db) as home:
         if workload == "idle":
@@ -366,6 +367,34 @@ def many_dags_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, fl
         with common.CpuTrace(scheduler.proc.pid) as cpu:
             times = common.wait_for_many(home.engine, dag_ids, expected, RUN_TIMEOUT_S)
     return times.figures() | common.per_try_ms(cpu.since(due), times.tries)
+
+
+def soak_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
+    """One scheduler runs a fan-out of ``sizes.soak_width`` tasks ``sizes.soak_runs`` times,
+    one run after another. The memory of all its processes (the scheduler, its DAG
+    processor, fork server, warm processes, telemetry process) is read once the first run
+    has ended and again once the last has: what many tries leave behind shows as growth."""
+    dag_id = shapes.write_run_dag(SYSTEM, "soak", home.dags, sizes)
+    tries = 0
+    with running(home, "scheduler") as scheduler:
+        scheduler.wait_for(lambda: registered(home, unpaused=True) == 1, f"{dag_id} registered")
+        sampler = common.TreeSampler([scheduler.proc.pid])
+        started = time.monotonic()
+        for n in range(sizes.soak_runs):
+            run_id = home.cli("dags", "trigger", dag_id)
+            tries += len(common.wait_for_run(home.engine, dag_id, run_id, RUN_TIMEOUT_S).tasks)
+            if n == 0:
+                first = sampler.settled_memory()
+        elapsed = time.monotonic() - started
+        last = sampler.settled_memory()
+    return {
+        "rss_first_mb": first[0],
+        "rss_last_mb": last[0],
+        "pss_first_mb": first[1],
+        "pss_last_mb": last[1],
+        "growth_pct": 100 * (last[1] / first[1] - 1),
+        "tasks_per_s": tries / elapsed,
+    }
 
 
 def parse_once(home: Home, sizes: common.Sizes, smoke: bool) -> dict[str, float]:
