@@ -73,3 +73,15 @@ def test_the_oldest_runs_make_room_for_new_ones(session: Session) -> None:
 
     assert seen.get(session, {first}).keys() == {first}  # let go, so read again
     assert len(statements) == 1
+
+
+def test_an_ended_run_is_read_anew(session: Session) -> None:
+    """A run deleted and triggered again under the same id must not show its old date."""
+    key = _run(session, "d", 0)
+    seen = RunsSeen()
+    seen.get(session, {key})
+    seen.forget(key)
+    statements = _statements(session)
+
+    assert seen.get(session, {key})[key].logical_date == START
+    assert len(statements) == 1

@@ -76,6 +76,10 @@ class RunsSeen:
                 self.keep(key, facts)
         return {key: self._known[key] for key in keys if key in self._known}
 
+    def forget(self, key: observed.RunKey) -> None:
+        """A run ended: a run made again under its id (deleted, triggered anew) is read anew."""
+        self._known.pop(key, None)
+
     def keep(self, key: observed.RunKey, facts: observed.RunFacts) -> None:
         if key not in self._known and len(self._known) >= self.LIMIT:
             del self._known[next(iter(self._known))]  # the oldest
@@ -240,7 +244,10 @@ def as_records(
         if fact is not None:
             dag = cache.get(session, fact.serialized_dag_id)
             found.append(_end(noted, fact, dag, log_folder, executor))
-    found += [r for r in notes.runs if r.ended]
+    for ended in notes.runs:
+        if ended.ended:
+            found.append(ended)
+            runs.forget((ended.dag_id, ended.run_id))
     return found
 
 
