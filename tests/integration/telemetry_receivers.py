@@ -22,13 +22,15 @@ class Receiver:
         self.decode = decode
         self.items: list[Any] = []
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
         self.changed = threading.Condition()
         self.port = 0
 
-    def add(self, path: str, body: bytes) -> None:
+    def add(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         found = self.decode(body)
         with self.changed:
             self.paths.append(path)
+            self.headers.append(headers or {})
             self.items.extend(found)
             self.changed.notify_all()
 
@@ -46,7 +48,7 @@ def serving(receiver: Receiver) -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
-            receiver.add(self.path, body)
+            receiver.add(self.path, body, dict(self.headers.items()))
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()

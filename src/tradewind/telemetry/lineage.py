@@ -58,6 +58,31 @@ def require() -> None:
         raise LineageUnavailable(f"{EXTRA_HINT} ({exc})") from None
 
 
+def settle_environment(transport: Any) -> None:
+    """Make an HTTP transport's session read the environment once, not before every event.
+
+    Before each request, ``requests`` looks up the proxies, the CA bundle and ``~/.netrc``
+    in the environment: about a third of an event's CPU. They are looked up here, for the
+    transport's one URL, and the session keeps what was found. Other transports, and a
+    session that already ignores the environment, are left as they are.
+    """
+    try:
+        from requests import Session
+        from requests.utils import get_netrc_auth
+    except ImportError:
+        return
+    session, url = getattr(transport, "session", None), getattr(transport, "url", None)
+    if not isinstance(session, Session) or not isinstance(url, str) or not session.trust_env:
+        return
+    found = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(found.get("proxies") or {})
+    if getattr(transport, "verify", None) is True and isinstance(found.get("verify"), str):
+        transport.verify = found["verify"]  # REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE
+    if session.auth is None:
+        session.auth = get_netrc_auth(url)
+    session.trust_env = False
+
+
 class LineageWriter:
     """Sends an event per record through an OpenLineage client."""
 
@@ -75,6 +100,7 @@ class LineageWriter:
             with open(settings.config_path, encoding="utf-8") as file:
                 config = yaml.safe_load(file) or {}
         self._client = OpenLineageClient(config=config)
+        settle_environment(self._client.transport)
 
     def write(self, record: records.Record) -> None:
         if isinstance(record, records.TryRecord) and record.operator in self._operators_off:
