@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -263,22 +263,13 @@ def _key4(key: TaskKey) -> observed.Key:
 
 def _start(noted: _Try, run: observed.RunFacts, dag: SerializedDag | None) -> records.TryRecord:
     """A try's start: what lineage's START event says of it."""
-    key = noted.key
-    task = dag.tasks.get(key.task_id) if dag is not None else None
-    return records.TryRecord(
-        key.dag_id,
-        key.run_id,
-        key.task_id,
-        key.map_index,
-        key.try_number,
-        noted.state,
+    return _record(
+        noted,
+        dag,
         start=noted.start,
         hostname=noted.hostname,
         pid=noted.pid,
-        operator=f"{task.operator_module}.{task.operator}" if task else None,
         logical_date=run.logical_date,
-        inlets=task.inlets if task else (),
-        outlets=task.outlets if task else (),
     )
 
 
@@ -289,16 +280,10 @@ def _end(
     log_folder: Path | None,
     executor: str,
 ) -> records.TryRecord:
-    key = noted.key
-    task = dag.tasks.get(key.task_id) if dag is not None else None
-    log = tasklogs.log_path(log_folder, key) if log_folder else None
-    return records.TryRecord(
-        key.dag_id,
-        key.run_id,
-        key.task_id,
-        key.map_index,
-        key.try_number,
-        noted.state,
+    log = tasklogs.log_path(log_folder, noted.key) if log_folder else None
+    return _record(
+        noted,
+        dag,
         start=noted.start or fact.start,
         end=noted.end,
         queued=fact.queued,
@@ -307,11 +292,26 @@ def _end(
         pool=fact.pool,
         queue=fact.queue,
         priority_weight=fact.priority_weight,
-        operator=f"{task.operator_module}.{task.operator}" if task else None,
         executor=executor,
         error=noted.error or fact.failure_reason,
         logical_date=fact.logical_date,
         log_path=str(log) if log else None,
+    )
+
+
+def _record(noted: _Try, dag: SerializedDag | None, **fields: Any) -> records.TryRecord:
+    """The record of a noted try, with what its task in the DAG says (operator, assets)."""
+    key = noted.key
+    task = dag.tasks.get(key.task_id) if dag is not None else None
+    return records.TryRecord(
+        key.dag_id,
+        key.run_id,
+        key.task_id,
+        key.map_index,
+        key.try_number,
+        noted.state,
+        operator=f"{task.operator_module}.{task.operator}" if task else None,
         inlets=task.inlets if task else (),
         outlets=task.outlets if task else (),
+        **fields,
     )
