@@ -108,17 +108,13 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
         report = event.report
         if isinstance(report, reports.Running) and event.key not in started:
+            at = min(report.at, now)
             marked = try_store.mark_running(
-                session,
-                event.key,
-                pid=report.pid,
-                hostname=report.hostname,
-                now=min(report.at, now),
+                session, event.key, pid=report.pid, hostname=report.hostname, now=at
             )
             result.changed += marked
             if marked:
                 result.started.append((event.key.dag_id, event.key.task_id))
-                at = min(report.at, now)
                 observe.try_started(session, event.key, at, report.pid, report.hostname)
         elif isinstance(report, reports.Finished):
             running = started.get(event.key)

@@ -228,8 +228,9 @@ def as_records(
     runs = runs if runs is not None else RunsSeen()
     ends = {_key4(t.key) for t in notes.tries if t.facts is None and t.end is not None}
     facts = observed.try_facts(session, ends) if ends else {}
-    _learn(runs, [(t.key.dag_id, t.key.run_id, t.facts) for t in notes.tries if t.facts])
-    _learn(runs, [(k[0], k[1], f) for k, f in facts.items()])
+    if notes.starts:  # what starts need of their runs comes with the ends' facts
+        _learn(runs, [(t.key.dag_id, t.key.run_id, t.facts) for t in notes.tries if t.facts])
+        _learn(runs, [(k[0], k[1], f) for k, f in facts.items()])
     starts = {(t.key.dag_id, t.key.run_id) for t in notes.tries if t.end is None}
     seen = runs.get(session, starts) if starts else {}
     found: list[records.Record] = [r for r in notes.runs if not r.ended]
