@@ -40,9 +40,6 @@ BROKER_URLS = {
 }
 BROKER_KINDS = list(BROKER_URLS)
 # Short enough that a test noticing a dead worker or an unserved queue ends in seconds.
-# Tests that use the brokers run one after another on one pytest-xdist worker
-# (`--dist loadgroup`): a broker restart test must not pull the broker from under another.
-BROKERS = pytest.mark.xdist_group("brokers")
 
 FAST_WATCH: dict[str, Any] = {
     "heartbeat_interval": 0.5,
@@ -76,11 +73,14 @@ class Brokers:
         self.ci = ci
         self._problems: dict[str, str | None] = {}
 
-    def require(self, kind: str) -> None:
+    def require_celery(self) -> None:
         try:
             import celery  # noqa: F401
         except ModuleNotFoundError:
             self._miss("the celery extra is not installed: pip install 'tradewind[celery]'")
+
+    def require(self, kind: str) -> None:
+        self.require_celery()
         if kind not in self._problems:
             self._problems[kind] = _probe(BROKER_URLS[kind])
         problem = self._problems[kind]
@@ -127,9 +127,13 @@ class Isolation:
         return f"{self.prefix}_{name}"
 
 
-def isolate(brokers: Brokers, kind: str) -> Isolation:
-    """Broker, result backend and names for one test (the broker is required)."""
-    brokers.require(kind)
+def isolate(brokers: Brokers, kind: str, server_url: str | None = None) -> Isolation:
+    """Broker, result backend and names for one test: on the shared broker of ``kind`` (it is
+    required), or on the server at ``server_url`` (a throwaway one, see brokerservers.py)."""
+    if server_url is None:
+        brokers.require(kind)
+    else:
+        brokers.require_celery()
     prefix = f"tw{uuid.uuid4().hex[:8]}"
     # Broadcasts (cancel, shutdown) reach only this test's workers.
     options: dict[str, Any] = {
@@ -137,7 +141,7 @@ def isolate(brokers: Brokers, kind: str) -> Isolation:
         "event_exchange": f"{prefix}_events",
     }
     if kind == "redis":
-        url = f"{BROKER_URLS['redis']}/{brokers.redis_db()}"
+        url = f"{server_url or BROKER_URLS['redis']}/{brokers.redis_db()}"
         # Every key of this test (queues, unacked messages, results) under its own prefix:
         # task ids are the same in every test that runs the same try.
         keys = {"global_keyprefix": f"{prefix}:"}
@@ -145,7 +149,7 @@ def isolate(brokers: Brokers, kind: str) -> Isolation:
         options["result_backend_transport_options"] = keys
         return Isolation(kind, url, url, prefix, options)
     # The metastore's database is the result backend (Celery's database backend).
-    return Isolation(kind, BROKER_URLS["rabbitmq"], "", prefix, options)
+    return Isolation(kind, server_url or BROKER_URLS["rabbitmq"], "", prefix, options)
 
 
 def celery_sections(iso: Isolation, **celery: Any) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from celerytest import (
     BROKER_KINDS,
-    BROKERS,
     WORKER_ENV,
     Brokers,
     Isolation,
@@ -37,7 +36,7 @@ from triggering import triggerer_process
 from tradewind.settings import Settings, child_environ
 from tradewind.states import DagRunState, TaskState
 
-pytestmark = [pytest.mark.postgres, BROKERS]
+pytestmark = pytest.mark.postgres
 
 FAN_OUT = 30
 CHAIN = 10

@@ -1,9 +1,10 @@
 """What must not go wrong with the celery executor, on real Redis and RabbitMQ with real workers.
 
 A message delivered twice runs its try once; a try longer than Redis's visibility timeout is
-neither killed nor run again; a broker restarted in the middle of a run loses and duplicates
-nothing; a try no worker listens for fails after ``celery.queued_timeout``; a
-scheduler killed with SIGKILL and started again adopts the try running on a worker.
+neither killed nor run again; a broker restarted in the middle of a run (a throwaway server of
+the test's own) loses and duplicates nothing; a try no worker listens for fails after
+``celery.queued_timeout``; a scheduler killed with SIGKILL and started again adopts the try
+running on a worker.
 
 The scheduler runs in the test's thread (``System``) except in the adoption test; the metastore
 is PostgreSQL (several processes write it at once). A worker killed with SIGKILL is a fault
@@ -15,14 +16,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from brokerservers import throwaway_broker
 from celerytest import (  # noqa: F401
-    BROKERS,
     Brokers,
     Isolation,
     WorkerSpec,
@@ -52,11 +52,8 @@ from tradewind.workloads import TaskKey, Workload
 
 pytestmark = [
     pytest.mark.parametrize("db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]),
-    BROKERS,
 ]
 BOTH = pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
-REDIS_RESTART = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379"]
-REDIS_RESTART += ["--save", "", "--appendonly", "no"]
 
 LONG_DAG = """
 with DAG("{dag_id}", schedule=None):
@@ -257,56 +254,36 @@ def test_a_try_longer_than_the_visibility_timeout_is_neither_killed_nor_run_agai
     assert system.instance("slow", run_id, "long").try_number == 1
 
 
-@contextmanager
-def _broker_down(kind: str) -> Iterator[None]:
-    """Stop the broker server; whatever happens, start it again on the way out."""
-    if kind == "redis":
-        subprocess.run(["redis-cli", "shutdown", "nosave"], check=False, capture_output=True)
-    else:
-        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
-    try:
-        yield
-    finally:
-        if kind == "redis":
-            subprocess.run(REDIS_RESTART, check=True, capture_output=True)
-            assert _wait(_redis_answers, timeout=30)
-        else:
-            subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
-            subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
-
-
-def _redis_answers() -> bool:
-    done = subprocess.run(["redis-cli", "ping"], check=False, capture_output=True, text=True)
-    return done.stdout.strip() == "PONG"
-
-
 @BOTH
 def test_a_broker_restarted_in_the_middle_of_a_run_loses_and_duplicates_nothing(
     make_system: Callable[..., System], brokers: Brokers, broker: str, tmp_path: Path
 ) -> None:
-    iso = isolate(brokers, broker)
-    # Workers keep trying to store reports while the backend (Redis itself) is away.
-    retry = {
-        "result_backend_always_retry": True,
-        "result_backend_max_retries": 40,
-        "result_backend_max_sleep_between_retries_ms": 500,
-    }
-    system = _system(
-        make_system,
-        iso,
-        resend_interval=3.0,
-        heartbeat_timeout=15.0,
-        options={**iso.options, **retry},
-    )
-    journal = tmp_path / "journal"
-    system.add_dag("chain", CHAIN_DAG.format(journal=str(journal)))
-    with celery_workers(system.settings, WorkerSpec("w1"), WorkerSpec("w2")):
-        run_id = system.trigger("chain")
-        assert system.run_until(_started(journal, "s1"), timeout=60)
-        with _broker_down(broker):
+    # A broker of this test's own: the shared one serves other tests meanwhile.
+    with throwaway_broker(broker) as server:
+        iso = isolate(brokers, broker, server.url)
+        # Workers keep trying to store reports while the backend (Redis itself) is away.
+        retry = {
+            "result_backend_always_retry": True,
+            "result_backend_max_retries": 40,
+            "result_backend_max_sleep_between_retries_ms": 500,
+        }
+        system = _system(
+            make_system,
+            iso,
+            resend_interval=3.0,
+            heartbeat_timeout=15.0,
+            options={**iso.options, **retry},
+        )
+        journal = tmp_path / "journal"
+        system.add_dag("chain", CHAIN_DAG.format(journal=str(journal)))
+        with celery_workers(system.settings, WorkerSpec("w1"), WorkerSpec("w2")):
+            run_id = system.trigger("chain")
+            assert system.run_until(_started(journal, "s1"), timeout=60)
+            server.stop()
             system.settle(2.0)  # the scheduler goes on while the broker is away
-        assert system.wait("chain", run_id, timeout=120) == "success"
-        _nothing_active(system, "chain", run_id)
+            server.start()
+            assert system.wait("chain", run_id, timeout=120) == "success"
+            _nothing_active(system, "chain", run_id)
     starts = [(e.task_id, e.try_number) for e in read_journal(journal)]
     assert starts == [(f"s{n}", 1) for n in range(6)]
 
@@ -359,7 +336,7 @@ def test_a_scheduler_killed_and_started_again_adopts_the_try_running_on_a_worker
     journal, gate, log = tmp_path / "journal", tmp_path / "gate", tmp_path / "scheduler.log"
     with (
         running_system(settings, dags, start=False) as system,
-        celery_workers(settings, WorkerSpec("w1")),
+        celery_workers(settings, WorkerSpec("w1")) as workers,
     ):
         system.add_dag("adopted", _long("adopted", journal, retries=2, seconds=0, gate=gate))
         run_id = system.trigger("adopted")
@@ -375,6 +352,6 @@ def test_a_scheduler_killed_and_started_again_adopts_the_try_running_on_a_worker
                 log.read_text()
             )
         ti = system.instance("adopted", run_id, "long")
-    assert ti.try_number == 1
+    assert ti.try_number == 1, f"{log.read_text()}\n{workers[0].tail()}"
     assert _starts(journal, "long") == [1]
     assert [h.try_number for h in system.history("adopted", run_id, "long")] in ([], [1])

@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 from celerytest import (
     BROKER_KINDS,
-    BROKERS,
     Brokers,
     WorkerSpec,
     brokers_fixture,  # noqa: F401
@@ -54,8 +53,6 @@ from tradewind.testing import (
     spawned_pid_file,
 )
 from tradewind.workloads import TaskKey, Workload
-
-pytestmark = BROKERS
 
 CELERY_KINDS = [
     pytest.param(f"celery-{broker}", marks=pytest.mark.postgres) for broker in BROKER_KINDS

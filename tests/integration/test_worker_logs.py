@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from celerytest import (  # noqa: F401
-    BROKERS,
     WorkerSpec,
     brokers_fixture,
     celery_sections,
@@ -38,8 +37,6 @@ from tradewind.settings import Settings
 from tradewind.tasklogs import READ_LIMIT, LogChunk, log_path, read_log
 from tradewind.ui.app import create_app
 from tradewind.workloads import TaskKey
-
-pytestmark = BROKERS
 
 API = "/api/v1"
 SECRET = "worker-log-test-key"
