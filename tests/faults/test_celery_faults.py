@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from celerytest import (
-    BROKERS,
     Brokers,
     WorkerSpec,
     celery_sections,
@@ -39,7 +38,6 @@ from throwaway import Throwaway
 from tradewind.settings import Settings
 from tradewind.states import TaskState
 
-pytestmark = BROKERS
 BOTH = pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 ON_POSTGRES = pytest.mark.parametrize(
     "db_dialect", [pytest.param("postgres", marks=pytest.mark.postgres)]

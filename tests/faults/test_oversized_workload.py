@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from celerytest import (
-    BROKERS,
     Brokers,
     WorkerSpec,
     celery_sections,
@@ -40,8 +39,6 @@ from scheduling import (
 
 from tradewind.metastore.store import runs as run_store
 from tradewind.states import DagRunState, DagRunType, TaskState
-
-pytestmark = BROKERS
 
 BIG_CONF = 20 << 20
 BUSY = 3

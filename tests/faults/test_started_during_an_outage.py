@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 import pytest
 from celerytest import (
-    BROKERS,
     Brokers,
     WorkerSpec,
     celery_sections,
@@ -109,7 +108,6 @@ def _healthy(base: str) -> bool:
     )
 
 
-@BROKERS
 @pytest.mark.parametrize("throwaway_db", ["postgres"], indirect=True)
 def test_a_celery_worker_started_while_the_metastore_is_down_waits_for_it(
     throwaway_db: Throwaway,
