@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
+from webtest import free_port
 
 IN_CI = os.environ.get("CI") == "true"
 START_TIMEOUT = 60.0
@@ -46,13 +47,6 @@ class Broker(Protocol):
     def restart(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _missing(what: str) -> None:
