@@ -151,6 +151,7 @@ class Scheduler:
             self.job_id = self._register(now)
         self.executor.start()
         self.metrics.start()
+        self.observer.start()
         self.housekeeping.adopt_or_reset_orphans(self.job_id, self.clock(), self.cache)
 
     def _register(self, now: datetime) -> int:

@@ -74,6 +74,13 @@ class Telemetry:
         is made from the try's end alone."""
         return self.settings is not None and self.settings.openlineage.enabled
 
+    def start(self) -> None:
+        """Start the telemetry process now, ahead of the first records: its start (an
+        interpreter importing the exporters, a second or more of CPU) then comes with the
+        scheduler's own, not in the middle of the first runs. Safe to call again."""
+        if self.settings is not None and self._sender is None:
+            self._start(self.settings)
+
     def send(self, found: Iterable[records.Record]) -> None:
         """Queue records for the telemetry process; never waits."""
         if self.settings is None:

@@ -18,8 +18,6 @@ import pickle
 import sys
 from typing import IO, Any
 
-from tradewind.settings import load_settings
-
 log = logging.getLogger("tradewind.telemetry")
 
 
@@ -89,6 +87,10 @@ def yield_the_cpu() -> None:
 
 def main() -> None:
     yield_the_cpu()
+    # Imported only now: the imports (the settings, then the exporters) are most of this
+    # process's start, and they too take only CPU time nothing else wants.
+    from tradewind.settings import load_settings
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     # The console transport logs each event at INFO: shown (on stderr), as asked for.
     logging.getLogger("openlineage.client.transport.console").setLevel(logging.INFO)
