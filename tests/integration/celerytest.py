@@ -39,8 +39,8 @@ BROKER_URLS = {
     "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
 }
 BROKER_KINDS = list(BROKER_URLS)
-# Short enough that a test noticing a dead worker or an unserved queue ends in seconds.
 
+# Short enough that a test noticing a dead worker or an unserved queue ends in seconds.
 FAST_WATCH: dict[str, Any] = {
     "heartbeat_interval": 0.5,
     "heartbeat_timeout": 5.0,
