@@ -81,6 +81,35 @@ def test_priority_weight_orders_the_whole_queue_across_dags(
     assert [task_id for _, task_id in started] == ["top", "high", "mid", "low"]
 
 
+def test_a_try_that_fits_goes_ahead_of_many_higher_ones_waiting_for_a_pool(
+    make_system: Callable[..., System], tmp_path: Path
+) -> None:
+    system = make_system(core={"parallelism": 2})
+    gate = tmp_path / "gate"
+    with system.sessions.begin() as session:
+        pool_store.set_pool(session, "single", 1, "one at a time")
+    system.add_dag(
+        "crowded",
+        f"""
+        with DAG("crowded", schedule=None):
+            for i in range(40):
+                PythonOperator(task_id=f"pooled_{{i}}", python_callable=work, pool="single",
+                               priority_weight=10,
+                               op_kwargs={{"journal": {str(tmp_path / "j")!r},
+                                           "gate": {str(gate)!r}}})
+            PythonOperator(task_id="low", python_callable=work, priority_weight=1,
+                           op_args=[{str(tmp_path / "j")!r}])
+        """,
+    )
+    run_id = system.trigger("crowded")
+    # The pooled tries wait for the gate, one at a time: "low" does not wait for them.
+    assert system.run_until(lambda: system.state("crowded", run_id, "low") is TaskState.SUCCESS)
+    states = system.states("crowded", run_id)
+    assert sum(state is TaskState.SUCCESS for state in states.values()) == 1
+    gate.touch()
+    assert system.wait("crowded", run_id) == "success"
+
+
 @sqlite_only  # the weight totals come from the DAG's structure, not from the database
 def test_weight_rules_decide_which_root_goes_first(
     make_system: Callable[..., System], tmp_path: Path
