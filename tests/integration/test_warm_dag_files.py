@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from scheduling import (  # noqa: F401
@@ -127,6 +128,58 @@ def test_a_dag_file_whose_import_kills_the_process_fails_its_try_without_hanging
     run_id = system.trigger("crashy")
     assert system.wait("crashy", run_id) == "failed"
     assert system.state("crashy", run_id, "work") is TaskState.FAILED
+
+
+@sqlite_only
+def test_with_the_pool_full_only_a_file_slow_to_import_pushes_another_out(
+    make_system: Callable[..., System], tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal"
+    system = make_system(core={"warm_dag_files": 1})
+    # Each try outlasts the moment for which a warm process just used keeps its place, so
+    # that only what is known of the files decides.
+    report = f"""
+        def report(ti=None):
+            note({str(journal)!r}, ti.task_id, os.getppid())
+            time.sleep(1.2)
+        """
+    system.add_dag(
+        "quick",
+        report
+        + """
+        with DAG("quick", schedule=None):
+            PythonOperator(task_id="quick", python_callable=report)
+        """,
+    )
+    system.add_dag(
+        "slow",
+        report
+        + """
+        began = time.process_time()
+        while time.process_time() - began < 0.06:  # an import that takes 60 ms of CPU
+            pass
+
+        with DAG("slow", schedule=None):
+            PythonOperator(task_id="a", python_callable=report) >> PythonOperator(
+                task_id="b", python_callable=report)
+        """,
+    )
+    server = _fork_server_pid(system)
+
+    assert system.wait("quick", system.trigger("quick")) == "success"
+    assert system.wait("slow", system.trigger("slow")) == "success"
+    assert system.wait("quick", system.trigger("quick")) == "success"
+
+    parents = [(name, int(pid)) for name, pid in _lines(journal)]
+    assert [name for name, _ in parents] == ["quick", "a", "b", "quick"]
+    # The pool had room: the quick file got a warm process.
+    assert parents[0][1] != server
+    # Full, and nothing known of the slow file yet: its first try ran the cold way...
+    assert parents[1][1] == server
+    # ... and cost enough that its next try pushed the quick file's warm process out.
+    assert parents[2][1] not in (server, parents[0][1])
+    # The quick file imports fast: it takes no place from the slow one, its try runs cold.
+    assert parents[3][1] == server
 
 
 def _fork_server_pid(system: System) -> int | None:

@@ -158,6 +158,9 @@ class _Server:
         self.runner = runner
         self.settings = settings
         self.children: dict[int, int] = {}  # pid -> try id
+        # The DAG files of the tries started the cold way, by pid, while there is a warm pool:
+        # what a try costs tells the pool what importing its file costs at most.
+        self.cold: dict[int, str] = {}
         self.pid = os.getpid()
         self.retiring = False
         self.warm_file = warm_file
@@ -231,11 +234,13 @@ class _Server:
             _die_with_parent(self.pid)
             self._close_inherited()
             assert self.warm_file is not None
+            began = time.process_time()
             files = self.warm_file(dag_file)
+            import_s = time.process_time() - began
             stats = [[path, *found] for path in files if (found := warm.file_signature(path))]
             _become_subreaper()
             server = _Server(sock, self.runner, self.settings)
-            code = server.serve({"files": stats})
+            code = server.serve({"files": stats, "import_s": import_s})
         finally:
             os._exit(code)
 
@@ -290,6 +295,8 @@ class _Server:
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
         self.children[pid] = request.ident
+        if self.warm is not None:
+            self.cold[pid] = request.workload.dag_file
         self._send({"event": "started", "id": request.ident, "pid": pid})
 
     def _child(self, workload: Workload, fd: int) -> None:
@@ -322,7 +329,10 @@ class _Server:
             ident = self.children.pop(pid, None)
             if ident is not None:
                 runners.signal_group(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
+            dag_file = self.cold.pop(pid, None)
+            if dag_file is not None and self.warm is not None:
+                self.warm.learn(dag_file, usage.ru_utime + usage.ru_stime)
             if ident is not None:
                 code = os.waitstatus_to_exitcode(status)
                 self._send({"event": "exited", "id": ident, "code": code})

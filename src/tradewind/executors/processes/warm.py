@@ -15,7 +15,10 @@ reports on unchanged, so the executor cannot tell the difference. It keeps
 - it was not used for :data:`IDLE_LIMIT` seconds;
 - room is needed for another file and it is the least recently used, unused for
   :data:`IN_USE` seconds (when every one was used more recently, the other file's try runs
-  the cold way);
+  the cold way). Only a file known to import in :data:`WORTH_A_PLACE` seconds of CPU or more
+  takes a place from another: known from its warm process's import, or from a try of it that
+  ran the cold way (its whole CPU time, of which the import is a part). The tries of other
+  files run the cold way while the pool is full;
 - it did not finish importing within :data:`START_LIMIT` seconds, or died while importing: the
   file is then served the cold way (each try imports it) until it changes.
 
@@ -42,6 +45,15 @@ IDLE_LIMIT = 120.0
 # A warm process used this recently is not let go to make room for another file.
 IN_USE = 1.0
 START_LIMIT = 60.0
+# A file that imports in less CPU time than this (or is not known to take more) gets a warm
+# process only when the pool has room. Pushing another out for it costs a fork, an import and
+# an exit; with more such files busy at once than the pool holds, each warm process served a
+# try or two before it was let go again, and many small DAG files ran faster with no warm
+# processes at all (bench/README.md). A small DAG file imports in about 6 ms of CPU, and a
+# no-op try of it started the cold way takes about 10 ms in all.
+WORTH_A_PLACE = 0.025
+# How many files' import times are remembered.
+KNOWN_FILES = 10_000
 MAX_MESSAGE = 1 << 20
 
 Signature = tuple[int, int]
@@ -107,6 +119,8 @@ class WarmPool:
         self.retiring: list[WarmProcess] = []
         # Files whose import kills a warm process, with the signature that did it.
         self.broken: dict[str, Signature | None] = {}
+        # What importing each file costs (CPU seconds, see learn), with its signature then.
+        self.import_cost: dict[str, tuple[Signature | None, float]] = {}
 
     # ---- requests ---------------------------------------------------------------------------
 
@@ -144,9 +158,12 @@ class WarmPool:
     # ---- life cycle -------------------------------------------------------------------------
 
     def _start(self, path: str) -> WarmProcess | None:
-        if self.capacity <= 0 or file_signature(path) is None:
+        signature = file_signature(path)
+        if self.capacity <= 0 or signature is None:
             return None
-        if len(self.by_file) >= self.capacity and not self._evict():
+        if len(self.by_file) >= self.capacity and not (
+            self.worth_a_place(path, signature) and self._evict()
+        ):
             return None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         for stream in (sys.stdout, sys.stderr):
@@ -166,6 +183,21 @@ class WarmPool:
         self.by_file[path] = proc
         self._watch(proc)
         return proc
+
+    def worth_a_place(self, path: str, signature: Signature) -> bool:
+        """Whether the file, as it is, is known to import in :data:`WORTH_A_PLACE` or more."""
+        known = self.import_cost.get(path)
+        return known is not None and known[0] == signature and known[1] >= WORTH_A_PLACE
+
+    def learn(self, path: str, cpu_s: float, signature: Signature | None = None) -> None:
+        """Remember what importing ``path`` costs: a warm process's import, or the whole CPU
+        time of a try that ran the cold way (the import is part of it)."""
+        if signature is None:
+            signature = file_signature(path)
+        self.import_cost.pop(path, None)
+        if len(self.import_cost) >= KNOWN_FILES:
+            del self.import_cost[next(iter(self.import_cost))]
+        self.import_cost[path] = (signature, cpu_s)
 
     def _evict(self) -> bool:
         """Let the least recently used ready process go, to make room; False if none can.
@@ -229,6 +261,8 @@ class WarmPool:
         if event == "ready":
             proc.ready = True
             proc.files = [(str(p), (int(m), int(s))) for p, m, s in message.get("files", [])]
+            if isinstance(import_s := message.get("import_s"), int | float):
+                self.learn(proc.dag_file, float(import_s), dict(proc.files).get(proc.dag_file))
             held, proc.held = proc.held, []
             for request in held:
                 if not self._forward(proc, request):
