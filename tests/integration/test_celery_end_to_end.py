@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from celerytest import (
     WORKER_ENV,
     Brokers,
     Isolation,
+    Worker,
     WorkerSpec,
     brokers_fixture,  # noqa: F401
     celery_sections,
@@ -115,14 +117,17 @@ def test_a_fan_out_and_a_chain_succeed_on_two_workers_with_queue_routing(
     )
 
     with (
-        celery_workers(settings, w1, w2),
+        celery_workers(settings, w1, w2) as workers,
         running_system(settings, tmp_path / "dags") as system,
     ):
+        # Each worker starts the fork server of its tries as it starts, not at its first try.
+        servers = {worker.name: await_fork_server(worker) for worker in workers}
         system.add_dag("celery_e2e", body)
         run_id = system.trigger("celery_e2e")
         state = system.wait("celery_e2e", run_id, timeout=RUN_LIMIT)
         states = system.states("celery_e2e", run_id)
         special_ti = system.instance("celery_e2e", run_id, "special")
+        after = {worker.name: fork_servers(worker.process.pid) for worker in workers}
 
     assert state == DagRunState.SUCCESS.value, states
     assert set(states.values()) == {TaskState.SUCCESS}
@@ -135,6 +140,30 @@ def test_a_fan_out_and_a_chain_succeed_on_two_workers_with_queue_routing(
     assert special_ti.external_executor_id
     # Both workers took tries from the shared queue.
     assert {marks[f"fan_{i}"] for i in range(FAN_OUT)} <= {"w1", "w2"}
+    # ... from the fork servers they had started ahead.
+    assert after == servers
+
+
+def fork_servers(pid: int) -> set[int]:
+    """The fork servers started by the worker process ``pid``."""
+    import psutil
+
+    module = "tradewind.executors.processes.forkserver"
+    found = set()
+    for child in psutil.Process(pid).children():
+        with suppress(psutil.NoSuchProcess):
+            if module in child.cmdline():
+                found.add(child.pid)
+    return found
+
+
+def await_fork_server(worker: Worker) -> set[int]:
+    limit = time.monotonic() + 30
+    while time.monotonic() < limit:
+        if found := fork_servers(worker.process.pid):
+            return found
+        time.sleep(0.05)
+    pytest.fail(f"worker {worker.name} started no fork server:\n{worker.tail()}")
 
 
 # The commands are the same on both brokers; they are checked on Redis.

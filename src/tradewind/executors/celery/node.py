@@ -12,7 +12,7 @@ from typing import Any
 
 from tradewind.executors.celery.app import default_node_name
 from tradewind.executors.celery.logserver import serve_logs
-from tradewind.executors.celery.worker import ClaimTry, register
+from tradewind.executors.celery.worker import ClaimTry, prepare, register
 from tradewind.settings import Settings
 
 
@@ -54,4 +54,5 @@ def run_worker(
         settings, concurrency=concurrency, queues=queues, hostname=hostname, loglevel=loglevel
     )
     serve_logs(settings)  # the web server reads this worker's try logs from it
+    prepare(app.tradewind_settings, claim_try)
     app.worker_main(argv)

@@ -45,6 +45,7 @@ from tradewind.executors.base import TaskEvent
 from tradewind.executors.celery import dbbackend
 from tradewind.executors.celery.app import CLAIMED_STATE, RUNNING_STATE, TASK_NAME
 from tradewind.executors.local import LocalExecutor
+from tradewind.executors.processes.runners import DEFAULT_RUNNER
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
 from tradewind.reports import Kind
@@ -225,6 +226,22 @@ def runtime_for(settings: Settings, claim_try: ClaimTry) -> WorkerRuntime:
         if runtime is None:
             runtime = _runtimes[os.getpid()] = WorkerRuntime(_embedded(settings), claim_try)
         return runtime
+
+
+def prepare(settings: Settings, claim_try: ClaimTry) -> threading.Thread:
+    """Start this worker process's runtime and its default runner's fork server in the
+    background, so that the first try does not wait a second for them (the worker consumes
+    meanwhile; a try that comes first waits for what is under way, as it would have)."""
+
+    def start() -> None:
+        try:
+            runtime_for(settings, claim_try).pool(DEFAULT_RUNNER)
+        except Exception:
+            log.exception("could not start the try runner ahead of the first try")
+
+    thread = threading.Thread(target=start, name="tradewind-prepare", daemon=True)
+    thread.start()
+    return thread
 
 
 def _embedded(settings: Settings) -> Settings:
