@@ -30,7 +30,7 @@ from tradewind.metastore import crypto
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore.errors import DatabaseError
 from tradewind.parsing import loader
-from tradewind.runtime import dagfile, execute, logs, lookups
+from tradewind.runtime import dagfile, execute, logs, lookups, rehearsal
 from tradewind.runtime.context import (
     DagRunView,
     TaskInstanceView,
@@ -194,6 +194,7 @@ def warm_up(settings: Settings) -> None:
     loader.warm_imports()
     tracing.warm_up(settings.traces)
     import_from_dags_folder(settings)
+    rehearsal.rehearse(settings, run_workload)
     _prime_type_checks()
 
 
