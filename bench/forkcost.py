@@ -7,7 +7,8 @@ Run from the repository root with the project's interpreter::
 
 This process is warmed as the fork server is (the runner's ``warm_up``, then the DAG file
 imported as a warm process does), in a throwaway home whose metastore is never read: each
-workload carries its run's data, as the scheduler's do. Then, for a no-op PythonOperator:
+workload carries its run's data, as the scheduler's do. Then, for the fork server's own
+rehearsal task (a no-op PythonOperator, see ``tradewind.runtime.rehearsal``):
 
 - ``inproc``: the task runner runs the try in this process (log file, context, task, reports);
 - ``fork``: a child forked from here runs the same, as a try does (the time includes the fork,
@@ -32,33 +33,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-DAG_FILE = """
-from datetime import datetime
-from tradewind import DAG
-from tradewind.operators import PythonOperator
-
-def noop():
-    return None
-
-with DAG("forkcost", schedule=None, start_date=datetime(2024, 1, 1)):
-    for n in range(30):
-        PythonOperator(task_id=f"t{n:03d}", python_callable=noop)
-"""
-MOMENT = "2026-01-01T00:00:00+00:00"
-RUN = {
-    "dag_id": "forkcost",
-    "run_id": "manual__bench",
-    "logical_date": MOMENT,
-    "data_interval_start": MOMENT,
-    "data_interval_end": MOMENT,
-    "run_type": "manual",
-    "conf": {},
-    "start_date": MOMENT,
-    "external_trigger": True,
-    "id": 1,
-    "previous_success": None,
-}
-
 
 class _Sink:
     def send(self, message: Mapping[str, Any]) -> None:
@@ -74,11 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="10 tries of each kind")
     count = 10 if parser.parse_args().smoke else 200
+    from tradewind.runtime import rehearsal
+
     with tempfile.TemporaryDirectory(prefix="tradewind-forkcost-") as tmp:
         home = Path(tmp)
         (home / "dags").mkdir()
         dag_file = home / "dags" / "forkcost.py"
-        dag_file.write_text(DAG_FILE)
+        dag_file.write_text(rehearsal.DAG_FILE)
         os.environ.update(
             TRADEWIND_HOME=str(home),
             TRADEWIND__CORE__DAGS_FOLDER=str(home / "dags"),
@@ -92,9 +68,8 @@ def main() -> None:
 def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, int]]:
     from tradewind.executors.base import LineChannel
     from tradewind.executors.processes import runners
-    from tradewind.runtime import runner
+    from tradewind.runtime import rehearsal, runner
     from tradewind.settings import load_settings
-    from tradewind.workloads import TaskKey, Workload
 
     settings = load_settings()
     runner.warm_up(settings)
@@ -104,8 +79,7 @@ def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, i
     gc.freeze()
     found: list[tuple[float, float, int]] = []
     for n in range(count):
-        key = TaskKey("forkcost", "manual__bench", f"t{n % 30:03d}", -1, n + 1)
-        workload = Workload(key, dag_file, run=RUN)
+        workload = rehearsal.workload(dag_file, n + 1)
         began = time.perf_counter()
         if kind == "inproc":
             runner.run_workload(workload, _Sink(), settings)

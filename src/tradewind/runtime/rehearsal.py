@@ -70,7 +70,7 @@ def rehearse(settings: Settings, run: Run, times: int = TIMES) -> bool:
             quiet = _settings(settings, Path(folder) / "logs")
             for number in range(1, times + 1):
                 channel = _Nowhere()
-                run(_workload(str(dag_file), number), channel, quiet)
+                run(workload(str(dag_file), number), channel, quiet)
                 succeeded += channel.last.get("state") == "success"
     except Exception:
         log.warning("the rehearsal of a try failed; tries run unrehearsed", exc_info=True)
@@ -87,7 +87,9 @@ def _settings(settings: Settings, logs: Path) -> Settings:
     )
 
 
-def _workload(dag_file: str, try_number: int) -> Workload:
+def workload(dag_file: str, try_number: int) -> Workload:
+    """Try ``try_number`` of the rehearsal's task, its DAG defined in ``dag_file`` (the text
+    of :data:`DAG_FILE`), with its run's data."""
     run_id = "rehearsal"
     run = {
         "dag_id": DAG_ID,
