@@ -84,6 +84,9 @@ def test_statsd_otel_and_prometheus_get_airflow_names_values_and_tags(
     sections = receivers_sections(statsd_listener, otlp, on=True, prometheus=port)
     system = make_system(metrics=sections)
     run_both(system)
+    # The telemetry process sends StatsD and OpenTelemetry for the scheduler: what the
+    # scheduler noted so far is sent (OpenTelemetry exported) once this returns.
+    assert system.scheduler.observer.flush()
 
     lines = statsd_listener.drain()
     names = {line.split(":", 1)[0] for line in lines}
@@ -127,7 +130,6 @@ def test_statsd_otel_and_prometheus_get_airflow_names_values_and_tags(
     assert re.search(r'tradewind_executor_open_slots\{executor="LocalExecutor"\} [0-8]\.0', scraped)
     assert "tradewind_scheduler_heartbeat_total" in scraped
 
-    system.scheduler.metrics.close()  # the OpenTelemetry reader exports what is left
     assert otlp.wait_for(lambda: bool(otlp.requests))
     points = otlp.points()
     finish = [p for p in points if p.name == "airflow.ti.finish"]
@@ -290,6 +292,7 @@ with DAG("waits", schedule=None, start_date=datetime(2024, 1, 1)):
     )
     run_id = system.trigger("waits")
     assert system.run_until(lambda: system.state("waits", run_id, "nap") == "deferred")
+    assert system.scheduler.observer.flush()
     lines = statsd_listener.drain()
     assert "airflow.ti.start.waits.nap:1|c" in lines
     assert "airflow.ti.finish.waits.nap.deferred:1|c" in lines

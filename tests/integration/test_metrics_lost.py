@@ -76,6 +76,7 @@ with DAG("raises", schedule=None, start_date=datetime(2024, 1, 1)):
     )
     run_id = system.trigger("raises")
     assert system.wait("raises", run_id) == DagRunState.FAILED.value
+    assert system.scheduler.observer.flush()
     lines = statsd_listener.drain()
     assert "airflow.operator_failures_BashOperator:1|c" in lines
     assert "airflow.operator_failures_PythonOperator:1|c" in lines

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradewind import reports, telemetry
+from tradewind import reports
 from tradewind.executors.base import BaseExecutor, TaskEvent
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
@@ -50,7 +50,7 @@ from tradewind.scheduler.abandoned import Abandoned
 from tradewind.scheduler.callbacks import Callback, DagCallbacks, TaskCallback
 from tradewind.scheduler.housekeeping import Housekeeping
 from tradewind.settings import Settings
-from tradewind.telemetry import dispatch
+from tradewind.telemetry import dispatch, relay
 from tradewind.workloads import TaskKey, Workload
 
 log = logging.getLogger(__name__)
@@ -113,12 +113,13 @@ class Scheduler:
         self.job_id: int | None = None
         self.callbacks = DagCallbacks(settings)
         self.abandoned = Abandoned()
-        self.metrics = telemetry.metrics_for(settings.metrics, "scheduler")
+        # Traces and lineage of the tries and runs that passes start and end (see observe),
+        # and the StatsD and OpenTelemetry metrics, sent by the telemetry process (see relay).
+        self.observer = dispatch.Telemetry.from_settings(settings)
+        self.metrics = relay.metrics_for(settings.metrics, "scheduler", self.observer.send)
         self.housekeeping = Housekeeping(
             settings, sessions, executor, self.abandoned, metrics=self.metrics
         )
-        # Traces and lineage of the tries and runs that passes start and end (see observe).
-        self.observer = dispatch.Telemetry.from_settings(settings)
         self.housekeeping.observer = self.observer
         self._runs_seen = observe.RunsSeen()
         self._read_sessions: sessionmaker[Session] | None = None

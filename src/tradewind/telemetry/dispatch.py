@@ -1,9 +1,10 @@
-"""Sending off the hot path: the scheduler hands its records to :class:`Telemetry`, which
-queues them for a sender thread that pipes them to the telemetry process
-(:mod:`tradewind.telemetry.worker`); that process builds the spans and lineage events and
-sends them. The scheduler's own process only pickles small records: building and sending
-cost it nothing, a slow or missing receiver cannot hold it up. A full queue drops records
-(counted and logged), a failing receiver is logged by the telemetry process.
+"""Sending off the hot path: the scheduler hands its records (and its relayed metrics, see
+:mod:`tradewind.telemetry.relay`) to :class:`Telemetry`, which queues them for a sender
+thread that pipes them to the telemetry process (:mod:`tradewind.telemetry.worker`); that
+process builds the spans and lineage events and sends them, and sends the metrics. The
+scheduler's own process only pickles small records: building and sending cost it nothing, a
+slow or missing receiver cannot hold it up. A full queue drops records (counted and logged),
+a failing receiver is logged by the telemetry process.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from tradewind.settings import Settings, child_environ
-from tradewind.telemetry import records
+from tradewind.telemetry import records, relay
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +33,22 @@ MAX_QUEUED = 10_000
 # in one write, and the thread takes the interpreter's lock from the passes ten times a
 # second, not once per pass.
 SEND_EVERY = 0.1
-Item = list[records.Record] | tuple[str, int, float] | None
+Item = list[records.Record | records.Metric] | tuple[str, int, float] | None
 
 
 class Telemetry:
-    """Traces and lineage as the settings choose them (neither: everything here is a no-op,
-    and neither library is imported)."""
+    """Traces, lineage and the scheduler's relayed metrics (see
+    :mod:`tradewind.telemetry.relay`) as the settings choose them (none: everything here is
+    a no-op, and no library is imported)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings
         self.executor = settings.core.executor if settings is not None else ""
+        # Whether tries and runs are observed (traces or lineage), not only metrics relayed.
+        self.observes = settings is not None and (
+            settings.traces.otel_on or settings.openlineage.enabled
+        )
+        self._closed = False
         self._queue: queue.Queue[Item] = queue.Queue(MAX_QUEUED)
         self._proc: subprocess.Popen[bytes] | None = None
         self._sender: threading.Thread | None = None
@@ -62,11 +69,13 @@ class Telemetry:
 
             lineage.require()
         on = settings.traces.otel_on or settings.openlineage.enabled
-        return cls(settings if on else None)
+        return cls(settings if on or relay.relays(settings.metrics) else None)
 
     @property
     def enabled(self) -> bool:
-        return self.settings is not None
+        """Whether the scheduler notes its tries' and runs' starts and ends for traces or
+        lineage."""
+        return self.observes
 
     @property
     def wants_starts(self) -> bool:
@@ -81,9 +90,9 @@ class Telemetry:
         if self.settings is not None and self._sender is None:
             self._start(self.settings)
 
-    def send(self, found: Iterable[records.Record]) -> None:
+    def send(self, found: Iterable[records.Record | records.Metric]) -> None:
         """Queue records for the telemetry process; never waits."""
-        if self.settings is None:
+        if self.settings is None or self._closed:
             return
         batch = list(found)
         if not batch:
@@ -96,8 +105,8 @@ class Telemetry:
             self._dropped += len(batch)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until what was queued so far is sent (tests, stopping); False if it was not
-        (not within ``timeout``, or a receiver failed)."""
+        """Wait until what was queued so far is sent, OpenTelemetry's metrics included (tests,
+        stopping); False if it was not (not within ``timeout``, or a receiver failed)."""
         if self._proc is None or self._proc.stdout is None:
             return True
         self._flushes += 1
@@ -117,7 +126,8 @@ class Telemetry:
         return False
 
     def close(self, timeout: float = 10.0) -> None:
-        """Send what is queued and stop the telemetry process."""
+        """Send what is queued and stop the telemetry process (what comes later is dropped)."""
+        self._closed = True
         if self._proc is None:
             return
         self.flush(timeout)
@@ -154,7 +164,7 @@ class Telemetry:
                 while len(waiting) < MAX_QUEUED:
                     waiting.append(self._queue.get_nowait())
             try:
-                pending: list[records.Record] = []
+                pending: list[records.Record | records.Metric] = []
                 for item in waiting:
                     if isinstance(item, list):
                         pending += item

@@ -86,6 +86,8 @@ def settle_environment(transport: Any) -> None:
 class LineageWriter:
     """Sends an event per record through an OpenLineage client."""
 
+    takes = (records.TryRecord, records.RunRecord)
+
     def __init__(self, settings: OpenLineageSettings) -> None:
         try:
             from openlineage.client import OpenLineageClient

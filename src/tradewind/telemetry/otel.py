@@ -91,6 +91,9 @@ class OtelStats(Stats):
         if name:
             self._instrument("histogram", name).record(seconds * 1000.0, attributes=tags)
 
+    def flush(self, timeout: float) -> None:
+        self.provider.force_flush(timeout_millis=int(timeout * 1000))
+
     def close(self) -> None:
         """Export what was recorded since the last export, then stop the exporting thread."""
         self.provider.shutdown(timeout_millis=CLOSE_TIMEOUT_MS)

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,18 @@ class RunRecord:
 
 
 Record = TryRecord | RunRecord
+
+
+class Metric(NamedTuple):
+    """A metric call of the scheduler, for the telemetry process to make (see
+    :mod:`tradewind.telemetry.relay`); ``kind`` is the :class:`~tradewind.telemetry.stats.Stats`
+    method."""
+
+    kind: str  # incr, decr, gauge, timing
+    name: str
+    value: float
+    tags: Mapping[str, str] | None
+    legacy: str
 
 
 def _digest(*parts: object, size: int) -> int:

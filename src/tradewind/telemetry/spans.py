@@ -52,6 +52,8 @@ class _KeyedIds:
 class SpanWriter:
     """Turns ended runs and tries into spans (records of starts are ignored)."""
 
+    takes = (records.TryRecord, records.RunRecord)
+
     def __init__(self, settings: TracesSettings) -> None:
         tracing.require()
         from opentelemetry.sdk.trace.id_generator import IdGenerator

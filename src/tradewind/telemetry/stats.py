@@ -51,6 +51,9 @@ class Stats:
     def start(self) -> None:
         """Start what runs in the background (a server, an exporting thread)."""
 
+    def flush(self, timeout: float) -> None:
+        """Send what is held now rather than at the next export (OpenTelemetry)."""
+
     def close(self) -> None:
         """Send what is buffered and stop what runs in the background."""
 
@@ -121,6 +124,9 @@ class Filtered(Stats):
     def start(self) -> None:
         self.backend.start()
 
+    def flush(self, timeout: float) -> None:
+        self.backend.flush(timeout)
+
     def close(self) -> None:
         self.backend.close()
 
@@ -165,6 +171,10 @@ class FanOut(Stats):
     def start(self) -> None:
         for backend in self.backends:
             backend.start()
+
+    def flush(self, timeout: float) -> None:
+        for backend in self.backends:
+            backend.flush(timeout)
 
     def close(self) -> None:
         for backend in self.backends:

@@ -1,11 +1,13 @@
 """The telemetry process: builds spans and lineage events from the scheduler's records and
-sends them, so that neither their cost nor a slow receiver touches the scheduler's process.
+sends them, and sends the scheduler's StatsD and OpenTelemetry metrics, so that neither their
+cost nor a slow receiver touches the scheduler's process.
 
 Started by :class:`tradewind.telemetry.dispatch.Telemetry` as ``python -m
 tradewind.telemetry.worker`` with the scheduler's settings in its environment. It reads
-pickled frames on stdin: a record, or ``("flush", n)``, answered on stdout with one JSON line
-(``{"flushed": n, "failed": ..., "error": ...}``) once everything before it is sent. End of
-input: it sends what is left and exits.
+pickled frames on stdin: a list of records (each goes to the writers that take its type), or
+``("flush", n)``, answered on stdout with one JSON line (``{"flushed": n, "failed": ...,
+"error": ...}``) once everything before it is sent. End of input: it sends what is left and
+exits.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ log = logging.getLogger("tradewind.telemetry")
 
 
 def writers_for(settings: Any) -> list[Any]:
+    """What this process sends: the scheduler's StatsD and OpenTelemetry metrics (see
+    :mod:`tradewind.telemetry.relay`), spans, lineage events; each as the settings say."""
     found: list[Any] = []
+    from tradewind.telemetry import relay
+
+    if relay.relays(settings.metrics):
+        found.append(relay.MetricsWriter(settings.metrics, "scheduler"))
     if settings.traces.otel_on:
         from tradewind.telemetry import spans
 
@@ -42,14 +50,17 @@ def serve(source: IO[bytes], answers: IO[str], writers: list[Any]) -> None:
         except EOFError:
             break
         if isinstance(item, list):
-            for record in item:
-                for writer in writers:
-                    try:
-                        writer.write(record)
-                    except Exception as exc:
-                        failed += 1
-                        error = f"{type(writer).__name__}: {exc}"
-                        log.warning("telemetry: not sent (%s)", error)
+            for writer in writers:
+                with getattr(writer, "batch", contextlib.nullcontext)():
+                    for record in item:
+                        if not isinstance(record, writer.takes):
+                            continue
+                        try:
+                            writer.write(record)
+                        except Exception as exc:
+                            failed += 1
+                            error = f"{type(writer).__name__}: {exc}"
+                            log.warning("telemetry: not sent (%s)", error)
         elif isinstance(item, tuple) and item[0] == "flush":
             sent = all(_flush(writer, float(item[2])) for writer in writers)
             answer = {"flushed": item[1], "sent": sent, "failed": failed, "error": error}
