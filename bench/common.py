@@ -62,7 +62,7 @@ TRADEWIND_ONLY = ("soak",)
 # One DAG, triggered once per repetition (many_dags has its own: 200 DAGs due at one moment).
 RUN_WORKLOADS = ("chain", "fanout", "fanout_wide", "lattice", "mapped", "wide", "light", "heavy")
 # Workloads that also report the scheduler's own CPU per finished try.
-SCHEDULER_CPU_WORKLOADS = ("fanout", "fanout_wide", "lattice", "many_dags")
+SCHEDULER_CPU_WORKLOADS = ("chain", "fanout", "fanout_wide", "lattice", "many_dags")
 
 SCHED_CPU = (
     "ms",
@@ -75,6 +75,7 @@ FIGURES: dict[str, dict[str, tuple[str, str, str]]] = {
     "chain": {
         "hop_ms": ("ms", "lower", "median time from the end of one task to the end of the next"),
         "gap_ms": ("ms", "lower", "median time from the end of one task to the start of the next"),
+        "sched_cpu_ms_per_try": SCHED_CPU,
     },
     "fanout": {
         "tasks_per_s": ("tasks/s", "higher", "tasks over trigger -> run end"),
