@@ -8,7 +8,6 @@ import io
 import pickle
 import socket
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,15 +17,6 @@ from tradewind.settings import MetricsSettings, load_settings
 from tradewind.telemetry import dispatch, records, relay, worker
 
 Noted = list[list[records.Metric]]
-
-
-@pytest.fixture(name="udp")
-def udp_fixture() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(5)
-    yield sock
-    sock.close()
 
 
 def on(sock: socket.socket, **keys: object) -> MetricsSettings:

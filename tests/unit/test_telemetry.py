@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import sys
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from prometheus_client import generate_latest
@@ -15,15 +14,6 @@ from tradewind import telemetry
 from tradewind.settings import MetricsSettings
 from tradewind.telemetry.prometheus import PrometheusStats
 from tradewind.telemetry.stats import FanOut, Filtered, NameFilter, Stats
-
-
-@pytest.fixture(name="udp")
-def udp_fixture() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(5)
-    yield sock
-    sock.close()
 
 
 def received(sock: socket.socket, count: int) -> list[str]:
