@@ -92,6 +92,8 @@ class Pass:
     applied: events.Applied | None = None
     runs: list[dagruns.Advance] = field(default_factory=list)
     starving: list[int] = field(default_factory=list)
+    # Scheduled tries the queueing read and left (see queueing.queue_ready): 0, none.
+    left: list[int] = field(default_factory=list)
     # For traces and lineage (see observe): the tries and runs that started or ended.
     observed: observe.Notes | None = None
 
@@ -280,8 +282,9 @@ class Scheduler:
     # ---- one pass --------------------------------------------------------------------------
 
     def step(self) -> bool:
-        """One pass over the pending events; True when it did something (so the next pass
-        should come at once).
+        """One pass over the pending events; True when the next pass should come at once (this
+        one left scheduled tries it could not queue after changing something, or the full pass
+        is due).
 
         Every pass applies the events and queues what is ready, in one transaction. The
         *full* pass also creates and starts runs, settles runs changed by other processes and
@@ -313,7 +316,12 @@ class Scheduler:
             runs=done.runs,
         )
         self._housekeeping(now)
-        return done.busy or bool(done.workloads) or self._full_at <= time.monotonic()
+        # What a pass changes makes new work only through its own queueing, which comes last:
+        # when that left no scheduled try behind, the next pass has nothing to do before a try
+        # reports, the full pass is due or another process changes the metastore (each wakes
+        # the loop), so the loop waits for one of those instead of passing again at once.
+        did = done.busy or bool(done.workloads)
+        return (did and sum(done.left) > 0) or self._full_at <= time.monotonic()
 
     def _decide(self, session: Session, now: datetime) -> Pass:
         """The pass's work in its transaction: apply the events, the full pass when due, end
@@ -360,7 +368,7 @@ class Scheduler:
             done.busy = done.busy or len(done.restarts) < len(waiting)
         if self.observer.enabled:
             done.observed = observe.taken(session)
-        done.workloads = self._queue(session, now, done.starving)
+        done.workloads = self._queue(session, now, done.starving, done.left)
         return done
 
     def _act(self, done: Pass) -> None:
@@ -422,7 +430,9 @@ class Scheduler:
             self._check_tries = True
             self.look_now()
 
-    def _queue(self, session: Session, now: datetime, starving: list[int]) -> list[Workload]:
+    def _queue(
+        self, session: Session, now: datetime, starving: list[int], left: list[int]
+    ) -> list[Workload]:
         room = self.executor.free_slots
         if room <= 0:
             return []
@@ -435,6 +445,7 @@ class Scheduler:
             fetch=self.settings.scheduler.max_tis_per_query,
             external_id=self.executor.external_id if self.executor.supports_adoption else None,
             starving=starving,
+            left=left,
         )
 
     def _housekeeping(self, now: datetime) -> None:

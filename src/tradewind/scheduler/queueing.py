@@ -37,6 +37,7 @@ def queue_ready(
     external_id: Callable[[TaskKey], str | None] | None = None,
     run: tuple[str, str] | None = None,
     starving: list[int] | None = None,
+    left: list[int] | None = None,
 ) -> list[Workload]:
     """Move up to ``room`` scheduled tries to queued and return their workloads.
 
@@ -48,9 +49,12 @@ def queue_ready(
     ``external_id`` (an executor's that can adopt tries) names each try for the executor; the
     name is kept with the task instance. ``run`` (dag id, run id) limits it to that run, whose
     DAG may be paused (``dags test``). ``starving`` gets, appended, how many tries waited for
-    want of pool slots (the metric scheduler.tasks.starving).
+    want of pool slots (the metric scheduler.tasks.starving); ``left``, how many scheduled
+    tries it read and did not queue, plus one when it read as many as it may (more may wait):
+    0 says that no scheduled try is left.
     """
-    candidates = try_store.scheduled_instances(session, max(room, fetch), run=run)
+    limit = max(room, fetch)
+    candidates = try_store.scheduled_instances(session, limit, run=run)
     if not candidates:
         return []
     pools = room_store.pool_room(session, lock=True)
@@ -83,6 +87,8 @@ def queue_ready(
         chosen.append((ti.id, workload))
     if starving is not None:
         starving.append(hungry)
+    if left is not None:
+        left.append(len(candidates) - len(chosen) + (len(candidates) >= limit))
     return _mark_queued(session, chosen, job_id=job_id, now=now, external_id=external_id)
 
 
