@@ -133,6 +133,8 @@ class Scheduler:
         # When the next full pass is due (time.monotonic()); 0: at the next pass.
         self._full_at = 0.0
         self._committed_at = 0.0
+        # Whether the last pass left no scheduled try behind (see step).
+        self._settled = False
         # Another process changed the metastore: look for tries of ours it no longer expects
         # (cleared: restarting; marked by hand; run deleted) after the next pass, and stop them.
         self._check_tries = False
@@ -230,7 +232,14 @@ class Scheduler:
         while not over():
             busy = self._pass()
             if busy is not None:
-                self._pending += self._wait(0.0 if busy else min(idle, self._idle_wait()))
+                # After a busy pass, what came meanwhile is taken at once (reports arrive
+                # while a pass runs: the next takes them together). A pass that queued all it
+                # found waits for the next report rather than pass again to find nothing (in a
+                # chain: one empty pass per task).
+                found = self._wait(0.0) if busy else []
+                if not found and (not busy or (self._settled and time.monotonic() < self._full_at)):
+                    found = self._wait(min(idle, self._idle_wait()))
+                self._pending += found
                 continue
             # The metastore is away: keep what the executor reports until the next try.
             while not over() and (left := self._retry_at - time.monotonic()) > 0:
@@ -282,9 +291,8 @@ class Scheduler:
     # ---- one pass --------------------------------------------------------------------------
 
     def step(self) -> bool:
-        """One pass over the pending events; True when the next pass should come at once (this
-        one left scheduled tries it could not queue after changing something, or the full pass
-        is due).
+        """One pass over the pending events; True when it did something (so the next pass
+        should come at once).
 
         Every pass applies the events and queues what is ready, in one transaction. The
         *full* pass also creates and starts runs, settles runs changed by other processes and
@@ -317,11 +325,10 @@ class Scheduler:
         )
         self._housekeeping(now)
         # What a pass changes makes new work only through its own queueing, which comes last:
-        # when that left no scheduled try behind, the next pass has nothing to do before a try
-        # reports, the full pass is due or another process changes the metastore (each wakes
-        # the loop), so the loop waits for one of those instead of passing again at once.
-        did = done.busy or bool(done.workloads)
-        return (did and sum(done.left) > 0) or self._full_at <= time.monotonic()
+        # when that left no scheduled try behind, only a report, the full pass or another
+        # process's change (each wakes the loop) gives the next pass something to do.
+        self._settled = sum(done.left) == 0
+        return done.busy or bool(done.workloads) or self._full_at <= time.monotonic()
 
     def _decide(self, session: Session, now: datetime) -> Pass:
         """The pass's work in its transaction: apply the events, the full pass when due, end
