@@ -41,20 +41,16 @@ def queue_ready(
 ) -> list[Workload]:
     """Move up to ``room`` scheduled tries to queued and return their workloads.
 
-    Candidates come highest priority_weight first (then oldest), over all DAGs at once, so
-    priority holds across the whole queue. A try is skipped for now when its pool has no free
-    slots, its DAG is at max_active_tasks or its task at max_active_tis_per_dag (over all
-    runs) or max_active_tis_per_dagrun (in its run); lower-priority tries that fit may go
-    ahead.
-    ``external_id`` (an executor's that can adopt tries) names each try for the executor; the
-    name is kept with the task instance. ``run`` (dag id, run id) limits it to that run, whose
-    DAG may be paused (``dags test``). ``starving`` gets, appended, how many tries waited for
-    want of pool slots (the metric scheduler.tasks.starving); ``left``, how many scheduled
-    tries it read and did not queue, plus one when it read as many as it may (more may wait):
-    0 says that no scheduled try is left.
+    Candidates come highest priority_weight first (then oldest), over all DAGs at once. A try
+    is skipped for now when its pool has no free slots, its DAG is at max_active_tasks or its
+    task at max_active_tis_per_dag or max_active_tis_per_dagrun; lower-priority tries that
+    fit may go ahead. ``external_id`` (an executor's that can adopt tries) names each try for
+    the executor. ``run`` (dag id, run id) limits it to that run (``dags test``). Appended to
+    ``starving``: how many tries waited for pool slots (scheduler.tasks.starving); to
+    ``left``: how many scheduled tries it read and did not queue, plus one if it read its
+    limit (0: none is left).
     """
-    limit = max(room, fetch)
-    candidates = try_store.scheduled_instances(session, limit, run=run)
+    candidates = try_store.scheduled_instances(session, max(room, fetch), run=run)
     if not candidates:
         return []
     pools = room_store.pool_room(session, lock=True)
@@ -88,7 +84,7 @@ def queue_ready(
     if starving is not None:
         starving.append(hungry)
     if left is not None:
-        left.append(len(candidates) - len(chosen) + (len(candidates) >= limit))
+        left.append(len(candidates) - len(chosen) + (len(candidates) >= max(room, fetch)))
     return _mark_queued(session, chosen, job_id=job_id, now=now, external_id=external_id)
 
 
