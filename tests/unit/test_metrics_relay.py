@@ -5,6 +5,7 @@ StatsD socket on localhost)."""
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import socket
 import urllib.request
@@ -104,7 +105,10 @@ def test_the_telemetry_process_sends_the_relayed_calls_behind_the_allow_list(
     now = datetime.now(UTC)
     other = records.TryRecord("d", "r", "t", -1, 1, "success", now, now)  # not a metric
     writer = relay.MetricsWriter(on(udp, metrics_allow_list="ti", statsd_prefix="tw"), "scheduler")
-    serve([[other, *sent[0]], ("flush", 1, 5.0)], [writer])
+    answers = serve([[other, *sent[0]], ("flush", 1, 5.0)], [writer])
+    assert [json.loads(answer) for answer in answers] == [
+        {"flushed": 1, "sent": True, "failed": 0, "error": ""}
+    ]
     lines = udp.recv(65536).decode().splitlines()  # one batch: one datagram
     # operator_successes, task.duration and the heartbeat are not on the allow list.
     assert lines == ["tw.ti.finish.d.t.success:1|c", "tw.ti.finish:1|c", "tw.ti_successes:1|c"]

@@ -44,10 +44,6 @@ class Telemetry:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings
         self.executor = settings.core.executor if settings is not None else ""
-        # Whether tries and runs are observed (traces or lineage), not only metrics relayed.
-        self.observes = settings is not None and (
-            settings.traces.otel_on or settings.openlineage.enabled
-        )
         self._closed = False
         self._queue: queue.Queue[Item] = queue.Queue(MAX_QUEUED)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -74,8 +70,9 @@ class Telemetry:
     @property
     def enabled(self) -> bool:
         """Whether the scheduler notes its tries' and runs' starts and ends for traces or
-        lineage."""
-        return self.observes
+        lineage (not only relays its metrics)."""
+        settings = self.settings
+        return settings is not None and (settings.traces.otel_on or settings.openlineage.enabled)
 
     @property
     def wants_starts(self) -> bool:
