@@ -32,10 +32,10 @@ from tradewind.metastore import outage
 from tradewind.settings import DatabaseSettings, Settings
 
 # Short bounds, so that a cut of CUT_FOR seconds outlasts them by far.
-TCP_TIMEOUT = 8
-CONNECT_TIMEOUT = 4
+TCP_TIMEOUT = 4
+CONNECT_TIMEOUT = 2
 BOUNDS = {"tcp_timeout": TCP_TIMEOUT, "connect_timeout": CONNECT_TIMEOUT}
-CUT_FOR = 25.0
+CUT_FOR = 12.0
 # How long anything may take to fail during a cut: a silent connection breaks after
 # TCP_TIMEOUT, connecting anew gives up after CONNECT_TIMEOUT; twice that, to be generous.
 FAILS_WITHIN = 2.0 * (TCP_TIMEOUT + CONNECT_TIMEOUT)
