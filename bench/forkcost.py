@@ -13,19 +13,27 @@ rehearsal task (a no-op PythonOperator, see ``tradewind.runtime.rehearsal``):
 - ``inproc``: the task runner runs the try in this process (log file, context, task, reports);
 - ``fork``: a child forked from here runs the same, as a try does (the time includes the fork,
   the child's run and exit, and reaping it);
+- ``bare``: a child that does the least a try in a process of its own can do: calls the task's
+  callable, writes one log line and one JSON report line, exits;
+- ``bare_lean``: the same, forked from a fresh interpreter that imported only the DAG file (the
+  authoring layer, none of the runner's stack): what a try would cost from the leanest process
+  to fork from;
 - ``fork_only``: a child that exits at once.
 
 Printed per kind: the median and p90 wall time, and for the forked ones the child's CPU time
-and minor page faults (``wait4``), which tell the copy-on-write cost of a forked try apart
-from the work itself. Nothing is written.
+and minor page faults (``wait4``), which tell the copy-on-write cost of a forked try apart from
+the work itself, and the time of the parent's ``os.fork()`` call. Nothing is kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +55,12 @@ def _percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="10 tries of each kind")
-    count = 10 if parser.parse_args().smoke else 200
+    parser.add_argument("--lean", metavar="DAG_FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    count = 10 if args.smoke else 200
+    if args.lean:  # the fresh interpreter of bare_lean: nothing imported but the DAG file
+        _report("bare_lean", _measure_bare(_task(args.lean), count, Path(args.lean).parent))
+        return
     from tradewind.runtime import rehearsal
 
     with tempfile.TemporaryDirectory(prefix="tradewind-forkcost-") as tmp:
@@ -61,11 +74,57 @@ def main() -> None:
             TRADEWIND__CORE__LOAD_EXAMPLES="false",
             TRADEWIND__DATABASE__URL=f"sqlite:///{home / 'unused.db'}",
         )
+        lean = [sys.executable, __file__, "--lean", str(dag_file)] + ["--smoke"] * args.smoke
+        subprocess.run(lean, check=True)
         for kind in ("inproc", "fork", "fork_only"):
             _report(kind, _measure(kind, str(dag_file), count))
+        _report("bare", _measure_bare(_task(str(dag_file)), count, home))
 
 
-def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, int]]:
+def _task(dag_file: str) -> Any:
+    """The DAG file's one task, the file imported as a module (no parsing machinery)."""
+    spec = importlib.util.spec_from_file_location("forkcost_dag", dag_file)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    from tradewind.authoring import capture
+
+    with capture.capture() as captured:
+        spec.loader.exec_module(module)
+    (dag,) = captured.dags
+    return dag.tasks[0]
+
+
+def _measure_bare(task: Any, count: int, folder: Path) -> list[tuple[float, float, int, float]]:
+    gc.collect()
+    gc.freeze()
+    found: list[tuple[float, float, int, float]] = []
+    for n in range(count):
+        began = time.perf_counter()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        forked = (time.perf_counter() - began) * 1000
+        if pid == 0:
+            try:
+                os.close(read_end)
+                with open(folder / f"bare-{n % 4}.log", "a") as log:
+                    log.write(f"{time.time()} running {task.task_id}\n")
+                    result = task.python_callable()
+                report = {"state": "success", "result": result, "at": time.time()}
+                os.write(write_end, json.dumps(report).encode() + b"\n")
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        while os.read(read_end, 65536):
+            pass
+        os.close(read_end)
+        _, _, usage = os.wait4(pid, 0)
+        cpu = (usage.ru_utime + usage.ru_stime) * 1000
+        found.append(((time.perf_counter() - began) * 1000, cpu, usage.ru_minflt, forked))
+    return found
+
+
+def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, int, float]]:
     from tradewind.executors.base import LineChannel
     from tradewind.executors.processes import runners
     from tradewind.runtime import rehearsal, runner
@@ -77,17 +136,18 @@ def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, i
     if hook is not None:
         hook(dag_file)
     gc.freeze()
-    found: list[tuple[float, float, int]] = []
+    found: list[tuple[float, float, int, float]] = []
     for n in range(count):
         workload = rehearsal.workload(dag_file, n + 1)
         began = time.perf_counter()
         if kind == "inproc":
             runner.run_workload(workload, _Sink(), settings)
-            found.append(((time.perf_counter() - began) * 1000, 0.0, 0))
+            found.append(((time.perf_counter() - began) * 1000, 0.0, 0, 0.0))
             continue
         read_end, write_end = os.pipe()
         sys.stdout.flush()
         pid = os.fork()
+        forked = (time.perf_counter() - began) * 1000
         if pid == 0:
             os.close(read_end)
             try:
@@ -101,18 +161,19 @@ def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, i
         os.close(read_end)
         _, _, usage = os.wait4(pid, 0)
         cpu = (usage.ru_utime + usage.ru_stime) * 1000
-        found.append(((time.perf_counter() - began) * 1000, cpu, usage.ru_minflt))
+        found.append(((time.perf_counter() - began) * 1000, cpu, usage.ru_minflt, forked))
     return found
 
 
-def _report(kind: str, found: list[tuple[float, float, int]]) -> None:
-    wall = [w for w, _, _ in found]
+def _report(kind: str, found: list[tuple[float, float, int, float]]) -> None:
+    wall = [w for w, _, _, _ in found]
     median, p90 = statistics.median(wall), _percentile(wall, 0.9)
     line = f"{kind:10} wall median {median:6.2f} ms, p90 {p90:6.2f}, first {wall[0]:6.2f}"
     if kind != "inproc":
-        cpu = statistics.median(c for _, c, _ in found)
-        faults = statistics.median(f for _, _, f in found)
-        line += f"; child CPU {cpu:5.2f} ms, minor faults {faults:.0f}"
+        cpu = statistics.median(c for _, c, _, _ in found)
+        faults = statistics.median(f for _, _, f, _ in found)
+        forked = statistics.median(k for _, _, _, k in found)
+        line += f"; child CPU {cpu:5.2f} ms, minor faults {faults:.0f}, fork() {forked:4.2f} ms"
     print(line, flush=True)
 
 
