@@ -37,9 +37,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+Sample = tuple[float, float, int, float]  # wall ms, child CPU ms, minor faults, fork() ms
 
 
 class _Sink:
@@ -95,36 +97,20 @@ def _task(dag_file: str) -> Any:
     return dag.tasks[0]
 
 
-def _measure_bare(task: Any, count: int, folder: Path) -> list[tuple[float, float, int, float]]:
+def _measure_bare(task: Any, count: int, folder: Path) -> list[Sample]:
+    def bare(write_end: int, log_path: Path) -> None:
+        with open(log_path, "a") as log:
+            log.write(f"{time.time()} running {task.task_id}\n")
+            result = task.python_callable()
+        report = {"state": "success", "result": result, "at": time.time()}
+        os.write(write_end, json.dumps(report).encode() + b"\n")
+
     gc.collect()
     gc.freeze()
-    found: list[tuple[float, float, int, float]] = []
-    for n in range(count):
-        began = time.perf_counter()
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        forked = (time.perf_counter() - began) * 1000
-        if pid == 0:
-            try:
-                os.close(read_end)
-                with open(folder / f"bare-{n % 4}.log", "a") as log:
-                    log.write(f"{time.time()} running {task.task_id}\n")
-                    result = task.python_callable()
-                report = {"state": "success", "result": result, "at": time.time()}
-                os.write(write_end, json.dumps(report).encode() + b"\n")
-            finally:
-                os._exit(0)
-        os.close(write_end)
-        while os.read(read_end, 65536):
-            pass
-        os.close(read_end)
-        _, _, usage = os.wait4(pid, 0)
-        cpu = (usage.ru_utime + usage.ru_stime) * 1000
-        found.append(((time.perf_counter() - began) * 1000, cpu, usage.ru_minflt, forked))
-    return found
+    return [_forked(lambda end, n=n: bare(end, folder / f"bare-{n % 4}.log")) for n in range(count)]
 
 
-def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, int, float]]:
+def _measure(kind: str, dag_file: str, count: int) -> list[Sample]:
     from tradewind.executors.base import LineChannel
     from tradewind.executors.processes import runners
     from tradewind.runtime import rehearsal, runner
@@ -136,36 +122,46 @@ def _measure(kind: str, dag_file: str, count: int) -> list[tuple[float, float, i
     if hook is not None:
         hook(dag_file)
     gc.freeze()
-    found: list[tuple[float, float, int, float]] = []
+    found: list[Sample] = []
     for n in range(count):
         workload = rehearsal.workload(dag_file, n + 1)
-        began = time.perf_counter()
         if kind == "inproc":
+            began = time.perf_counter()
             runner.run_workload(workload, _Sink(), settings)
             found.append(((time.perf_counter() - began) * 1000, 0.0, 0, 0.0))
-            continue
-        read_end, write_end = os.pipe()
-        sys.stdout.flush()
-        pid = os.fork()
-        forked = (time.perf_counter() - began) * 1000
-        if pid == 0:
-            os.close(read_end)
-            try:
-                if kind == "fork":
-                    runner.run_workload(workload, LineChannel(write_end), settings)
-            finally:
-                os._exit(0)
-        os.close(write_end)
-        while os.read(read_end, 65536):
-            pass
-        os.close(read_end)
-        _, _, usage = os.wait4(pid, 0)
-        cpu = (usage.ru_utime + usage.ru_stime) * 1000
-        found.append(((time.perf_counter() - began) * 1000, cpu, usage.ru_minflt, forked))
+        elif kind == "fork":
+            found.append(
+                _forked(lambda end, w=workload: runner.run_workload(w, LineChannel(end), settings))
+            )
+        else:
+            found.append(_forked(lambda end: None))
     return found
 
 
-def _report(kind: str, found: list[tuple[float, float, int, float]]) -> None:
+def _forked(child: Callable[[int], None]) -> Sample:
+    """Fork a child that runs ``child`` with the write end of a pipe and exits; read the pipe
+    until the child closes it, and reap the child."""
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    began = time.perf_counter()
+    pid = os.fork()
+    forked = (time.perf_counter() - began) * 1000
+    if pid == 0:
+        try:
+            os.close(read_end)
+            child(write_end)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    while os.read(read_end, 65536):
+        pass
+    os.close(read_end)
+    _, _, usage = os.wait4(pid, 0)
+    cpu = (usage.ru_utime + usage.ru_stime) * 1000
+    return ((time.perf_counter() - began) * 1000, cpu, usage.ru_minflt, forked)
+
+
+def _report(kind: str, found: list[Sample]) -> None:
     wall = [w for w, _, _, _ in found]
     median, p90 = statistics.median(wall), _percentile(wall, 0.9)
     line = f"{kind:10} wall median {median:6.2f} ms, p90 {p90:6.2f}, first {wall[0]:6.2f}"
