@@ -46,11 +46,11 @@ def queue_ready(
     task at max_active_tis_per_dag or max_active_tis_per_dagrun; lower-priority tries that
     fit may go ahead. ``external_id`` (an executor's that can adopt tries) names each try for
     the executor. ``run`` (dag id, run id) limits it to that run (``dags test``). Appended to
-    ``starving``: how many tries waited for pool slots (scheduler.tasks.starving); to
-    ``left``: how many scheduled tries it read and did not queue, plus one if it read its
-    limit (0: none is left).
+    ``starving``: tries that waited for pool slots (scheduler.tasks.starving); to ``left``:
+    scheduled tries read and not queued, plus one if it read its limit (0: none is left).
     """
-    candidates = try_store.scheduled_instances(session, max(room, fetch), run=run)
+    limit = max(room, fetch)
+    candidates = try_store.scheduled_instances(session, limit, run=run)
     if not candidates:
         return []
     pools = room_store.pool_room(session, lock=True)
@@ -84,7 +84,7 @@ def queue_ready(
     if starving is not None:
         starving.append(hungry)
     if left is not None:
-        left.append(len(candidates) - len(chosen) + (len(candidates) >= max(room, fetch)))
+        left.append(len(candidates) - len(chosen) + (len(candidates) >= limit))
     return _mark_queued(session, chosen, job_id=job_id, now=now, external_id=external_id)
 
 
