@@ -6,6 +6,7 @@ PostgreSQL share the triggers and take over a dead one's, and /health shows the 
 from __future__ import annotations
 
 import signal
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -271,3 +272,33 @@ def test_a_killed_triggerers_triggers_move_to_another(make: Any, tmp_path: Path)
         assert fired_by == {second.pid}
     with sessions() as session:
         assert session.scalars(select(Trigger)).all() == []
+
+
+@sqlite_only
+def test_a_pass_between_heartbeats_writes_nothing_yet_takes_new_triggers(make: Any) -> None:
+    """Every commit to SQLite wakes the scheduler; an idle triggerer must not commit once a
+    second. It heartbeats every job_heartbeat_sec, and still takes a new trigger at its next
+    look, long before that."""
+    from sqlalchemy.engine import make_url
+
+    from tradewind.triggerer.job import Triggerer
+
+    settings, sessions = make(job_heartbeat_sec=3600.0, job_timeout=7200.0)
+    database = make_url(str(settings.database.url)).database
+    assert database is not None
+    watcher = sqlite3.connect(database)
+    triggerer = Triggerer(settings, sessions)
+    triggerer.register()
+    try:
+        triggerer.step()  # the first pass heartbeats
+        beat = triggerer_jobs(sessions)[0].latest_heartbeat
+        version = watcher.execute("PRAGMA data_version").fetchone()
+        triggerer.step()
+        assert watcher.execute("PRAGMA data_version").fetchone() == version
+        made = defer(sessions, [("SleepTrigger", {"tag": "later", "seconds": 3600})])
+        triggerer.step()
+        assert trigger_owners(sessions) == {made[0].trigger_id: triggerer.job_id}
+        assert triggerer_jobs(sessions)[0].latest_heartbeat == beat
+    finally:
+        triggerer.stop()
+        watcher.close()

@@ -8,10 +8,13 @@ depends on the database:
   call :func:`tradewind.metastore.notify.notify` inside their transaction; PostgreSQL
   delivers the notification when they commit, and a thread of the scheduler waits on
   ``LISTEN`` for it.
-- SQLite: a thread looks every :data:`SQLITE_CHECK_INTERVAL` seconds at the request file the
-  same writers write after their commit, and at the database file's ``PRAGMA data_version``,
-  which changes whenever any other connection commits (writers that did not ask count too).
-  Both cost microseconds.
+- SQLite: a thread looks at the request file the same writers write after their commit, and
+  at the database file's ``PRAGMA data_version``, which changes whenever any other connection
+  commits (writers that did not ask count too). It looks when a file named after the database
+  changes (:mod:`.filechanges`: the database, its journal or write-ahead log, the request
+  file), at most every :data:`SQLITE_CHECK_INTERVAL` seconds, and every
+  :data:`SQLITE_QUIET_CHECK` seconds in any case; where the files cannot be watched, every
+  :data:`SQLITE_CHECK_INTERVAL` seconds.
 - MySQL/MariaDB: nothing cheap exists; the scheduler keeps its ``wake_interval``.
 
 A request of another process calls ``on_request`` (the scheduler looks at once, always); an
@@ -36,10 +39,13 @@ from sqlalchemy.engine import Engine
 
 from tradewind.metastore import notify, outage
 from tradewind.metastore.notify import CHANNEL
+from tradewind.scheduler.filechanges import FileChanges
 
 log = logging.getLogger(__name__)
 
 SQLITE_CHECK_INTERVAL = 0.05
+# With the files watched, the waker looks this often even when no change was seen.
+SQLITE_QUIET_CHECK = 0.5
 # With a waker, the scheduler still looks unprompted every wake_interval x this (a safety net:
 # a notification can be missed while the listener reconnects).
 TOLD_FACTOR = 10
@@ -94,10 +100,13 @@ def _watch_sqlite(path: str, calls: Callbacks, stop: threading.Event) -> None:
         log.warning("cannot watch %s for changes (%s); polling only", path, exc)
         return
     requests = notify.request_file(path)
+    changes = FileChanges.watch(path)
     try:
         seen = _data_version(connection)
         asked = _read(requests)
         while not stop.wait(SQLITE_CHECK_INTERVAL):
+            if changes is not None:
+                changes.wait(SQLITE_QUIET_CHECK)
             current = _data_version(connection)
             request = _read(requests)
             if request != asked:
@@ -110,6 +119,8 @@ def _watch_sqlite(path: str, calls: Callbacks, stop: threading.Event) -> None:
         log.warning("stopped watching %s for changes (%s); polling only", path, exc)
     finally:
         connection.close()
+        if changes is not None:
+            changes.close()
 
 
 def _read(path: str) -> bytes:

@@ -174,11 +174,12 @@ class TriggererSettings(Section):
 
     # The most triggers one triggerer runs at once (Airflow's [triggerer] capacity).
     capacity: int = 1000
-    # A triggerer heartbeats (and looks for triggers to take or drop) this often.
-    job_heartbeat_sec: float = 1.0
+    # A triggerer heartbeats this often (Airflow's default). It looks for triggers to take or
+    # drop every second, or this often when shorter.
+    job_heartbeat_sec: float = 5.0
     # A triggerer whose last heartbeat is older than this is gone: another takes its triggers,
-    # and /health calls the triggerer unhealthy.
-    job_timeout: float = 5.0
+    # and /health calls the triggerer unhealthy. Three heartbeats.
+    job_timeout: float = 15.0
     # A trigger that keeps the event loop busy this long without awaiting is logged by name
     # (it delays every other trigger of its triggerer).
     blocked_loop_threshold: float = 0.2

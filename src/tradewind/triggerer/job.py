@@ -1,15 +1,21 @@
 """The triggerer's main loop: a job row with heartbeats, the triggers it takes and drops, and
 what their ends write.
 
-Every ``triggerer.job_heartbeat_sec`` (and at once when a trigger ends) one pass
-(:meth:`Triggerer.step`), each step in a short transaction of its own:
+Every :data:`LOOK_INTERVAL` seconds (or ``triggerer.job_heartbeat_sec``, when shorter), and at
+once when a trigger ends, one pass (:meth:`Triggerer.step`), each step in a short transaction of
+its own:
 
 1. writes the outcomes of triggers that ended (:mod:`tradewind.metastore.store.triggers`:
    ``fire``, ``end_tasks``, ``fail``), all of them in one transaction;
-2. heartbeats, and claims triggers up to its capacity (unowned ones, or a dead triggerer's);
+2. heartbeats when ``triggerer.job_heartbeat_sec`` has passed since the last heartbeat, and
+   claims triggers up to its capacity (unowned ones, or a dead triggerer's);
 3. starts the triggers it owns and does not run yet, cancels those it runs and no longer owns
    (another triggerer took them) or that no deferred try waits on any more (cleared, marked,
    timed out), and deletes unused trigger rows now and then.
+
+A pass with nothing to write writes nothing: on SQLite every commit of another process wakes
+the scheduler for a pass of its own (:mod:`tradewind.scheduler.wakeups`), so an idle
+triggerer that committed a heartbeat at every look cost the scheduler a pass a second.
 
 Asset watchers are triggers too (:mod:`.watching`): one runs while an active, unpaused DAG is
 scheduled on its asset, each of its events is written as an update of the asset, and it starts
@@ -56,6 +62,9 @@ from tradewind.triggers.base import (
 
 log = logging.getLogger(__name__)
 
+# A triggerer looks for new triggers this often (a deferred try waits at most this long to
+# have its trigger started), whatever its heartbeat interval.
+LOOK_INTERVAL = 1.0
 # Unused trigger rows (their tries cleared or marked) are deleted this often.
 CLEANUP_INTERVAL = 5.0
 # Between passes that failed for another reason than an outage (a bug): 1 s up to 30 s.
@@ -95,6 +104,7 @@ class Triggerer:
         self._pending: dict[int, Outcome] = {}
         self.watchers = Watchers()
         self._cleanup_at = 0.0
+        self._heartbeat_at = 0.0
         self.metrics = telemetry.metrics_for(settings.metrics, "triggerer")
         self._hostname = socket.gethostname()
 
@@ -126,7 +136,7 @@ class Triggerer:
 
     def run(self, stop: threading.Event) -> None:
         """Pass after pass until ``stop`` is set (call :meth:`wake.set` too, to stop at once)."""
-        interval = self.settings.triggerer.job_heartbeat_sec
+        interval = min(LOOK_INTERVAL, self.settings.triggerer.job_heartbeat_sec)
         while not stop.is_set():
             self.wake.clear()
             wait = interval
@@ -181,13 +191,19 @@ class Triggerer:
         assert self.job_id is not None, "register() first"
         self._write_outcomes()
         timeout = self.settings.triggerer.job_timeout
+        beat = time.monotonic() >= self._heartbeat_at
         with self.sessions.begin() as session:
             now = self.clock()
-            job_store.heartbeat(session, self.job_id, now)
+            if beat:
+                job_store.heartbeat(session, self.job_id, now)
             room = self.capacity - len(self.runner.running) - len(self._pending)
             trigger_store.claim(session, self.job_id, room=room, now=now, timeout=timeout)
-        running = len(self.runner.running)
-        self.metrics.triggerer_heartbeat(self._hostname, running=running, capacity=self.capacity)
+        if beat:
+            self._heartbeat_at = time.monotonic() + self.settings.triggerer.job_heartbeat_sec
+            running = len(self.runner.running)
+            self.metrics.triggerer_heartbeat(
+                self._hostname, running=running, capacity=self.capacity
+            )
         with self.sessions() as session:
             owned = trigger_store.assigned(session, self.job_id)
             for gone in self.runner.running - owned:

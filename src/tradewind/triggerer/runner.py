@@ -13,6 +13,7 @@ A trigger that blocks the loop (``time.sleep``, blocking I/O) delays every other
 ticker task notes the time every :attr:`TriggerRunner.tick` seconds; the watchdog thread
 notices when it falls behind by more than ``blocked_threshold`` and logs which trigger's task
 holds the loop (``asyncio.current_task`` of the loop), in the triggerer's log and its task's.
+While no trigger runs, both sleep until one is added: an idle triggerer wakes for nothing.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class TriggerRunner:
         self._by_task: dict[asyncio.Task[Any], _Running] = {}
         self._ticked = time.monotonic()
         self._ticking: asyncio.Task[None] | None = None
+        # Set when a trigger is added (the watchdog's) or started (the ticker's): they wait on
+        # these while no trigger runs.
+        self._added = threading.Event()
+        self._started = asyncio.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="triggers", daemon=True)
         self._watchdog = threading.Thread(target=self._watch, name="trigger-watchdog", daemon=True)
@@ -121,6 +126,7 @@ class TriggerRunner:
         sink = logs.Sink(self.base_log_folder, waiting)
         entry = _Running(trigger_id, trigger, describe(trigger), sink, every_event)
         self.running.add(trigger_id)
+        self._added.set()
         self._loop.call_soon_threadsafe(self._start, entry)
 
     def cancel(self, trigger_id: int) -> None:
@@ -150,6 +156,7 @@ class TriggerRunner:
         except Exception:
             log.warning("triggers did not finish their cleanup within %g s", STOP_GRACE)
         self._stopping.set()
+        self._added.set()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=STOP_GRACE)
 
@@ -166,7 +173,11 @@ class TriggerRunner:
     async def _ticker(self) -> None:
         while True:
             self._ticked = time.monotonic()
-            await asyncio.sleep(self.tick)
+            if self._tasks:
+                await asyncio.sleep(self.tick)
+            else:
+                self._started.clear()
+                await self._started.wait()
 
     def _start(self, entry: _Running) -> None:
         if entry.trigger_id in self._tasks:
@@ -174,6 +185,7 @@ class TriggerRunner:
         task = self._loop.create_task(self._run(entry), name=f"trigger {entry.trigger_id}")
         self._tasks[entry.trigger_id] = task
         self._by_task[task] = entry
+        self._started.set()
 
     def _cancel(self, trigger_id: int) -> None:
         task = self._tasks.get(trigger_id)
@@ -262,6 +274,13 @@ class TriggerRunner:
         blocked = False
         since = 0.0
         while not self._stopping.wait(self.tick):
+            if not blocked and self._idle():
+                self._added.clear()
+                if self._idle():
+                    self._added.wait()
+                # The ticker slept too: time is counted from now, not from its last tick.
+                self._ticked = time.monotonic()
+                continue
             lag = time.monotonic() - self._ticked - self.tick
             if lag > self.blocked_threshold and not blocked:
                 blocked, since = True, self._ticked + self.tick
@@ -272,6 +291,10 @@ class TriggerRunner:
                 took = self._ticked - since
                 name = blocked_by.name if blocked_by else "code outside any trigger's run()"
                 log.warning("the triggerer's event loop was blocked for %.2f s by %s", took, name)
+
+    def _idle(self) -> bool:
+        """No trigger handed over and none running in the loop."""
+        return not self.running and not self._tasks
 
     def _holder(self) -> _Running | None:
         try:
