@@ -6,7 +6,7 @@ A writer that wants the scheduler to look (a trigger, a clear, a mark, an unpaus
 
 - PostgreSQL: ``pg_notify`` on :data:`CHANNEL`, delivered by the database at commit.
 - SQLite: after the commit, a few bytes are written to a file beside the database
-  (:func:`request_file`); the scheduler's watcher reads it every few milliseconds.
+  (:func:`request_file`); the scheduler's watcher wakes when it is written.
 - MySQL: nothing; schedulers look every ``scheduler.wake_interval``.
 
 The message carries the writer's process id, so a scheduler can tell another process's request
