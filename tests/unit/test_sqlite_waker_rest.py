@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from threadwakes import voluntary_switches
 
 from tradewind.scheduler import wakeups
 from tradewind.scheduler.filechanges import FileChanges
@@ -43,9 +44,9 @@ def test_the_waker_hears_a_commit_yet_rests_while_nothing_changes(tmp_path: Path
     assert thread is not None
     try:
         time.sleep(0.3)  # it has read the database's state and gone to sleep
-        before = _voluntary_switches(thread)
+        before = voluntary_switches(thread)
         time.sleep(1.0)
-        assert _voluntary_switches(thread) - before <= 6
+        assert voluntary_switches(thread) - before <= 6
         assert not changed.is_set()
         writer = sa.create_engine(engine.url)  # another connection, as another process's
         with writer.begin() as other:
@@ -57,9 +58,3 @@ def test_the_waker_hears_a_commit_yet_rests_while_nothing_changes(tmp_path: Path
         thread.join(5)
         engine.dispose()
     assert not thread.is_alive()
-
-
-def _voluntary_switches(thread: threading.Thread) -> int:
-    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
-    line = next(x for x in status.splitlines() if x.startswith("voluntary_ctxt_switches"))
-    return int(line.split()[1])
