@@ -182,13 +182,17 @@ def advance_run(
     run: DagRun,
     candidates: Collection[str] | None,
     now: datetime,
+    *,
+    states: dict[str, dict[int, TaskState]] | None = None,
 ) -> Advance:
     """Settle what can be settled among ``candidates`` (all undecided tasks when None); finish
-    the run when its outcome is decided."""
+    the run when its outcome is decided. ``states``: its instances' states, read in this
+    transaction after its last change (read here when None)."""
     dag = cache.get(session, run.serialized_dag_id)
     if dag is None:
         return Advance([], None)
-    states = task_store.instance_states(session, run.dag_id, run.run_id)
+    if states is None:
+        states = task_store.instance_states(session, run.dag_id, run.run_id)
     if candidates is None:
         candidates = [
             t for t, found in states.items() if any(s in decide.UNDECIDED for s in found.values())

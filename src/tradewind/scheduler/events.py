@@ -20,7 +20,7 @@ from tradewind.executors.base import TaskEvent
 from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import assets as asset_store
 from tradewind.metastore.store import deferrals as deferral_store
-from tradewind.metastore.store import finishing
+from tradewind.metastore.store import finishing, rundata
 from tradewind.metastore.store import rendered as rendered_store
 from tradewind.metastore.store import runs as run_store
 from tradewind.metastore.store import tasks as task_store
@@ -80,6 +80,8 @@ class Applied:
     ended: list[tuple[str, str, str, float | None, str | None]] = field(default_factory=list)
     killed: list[tuple[str, str, bool]] = field(default_factory=list)
     runs: list[Advance] = field(default_factory=list)
+    # The runs of the tries that ended, as read (and locked) in this transaction.
+    locked: dict[tuple[str, str], DagRun] = field(default_factory=dict)
 
     def waits(self, moment: datetime | None) -> None:
         if moment is not None and (self.wait_until is None or moment < self.wait_until):
@@ -103,8 +105,10 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
         if isinstance(e.report, reports.Running) and e.key in ending
     }
     batch = finishing.Batch.read(session, ending)
-    # Runs are locked as their first finished try comes up: in one order for every
+    # The runs of the tries that ended, locked in one statement, in one order for every
     # scheduler, so that two of them never wait on each other's locks.
+    locked = rundata.lock_runs(session, {(key.dag_id, key.run_id) for key in ending})
+    result.locked = locked
     for event in sorted(events, key=lambda e: (e.key.dag_id, e.key.run_id)):
         report = event.report
         if isinstance(report, reports.Running) and event.key not in started:
@@ -124,6 +128,7 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
                 event.key,
                 report,
                 now,
+                run=locked.get((event.key.dag_id, event.key.run_id)),
                 touched=touched,
                 result=result,
                 running=running,
@@ -132,8 +137,10 @@ def apply(session: Session, cache: DagCache, events: Sequence[TaskEvent], now: d
     batch.write(session)
     # One statement for the batch; none when no try rendered anything (no template fields).
     rendered_store.set_rendered(session, result.rendered)
-    for run, candidates in touched.values():
-        advance = advance_run(session, cache, run, candidates, now)
+    # The states of every run to advance, in one statement.
+    states = task_store.instance_states_of_runs(session, touched)
+    for key, (run, candidates) in touched.items():
+        advance = advance_run(session, cache, run, candidates, now, states=states.get(key, {}))
         if advance.outcome is not None:
             result.finished_runs += 1
             result.runs.append(advance)
@@ -149,13 +156,13 @@ def _finished(
     report: reports.Finished,
     now: datetime,
     *,
+    run: DagRun | None,
     touched: Touched,
     result: Applied,
     running: Started | None,
     batch: finishing.Batch,
 ) -> bool:
-    """Decide (see :mod:`outcomes`) and write the end of one try."""
-    run = _run_of(session, key, touched)
+    """Decide (see :mod:`outcomes`) and write the end of one try of ``run`` (None: gone)."""
     if run is None:
         return False
     dag = cache.get(session, run.serialized_dag_id)
@@ -193,13 +200,6 @@ def _finished(
     elif end.settled:
         _settle(session, run, key, end, dag=dag, touched=touched, now=now)
     return True
-
-
-def _run_of(session: Session, key: TaskKey, touched: Touched) -> DagRun | None:
-    """The try's run, locked by the first try of the batch that needs it."""
-    if (key.dag_id, key.run_id) in touched:
-        return touched[(key.dag_id, key.run_id)][0]
-    return run_store.lock_run(session, key.dag_id, key.run_id)
 
 
 def _told(

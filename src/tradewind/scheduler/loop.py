@@ -24,7 +24,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +34,7 @@ from tradewind import reports
 from tradewind.executors.base import BaseExecutor, TaskEvent
 from tradewind.metastore import engine as engine_module
 from tradewind.metastore import outage
+from tradewind.metastore.models import DagRun
 from tradewind.metastore.store import jobs as job_store
 from tradewind.metastore.types import utcnow
 from tradewind.scheduler import (
@@ -375,7 +376,8 @@ class Scheduler:
             done.busy = done.busy or len(done.restarts) < len(waiting)
         if self.observer.enabled:
             done.observed = observe.taken(session)
-        done.workloads = self._queue(session, now, done.starving, done.left)
+        known_runs = applied.locked if applied is not None else {}
+        done.workloads = self._queue(session, now, done, known_runs)
         return done
 
     def _act(self, done: Pass) -> None:
@@ -438,7 +440,11 @@ class Scheduler:
             self.look_now()
 
     def _queue(
-        self, session: Session, now: datetime, starving: list[int], left: list[int]
+        self,
+        session: Session,
+        now: datetime,
+        done: Pass,
+        known_runs: Mapping[tuple[str, str], DagRun],
     ) -> list[Workload]:
         room = self.executor.free_slots
         if room <= 0:
@@ -451,8 +457,9 @@ class Scheduler:
             now=now,
             fetch=self.settings.scheduler.max_tis_per_query,
             external_id=self.executor.external_id if self.executor.supports_adoption else None,
-            starving=starving,
-            left=left,
+            starving=done.starving,
+            left=done.left,
+            known_runs=known_runs,
         )
 
     def _housekeeping(self, now: datetime) -> None:

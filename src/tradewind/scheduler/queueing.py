@@ -38,6 +38,7 @@ def queue_ready(
     run: tuple[str, str] | None = None,
     starving: list[int] | None = None,
     left: list[int] | None = None,
+    known_runs: Mapping[tuple[str, str], DagRun] | None = None,
 ) -> list[Workload]:
     """Move up to ``room`` scheduled tries to queued and return their workloads.
 
@@ -45,17 +46,16 @@ def queue_ready(
     is skipped for now when its pool has no free slots, its DAG is at max_active_tasks or its
     task at max_active_tis_per_dag or max_active_tis_per_dagrun; lower-priority tries that
     fit may go ahead. ``external_id`` (an executor's that can adopt tries) names each try for
-    the executor. ``run`` (dag id, run id) limits it to that run (``dags test``). Appended to
-    ``starving``: tries that waited for pool slots (scheduler.tasks.starving); to ``left``:
-    scheduled tries read and not queued, plus one if it read its limit (0: none is left).
-    """
+    the executor. ``run`` (dag id, run id) limits it to that run (``dags test``); runs read
+    already: ``known_runs``. Appended to ``starving``: tries that waited for pool slots; to
+    ``left``: scheduled tries read and not queued, plus one if it read its limit."""
     limit = max(room, fetch)
     candidates = try_store.scheduled_instances(session, limit, run=run)
     if not candidates:
         return []
     pools = room_store.pool_room(session, lock=True)
     active = room_store.active_counts_by_dag(session, sorted({c.dag_id for c in candidates}))
-    runs = _RunData(session, candidates, room)
+    runs = _RunData(session, candidates, room, known_runs or {})
     inputs = mapping.MapInputs(session)
     tasks = {ti.id: _task(session, cache, ti) for ti in candidates}
     limits = _TaskLimits.read(session, candidates, tasks)
@@ -139,9 +139,14 @@ class _RunData:
     that run and the next runs among the candidates, up to ``batch`` runs at a time."""
 
     def __init__(
-        self, session: Session, candidates: Sequence[try_store.Queueable], batch: int
+        self,
+        session: Session,
+        candidates: Sequence[try_store.Queueable],
+        batch: int,
+        known: Mapping[tuple[str, str], DagRun],
     ) -> None:
         self.session = session
+        self.known = known
         self.order = list(dict.fromkeys((c.dag_id, c.run_id) for c in candidates))
         self.place = {key: n for n, key in enumerate(self.order)}
         self.batch = max(1, batch)
@@ -156,7 +161,8 @@ class _RunData:
         start = self.place.get(key, len(self.order))
         upcoming = [k for k in self.order[start + 1 :] if k not in self.found]
         wanted = [key, *upcoming[: self.batch - 1]]
-        runs = rundata.runs_by_key(self.session, wanted)
+        runs = {k: self.known[k] for k in wanted if k in self.known}
+        runs.update(rundata.runs_by_key(self.session, [k for k in wanted if k not in runs]))
         previous = rundata.previous_successes(self.session, list(runs.values()))
         for wanted_key in wanted:
             run = runs.get(wanted_key)

@@ -1,6 +1,7 @@
-"""What a pass's workloads carry of their runs (see
-:func:`tradewind.scheduler.queueing.queue_ready`), read for many runs at once: the runs with
-one query, their DAGs' previous successful runs with two, instead of two queries per run."""
+"""Runs read many at once, by a pass of the scheduler: the runs of the tries that ended,
+locked (see :func:`tradewind.scheduler.events.apply`), and what a pass's workloads carry of
+their runs (see :func:`tradewind.scheduler.queueing.queue_ready`): the runs with one query,
+their DAGs' previous successful runs with two, instead of one or two queries per run."""
 
 from __future__ import annotations
 
@@ -18,13 +19,34 @@ from tradewind.states import DagRunState
 RunKey = tuple[str, str]  # dag_id, run_id
 
 
+_RUNS = select(DagRun).where(
+    tuple_(DagRun.dag_id, DagRun.run_id).in_(bindparam("keys", expanding=True))
+)
+_LOCK_RUNS = (
+    _RUNS.order_by(DagRun.dag_id, DagRun.run_id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_RELOAD_RUNS = _RUNS.execution_options(populate_existing=True)
+
+
 def runs_by_key(session: Session, keys: Collection[RunKey]) -> dict[RunKey, DagRun]:
     """These runs (those that exist), by (dag_id, run_id)."""
     if not keys:
         return {}
-    found = session.scalars(
-        select(DagRun).where(tuple_(DagRun.dag_id, DagRun.run_id).in_(sorted(keys)))
-    )
+    found = session.scalars(_RUNS, {"keys": sorted(keys)})
+    return {(run.dag_id, run.run_id): run for run in found}
+
+
+def lock_runs(session: Session, keys: Collection[RunKey]) -> dict[RunKey, DagRun]:
+    """:func:`tradewind.metastore.store.runs.lock_run` for many runs at once: those that
+    exist, read afresh, their rows locked until commit (not on SQLite, where the writer holds
+    the whole database). They are locked in (dag_id, run_id) order, the order every scheduler
+    takes them in, so that two schedulers never wait on each other's locks."""
+    if not keys:
+        return {}
+    query = _RELOAD_RUNS if session.get_bind().dialect.name == "sqlite" else _LOCK_RUNS
+    found = session.scalars(query, {"keys": sorted(keys)})
     return {(run.dag_id, run.run_id): run for run in found}
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -155,6 +156,32 @@ def instance_states(session: Session, dag_id: str, run_id: str) -> dict[str, dic
         instances = found.get(task_id)
         if instances is None:
             instances = found[task_id] = {}
+        instances[map_index] = state_of[state]
+    return found
+
+
+_STATES_OF_RUNS = select(
+    _TI.c.dag_id, _TI.c.run_id, _TI.c.task_id, _TI.c.map_index, _TI.c.state
+).where(tuple_(_TI.c.dag_id, _TI.c.run_id).in_(bindparam("keys", expanding=True)))
+
+
+def instance_states_of_runs(
+    session: Session, keys: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, dict[int, TaskState]]]:
+    """:func:`instance_states` of many runs (dag_id, run_id) in one statement; a run without
+    task instances is left out."""
+    if not keys:
+        return {}
+    rows = session.execute(_STATES_OF_RUNS, {"keys": sorted(keys)}).all()
+    found: dict[tuple[str, str], dict[str, dict[int, TaskState]]] = {}
+    state_of = _STATE_OF
+    for dag_id, run_id, task_id, map_index, state in rows:
+        tasks = found.get((dag_id, run_id))
+        if tasks is None:
+            tasks = found[(dag_id, run_id)] = {}
+        instances = tasks.get(task_id)
+        if instances is None:
+            instances = tasks[task_id] = {}
         instances[map_index] = state_of[state]
     return found
 
