@@ -3,13 +3,16 @@ at the root), and every entry of their name -> module tables loads the command o
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import click
 import pytest
 from click.testing import CliRunner
 
 from tradewind.cli import COMMANDS, SUMMARIES, cli
+from tradewind.cli import dags as dags_cli
 from tradewind.cli import tasks as tasks_cli
-from tradewind.cli.dags import dags
 
 
 def test_help_lists_every_command_with_a_summary() -> None:
@@ -50,7 +53,31 @@ def test_tasks_help_lists_every_command() -> None:
 
 def test_dags_group_holds_the_run_commands() -> None:
     expected = {"trigger", "state", "list-runs", "backfill", "test", "list", "show", "pause"}
-    assert expected <= set(dags.commands)
+    assert expected <= set(dags_cli.COMMANDS)
+
+
+def test_every_dags_command_loads_under_its_name() -> None:
+    ctx = click.Context(dags_cli.dags)
+    for name in dags_cli.COMMANDS:
+        command = dags_cli.dags.get_command(ctx, name)
+        assert isinstance(command, click.Command)
+        assert command.name == name
+
+
+def test_dags_trigger_imports_neither_the_web_api_nor_the_scheduler_loop() -> None:
+    """``dags trigger`` starts in scripts, between runs: it loads what triggering needs."""
+    code = (
+        "import sys\n"
+        "from tradewind.cli import dags\n"
+        "import click\n"
+        "dags.dags.get_command(click.Context(dags.dags), 'trigger')\n"
+        "heavy = ('fastapi', 'tradewind.api', 'tradewind.scheduler.loop')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"
 
 
 @pytest.mark.parametrize(

@@ -1,130 +1,34 @@
-"""``tradewind dags``: list, inspect, pause and re-parse registered DAGs; the group also holds
-the run side (trigger, state, list-runs, test, backfill) from cli/dagruns.py."""
+"""``tradewind dags``: the group, whose commands load only when called.
+
+``dags trigger`` runs in scripts and between runs: it imports what triggering needs, not the
+web API's modules that ``dags details`` uses nor the scheduler that ``dags test`` drives.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
-from tradewind.cli import daginfo, dagruns, dagshow
-from tradewind.cli._common import (
-    emit,
-    get_settings,
-    open_metastore,
-    output_option,
-    setup_logging,
-    user_errors,
-)
-from tradewind.exceptions import TradewindError
-from tradewind.metastore.store import dags as dag_store
-from tradewind.parsing import processor, registry
+from tradewind.cli._lazy import LazyGroup
+
+# command name -> "module:attribute" under tradewind.cli
+COMMANDS: dict[str, str] = {
+    "list": "daglist:list_",
+    "list-import-errors": "daglist:list_import_errors",
+    "pause": "daglist:pause",
+    "unpause": "daglist:unpause",
+    "next-execution": "daglist:next_execution",
+    "reserialize": "daglist:reserialize",
+    "trigger": "dagruns:trigger",
+    "state": "dagruns:state",
+    "list-runs": "dagruns:list_runs",
+    "backfill": "dagdrive:backfill",
+    "test": "dagdrive:test_",
+    "show": "dagshow:show",
+    "details": "daginfo:details",
+    "delete": "daginfo:delete",
+}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=COMMANDS)
 def dags() -> None:
     """List, inspect, pause and re-parse DAGs."""
-
-
-@dags.command("list")
-@output_option
-@click.option("--tag", "tags", multiple=True, help="Only DAGs with this tag (repeatable).")
-@click.option("--include-inactive", is_flag=True, help="Also DAGs whose file is gone.")
-def list_(output: str, tags: tuple[str, ...], include_inactive: bool) -> None:
-    """List the registered DAGs."""
-    with open_metastore() as sessions, sessions() as session:
-        rows = [
-            {
-                "dag_id": dag.dag_id,
-                "fileloc": dag.fileloc,
-                "is_paused": dag.is_paused,
-                "is_active": dag.is_active,
-                "has_import_errors": dag.has_import_errors,
-                "schedule": dag.schedule_description,
-                "tags": sorted(tag.name for tag in dag.tags),
-                "owners": dag.owners,
-                "next_dagrun": dag.next_dagrun.isoformat() if dag.next_dagrun else None,
-            }
-            for dag in dag_store.list_dags(session, tags=tags, include_inactive=include_inactive)
-        ]
-    columns = ["dag_id", "fileloc", "is_paused", "schedule", "tags", "owners", "has_import_errors"]
-    emit(rows, columns, output)
-
-
-@dags.command("list-import-errors")
-@output_option
-def list_import_errors(output: str) -> None:
-    """List the DAG files that failed to import, with the error."""
-    with open_metastore() as sessions, sessions() as session:
-        rows = [
-            {"filename": e.filename, "error": e.stacktrace, "timestamp": e.timestamp.isoformat()}
-            for e in dag_store.list_import_errors(session)
-        ]
-    if output == "table" and not rows:
-        click.echo("No import errors.")
-        return
-    emit(rows, ["filename", "error"], output)
-
-
-def _set_paused(dag_id: str, paused: bool) -> None:
-    with open_metastore() as sessions, sessions.begin() as session:
-        found = dag_store.set_paused(session, dag_id, paused)
-    if not found:
-        raise click.ClickException(f"no DAG {dag_id!r} is registered (see `tradewind dags list`)")
-    click.echo(f"Dag: {dag_id}, paused: {paused}")
-
-
-@dags.command()
-@click.argument("dag_id")
-def pause(dag_id: str) -> None:
-    """Pause a DAG: no new runs are scheduled and no tasks start."""
-    _set_paused(dag_id, True)
-
-
-@dags.command()
-@click.argument("dag_id")
-def unpause(dag_id: str) -> None:
-    """Unpause a DAG."""
-    _set_paused(dag_id, False)
-
-
-@dags.command("next-execution")
-@click.argument("dag_id")
-@click.option("-n", "--num-executions", default=1, show_default=True, type=click.IntRange(1))
-def next_execution(dag_id: str, num_executions: int) -> None:
-    """Print the logical dates of the DAG's next scheduled runs."""
-    with open_metastore() as sessions, sessions() as session, user_errors(TradewindError):
-        infos = registry.next_executions(
-            session, dag_id, count=num_executions, now=datetime.now(UTC)
-        )
-        dag = dag_store.get_dag(session, dag_id)
-    if dag is not None and dag.is_paused:
-        click.echo(
-            f"Note: DAG {dag_id} is paused; no run is created until it is unpaused.", err=True
-        )
-    if not infos:
-        click.echo("None")
-    for info in infos:
-        click.echo(info.logical_date.isoformat())
-
-
-@dags.command()
-def reserialize() -> None:
-    """Parse every DAG file once, changed or not, and store the results."""
-    setup_logging(get_settings())
-    with open_metastore() as sessions:
-        report = processor.reserialize(get_settings(), sessions)
-    click.echo(
-        f"Parsed {report.parsed} files in {report.seconds:.2f}s: {report.dags} DAGs, "
-        f"{report.with_errors} files with import errors."
-    )
-
-
-dags.add_command(dagruns.trigger)
-dags.add_command(dagruns.state)
-dags.add_command(dagruns.list_runs)
-dags.add_command(dagruns.backfill)
-dags.add_command(dagruns.test_)
-dags.add_command(dagshow.show)
-dags.add_command(daginfo.details)
-dags.add_command(daginfo.delete)
