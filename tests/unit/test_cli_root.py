@@ -36,32 +36,33 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     assert "No such command" in result.output
 
 
-def test_every_tasks_command_loads_under_its_name() -> None:
-    ctx = click.Context(tasks_cli.tasks)
-    for name in tasks_cli.COMMANDS:
-        command = tasks_cli.tasks.get_command(ctx, name)
+LAZY_GROUPS = [(tasks_cli.tasks, tasks_cli.COMMANDS), (dags_cli.dags, dags_cli.COMMANDS)]
+
+
+@pytest.mark.parametrize(("group", "commands"), LAZY_GROUPS, ids=["tasks", "dags"])
+def test_every_command_of_a_lazy_group_loads_under_its_name(
+    group: click.Group, commands: dict[str, str]
+) -> None:
+    ctx = click.Context(group)
+    for name in commands:
+        command = group.get_command(ctx, name)
         assert isinstance(command, click.Command)
         assert command.name == name
 
 
-def test_tasks_help_lists_every_command() -> None:
-    result = CliRunner().invoke(cli, ["tasks", "--help"])
+@pytest.mark.parametrize(("group", "commands"), LAZY_GROUPS, ids=["tasks", "dags"])
+def test_a_lazy_group_s_help_lists_every_command(
+    group: click.Group, commands: dict[str, str]
+) -> None:
+    result = CliRunner().invoke(cli, [str(group.name), "--help"])
     assert result.exit_code == 0
-    for name in tasks_cli.COMMANDS:
+    for name in commands:
         assert name in result.output
 
 
 def test_dags_group_holds_the_run_commands() -> None:
     expected = {"trigger", "state", "list-runs", "backfill", "test", "list", "show", "pause"}
     assert expected <= set(dags_cli.COMMANDS)
-
-
-def test_every_dags_command_loads_under_its_name() -> None:
-    ctx = click.Context(dags_cli.dags)
-    for name in dags_cli.COMMANDS:
-        command = dags_cli.dags.get_command(ctx, name)
-        assert isinstance(command, click.Command)
-        assert command.name == name
 
 
 def test_dags_trigger_imports_neither_the_web_api_nor_the_scheduler_loop() -> None:
