@@ -192,25 +192,26 @@ class Triggerer:
         self._write_outcomes()
         timeout = self.settings.triggerer.job_timeout
         beat = time.monotonic() >= self._heartbeat_at
+        # One transaction: the claim, then what this triggerer owns once it has committed
+        # (read in it: the claim's own rows and what others committed), acted on afterwards.
         with self.sessions.begin() as session:
             now = self.clock()
             if beat:
                 job_store.heartbeat(session, self.job_id, now)
             room = self.capacity - len(self.runner.running) - len(self._pending)
             trigger_store.claim(session, self.job_id, room=room, now=now, timeout=timeout)
+            owned = trigger_store.assigned(session, self.job_id)
+            new = self.watchers.startable(owned - self.runner.running - set(self._pending))
+            rows = trigger_store.load(session, new)
         if beat:
             self._heartbeat_at = time.monotonic() + self.settings.triggerer.job_heartbeat_sec
             running = len(self.runner.running)
             self.metrics.triggerer_heartbeat(
                 self._hostname, running=running, capacity=self.capacity
             )
-        with self.sessions() as session:
-            owned = trigger_store.assigned(session, self.job_id)
-            for gone in self.runner.running - owned:
-                self.runner.cancel(gone)
-                self.watchers.dropped(gone)
-            new = self.watchers.startable(owned - self.runner.running - set(self._pending))
-            rows = trigger_store.load(session, new)
+        for gone in self.runner.running - owned:
+            self.runner.cancel(gone)
+            self.watchers.dropped(gone)
         for row in rows:
             self._start(row)
         if time.monotonic() >= self._cleanup_at:
