@@ -192,8 +192,8 @@ class Triggerer:
         self._write_outcomes()
         timeout = self.settings.triggerer.job_timeout
         beat = time.monotonic() >= self._heartbeat_at
-        # One transaction: the claim, then what this triggerer owns once it has committed
-        # (read in it: the claim's own rows and what others committed), acted on afterwards.
+        # One transaction: the claim, then what this triggerer owns (its new claims included);
+        # triggers are dropped and started only once it has committed.
         with self.sessions.begin() as session:
             now = self.clock()
             if beat:
