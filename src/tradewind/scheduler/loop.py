@@ -133,6 +133,9 @@ class Scheduler:
         self.poll_interval = settings.scheduler.wake_interval
         # When the next full pass is due (time.monotonic()); 0: at the next pass.
         self._full_at = 0.0
+        # A look asked for (look_now) since the current pass began: kept over that pass's
+        # own next due time, which was decided before the ask came.
+        self._look_asked = False
         self._committed_at = 0.0
         # Whether the last pass left no scheduled try behind (see step).
         self._settled = False
@@ -335,6 +338,7 @@ class Scheduler:
         """The pass's work in its transaction: apply the events, the full pass when due, end
         restarts whose process has ended, queue what is ready."""
         tick = time.monotonic()
+        self._look_asked = False
         if self.observer.enabled:
             observe.watch(session, starts=self.observer.wants_starts)
         applied = events.apply(session, self.cache, self._pending, now) if self._pending else None
@@ -385,7 +389,8 @@ class Scheduler:
         stop abandoned tries when another process changed the metastore."""
         self._pending = []
         self._committed_at = time.monotonic()
-        self._full_at, self._restarts = done.full_at, done.restarts
+        self._full_at = 0.0 if self._look_asked else done.full_at
+        self._restarts = done.restarts
         self.abandoned.reported(done.reported)
         self.callbacks.start(done.callbacks)
         self.callbacks.start_for_tries(done.task_callbacks)
@@ -423,6 +428,7 @@ class Scheduler:
 
     def look_now(self) -> None:
         """Run the full pass at once (safe from any thread)."""
+        self._look_asked = True
         self._full_at = 0.0
         self.executor.wakeup()
 
